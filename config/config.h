@@ -1,0 +1,80 @@
+// zaulekd configuration: defaults -> TOML file -> ZAULEK_* environment ->
+// validation. Every error names file:line:col and the key. Public contract of
+// the config module; see docs/config.md for every key.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.h"
+
+namespace zaulek::config {
+
+struct Server {
+  std::string listen = "127.0.0.1:8080";  // "host:port", "[v6]:port"
+  std::string host = "127.0.0.1";         // derived from listen
+  std::uint16_t port = 8080;              // derived from listen; 0 = any free port
+  std::optional<std::filesystem::path> tls_cert;
+  std::optional<std::filesystem::path> tls_key;
+  bool allow_plain_http = false;  // plain HTTP on a non-loopback address needs this
+  int threads = 2;
+  int max_connections = 512;
+  std::size_t max_header_bytes = 16 * 1024;
+  std::size_t max_body_bytes = 1024 * 1024;
+  std::chrono::seconds read_timeout{15};
+  std::chrono::seconds idle_timeout{60};
+  std::optional<std::filesystem::path> web_root;  // console files; default: built-in path
+};
+
+struct Auth {
+  std::chrono::minutes session_ttl{12 * 60};
+  int login_max_failures = 5;  // per user and per address within login_window
+  std::chrono::seconds login_window{300};
+};
+
+struct Storage {
+  std::filesystem::path path = "/var/lib/zaulek";  // segments + zaulek.db
+};
+
+struct Retention {
+  int max_age_days = 90;      // legal ceiling, 1..3650
+  int min_free_percent = 10;  // 0..90
+};
+
+struct Recording {
+  std::chrono::seconds segment_duration{60};  // 5..600
+  std::chrono::seconds pre_event{5};          // event mode pre-buffer, 0..60
+  std::chrono::seconds post_event{10};        // 0..600
+};
+
+struct Discovery {
+  std::vector<std::string> interfaces{"lo"};
+  std::chrono::milliseconds default_timeout{2000};
+};
+
+struct Log {
+  std::string level = "info";
+};
+
+struct Config {
+  std::filesystem::path source;  // the file it came from (empty for defaults)
+  Server server;
+  Auth auth;
+  Storage storage;
+  Retention retention;
+  Recording recording;
+  Discovery discovery;
+  Log log;
+};
+
+// Parses and validates. On error, message is "FILE:LINE:COL: what is wrong"
+// (kind invalid_argument); the first error found is reported.
+Result<Config> load_file(const std::filesystem::path& path);
+Result<Config> parse(std::string_view toml_text, std::string_view source_name);
+
+}  // namespace zaulek::config

@@ -1,0 +1,81 @@
+#include "core/clock.h"
+
+#include <cstdio>
+#include <ctime>
+
+namespace zaulek {
+
+namespace {
+class SystemClock final : public Clock {
+ public:
+  WallTime realtime() const override { return std::chrono::system_clock::now(); }
+  MonoTime monotonic() const override { return std::chrono::steady_clock::now(); }
+};
+}  // namespace
+
+Clock& system_clock() {
+  static SystemClock clock;
+  return clock;
+}
+
+std::string format_rfc3339(WallTime t) {
+  using namespace std::chrono;
+  const auto ms = duration_cast<milliseconds>(t.time_since_epoch()).count();
+  std::time_t secs = static_cast<std::time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+  const int frac = static_cast<int>(ms - static_cast<long long>(secs) * 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+  return buf;
+}
+
+bool parse_rfc3339(std::string_view text, WallTime& out) {
+  using namespace std::chrono;
+  int y, mo, d, h, mi, s;
+  std::string str(text);
+  int consumed = 0;
+  if (std::sscanf(str.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &consumed) !=
+          6 ||
+      consumed != 19) {
+    return false;
+  }
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return false;
+  std::size_t i = 19;
+  long long frac_ns = 0;
+  if (i < str.size() && str[i] == '.') {
+    ++i;
+    long long scale = 100'000'000;
+    std::size_t digits = 0;
+    while (i < str.size() && str[i] >= '0' && str[i] <= '9') {
+      if (scale > 0) frac_ns += (str[i] - '0') * scale;
+      scale /= 10;
+      ++i;
+      ++digits;
+    }
+    if (digits == 0) return false;
+  }
+  long long offset = 0;
+  if (i < str.size() && (str[i] == 'Z' || str[i] == 'z')) {
+    ++i;
+  } else if (i < str.size() && (str[i] == '+' || str[i] == '-')) {
+    int oh, om;
+    if (str.size() - i != 6 || std::sscanf(str.c_str() + i + 1, "%2d:%2d", &oh, &om) != 2)
+      return false;
+    offset = (oh * 3600 + om * 60) * (str[i] == '+' ? 1 : -1);
+    i += 6;
+  } else {
+    return false;
+  }
+  if (i != str.size()) return false;
+  const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)},
+                           day{static_cast<unsigned>(d)}};
+  if (!ymd.ok()) return false;
+  const auto days = sys_days{ymd};
+  out = time_point_cast<WallTime::duration>(days + hours{h} + minutes{mi} + seconds{s} -
+                                            seconds{offset} + nanoseconds{frac_ns});
+  return true;
+}
+
+}  // namespace zaulek

@@ -1,0 +1,65 @@
+#include "core/crypto.h"
+
+#include <sodium.h>
+
+#include <array>
+#include <cstdlib>
+
+namespace zaulek::crypto {
+
+namespace {
+std::string to_hex(const unsigned char* data, std::size_t n) {
+  std::string out(n * 2 + 1, '\0');
+  sodium_bin2hex(out.data(), out.size(), data, n);
+  out.pop_back();
+  return out;
+}
+
+// ZAULEK_TEST_FAST_HASH=1 lowers Argon2id cost for test suites only; the
+// algorithm stays Argon2id and the encoded string records its parameters.
+unsigned long long ops_limit() {
+  return std::getenv("ZAULEK_TEST_FAST_HASH") ? crypto_pwhash_OPSLIMIT_MIN
+                                              : crypto_pwhash_OPSLIMIT_INTERACTIVE;
+}
+std::size_t mem_limit() {
+  return std::getenv("ZAULEK_TEST_FAST_HASH") ? crypto_pwhash_MEMLIMIT_MIN
+                                              : crypto_pwhash_MEMLIMIT_INTERACTIVE;
+}
+}  // namespace
+
+void init() {
+  if (sodium_init() < 0) std::abort();  // no entropy source: nothing is safe
+}
+
+Result<std::string> hash_password(std::string_view password) {
+  std::array<char, crypto_pwhash_STRBYTES> out{};
+  if (crypto_pwhash_str_alg(out.data(), password.data(), password.size(), ops_limit(), mem_limit(),
+                            crypto_pwhash_ALG_ARGON2ID13) != 0) {
+    return make_error(ErrorKind::resource_exhausted, "out of memory while hashing password");
+  }
+  return std::string(out.data());
+}
+
+bool verify_password(std::string_view encoded, std::string_view password) {
+  std::string enc(encoded);  // needs NUL termination
+  return crypto_pwhash_str_verify(enc.c_str(), password.data(), password.size()) == 0;
+}
+
+std::string random_token() {
+  std::array<unsigned char, 32> bytes{};
+  randombytes_buf(bytes.data(), bytes.size());
+  return to_hex(bytes.data(), bytes.size());
+}
+
+std::string sha256_hex(std::string_view data) {
+  std::array<unsigned char, crypto_hash_sha256_BYTES> out{};
+  crypto_hash_sha256(out.data(), reinterpret_cast<const unsigned char*>(data.data()), data.size());
+  return to_hex(out.data(), out.size());
+}
+
+bool equal_constant_time(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  return sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+}  // namespace zaulek::crypto

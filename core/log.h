@@ -1,0 +1,17 @@
+// Logging setup: spdlog to stderr in a journald-friendly form: one line per
+// record; under systemd (JOURNAL_STREAM set) no timestamp, journald adds it.
+#pragma once
+
+#include <spdlog/spdlog.h>
+
+#include <optional>
+#include <string_view>
+
+namespace zaulek::log {
+
+// Levels: trace, debug, info, warn, error, critical, off.
+std::optional<spdlog::level::level_enum> parse_level(std::string_view text);
+// Installs the default logger on stderr.
+void init(spdlog::level::level_enum level);
+
+}  // namespace zaulek::log

@@ -1,0 +1,75 @@
+#include <gtest/gtest.h>
+
+#include "core/clock.h"
+#include "core/crypto.h"
+#include "core/error.h"
+#include "core/role.h"
+
+namespace zaulek {
+namespace {
+
+TEST(Result, CarriesValueOrError) {
+  Result<int> good = 7;
+  ASSERT_TRUE(good.ok());
+  EXPECT_EQ(*good, 7);
+  Result<int> bad = make_error(ErrorKind::not_found, "no such camera");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().kind, ErrorKind::not_found);
+  EXPECT_EQ(to_string(bad.error().kind), "not_found");
+}
+
+TEST(Clock, Rfc3339RoundTrip) {
+  WallTime t;
+  ASSERT_TRUE(parse_rfc3339("2026-11-25T09:40:16.123Z", t));
+  EXPECT_EQ(format_rfc3339(t), "2026-11-25T09:40:16.123Z");
+  ASSERT_TRUE(parse_rfc3339("2026-11-25T10:40:16+01:00", t));
+  EXPECT_EQ(format_rfc3339(t), "2026-11-25T09:40:16.000Z");
+  EXPECT_FALSE(parse_rfc3339("2026-11-25 09:40:16Z", t));
+  EXPECT_FALSE(parse_rfc3339("2026-02-30T00:00:00Z", t));
+  EXPECT_FALSE(parse_rfc3339("2026-11-25T09:40:16", t));
+  EXPECT_FALSE(parse_rfc3339("2026-11-25T09:40:16.Z", t));
+}
+
+TEST(Clock, FakeClockAdvancesBothClocks) {
+  FakeClock clock;
+  const auto w = clock.realtime();
+  const auto m = clock.monotonic();
+  clock.advance(std::chrono::seconds(90));
+  EXPECT_EQ(clock.realtime() - w, std::chrono::seconds(90));
+  EXPECT_EQ(clock.monotonic() - m, std::chrono::seconds(90));
+}
+
+TEST(Crypto, Argon2idHashVerifies) {
+  crypto::init();
+  auto hash = crypto::hash_password("correct horse");
+  ASSERT_TRUE(hash.ok());
+  EXPECT_EQ(hash->rfind("$argon2id$", 0), 0u) << *hash;
+  EXPECT_TRUE(crypto::verify_password(*hash, "correct horse"));
+  EXPECT_FALSE(crypto::verify_password(*hash, "correct horsE"));
+  EXPECT_FALSE(crypto::verify_password("garbage", "x"));
+}
+
+TEST(Crypto, TokensAreRandom256Bit) {
+  crypto::init();
+  const auto a = crypto::random_token();
+  const auto b = crypto::random_token();
+  EXPECT_EQ(a.size(), 64u);
+  EXPECT_NE(a, b);
+  EXPECT_EQ(crypto::sha256_hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_TRUE(crypto::equal_constant_time("abc", "abc"));
+  EXPECT_FALSE(crypto::equal_constant_time("abc", "abd"));
+}
+
+TEST(Role, ParsesTheThreeRoles) {
+  EXPECT_EQ(parse_role("operator"), Role::operator_);
+  EXPECT_EQ(parse_role("administrator"), Role::administrator);
+  EXPECT_EQ(parse_role("investigator"), Role::investigator);
+  EXPECT_FALSE(parse_role("root").has_value());
+  RoleSet s{Role::administrator, Role::investigator};
+  EXPECT_TRUE(s.contains(Role::investigator));
+  EXPECT_FALSE(s.contains(Role::operator_));
+}
+
+}  // namespace
+}  // namespace zaulek
