@@ -65,16 +65,27 @@ class Catalog {
   virtual Result<User> find_user(const std::string& name) = 0;          // not_found
   virtual Result<User> find_user(std::int64_t id) = 0;
   virtual Result<std::vector<User>> list_users() = 0;
+  virtual Status set_user_disabled(std::int64_t id, bool disabled) = 0;  // not_found
+  virtual Status set_user_password(std::int64_t id, const std::string& password_hash) = 0;
+  virtual Status set_user_role(std::int64_t id, Role role) = 0;
 
   // Sessions.
   virtual Status add_session(const Session& session) = 0;
   virtual Result<Session> find_session(const std::string& token_hash) = 0;  // not_found if expired
   virtual Status delete_session(const std::string& token_hash) = 0;
   virtual Status delete_expired_sessions() = 0;
+  virtual Status delete_user_sessions(std::int64_t user_id) = 0;  // e.g. after a password change
 
   // Audit trail (append only).
   virtual Status audit(const AuditEntry& entry) = 0;
+  // Entries with id > after_id, oldest first; 1 <= limit <= kMaxListLimit.
   virtual Result<std::vector<AuditEntry>> list_audit(std::int64_t after_id, int limit) = 0;
+
+  // PRAGMA quick_check over the whole file (slow on big catalogues: for
+  // `zaulekd check`, not for start-up). data_loss with SQLite's findings.
+  virtual Status integrity_check() = 0;
+
+  static constexpr int kMaxListLimit = 10000;
 };
 
 }  // namespace zaulek::storage

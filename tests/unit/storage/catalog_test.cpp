@@ -1,0 +1,435 @@
+#include "storage/catalog.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <atomic>
+#include <fstream>
+#include <thread>
+
+#include "storage/migrations.h"
+#include "tests/unit/storage/test_dir.h"
+
+namespace zaulek::storage {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::TempDir;
+
+class CatalogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto c = Catalog::open(dir_.path() / "zaulek.db", clock_);
+    ASSERT_TRUE(c.ok()) << c.error().message;
+    cat_ = std::move(*c);
+  }
+  TempDir dir_;
+  FakeClock clock_;
+  std::unique_ptr<Catalog> cat_;
+};
+
+// Runs one SQL statement on a side connection, returning its first column as text.
+std::string query_text(const std::filesystem::path& db, const char* sql) {
+  sqlite3* h = nullptr;
+  EXPECT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  std::string out = "<error>";
+  if (sqlite3_prepare_v2(h, sql, -1, &st, nullptr) == SQLITE_OK) {
+    out = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)
+              ? reinterpret_cast<const char*>(sqlite3_column_text(st, 0))
+              : "";
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(h);
+  return out;
+}
+
+// ---- migrations ----
+
+TEST(Migrations, NumberedWithoutGaps) {
+  auto all = migrations();
+  ASSERT_FALSE(all.empty());
+  for (std::size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i].version, static_cast<int>(i + 1));
+  EXPECT_EQ(Catalog::latest_schema_version(), static_cast<int>(all.size()));
+}
+
+TEST(Migrations, FreshDatabaseIsAtLatestVersionInWalMode) {
+  TempDir dir;
+  auto db = dir.path() / "zaulek.db";
+  auto c = Catalog::open(db);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ((*c)->schema_version(), Catalog::latest_schema_version());
+  EXPECT_EQ(query_text(db, "PRAGMA user_version"),
+            std::to_string(Catalog::latest_schema_version()));
+  EXPECT_EQ(query_text(db, "PRAGMA journal_mode"), "wal");
+}
+
+TEST(Migrations, UpgradesEveryOlderSchema) {
+  const int latest = Catalog::latest_schema_version();
+  for (int k = 0; k < latest; ++k) {
+    SCOPED_TRACE("from version " + std::to_string(k));
+    TempDir dir;
+    auto db = dir.path() / "zaulek.db";
+    ASSERT_TRUE(create_at_version(db, k).ok());
+    EXPECT_EQ(query_text(db, "PRAGMA user_version"), std::to_string(k));
+    FakeClock clock;
+    auto c = Catalog::open(db, clock);
+    ASSERT_TRUE(c.ok()) << c.error().message;
+    EXPECT_EQ((*c)->schema_version(), latest);
+    EXPECT_EQ(query_text(db, "PRAGMA user_version"), std::to_string(latest));
+    // The upgraded database works: a user can be added and found.
+    ASSERT_TRUE((*c)->add_user("alice", Role::operator_, "$argon2id$x").ok());
+    EXPECT_TRUE((*c)->find_user("alice").ok());
+  }
+}
+
+TEST(Migrations, DataSurvivesUpgradeFromVersionOne) {
+  TempDir dir;
+  auto db = dir.path() / "zaulek.db";
+  ASSERT_TRUE(create_at_version(db, 1).ok());
+  {
+    sqlite3* h = nullptr;
+    ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(h,
+                           "INSERT INTO users (name, role, password_hash, created_ns) "
+                           "VALUES ('old', 'investigator', 'h', 5)",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(h);
+  }
+  auto c = Catalog::open(db);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  auto u = (*c)->find_user("old");
+  ASSERT_TRUE(u.ok()) << u.error().message;
+  EXPECT_EQ(u->role, Role::investigator);
+}
+
+TEST(Migrations, RefusesNewerDatabase) {
+  TempDir dir;
+  auto db = dir.path() / "zaulek.db";
+  { ASSERT_TRUE(Catalog::open(db).ok()); }
+  const int newer = Catalog::latest_schema_version() + 3;
+  {
+    sqlite3* h = nullptr;
+    ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
+    std::string pragma = "PRAGMA user_version = " + std::to_string(newer);
+    ASSERT_EQ(sqlite3_exec(h, pragma.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(h);
+  }
+  auto c = Catalog::open(db);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().kind, ErrorKind::failed_precondition);
+  EXPECT_EQ(c.error().message, "catalogue " + db.string() + " has schema version " +
+                                   std::to_string(newer) + " but this zaulekd knows only up to " +
+                                   std::to_string(Catalog::latest_schema_version()) +
+                                   "; upgrade zaulekd");
+  // Refusing did not touch the file.
+  EXPECT_EQ(query_text(db, "PRAGMA user_version"), std::to_string(newer));
+}
+
+TEST(Migrations, CorruptFileIsDataLossNotCrash) {
+  TempDir dir;
+  auto db = dir.path() / "zaulek.db";
+  {
+    std::ofstream f(db, std::ios::binary);
+    for (int i = 0; i < 2000; ++i) f << "this is not an sqlite database " << i << '\n';
+  }
+  auto c = Catalog::open(db);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().kind, ErrorKind::data_loss);
+  EXPECT_NE(c.error().message.find(db.string()), std::string::npos) << c.error().message;
+}
+
+TEST(Migrations, DamagedPagesAreDataLoss) {
+  TempDir dir;
+  auto db = dir.path() / "zaulek.db";
+  {
+    auto c = Catalog::open(db);
+    ASSERT_TRUE(c.ok());
+    for (int i = 0; i < 300; ++i) {
+      ASSERT_TRUE(
+          (*c)->add_user("user" + std::to_string(i), Role::operator_, std::string(200, 'h')).ok());
+    }
+  }
+  // Fold the WAL into the main file, then scribble over pages after the header.
+  ASSERT_EQ(query_text(db, "PRAGMA wal_checkpoint(TRUNCATE)").substr(0, 1), "0");
+  auto size = std::filesystem::file_size(db);
+  ASSERT_GT(size, 8192u);
+  {
+    std::fstream f(db, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(4096);
+    std::string junk(size - 4096, '\xA5');
+    f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+  }
+  auto c = Catalog::open(db);
+  if (c.ok()) {
+    // Opening may not touch a damaged page; reading or checking must say so.
+    auto users = (*c)->list_users();
+    auto check = (*c)->integrity_check();
+    ASSERT_FALSE(users.ok() && check.ok());
+    if (!users.ok()) {
+      EXPECT_EQ(users.error().kind, ErrorKind::data_loss) << users.error().message;
+    }
+    if (!check.ok()) {
+      EXPECT_EQ(check.error().kind, ErrorKind::data_loss) << check.error().message;
+    }
+  } else {
+    EXPECT_EQ(c.error().kind, ErrorKind::data_loss) << c.error().message;
+  }
+}
+
+TEST(Migrations, MissingDirectoryIsAClearError) {
+  TempDir dir;
+  auto db = dir.path() / "no" / "such" / "zaulek.db";
+  auto c = Catalog::open(db);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().kind, ErrorKind::unavailable);
+  EXPECT_NE(c.error().message.find(db.string()), std::string::npos) << c.error().message;
+}
+
+TEST_F(CatalogTest, IntegrityCheckPassesOnHealthyFile) {
+  EXPECT_TRUE(cat_->integrity_check().ok());
+}
+
+// ---- users ----
+
+TEST_F(CatalogTest, AddFindListUsers) {
+  auto a = cat_->add_user("alice", Role::administrator, "$argon2id$a");
+  ASSERT_TRUE(a.ok()) << a.error().message;
+  EXPECT_GT(a->id, 0);
+  EXPECT_EQ(a->created, clock_.realtime());
+  ASSERT_TRUE(cat_->add_user("bob", Role::investigator, "$argon2id$b").ok());
+
+  auto by_name = cat_->find_user("alice");
+  ASSERT_TRUE(by_name.ok());
+  EXPECT_EQ(by_name->id, a->id);
+  EXPECT_EQ(by_name->role, Role::administrator);
+  EXPECT_EQ(by_name->password_hash, "$argon2id$a");
+  EXPECT_EQ(by_name->created, clock_.realtime());
+  EXPECT_FALSE(by_name->disabled);
+
+  auto by_id = cat_->find_user(a->id);
+  ASSERT_TRUE(by_id.ok());
+  EXPECT_EQ(by_id->name, "alice");
+
+  auto all = cat_->list_users();
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].name, "alice");
+  EXPECT_EQ((*all)[1].name, "bob");
+}
+
+TEST_F(CatalogTest, DuplicateUserIsAlreadyExists) {
+  ASSERT_TRUE(cat_->add_user("alice", Role::operator_, "h").ok());
+  auto again = cat_->add_user("alice", Role::administrator, "h2");
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().kind, ErrorKind::already_exists);
+  EXPECT_EQ(again.error().message, "user 'alice' already exists");
+}
+
+TEST_F(CatalogTest, BadUserNamesAreInvalidArgument) {
+  EXPECT_EQ(cat_->add_user("", Role::operator_, "h").error().kind, ErrorKind::invalid_argument);
+  EXPECT_EQ(cat_->add_user(std::string(65, 'x'), Role::operator_, "h").error().kind,
+            ErrorKind::invalid_argument);
+}
+
+TEST_F(CatalogTest, UnknownUserIsNotFound) {
+  EXPECT_EQ(cat_->find_user("nobody").error().kind, ErrorKind::not_found);
+  EXPECT_EQ(cat_->find_user(std::int64_t{42}).error().kind, ErrorKind::not_found);
+  EXPECT_EQ(cat_->set_user_disabled(42, true).error().kind, ErrorKind::not_found);
+}
+
+TEST_F(CatalogTest, UpdateUser) {
+  auto a = cat_->add_user("alice", Role::operator_, "h1");
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(cat_->set_user_disabled(a->id, true).ok());
+  ASSERT_TRUE(cat_->set_user_password(a->id, "h2").ok());
+  ASSERT_TRUE(cat_->set_user_role(a->id, Role::investigator).ok());
+  auto u = cat_->find_user("alice");
+  ASSERT_TRUE(u.ok());
+  EXPECT_TRUE(u->disabled);
+  EXPECT_EQ(u->password_hash, "h2");
+  EXPECT_EQ(u->role, Role::investigator);
+}
+
+// ---- sessions ----
+
+TEST_F(CatalogTest, SessionExpiresWithTheClock) {
+  auto a = cat_->add_user("alice", Role::operator_, "h");
+  ASSERT_TRUE(a.ok());
+  Session s{"hash1", a->id, "csrf1", clock_.realtime(), clock_.realtime() + 1h};
+  ASSERT_TRUE(cat_->add_session(s).ok());
+
+  auto found = cat_->find_session("hash1");
+  ASSERT_TRUE(found.ok()) << found.error().message;
+  EXPECT_EQ(found->user_id, a->id);
+  EXPECT_EQ(found->csrf_token, "csrf1");
+  EXPECT_EQ(found->expires, s.expires);
+
+  clock_.advance(59min);
+  EXPECT_TRUE(cat_->find_session("hash1").ok());
+  clock_.advance(1min);
+  auto expired = cat_->find_session("hash1");
+  ASSERT_FALSE(expired.ok());
+  EXPECT_EQ(expired.error().kind, ErrorKind::not_found);
+
+  // The expired row is gone after the sweep; a fresh one stays.
+  ASSERT_TRUE(
+      cat_->add_session({"hash2", a->id, "c", clock_.realtime(), clock_.realtime() + 1h}).ok());
+  ASSERT_TRUE(cat_->delete_expired_sessions().ok());
+  EXPECT_EQ(query_text(dir_.path() / "zaulek.db", "SELECT count(*) FROM sessions"), "1");
+  EXPECT_TRUE(cat_->find_session("hash2").ok());
+}
+
+TEST_F(CatalogTest, SessionDeleteAndCascade) {
+  auto a = cat_->add_user("alice", Role::operator_, "h");
+  ASSERT_TRUE(a.ok());
+  auto later = clock_.realtime() + 1h;
+  ASSERT_TRUE(cat_->add_session({"t1", a->id, "c", clock_.realtime(), later}).ok());
+  ASSERT_TRUE(cat_->add_session({"t2", a->id, "c", clock_.realtime(), later}).ok());
+  ASSERT_TRUE(cat_->delete_session("t1").ok());
+  EXPECT_EQ(cat_->find_session("t1").error().kind, ErrorKind::not_found);
+  EXPECT_TRUE(cat_->delete_session("t1").ok());  // idempotent logout
+  ASSERT_TRUE(cat_->delete_user_sessions(a->id).ok());
+  EXPECT_EQ(cat_->find_session("t2").error().kind, ErrorKind::not_found);
+}
+
+TEST_F(CatalogTest, SessionForUnknownUserIsNotFound) {
+  auto r = cat_->add_session({"t", 999, "c", clock_.realtime(), clock_.realtime() + 1h});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::not_found);
+  EXPECT_EQ(r.error().message.find("\"t\""), std::string::npos);
+}
+
+TEST_F(CatalogTest, DuplicateSessionIsAlreadyExists) {
+  auto a = cat_->add_user("alice", Role::operator_, "h");
+  ASSERT_TRUE(a.ok());
+  Session s{"secret-token-hash", a->id, "c", clock_.realtime(), clock_.realtime() + 1h};
+  ASSERT_TRUE(cat_->add_session(s).ok());
+  auto again = cat_->add_session(s);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().kind, ErrorKind::already_exists);
+  // No secret in the message.
+  EXPECT_EQ(again.error().message.find("secret-token-hash"), std::string::npos);
+}
+
+// ---- audit ----
+
+TEST_F(CatalogTest, AuditAppendAndList) {
+  for (int i = 0; i < 5; ++i) {
+    AuditEntry e;
+    e.actor = "alice";
+    e.action = "camera.add";
+    e.target = "camera:cam-" + std::to_string(i);
+    e.detail = R"({"n":)" + std::to_string(i) + "}";
+    e.remote = "127.0.0.1";
+    ASSERT_TRUE(cat_->audit(e).ok());
+    clock_.advance(1s);
+  }
+  auto first = cat_->list_audit(0, 3);
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->size(), 3u);
+  EXPECT_EQ((*first)[0].target, "camera:cam-0");
+  EXPECT_EQ((*first)[0].detail, R"({"n":0})");
+  EXPECT_EQ((*first)[0].remote, "127.0.0.1");
+  EXPECT_EQ((*first)[1].time - (*first)[0].time, 1s);
+  auto rest = cat_->list_audit((*first)[2].id, 100);
+  ASSERT_TRUE(rest.ok());
+  ASSERT_EQ(rest->size(), 2u);
+  EXPECT_EQ((*rest)[1].target, "camera:cam-4");
+  EXPECT_GT((*rest)[0].id, (*first)[2].id);
+}
+
+TEST_F(CatalogTest, AuditRejectsBadInput) {
+  AuditEntry e;
+  e.actor = "alice";
+  e.action = "user.create";
+  e.detail = "{not json";
+  auto r = cat_->audit(e);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::invalid_argument);
+  e.detail = "";
+  EXPECT_TRUE(cat_->audit(e).ok());  // empty detail is stored as {}
+  auto l = cat_->list_audit(0, 10);
+  ASSERT_TRUE(l.ok());
+  ASSERT_EQ(l->size(), 1u);
+  EXPECT_EQ((*l)[0].detail, "{}");
+  EXPECT_EQ(cat_->list_audit(0, 0).error().kind, ErrorKind::invalid_argument);
+  EXPECT_EQ(cat_->list_audit(0, Catalog::kMaxListLimit + 1).error().kind,
+            ErrorKind::invalid_argument);
+  e.action = "";
+  EXPECT_EQ(cat_->audit(e).error().kind, ErrorKind::invalid_argument);
+}
+
+TEST_F(CatalogTest, AuditIsAppendOnlyEvenInSql) {
+  ASSERT_TRUE(cat_->audit({0, {}, "system", "start", "", "{}", ""}).ok());
+  sqlite3* h = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_.path() / "zaulek.db").c_str(), &h), SQLITE_OK);
+  EXPECT_EQ(sqlite3_exec(h, "DELETE FROM audit", nullptr, nullptr, nullptr), SQLITE_CONSTRAINT);
+  EXPECT_EQ(sqlite3_exec(h, "UPDATE audit SET actor = 'x'", nullptr, nullptr, nullptr),
+            SQLITE_CONSTRAINT);
+  sqlite3_close(h);
+  auto l = cat_->list_audit(0, 10);
+  ASSERT_TRUE(l.ok());
+  ASSERT_EQ(l->size(), 1u);
+  EXPECT_EQ((*l)[0].actor, "system");
+}
+
+// ---- concurrency ----
+
+TEST_F(CatalogTest, ReadersRunWhileWriterWrites) {
+  constexpr int kWrites = 400;
+  std::atomic<bool> done{false};
+  std::atomic<int> reads{0};
+  std::atomic<int> read_errors{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 3; ++t) {
+    readers.emplace_back([&] {
+      std::size_t last = 0;
+      // Bounded: stops when the writer is done, or after 200000 reads.
+      for (int i = 0; i < 200000 && !done.load(); ++i) {
+        auto l = cat_->list_audit(0, Catalog::kMaxListLimit);
+        if (!l.ok()) {
+          ++read_errors;
+          continue;
+        }
+        // Readers see a growing prefix of the trail, never a torn state.
+        if (l->size() < last) ++read_errors;
+        last = l->size();
+        ++reads;
+      }
+    });
+  }
+  for (int i = 0; i < kWrites; ++i) {
+    ASSERT_TRUE(cat_->audit({0, {}, "w", "write", std::to_string(i), "{}", ""}).ok());
+  }
+  done = true;
+  for (auto& t : readers) t.join();
+  EXPECT_EQ(read_errors.load(), 0);
+  EXPECT_GT(reads.load(), 0);
+  auto l = cat_->list_audit(0, Catalog::kMaxListLimit);
+  ASSERT_TRUE(l.ok());
+  EXPECT_EQ(l->size(), static_cast<std::size_t>(kWrites));
+}
+
+TEST_F(CatalogTest, ConcurrentWritersAreSerialized) {
+  std::vector<std::thread> writers;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 4; ++t) {
+    writers.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) {
+        if (!cat_->add_user("u" + std::to_string(t) + "-" + std::to_string(i), Role::operator_, "h")
+                 .ok())
+          ++failures;
+      }
+    });
+  }
+  for (auto& t : writers) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  auto all = cat_->list_users();
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), 200u);
+}
+
+}  // namespace
+}  // namespace zaulek::storage
