@@ -1,0 +1,265 @@
+#include "onvif/soap_buffer.h"
+
+#include <sstream>
+
+// The one namespace table for every message we read or write (libgsoap++
+// refers to the global `namespaces`). Written by hand rather than taken from
+// soapcpp2's .nsmap: wsa5's generated entry also matches WS-Addressing
+// 2004/08, which would swallow WS-Discovery's wsa: headers; and tns1, ter, dn
+// have no types but must be declared on every envelope (topic and QName text).
+SOAP_NMAC struct Namespace namespaces[] = {
+    {"SOAP-ENV", "http://www.w3.org/2003/05/soap-envelope",
+     "http://schemas.xmlsoap.org/soap/envelope/", nullptr},
+    {"SOAP-ENC", "http://www.w3.org/2003/05/soap-encoding",
+     "http://schemas.xmlsoap.org/soap/encoding/", nullptr},
+    {"xsi", "http://www.w3.org/2001/XMLSchema-instance", "http://www.w3.org/*/XMLSchema-instance",
+     nullptr},
+    {"xsd", "http://www.w3.org/2001/XMLSchema", "http://www.w3.org/*/XMLSchema", nullptr},
+    {"wsa5", "http://www.w3.org/2005/08/addressing", nullptr, nullptr},
+    {"wsa", "http://schemas.xmlsoap.org/ws/2004/08/addressing", nullptr, nullptr},
+    {"wsdd", "http://schemas.xmlsoap.org/ws/2005/04/discovery", nullptr, nullptr},
+    {"chan", "http://schemas.microsoft.com/ws/2005/02/duplex", nullptr, nullptr},
+    {"wsse", "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd",
+     nullptr, nullptr},
+    {"wsu", "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd",
+     nullptr, nullptr},
+    {"tt", "http://www.onvif.org/ver10/schema", nullptr, nullptr},
+    {"tds", "http://www.onvif.org/ver10/device/wsdl", nullptr, nullptr},
+    {"trt", "http://www.onvif.org/ver10/media/wsdl", nullptr, nullptr},
+    {"tev", "http://www.onvif.org/ver10/events/wsdl", nullptr, nullptr},
+    {"wsnt", "http://docs.oasis-open.org/wsn/b-2", nullptr, nullptr},
+    {"wstop", "http://docs.oasis-open.org/wsn/t-1", nullptr, nullptr},
+    {"tns1", "http://www.onvif.org/ver10/topics", nullptr, nullptr},
+    {"ter", "http://www.onvif.org/ver10/error", nullptr, nullptr},
+    {"dn", "http://www.onvif.org/ver10/network/wsdl", nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+
+namespace zaulek::onvif {
+namespace {
+
+// Reads from the string_view given to begin_read (kept alive by the caller
+// for the duration of the read, which is synchronous).
+struct InBuffer {
+  std::string_view data;
+  std::size_t pos = 0;
+};
+
+std::size_t recv_from_buffer(struct soap* soap, char* buf, std::size_t len) {
+  auto* in = static_cast<InBuffer*>(soap->data[0]);
+  if (!in) return 0;
+  std::size_t n = std::min(len, in->data.size() - in->pos);
+  std::copy_n(in->data.data() + in->pos, n, buf);
+  in->pos += n;
+  return n;
+}
+
+int send_to_string(struct soap* soap, const char* buf, std::size_t len) {
+  auto* out = static_cast<std::string*>(soap->data[1]);
+  if (!out) return SOAP_EOF;
+  out->append(buf, len);
+  return SOAP_OK;
+}
+
+std::string str(const char* s) {
+  return s ? std::string(s) : std::string();
+}
+std::string str(const std::string* s) {
+  return s ? *s : std::string();
+}
+
+}  // namespace
+
+SoapContext::SoapContext() {
+  // Plain XML both ways (HTTP is Beast's), UTF-8 kept as is, no id/href
+  // graphs on output.
+  soap_ = soap_new2(SOAP_ENC_PLAIN | SOAP_C_UTFSTRING,
+                    SOAP_ENC_PLAIN | SOAP_C_UTFSTRING | SOAP_XML_TREE | SOAP_XML_NOTYPE);
+  soap_set_namespaces(soap_, namespaces);
+  soap_->recv_maxlength = kMaxEnvelopeBytes;
+  soap_->maxlevel = 64;  // ONVIF messages nest about 12 deep
+  soap_->maxoccurs = 10000;
+  soap_->frecv = recv_from_buffer;
+  soap_->fsend = send_to_string;
+  soap_->data[0] = nullptr;
+  soap_->data[1] = nullptr;
+}
+
+SoapContext::~SoapContext() {
+  soap_destroy(soap_);
+  soap_end(soap_);
+  soap_free(soap_);
+}
+
+void SoapContext::reset() {
+  soap_destroy(soap_);
+  soap_end(soap_);
+  soap_->header = nullptr;
+  soap_->fault = nullptr;
+  soap_->error = SOAP_OK;
+}
+
+char* SoapContext::strdup(std::string_view s) {
+  char* p = static_cast<char*>(soap_malloc(soap_, s.size() + 1));
+  std::copy(s.begin(), s.end(), p);
+  p[s.size()] = '\0';
+  return p;
+}
+
+Error SoapContext::read_error(const char* what) {
+  std::string detail;
+  if (soap_->error != SOAP_OK) {
+    char buf[512];
+    soap_sprint_fault(soap_, buf, sizeof buf);
+    detail = buf;
+    for (char& c : detail)
+      if (c == '\n' || c == '\r') c = ' ';
+  }
+  soap_->data[0] = nullptr;
+  return make_error(ErrorKind::invalid_argument,
+                    std::string("malformed SOAP (") + what + "): " + detail);
+}
+
+Result<InHeader> SoapContext::begin_read(std::string_view xml) {
+  if (xml.size() > kMaxEnvelopeBytes)
+    return make_error(ErrorKind::resource_exhausted, "SOAP envelope larger than 1 MiB");
+  static thread_local InBuffer in;  // begin_read .. read_body run on one thread
+  in = InBuffer{xml, 0};
+  soap_->data[0] = &in;
+  soap_->header = nullptr;
+  soap_->error = SOAP_OK;
+  soap_begin(soap_);
+  if (soap_begin_recv(soap_) || soap_envelope_begin_in(soap_) || soap_recv_header(soap_) ||
+      soap_body_begin_in(soap_))
+    return read_error("envelope");
+  InHeader h;
+  if (const SOAP_ENV__Header* hd = soap_->header) {
+    h.action = hd->wsa5__Action ? str(hd->wsa5__Action) : str(hd->wsa__Action);
+    h.to = hd->wsa5__To ? str(hd->wsa5__To) : str(hd->wsa__To);
+    h.message_id = hd->wsa5__MessageID ? str(hd->wsa5__MessageID) : str(hd->wsa__MessageID);
+    if (hd->wsa5__RelatesTo)
+      h.relates_to = str(hd->wsa5__RelatesTo->__item);
+    else if (hd->wsa__RelatesTo)
+      h.relates_to = hd->wsa__RelatesTo->__item;
+    if (hd->wsse__Security && hd->wsse__Security->UsernameToken) {
+      const _wsse__UsernameToken* t = hd->wsse__Security->UsernameToken;
+      h.has_username_token = true;
+      h.username = str(t->Username);
+      if (t->Password) {
+        h.password = t->Password->__item;
+        h.password_type = str(t->Password->Type);
+      }
+      if (t->Nonce) h.nonce_base64 = t->Nonce->__item;
+      h.created = str(t->wsu__Created);
+    }
+  }
+  return h;
+}
+
+bool SoapContext::body_is(const char* tag) {
+  if (soap_peek_element(soap_) != SOAP_OK) {
+    soap_->error = SOAP_OK;  // a later read reports what is wrong
+    return false;
+  }
+  return soap_match_tag(soap_, soap_->tag, tag) == SOAP_OK;
+}
+
+std::string SoapContext::body_tag() const {
+  return soap_->tag;
+}
+
+int SoapContext::finish_read() {
+  soap_body_end_in(soap_) || soap_envelope_end_in(soap_) || soap_end_recv(soap_);
+  soap_->data[0] = nullptr;
+  return soap_->error;
+}
+
+Result<Fault> SoapContext::read_fault() {
+  if (soap_getfault(soap_) != SOAP_OK || finish_read() != SOAP_OK) return read_error("fault");
+  Fault f;
+  const char** code = soap_faultcode(soap_);
+  std::string c = code ? str(*code) : std::string();
+  f.sender = c.find("Sender") != std::string::npos || c.find("Client") != std::string::npos;
+  f.subcode = str(soap_fault_subcode(soap_));
+  f.reason = str(soap_fault_string(soap_));
+  return f;
+}
+
+void SoapContext::prepare_header(const OutHeader& o) {
+  soap_->header = nullptr;
+  if (o.action.empty() && o.to.empty() && o.message_id.empty() && o.relates_to.empty() &&
+      o.username.empty())
+    return;
+  SOAP_ENV__Header* h = soap_new_SOAP_ENV__Header(soap_);
+  auto sp = [&](const std::string& s) -> std::string* {
+    if (s.empty()) return nullptr;
+    std::string* p = soap_new_std__string(soap_, -1);
+    *p = s;
+    return p;
+  };
+  auto cp = [&](const std::string& s) -> char* { return s.empty() ? nullptr : strdup(s); };
+  if (o.discovery) {
+    h->wsa__Action = sp(o.action);
+    h->wsa__To = sp(o.to);
+    h->wsa__MessageID = sp(o.message_id);
+    if (!o.relates_to.empty()) {
+      h->wsa__RelatesTo = soap_new_wsa__Relationship(soap_, -1);
+      h->wsa__RelatesTo->__item = o.relates_to;
+    }
+  } else {
+    h->wsa5__Action = cp(o.action);
+    h->wsa5__To = cp(o.to);
+    h->wsa5__MessageID = cp(o.message_id);
+    if (!o.relates_to.empty()) {
+      h->wsa5__RelatesTo = soap_new_wsa5__RelatesToType(soap_, -1);
+      h->wsa5__RelatesTo->__item = strdup(o.relates_to);
+    }
+  }
+  if (!o.username.empty()) {
+    auto* sec = soap_new__wsse__Security(soap_, -1);
+    auto* tok = soap_new__wsse__UsernameToken(soap_, -1);
+    tok->Username = sp(o.username);
+    tok->Password = soap_new_wsse__PasswordString(soap_, -1);
+    tok->Password->__item = o.password_digest;
+    tok->Password->Type =
+        sp("http://docs.oasis-open.org/wss/2004/01/"
+           "oasis-200401-wss-username-token-profile-1.0#PasswordDigest");
+    tok->Nonce = soap_new_wsse__EncodedString(soap_, -1);
+    tok->Nonce->__item = o.nonce_base64;
+    tok->Nonce->EncodingType =
+        sp("http://docs.oasis-open.org/wss/2004/01/"
+           "oasis-200401-soap-message-security-1.0#Base64Binary");
+    tok->wsu__Created = sp(o.created);
+    sec->UsernameToken = tok;
+    h->wsse__Security = sec;
+  }
+  soap_->header = h;
+}
+
+std::string SoapContext::write_envelope(const std::function<int()>& body) {
+  std::string out;
+  soap_->data[1] = &out;
+  soap_->error = SOAP_OK;
+  soap_->encodingStyle = nullptr;
+  soap_serializeheader(soap_);
+  if (soap_begin_send(soap_) || soap_envelope_begin_out(soap_) || soap_putheader(soap_) ||
+      soap_body_begin_out(soap_) || body() || soap_body_end_out(soap_) ||
+      soap_envelope_end_out(soap_) || soap_end_send(soap_))
+    out.clear();
+  soap_->data[1] = nullptr;
+  return out;
+}
+
+std::string SoapContext::write_fault(const Fault& fault, const OutHeader& header) {
+  prepare_header(header);
+  if (fault.sender)
+    soap_sender_fault_subcode(soap_, fault.subcode.empty() ? nullptr : fault.subcode.c_str(),
+                              fault.reason.c_str(), nullptr);
+  else
+    soap_receiver_fault_subcode(soap_, fault.subcode.empty() ? nullptr : fault.subcode.c_str(),
+                                fault.reason.c_str(), nullptr);
+  soap_serializefault(soap_);
+  return write_envelope([this] { return soap_putfault(soap_); });
+}
+
+}  // namespace zaulek::onvif
