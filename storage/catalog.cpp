@@ -2,7 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
+#include <iterator>
+#include <limits>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -89,6 +92,159 @@ Result<User> read_user(const sql::Stmt& st) {
   u.disabled = st.int64("disabled") != 0;
   return u;
 }
+
+Result<Camera> read_camera(const sql::Stmt& st) {
+  Camera c;
+  c.id = st.text("id");
+  c.name = st.text("name");
+  c.onvif_url = st.text("onvif_url");
+  c.username = st.text("username");
+  c.password_enc = st.blob("password_enc");
+  c.manufacturer = st.text("manufacturer");
+  c.model = st.text("model");
+  c.serial = st.text("serial");
+  c.hardware_id = st.text("hardware_id");
+  c.endpoint_ref = st.text("endpoint_ref");
+  auto mode = parse_recording_mode(st.text("recording_mode"));
+  if (!mode) return make_error(ErrorKind::data_loss, "camera " + c.id + " has an unknown mode");
+  c.recording_mode = *mode;
+  c.retention_days = static_cast<int>(st.int64("retention_days"));
+  c.created = from_ns(st.int64("created_ns"));
+  c.updated = from_ns(st.int64("updated_ns"));
+  return c;
+}
+
+Result<Segment> read_segment(const sql::Stmt& st) {
+  Segment s;
+  s.id = st.int64("id");
+  s.camera_id = st.text("camera_id");
+  s.start_ns = st.int64("start_ns");
+  s.end_ns = st.int64("end_ns");
+  s.bytes = st.int64("bytes");
+  s.path = st.text("path");
+  s.codec = st.text("codec");
+  s.keyframes = st.int64("keyframes");
+  s.checksum = st.opt_text("checksum");
+  std::string state = st.text("state");
+  if (state == "open") {
+    s.state = SegmentState::open;
+  } else if (state == "closed") {
+    s.state = SegmentState::closed;
+  } else if (state == "deleting") {
+    s.state = SegmentState::deleting;
+  } else {
+    return make_error(ErrorKind::data_loss,
+                      "segment " + std::to_string(s.id) + " has state " + state);
+  }
+  return s;
+}
+
+Hold read_hold(const sql::Stmt& st) {
+  Hold h;
+  h.id = st.int64("id");
+  h.camera_id = st.text("camera_id");
+  h.from_ns = st.int64("from_ns");
+  h.to_ns = st.int64("to_ns");
+  h.reason = st.text("reason");
+  h.created_by = st.text("created_by");
+  h.created = from_ns(st.int64("created_ns"));
+  return h;
+}
+
+// Collects every row of a statement through `read`.
+template <class T, class F>
+Result<std::vector<T>> collect(sql::Stmt& st, F read) {
+  std::vector<T> out;
+  for (;;) {
+    auto row = st.step();
+    if (!row) return row.error();
+    if (!*row) return out;
+    Result<T> v = read(st);
+    if (!v) return v.error();
+    out.push_back(std::move(*v));
+  }
+}
+
+bool valid_camera_id(const std::string& id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char ch : id) {
+    bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '-' || ch == '_' || ch == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+Status validate_camera(const Camera& c) {
+  if (c.name.size() > 128)
+    return make_error(ErrorKind::invalid_argument, "camera name over 128 characters");
+  if (c.onvif_url.empty() || c.onvif_url.size() > 2048) {
+    return make_error(ErrorKind::invalid_argument, "camera onvif_url must be 1 to 2048 characters");
+  }
+  if (c.retention_days < 1 || c.retention_days > 3650) {
+    return make_error(ErrorKind::invalid_argument, "camera retention_days must be 1 to 3650");
+  }
+  if (c.password_enc.size() > 4096) {
+    return make_error(ErrorKind::invalid_argument, "camera sealed password over 4096 bytes");
+  }
+  for (const std::string* f :
+       {&c.username, &c.manufacturer, &c.model, &c.serial, &c.hardware_id, &c.endpoint_ref}) {
+    if (f->size() > 1024)
+      return make_error(ErrorKind::invalid_argument, "camera field over 1024 characters");
+  }
+  return {};
+}
+
+Status validate_segment(const Segment& s) {
+  if (!valid_camera_id(s.camera_id)) {
+    return make_error(ErrorKind::invalid_argument, "segment has an invalid camera id");
+  }
+  if (s.end_ns < s.start_ns || s.end_ns - s.start_ns > Catalog::kMaxSegmentNs) {
+    return make_error(
+        ErrorKind::invalid_argument,
+        "segment of " + s.camera_id + " must end after it starts and last at most 6 h");
+  }
+  if (s.path.empty() || s.path.size() > 1024) {
+    return make_error(ErrorKind::invalid_argument, "segment path must be 1 to 1024 characters");
+  }
+  if (s.bytes < 0 || s.keyframes < 0) {
+    return make_error(ErrorKind::invalid_argument,
+                      "segment bytes and keyframes must not be negative");
+  }
+  if (s.state == SegmentState::deleting) {
+    return make_error(ErrorKind::invalid_argument, "a new segment cannot be in state deleting");
+  }
+  return {};
+}
+
+Status validate_range(std::int64_t from_ns, std::int64_t to_ns) {
+  if (to_ns <= from_ns)
+    return make_error(ErrorKind::invalid_argument, "time range must end after it starts");
+  return {};
+}
+
+Status validate_limit(int limit) {
+  if (limit < 1 || limit > Catalog::kMaxListLimit) {
+    return make_error(ErrorKind::invalid_argument,
+                      "limit must be 1 to " + std::to_string(Catalog::kMaxListLimit));
+  }
+  return {};
+}
+
+// Merges per-camera lists (each sorted by start) into the `limit` oldest.
+std::vector<Segment> merge_oldest(std::vector<std::vector<Segment>> lists, int limit) {
+  std::vector<Segment> all;
+  for (auto& l : lists) std::move(l.begin(), l.end(), std::back_inserter(all));
+  std::stable_sort(all.begin(), all.end(),
+                   [](const Segment& a, const Segment& b) { return a.start_ns < b.start_ns; });
+  if (all.size() > static_cast<std::size_t>(limit)) all.resize(static_cast<std::size_t>(limit));
+  return all;
+}
+
+// Hold overlap test shared by retention queries (s = the segment row).
+#define ZAULEK_NOT_HELD                                                \
+  " NOT EXISTS (SELECT 1 FROM holds h WHERE h.camera_id = s.camera_id" \
+  " AND h.from_ns < s.end_ns AND h.to_ns > s.start_ns) "
 
 class SqliteCatalog final : public Catalog {
  public:
@@ -302,6 +458,386 @@ class SqliteCatalog final : public Catalog {
     return out;
   }
 
+  // ---- cameras ----
+
+  Result<Camera> add_camera(const Camera& camera) override {
+    if (auto v = validate_camera(camera); !v) return v.error();
+    if (!camera.id.empty() && !valid_camera_id(camera.id)) {
+      return make_error(ErrorKind::invalid_argument,
+                        "camera id must be 1 to 64 of A-Z a-z 0-9 . _ -");
+    }
+    Camera c = camera;
+    c.created = c.updated = clock_.realtime();
+    std::lock_guard lock(write_mu_);
+    auto tx = sql::Transaction::begin(*writer_);
+    if (!tx) return tx.error();
+    // An explicit id may have taken "cam-<n>"; the counter then moves on.
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      if (camera.id.empty()) {
+        auto next = writer_->prepare(
+            "UPDATE counters SET value = value + 1 WHERE name = 'camera' RETURNING value");
+        if (!next) return next.error();
+        auto row = (*next)->step();
+        if (!row) return row.error();
+        if (!*row) return make_error(ErrorKind::data_loss, "camera id counter is missing");
+        c.id = "cam-" + std::to_string((*next)->int64("value"));
+      }
+      auto st = writer_->prepare(
+          "INSERT INTO cameras (id, name, onvif_url, username, password_enc, manufacturer, "
+          "model, serial, hardware_id, endpoint_ref, recording_mode, retention_days, "
+          "created_ns, updated_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+          "?13, ?13)");
+      if (!st) return st.error();
+      (*st)->bind(1, c.id).bind(2, c.name).bind(3, c.onvif_url).bind(4, c.username);
+      (*st)->bind_blob(5, c.password_enc).bind(6, c.manufacturer).bind(7, c.model);
+      (*st)->bind(8, c.serial).bind(9, c.hardware_id).bind(10, c.endpoint_ref);
+      (*st)->bind(11, to_string(c.recording_mode)).bind(12, c.retention_days);
+      (*st)->bind(13, to_ns(c.created));
+      auto r = (*st)->run();
+      if (r) {
+        if (auto s = tx->commit(); !s) return s.error();
+        return c;
+      }
+      if (r.error().kind != ErrorKind::already_exists || !camera.id.empty()) {
+        if (r.error().kind == ErrorKind::already_exists) {
+          return make_error(ErrorKind::already_exists, "camera " + c.id + " already exists");
+        }
+        return with_context(r.error(), "adding camera " + c.id);
+      }
+    }
+    return make_error(ErrorKind::internal, "could not find a free camera id");
+  }
+
+  Result<Camera> find_camera(const std::string& id) override {
+    auto r = readers_.borrow();
+    if (!r) return r.error();
+    auto st = (*r)->prepare("SELECT * FROM cameras WHERE id = ?1");
+    if (!st) return st.error();
+    (*st)->bind(1, id);
+    auto row = (*st)->step();
+    if (!row) return row.error();
+    if (!*row) return make_error(ErrorKind::not_found, "no camera " + id);
+    return read_camera(**st);
+  }
+
+  Result<std::vector<Camera>> list_cameras() override {
+    auto r = readers_.borrow();
+    if (!r) return r.error();
+    auto st = (*r)->prepare("SELECT * FROM cameras ORDER BY created_ns, id");
+    if (!st) return st.error();
+    return collect<Camera>(**st, read_camera);
+  }
+
+  Result<Camera> update_camera(const Camera& c) override {
+    if (auto v = validate_camera(c); !v) return v.error();
+    std::lock_guard lock(write_mu_);
+    auto st = writer_->prepare(
+        "UPDATE cameras SET name = ?2, onvif_url = ?3, username = ?4, password_enc = ?5, "
+        "manufacturer = ?6, model = ?7, serial = ?8, hardware_id = ?9, endpoint_ref = ?10, "
+        "recording_mode = ?11, retention_days = ?12, updated_ns = ?13 WHERE id = ?1");
+    if (!st) return st.error();
+    (*st)->bind(1, c.id).bind(2, c.name).bind(3, c.onvif_url).bind(4, c.username);
+    (*st)->bind_blob(5, c.password_enc).bind(6, c.manufacturer).bind(7, c.model);
+    (*st)->bind(8, c.serial).bind(9, c.hardware_id).bind(10, c.endpoint_ref);
+    (*st)->bind(11, to_string(c.recording_mode)).bind(12, c.retention_days);
+    (*st)->bind(13, to_ns(clock_.realtime()));
+    if (auto r = (*st)->run(); !r) return with_context(r.error(), "updating camera " + c.id);
+    if (writer_->changes() == 0) return make_error(ErrorKind::not_found, "no camera " + c.id);
+    auto back = writer_->prepare("SELECT * FROM cameras WHERE id = ?1");
+    if (!back) return back.error();
+    (*back)->bind(1, c.id);
+    auto row = (*back)->step();
+    if (!row) return row.error();
+    if (!*row) return make_error(ErrorKind::not_found, "no camera " + c.id);
+    return read_camera(**back);
+  }
+
+  Status delete_camera(const std::string& id) override {
+    std::lock_guard lock(write_mu_);
+    auto st = writer_->prepare("DELETE FROM cameras WHERE id = ?1");
+    if (!st) return st.error();
+    (*st)->bind(1, id);
+    if (auto r = (*st)->run(); !r) return with_context(r.error(), "deleting camera " + id);
+    if (writer_->changes() == 0) return make_error(ErrorKind::not_found, "no camera " + id);
+    return {};
+  }
+
+  Status set_streams(const std::string& camera_id, const std::vector<Stream>& streams) override {
+    if (streams.size() > 2)
+      return make_error(ErrorKind::invalid_argument, "at most one main and one sub stream");
+    std::lock_guard lock(write_mu_);
+    auto tx = sql::Transaction::begin(*writer_);
+    if (!tx) return tx.error();
+    {
+      auto del = writer_->prepare("DELETE FROM streams WHERE camera_id = ?1");
+      if (!del) return del.error();
+      (*del)->bind(1, camera_id);
+      if (auto r = (*del)->run(); !r) return r;
+    }
+    for (const Stream& s : streams) {
+      auto st = writer_->prepare(
+          "INSERT INTO streams (camera_id, kind, profile_token, rtsp_uri, codec, width, height) "
+          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+      if (!st) return st.error();
+      (*st)->bind(1, camera_id).bind(2, to_string(s.kind)).bind(3, s.profile_token);
+      (*st)->bind(4, s.rtsp_uri).bind(5, s.codec).bind(6, s.width).bind(7, s.height);
+      if (auto r = (*st)->run(); !r) {
+        if (r.error().kind == ErrorKind::not_found)
+          return make_error(ErrorKind::not_found, "no camera " + camera_id);
+        if (r.error().kind == ErrorKind::already_exists) {
+          return make_error(ErrorKind::invalid_argument,
+                            "two " + std::string(to_string(s.kind)) + " streams for " + camera_id);
+        }
+        return with_context(r.error(), "setting streams of " + camera_id);
+      }
+    }
+    return tx->commit();
+  }
+
+  Result<std::vector<Stream>> list_streams(const std::string& camera_id) override {
+    auto r = readers_.borrow();
+    if (!r) return r.error();
+    auto st = (*r)->prepare("SELECT * FROM streams WHERE camera_id = ?1 ORDER BY kind");
+    if (!st) return st.error();
+    (*st)->bind(1, camera_id);
+    return collect<Stream>(**st, [](const sql::Stmt& row) -> Result<Stream> {
+      Stream s;
+      s.camera_id = row.text("camera_id");
+      s.kind = row.text("kind") == "sub" ? StreamKind::sub : StreamKind::main;
+      s.profile_token = row.text("profile_token");
+      s.rtsp_uri = row.text("rtsp_uri");
+      s.codec = row.text("codec");
+      s.width = static_cast<int>(row.int64("width"));
+      s.height = static_cast<int>(row.int64("height"));
+      return s;
+    });
+  }
+
+  // ---- segments ----
+
+  Result<std::int64_t> add_segment(const Segment& segment) override {
+    auto ids = add_segments({segment});
+    if (!ids) return ids.error();
+    return ids->front();
+  }
+
+  Result<std::vector<std::int64_t>> add_segments(const std::vector<Segment>& segments) override {
+    if (segments.empty() || segments.size() > static_cast<std::size_t>(kMaxBatch)) {
+      return make_error(ErrorKind::invalid_argument,
+                        "add 1 to " + std::to_string(kMaxBatch) + " segments at a time");
+    }
+    for (const Segment& s : segments) {
+      if (auto v = validate_segment(s); !v) return v.error();
+    }
+    std::vector<std::int64_t> ids;
+    ids.reserve(segments.size());
+    std::lock_guard lock(write_mu_);
+    auto tx = sql::Transaction::begin(*writer_);
+    if (!tx) return tx.error();
+    for (const Segment& s : segments) {
+      auto st = writer_->prepare(
+          "INSERT INTO segments (camera_id, start_ns, end_ns, bytes, path, codec, keyframes, "
+          "checksum, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+      if (!st) return st.error();
+      (*st)->bind(1, s.camera_id).bind(2, s.start_ns).bind(3, s.end_ns).bind(4, s.bytes);
+      (*st)->bind(5, s.path).bind(6, s.codec).bind(7, s.keyframes).bind(8, s.checksum);
+      (*st)->bind(9, to_string(s.state));
+      if (auto r = (*st)->run(); !r) {
+        if (r.error().kind == ErrorKind::already_exists) {
+          return make_error(ErrorKind::already_exists,
+                            "segment file " + s.path + " is already indexed");
+        }
+        return with_context(r.error(), "indexing segment " + s.path);
+      }
+      ids.push_back(writer_->last_insert_rowid());
+    }
+    if (auto c = tx->commit(); !c) return c.error();
+    return ids;
+  }
+
+  Status update_segment(std::int64_t id, std::int64_t end_ns, std::int64_t bytes,
+                        std::int64_t keyframes) override {
+    return finish_segment(id, end_ns, bytes, keyframes, std::nullopt, false);
+  }
+
+  Status close_segment(std::int64_t id, std::int64_t end_ns, std::int64_t bytes,
+                       std::int64_t keyframes, std::optional<std::string> checksum) override {
+    return finish_segment(id, end_ns, bytes, keyframes, std::move(checksum), true);
+  }
+
+  Result<Segment> find_segment(std::int64_t id) override {
+    auto r = readers_.borrow();
+    if (!r) return r.error();
+    auto st = (*r)->prepare("SELECT * FROM segments WHERE id = ?1");
+    if (!st) return st.error();
+    (*st)->bind(1, id);
+    auto row = (*st)->step();
+    if (!row) return row.error();
+    if (!*row) return make_error(ErrorKind::not_found, "no segment " + std::to_string(id));
+    return read_segment(**st);
+  }
+
+  Result<std::vector<Segment>> list_segments(const std::string& camera_id, std::int64_t from_ns,
+                                             std::int64_t to_ns, int limit) override {
+    if (auto v = validate_range(from_ns, to_ns); !v) return v.error();
+    if (auto v = validate_limit(limit); !v) return v.error();
+    auto r = readers_.borrow();
+    if (!r) return r.error();
+    auto st = (*r)->prepare(kOverlapSql);
+    if (!st) return st.error();
+    bind_overlap(**st, camera_id, from_ns, to_ns);
+    (*st)->bind(4, limit);
+    return collect<Segment>(**st, read_segment);
+  }
+
+  Result<Timeline> timeline(const std::string& camera_id, std::int64_t from_ns, std::int64_t to_ns,
+                            std::int64_t tolerance_ns) override {
+    if (auto v = validate_range(from_ns, to_ns); !v) return v.error();
+    if (tolerance_ns < 0 || tolerance_ns > kMaxSegmentNs) {
+      return make_error(ErrorKind::invalid_argument, "tolerance must be 0 to 6 h");
+    }
+    auto r = readers_.borrow();
+    if (!r) return r.error();
+    auto st = (*r)->prepare(kOverlapSql);
+    if (!st) return st.error();
+    bind_overlap(**st, camera_id, from_ns, to_ns);
+    (*st)->bind(4, std::numeric_limits<std::int64_t>::max());
+    // Stream the rows: a long range never holds every segment in memory.
+    Timeline t;
+    std::optional<TimeRange> cur;
+    for (;;) {
+      auto row = (*st)->step();
+      if (!row) return row.error();
+      if (!*row) break;
+      ++t.segments;
+      std::int64_t s = std::max((*st)->int64("start_ns"), from_ns);
+      std::int64_t e = std::min((*st)->int64("end_ns"), to_ns);
+      if (cur && s <= cur->end_ns + tolerance_ns) {
+        cur->end_ns = std::max(cur->end_ns, e);
+      } else {
+        if (cur) t.ranges.push_back(*cur);
+        cur = TimeRange{s, e};
+      }
+    }
+    if (cur) t.ranges.push_back(*cur);
+    std::int64_t at = from_ns;
+    for (const TimeRange& range : t.ranges) {
+      if (range.start_ns > at) t.gaps.push_back({at, range.start_ns});
+      at = std::max(at, range.end_ns);
+    }
+    if (at < to_ns) t.gaps.push_back({at, to_ns});
+    return t;
+  }
+
+  Result<std::vector<std::int64_t>> mark_segments_deleting(
+      const std::vector<std::int64_t>& ids) override {
+    if (ids.size() > static_cast<std::size_t>(kMaxBatch)) {
+      return make_error(ErrorKind::invalid_argument,
+                        "at most " + std::to_string(kMaxBatch) + " segments at a time");
+    }
+    std::vector<std::int64_t> marked;
+    std::lock_guard lock(write_mu_);
+    auto tx = sql::Transaction::begin(*writer_);
+    if (!tx) return tx.error();
+    for (std::int64_t id : ids) {
+      // The hold check sits in the same statement: a hold added after the
+      // retention query still wins.
+      auto st = writer_->prepare(
+          "UPDATE segments AS s SET state = 'deleting' WHERE s.id = ?1 AND s.state = 'closed' "
+          "AND" ZAULEK_NOT_HELD);
+      if (!st) return st.error();
+      (*st)->bind(1, id);
+      if (auto r = (*st)->run(); !r) return r.error();
+      if (writer_->changes() > 0) marked.push_back(id);
+    }
+    if (auto c = tx->commit(); !c) return c.error();
+    return marked;
+  }
+
+  Result<std::vector<Segment>> list_deleting_segments(int limit) override {
+    if (auto v = validate_limit(limit); !v) return v.error();
+    auto r = readers_.borrow();
+    if (!r) return r.error();
+    auto st = (*r)->prepare("SELECT * FROM segments WHERE state = 'deleting' ORDER BY id LIMIT ?1");
+    if (!st) return st.error();
+    (*st)->bind(1, limit);
+    return collect<Segment>(**st, read_segment);
+  }
+
+  Status delete_segments(const std::vector<std::int64_t>& ids) override {
+    if (ids.size() > static_cast<std::size_t>(kMaxBatch)) {
+      return make_error(ErrorKind::invalid_argument,
+                        "at most " + std::to_string(kMaxBatch) + " segments at a time");
+    }
+    std::lock_guard lock(write_mu_);
+    auto tx = sql::Transaction::begin(*writer_);
+    if (!tx) return tx.error();
+    for (std::int64_t id : ids) {
+      auto st = writer_->prepare("DELETE FROM segments WHERE id = ?1");
+      if (!st) return st.error();
+      (*st)->bind(1, id);
+      if (auto r = (*st)->run(); !r) return r;
+    }
+    return tx->commit();
+  }
+
+  // ---- holds ----
+
+  Result<Hold> add_hold(const Hold& hold) override {
+    if (!valid_camera_id(hold.camera_id))
+      return make_error(ErrorKind::invalid_argument, "hold has an invalid camera id");
+    if (auto v = validate_range(hold.from_ns, hold.to_ns); !v) return v.error();
+    if (hold.reason.empty() || hold.reason.size() > 1024) {
+      return make_error(ErrorKind::invalid_argument, "hold reason must be 1 to 1024 characters");
+    }
+    Hold h = hold;
+    h.created = clock_.realtime();
+    std::lock_guard lock(write_mu_);
+    // A hold is what keeps evidence from retention: it must survive a power cut.
+    DurableScope durable(*writer_);
+    auto st = writer_->prepare(
+        "INSERT INTO holds (camera_id, from_ns, to_ns, reason, created_by, created_ns) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    if (!st) return st.error();
+    (*st)->bind(1, h.camera_id).bind(2, h.from_ns).bind(3, h.to_ns).bind(4, h.reason);
+    (*st)->bind(5, h.created_by).bind(6, to_ns(h.created));
+    if (auto r = (*st)->run(); !r) return with_context(r.error(), "adding hold on " + h.camera_id);
+    h.id = writer_->last_insert_rowid();
+    return h;
+  }
+
+  Result<std::vector<Hold>> list_holds(const std::string& camera_id) override {
+    auto r = readers_.borrow();
+    if (!r) return r.error();
+    auto st = (*r)->prepare(
+        "SELECT * FROM holds WHERE ?1 = '' OR camera_id = ?1 ORDER BY camera_id, from_ns, id");
+    if (!st) return st.error();
+    (*st)->bind(1, camera_id);
+    return collect<Hold>(**st, [](const sql::Stmt& row) -> Result<Hold> { return read_hold(row); });
+  }
+
+  Status delete_hold(std::int64_t id) override {
+    std::lock_guard lock(write_mu_);
+    DurableScope durable(*writer_);
+    auto st = writer_->prepare("DELETE FROM holds WHERE id = ?1");
+    if (!st) return st.error();
+    (*st)->bind(1, id);
+    return changed_one((*st)->run(), "hold", id);
+  }
+
+  // ---- retention ----
+
+  Result<std::vector<Segment>> oldest_unheld_segments(int limit) override {
+    return retention_candidates(std::nullopt, limit);
+  }
+
+  Result<std::vector<Segment>> expired_segments(int max_age_days, int limit) override {
+    if (max_age_days < 1 || max_age_days > 3650) {
+      return make_error(ErrorKind::invalid_argument, "max_age_days must be 1 to 3650");
+    }
+    return retention_candidates(max_age_days, limit);
+  }
+
   Status integrity_check() override {
     auto r = readers_.borrow();
     if (!r) return r.error();
@@ -323,6 +859,102 @@ class SqliteCatalog final : public Catalog {
   }
 
  private:
+  // Overlap of [from, to) using the (camera_id, start_ns) index: a segment
+  // that overlaps starts at most kMaxSegmentNs before `from`.
+  static constexpr const char* kOverlapSql =
+      "SELECT * FROM segments WHERE camera_id = ?1 AND start_ns >= ?2 - ?5 AND start_ns < ?3 "
+      "AND end_ns > ?2 AND state != 'deleting' ORDER BY start_ns LIMIT ?4";
+
+  static void bind_overlap(sql::Stmt& st, const std::string& camera_id, std::int64_t from_ns,
+                           std::int64_t to_ns) {
+    // Saturate instead of overflowing near the int64 minimum.
+    std::int64_t back = from_ns < std::numeric_limits<std::int64_t>::min() + kMaxSegmentNs
+                            ? from_ns - std::numeric_limits<std::int64_t>::min()
+                            : kMaxSegmentNs;
+    st.bind(1, camera_id).bind(2, from_ns).bind(3, to_ns).bind(5, back);
+  }
+
+  Status finish_segment(std::int64_t id, std::int64_t end_ns, std::int64_t bytes,
+                        std::int64_t keyframes, std::optional<std::string> checksum, bool close) {
+    if (bytes < 0 || keyframes < 0) {
+      return make_error(ErrorKind::invalid_argument,
+                        "segment bytes and keyframes must not be negative");
+    }
+    std::lock_guard lock(write_mu_);
+    auto st = writer_->prepare(
+        "UPDATE segments SET end_ns = ?2, bytes = ?3, keyframes = ?4, "
+        "checksum = coalesce(?5, checksum), state = CASE WHEN ?6 THEN 'closed' ELSE state END "
+        "WHERE id = ?1 AND state = 'open' AND ?2 >= start_ns AND ?2 - start_ns <= ?7");
+    if (!st) return st.error();
+    (*st)->bind(1, id).bind(2, end_ns).bind(3, bytes).bind(4, keyframes).bind(5, checksum);
+    (*st)->bind(6, close ? 1 : 0).bind(7, kMaxSegmentNs);
+    if (auto r = (*st)->run(); !r)
+      return with_context(r.error(), "updating segment " + std::to_string(id));
+    if (writer_->changes() > 0) return {};
+    // Say why nothing changed: unknown, no longer open, or a bad end.
+    auto seg = writer_->prepare("SELECT state, start_ns FROM segments WHERE id = ?1");
+    if (!seg) return seg.error();
+    (*seg)->bind(1, id);
+    auto row = (*seg)->step();
+    if (!row) return row.error();
+    if (!*row) return make_error(ErrorKind::not_found, "no segment " + std::to_string(id));
+    if ((*seg)->text("state") != "open") {
+      return make_error(ErrorKind::failed_precondition, "segment " + std::to_string(id) + " is " +
+                                                            (*seg)->text("state") + ", not open");
+    }
+    return make_error(
+        ErrorKind::invalid_argument,
+        "segment " + std::to_string(id) + " must end after it starts and last at most 6 h");
+  }
+
+  // Per camera (found by skip-scanning the index, not by reading every row),
+  // its oldest closed unheld segments before its cutoff; then the oldest of all.
+  Result<std::vector<Segment>> retention_candidates(std::optional<int> max_age_days, int limit) {
+    if (auto v = validate_limit(limit); !v) return v.error();
+    auto r = readers_.borrow();
+    if (!r) return r.error();
+    std::vector<std::string> cameras;
+    {
+      auto st = (*r)->prepare(
+          "WITH RECURSIVE cams(id) AS ("
+          " SELECT (SELECT min(camera_id) FROM segments)"
+          " UNION ALL"
+          " SELECT (SELECT min(camera_id) FROM segments WHERE camera_id > cams.id)"
+          " FROM cams WHERE cams.id IS NOT NULL)"
+          " SELECT id FROM cams WHERE id IS NOT NULL");
+      if (!st) return st.error();
+      auto ids = collect<std::string>(
+          **st, [](const sql::Stmt& row) -> Result<std::string> { return row.text("id"); });
+      if (!ids) return ids.error();
+      cameras = std::move(*ids);
+    }
+    const std::int64_t now = to_ns(clock_.realtime());
+    constexpr std::int64_t kDayNs = 86400LL * 1'000'000'000;
+    std::vector<std::vector<Segment>> lists;
+    for (const std::string& camera : cameras) {
+      std::int64_t cutoff = std::numeric_limits<std::int64_t>::max();
+      if (max_age_days) {
+        int days = *max_age_days;
+        auto cst = (*r)->prepare("SELECT retention_days FROM cameras WHERE id = ?1");
+        if (!cst) return cst.error();
+        (*cst)->bind(1, camera);
+        auto row = (*cst)->step();
+        if (!row) return row.error();
+        if (*row) days = std::min(days, static_cast<int>((*cst)->int64("retention_days")));
+        cutoff = now - days * kDayNs;
+      }
+      auto st = (*r)->prepare(
+          "SELECT * FROM segments AS s WHERE s.camera_id = ?1 AND s.state = 'closed' "
+          "AND s.end_ns <= ?2 AND" ZAULEK_NOT_HELD "ORDER BY s.start_ns LIMIT ?3");
+      if (!st) return st.error();
+      (*st)->bind(1, camera).bind(2, cutoff).bind(3, limit);
+      auto l = collect<Segment>(**st, read_segment);
+      if (!l) return l.error();
+      lists.push_back(std::move(*l));
+    }
+    return merge_oldest(std::move(lists), limit);
+  }
+
   // Switches the writer to synchronous=FULL for one commit: the WAL is
   // fsynced before COMMIT returns, so a power cut cannot lose it.
   class DurableScope {
@@ -353,6 +985,41 @@ class SqliteCatalog final : public Catalog {
 };
 
 }  // namespace
+
+std::string_view to_string(RecordingMode mode) {
+  switch (mode) {
+    case RecordingMode::continuous:
+      return "continuous";
+    case RecordingMode::events:
+      return "events";
+    case RecordingMode::off:
+      return "off";
+  }
+  return "off";
+}
+
+std::optional<RecordingMode> parse_recording_mode(std::string_view text) {
+  if (text == "continuous") return RecordingMode::continuous;
+  if (text == "events") return RecordingMode::events;
+  if (text == "off") return RecordingMode::off;
+  return std::nullopt;
+}
+
+std::string_view to_string(StreamKind kind) {
+  return kind == StreamKind::sub ? "sub" : "main";
+}
+
+std::string_view to_string(SegmentState state) {
+  switch (state) {
+    case SegmentState::open:
+      return "open";
+    case SegmentState::closed:
+      return "closed";
+    case SegmentState::deleting:
+      return "deleting";
+  }
+  return "open";
+}
 
 int Catalog::latest_schema_version() {
   return static_cast<int>(migrations().size());

@@ -1,5 +1,6 @@
 // The catalogue: one SQLite file (WAL, foreign keys, busy timeout) holding
-// users, sessions, the audit trail and later cameras, segments, events.
+// users, sessions, the audit trail, cameras and their streams, the segment
+// index and evidence holds.
 // Schema changes only through numbered migrations in storage/migrations/.
 //
 // Threading: one Catalog per process. Writes go through one writer connection
@@ -12,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/clock.h"
@@ -45,6 +47,83 @@ struct AuditEntry {
   std::string target;  // what it was done to, e.g. "user:alice"
   std::string detail;  // JSON text with details; never secrets
   std::string remote;  // client address, if any
+};
+
+enum class RecordingMode { continuous, events, off };
+std::string_view to_string(RecordingMode mode);
+std::optional<RecordingMode> parse_recording_mode(std::string_view text);
+
+struct Camera {
+  std::string id;  // "cam-<n>" assigned by add_camera when empty; [A-Za-z0-9._-]{1,64}
+  std::string name;
+  std::string onvif_url;
+  std::string username;
+  std::vector<std::uint8_t> password_enc;  // sealed by the server; storage never sees plaintext
+  std::string manufacturer;
+  std::string model;
+  std::string serial;
+  std::string hardware_id;
+  std::string endpoint_ref;  // WS-Discovery endpoint reference (urn:uuid:...)
+  RecordingMode recording_mode = RecordingMode::continuous;
+  int retention_days = 90;  // 1..3650; the effective limit is min(this, config max_age_days)
+  WallTime created;         // set by the catalogue
+  WallTime updated;         // set by the catalogue
+};
+
+enum class StreamKind { main, sub };
+std::string_view to_string(StreamKind kind);
+
+struct Stream {
+  std::string camera_id;
+  StreamKind kind = StreamKind::main;
+  std::string profile_token;
+  std::string rtsp_uri;  // without credentials
+  std::string codec;
+  int width = 0;
+  int height = 0;
+};
+
+// Times on disk and in these structs: int64 nanoseconds since the Unix epoch, UTC.
+enum class SegmentState { open, closed, deleting };
+std::string_view to_string(SegmentState state);
+
+struct Segment {
+  std::int64_t id = 0;  // assigned by the catalogue
+  std::string camera_id;
+  std::int64_t start_ns = 0;  // first frame
+  std::int64_t end_ns = 0;    // end of the last frame written; grows while open
+  std::int64_t bytes = 0;
+  std::string path;  // relative to the storage root, e.g. "cam-1/20261125/095300.mkv"
+  std::string codec;
+  std::int64_t keyframes = 0;
+  std::optional<std::string> checksum;
+  SegmentState state = SegmentState::open;
+};
+
+struct TimeRange {
+  std::int64_t start_ns = 0;
+  std::int64_t end_ns = 0;
+  bool operator==(const TimeRange&) const = default;
+};
+
+// What a camera has recorded within [from, to): merged ranges, the gaps
+// between them (also within [from, to)), and how many segments overlap.
+struct Timeline {
+  std::vector<TimeRange> ranges;
+  std::vector<TimeRange> gaps;
+  std::int64_t segments = 0;
+};
+
+// Evidence hold: footage of `camera_id` overlapping [from_ns, to_ns) is kept
+// past retention and disk pressure until the hold is deleted.
+struct Hold {
+  std::int64_t id = 0;
+  std::string camera_id;
+  std::int64_t from_ns = 0;
+  std::int64_t to_ns = 0;
+  std::string reason;
+  std::string created_by;
+  WallTime created;  // set by the catalogue
 };
 
 class Catalog {
@@ -85,7 +164,63 @@ class Catalog {
   // `zaulekd check`, not for start-up). data_loss with SQLite's findings.
   virtual Status integrity_check() = 0;
 
+  // Cameras. Deleting a camera deletes its streams; its segments and holds
+  // stay (the footage still exists) until retention or release removes them.
+  virtual Result<Camera> add_camera(const Camera& camera) = 0;  // already_exists, invalid_argument
+  virtual Result<Camera> find_camera(const std::string& id) = 0;  // not_found
+  virtual Result<std::vector<Camera>> list_cameras() = 0;
+  virtual Result<Camera> update_camera(const Camera& camera) = 0;  // by id; keeps `created`
+  virtual Status delete_camera(const std::string& id) = 0;         // not_found
+  // Replaces the camera's streams (one per kind).
+  virtual Status set_streams(const std::string& camera_id, const std::vector<Stream>& streams) = 0;
+  virtual Result<std::vector<Stream>> list_streams(const std::string& camera_id) = 0;
+
+  // Segments (see docs/design/storage.md for the order of file and row).
+  virtual Result<std::int64_t> add_segment(const Segment& segment) = 0;  // returns the id
+  // Up to kMaxBatch segments in one transaction (start-up reconciliation, tests).
+  virtual Result<std::vector<std::int64_t>> add_segments(const std::vector<Segment>& segments) = 0;
+  // The open segment grew: moves the live edge. failed_precondition unless open.
+  virtual Status update_segment(std::int64_t id, std::int64_t end_ns, std::int64_t bytes,
+                                std::int64_t keyframes) = 0;
+  virtual Status close_segment(std::int64_t id, std::int64_t end_ns, std::int64_t bytes,
+                               std::int64_t keyframes, std::optional<std::string> checksum) = 0;
+  virtual Result<Segment> find_segment(std::int64_t id) = 0;
+  // Segments overlapping [from_ns, to_ns), by start; not those being deleted.
+  virtual Result<std::vector<Segment>> list_segments(const std::string& camera_id,
+                                                     std::int64_t from_ns, std::int64_t to_ns,
+                                                     int limit) = 0;
+  // Ranges within [from_ns, to_ns): segments whose gap is <= tolerance_ns merge.
+  virtual Result<Timeline> timeline(const std::string& camera_id, std::int64_t from_ns,
+                                    std::int64_t to_ns, std::int64_t tolerance_ns) = 0;
+  // Records the intent to delete (durably, before any unlink). Held or open
+  // segments are skipped; returns the ids actually marked.
+  virtual Result<std::vector<std::int64_t>> mark_segments_deleting(
+      const std::vector<std::int64_t>& ids) = 0;
+  // Segments whose deletion was intended but not finished (after a crash).
+  virtual Result<std::vector<Segment>> list_deleting_segments(int limit) = 0;
+  // Removes rows (after their files are unlinked, or found missing).
+  virtual Status delete_segments(const std::vector<std::int64_t>& ids) = 0;
+
+  // Holds.
+  virtual Result<Hold> add_hold(const Hold& hold) = 0;  // committed durably
+  virtual Result<std::vector<Hold>> list_holds(const std::string& camera_id) = 0;  // "" = all
+  virtual Status delete_hold(std::int64_t id) = 0;                                 // not_found
+
+  // Retention. Only closed segments that overlap no hold are ever returned.
+  // Disk pressure: the oldest footage across all cameras, oldest first, so
+  // every camera is cut back to about the same depth of history (a camera
+  // with months of footage gives up its oldest before another loses hours).
+  // Computed by merging each camera's own oldest few: no full-table sort.
+  virtual Result<std::vector<Segment>> oldest_unheld_segments(int limit) = 0;
+  // Age: segments that ended more than min(camera retention_days,
+  // max_age_days) days before now (max_age_days for a deleted camera).
+  virtual Result<std::vector<Segment>> expired_segments(int max_age_days, int limit) = 0;
+
   static constexpr int kMaxListLimit = 10000;
+  static constexpr int kMaxBatch = 10000;
+  // Recorders cut about every minute; the bound lets an overlap query use the
+  // (camera, start) index without scanning a camera's whole history.
+  static constexpr std::int64_t kMaxSegmentNs = 6LL * 3600 * 1'000'000'000;
 };
 
 }  // namespace zaulek::storage

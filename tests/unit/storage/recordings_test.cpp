@@ -1,0 +1,416 @@
+// Cameras, streams, the segment index, holds and retention on real SQLite files.
+#include <gtest/gtest.h>
+
+#include "storage/catalog.h"
+#include "tests/unit/storage/test_dir.h"
+
+namespace zaulek::storage {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::TempDir;
+
+constexpr std::int64_t kSec = 1'000'000'000;
+constexpr std::int64_t kMin = 60 * kSec;
+constexpr std::int64_t kDay = 86400 * kSec;
+
+class RecordingsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto c = Catalog::open(dir_.path() / "zaulek.db", clock_);
+    ASSERT_TRUE(c.ok()) << c.error().message;
+    cat_ = std::move(*c);
+  }
+
+  Camera camera(std::string name = "Alley 1") {
+    Camera c;
+    c.name = std::move(name);
+    c.onvif_url = "http://127.0.0.1:8000/onvif/device_service";
+    c.username = "admin";
+    c.password_enc = {0x01, 0x02, 0x00, 0xff};
+    return c;
+  }
+
+  // A closed segment [start, start + len) with a unique path.
+  Segment segment(const std::string& cam, std::int64_t start, std::int64_t len = kMin) {
+    Segment s;
+    s.camera_id = cam;
+    s.start_ns = start;
+    s.end_ns = start + len;
+    s.bytes = 1'000'000;
+    s.path = cam + "/" + std::to_string(start) + ".mkv";
+    s.codec = "h264";
+    s.keyframes = 30;
+    s.state = SegmentState::closed;
+    return s;
+  }
+
+  std::int64_t now_ns() const { return clock_.realtime().time_since_epoch().count(); }
+
+  TempDir dir_;
+  FakeClock clock_;
+  std::unique_ptr<Catalog> cat_;
+};
+
+// ---- cameras ----
+
+TEST_F(RecordingsTest, CameraCrudRoundTrip) {
+  auto a = cat_->add_camera(camera());
+  ASSERT_TRUE(a.ok()) << a.error().message;
+  EXPECT_EQ(a->id, "cam-1");
+  auto b = cat_->add_camera(camera("Park"));
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->id, "cam-2");
+
+  auto found = cat_->find_camera("cam-1");
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ(found->name, "Alley 1");
+  EXPECT_EQ(found->password_enc, (std::vector<std::uint8_t>{0x01, 0x02, 0x00, 0xff}));
+  EXPECT_EQ(found->recording_mode, RecordingMode::continuous);
+  EXPECT_EQ(found->retention_days, 90);
+  EXPECT_EQ(found->created, clock_.realtime());
+
+  clock_.advance(5s);
+  Camera changed = *found;
+  changed.name = "Alley 1 north";
+  changed.recording_mode = RecordingMode::events;
+  changed.retention_days = 30;
+  changed.manufacturer = "Zaulek";
+  auto updated = cat_->update_camera(changed);
+  ASSERT_TRUE(updated.ok()) << updated.error().message;
+  EXPECT_EQ(updated->name, "Alley 1 north");
+  EXPECT_EQ(updated->recording_mode, RecordingMode::events);
+  EXPECT_EQ(updated->created, found->created);
+  EXPECT_EQ(updated->updated - updated->created, 5s);
+
+  auto all = cat_->list_cameras();
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].id, "cam-1");
+  EXPECT_EQ((*all)[0].manufacturer, "Zaulek");
+
+  ASSERT_TRUE(cat_->delete_camera("cam-1").ok());
+  EXPECT_EQ(cat_->find_camera("cam-1").error().kind, ErrorKind::not_found);
+  EXPECT_EQ(cat_->delete_camera("cam-1").error().kind, ErrorKind::not_found);
+  // Ids are never reused: footage of the deleted cam-1 still carries its id.
+  auto c = cat_->add_camera(camera("Underpass"));
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->id, "cam-3");
+}
+
+TEST_F(RecordingsTest, CameraExplicitIdAndCollisions) {
+  Camera c = camera();
+  c.id = "cam-1";
+  ASSERT_TRUE(cat_->add_camera(c).ok());
+  auto dup = cat_->add_camera(c);
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(dup.error().kind, ErrorKind::already_exists);
+  EXPECT_EQ(dup.error().message, "camera cam-1 already exists");
+  // The counter steps over the explicit "cam-1".
+  auto next = cat_->add_camera(camera());
+  ASSERT_TRUE(next.ok()) << next.error().message;
+  EXPECT_EQ(next->id, "cam-2");
+}
+
+TEST_F(RecordingsTest, CameraBadInputIsInvalidArgument) {
+  Camera c = camera();
+  c.onvif_url = "";
+  EXPECT_EQ(cat_->add_camera(c).error().kind, ErrorKind::invalid_argument);
+  c = camera();
+  c.retention_days = 0;
+  EXPECT_EQ(cat_->add_camera(c).error().kind, ErrorKind::invalid_argument);
+  c = camera();
+  c.id = "cam/../../etc";
+  EXPECT_EQ(cat_->add_camera(c).error().kind, ErrorKind::invalid_argument);
+  c = camera();
+  c.password_enc.assign(5000, 1);
+  EXPECT_EQ(cat_->add_camera(c).error().kind, ErrorKind::invalid_argument);
+  c = camera();
+  c.id = "cam-404";
+  EXPECT_EQ(cat_->update_camera(c).error().kind, ErrorKind::not_found);
+  auto all = cat_->list_cameras();
+  ASSERT_TRUE(all.ok());
+  EXPECT_TRUE(all->empty());
+}
+
+TEST_F(RecordingsTest, StreamsReplaceAndCascade) {
+  auto a = cat_->add_camera(camera());
+  ASSERT_TRUE(a.ok());
+  std::vector<Stream> streams = {
+      {a->id, StreamKind::main, "profile_1", "rtsp://127.0.0.1:8554/main", "H264", 1920, 1080},
+      {a->id, StreamKind::sub, "profile_2", "rtsp://127.0.0.1:8554/sub", "H264", 640, 360}};
+  ASSERT_TRUE(cat_->set_streams(a->id, streams).ok());
+  auto l = cat_->list_streams(a->id);
+  ASSERT_TRUE(l.ok());
+  ASSERT_EQ(l->size(), 2u);
+  EXPECT_EQ((*l)[0].kind, StreamKind::main);
+  EXPECT_EQ((*l)[0].width, 1920);
+  EXPECT_EQ((*l)[1].rtsp_uri, "rtsp://127.0.0.1:8554/sub");
+
+  ASSERT_TRUE(cat_->set_streams(a->id, {streams[0]}).ok());
+  EXPECT_EQ(cat_->list_streams(a->id)->size(), 1u);
+
+  EXPECT_EQ(cat_->set_streams(a->id, {streams[0], streams[0]}).error().kind,
+            ErrorKind::invalid_argument);
+  EXPECT_EQ(cat_->list_streams(a->id)->size(), 1u);  // the failed replace rolled back
+  EXPECT_EQ(cat_->set_streams("cam-404", {streams[0]}).error().kind, ErrorKind::not_found);
+
+  ASSERT_TRUE(cat_->delete_camera(a->id).ok());
+  EXPECT_TRUE(cat_->list_streams(a->id)->empty());
+}
+
+// ---- segments ----
+
+TEST_F(RecordingsTest, SegmentLifecycleOpenGrowClose) {
+  Segment s = segment("cam-1", 100 * kSec, 0);
+  s.state = SegmentState::open;
+  s.bytes = 0;
+  auto id = cat_->add_segment(s);
+  ASSERT_TRUE(id.ok()) << id.error().message;
+
+  ASSERT_TRUE(cat_->update_segment(*id, 110 * kSec, 5000, 3).ok());
+  auto t = cat_->timeline("cam-1", 0, 1000 * kSec, kSec);
+  ASSERT_TRUE(t.ok());
+  // The live edge: the open segment counts up to its last written time.
+  ASSERT_EQ(t->ranges.size(), 1u);
+  EXPECT_EQ(t->ranges[0], (TimeRange{100 * kSec, 110 * kSec}));
+
+  ASSERT_TRUE(cat_->close_segment(*id, 160 * kSec, 9000, 6, "sha256:abc").ok());
+  auto f = cat_->find_segment(*id);
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f->state, SegmentState::closed);
+  EXPECT_EQ(f->end_ns, 160 * kSec);
+  EXPECT_EQ(f->bytes, 9000);
+  EXPECT_EQ(f->keyframes, 6);
+  EXPECT_EQ(f->checksum, "sha256:abc");
+
+  auto again = cat_->close_segment(*id, 170 * kSec, 1, 1, std::nullopt);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().kind, ErrorKind::failed_precondition);
+  EXPECT_EQ(cat_->update_segment(999, 1, 1, 1).error().kind, ErrorKind::not_found);
+}
+
+TEST_F(RecordingsTest, SegmentBadInput) {
+  Segment s = segment("cam-1", 100 * kSec);
+  s.end_ns = s.start_ns - 1;
+  EXPECT_EQ(cat_->add_segment(s).error().kind, ErrorKind::invalid_argument);
+  s = segment("cam-1", 100 * kSec, 7 * 3600 * kSec);
+  EXPECT_EQ(cat_->add_segment(s).error().kind, ErrorKind::invalid_argument);
+  s = segment("cam-1", 100 * kSec);
+  s.path = "";
+  EXPECT_EQ(cat_->add_segment(s).error().kind, ErrorKind::invalid_argument);
+  s = segment("cam-1", 100 * kSec);
+  ASSERT_TRUE(cat_->add_segment(s).ok());
+  auto dup = cat_->add_segment(s);
+  EXPECT_EQ(dup.error().kind, ErrorKind::already_exists);
+
+  Segment open = segment("cam-1", 200 * kSec, 0);
+  open.state = SegmentState::open;
+  open.path = "cam-1/open.mkv";
+  auto id = cat_->add_segment(open);
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ(cat_->update_segment(*id, 199 * kSec, 1, 1).error().kind, ErrorKind::invalid_argument);
+  EXPECT_EQ(cat_->add_segments({}).error().kind, ErrorKind::invalid_argument);
+  // A failed batch leaves nothing behind.
+  std::vector<Segment> batch = {segment("cam-2", 0), segment("cam-2", kMin), s};
+  EXPECT_EQ(cat_->add_segments(batch).error().kind, ErrorKind::already_exists);
+  EXPECT_TRUE(cat_->list_segments("cam-2", 0, kDay, 100)->empty());
+}
+
+TEST_F(RecordingsTest, ListSegmentsOverlapping) {
+  std::vector<Segment> batch;
+  for (int i = 0; i < 10; ++i) batch.push_back(segment("cam-1", i * kMin));
+  batch.push_back(segment("cam-2", 0));
+  ASSERT_TRUE(cat_->add_segments(batch).ok());
+  // [90 s, 150 s) overlaps segments 1 and 2 only.
+  auto l = cat_->list_segments("cam-1", 90 * kSec, 150 * kSec, 100);
+  ASSERT_TRUE(l.ok());
+  ASSERT_EQ(l->size(), 2u);
+  EXPECT_EQ((*l)[0].start_ns, kMin);
+  EXPECT_EQ((*l)[1].start_ns, 2 * kMin);
+  // End is exclusive: [0, 60 s) is just the first.
+  EXPECT_EQ(cat_->list_segments("cam-1", 0, kMin, 100)->size(), 1u);
+  EXPECT_EQ(cat_->list_segments("cam-1", 0, 10 * kMin, 3)->size(), 3u);
+  EXPECT_EQ(cat_->list_segments("cam-1", 5, 5, 3).error().kind, ErrorKind::invalid_argument);
+  EXPECT_EQ(cat_->list_segments("cam-1", 0, 5, 0).error().kind, ErrorKind::invalid_argument);
+}
+
+TEST_F(RecordingsTest, TimelineMergesWithToleranceAndReportsGaps) {
+  std::vector<Segment> batch;
+  // 0-60, 60.5-120 (half a second gap), 120-180, then 300-360, then 360-420 with a 2 s gap.
+  batch.push_back(segment("cam-1", 0));
+  batch.push_back(segment("cam-1", kMin + kSec / 2, kMin - kSec / 2));
+  batch.push_back(segment("cam-1", 2 * kMin));
+  batch.push_back(segment("cam-1", 5 * kMin));
+  batch.push_back(segment("cam-1", 6 * kMin + 2 * kSec, kMin - 2 * kSec));
+  ASSERT_TRUE(cat_->add_segments(batch).ok());
+
+  auto t = cat_->timeline("cam-1", 0, 10 * kMin, kSec);
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  EXPECT_EQ(t->segments, 5);
+  ASSERT_EQ(t->ranges.size(), 3u);
+  EXPECT_EQ(t->ranges[0], (TimeRange{0, 3 * kMin}));
+  EXPECT_EQ(t->ranges[1], (TimeRange{5 * kMin, 6 * kMin}));
+  EXPECT_EQ(t->ranges[2], (TimeRange{6 * kMin + 2 * kSec, 7 * kMin}));
+  ASSERT_EQ(t->gaps.size(), 3u);
+  EXPECT_EQ(t->gaps[0], (TimeRange{3 * kMin, 5 * kMin}));
+  EXPECT_EQ(t->gaps[1], (TimeRange{6 * kMin, 6 * kMin + 2 * kSec}));
+  EXPECT_EQ(t->gaps[2], (TimeRange{7 * kMin, 10 * kMin}));
+
+  // A wider tolerance joins the last two; the query window clips the ranges.
+  auto wide = cat_->timeline("cam-1", 30 * kSec, 400 * kSec, 5 * kSec);
+  ASSERT_TRUE(wide.ok());
+  ASSERT_EQ(wide->ranges.size(), 2u);
+  EXPECT_EQ(wide->ranges[0], (TimeRange{30 * kSec, 3 * kMin}));
+  EXPECT_EQ(wide->ranges[1], (TimeRange{5 * kMin, 400 * kSec}));
+  ASSERT_EQ(wide->gaps.size(), 1u);
+  EXPECT_EQ(wide->gaps[0], (TimeRange{3 * kMin, 5 * kMin}));
+
+  // No footage: one gap covering everything.
+  auto none = cat_->timeline("cam-9", 0, kMin, kSec);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->ranges.empty());
+  ASSERT_EQ(none->gaps.size(), 1u);
+  EXPECT_EQ(none->gaps[0], (TimeRange{0, kMin}));
+  EXPECT_EQ(cat_->timeline("cam-1", 0, kMin, -1).error().kind, ErrorKind::invalid_argument);
+}
+
+TEST_F(RecordingsTest, TimelineSeesSegmentStartingBeforeWindow) {
+  // A long segment (2 h) that started well before the window still counts.
+  ASSERT_TRUE(cat_->add_segment(segment("cam-1", 0, 2 * 3600 * kSec)).ok());
+  auto t = cat_->timeline("cam-1", 3600 * kSec, 3601 * kSec, 0);
+  ASSERT_TRUE(t.ok());
+  ASSERT_EQ(t->ranges.size(), 1u);
+  EXPECT_EQ(t->ranges[0], (TimeRange{3600 * kSec, 3601 * kSec}));
+  EXPECT_TRUE(t->gaps.empty());
+}
+
+// ---- holds and retention ----
+
+TEST_F(RecordingsTest, HoldsAddListDelete) {
+  auto h = cat_->add_hold({0, "cam-1", 10 * kSec, 20 * kSec, "case 2026/17", "alice", {}});
+  ASSERT_TRUE(h.ok()) << h.error().message;
+  EXPECT_GT(h->id, 0);
+  EXPECT_EQ(h->created, clock_.realtime());
+  ASSERT_TRUE(cat_->add_hold({0, "cam-2", 0, kSec, "case 2026/18", "bob", {}}).ok());
+  EXPECT_EQ(cat_->list_holds("")->size(), 2u);
+  auto l = cat_->list_holds("cam-1");
+  ASSERT_TRUE(l.ok());
+  ASSERT_EQ(l->size(), 1u);
+  EXPECT_EQ((*l)[0].reason, "case 2026/17");
+  EXPECT_EQ((*l)[0].created_by, "alice");
+  EXPECT_EQ(cat_->add_hold({0, "cam-1", 5, 5, "r", "a", {}}).error().kind,
+            ErrorKind::invalid_argument);
+  EXPECT_EQ(cat_->add_hold({0, "cam-1", 5, 6, "", "a", {}}).error().kind,
+            ErrorKind::invalid_argument);
+  ASSERT_TRUE(cat_->delete_hold(h->id).ok());
+  EXPECT_EQ(cat_->delete_hold(h->id).error().kind, ErrorKind::not_found);
+  EXPECT_TRUE(cat_->list_holds("cam-1")->empty());
+}
+
+TEST_F(RecordingsTest, OldestUnheldIsOldestAcrossCamerasAndSkipsHolds) {
+  // cam-1 has footage from minute 0, cam-2 from minute 5; both until minute 10.
+  std::vector<Segment> batch;
+  for (int i = 0; i < 10; ++i) batch.push_back(segment("cam-1", i * kMin));
+  for (int i = 5; i < 10; ++i) batch.push_back(segment("cam-2", i * kMin));
+  Segment open = segment("cam-3", 0);
+  open.state = SegmentState::open;
+  batch.push_back(open);
+  ASSERT_TRUE(cat_->add_segments(batch).ok());
+  // Evidence: cam-1 minutes 1-2 (touching segments 1 and 2).
+  ASSERT_TRUE(cat_->add_hold({0, "cam-1", kMin + kSec, 2 * kMin + kSec, "case", "a", {}}).ok());
+
+  auto o = cat_->oldest_unheld_segments(8);
+  ASSERT_TRUE(o.ok()) << o.error().message;
+  ASSERT_EQ(o->size(), 8u);
+  std::vector<std::pair<std::string, std::int64_t>> got;
+  for (const auto& s : *o) got.emplace_back(s.camera_id, s.start_ns / kMin);
+  std::vector<std::pair<std::string, std::int64_t>> want = {
+      {"cam-1", 0}, {"cam-1", 3}, {"cam-1", 4}, {"cam-1", 5},
+      {"cam-2", 5}, {"cam-1", 6}, {"cam-2", 6}, {"cam-1", 7}};
+  EXPECT_EQ(got, want);
+  for (const auto& s : *o) EXPECT_EQ(s.state, SegmentState::closed);
+}
+
+TEST_F(RecordingsTest, ExpiredHonoursCameraRetentionAndHolds) {
+  auto cam = camera();
+  cam.retention_days = 7;
+  ASSERT_TRUE(cat_->add_camera(cam).ok());  // cam-1 keeps 7 days
+  const std::int64_t now = now_ns();
+  std::vector<Segment> batch;
+  // One segment per day for 100 days back, for cam-1 (7 days) and cam-x (deleted camera).
+  for (int d = 1; d <= 100; ++d) {
+    batch.push_back(segment("cam-1", now - d * kDay));
+    batch.push_back(segment("cam-x", now - d * kDay));
+  }
+  ASSERT_TRUE(cat_->add_segments(batch).ok());
+  // Hold cam-1 days 20..30 back.
+  ASSERT_TRUE(cat_->add_hold({0, "cam-1", now - 30 * kDay, now - 19 * kDay, "case", "a", {}}).ok());
+
+  auto e = cat_->expired_segments(90, Catalog::kMaxListLimit);
+  ASSERT_TRUE(e.ok()) << e.error().message;
+  int cam1 = 0, camx = 0;
+  for (const auto& s : *e) {
+    std::int64_t age_days = (now - s.start_ns) / kDay;
+    if (s.camera_id == "cam-1") {
+      ++cam1;
+      EXPECT_GE(age_days, 8);
+      EXPECT_FALSE(age_days >= 20 && age_days <= 30) << "held segment " << age_days;
+    } else {
+      ++camx;
+      EXPECT_GE(age_days, 91);
+    }
+  }
+  // cam-1: days 8..100 (93) minus 11 held; cam-x: days 91..100 (10) under the global ceiling.
+  EXPECT_EQ(cam1, 93 - 11);
+  EXPECT_EQ(camx, 10);
+  // Oldest first.
+  for (std::size_t i = 1; i < e->size(); ++i) EXPECT_LE((*e)[i - 1].start_ns, (*e)[i].start_ns);
+  EXPECT_EQ(cat_->expired_segments(0, 10).error().kind, ErrorKind::invalid_argument);
+}
+
+TEST_F(RecordingsTest, DeletionRecordsIntentAndHoldWins) {
+  std::vector<Segment> batch;
+  for (int i = 0; i < 4; ++i) batch.push_back(segment("cam-1", i * kMin));
+  auto ids = cat_->add_segments(batch);
+  ASSERT_TRUE(ids.ok());
+  auto candidates = cat_->oldest_unheld_segments(4);
+  ASSERT_TRUE(candidates.ok());
+  ASSERT_EQ(candidates->size(), 4u);
+  // A hold arrives between the retention query and the deletion.
+  ASSERT_TRUE(cat_->add_hold({0, "cam-1", kMin, kMin + 1, "late case", "a", {}}).ok());
+  std::vector<std::int64_t> want;
+  for (const auto& s : *candidates) want.push_back(s.id);
+  auto marked = cat_->mark_segments_deleting(want);
+  ASSERT_TRUE(marked.ok()) << marked.error().message;
+  EXPECT_EQ(marked->size(), 3u);
+  EXPECT_EQ(std::count(marked->begin(), marked->end(), (*ids)[1]), 0);
+
+  // Marked segments vanish from the timeline, show up as unfinished deletions.
+  auto t = cat_->timeline("cam-1", 0, 4 * kMin, 0);
+  ASSERT_TRUE(t.ok());
+  ASSERT_EQ(t->ranges.size(), 1u);
+  EXPECT_EQ(t->ranges[0], (TimeRange{kMin, 2 * kMin}));
+  auto pending = cat_->list_deleting_segments(100);
+  ASSERT_TRUE(pending.ok());
+  EXPECT_EQ(pending->size(), 3u);
+
+  ASSERT_TRUE(cat_->delete_segments(*marked).ok());
+  EXPECT_TRUE(cat_->list_deleting_segments(100)->empty());
+  EXPECT_EQ(cat_->find_segment((*ids)[0]).error().kind, ErrorKind::not_found);
+  EXPECT_TRUE(cat_->find_segment((*ids)[1]).ok());
+}
+
+TEST_F(RecordingsTest, SegmentsAndHoldsSurviveReopen) {
+  ASSERT_TRUE(cat_->add_segment(segment("cam-1", 0)).ok());
+  ASSERT_TRUE(cat_->add_hold({0, "cam-1", 0, kMin, "case", "a", {}}).ok());
+  cat_.reset();
+  auto c = Catalog::open(dir_.path() / "zaulek.db", clock_);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ((*c)->list_segments("cam-1", 0, kMin, 10)->size(), 1u);
+  EXPECT_EQ((*c)->list_holds("cam-1")->size(), 1u);
+  EXPECT_TRUE((*c)->oldest_unheld_segments(10)->empty());
+}
+
+}  // namespace
+}  // namespace zaulek::storage
