@@ -698,7 +698,7 @@ class SqliteCatalog final : public Catalog {
     }
     auto r = readers_.borrow();
     if (!r) return r.error();
-    auto st = (*r)->prepare(kOverlapSql);
+    auto st = (*r)->prepare(kOverlapTimesSql);
     if (!st) return st.error();
     bind_overlap(**st, camera_id, from_ns, to_ns);
     (*st)->bind(4, std::numeric_limits<std::int64_t>::max());
@@ -864,6 +864,10 @@ class SqliteCatalog final : public Catalog {
   static constexpr const char* kOverlapSql =
       "SELECT * FROM segments WHERE camera_id = ?1 AND start_ns >= ?2 - ?5 AND start_ns < ?3 "
       "AND end_ns > ?2 AND state != 'deleting' ORDER BY start_ns LIMIT ?4";
+  // The same rows, only the times: the timeline reads no paths or codecs.
+  static constexpr const char* kOverlapTimesSql =
+      "SELECT start_ns, end_ns FROM segments WHERE camera_id = ?1 AND start_ns >= ?2 - ?5 "
+      "AND start_ns < ?3 AND end_ns > ?2 AND state != 'deleting' ORDER BY start_ns LIMIT ?4";
 
   static void bind_overlap(sql::Stmt& st, const std::string& camera_id, std::int64_t from_ns,
                            std::int64_t to_ns) {
