@@ -1,0 +1,383 @@
+#include "sim/rtsp_camera.h"
+
+#include <gst/app/gstappsrc.h>
+#include <gst/rtsp-server/rtsp-server.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <future>
+#include <list>
+#include <thread>
+
+namespace zaulek::sim {
+
+namespace {
+constexpr guint kTickMs = 10;                   // frame ticker period; frames are due every 40 ms
+constexpr GstClockTime kReanchor = GST_SECOND;  // grid this far off: pipeline was paused
+constexpr int kMaxPushPerTick = 8;              // bound the catch-up after a slow tick
+}  // namespace
+
+// Faults and stagger shared by a camera's two streams. Atomics: written from
+// the control thread, read by the ticker on the loop thread.
+struct CameraShared {
+  int index = 0;
+  std::atomic<gint64> stall_until_us{0};  // g_get_monotonic_time() scale
+  std::atomic<bool> no_keyframes{false};
+};
+
+struct StreamState {
+  RtspLoop::Impl* loop = nullptr;
+  std::shared_ptr<const Clip> clip;
+  std::shared_ptr<CameraShared> camera;
+};
+
+// One prepared (shared) media: its appsrc and where in the clip it is.
+struct Feed {
+  GstRTSPMedia* media = nullptr;  // ref held: the pointer stays unique until removal
+  GstElement* appsrc = nullptr;   // ref held
+  std::shared_ptr<const Clip> clip;
+  std::shared_ptr<CameraShared> camera;
+  std::size_t next_unit = 0;
+  bool anchored = false;
+  GstClockTime anchor = 0;  // running time of slot 0
+  std::uint64_t slot = 0;   // frame slots since anchor
+};
+
+struct RtspLoop::Impl {
+  GMainContext* context = nullptr;
+  GMainLoop* loop = nullptr;
+  GSource* ticker = nullptr;
+  std::thread thread;
+  std::list<Feed> feeds;  // loop thread only
+
+  static gboolean on_tick(gpointer self) {
+    static_cast<Impl*>(self)->tick();
+    return G_SOURCE_CONTINUE;
+  }
+
+  void tick() {
+    const gint64 mono_us = g_get_monotonic_time();
+    for (auto& f : feeds) feed_one(f, mono_us);
+  }
+
+  static void feed_one(Feed& f, gint64 mono_us) {
+    GstClock* clock = gst_element_get_clock(f.appsrc);
+    if (clock == nullptr) return;  // not playing yet
+    const GstClockTime now_abs = gst_clock_get_time(clock);
+    gst_object_unref(clock);
+    const GstClockTime base = gst_element_get_base_time(f.appsrc);
+    if (now_abs < base) return;
+    const GstClockTime now = now_abs - base;
+    const auto& spec = f.clip->spec();
+    const GstClockTime frame = GST_SECOND / static_cast<GstClockTime>(spec.fps);
+    auto due = [&f, frame] { return f.anchor + f.slot * frame; };
+    // A fixed grid gives evenly spaced timestamps; re-anchor only when the
+    // running time jumped (pipeline paused and resumed).
+    if (!f.anchored || now + kReanchor < due() || now > due() + kReanchor) {
+      f.anchored = true;
+      f.anchor = now;
+      f.slot = 0;
+    }
+    if (mono_us < f.camera->stall_until_us.load()) {
+      f.slot = (now - f.anchor) / frame + 1;  // the stalled slots are lost: a gap in PTS
+      return;
+    }
+    const auto& units = f.clip->units();
+    for (int pushed = 0; pushed < kMaxPushPerTick && due() <= now; ++pushed) {
+      const AccessUnit& au = units[f.next_unit];
+      f.next_unit = (f.next_unit + 1) % units.size();
+      const GstClockTime pts = due();
+      ++f.slot;
+      if (au.keyframe && f.camera->no_keyframes.load()) continue;
+      GstBuffer* buf = gst_buffer_copy(au.buffer);  // shares the memory, own timestamps
+      GST_BUFFER_PTS(buf) = pts;
+      GST_BUFFER_DTS(buf) = pts;
+      GST_BUFFER_DURATION(buf) = frame;
+      gst_app_src_push_buffer(GST_APP_SRC(f.appsrc), buf);  // takes buf
+    }
+  }
+
+  // Runs fn on the loop thread (inline when already there).
+  void post(std::function<void()> fn) {
+    auto* heap = new std::function<void()>(std::move(fn));
+    g_main_context_invoke_full(
+        context, G_PRIORITY_DEFAULT,
+        [](gpointer p) -> gboolean {
+          (*static_cast<std::function<void()>*>(p))();
+          return G_SOURCE_REMOVE;
+        },
+        heap, [](gpointer p) { delete static_cast<std::function<void()>*>(p); });
+  }
+
+  void add_feed(GstRTSPMedia* media, GstElement* appsrc, const StreamState& st) {
+    Feed f;
+    f.media = GST_RTSP_MEDIA(g_object_ref(media));
+    f.appsrc = GST_ELEMENT(gst_object_ref(appsrc));
+    f.clip = st.clip;
+    f.camera = st.camera;
+    // Stagger: each camera starts at another keyframe, so that a fleet whose
+    // clients connect together does not wrap the clip at one instant.
+    const auto& keys = st.clip->keyframes();
+    f.next_unit = keys[static_cast<std::size_t>(st.camera->index) % keys.size()];
+    feeds.push_back(std::move(f));
+  }
+
+  void remove_feed(GstRTSPMedia* media) {
+    for (auto it = feeds.begin(); it != feeds.end(); ++it) {
+      if (it->media == media) {
+        gst_object_unref(it->appsrc);
+        g_object_unref(it->media);
+        feeds.erase(it);
+        return;
+      }
+    }
+  }
+};
+
+namespace {
+
+struct Invocation {
+  std::function<void()> fn;
+  std::promise<void> done;
+};
+
+gboolean run_invocation(gpointer data) {
+  auto* inv = static_cast<Invocation*>(data);
+  inv->fn();
+  inv->done.set_value();
+  return G_SOURCE_REMOVE;
+}
+
+}  // namespace
+
+RtspLoop::RtspLoop() : impl_(std::make_unique<Impl>()) {
+  impl_->context = g_main_context_new();
+  impl_->loop = g_main_loop_new(impl_->context, FALSE);
+  impl_->ticker = g_timeout_source_new(kTickMs);
+  g_source_set_callback(impl_->ticker, &Impl::on_tick, impl_.get(), nullptr);
+  g_source_attach(impl_->ticker, impl_->context);
+  impl_->thread = std::thread([ctx = impl_->context, loop = impl_->loop] {
+    g_main_context_push_thread_default(ctx);
+    g_main_loop_run(loop);
+    g_main_context_pop_thread_default(ctx);
+  });
+}
+
+RtspLoop::~RtspLoop() {
+  run_sync([this] {
+    while (!impl_->feeds.empty()) impl_->remove_feed(impl_->feeds.front().media);
+  });
+  g_main_loop_quit(impl_->loop);
+  impl_->thread.join();
+  g_source_destroy(impl_->ticker);
+  g_source_unref(impl_->ticker);
+  g_main_loop_unref(impl_->loop);
+  g_main_context_unref(impl_->context);
+}
+
+void RtspLoop::run_sync(const std::function<void()>& fn) {
+  if (g_main_context_is_owner(impl_->context)) {
+    fn();
+    return;
+  }
+  Invocation inv{fn, {}};
+  auto done = inv.done.get_future();
+  g_main_context_invoke(impl_->context, run_invocation, &inv);
+  done.wait();
+}
+
+std::string url_host(const std::string& host) {
+  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+}
+
+struct RtspCamera::Impl {
+  RtspLoop* loop = nullptr;
+  RtspCameraConfig config;
+  GstRTSPServer* server = nullptr;
+  guint source_id = 0;
+  std::uint16_t port = 0;
+  std::shared_ptr<CameraShared> shared = std::make_shared<CameraShared>();
+  StreamState main_state;
+  StreamState sub_state;
+  std::atomic<bool> down{false};
+
+  ~Impl() {
+    if (server != nullptr) {
+      loop->run_sync([this] {
+        detach();
+        gst_rtsp_server_client_filter(server, close_client, nullptr);
+        g_object_unref(server);
+      });
+    }
+  }
+
+  static GstRTSPFilterResult close_client(GstRTSPServer*, GstRTSPClient*, gpointer) {
+    return GST_RTSP_FILTER_REMOVE;
+  }
+
+  void detach() {
+    if (source_id == 0) return;
+    GSource* src = g_main_context_find_source_by_id(loop->impl().context, source_id);
+    if (src != nullptr) g_source_destroy(src);  // closes the listening socket
+    source_id = 0;
+  }
+
+  static void on_unprepared(GstRTSPMedia* media, gpointer data) {
+    auto* st = static_cast<StreamState*>(data);
+    // Emitted from whichever thread unprepares; the feed list is the loop's.
+    g_object_ref(media);
+    st->loop->post([st, media] {
+      st->loop->remove_feed(media);
+      g_object_unref(media);
+    });
+  }
+
+  static void on_media_configure(GstRTSPMediaFactory*, GstRTSPMedia* media, gpointer data) {
+    auto* st = static_cast<StreamState*>(data);
+    GstElement* element = gst_rtsp_media_get_element(media);
+    GstElement* appsrc = gst_bin_get_by_name_recurse_up(GST_BIN(element), "src");
+    gst_object_unref(element);
+    if (appsrc == nullptr) return;
+    GstCaps* caps = gst_caps_from_string(st->clip->caps().c_str());
+    // Live source; bounded queue that drops new frames when the media stops
+    // draining it (a paused pipeline), instead of growing without end.
+    g_object_set(appsrc, "caps", caps, "is-live", TRUE, "format", GST_FORMAT_TIME, "do-timestamp",
+                 FALSE, "max-bytes", static_cast<guint64>(8 * 1024 * 1024), "leaky-type",
+                 1 /* upstream: drop new */, nullptr);
+    gst_caps_unref(caps);
+    g_signal_connect(media, "unprepared", G_CALLBACK(on_unprepared), st);
+    // media-configure normally runs on the loop thread (no thread pool), but
+    // the feed list is the loop's either way.
+    g_object_ref(media);
+    gst_object_ref(appsrc);
+    st->loop->post([st, media, appsrc] {
+      st->loop->add_feed(media, appsrc, *st);
+      gst_object_unref(appsrc);
+      g_object_unref(media);
+    });
+    gst_object_unref(appsrc);
+  }
+
+  GstRTSPMediaFactory* make_factory(StreamState& st) {
+    GstRTSPMediaFactory* f = gst_rtsp_media_factory_new();
+    const bool h264 = st.clip->spec().codec == Codec::h264;
+    const std::string launch = std::string("( appsrc name=src ! ") +
+                               (h264 ? "h264parse ! rtph264pay" : "h265parse ! rtph265pay") +
+                               " name=pay0 pt=96 config-interval=-1 )";
+    gst_rtsp_media_factory_set_launch(f, launch.c_str());
+    gst_rtsp_media_factory_set_shared(f, TRUE);
+    if (!config.username.empty()) {
+      gst_rtsp_media_factory_add_role(f, "viewer", GST_RTSP_PERM_MEDIA_FACTORY_ACCESS,
+                                      G_TYPE_BOOLEAN, TRUE, GST_RTSP_PERM_MEDIA_FACTORY_CONSTRUCT,
+                                      G_TYPE_BOOLEAN, TRUE, nullptr);
+    }
+    g_signal_connect(f, "media-configure", G_CALLBACK(on_media_configure), &st);
+    return f;
+  }
+
+  Status attach() {
+    gst_rtsp_server_set_service(server, std::to_string(port).c_str());
+    source_id = gst_rtsp_server_attach(server, loop->impl().context);
+    if (source_id == 0) {
+      return make_error(ErrorKind::unavailable, "camera " + std::to_string(config.index) +
+                                                    ": cannot listen for RTSP on " +
+                                                    config.bind_host + ":" + std::to_string(port));
+    }
+    port = static_cast<std::uint16_t>(gst_rtsp_server_get_bound_port(server));
+    return {};
+  }
+};
+
+RtspCamera::RtspCamera(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RtspCamera::~RtspCamera() = default;
+
+Result<std::unique_ptr<RtspCamera>> RtspCamera::create(RtspLoop& loop, RtspCameraConfig config) {
+  auto impl = std::make_unique<Impl>();
+  impl->loop = &loop;
+  impl->config = std::move(config);
+  impl->port = impl->config.port;
+  impl->shared->index = impl->config.index;
+  impl->main_state = {&loop.impl(), impl->config.main_clip, impl->shared};
+  impl->sub_state = {&loop.impl(), impl->config.sub_clip, impl->shared};
+  Status st;
+  loop.run_sync([&] {
+    Impl& i = *impl;
+    i.server = gst_rtsp_server_new();
+    gst_rtsp_server_set_address(i.server, i.config.bind_host.c_str());
+    if (!i.config.username.empty()) {
+      GstRTSPAuth* auth = gst_rtsp_auth_new();
+      gst_rtsp_auth_set_supported_methods(auth, GST_RTSP_AUTH_DIGEST);
+      GstRTSPToken* token =
+          gst_rtsp_token_new(GST_RTSP_TOKEN_MEDIA_FACTORY_ROLE, G_TYPE_STRING, "viewer", nullptr);
+      gst_rtsp_auth_add_digest(auth, i.config.username.c_str(), i.config.password.c_str(), token);
+      gst_rtsp_token_unref(token);
+      gst_rtsp_server_set_auth(i.server, auth);
+      g_object_unref(auth);
+    }
+    GstRTSPMountPoints* mounts = gst_rtsp_server_get_mount_points(i.server);
+    gst_rtsp_mount_points_add_factory(mounts, "/main", i.make_factory(i.main_state));
+    gst_rtsp_mount_points_add_factory(mounts, "/sub", i.make_factory(i.sub_state));
+    g_object_unref(mounts);
+    st = i.attach();
+  });
+  if (!st) return st.error();
+  return std::unique_ptr<RtspCamera>(new RtspCamera(std::move(impl)));
+}
+
+std::uint16_t RtspCamera::port() const {
+  return impl_->port;
+}
+
+std::string RtspCamera::main_url() const {
+  return "rtsp://" + url_host(impl_->config.bind_host) + ":" + std::to_string(impl_->port) +
+         "/main";
+}
+
+std::string RtspCamera::sub_url() const {
+  return "rtsp://" + url_host(impl_->config.bind_host) + ":" + std::to_string(impl_->port) + "/sub";
+}
+
+int RtspCamera::client_count() const {
+  int n = 0;
+  impl_->loop->run_sync([&] {
+    GList* clients = gst_rtsp_server_client_filter(impl_->server, nullptr, nullptr);
+    n = static_cast<int>(g_list_length(clients));
+    g_list_free_full(clients, g_object_unref);
+  });
+  return n;
+}
+
+void RtspCamera::drop_clients() {
+  impl_->loop->run_sync(
+      [this] { gst_rtsp_server_client_filter(impl_->server, &Impl::close_client, nullptr); });
+}
+
+void RtspCamera::stall(std::chrono::milliseconds d) {
+  impl_->shared->stall_until_us.store(g_get_monotonic_time() +
+                                      std::chrono::microseconds(d).count());
+}
+
+void RtspCamera::set_no_keyframes(bool on) {
+  impl_->shared->no_keyframes.store(on);
+}
+bool RtspCamera::no_keyframes() const {
+  return impl_->shared->no_keyframes.load();
+}
+
+void RtspCamera::set_down(bool down) {
+  impl_->down.store(down);
+  impl_->loop->run_sync([this, down] {
+    if (down) {
+      impl_->detach();
+      gst_rtsp_server_client_filter(impl_->server, &Impl::close_client, nullptr);
+    } else if (impl_->source_id == 0) {
+      if (auto st = impl_->attach(); !st) spdlog::error("{}", st.error().message);
+    }
+  });
+}
+
+bool RtspCamera::down() const {
+  return impl_->down.load();
+}
+
+}  // namespace zaulek::sim

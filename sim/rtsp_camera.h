@@ -1,0 +1,83 @@
+// The simulated cameras' RTSP face: one GstRTSPServer per camera (its own
+// port, /main and /sub mounts, optional digest auth), all attached to one
+// GMainContext run by one thread (RtspLoop). Each mount is a shared media
+// `appsrc ! parse ! pay0` fed with the pre-encoded clip, so a stream costs
+// one appsrc however many clients pull it, and nothing is encoded at run time.
+#pragma once
+
+#include "core/error.h"
+#include "sim/clip.h"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace zaulek::sim {
+
+// The GLib main loop thread shared by every RTSP server, and the frame ticker
+// that pushes clip frames into every live appsrc at the clip's frame rate.
+class RtspLoop {
+ public:
+  RtspLoop();
+  ~RtspLoop();  // stops the loop and joins its thread
+  RtspLoop(const RtspLoop&) = delete;
+  RtspLoop& operator=(const RtspLoop&) = delete;
+
+  // Runs fn on the loop thread and waits for it (runs inline when called
+  // from the loop thread).
+  void run_sync(const std::function<void()>& fn);
+
+  struct Impl;
+  Impl& impl() { return *impl_; }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+struct RtspCameraConfig {
+  int index = 0;
+  std::string bind_host = "127.0.0.1";
+  std::uint16_t port = 0;  // 0: pick a free port (see RtspCamera::port())
+  std::string username;    // empty: no authentication
+  std::string password;
+  std::shared_ptr<const Clip> main_clip;
+  std::shared_ptr<const Clip> sub_clip;
+};
+
+class RtspCamera {
+ public:
+  // Binds and starts serving on the loop. Error when the port is taken.
+  static Result<std::unique_ptr<RtspCamera>> create(RtspLoop& loop, RtspCameraConfig config);
+  ~RtspCamera();
+
+  std::uint16_t port() const;
+  std::string main_url() const;
+  std::string sub_url() const;
+  int client_count() const;
+
+  // Faults, callable from any thread.
+  // Closes every client connection (the mounts stay; clients may reconnect).
+  void drop_clients();
+  // Pushes no frames for `d`; clients see a gap in the timestamps after it.
+  void stall(std::chrono::milliseconds d);
+  // Drops keyframes (and their SPS/PPS) while set.
+  void set_no_keyframes(bool on);
+  bool no_keyframes() const;
+  // down = true: stop listening and drop clients (a reboot); false: listen
+  // again on the same port.
+  void set_down(bool down);
+  bool down() const;
+
+  struct Impl;
+
+ private:
+  explicit RtspCamera(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// "rtsp://host:port" with IPv6 literals bracketed.
+std::string url_host(const std::string& host);
+
+}  // namespace zaulek::sim
