@@ -104,7 +104,8 @@ struct EventScheduler::Impl : std::enable_shared_from_this<Impl> {
       spdlog::info("camera {}: event {} {} at {}", camera, ev.kind, ev.state ? "start" : "stop",
                    format_rfc3339_us(*t));
     } else {
-      spdlog::warn("camera {}: event {} not fired: {}", camera, ev.kind, t.error().message);
+      spdlog::warn("camera {}: event {} {} not fired: {}", camera, ev.kind,
+                   ev.state ? "start" : "stop", t.error().message);
     }
   }
 
