@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -76,5 +77,16 @@ struct Config {
 // (kind invalid_argument); the first error found is reported.
 Result<Config> load_file(const std::filesystem::path& path);
 Result<Config> parse(std::string_view toml_text, std::string_view source_name);
+
+// Files larger than this are refused before parsing.
+inline constexpr std::size_t kMaxFileBytes = 1024 * 1024;
+
+// Reads one environment variable (nullopt when unset). The overloads above
+// read the process environment; tests pass their own.
+using EnvLookup = std::function<std::optional<std::string>(std::string_view name)>;
+Result<Config> load_file(const std::filesystem::path& path, const EnvLookup& env);
+// Relative paths in the text resolve against source_name's directory.
+Result<Config> parse(std::string_view toml_text, std::string_view source_name,
+                     const EnvLookup& env);
 
 }  // namespace zaulek::config
