@@ -1,0 +1,36 @@
+// The foundation's endpoints (auth, users, audit, health, metrics, the
+// WebSocket route) registered into the route table.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "core/clock.h"
+#include "server/audit.h"
+#include "server/auth.h"
+#include "server/hub.h"
+#include "server/metrics.h"
+#include "server/routes.h"
+#include "storage/catalog.h"
+
+namespace zaulek::server {
+
+// Pointers, all set when serving; all null for --list-routes, which only
+// reads the table and never calls a handler.
+struct ApiContext {
+  storage::Catalog* catalog = nullptr;
+  AuditLog* audit = nullptr;
+  Auth* auth = nullptr;
+  Hub* hub = nullptr;
+  Metrics* metrics = nullptr;
+  Clock* clock = nullptr;
+  std::string version;
+  MonoTime started;
+  bool tls = false;
+  std::chrono::seconds session_ttl{3600};
+};
+
+// `ctx` must outlive the router.
+void register_routes(Router& router, ApiContext& ctx);
+
+}  // namespace zaulek::server

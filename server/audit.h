@@ -1,0 +1,31 @@
+// The audit trail: every mutating call and every login attempt writes a row
+// (actor, action, target, detail without secrets, remote address). When a hub
+// is attached, each row is also published as an `audit` WebSocket message to
+// the roles that may read GET /api/v1/audit (administrator, investigator).
+#pragma once
+
+#include <string>
+
+#include "core/clock.h"
+#include "storage/catalog.h"
+
+namespace zaulek::server {
+
+class Hub;
+
+class AuditLog {
+ public:
+  AuditLog(storage::Catalog& catalog, Clock& clock, Hub* hub = nullptr)
+      : catalog_(catalog), clock_(clock), hub_(hub) {}
+
+  // A failure to write is logged, never fatal to the call being audited.
+  void record(std::string actor, std::string action, std::string target, std::string detail_json,
+              std::string remote);
+
+ private:
+  storage::Catalog& catalog_;
+  Clock& clock_;
+  Hub* hub_;
+};
+
+}  // namespace zaulek::server

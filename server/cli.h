@@ -1,0 +1,36 @@
+// zaulekd's command line: run, --check, user add, --list-routes, --help,
+// --version. Exit codes: 0 success, 1 failure (config error, duplicate user,
+// cannot listen), 2 usage error.
+#pragma once
+
+#include <filesystem>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.h"
+#include "core/role.h"
+
+namespace zaulek::server {
+
+struct CommandLine {
+  enum class Mode { run, check, user_add, list_routes, help, version };
+  Mode mode = Mode::run;
+  std::optional<std::filesystem::path> config;
+  std::optional<std::string> log_level;
+  std::optional<std::filesystem::path> port_file;
+  std::string user_name;
+  std::optional<Role> role;
+};
+
+// invalid_argument with a one-line reason on a usage error.
+Result<CommandLine> parse_command_line(const std::vector<std::string_view>& args);
+std::string usage();
+
+// The whole program; main() only forwards. `in` is where passwords come from.
+int run_main(const std::vector<std::string_view>& args, std::istream& in, std::ostream& out,
+             std::ostream& err);
+
+}  // namespace zaulek::server

@@ -1,0 +1,852 @@
+// The transport: Beast HTTP/1.1 and WebSocket sessions over plain TCP or TLS,
+// the listener, and the service's start and graceful stop. Everything that
+// decides what a request means lives in dispatch.cpp and api.cpp.
+#include <utility>  // before Asio: Boost 1.74 misses it
+
+#include <spdlog/spdlog.h>
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+
+#include <csignal>
+#include <deque>
+#include <fstream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+#include <unordered_map>
+
+#include "core/clock.h"
+#include "server/api.h"
+#include "server/audit.h"
+#include "server/auth.h"
+#include "server/dispatch.h"
+#include "server/hub.h"
+#include "server/metrics.h"
+#include "server/routes.h"
+#include "server/service.h"
+#include "server/static_files.h"
+
+#ifndef ZAULEK_VERSION
+#define ZAULEK_VERSION "unknown"
+#endif
+
+namespace zaulek::server {
+
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace net = boost::asio;
+namespace ssl = net::ssl;
+using tcp = net::ip::tcp;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+template <class Stream>
+constexpr bool kIsTls = std::is_same_v<Stream, TlsStream>;
+
+// Live messages a console may have queued before it is closed as too slow
+// (a resume may add up to the hub's ring on top of this, also bounded).
+constexpr std::size_t kMaxWsQueue = 256;
+constexpr std::size_t kMaxWsMessageIn = 64 * 1024;
+constexpr auto kShutdownGrace = std::chrono::seconds{4};
+
+class Closable {
+ public:
+  virtual ~Closable() = default;
+  virtual void shutdown() = 0;  // posts to the session's own strand
+};
+
+// Open HTTP sessions, so that shutdown can close the idle ones. A mutex
+// because sessions on every strand register here (held for a map insert).
+class Registry {
+ public:
+  std::uint64_t add(std::weak_ptr<Closable> c) {
+    std::lock_guard lock(mu_);
+    auto id = ++next_;
+    items_.emplace(id, std::move(c));
+    return id;
+  }
+  void remove(std::uint64_t id) {
+    std::lock_guard lock(mu_);
+    items_.erase(id);
+  }
+  void shutdown_all() {
+    std::vector<std::shared_ptr<Closable>> live;
+    {
+      std::lock_guard lock(mu_);
+      for (auto& [id, w] : items_)
+        if (auto s = w.lock()) live.push_back(std::move(s));
+    }
+    for (auto& s : live) s->shutdown();
+  }
+
+ private:
+  std::mutex mu_;
+  std::uint64_t next_ = 0;
+  std::unordered_map<std::uint64_t, std::weak_ptr<Closable>> items_;
+};
+
+struct Shared {
+  Shared(const config::Server& c, const Router& r, Dispatcher& d, Metrics& m, Hub& h,
+         std::filesystem::path web, ssl::context* t)
+      : cfg(c), router(r), dispatcher(d), metrics(m), hub(h), web_root(std::move(web)), tls(t) {}
+  const config::Server& cfg;
+  const Router& router;
+  Dispatcher& dispatcher;
+  Metrics& metrics;
+  Hub& hub;
+  std::filesystem::path web_root;
+  ssl::context* tls = nullptr;
+  std::atomic<bool> stopping{false};
+  Registry registry;
+};
+
+// Counts an open connection for as long as it lives (HTTP, then WebSocket).
+class ConnectionSlot {
+ public:
+  explicit ConnectionSlot(Metrics& m) : m_(m) { ++m_.connections_open; }
+  ~ConnectionSlot() { --m_.connections_open; }
+  ConnectionSlot(const ConnectionSlot&) = delete;
+  ConnectionSlot& operator=(const ConnectionSlot&) = delete;
+
+ private:
+  Metrics& m_;
+};
+
+std::string address_text(const net::ip::address& a) {
+  if (a.is_v6() && a.to_v6().is_v4_mapped())
+    return net::ip::make_address_v4(net::ip::v4_mapped, a.to_v6())
+        .to_string();  // "::ffff:127.0.0.1" -> "127.0.0.1"
+  return a.to_string();
+}
+
+bool is_loopback(const net::ip::address& a) {
+  if (a.is_v6() && a.to_v6().is_v4_mapped())
+    return net::ip::make_address_v4(net::ip::v4_mapped, a.to_v6()).is_loopback();
+  return a.is_loopback();
+}
+
+template <class Fields>
+void security_headers(Fields& f, bool no_store, bool tls) {
+  f.set("X-Content-Type-Options", "nosniff");
+  f.set("Referrer-Policy", "no-referrer");
+  f.set("X-Frame-Options", "DENY");
+  f.set("Content-Security-Policy",
+        "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+  if (no_store) f.set(http::field::cache_control, "no-store");
+  if (tls) f.set("Strict-Transport-Security", "max-age=31536000");
+  f.set(http::field::server, "zaulekd");
+}
+
+// ---------------------------------------------------------------- WebSocket
+
+template <class Stream>
+class WsSession final : public HubSubscriber,
+                        public std::enable_shared_from_this<WsSession<Stream>> {
+ public:
+  WsSession(Stream&& stream, Shared& sh, Principal principal, std::string remote,
+            std::unique_ptr<ConnectionSlot> slot)
+      : ws_(std::move(stream)),
+        sh_(sh),
+        principal_(std::move(principal)),
+        remote_(std::move(remote)),
+        slot_(std::move(slot)),
+        close_timer_(ws_.get_executor()) {}
+
+  void run(http::request<http::string_body> req) {
+    // The websocket stream keeps its own timeouts; the TCP one must be off.
+    beast::get_lowest_layer(ws_).expires_never();
+    websocket::stream_base::timeout t{};
+    t.handshake_timeout = sh_.cfg.read_timeout;
+    t.idle_timeout = sh_.cfg.idle_timeout;
+    t.keep_alive_pings = true;  // ping when idle half the time; close if no pong
+    ws_.set_option(t);
+    bool tls = kIsTls<Stream>;
+    ws_.set_option(websocket::stream_base::decorator(
+        [tls](websocket::response_type& res) { security_headers(res, true, tls); }));
+    ws_.read_message_max(kMaxWsMessageIn);
+    ws_.async_accept(req,
+                     beast::bind_front_handler(&WsSession::on_accept, this->shared_from_this()));
+  }
+
+  void deliver(SharedMessage message) override {
+    net::post(ws_.get_executor(), [self = this->shared_from_this(), message = std::move(message)] {
+      self->enqueue(message, true);
+    });
+  }
+
+  void going_away() override {
+    net::post(ws_.get_executor(), [self = this->shared_from_this()] {
+      self->close_with(websocket::close_code::going_away, "server shutting down");
+    });
+  }
+
+ private:
+  void on_accept(beast::error_code ec) {
+    if (ec) {
+      spdlog::debug("ws: handshake with {} failed: {}", remote_, ec.message());
+      return;
+    }
+    spdlog::info("ws: '{}' connected from {}", principal_.name, remote_);
+    sh_.hub.subscribe(this->weak_from_this(), principal_.role,
+                      [self = this->shared_from_this()](std::uint64_t last_seq) {
+                        net::post(self->ws_.get_executor(), [self, last_seq] {
+                          self->live_start_ = last_seq;
+                          self->send_control({{"type", "hello"},
+                                              {"last_seq", last_seq},
+                                              {"user", self->principal_.name},
+                                              {"role", to_string(self->principal_.role)}});
+                        });
+                      });
+    do_read();
+  }
+
+  void do_read() {
+    ws_.async_read(in_, beast::bind_front_handler(&WsSession::on_read, this->shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec) {
+      if (ec != websocket::error::closed && ec != net::error::operation_aborted)
+        spdlog::debug("ws: '{}' from {}: {}", principal_.name, remote_, ec.message());
+      finish();
+      return;
+    }
+    std::string text = beast::buffers_to_string(in_.data());
+    in_.consume(in_.size());
+    handle_message(text);
+    do_read();
+  }
+
+  void handle_message(const std::string& text) {
+    if (!json_depth_ok(text, kMaxJsonDepth)) return send_error("message nests too deeply");
+    auto j = nlohmann::json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return send_error("message is not a JSON object");
+    auto type = j.find("type");
+    if (type == j.end() || !type->is_string()) return send_error("message has no string 'type'");
+    if (*type == "ping") return send_control({{"type", "pong"}});
+    if (*type == "resume") {
+      auto after = j.find("after");
+      if (after == j.end() || !after->is_number_unsigned())
+        return send_error("'after' must be a non-negative integer");
+      std::uint64_t a = after->get<std::uint64_t>();
+      std::uint64_t upto = live_start_;
+      sh_.hub.replay(
+          principal_.role, a, upto, [self = this->shared_from_this(), a, upto](ReplayResult r) {
+            net::post(self->ws_.get_executor(), [self, a, upto, r = std::move(r)] {
+              if (!r.complete)
+                self->send_control({{"type", "resume_gap"}, {"after", a}, {"oldest", r.oldest}});
+              for (auto& m : r.messages) self->enqueue(m, false);
+              self->send_control({{"type", "resumed"},
+                                  {"after", a},
+                                  {"upto", upto},
+                                  {"count", r.messages.size()}});
+            });
+          });
+      return;
+    }
+    send_error("unknown message type");
+  }
+
+  void send_error(std::string_view message) {
+    send_control({{"type", "error"}, {"message", message}});
+  }
+  void send_control(const nlohmann::json& j) {
+    enqueue(std::make_shared<const std::string>(j.dump()), false);
+  }
+
+  // `live`: a hub message subject to the queue bound.
+  void enqueue(SharedMessage message, bool live) {
+    if (closing_) return;
+    if (live && queue_.size() >= kMaxWsQueue) {
+      ++sh_.metrics.ws_overflow_closes;
+      spdlog::warn("ws: '{}' from {} fell behind ({} messages queued); closing", principal_.name,
+                   remote_, queue_.size());
+      close_with(websocket::close_code::policy_error, "too slow; reconnect and resume");
+      return;
+    }
+    queue_.push_back(std::move(message));
+    if (!writing_) do_write();
+  }
+
+  void do_write() {
+    if (queue_.empty()) return;
+    writing_ = true;
+    ws_.text(true);
+    ws_.async_write(net::buffer(*queue_.front()),
+                    beast::bind_front_handler(&WsSession::on_write, this->shared_from_this()));
+  }
+
+  void on_write(beast::error_code ec, std::size_t) {
+    writing_ = false;
+    if (ec) {
+      spdlog::debug("ws: write to {} failed: {}", remote_, ec.message());
+      finish();
+      beast::get_lowest_layer(ws_).close();
+      return;
+    }
+    queue_.pop_front();
+    if (pending_close_) return start_close();
+    do_write();
+  }
+
+  // Queued messages are dropped; the close frame follows the write in flight.
+  void close_with(websocket::close_code code, std::string reason) {
+    if (closing_) return;
+    closing_ = true;
+    queue_.clear();
+    close_reason_ = websocket::close_reason(code, reason);
+    // A peer that stops reading would hold the write (and so the close)
+    // forever: give it a grace period, then drop the connection.
+    close_timer_.expires_after(std::chrono::seconds{2});
+    close_timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
+      if (!ec) beast::get_lowest_layer(self->ws_).close();
+    });
+    if (writing_) {
+      pending_close_ = true;
+      return;
+    }
+    start_close();
+  }
+
+  void start_close() {
+    pending_close_ = false;
+    if (!ws_.is_open()) return;
+    ws_.async_close(close_reason_, [self = this->shared_from_this()](beast::error_code) {
+      self->close_timer_.cancel();
+    });
+  }
+
+  void finish() {
+    if (finished_) return;
+    finished_ = true;
+    close_timer_.cancel();
+    sh_.hub.unsubscribe(this, principal_.role);
+    spdlog::info("ws: '{}' from {} disconnected", principal_.name, remote_);
+  }
+
+  websocket::stream<Stream> ws_;
+  Shared& sh_;
+  Principal principal_;
+  std::string remote_;
+  std::unique_ptr<ConnectionSlot> slot_;
+  net::steady_timer close_timer_;
+  beast::flat_buffer in_;
+  std::deque<SharedMessage> queue_;
+  std::uint64_t live_start_ = 0;
+  bool writing_ = false;
+  bool closing_ = false;
+  bool pending_close_ = false;
+  bool finished_ = false;
+  websocket::close_reason close_reason_;
+};
+
+// --------------------------------------------------------------------- HTTP
+
+template <class Stream>
+class HttpSession final : public Closable,
+                          public std::enable_shared_from_this<HttpSession<Stream>> {
+ public:
+  HttpSession(tcp::socket&& socket, Shared& sh, std::unique_ptr<ConnectionSlot> slot)
+      : stream_(make_stream(std::move(socket), sh)),
+        executor_(beast::get_lowest_layer(stream_).get_executor()),
+        sh_(sh),
+        slot_(std::move(slot)) {
+    beast::error_code ec;
+    auto ep = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
+    if (!ec) {
+      remote_ = address_text(ep.address());
+      loopback_ = is_loopback(ep.address());
+    }
+  }
+  ~HttpSession() override { sh_.registry.remove(registry_id_); }
+
+  void start() {
+    registry_id_ = sh_.registry.add(this->weak_from_this());
+    net::dispatch(executor_, [self = this->shared_from_this()] {
+      if constexpr (kIsTls<Stream>) {
+        beast::get_lowest_layer(self->stream_).expires_after(self->sh_.cfg.read_timeout);
+        self->stream_.async_handshake(ssl::stream_base::server,
+                                      beast::bind_front_handler(&HttpSession::on_handshake, self));
+      } else {
+        self->do_read();
+      }
+    });
+  }
+
+  void shutdown() override {
+    net::post(executor_, [self = this->shared_from_this()] {
+      // In-flight requests finish (their response is written, then closed).
+      if (!self->busy_ && !self->upgraded_) self->close_now();
+    });
+  }
+
+ private:
+  static Stream make_stream(tcp::socket&& socket, Shared& sh) {
+    if constexpr (kIsTls<Stream>)
+      return Stream(std::move(socket), *sh.tls);
+    else
+      return Stream(std::move(socket));
+  }
+
+  void on_handshake(beast::error_code ec) {
+    if (ec) {
+      spdlog::debug("http: TLS handshake with {} failed: {}", remote_, ec.message());
+      return close_now();
+    }
+    do_read();
+  }
+
+  void do_read() {
+    if (sh_.stopping) return close_now();
+    if (buffer_.size() == 0) {
+      // Between requests: wait for the first byte with the idle timeout.
+      beast::get_lowest_layer(stream_).expires_after(sh_.cfg.idle_timeout);
+      stream_.async_read_some(
+          buffer_.prepare(4096),
+          beast::bind_front_handler(&HttpSession::on_first_bytes, this->shared_from_this()));
+      return;
+    }
+    read_request();
+  }
+
+  void on_first_bytes(beast::error_code ec, std::size_t n) {
+    if (ec) {
+      if (ec == beast::error::timeout) spdlog::debug("http: {} idle, closing", remote_);
+      return close_now();
+    }
+    buffer_.commit(n);
+    read_request();
+  }
+
+  void read_request() {
+    // The whole request (headers and body) must arrive within read_timeout:
+    // a client that trickles bytes (slowloris) is closed when it runs out.
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(sh_.cfg.max_header_bytes));
+    parser_->body_limit(sh_.cfg.max_body_bytes);
+    beast::get_lowest_layer(stream_).expires_after(sh_.cfg.read_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&HttpSession::on_read, this->shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec == http::error::end_of_stream || ec == net::error::operation_aborted) return close_now();
+    if (ec == beast::error::timeout) {
+      spdlog::info("http: {} did not finish its request within {}s; closing", remote_,
+                   sh_.cfg.read_timeout.count());
+      return close_now();
+    }
+    if (ec == http::error::header_limit)
+      return send_error(431, "request_header_fields_too_large", "request headers are too large");
+    if (ec == http::error::body_limit)
+      return send_error(413, "payload_too_large", "request body is too large");
+    if (ec) {
+      if (ec != http::error::partial_message &&
+          ec.category() == http::make_error_code(http::error::bad_method).category())
+        return send_error(400, "bad_request", "malformed HTTP request");
+      spdlog::debug("http: read from {} failed: {}", remote_, ec.message());
+      return close_now();
+    }
+    handle();
+  }
+
+  void send_error(int status, std::string_view code, std::string_view message) {
+    spdlog::info("http: {} bad request: {}", remote_, message);
+    Response r = error_response(status, code, message);
+    write(r, 11, false, true, "unmatched", "-", std::chrono::steady_clock::now());
+  }
+
+  void handle() {
+    auto start = std::chrono::steady_clock::now();
+    http::request<http::string_body> req = parser_->release();
+    parser_.reset();
+    busy_ = true;
+
+    Request r;
+    r.method = std::string(req.method_string());
+    r.target = std::string(req.target());
+    bool ok = true;
+    parse_target(r.target, r.path, r.query, &ok);
+    if (!ok || r.path.empty() || r.path.front() != '/') {
+      Response resp = error_response(400, "invalid_argument", "malformed request target");
+      return write(resp, req.version(), false, true, "unmatched", r.method, start);
+    }
+    static const char* kHeaders[] = {"authorization", "cookie", "content-type", "x-csrf-token",
+                                     "origin",        "host",   "upgrade"};
+    for (auto& f : req) {
+      std::string name(f.name_string());
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      for (const char* h : kHeaders)
+        if (name == h) r.headers[name] = std::string(f.value());
+    }
+    r.body = std::move(req.body());
+    r.remote = remote_;
+    r.remote_loopback = loopback_;
+    r.tls = kIsTls<Stream>;
+
+    Outcome out;
+    bool api = r.path.rfind("/api/", 0) == 0;
+    if (!api && (r.method == "GET" || r.method == "HEAD") &&
+        !sh_.router.match("GET", r.path, nullptr).path_known) {
+      out.response = serve_static(sh_.web_root, r.path);
+      out.route_label = "static";
+    } else {
+      out = sh_.dispatcher.handle(r, websocket::is_upgrade(req));
+    }
+
+    if (out.upgrade) {
+      if (sh_.stopping) {
+        Response resp = error_response(503, "unavailable", "server shutting down");
+        return write(resp, req.version(), false, true, out.route_label, r.method, start);
+      }
+      observe(out.route_label, r.method, 101, start);
+      upgraded_ = true;
+      spdlog::debug("http: {} upgrading to WebSocket as '{}'", remote_, r.principal->name);
+      std::make_shared<WsSession<Stream>>(std::move(stream_), sh_, std::move(*r.principal), remote_,
+                                          std::move(slot_))
+          ->run(std::move(req));
+      // This session ends here; the WebSocket owns the connection now.
+      return;
+    }
+    bool static_file = out.route_label == "static";
+    write(out.response, req.version(), req.keep_alive(), !static_file, out.route_label, r.method,
+          start, r.method == "HEAD");
+  }
+
+  void observe(const std::string& route, const std::string& method, int status,
+               std::chrono::steady_clock::time_point start) {
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    sh_.metrics.observe_request(route, method, status, secs);
+  }
+
+  void write(const Response& r, unsigned version, bool keep_alive, bool no_store,
+             const std::string& route, const std::string& method,
+             std::chrono::steady_clock::time_point start, bool head = false) {
+    busy_ = true;
+    auto res = std::make_shared<http::response<http::string_body>>(
+        static_cast<http::status>(r.status), version);
+    res->set(http::field::content_type, r.content_type);
+    for (auto& [k, v] : r.headers) res->insert(k, v);
+    security_headers(*res, no_store, kIsTls<Stream>);
+    res->keep_alive(keep_alive && !sh_.stopping);
+    if (head) {
+      res->content_length(r.body.size());
+    } else {
+      res->body() = r.body;
+      res->prepare_payload();
+    }
+    observe(route, method, r.status, start);
+    spdlog::debug("http: {} {} {} -> {}", remote_, method, route, r.status);
+    res_ = res;
+    beast::get_lowest_layer(stream_).expires_after(sh_.cfg.idle_timeout);
+    http::async_write(stream_, *res,
+                      beast::bind_front_handler(&HttpSession::on_write, this->shared_from_this(),
+                                                res->need_eof()));
+  }
+
+  void on_write(bool close, beast::error_code ec, std::size_t) {
+    busy_ = false;
+    res_.reset();
+    if (ec) {
+      spdlog::debug("http: write to {} failed: {}", remote_, ec.message());
+      return close_now();
+    }
+    if (close || sh_.stopping) return close_now();
+    do_read();
+  }
+
+  void close_now() {
+    if (closed_) return;
+    closed_ = true;
+    auto& sock = beast::get_lowest_layer(stream_).socket();
+    if (!sock.is_open()) return;
+    if constexpr (kIsTls<Stream>) {
+      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds{2});
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
+        beast::get_lowest_layer(self->stream_).close();
+      });
+    } else {
+      beast::error_code ec;
+      sock.shutdown(tcp::socket::shutdown_send, ec);
+      beast::get_lowest_layer(stream_).close();
+    }
+  }
+
+  Stream stream_;
+  net::any_io_executor executor_;  // the connection's strand; outlives a move of stream_
+  Shared& sh_;
+  std::unique_ptr<ConnectionSlot> slot_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<void> res_;
+  std::string remote_ = "unknown";
+  bool loopback_ = false;
+  bool busy_ = false;
+  bool closed_ = false;
+  bool upgraded_ = false;
+  std::uint64_t registry_id_ = 0;
+};
+
+// ----------------------------------------------------------------- Listener
+
+class Listener : public std::enable_shared_from_this<Listener> {
+ public:
+  Listener(net::io_context& ioc, Shared& sh)
+      : ioc_(ioc), acceptor_(net::make_strand(ioc)), sh_(sh), retry_(ioc) {}
+
+  Status open(const tcp::endpoint& ep) {
+    beast::error_code ec;
+    acceptor_.open(ep.protocol(), ec);
+    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(ep, ec);
+    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    if (ec)
+      return make_error(ErrorKind::unavailable, "cannot listen on " + ep.address().to_string() +
+                                                    ":" + std::to_string(ep.port()) + ": " +
+                                                    ec.message());
+    return {};
+  }
+  std::uint16_t port() const {
+    beast::error_code ec;
+    return acceptor_.local_endpoint(ec).port();
+  }
+
+  void start() { do_accept(); }
+  void stop() {
+    net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+      beast::error_code ec;
+      self->acceptor_.close(ec);
+      self->retry_.cancel();
+    });
+  }
+
+ private:
+  void do_accept() {
+    acceptor_.async_accept(net::make_strand(ioc_),
+                           beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
+  }
+
+  void on_accept(beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || sh_.stopping) return;
+    if (ec) {
+      // e.g. out of file descriptors: back off instead of spinning.
+      spdlog::warn("http: accept failed: {}", ec.message());
+      retry_.expires_after(std::chrono::milliseconds{100});
+      retry_.async_wait([self = shared_from_this()](beast::error_code e) {
+        if (!e) self->do_accept();
+      });
+      return;
+    }
+    if (sh_.metrics.connections_open.load() >= sh_.cfg.max_connections) {
+      reject(std::move(socket));
+    } else {
+      auto slot = std::make_unique<ConnectionSlot>(sh_.metrics);
+      if (sh_.tls)
+        std::make_shared<HttpSession<TlsStream>>(std::move(socket), sh_, std::move(slot))->start();
+      else
+        std::make_shared<HttpSession<beast::tcp_stream>>(std::move(socket), sh_, std::move(slot))
+            ->start();
+    }
+    do_accept();
+  }
+
+  // Over the limit: a short 503 (plain HTTP only; a TLS peer just sees the
+  // close) and the connection is closed. The log line is rate-limited.
+  void reject(tcp::socket socket) {
+    ++sh_.metrics.connections_rejected;
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_reject_log_ > std::chrono::seconds{1}) {
+      last_reject_log_ = now;
+      beast::error_code ec;
+      auto ep = socket.remote_endpoint(ec);
+      spdlog::warn("http: connection limit ({}) reached; refusing {} ({} refused so far)",
+                   sh_.cfg.max_connections, ec ? "unknown" : address_text(ep.address()),
+                   sh_.metrics.connections_rejected.load());
+    }
+    auto s = std::make_shared<tcp::socket>(std::move(socket));
+    if (sh_.tls) {
+      beast::error_code ec;
+      s->close(ec);
+      return;
+    }
+    static const std::string kBody =
+        R"({"error":{"code":"unavailable","message":"too many connections"}})";
+    static const std::string kMsg =
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+        "Connection: close\r\nRetry-After: 1\r\nContent-Length: " +
+        std::to_string(kBody.size()) + "\r\n\r\n" + kBody;
+    net::async_write(*s, net::buffer(kMsg), [s](beast::error_code, std::size_t) {
+      beast::error_code ec;
+      s->shutdown(tcp::socket::shutdown_send, ec);
+      s->close(ec);
+    });
+  }
+
+  net::io_context& ioc_;
+  tcp::acceptor acceptor_;
+  Shared& sh_;
+  net::steady_timer retry_;
+  std::chrono::steady_clock::time_point last_reject_log_{};
+};
+
+Status write_port_file(const std::filesystem::path& file, std::uint16_t port) {
+  // Written then renamed, so a reader never sees a half-written number.
+  auto tmp = file;
+  tmp += ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << port << "\n";
+    if (!out) return make_error(ErrorKind::unavailable, "cannot write " + tmp.string());
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, file, ec);
+  if (ec) return make_error(ErrorKind::unavailable, "cannot write " + file.string());
+  return {};
+}
+
+}  // namespace
+
+int run_service(const config::Config& config, storage::Catalog& catalog,
+                const ServiceOptions& options) {
+  const config::Server& cfg = config.server;
+  Clock& clock = system_clock();
+  int threads = std::max(1, cfg.threads);
+  net::io_context ioc{threads};
+
+  beast::error_code ec;
+  auto address = net::ip::make_address(cfg.host, ec);
+  if (ec) {
+    spdlog::error("server: listen address '{}' is not an IP address", cfg.host);
+    return 1;
+  }
+  bool tls_on = cfg.tls_cert && cfg.tls_key;
+  if (!tls_on && !is_loopback(address) && !cfg.allow_plain_http) {
+    spdlog::error(
+        "server: refusing plain HTTP on non-loopback address {}: set server.tls_cert and "
+        "server.tls_key, or server.allow_plain_http = true",
+        cfg.host);
+    return 1;
+  }
+
+  std::optional<ssl::context> tls;
+  if (tls_on) {
+    tls.emplace(ssl::context::tls_server);
+    // TLS 1.2 and newer only.
+    tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                     ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                     ssl::context::single_dh_use);
+    tls->use_certificate_chain_file(cfg.tls_cert->string(), ec);
+    if (ec) {
+      spdlog::error("server: cannot load TLS certificate {}: {}", cfg.tls_cert->string(),
+                    ec.message());
+      return 1;
+    }
+    tls->use_private_key_file(cfg.tls_key->string(), ssl::context::pem, ec);
+    if (ec) {
+      spdlog::error("server: cannot load TLS key {}: {}", cfg.tls_key->string(), ec.message());
+      return 1;
+    }
+  }
+
+  Hub hub(ioc);
+  AuditLog audit(catalog, clock, &hub);
+  Auth auth(catalog, audit, clock,
+            std::chrono::duration_cast<std::chrono::seconds>(config.auth.session_ttl),
+            config.auth.login_max_failures, config.auth.login_window);
+  Metrics metrics;
+  ApiContext ctx;
+  ctx.catalog = &catalog;
+  ctx.audit = &audit;
+  ctx.auth = &auth;
+  ctx.hub = &hub;
+  ctx.metrics = &metrics;
+  ctx.clock = &clock;
+  ctx.version = ZAULEK_VERSION;
+  ctx.started = clock.monotonic();
+  ctx.tls = tls_on;
+  ctx.session_ttl = std::chrono::duration_cast<std::chrono::seconds>(config.auth.session_ttl);
+  Router router;
+  register_routes(router, ctx);
+  Dispatcher dispatcher(router, auth);
+
+  Shared sh(cfg, router, dispatcher, metrics, hub, options.web_root, tls ? &*tls : nullptr);
+  auto listener = std::make_shared<Listener>(ioc, sh);
+  if (auto st = listener->open(tcp::endpoint(address, cfg.port)); !st) {
+    spdlog::error("server: {}", st.error().message);
+    return 1;
+  }
+  std::uint16_t port = listener->port();
+  std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
+  spdlog::info("server: zaulekd {} listening on {}://{}:{} ({} threads)", ZAULEK_VERSION,
+               tls_on ? "https" : "http", host, port, threads);
+  if (options.port_file) {
+    if (auto st = write_port_file(*options.port_file, port); !st) {
+      spdlog::error("server: {}", st.error().message);
+      return 1;
+    }
+  }
+  listener->start();
+
+  // Expired sessions are swept once a minute.
+  net::steady_timer sweep(ioc);
+  std::function<void()> schedule_sweep = [&] {
+    sweep.expires_after(std::chrono::seconds{60});
+    sweep.async_wait([&](beast::error_code e) {
+      if (e) return;
+      if (auto st = catalog.delete_expired_sessions(); !st)
+        spdlog::warn("auth: could not sweep expired sessions: {}", st.error().message);
+      schedule_sweep();
+    });
+  };
+  schedule_sweep();
+
+  net::steady_timer watchdog(ioc);
+  net::steady_timer drain(ioc);
+  std::function<void()> schedule_drain = [&] {
+    drain.expires_after(std::chrono::milliseconds{20});
+    drain.async_wait([&](beast::error_code e) {
+      if (e) return;
+      if (metrics.connections_open.load() == 0) {
+        watchdog.cancel();
+        return;
+      }
+      schedule_drain();
+    });
+  };
+  net::signal_set signals(ioc, SIGINT, SIGTERM);
+  signals.async_wait([&](beast::error_code e, int sig) {
+    if (e) return;
+    spdlog::info("server: signal {} received; shutting down", sig);
+    sh.stopping = true;
+    listener->stop();
+    sweep.cancel();
+    hub.shutdown();
+    sh.registry.shutdown_all();
+    // Whatever has not finished by then is cut off; once every connection
+    // has closed the watchdog is cancelled and run() returns.
+    schedule_drain();
+    watchdog.expires_after(kShutdownGrace);
+    watchdog.async_wait([&](beast::error_code we) {
+      if (we) return;
+      spdlog::warn("server: {} connections still open after {}s; stopping anyway",
+                   metrics.connections_open.load(), kShutdownGrace.count());
+      ioc.stop();
+    });
+  });
+
+  std::vector<std::thread> pool;
+  for (int i = 1; i < threads; ++i) pool.emplace_back([&ioc] { ioc.run(); });
+  ioc.run();
+  for (auto& t : pool) t.join();
+  spdlog::info("server: stopped");
+  return 0;
+}
+
+}  // namespace zaulek::server

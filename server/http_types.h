@@ -1,0 +1,64 @@
+// What a route handler sees: a request and a response without Beast types, so
+// handlers and the dispatcher are plain code that unit tests call directly.
+#pragma once
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/error.h"
+#include "core/role.h"
+
+namespace zaulek::server {
+
+// The authenticated caller of a request.
+struct Principal {
+  std::int64_t user_id = 0;
+  std::string name;
+  Role role = Role::operator_;
+  std::string token_hash;  // identifies the session (for logout); never the token
+  std::string csrf_token;
+  bool via_cookie = false;  // cookie auth needs X-CSRF-Token on state changes
+};
+
+struct Request {
+  std::string method;                          // "GET", "POST", ...
+  std::string target;                          // as received, with query
+  std::string path;                            // percent-decoded path without the query
+  std::map<std::string, std::string> query;    // decoded query parameters
+  std::map<std::string, std::string> params;   // {name} segments of the route pattern
+  std::map<std::string, std::string> headers;  // lower-case names (the few we read)
+  std::string body;
+  std::shared_ptr<nlohmann::json> json;  // parsed body for routes that take JSON
+  std::string remote;                    // client address, no port
+  bool remote_loopback = false;
+  bool tls = false;
+  std::optional<Principal> principal;
+
+  std::string header(const std::string& lower_name) const {
+    auto it = headers.find(lower_name);
+    return it == headers.end() ? std::string{} : it->second;
+  }
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+};
+
+// {"error":{"code":code,"message":message}}
+Response error_response(int status, std::string_view code, std::string_view message);
+// Maps the error space to HTTP (the one place that does; docs/design/errors.md).
+int http_status(ErrorKind kind);
+Response error_response(const Error& error);
+Response json_response(int status, const nlohmann::json& body);
+
+}  // namespace zaulek::server

@@ -1,0 +1,48 @@
+// Prometheus text exposition for /metrics. Request counters are keyed by the
+// route *pattern* (never the raw path) so that label cardinality is bounded.
+// Thread-safe: a short mutex, since every connection strand records here.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <tuple>
+
+namespace zaulek::server {
+
+class Metrics {
+ public:
+  static constexpr std::array<double, 12> kBuckets = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                                      0.25,  0.5,   1.0,  2.5,   5.0,  10.0};
+
+  void observe_request(const std::string& route, const std::string& method, int status,
+                       double seconds);
+
+  std::atomic<std::int64_t> connections_open{0};
+  std::atomic<std::uint64_t> connections_rejected{0};
+  std::atomic<std::uint64_t> ws_overflow_closes{0};
+
+  struct Extra {
+    double uptime_seconds = 0;
+    std::uint64_t login_failures = 0;
+    std::uint64_t ws_published = 0;
+    std::size_t ws_sessions = 0;
+  };
+  std::string render(const std::string& version, const Extra& extra);
+
+ private:
+  struct Histogram {
+    std::array<std::uint64_t, kBuckets.size()> buckets{};
+    std::uint64_t count = 0;
+    double sum = 0;
+  };
+  std::mutex mu_;
+  std::map<std::tuple<std::string, std::string, int>, std::uint64_t> requests_;
+  std::map<std::string, Histogram> latency_;
+};
+
+}  // namespace zaulek::server
