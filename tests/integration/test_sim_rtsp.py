@@ -198,3 +198,46 @@ def test_digest_auth():
         assert bad.returncode != 0
         assert "401" in bad.stderr
         assert password not in sim.log(), "the password is never logged"
+
+
+def test_rtcp_sender_reports_carry_wall_clock(sim):
+    """SETUP over TCP interleaved, PLAY, and read until an RTCP sender report
+    arrives: its NTP timestamp is the wall clock (what recorders map RTP time with)."""
+    import struct
+    import time
+
+    url = sim.cameras[0]["rtsp_sub"]
+    u = urllib.parse.urlparse(url)
+    conn = RtspConnection(u.hostname, u.port)
+    try:
+        status, _, sdp = conn.request("DESCRIBE", url, {"Accept": "application/sdp"})
+        assert status == 200
+        control = re.search(rb"a=control:(\S+)", sdp.split(b"m=video", 1)[1]).group(1).decode()
+        track = control if control.startswith("rtsp://") else f"{url}/{control}"
+        status, hdrs, _ = conn.request("SETUP", track,
+                                       {"Transport": "RTP/AVP/TCP;unicast;interleaved=0-1"})
+        assert status == 200
+        session = hdrs["session"].split(";")[0]
+        status, _, _ = conn.request("PLAY", url, {"Session": session})
+        assert status == 200
+        conn.sock.settimeout(5)
+        deadline = time.monotonic() + 15  # rtpbin sends an SR every ~5 s
+        rtp_packets = 0
+        sr = None
+        while sr is None and time.monotonic() < deadline:
+            conn._read_until(lambda: len(conn.buf) >= 4)
+            assert conn.buf[0:1] == b"$", "interleaved frame"
+            channel, length = conn.buf[1], struct.unpack(">H", conn.buf[2:4])[0]
+            conn._read_until(lambda: len(conn.buf) >= 4 + length)
+            payload, conn.buf = conn.buf[4:4 + length], conn.buf[4 + length:]
+            if channel == 0:
+                rtp_packets += 1
+            elif channel == 1 and len(payload) >= 28 and payload[1] == 200:
+                sr = payload
+        assert sr is not None, "an RTCP SR within 15 s"
+        assert rtp_packets > 0
+        ntp_sec, ntp_frac = struct.unpack(">II", sr[8:16])
+        sr_time = ntp_sec - 2208988800 + ntp_frac / 2**32
+        assert abs(sr_time - time.time()) < 5, "SR carries NTP wall-clock time"
+    finally:
+        conn.close()
