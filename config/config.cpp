@@ -394,6 +394,12 @@ std::string toml_quote(std::string_view s) {
   return out + "\"";
 }
 
+// A name from the file, safe to print: control characters escaped, no quotes added.
+std::string printable(std::string_view s) {
+  auto q = toml_quote(s);
+  return q.substr(1, q.size() - 2);
+}
+
 std::string kind_name(const Field& f) {
   switch (f.kind) {
     case Kind::boolean:
@@ -592,7 +598,6 @@ std::variant<Value, std::string> from_env(const Field& f, const std::string& tex
         auto b = item.find_first_not_of(" \t");
         auto e = item.find_last_not_of(" \t");
         out.push_back(b == std::string::npos ? std::string() : item.substr(b, e - b + 1));
-        if (out.size() > static_cast<std::size_t>(f.max)) break;  // reported by check_value
         if (comma == std::string::npos) break;
         start = comma + 1;
       }
@@ -644,8 +649,8 @@ Result<Config> parse_impl(std::string_view text, std::string_view source, const 
   for (auto&& [skey, snode] : root) {
     std::string_view sname = skey.str();
     if (std::find(std::begin(kSections), std::end(kSections), sname) == std::end(kSections)) {
-      fail(skey.source(), snode.is_table() ? "unknown section [" + std::string(sname) + "]"
-                                           : "unknown key " + std::string(sname));
+      fail(skey.source(), snode.is_table() ? "unknown section [" + printable(sname) + "]"
+                                           : "unknown key " + printable(sname));
       continue;
     }
     auto* table = snode.as_table();
@@ -657,7 +662,7 @@ Result<Config> parse_impl(std::string_view text, std::string_view source, const 
     for (auto&& [key, node] : *table) {
       const Field* f = find_field(sname, key.str());
       if (!f) {
-        fail(key.source(), "unknown key " + std::string(sname) + "." + std::string(key.str()));
+        fail(key.source(), "unknown key " + std::string(sname) + "." + printable(key.str()));
         continue;
       }
       auto converted = from_node(*f, node);

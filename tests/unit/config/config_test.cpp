@@ -290,6 +290,10 @@ TEST(ConfigErrors, ExactMessages) {
       {"control characters are escaped", "[log]\nlevel = \"a\\u001b[31m\"\n",
        "zaulekd.toml:2:9: log.level: unknown value \"a\\u001b[31m\"; expected one of trace, debug, "
        "info, warn, error, critical, off"},
+      {"unknown key is escaped", "[server]\n\"a\\u001b[2J\" = 1\n",
+       "zaulekd.toml:2:1: unknown key server.a\\u001b[2J"},
+      {"unknown section is escaped", "[\"\\u0007x\"]\n",
+       "zaulekd.toml:1:2: unknown section [\\u0007x]"},
   };
   for (const auto& c : cases) {
     EXPECT_EQ(error_of(c.toml), c.expected) << "case: " << c.name;
