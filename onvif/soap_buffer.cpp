@@ -129,8 +129,15 @@ Result<InHeader> SoapContext::begin_read(std::string_view xml) {
   soap_->header = nullptr;
   soap_->error = SOAP_OK;
   soap_begin(soap_);
-  if (soap_begin_recv(soap_) || soap_envelope_begin_in(soap_) || soap_recv_header(soap_) ||
-      soap_body_begin_in(soap_))
+  if (soap_begin_recv(soap_)) return read_error("envelope");
+  // gSOAP tolerates a missing Envelope unless strict; we want one (and
+  // strict mode would also refuse the unknown elements cameras add).
+  if (soap_peek_element(soap_) != SOAP_OK ||
+      soap_match_tag(soap_, soap_->tag, "SOAP-ENV:Envelope") != SOAP_OK) {
+    soap_->data[0] = nullptr;
+    return make_error(ErrorKind::invalid_argument, "malformed SOAP: no SOAP 1.1/1.2 Envelope");
+  }
+  if (soap_envelope_begin_in(soap_) || soap_recv_header(soap_) || soap_body_begin_in(soap_))
     return read_error("envelope");
   InHeader h;
   if (const SOAP_ENV__Header* hd = soap_->header) {

@@ -18,27 +18,28 @@
 namespace zaulek::sim {
 
 struct CameraIdentity {
-  int index = 0;                 // 0-based position in the fleet
-  std::string name;              // "sim-cam-007"
+  int index = 0;     // 0-based position in the fleet
+  std::string name;  // "sim-cam-007"
   std::string manufacturer = "Zaulek";
   std::string model = "SimCam-1080";
   std::string firmware = "1.0";
-  std::string serial;            // unique per camera
-  std::string hardware_id;       // scope onvif://www.onvif.org/hardware/...
-  std::string location;          // scope onvif://www.onvif.org/location/...
-  std::string endpoint_uuid;     // WS-Discovery EndpointReference "urn:uuid:..."
+  std::string serial;         // unique per camera
+  std::string hardware_id;    // scope onvif://www.onvif.org/hardware/...
+  std::string location;       // scope onvif://www.onvif.org/location/...
+  std::string endpoint_uuid;  // WS-Discovery EndpointReference "urn:uuid:..."
   std::string bind_host = "127.0.0.1";
   std::uint16_t onvif_port = 0;  // device service at http://host:port/onvif/device_service
   std::string rtsp_main_url;     // rtsp://host:port/main
   std::string rtsp_sub_url;      // rtsp://host:port/sub
   std::string username;          // empty: no authentication
   std::string password;
-  bool h265 = false;             // main stream codec
+  bool h265 = false;  // main stream codec
 };
 
 // One event as the simulator fires it.
 struct EventSpec {
-  // "motion", "line_crossing", "field_detection", "tamper"
+  // "motion" (RuleEngine/CellMotionDetector/Motion), "motion_alarm"
+  // (VideoSource/MotionAlarm), "line_crossing", "field_detection", "tamper"
   std::string kind = "motion";
   bool state = true;  // true = start (IsMotion/State true), false = stop
 };
@@ -72,6 +73,11 @@ class OnvifDevice {
   virtual std::chrono::system_clock::time_point fire_event(const EventSpec& event) = 0;
   virtual void set_faults(const OnvifFaults& faults) = 0;
   virtual OnvifFaults faults() const = 0;
+
+  // The scopes a device announces (GetScopes, WS-Discovery):
+  // onvif://www.onvif.org/{type/video_encoder, Profile/Streaming, name/<name>,
+  // hardware/<hardware_id>, location/<location>} (path text percent-encoded).
+  static std::vector<std::string> scopes_of(const CameraIdentity& identity);
 };
 
 // Answers WS-Discovery Probes (multicast 239.255.255.250:3702 joined on the
@@ -79,9 +85,14 @@ class OnvifDevice {
 // the fleet; sends Hello for each on start and Bye on stop.
 class DiscoveryResponder {
  public:
-  static std::unique_ptr<DiscoveryResponder> create(
-      boost::asio::io_context& io, std::string interface_address,
-      std::vector<OnvifDevice*> devices);
+  static std::unique_ptr<DiscoveryResponder> create(boost::asio::io_context& io,
+                                                    std::string interface_address,
+                                                    std::vector<OnvifDevice*> devices);
+  // Same on another UDP port (tests that must not collide on 3702).
+  static std::unique_ptr<DiscoveryResponder> create(boost::asio::io_context& io,
+                                                    std::string interface_address,
+                                                    std::vector<OnvifDevice*> devices,
+                                                    std::uint16_t port);
   virtual ~DiscoveryResponder() = default;
   virtual void start() = 0;
   virtual void stop() = 0;
