@@ -166,7 +166,8 @@ Result<std::vector<T>> collect(sql::Stmt& st, F read) {
 }
 
 bool valid_camera_id(const std::string& id) {
-  if (id.empty() || id.size() > 64) return false;
+  // Also a directory name under the storage root: no "..", no hidden names.
+  if (id.empty() || id.size() > 64 || id.front() == '.') return false;
   for (char ch : id) {
     bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
               ch == '-' || ch == '_' || ch == '.';
@@ -206,6 +207,15 @@ Status validate_segment(const Segment& s) {
   }
   if (s.path.empty() || s.path.size() > 1024) {
     return make_error(ErrorKind::invalid_argument, "segment path must be 1 to 1024 characters");
+  }
+  // Deletion unlinks root / path: a path must never lead outside the root.
+  std::filesystem::path p(s.path);
+  bool escapes = p.is_absolute();
+  for (const auto& part : p) escapes = escapes || part == "..";
+  if (escapes) {
+    return make_error(
+        ErrorKind::invalid_argument,
+        "segment path " + s.path + " must be relative to the storage root, without ..");
   }
   if (s.bytes < 0 || s.keyframes < 0) {
     return make_error(ErrorKind::invalid_argument,
@@ -752,6 +762,16 @@ class SqliteCatalog final : public Catalog {
     }
     if (auto c = tx->commit(); !c) return c.error();
     return marked;
+  }
+
+  Result<std::vector<Segment>> list_all_segments(std::int64_t after_id, int limit) override {
+    if (auto v = validate_limit(limit); !v) return v.error();
+    auto r = readers_.borrow();
+    if (!r) return r.error();
+    auto st = (*r)->prepare("SELECT * FROM segments WHERE id > ?1 ORDER BY id LIMIT ?2");
+    if (!st) return st.error();
+    (*st)->bind(1, after_id).bind(2, limit);
+    return collect<Segment>(**st, read_segment);
   }
 
   Result<std::vector<Segment>> list_deleting_segments(int limit) override {

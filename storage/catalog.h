@@ -54,7 +54,8 @@ std::string_view to_string(RecordingMode mode);
 std::optional<RecordingMode> parse_recording_mode(std::string_view text);
 
 struct Camera {
-  std::string id;  // "cam-<n>" assigned by add_camera when empty; [A-Za-z0-9._-]{1,64}
+  std::string
+      id;  // "cam-<n>" assigned by add_camera when empty; [A-Za-z0-9._-]{1,64}, no leading "."
   std::string name;
   std::string onvif_url;
   std::string username;
@@ -93,7 +94,7 @@ struct Segment {
   std::int64_t start_ns = 0;  // first frame
   std::int64_t end_ns = 0;    // end of the last frame written; grows while open
   std::int64_t bytes = 0;
-  std::string path;  // relative to the storage root, e.g. "cam-1/20261125/095300.mkv"
+  std::string path;  // relative to the storage root, no "..": "cam-1/20261125T095300.000000Z.ts"
   std::string codec;
   std::int64_t keyframes = 0;
   std::optional<std::string> checksum;
@@ -196,6 +197,8 @@ class Catalog {
   // segments are skipped; returns the ids actually marked.
   virtual Result<std::vector<std::int64_t>> mark_segments_deleting(
       const std::vector<std::int64_t>& ids) = 0;
+  // Every segment row with id > after_id, by id, any state (reconciliation).
+  virtual Result<std::vector<Segment>> list_all_segments(std::int64_t after_id, int limit) = 0;
   // Segments whose deletion was intended but not finished (after a crash).
   virtual Result<std::vector<Segment>> list_deleting_segments(int limit) = 0;
   // Removes rows (after their files are unlinked, or found missing).
