@@ -9,16 +9,10 @@
 #include "core/log.h"
 #include "server/api.h"
 #include "server/audit.h"
+#include "server/build_info.h"
 #include "server/service.h"
 #include "server/users.h"
 #include "storage/catalog.h"
-
-#ifndef ZAULEK_VERSION
-#define ZAULEK_VERSION "unknown"
-#endif
-#ifndef ZAULEK_DEFAULT_WEB_ROOT
-#define ZAULEK_DEFAULT_WEB_ROOT "web"
-#endif
 
 namespace zaulek::server {
 
@@ -172,7 +166,7 @@ int run_main(const std::vector<std::string_view>& args, std::istream& in, std::o
       out << usage();
       return 0;
     case CommandLine::Mode::version:
-      out << "zaulekd " << ZAULEK_VERSION << "\n";
+      out << "zaulekd " << build_version() << "\n";
       return 0;
     case CommandLine::Mode::list_routes: {
       ApiContext ctx;  // handlers are never called here
@@ -240,7 +234,7 @@ int run_main(const std::vector<std::string_view>& args, std::istream& in, std::o
   }
   ServiceOptions opts;
   opts.port_file = cl.port_file;
-  opts.web_root = cfg->server.web_root.value_or(std::filesystem::path(ZAULEK_DEFAULT_WEB_ROOT));
+  opts.web_root = cfg->server.web_root.value_or(std::filesystem::path(default_web_root()));
   return run_service(*cfg, **catalog, opts);
 }
 

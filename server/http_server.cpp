@@ -24,16 +24,13 @@
 #include "server/api.h"
 #include "server/audit.h"
 #include "server/auth.h"
+#include "server/build_info.h"
 #include "server/dispatch.h"
 #include "server/hub.h"
 #include "server/metrics.h"
 #include "server/routes.h"
 #include "server/service.h"
 #include "server/static_files.h"
-
-#ifndef ZAULEK_VERSION
-#define ZAULEK_VERSION "unknown"
-#endif
 
 namespace zaulek::server {
 
@@ -768,7 +765,7 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
   ctx.hub = &hub;
   ctx.metrics = &metrics;
   ctx.clock = &clock;
-  ctx.version = ZAULEK_VERSION;
+  ctx.version = build_version();
   ctx.started = clock.monotonic();
   ctx.tls = tls_on;
   ctx.session_ttl = std::chrono::duration_cast<std::chrono::seconds>(config.auth.session_ttl);
@@ -784,7 +781,7 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
   }
   std::uint16_t port = listener->port();
   std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
-  spdlog::info("server: zaulekd {} listening on {}://{}:{} ({} threads)", ZAULEK_VERSION,
+  spdlog::info("server: zaulekd {} listening on {}://{}:{} ({} threads)", build_version(),
                tls_on ? "https" : "http", host, port, threads);
   if (options.port_file) {
     if (auto st = write_port_file(*options.port_file, port); !st) {

@@ -1,0 +1,158 @@
+"""The daemon's basic HTTP life: health, login, users, me, logout, errors,
+security headers, the console, secrets never logged, clean SIGTERM."""
+import time
+
+import requests
+
+from zaulekd_fixture import ROLE_USERS
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+
+def test_healthz_is_public_and_has_security_headers(daemon):
+    r = requests.get(daemon.url("/healthz"), timeout=5)
+    assert r.status_code == 200
+    assert r.json() == {"status": "ok"}
+    for k, v in SECURITY_HEADERS.items():
+        assert r.headers[k] == v
+    assert "default-src 'self'" in r.headers["Content-Security-Policy"]
+    assert "Strict-Transport-Security" not in r.headers  # plain HTTP
+
+
+def test_login_me_users_logout(daemon):
+    admin = ROLE_USERS["administrator"]
+    r = requests.post(daemon.url("/api/v1/auth/login"),
+                      json={"username": admin, "password": daemon.passwords[admin]}, timeout=5)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    daemon.tokens.append(body["token"])
+    assert body["role"] == "administrator"
+    assert len(body["token"]) == 64 and len(body["csrf_token"]) == 64
+    assert body["expires"].endswith("Z")
+    assert r.headers["Cache-Control"] == "no-store"
+    cookie = r.headers["Set-Cookie"]
+    assert cookie.startswith("zaulek_session=" + body["token"])
+    for attr in ("HttpOnly", "SameSite=Strict", "Path=/"):
+        assert attr in cookie
+    assert "Secure" not in cookie  # plain HTTP on loopback
+
+    auth = {"Authorization": "Bearer " + body["token"]}
+    me = requests.get(daemon.url("/api/v1/auth/me"), headers=auth, timeout=5)
+    assert me.status_code == 200
+    assert me.json()["name"] == admin and me.json()["role"] == "administrator"
+
+    users = requests.get(daemon.url("/api/v1/users"), headers=auth, timeout=5).json()["users"]
+    assert sorted(u["name"] for u in users) == sorted(ROLE_USERS.values())
+    assert all("password" not in str(u).lower() and "argon" not in str(u) for u in users)
+
+    new_pw = "new-user-password-1"
+    daemon.passwords["nowy"] = new_pw
+    r = requests.post(daemon.url("/api/v1/users"), headers=auth,
+                      json={"name": "nowy", "password": new_pw, "role": "operator"}, timeout=5)
+    assert r.status_code == 201, r.text
+    assert r.json()["name"] == "nowy" and r.json()["role"] == "operator"
+    assert isinstance(r.json()["id"], str)
+    # The same name again is a conflict.
+    r = requests.post(daemon.url("/api/v1/users"), headers=auth,
+                      json={"name": "nowy", "password": new_pw, "role": "operator"}, timeout=5)
+    assert r.status_code == 409
+    assert r.json()["error"]["code"] == "already_exists"
+    # The new user can log in.
+    assert daemon.login("nowy", new_pw)["role"] == "operator"
+
+    # The audit trail shows the creation by adam, with the client address.
+    audit = requests.get(daemon.url("/api/v1/audit?limit=1000"), headers=auth, timeout=5).json()
+    created = [e for e in audit["entries"] if e["action"] == "user.create"
+               and e["target"] == "user:nowy"]
+    assert len(created) == 1
+    assert created[0]["actor"] == admin and created[0]["remote"] == "127.0.0.1"
+    assert created[0]["detail"] == {"role": "operator"}
+    cli_created = [e for e in audit["entries"] if e["action"] == "user.create"
+                   and e["actor"] == "cli"]
+    assert len(cli_created) == 3
+
+    out = requests.post(daemon.url("/api/v1/auth/logout"), headers=auth, timeout=5)
+    assert out.status_code == 200
+    again = requests.get(daemon.url("/api/v1/auth/me"), headers=auth, timeout=5)
+    assert again.status_code == 401
+    assert again.json()["error"]["code"] == "unauthenticated"
+
+
+def test_user_creation_rejects_bad_input(daemon):
+    auth = daemon.bearer(ROLE_USERS["administrator"])
+    cases = [
+        ({"name": "x", "password": "short", "role": "operator"}, "at least 8"),
+        ({"name": "bad name", "password": "long-enough-1", "role": "operator"}, "user name"),
+        ({"name": "ok", "password": "long-enough-1", "role": "king"}, "'role'"),
+        ({"name": "ok", "password": 12345678, "role": "operator"}, "'password'"),
+        ({"password": "long-enough-1", "role": "operator"}, "'name'"),
+    ]
+    for body, fragment in cases:
+        r = requests.post(daemon.url("/api/v1/users"), headers=auth, json=body, timeout=5)
+        assert r.status_code == 400, (body, r.text)
+        assert r.json()["error"]["code"] == "invalid_argument"
+        assert fragment in r.json()["error"]["message"], (body, r.text)
+
+
+def test_unknown_path_and_wrong_method(daemon):
+    r = requests.get(daemon.url("/api/v1/nope"), timeout=5)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+    r = requests.delete(daemon.url("/healthz"), timeout=5)
+    assert r.status_code == 405 and r.json()["error"]["code"] == "method_not_allowed"
+    assert r.headers["Allow"] == "GET"
+    r = requests.get(daemon.url("/api/v1/auth/login"), timeout=5)
+    assert r.status_code == 405
+
+
+def test_console_is_served_and_traversal_blocked(daemon):
+    r = requests.get(daemon.url("/"), timeout=5)
+    assert r.status_code == 200
+    assert r.headers["Content-Type"].startswith("text/html")
+    assert "Zaułek" in r.text and "app.js" in r.text
+    assert requests.get(daemon.url("/app.js"), timeout=5).status_code == 200
+    for bad in ("/../CMakeLists.txt", "/%2e%2e/CMakeLists.txt", "/..%2fCMakeLists.txt",
+                "/%2e%2e%2f%2e%2e%2fetc/passwd", "/.hidden", "/nonexistent.js"):
+        # Raw request so that the client does not normalize the path.
+        r = requests.Request("GET", daemon.url("/")).prepare()
+        r.url = daemon.url(bad)
+        resp = requests.Session().send(r, timeout=5)
+        assert resp.status_code in (400, 404), bad
+        assert "cmake_minimum_required" not in resp.text and "root:" not in resp.text
+
+
+def test_metrics_from_loopback(daemon):
+    requests.get(daemon.url("/healthz"), timeout=5)
+    r = requests.get(daemon.url("/metrics"), timeout=5)
+    assert r.status_code == 200
+    assert r.headers["Content-Type"].startswith("text/plain")
+    text = r.text
+    assert 'zaulek_build_info{version="' in text
+    assert "zaulek_uptime_seconds " in text
+    assert 'zaulek_http_requests_total{route="/healthz",method="GET",status="200"}' in text
+    assert 'zaulek_http_request_duration_seconds_bucket{route="/healthz",le="+Inf"}' in text
+
+
+def test_sigterm_exits_zero_quickly_and_no_secret_in_log(daemon):
+    tokens = [daemon.login(u)["token"] for u in ROLE_USERS.values()]
+    # A failed login with a password-like string must not leak either.
+    wrong = "wrong-secret-pw-42"
+    r = requests.post(daemon.url("/api/v1/auth/login"),
+                      json={"username": ROLE_USERS["operator"], "password": wrong}, timeout=5)
+    assert r.status_code == 401
+    # A keep-alive connection is open while we stop.
+    s = requests.Session()
+    assert s.get(daemon.url("/healthz"), timeout=5).status_code == 200
+    code, seconds = daemon.stop()
+    assert code == 0
+    assert seconds < 5
+    log = daemon.stderr()
+    assert "listening on http://127.0.0.1:" in log
+    assert "shutting down" in log
+    for secret in [*daemon.passwords.values(), *tokens, *daemon.tokens, wrong]:
+        assert secret not in log
+    time.sleep(0)  # keep the session referenced until here
+    s.close()

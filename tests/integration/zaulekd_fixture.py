@@ -1,0 +1,136 @@
+"""Starts the real zaulekd for integration tests.
+
+A Zaulekd writes a config into a temporary directory, creates users through
+the command line (password on stdin, as an operator would), starts the daemon
+on port 0, reads the bound port from --port-file and stops it with SIGTERM.
+The daemon's whole stderr is kept in a file so tests can grep it.
+"""
+import json
+import os
+import secrets
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import requests
+
+BUILD_DIR = Path(os.environ.get("ZAULEK_BUILD_DIR", Path(__file__).resolve().parents[2] / "build"))
+SOURCE_DIR = Path(os.environ.get("ZAULEK_SOURCE_DIR", Path(__file__).resolve().parents[2]))
+ZAULEKD = BUILD_DIR / "server" / "zaulekd"
+
+ROLES = ("operator", "administrator", "investigator")
+# One user per role in the standard daemon.
+ROLE_USERS = {"operator": "olga", "administrator": "adam", "investigator": "iwona"}
+
+
+def run_cli(args, stdin_text=None, timeout=30):
+    env = dict(os.environ, ZAULEK_TEST_FAST_HASH="1")
+    return subprocess.run([str(ZAULEKD), *args], input=stdin_text, capture_output=True,
+                          text=True, timeout=timeout, env=env)
+
+
+class Zaulekd:
+    def __init__(self, tmp_path, server=None, auth=None, extra_toml="", tls=None):
+        self.dir = Path(tmp_path)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.config_path = self.dir / "zaulekd.toml"
+        self.port_file = self.dir / "port"
+        self.stderr_path = self.dir / "zaulekd.stderr"
+        self.proc = None
+        self.port = None
+        self.tls = tls  # (cert, key) paths or None
+        self.passwords = {}  # user -> password, for the secrets-in-logs check
+        self.tokens = []
+        srv = {"listen": "127.0.0.1:0", "threads": 2, "read_timeout_s": 5,
+               "idle_timeout_s": 10}
+        srv.update(server or {})
+        if tls:
+            srv["tls_cert"], srv["tls_key"] = str(tls[0]), str(tls[1])
+        au = {"login_max_failures": 5, "login_window_s": 300}
+        au.update(auth or {})
+        lines = ["[server]"] + [f"{k} = {toml(v)}" for k, v in srv.items()]
+        lines += ["[auth]"] + [f"{k} = {toml(v)}" for k, v in au.items()]
+        lines += ["[storage]", f"path = {toml(str(self.dir / 'storage'))}",
+                  "[log]", 'level = "debug"', extra_toml]
+        self.config_path.write_text("\n".join(lines) + "\n")
+
+    # --- users -----------------------------------------------------------
+    def add_user(self, name, role, password=None):
+        password = password or f"pw-{name}-{secrets.token_hex(8)}"
+        r = run_cli(["--config", str(self.config_path), "user", "add", name, "--role", role],
+                    stdin_text=password + "\n")
+        assert r.returncode == 0, f"user add failed: {r.stderr}"
+        self.passwords[name] = password
+        return password
+
+    # --- process ---------------------------------------------------------
+    def start(self, timeout=15):
+        if self.port_file.exists():
+            self.port_file.unlink()
+        env = dict(os.environ, ZAULEK_TEST_FAST_HASH="1")
+        self._stderr = open(self.stderr_path, "ab")
+        self.proc = subprocess.Popen(
+            [str(ZAULEKD), "--config", str(self.config_path), "--port-file", str(self.port_file)],
+            stdin=subprocess.DEVNULL, stdout=self._stderr, stderr=self._stderr, env=env)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.port_file.exists():
+                text = self.port_file.read_text().strip()
+                if text:
+                    self.port = int(text)
+                    return self
+            if self.proc.poll() is not None:
+                raise AssertionError(f"zaulekd exited {self.proc.returncode}: {self.stderr()}")
+            time.sleep(0.02)
+        raise AssertionError("zaulekd did not report its port in time")
+
+    def stop(self, timeout=5.0):
+        """SIGTERM; returns (exit code, seconds taken). Kills if it overstays."""
+        if self.proc is None or self.proc.poll() is not None:
+            return (self.proc.returncode if self.proc else None), 0.0
+        t0 = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            code = None
+        self._stderr.close()
+        return code, time.monotonic() - t0
+
+    def stderr(self):
+        return self.stderr_path.read_text(errors="replace") if self.stderr_path.exists() else ""
+
+    # --- HTTP ------------------------------------------------------------
+    @property
+    def scheme(self):
+        return "https" if self.tls else "http"
+
+    def url(self, path):
+        return f"{self.scheme}://127.0.0.1:{self.port}{path}"
+
+    def login(self, name, password=None):
+        r = requests.post(self.url("/api/v1/auth/login"),
+                          json={"username": name, "password": password or self.passwords[name]},
+                          timeout=10, verify=self.verify)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        self.tokens.append(body["token"])
+        return body
+
+    def bearer(self, name):
+        return {"Authorization": "Bearer " + self.login(name)["token"]}
+
+    @property
+    def verify(self):
+        return str(self.tls[0]) if self.tls else True
+
+
+def toml(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return str(v)
+    return json.dumps(v)
