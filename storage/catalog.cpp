@@ -139,6 +139,33 @@ Result<Segment> read_segment(const sql::Stmt& st) {
   return s;
 }
 
+std::optional<ExportState> parse_export_state(std::string_view text) {
+  if (text == "queued") return ExportState::queued;
+  if (text == "running") return ExportState::running;
+  if (text == "done") return ExportState::done;
+  if (text == "failed") return ExportState::failed;
+  return std::nullopt;
+}
+
+Result<Export> read_export(const sql::Stmt& st) {
+  Export x;
+  x.id = st.text("id");
+  x.camera_id = st.text("camera_id");
+  x.from_ns = st.int64("from_ns");
+  x.to_ns = st.int64("to_ns");
+  auto state = parse_export_state(st.text("state"));
+  if (!state) return make_error(ErrorKind::data_loss, "export " + x.id + " has an unknown state");
+  x.state = *state;
+  x.path = st.text("path");
+  x.bytes = st.int64("bytes");
+  x.sha256 = st.text("sha256");
+  x.error = st.text("error");
+  x.created_by = st.text("created_by");
+  x.created = from_ns(st.int64("created_ns"));
+  if (!st.is_null("finished_ns")) x.finished = from_ns(st.int64("finished_ns"));
+  return x;
+}
+
 Hold read_hold(const sql::Stmt& st) {
   Hold h;
   h.id = st.int64("id");
@@ -252,14 +279,23 @@ std::vector<Segment> merge_oldest(std::vector<std::vector<Segment>> lists, int l
 }
 
 // Hold overlap test shared by retention queries (s = the segment row).
-#define ZAULEK_NOT_HELD                                                \
-  " NOT EXISTS (SELECT 1 FROM holds h WHERE h.camera_id = s.camera_id" \
-  " AND h.from_ns < s.end_ns AND h.to_ns > s.start_ns) "
+// An export in progress protects its footage like a hold does.
+#define ZAULEK_NOT_HELD                                                      \
+  " NOT EXISTS (SELECT 1 FROM holds h WHERE h.camera_id = s.camera_id"       \
+  " AND h.from_ns < s.end_ns AND h.to_ns > s.start_ns)"                      \
+  " AND NOT EXISTS (SELECT 1 FROM exports x WHERE x.camera_id = s.camera_id" \
+  " AND x.state IN ('queued', 'running') AND x.from_ns < s.end_ns AND x.to_ns > s.start_ns) "
 
 class SqliteCatalog final : public Catalog {
  public:
   SqliteCatalog(std::unique_ptr<Connection> writer, Clock& clock, int version)
       : clock_(clock), writer_(std::move(writer)), readers_(writer_->path()), version_(version) {}
+
+  ~SqliteCatalog() override {
+    // Lets SQLite refresh its planner statistics where they went stale; cheap.
+    std::lock_guard lock(write_mu_);
+    (void)writer_->exec("PRAGMA optimize");
+  }
 
   int schema_version() const override { return version_; }
 
@@ -845,6 +881,119 @@ class SqliteCatalog final : public Catalog {
     return changed_one((*st)->run(), "hold", id);
   }
 
+  // ---- exports ----
+
+  Result<Export> add_export(const Export& job) override {
+    if (!valid_camera_id(job.camera_id)) {
+      return make_error(ErrorKind::invalid_argument, "export has an invalid camera id");
+    }
+    if (auto v = validate_range(job.from_ns, job.to_ns); !v) return v.error();
+    Export x = job;
+    x.state = ExportState::queued;
+    x.created = clock_.realtime();
+    x.finished.reset();
+    x.path.clear();
+    x.bytes = 0;
+    x.sha256.clear();
+    x.error.clear();
+    std::lock_guard lock(write_mu_);
+    auto tx = sql::Transaction::begin(*writer_);
+    if (!tx) return tx.error();
+    {
+      auto next = writer_->prepare(
+          "UPDATE counters SET value = value + 1 WHERE name = 'export' RETURNING value");
+      if (!next) return next.error();
+      auto row = (*next)->step();
+      if (!row) return row.error();
+      if (!*row) return make_error(ErrorKind::data_loss, "export id counter is missing");
+      x.id = "exp-" + std::to_string((*next)->int64("value"));
+    }
+    auto st = writer_->prepare(
+        "INSERT INTO exports (id, camera_id, from_ns, to_ns, state, created_by, created_ns) "
+        "VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6)");
+    if (!st) return st.error();
+    (*st)->bind(1, x.id).bind(2, x.camera_id).bind(3, x.from_ns).bind(4, x.to_ns);
+    (*st)->bind(5, x.created_by).bind(6, to_ns(x.created));
+    if (auto r = (*st)->run(); !r) return with_context(r.error(), "adding export " + x.id);
+    if (auto c = tx->commit(); !c) return c.error();
+    return x;
+  }
+
+  Result<Export> update_export(const Export& job) override {
+    if (job.bytes < 0) {
+      return make_error(ErrorKind::invalid_argument, "export bytes must not be negative");
+    }
+    if (job.path.size() > 1024 || job.error.size() > 4096 || job.sha256.size() > 128) {
+      return make_error(ErrorKind::invalid_argument, "export path, error or sha256 too long");
+    }
+    // Allowed moves: queued -> running | failed; running -> done | failed.
+    const char* from_states = job.state == ExportState::running  ? "queued"
+                              : job.state == ExportState::done   ? "running"
+                              : job.state == ExportState::failed ? "queued,running"
+                                                                 : "";
+    const bool finished = job.state == ExportState::done || job.state == ExportState::failed;
+    std::lock_guard lock(write_mu_);
+    {
+      auto st = writer_->prepare(
+          "UPDATE exports SET state = ?2, path = ?3, bytes = ?4, sha256 = ?5, error = ?6, "
+          "finished_ns = CASE WHEN ?7 THEN ?8 ELSE NULL END "
+          "WHERE id = ?1 AND instr(',' || ?9 || ',', ',' || state || ',') > 0");
+      if (!st) return st.error();
+      (*st)->bind(1, job.id).bind(2, to_string(job.state)).bind(3, job.path).bind(4, job.bytes);
+      (*st)->bind(5, job.sha256).bind(6, job.error).bind(7, finished ? 1 : 0);
+      (*st)->bind(8, to_ns(clock_.realtime())).bind(9, from_states);
+      if (auto r = (*st)->run(); !r) return with_context(r.error(), "updating export " + job.id);
+    }
+    const bool changed = writer_->changes() > 0;
+    auto cur = writer_->prepare("SELECT * FROM exports WHERE id = ?1");
+    if (!cur) return cur.error();
+    (*cur)->bind(1, job.id);
+    auto found = (*cur)->step();
+    if (!found) return found.error();
+    if (!*found) return make_error(ErrorKind::not_found, "no export " + job.id);
+    if (!changed) {
+      return make_error(ErrorKind::failed_precondition,
+                        "export " + job.id + " is " + (*cur)->text("state") + ", cannot become " +
+                            std::string(to_string(job.state)));
+    }
+    return read_export(**cur);
+  }
+
+  Result<Export> find_export(const std::string& id) override {
+    auto r = readers_.borrow();
+    if (!r) return r.error();
+    auto st = (*r)->prepare("SELECT * FROM exports WHERE id = ?1");
+    if (!st) return st.error();
+    (*st)->bind(1, id);
+    auto row = (*st)->step();
+    if (!row) return row.error();
+    if (!*row) return make_error(ErrorKind::not_found, "no export " + id);
+    return read_export(**st);
+  }
+
+  Result<std::vector<Export>> list_exports(const std::string& camera_id, int limit) override {
+    if (auto v = validate_limit(limit); !v) return v.error();
+    auto r = readers_.borrow();
+    if (!r) return r.error();
+    auto st = (*r)->prepare(
+        "SELECT * FROM exports WHERE ?1 = '' OR camera_id = ?1 "
+        "ORDER BY created_ns DESC, rowid DESC LIMIT ?2");
+    if (!st) return st.error();
+    (*st)->bind(1, camera_id).bind(2, limit);
+    return collect<Export>(**st, read_export);
+  }
+
+  Result<std::int64_t> fail_unfinished_exports(const std::string& reason) override {
+    std::lock_guard lock(write_mu_);
+    auto st = writer_->prepare(
+        "UPDATE exports SET state = 'failed', error = ?1, finished_ns = ?2 "
+        "WHERE state IN ('queued', 'running')");
+    if (!st) return st.error();
+    (*st)->bind(1, reason).bind(2, to_ns(clock_.realtime()));
+    if (auto r = (*st)->run(); !r) return r.error();
+    return static_cast<std::int64_t>(writer_->changes());
+  }
+
   // ---- retention ----
 
   Result<std::vector<Segment>> oldest_unheld_segments(int limit) override {
@@ -1043,6 +1192,20 @@ std::string_view to_string(SegmentState state) {
       return "deleting";
   }
   return "open";
+}
+
+std::string_view to_string(ExportState state) {
+  switch (state) {
+    case ExportState::queued:
+      return "queued";
+    case ExportState::running:
+      return "running";
+    case ExportState::done:
+      return "done";
+    case ExportState::failed:
+      return "failed";
+  }
+  return "failed";
 }
 
 int Catalog::latest_schema_version() {

@@ -127,6 +127,26 @@ struct Hold {
   WallTime created;  // set by the catalogue
 };
 
+enum class ExportState { queued, running, done, failed };
+std::string_view to_string(ExportState state);
+
+// An evidence export job. While queued or running, its footage is protected
+// from retention as if held.
+struct Export {
+  std::string id;  // "exp-<n>", assigned by add_export
+  std::string camera_id;
+  std::int64_t from_ns = 0;
+  std::int64_t to_ns = 0;
+  ExportState state = ExportState::queued;
+  std::string path;  // relative to the storage root, once done
+  std::int64_t bytes = 0;
+  std::string sha256;
+  std::string error;  // why it failed
+  std::string created_by;
+  WallTime created;                  // set by the catalogue
+  std::optional<WallTime> finished;  // set when done or failed
+};
+
 class Catalog {
  public:
   // Opens or creates `db_path`, applies pending migrations in one transaction.
@@ -209,7 +229,19 @@ class Catalog {
   virtual Result<std::vector<Hold>> list_holds(const std::string& camera_id) = 0;  // "" = all
   virtual Status delete_hold(std::int64_t id) = 0;                                 // not_found
 
-  // Retention. Only closed segments that overlap no hold are ever returned.
+  // Exports.
+  virtual Result<Export> add_export(const Export& job) = 0;  // id, state, created assigned
+  // Moves a job on: queued -> running -> done | failed (failed_precondition
+  // otherwise); done/failed set `finished`. path/bytes/sha256/error as given.
+  virtual Result<Export> update_export(const Export& job) = 0;
+  virtual Result<Export> find_export(const std::string& id) = 0;  // not_found
+  // Newest first; camera_id "" = all cameras.
+  virtual Result<std::vector<Export>> list_exports(const std::string& camera_id, int limit) = 0;
+  // After a restart: every queued or running job failed with `reason`; returns how many.
+  virtual Result<std::int64_t> fail_unfinished_exports(const std::string& reason) = 0;
+
+  // Retention. Only closed segments that overlap no hold (and no queued or
+  // running export) are ever returned.
   // Disk pressure: the oldest footage across all cameras, oldest first, so
   // every camera is cut back to about the same depth of history (a camera
   // with months of footage gives up its oldest before another loses hours).

@@ -179,8 +179,11 @@ Result<std::unique_ptr<Connection>> Connection::open(const std::filesystem::path
   // start-up reconciliation re-indexes them); holds and audit entries commit
   // with FULL (see Catalog) because losing them is not.
   // journal_mode=WAL is persistent in the file; a reader never blocks the writer.
-  for (const char* pragma : {"PRAGMA busy_timeout = 5000", "PRAGMA foreign_keys = ON",
-                             "PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL"}) {
+  // journal_size_limit: after a checkpoint the WAL is truncated back to 64 MiB
+  // instead of keeping the size of its largest burst.
+  for (const char* pragma :
+       {"PRAGMA busy_timeout = 5000", "PRAGMA foreign_keys = ON", "PRAGMA journal_mode = WAL",
+        "PRAGMA synchronous = NORMAL", "PRAGMA journal_size_limit = 67108864"}) {
     if (auto s = c->exec(pragma); !s) {
       return make_error(s.error().kind, "catalogue " + path.string() + ": " + s.error().message);
     }

@@ -414,3 +414,79 @@ TEST_F(RecordingsTest, SegmentsAndHoldsSurviveReopen) {
 
 }  // namespace
 }  // namespace zaulek::storage
+
+namespace zaulek::storage {
+namespace {
+
+TEST_F(RecordingsTest, ExportLifecycle) {
+  auto x =
+      cat_->add_export({"", "cam-1", 0, kMin, ExportState::done, "p", 9, "s", "e", "inv", {}, {}});
+  ASSERT_TRUE(x.ok()) << x.error().message;
+  EXPECT_EQ(x->id, "exp-1");
+  EXPECT_EQ(x->state, ExportState::queued);  // whatever the caller said
+  EXPECT_TRUE(x->path.empty());
+  EXPECT_FALSE(x->finished.has_value());
+
+  Export job = *x;
+  job.state = ExportState::done;
+  auto early = cat_->update_export(job);
+  ASSERT_FALSE(early.ok());
+  EXPECT_EQ(early.error().kind, ErrorKind::failed_precondition);
+  EXPECT_EQ(early.error().message, "export exp-1 is queued, cannot become done");
+
+  job.state = ExportState::running;
+  ASSERT_TRUE(cat_->update_export(job).ok());
+  clock_.advance(3s);
+  job.state = ExportState::done;
+  job.path = "exports/exp-1.ts";
+  job.bytes = 12345;
+  job.sha256 = std::string(64, 'a');
+  auto done = cat_->update_export(job);
+  ASSERT_TRUE(done.ok()) << done.error().message;
+  EXPECT_EQ(done->state, ExportState::done);
+  ASSERT_TRUE(done->finished.has_value());
+  EXPECT_EQ(*done->finished - done->created, 3s);
+
+  auto found = cat_->find_export("exp-1");
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ(found->path, "exports/exp-1.ts");
+  EXPECT_EQ(found->bytes, 12345);
+  EXPECT_EQ(found->created_by, "inv");
+  EXPECT_EQ(cat_->find_export("exp-9").error().kind, ErrorKind::not_found);
+  job.id = "exp-9";
+  EXPECT_EQ(cat_->update_export(job).error().kind, ErrorKind::not_found);
+  EXPECT_EQ(
+      cat_->add_export({"", "cam-1", kMin, kMin, {}, "", 0, "", "", "a", {}, {}}).error().kind,
+      ErrorKind::invalid_argument);
+}
+
+TEST_F(RecordingsTest, ExportInProgressProtectsFootageUntilRestartFailsIt) {
+  std::vector<Segment> batch;
+  for (int i = 0; i < 4; ++i) batch.push_back(segment("cam-1", i * kMin));
+  ASSERT_TRUE(cat_->add_segments(batch).ok());
+  auto x = cat_->add_export({"", "cam-1", kMin, 2 * kMin, {}, "", 0, "", "", "inv", {}, {}});
+  ASSERT_TRUE(x.ok());
+  auto o = cat_->oldest_unheld_segments(10);
+  ASSERT_TRUE(o.ok());
+  ASSERT_EQ(o->size(), 3u);  // minute 1 is being exported
+  for (const auto& s : *o) EXPECT_NE(s.start_ns, kMin);
+
+  auto failed = cat_->fail_unfinished_exports("zaulekd restarted");
+  ASSERT_TRUE(failed.ok());
+  EXPECT_EQ(*failed, 1);
+  auto f = cat_->find_export(x->id);
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f->state, ExportState::failed);
+  EXPECT_EQ(f->error, "zaulekd restarted");
+  EXPECT_EQ(cat_->oldest_unheld_segments(10)->size(), 4u);
+
+  ASSERT_TRUE(cat_->add_export({"", "cam-2", 0, kMin, {}, "", 0, "", "", "inv", {}, {}}).ok());
+  auto all = cat_->list_exports("", 10);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].id, "exp-2");  // newest first
+  EXPECT_EQ(cat_->list_exports("cam-1", 10)->size(), 1u);
+}
+
+}  // namespace
+}  // namespace zaulek::storage
