@@ -1,0 +1,726 @@
+#include "media/recorder.h"
+
+#include "media/segment.h"
+
+#include <gst/app/gstappsink.h>
+#include <gst/gst.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <random>
+
+namespace zaulek::media {
+namespace asio = boost::asio;
+namespace {
+
+using Strand = asio::strand<asio::io_context::executor_type>;
+constexpr std::int64_t kNtpToUnixNs = 2'208'988'800LL * 1'000'000'000LL;
+constexpr std::int64_t kDefaultFrameNs = 40'000'000;  // 25 fps until we know better
+// Samples posted to the strand but not yet written; beyond this the writer has
+// fallen behind by seconds: drop, count, and end the segment (never silently).
+constexpr int kMaxPendingSamples = 400;
+
+// Move-only owners for GStreamer references carried through asio::post.
+struct SampleRef {
+  GstSample* s = nullptr;
+  explicit SampleRef(GstSample* adopt) : s(adopt) {}
+  SampleRef(SampleRef&& o) noexcept : s(std::exchange(o.s, nullptr)) {}
+  SampleRef& operator=(SampleRef&& o) noexcept {
+    if (this != &o) {
+      if (s) gst_sample_unref(s);
+      s = std::exchange(o.s, nullptr);
+    }
+    return *this;
+  }
+  ~SampleRef() {
+    if (s) gst_sample_unref(s);
+  }
+};
+
+// Never log credentials: drop any user:password@ part of a URL.
+std::string redact_url(const std::string& url) {
+  const auto scheme = url.find("://");
+  if (scheme == std::string::npos) return url;
+  const auto at = url.find('@', scheme + 3);
+  const auto slash = url.find('/', scheme + 3);
+  if (at == std::string::npos || (slash != std::string::npos && at > slash)) return url;
+  return url.substr(0, scheme + 3) + "***@" + url.substr(at + 1);
+}
+
+GstCaps* ntp_caps() {
+  static GstCaps* caps = gst_caps_new_empty_simple("timestamp/x-ntp");  // one per process
+  return caps;
+}
+
+class RecorderImpl;
+
+// What GStreamer's callbacks may hold: a weak reference to the camera, the
+// strand to post to and the instance generation. Callbacks touch nothing else.
+struct Link {
+  std::weak_ptr<RecorderImpl> recorder;
+  Strand strand;
+  std::uint64_t generation = 0;
+  GstElement* pipeline = nullptr;  // not owned; valid while callbacks can run
+  std::atomic<int> pending{0};
+  std::atomic<bool> overflow{false};
+  std::atomic<bool> video_linked{false};
+  std::atomic<bool> selected{false};
+  Link(std::weak_ptr<RecorderImpl> r, Strand s, std::uint64_t g)
+      : recorder(std::move(r)), strand(std::move(s)), generation(g) {}
+};
+
+// GLib user data: a heap shared_ptr released by the destroy notify.
+using LinkHolder = std::shared_ptr<Link>;
+void free_holder(gpointer data) {
+  delete static_cast<LinkHolder*>(data);
+}
+void free_holder_closure(gpointer data, GClosure*) {
+  free_holder(data);
+}
+
+}  // namespace
+
+void init_gstreamer() {
+  static std::once_flag once;
+  std::call_once(once, [] { gst_init(nullptr, nullptr); });
+}
+
+namespace {
+
+class RecorderImpl final : public Recorder, public std::enable_shared_from_this<RecorderImpl> {
+ public:
+  RecorderImpl(asio::io_context& io, const Clock& clock, CameraConfig config,
+               SegmentCallback on_segment, StateCallback on_state)
+      : strand_(asio::make_strand(io)),
+        clock_(clock),
+        cfg_(std::move(config)),
+        on_segment_(std::move(on_segment)),
+        on_state_(std::move(on_state)),
+        tick_timer_(strand_),
+        retry_timer_(strand_),
+        backoff_(cfg_.backoff_initial),
+        rng_(std::random_device{}()) {
+    stats_.state = "stopped";
+  }
+
+  ~RecorderImpl() override { teardown(); }
+
+  void start() override {
+    asio::post(strand_, [self = shared_from_this()] {
+      if (self->running_) return;
+      self->running_ = true;
+      self->stopping_ = false;
+      self->build();
+      self->schedule_tick();
+    });
+  }
+
+  void stop(std::function<void()> done) override {
+    asio::post(strand_, [self = shared_from_this(), done = std::move(done)] {
+      self->stopping_ = true;
+      self->running_ = false;
+      self->teardown();
+      self->write_pending(self->clock_.monotonic());
+      self->close_segment("stop");
+      self->tick_timer_.cancel();
+      self->retry_timer_.cancel();
+      self->set_state("stopped", "");
+      if (done) done();
+    });
+  }
+
+  void stats(std::function<void(const CameraStats&)> fn) override {
+    asio::post(strand_, [self = shared_from_this(), fn = std::move(fn)] { fn(self->stats_); });
+  }
+
+  // --- called on the strand from posted GStreamer callbacks ---
+
+  void on_sample(std::uint64_t generation, SampleRef sample) {
+    if (generation != generation_ || !link_) return;
+    link_->pending.fetch_sub(1, std::memory_order_relaxed);
+    const MonoTime now = clock_.monotonic();
+    last_data_ = now;
+    if (stats_.state != "recording") set_state("recording", "");
+    if (link_->overflow.exchange(false)) {
+      ++stats_.dropped_overflow;
+      spdlog::error("camera {}: writer fell behind, frames dropped; segment ended", cfg_.id);
+      write_pending(now);
+      close_segment("overflow");
+    }
+    GstBuffer* buf = gst_sample_get_buffer(sample.s);
+    GstCaps* caps = gst_sample_get_caps(sample.s);
+    if (!buf || !caps) return;
+    if (caps != last_caps_) {
+      write_pending(now);  // it belongs to the old format
+      update_format(caps);
+    }
+
+    // Buffers without timestamps: seen in the field ("Buffer has no PTS"
+    // killed mp4mux), and h264parse 1.22 splits multi-slice keyframes into a
+    // timed buffer and an untimed rest. An untimed buffer is the rest of the
+    // frame before it: append it. Counted either way.
+    GstClockTime pts = GST_BUFFER_PTS(buf);
+    GstClockTime dts = GST_BUFFER_DTS(buf);
+    if (!GST_CLOCK_TIME_IS_VALID(pts) && !GST_CLOCK_TIME_IS_VALID(dts)) {
+      ++stats_.no_pts_fixed;
+      if (pending_.sample.s) {
+        GstMapInfo map;
+        if (gst_buffer_map(buf, &map, GST_MAP_READ)) {
+          pending_.extra.insert(pending_.extra.end(), map.data, map.data + map.size);
+          gst_buffer_unmap(buf, &map);
+        }
+      }
+      return;  // with nothing before it, there is nothing to time it by
+    }
+    write_pending(now);
+    if (!GST_CLOCK_TIME_IS_VALID(pts)) pts = dts;
+    if (!GST_CLOCK_TIME_IS_VALID(dts) || dts > pts) dts = pts;
+    const auto dts_ns = static_cast<std::int64_t>(dts);
+
+    // Media time: the stream's DTS made continuous. A jump back, or forward by
+    // more than 10 s, is replaced by one frame's duration and counted.
+    if (GST_BUFFER_DURATION_IS_VALID(buf) && GST_BUFFER_DURATION(buf) > 0 &&
+        GST_BUFFER_DURATION(buf) < GST_SECOND)
+      frame_ns_ = static_cast<std::int64_t>(GST_BUFFER_DURATION(buf));
+    if (!have_last_) {
+      media_ns_ = 0;
+    } else {
+      std::int64_t delta = dts_ns - last_dts_;
+      if (delta <= 0 || delta > 10'000'000'000LL) {
+        ++stats_.timestamp_jumps;
+        delta = frame_ns_;
+      } else if (delta > 1'000'000 && delta < 1'000'000'000) {
+        frame_ns_ = delta;
+      }
+      media_ns_ += delta;
+    }
+    last_dts_ = dts_ns;
+    have_last_ = true;
+    const std::int64_t cts_ns = static_cast<std::int64_t>(pts) - dts_ns;
+
+    // Wall time: an anchor (wall, media) advanced by media time. The anchor is
+    // the arrival time of the first frame, replaced by the RTCP sender
+    // report's NTP time whenever a buffer carries it. See docs/design/time.md.
+    if (!anchored_) {
+      anchor_media_ = media_ns_;
+      anchor_wall_ns_ = to_ns(clock_.realtime());
+      anchored_ = true;
+    }
+    if (auto* meta = gst_buffer_get_reference_timestamp_meta(buf, ntp_caps())) {
+      const std::int64_t ntp_wall = static_cast<std::int64_t>(meta->timestamp) - kNtpToUnixNs;
+      if (ntp_wall > 0) {
+        ++stats_.ntp_frames;
+        anchor_media_ = media_ns_;
+        anchor_wall_ns_ = ntp_wall - cts_ns;  // the SR maps presentation time
+      }
+    }
+    pending_.sample = std::move(sample);
+    pending_.extra.clear();
+    pending_.media_ns = media_ns_;
+    pending_.cts_ns = cts_ns;
+    pending_.keyframe = !GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT);
+  }
+
+  // Writes the frame held back (one frame, so that an untimed continuation can
+  // still join it), opening and cutting segments at keyframes.
+  void write_pending(MonoTime now) {
+    if (!pending_.sample.s) return;
+    SampleRef sample = std::move(pending_.sample);
+    const bool keyframe = pending_.keyframe;
+    const std::int64_t media = pending_.media_ns;
+    if (seg_ && keyframe &&
+        // Half a frame of slack: early frames' jittery timestamps must not
+        // push the cut a whole GOP later.
+        media - seg_start_media_ + frame_ns_ / 2 >=
+            std::chrono::duration_cast<std::chrono::nanoseconds>(cfg_.segment_duration).count()) {
+      close_segment("duration");
+    }
+    if (!seg_) {
+      if (!keyframe || !format_known_) {
+        ++stats_.waiting_keyframe;
+        return;
+      }
+      // Within a segment time is media time (smooth, exact durations); the
+      // wall clock only places the segment's start, never before the end of
+      // the previous one.
+      std::int64_t start = anchor_wall_ns_ + (media - anchor_media_);
+      if (start < last_end_ns_) start = last_end_ns_;
+      if (!open_segment(start, now)) return;
+      seg_start_media_ = media;
+    }
+    GstBuffer* buf = gst_sample_get_buffer(sample.s);
+    GstMapInfo map;
+    if (!gst_buffer_map(buf, &map, GST_MAP_READ)) return;
+    const std::int64_t rel = media - seg_start_media_;
+    const std::uint64_t dts90 =
+        ts::kTimestampOrigin + static_cast<std::uint64_t>(rel * 9 / 100'000);
+    const std::uint64_t pts90 =
+        dts90 +
+        static_cast<std::uint64_t>(std::max<std::int64_t>(0, pending_.cts_ns) * 9 / 100'000);
+    std::span<const std::uint8_t> au{map.data, map.size};
+    if (!pending_.extra.empty()) {
+      joined_.assign(au.begin(), au.end());
+      joined_.insert(joined_.end(), pending_.extra.begin(), pending_.extra.end());
+      au = joined_;
+    }
+    if (!byte_stream_) {
+      converted_.clear();
+      if (!ts::to_byte_stream(au, length_size_, codec_, converted_)) {
+        ++stats_.malformed;
+        gst_buffer_unmap(buf, &map);
+        pending_.extra.clear();
+        return;
+      }
+      au = converted_;
+    }
+    if (keyframe) au = params_.fix(au, codec_, scratch_);
+    Status st = seg_->add_frame(au, pts90, dts90, keyframe, now);
+    stats_.bytes += au.size();
+    gst_buffer_unmap(buf, &map);
+    pending_.extra.clear();
+    if (!st) {
+      fail("write: " + st.error().message);
+      return;
+    }
+    ++stats_.frames;
+    ++seg_info_.frames;
+    if (keyframe) ++seg_info_.keyframes;
+    seg_last_wall_ns_ = seg_start_ns_ + rel;
+  }
+
+  void on_message(std::uint64_t generation, GstMessageType type, std::string text) {
+    if (generation != generation_) return;
+    if (type == GST_MESSAGE_WARNING) {
+      spdlog::warn("camera {}: {}", cfg_.id, text);
+      return;
+    }
+    fail(type == GST_MESSAGE_EOS ? std::string("end of stream") : text);
+  }
+
+  void on_failure(std::uint64_t generation, std::string text) {
+    if (generation != generation_) return;
+    fail(std::move(text));
+  }
+
+ private:
+  static std::int64_t to_ns(WallTime t) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  }
+
+  void set_state(const std::string& state, const std::string& detail) {
+    if (state == stats_.state && detail.empty()) return;
+    stats_.state = state;
+    if (!detail.empty()) stats_.last_error = detail;
+    if (on_state_) on_state_(cfg_.id, state, detail);
+  }
+
+  void update_format(GstCaps* caps) {
+    if (spdlog::should_log(spdlog::level::debug)) {
+      gchar* text = gst_caps_to_string(caps);
+      spdlog::debug("camera {}: caps {}", cfg_.id, text);
+      g_free(text);
+    }
+    last_caps_ = caps;
+    const GstStructure* s = gst_caps_get_structure(caps, 0);
+    if (!s) return;
+    const std::string name = gst_structure_get_name(s);
+    Codec codec = Codec::h264;
+    if (name == "video/x-h265") {
+      codec = Codec::h265;
+    } else if (name != "video/x-h264") {
+      return;
+    }
+    int w = 0;
+    int h = 0;
+    gst_structure_get_int(s, "width", &w);
+    gst_structure_get_int(s, "height", &h);
+    if (format_known_ && (codec != codec_ || w != width_ || h != height_)) {
+      spdlog::info("camera {}: format changed to {} {}x{}; new segment", cfg_.id, to_string(codec),
+                   w, h);
+      close_segment("format change");
+    }
+    if (codec != codec_) params_ = ts::ParamSets{};
+    length_size_ = 4;
+    if (const GValue* v = gst_structure_get_value(s, "codec_data");
+        v && GST_VALUE_HOLDS_BUFFER(v)) {
+      GstBuffer* cd = gst_value_get_buffer(v);
+      GstMapInfo map;
+      if (cd && gst_buffer_map(cd, &map, GST_MAP_READ)) {
+        std::vector<std::uint8_t> params;
+        int length_size = 4;
+        if (ts::parse_codec_data({map.data, map.size}, codec, params, length_size)) {
+          length_size_ = length_size;
+          if (!params.empty()) params_.set(params);
+        } else {
+          spdlog::warn("camera {}: malformed codec_data ignored", cfg_.id);
+        }
+        gst_buffer_unmap(cd, &map);
+      }
+    }
+    const gchar* fmt = gst_structure_get_string(s, "stream-format");
+    byte_stream_ = fmt && std::string_view(fmt) == "byte-stream";
+    codec_ = codec;
+    width_ = w;
+    height_ = h;
+    format_known_ = true;
+  }
+
+  bool open_segment(std::int64_t wall_ns, MonoTime now) {
+    ts::StreamMeta meta{codec_, width_, height_, wall_ns};
+    SegmentPolicy policy{cfg_.flush_interval, cfg_.sync_interval};
+    auto w = SegmentWriter::create(cfg_.dir, meta, policy, now);
+    if (!w) {
+      fail("segment: " + w.error().message);
+      return false;
+    }
+    seg_ = std::move(*w);
+    seg_start_ns_ = wall_ns;
+    seg_last_wall_ns_ = wall_ns;
+    seg_info_ = SegmentInfo{};
+    seg_info_.camera_id = cfg_.id;
+    seg_info_.codec = codec_;
+    seg_info_.width = width_;
+    seg_info_.height = height_;
+    seg_info_.start =
+        WallTime{std::chrono::duration_cast<WallTime::duration>(std::chrono::nanoseconds{wall_ns})};
+    backoff_ = cfg_.backoff_initial;  // a keyframe on disk: the camera works
+    return true;
+  }
+
+  void close_segment(const char* why) {
+    if (!seg_) return;
+    seg_info_.bytes = seg_->bytes();
+    seg_info_.end = WallTime{std::chrono::duration_cast<WallTime::duration>(
+        std::chrono::nanoseconds{seg_last_wall_ns_ + frame_ns_})};
+    last_end_ns_ = seg_last_wall_ns_ + frame_ns_;
+    auto path = seg_->finish();
+    const std::filesystem::path part = seg_->part_path();
+    seg_.reset();
+    if (!path) {
+      spdlog::error("camera {}: closing {} ({}): {}; left for reconciliation", cfg_.id,
+                    part.string(), why, path.error().message);
+      return;
+    }
+    seg_info_.path = *path;
+    ++stats_.segments;
+    if (on_segment_) on_segment_(seg_info_);
+  }
+
+  void build();
+  void teardown();
+
+  void fail(std::string reason) {
+    if (stopping_) return;
+    spdlog::warn("camera {}: pipeline ended: {}; retry in {} ms", cfg_.id, reason,
+                 backoff_.count());
+    teardown();
+    write_pending(clock_.monotonic());
+    close_segment("pipeline ended");
+    stats_.last_error = reason;
+    set_state("backoff", reason);
+    // Jitter +-25% so that cameras that failed together do not return together.
+    std::uniform_real_distribution<double> jitter(0.75, 1.25);
+    const auto wait = std::chrono::milliseconds(
+        static_cast<std::int64_t>(static_cast<double>(backoff_.count()) * jitter(rng_)));
+    backoff_ = std::min(backoff_ * 2, cfg_.backoff_max);
+    retry_timer_.expires_after(wait);
+    retry_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+      if (ec || !self->running_ || self->stopping_) return;
+      ++self->stats_.restarts;
+      self->build();
+    });
+  }
+
+  void schedule_tick() {
+    tick_timer_.expires_after(std::chrono::milliseconds(250));
+    tick_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+      if (ec || !self->running_) return;
+      self->tick();
+      self->schedule_tick();
+    });
+  }
+
+  void tick() {
+    const MonoTime now = clock_.monotonic();
+    if (seg_) {
+      if (auto st = seg_->tick(now); !st) {
+        fail("write: " + st.error().message);
+        return;
+      }
+    }
+    if (pipeline_ && now - last_data_ > cfg_.stall_timeout) {
+      fail("no data for " + std::to_string(cfg_.stall_timeout.count()) + " ms");
+    }
+  }
+
+  Strand strand_;
+  const Clock& clock_;
+  CameraConfig cfg_;
+  SegmentCallback on_segment_;
+  StateCallback on_state_;
+  asio::steady_timer tick_timer_;
+  asio::steady_timer retry_timer_;
+  std::chrono::milliseconds backoff_;
+  std::mt19937 rng_;
+  bool running_ = false;
+  bool stopping_ = false;
+
+  GstElement* pipeline_ = nullptr;
+  std::shared_ptr<Link> link_;
+  std::uint64_t generation_ = 0;
+  MonoTime last_data_{};
+
+  // Format of the stream as the parser reports it.
+  GstCaps* last_caps_ = nullptr;  // identity only, never dereferenced after the sample
+  bool format_known_ = false;
+  Codec codec_ = Codec::h264;
+  int width_ = 0;
+  int height_ = 0;
+
+  // Time line of the current pipeline instance.
+  bool anchored_ = false;
+  bool have_last_ = false;
+  std::int64_t anchor_media_ = 0;
+  std::int64_t anchor_wall_ns_ = 0;
+  std::int64_t last_dts_ = 0;  // the stream's own DTS of the last frame
+  std::int64_t media_ns_ = 0;  // continuous media time of the last frame
+  std::int64_t frame_ns_ = kDefaultFrameNs;
+  std::int64_t last_end_ns_ = 0;  // end of the last closed segment (ordering)
+
+  struct Pending {
+    SampleRef sample{nullptr};
+    std::vector<std::uint8_t> extra;  // untimed continuation buffers
+    std::int64_t media_ns = 0;
+    std::int64_t cts_ns = 0;
+    bool keyframe = false;
+  };
+  Pending pending_;
+  std::vector<std::uint8_t> joined_;
+  std::vector<std::uint8_t> converted_;
+  int length_size_ = 4;
+  bool byte_stream_ = false;
+  ts::ParamSets params_;
+  std::vector<std::uint8_t> scratch_;
+  std::unique_ptr<SegmentWriter> seg_;
+  SegmentInfo seg_info_;
+  std::int64_t seg_start_ns_ = 0;
+  std::int64_t seg_start_media_ = 0;
+  std::int64_t seg_last_wall_ns_ = 0;
+  CameraStats stats_;
+};
+
+// --- GStreamer callbacks: streaming threads; they only post. ---
+
+void post_failure(const LinkHolder& link, std::string text) {
+  asio::post(link->strand,
+             [weak = link->recorder, gen = link->generation, text = std::move(text)]() mutable {
+               if (auto r = weak.lock()) r->on_failure(gen, std::move(text));
+             });
+}
+
+GstFlowReturn on_new_sample(GstAppSink* sink, gpointer data) {
+  const LinkHolder& link = *static_cast<LinkHolder*>(data);
+  GstSample* sample = gst_app_sink_pull_sample(sink);
+  if (!sample) return GST_FLOW_EOS;
+  if (link->pending.load(std::memory_order_relaxed) >= kMaxPendingSamples) {
+    gst_sample_unref(sample);
+    link->overflow.store(true);
+    return GST_FLOW_OK;
+  }
+  link->pending.fetch_add(1, std::memory_order_relaxed);
+  asio::post(link->strand,
+             [weak = link->recorder, gen = link->generation, s = SampleRef(sample)]() mutable {
+               if (auto r = weak.lock()) r->on_sample(gen, std::move(s));
+             });
+  return GST_FLOW_OK;
+}
+
+GstBusSyncReply on_bus(GstBus*, GstMessage* msg, gpointer data) {
+  const LinkHolder& link = *static_cast<LinkHolder*>(data);
+  const GstMessageType type = GST_MESSAGE_TYPE(msg);
+  if (type != GST_MESSAGE_ERROR && type != GST_MESSAGE_EOS && type != GST_MESSAGE_WARNING)
+    return GST_BUS_DROP;
+  std::string text;
+  if (type != GST_MESSAGE_EOS) {
+    GError* err = nullptr;
+    gchar* dbg = nullptr;
+    if (type == GST_MESSAGE_ERROR) {
+      gst_message_parse_error(msg, &err, &dbg);
+    } else {
+      gst_message_parse_warning(msg, &err, &dbg);
+    }
+    text = std::string(GST_OBJECT_NAME(GST_MESSAGE_SRC(msg))) + ": " +
+           (err ? err->message : "unknown");
+    if (err) g_error_free(err);
+    g_free(dbg);  // debug strings may carry URLs; not logged
+  }
+  asio::post(link->strand, [weak = link->recorder, gen = link->generation, type,
+                            text = std::move(text)]() mutable {
+    if (auto r = weak.lock()) r->on_message(gen, type, std::move(text));
+  });
+  return GST_BUS_DROP;
+}
+
+// rtspsrc asks per stream whether to set it up: only the first video stream,
+// so audio and metadata tracks cost nothing.
+gboolean on_select_stream(GstElement*, guint, GstCaps* caps, gpointer data) {
+  const LinkHolder& link = *static_cast<LinkHolder*>(data);
+  const GstStructure* s = gst_caps_get_structure(caps, 0);
+  const gchar* media = s ? gst_structure_get_string(s, "media") : nullptr;
+  if (!media || std::string_view(media) != "video") return FALSE;
+  bool expected = false;
+  return link->selected.compare_exchange_strong(expected, true) ? TRUE : FALSE;
+}
+
+GstElement* make(const char* factory) {
+  return gst_element_factory_make(factory, nullptr);
+}
+
+void on_pad_added(GstElement*, GstPad* pad, gpointer data) {
+  const LinkHolder& link = *static_cast<LinkHolder*>(data);
+  GstCaps* caps = gst_pad_get_current_caps(pad);
+  if (!caps) caps = gst_pad_query_caps(pad, nullptr);
+  const GstStructure* s = gst_caps_get_structure(caps, 0);
+  const gchar* media = s ? gst_structure_get_string(s, "media") : nullptr;
+  const gchar* enc = s ? gst_structure_get_string(s, "encoding-name") : nullptr;
+  const std::string encoding = enc ? enc : "";
+  const bool video = media && std::string_view(media) == "video";
+  gst_caps_unref(caps);
+  GstBin* bin = GST_BIN(link->pipeline);
+  bool expected = false;
+  if (!video || !link->video_linked.compare_exchange_strong(expected, true)) {
+    // Anything else is sunk so that it never returns not-linked upstream.
+    GstElement* sink = make("fakesink");
+    g_object_set(sink, "sync", FALSE, "async", FALSE, nullptr);
+    gst_bin_add(bin, sink);
+    gst_element_sync_state_with_parent(sink);
+    GstPad* sinkpad = gst_element_get_static_pad(sink, "sink");
+    gst_pad_link(pad, sinkpad);
+    gst_object_unref(sinkpad);
+    return;
+  }
+  const bool h264 = encoding == "H264";
+  const bool h265 = encoding == "H265";
+  if (!h264 && !h265) {
+    post_failure(link, "unsupported codec '" + encoding + "' (H.264 and H.265 are recorded)");
+    return;
+  }
+  GstElement* depay = make(h264 ? "rtph264depay" : "rtph265depay");
+  GstElement* parse = make(h264 ? "h264parse" : "h265parse");
+  GstElement* filter = make("capsfilter");
+  GstElement* tee = make("tee");
+  GstElement* queue = make("queue");
+  GstElement* sink = make("appsink");
+  if (!depay || !parse || !filter || !tee || !queue || !sink) {
+    for (GstElement* e : {depay, parse, filter, tee, queue, sink})
+      if (e) gst_object_unref(gst_object_ref_sink(e));
+    post_failure(link, "missing GStreamer elements for " + encoding);
+    return;
+  }
+  // Not config-interval=-1: ParamSets (ts.h) puts the parameter sets from
+  // codec_data in front of keyframes that lack them, without splitting frames.
+  // Length-prefixed: the depayloaders give whole frames this way (their
+  // byte-stream output can split a keyframe); ts.cpp converts.
+  GstCaps* want =
+      gst_caps_new_simple(h264 ? "video/x-h264" : "video/x-h265", "stream-format", G_TYPE_STRING,
+                          h264 ? "avc" : "hvc1", "alignment", G_TYPE_STRING, "au", nullptr);
+  g_object_set(filter, "caps", want, nullptr);
+  gst_caps_unref(want);
+  // The record branch's bound: 2 s or 8 MB or 200 frames; it blocks upstream
+  // (the appsink callback never blocks, so this only fills if a thread starves).
+  g_object_set(queue, "max-size-buffers", 200u, "max-size-bytes", 8u * 1024 * 1024, "max-size-time",
+               static_cast<guint64>(2 * GST_SECOND), nullptr);
+  g_object_set(sink, "sync", FALSE, "async", FALSE, "enable-last-sample", FALSE, "max-buffers", 8u,
+               nullptr);
+  GstAppSinkCallbacks callbacks{};
+  callbacks.new_sample = on_new_sample;
+  gst_app_sink_set_callbacks(GST_APP_SINK(sink), &callbacks, new LinkHolder(link), free_holder);
+  gst_bin_add_many(bin, depay, parse, filter, tee, queue, sink, nullptr);
+  if (!gst_element_link_many(depay, parse, filter, tee, queue, sink, nullptr)) {
+    post_failure(link, "could not link the record branch");
+    return;
+  }
+  for (GstElement* e : {sink, queue, tee, filter, parse, depay})
+    gst_element_sync_state_with_parent(e);
+  GstPad* sinkpad = gst_element_get_static_pad(depay, "sink");
+  const GstPadLinkReturn rc = gst_pad_link(pad, sinkpad);
+  gst_object_unref(sinkpad);
+  if (rc != GST_PAD_LINK_OK) post_failure(link, "could not link rtspsrc to the depayloader");
+}
+
+void RecorderImpl::build() {
+  init_gstreamer();
+  ++generation_;
+  link_ = std::make_shared<Link>(weak_from_this(), strand_, generation_);
+  anchored_ = false;
+  have_last_ = false;
+  last_caps_ = nullptr;
+  last_data_ = clock_.monotonic();
+
+  GstElement* pipeline = gst_pipeline_new(nullptr);
+  GstElement* src = make("rtspsrc");
+  if (!pipeline || !src) {
+    if (pipeline) gst_object_unref(pipeline);
+    if (src) gst_object_unref(gst_object_ref_sink(src));
+    link_.reset();
+    fail("rtspsrc is not available (gstreamer1.0-plugins-good)");
+    return;
+  }
+  link_->pipeline = pipeline;
+  g_object_set(
+      src, "location", cfg_.url.c_str(), "latency", static_cast<guint>(cfg_.latency.count()),
+      "add-reference-timestamp-meta", TRUE, "do-retransmission", FALSE, "tcp-timeout",
+      static_cast<guint64>(
+          std::chrono::duration_cast<std::chrono::microseconds>(cfg_.stall_timeout).count()),
+      nullptr);
+  gst_util_set_object_arg(G_OBJECT(src), "protocols",
+                          cfg_.transport == Transport::tcp ? "tcp" : "udp");
+  if (!cfg_.username.empty()) {
+    g_object_set(src, "user-id", cfg_.username.c_str(), "user-pw", cfg_.password.c_str(), nullptr);
+  }
+  gst_bin_add(GST_BIN(pipeline), src);
+  g_signal_connect_data(src, "select-stream", G_CALLBACK(on_select_stream), new LinkHolder(link_),
+                        free_holder_closure, GConnectFlags(0));
+  g_signal_connect_data(src, "pad-added", G_CALLBACK(on_pad_added), new LinkHolder(link_),
+                        free_holder_closure, GConnectFlags(0));
+  GstBus* bus = gst_element_get_bus(pipeline);
+  gst_bus_set_sync_handler(bus, on_bus, new LinkHolder(link_), free_holder);
+  gst_object_unref(bus);
+  pipeline_ = pipeline;
+  set_state("connecting", "");
+  spdlog::info("camera {}: connecting to {} over {}", cfg_.id, redact_url(cfg_.url),
+               cfg_.transport == Transport::tcp ? "tcp" : "udp");
+  if (gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+    fail("pipeline would not start");
+  }
+}
+
+void RecorderImpl::teardown() {
+  if (!pipeline_) return;
+  GstElement* pipeline = std::exchange(pipeline_, nullptr);
+  ++generation_;  // anything still posted by the old instance is ignored
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  GstBus* bus = gst_element_get_bus(pipeline);
+  gst_bus_set_sync_handler(bus, nullptr, nullptr, nullptr);
+  gst_object_unref(bus);
+  gst_object_unref(pipeline);
+  link_.reset();
+}
+
+}  // namespace
+
+std::shared_ptr<Recorder> make_recorder(asio::io_context& io, const Clock& clock,
+                                        CameraConfig config, SegmentCallback on_segment,
+                                        StateCallback on_state) {
+  init_gstreamer();
+  return std::make_shared<RecorderImpl>(io, clock, std::move(config), std::move(on_segment),
+                                        std::move(on_state));
+}
+
+}  // namespace zaulek::media

@@ -1,0 +1,272 @@
+// zaulek-record: records RTSP URLs into per-camera directories with the same
+// engine zaulekd uses, printing one JSON line per closed segment on stdout.
+#include "core/clock.h"
+#include "core/log.h"
+#include "media/recorder.h"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace asio = boost::asio;
+using namespace zaulek;
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: zaulek-record --out DIR [options] [ID=]URL...
+
+Records each RTSP URL into DIR/ID/ (ID defaults to cam0, cam1, ...) as
+keyframe-aligned MPEG-TS segments and prints one JSON line per closed segment:
+  {"camera","path","start","end","start_ns","end_ns","bytes","codec","width",
+   "height","keyframes","frames","recovered"}
+
+options:
+  --out DIR              recording root (required)
+  --segment-seconds S    segment length, cut at the first keyframe after S (default 60)
+  --transport tcp|udp    RTSP lower transport (default tcp)
+  --user NAME            RTSP user; the password is read from $ZAULEK_RECORD_PASSWORD
+  --latency-ms N         jitterbuffer latency (default 200)
+  --stall-ms N           no data for this long rebuilds the pipeline (default 10000)
+  --flush-ms N           buffered data reaches the kernel at least this often (default 200)
+  --sync-ms N            fdatasync cadence, the power-cut loss bound (default 1000)
+  --backoff-ms N         first retry delay, doubled up to --backoff-max-ms (default 1000)
+  --backoff-max-ms N     (default 30000)
+  --duration S           stop after S seconds (default: until SIGINT/SIGTERM)
+  --threads N            io threads (default 1)
+  --reconcile            first recover unfinished segments in each camera directory
+  --reconcile-only       recover unfinished segments and exit
+  --stats                print per-camera counters as JSON lines on stderr at exit
+  --log-level LEVEL      trace|debug|info|warn|error (default info)
+  --help                 this text
+)";
+
+bool parse_int(const std::string& text, long long& out) {
+  const auto r = std::from_chars(text.data(), text.data() + text.size(), out);
+  return r.ec == std::errc{} && r.ptr == text.data() + text.size() && out >= 0;
+}
+
+std::int64_t ns(WallTime t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+nlohmann::json to_json(const media::SegmentInfo& s) {
+  return {{"camera", s.camera_id},
+          {"path", s.path.string()},
+          {"start", format_rfc3339(s.start)},
+          {"end", format_rfc3339(s.end)},
+          {"start_ns", ns(s.start)},
+          {"end_ns", ns(s.end)},
+          {"bytes", s.bytes},
+          {"codec", std::string(media::to_string(s.codec))},
+          {"width", s.width},
+          {"height", s.height},
+          {"keyframes", s.keyframes},
+          {"frames", s.frames},
+          {"recovered", s.recovered}};
+}
+
+int usage_error(const std::string& message) {
+  std::cerr << "zaulek-record: " << message << "\n(see zaulek-record --help)\n";
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::filesystem::path out;
+  std::vector<std::pair<std::string, std::string>> cameras;
+  media::CameraConfig base;
+  long long duration_s = 0;
+  long long threads = 1;
+  bool reconcile = false;
+  bool reconcile_only = false;
+  bool print_stats = false;
+  std::string level = "info";
+
+  std::vector<std::string> args(argv + 1, argv + argc);
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&](std::string& v) {
+      if (i + 1 >= args.size()) return false;
+      v = args[++i];
+      return true;
+    };
+    auto number = [&](long long& n) {
+      std::string v;
+      return value(v) && parse_int(v, n);
+    };
+    long long n = 0;
+    std::string v;
+    if (a == "--help" || a == "-h") {
+      std::cout << kUsage;
+      return 0;
+    } else if (a == "--out") {
+      if (!value(v)) return usage_error("--out needs a directory");
+      out = v;
+    } else if (a == "--segment-seconds") {
+      if (!number(n) || n < 1 || n > 3600) return usage_error("--segment-seconds: 1..3600");
+      base.segment_duration = std::chrono::seconds(n);
+    } else if (a == "--transport") {
+      if (!value(v) || (v != "tcp" && v != "udp")) return usage_error("--transport: tcp or udp");
+      base.transport = v == "tcp" ? media::Transport::tcp : media::Transport::udp;
+    } else if (a == "--user") {
+      if (!value(v)) return usage_error("--user needs a name");
+      base.username = v;
+      if (const char* pw = std::getenv("ZAULEK_RECORD_PASSWORD")) base.password = pw;
+    } else if (a == "--latency-ms") {
+      if (!number(n) || n > 10'000) return usage_error("--latency-ms: 0..10000");
+      base.latency = std::chrono::milliseconds(n);
+    } else if (a == "--stall-ms") {
+      if (!number(n) || n < 500 || n > 600'000) return usage_error("--stall-ms: 500..600000");
+      base.stall_timeout = std::chrono::milliseconds(n);
+    } else if (a == "--flush-ms") {
+      if (!number(n) || n > 10'000) return usage_error("--flush-ms: 0..10000");
+      base.flush_interval = std::chrono::milliseconds(n);
+    } else if (a == "--sync-ms") {
+      if (!number(n) || n > 600'000) return usage_error("--sync-ms: 0..600000");
+      base.sync_interval = std::chrono::milliseconds(n);
+    } else if (a == "--backoff-ms") {
+      if (!number(n) || n < 10 || n > 600'000) return usage_error("--backoff-ms: 10..600000");
+      base.backoff_initial = std::chrono::milliseconds(n);
+    } else if (a == "--backoff-max-ms") {
+      if (!number(n) || n < 10 || n > 3'600'000)
+        return usage_error("--backoff-max-ms: 10..3600000");
+      base.backoff_max = std::chrono::milliseconds(n);
+    } else if (a == "--duration") {
+      if (!number(n) || n > 86'400 * 365) return usage_error("--duration: seconds");
+      duration_s = n;
+    } else if (a == "--threads") {
+      if (!number(n) || n < 1 || n > 64) return usage_error("--threads: 1..64");
+      threads = n;
+    } else if (a == "--reconcile") {
+      reconcile = true;
+    } else if (a == "--reconcile-only") {
+      reconcile = reconcile_only = true;
+    } else if (a == "--stats") {
+      print_stats = true;
+    } else if (a == "--log-level") {
+      if (!value(v) || !log::parse_level(v)) return usage_error("--log-level: trace..error");
+      level = v;
+    } else if (a.starts_with("--")) {
+      return usage_error("unknown option " + a);
+    } else {
+      const auto eq = a.find('=');
+      const auto scheme = a.find("://");
+      std::string id = "cam" + std::to_string(cameras.size());
+      std::string url = a;
+      if (eq != std::string::npos && (scheme == std::string::npos || eq < scheme)) {
+        id = a.substr(0, eq);
+        url = a.substr(eq + 1);
+      }
+      if (id.empty() || id.size() > 64 || id.find_first_of("/\\") != std::string::npos ||
+          id == "." || id == "..")
+        return usage_error("bad camera id '" + id + "'");
+      if (!url.starts_with("rtsp://") && !url.starts_with("rtsps://"))
+        return usage_error("not an RTSP URL: argument " + std::to_string(cameras.size() + 1));
+      cameras.emplace_back(id, url);
+    }
+  }
+  if (out.empty()) return usage_error("--out is required");
+  if (cameras.empty()) return usage_error("no RTSP URL given");
+  if (cameras.size() > 1000) return usage_error("at most 1000 cameras");
+  log::init(*log::parse_level(level));
+
+  asio::io_context io;
+  auto print = asio::make_strand(io);
+  auto emit = [print](const media::SegmentInfo& s) {
+    std::string line = to_json(s).dump();
+    asio::post(print, [line = std::move(line)] {
+      std::fwrite(line.data(), 1, line.size(), stdout);
+      std::fputc('\n', stdout);
+      std::fflush(stdout);
+    });
+  };
+
+  if (reconcile) {
+    for (const auto& [id, url] : cameras) {
+      auto recovered = media::reconcile_camera_dir(out / id, id);
+      if (!recovered) {
+        spdlog::error("camera {}: reconciliation failed: {}", id, recovered.error().message);
+        return 1;
+      }
+      for (const auto& s : *recovered) {
+        const std::string line = to_json(s).dump();
+        std::printf("%s\n", line.c_str());
+      }
+    }
+    std::fflush(stdout);
+    if (reconcile_only) return 0;
+  }
+
+  std::vector<std::shared_ptr<media::Recorder>> recorders;
+  for (const auto& [id, url] : cameras) {
+    media::CameraConfig cfg = base;
+    cfg.id = id;
+    cfg.url = url;
+    cfg.dir = out / id;
+    recorders.push_back(media::make_recorder(io, system_clock(), cfg, emit));
+  }
+  for (auto& r : recorders) r->start();
+
+  auto stop_all = [&] {
+    auto left = std::make_shared<std::atomic<std::size_t>>(recorders.size());
+    for (auto& r : recorders) {
+      if (print_stats) {
+        r->stats([](const media::CameraStats& s) {
+          nlohmann::json j = {{"frames", s.frames},
+                              {"bytes", s.bytes},
+                              {"segments", s.segments},
+                              {"restarts", s.restarts},
+                              {"no_pts_fixed", s.no_pts_fixed},
+                              {"timestamp_jumps", s.timestamp_jumps},
+                              {"dropped_overflow", s.dropped_overflow},
+                              {"waiting_keyframe", s.waiting_keyframe},
+                              {"ntp_frames", s.ntp_frames},
+                              {"malformed", s.malformed},
+                              {"state", s.state}};
+          std::cerr << j.dump() << "\n";
+        });
+      }
+      r->stop([left, &io] {
+        if (--*left == 0) io.stop();
+      });
+    }
+  };
+  bool stopping = false;
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int) {
+    if (ec || stopping) return;
+    stopping = true;
+    stop_all();
+  });
+  asio::steady_timer deadline(io);
+  if (duration_s > 0) {
+    deadline.expires_after(std::chrono::seconds(duration_s));
+    deadline.async_wait([&](const boost::system::error_code& ec) {
+      if (ec || stopping) return;
+      stopping = true;
+      stop_all();
+    });
+  }
+  std::vector<std::thread> pool;
+  for (long long i = 1; i < threads; ++i) pool.emplace_back([&io] { io.run(); });
+  io.run();
+  for (auto& t : pool) t.join();
+  // Segment lines posted just before stop may still be queued.
+  io.restart();
+  io.poll();
+  return 0;
+}
