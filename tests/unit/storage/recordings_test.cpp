@@ -1,6 +1,9 @@
 // Cameras, streams, the segment index, holds and retention on real SQLite files.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "storage/catalog.h"
 #include "tests/unit/storage/test_dir.h"
 
@@ -486,6 +489,64 @@ TEST_F(RecordingsTest, ExportInProgressProtectsFootageUntilRestartFailsIt) {
   ASSERT_EQ(all->size(), 2u);
   EXPECT_EQ((*all)[0].id, "exp-2");  // newest first
   EXPECT_EQ(cat_->list_exports("cam-1", 10)->size(), 1u);
+}
+
+}  // namespace
+}  // namespace zaulek::storage
+
+namespace zaulek::storage {
+namespace {
+
+TEST_F(RecordingsTest, ReadersSeeWholeBatchesOnly) {
+  constexpr int kBatches = 20;
+  constexpr int kPerBatch = 500;
+  std::atomic<bool> done{false};
+  std::atomic<int> torn{0};
+  std::atomic<int> errors{0};
+  std::atomic<int> reads{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 2; ++t) {
+    readers.emplace_back([&] {
+      // Bounded: until the writer is done, at most 100000 queries.
+      for (int i = 0; i < 100000 && !done.load(); ++i) {
+        auto tl = cat_->timeline("cam-1", 0, kBatches * kPerBatch * kMin, 0);
+        if (!tl.ok()) {
+          ++errors;
+          continue;
+        }
+        if (tl->segments % kPerBatch != 0) ++torn;
+        ++reads;
+      }
+    });
+  }
+  for (int b = 0; b < kBatches; ++b) {
+    std::vector<Segment> batch;
+    for (int i = 0; i < kPerBatch; ++i)
+      batch.push_back(segment("cam-1", (b * kPerBatch + i) * kMin));
+    ASSERT_TRUE(cat_->add_segments(batch).ok());
+  }
+  done = true;
+  for (auto& t : readers) t.join();
+  EXPECT_EQ(torn.load(), 0);
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_GT(reads.load(), 0);
+  auto tl = cat_->timeline("cam-1", 0, kBatches * kPerBatch * kMin, 0);
+  ASSERT_TRUE(tl.ok());
+  EXPECT_EQ(tl->segments, kBatches * kPerBatch);
+  ASSERT_EQ(tl->ranges.size(), 1u);
+}
+
+TEST_F(RecordingsTest, SecondCatalogOnSameFileSharesData) {
+  // What `zaulekd user add` does while the daemon runs.
+  FakeClock other_clock;
+  auto second = Catalog::open(dir_.path() / "zaulek.db", other_clock);
+  ASSERT_TRUE(second.ok()) << second.error().message;
+  ASSERT_TRUE((*second)->add_user("late", Role::investigator, "h").ok());
+  ASSERT_TRUE(cat_->add_segment(segment("cam-1", 0)).ok());
+  auto u = cat_->find_user("late");
+  ASSERT_TRUE(u.ok()) << u.error().message;
+  EXPECT_EQ(u->role, Role::investigator);
+  EXPECT_EQ((*second)->list_segments("cam-1", 0, kMin, 10)->size(), 1u);
 }
 
 }  // namespace
