@@ -166,6 +166,19 @@ Result<Export> read_export(const sql::Stmt& st) {
   return x;
 }
 
+Event read_event(const sql::Stmt& st) {
+  Event e;
+  e.id = st.int64("id");
+  e.camera_id = st.text("camera_id");
+  e.time_ns = st.int64("time_ns");
+  e.kind = st.text("kind");
+  e.state = st.text("state");
+  e.topic = st.text("topic");
+  e.source = st.text("source");
+  e.data = st.text("data");
+  return e;
+}
+
 Hold read_hold(const sql::Stmt& st) {
   Hold h;
   h.id = st.int64("id");
@@ -990,6 +1003,79 @@ class SqliteCatalog final : public Catalog {
         "WHERE state IN ('queued', 'running')");
     if (!st) return st.error();
     (*st)->bind(1, reason).bind(2, to_ns(clock_.realtime()));
+    if (auto r = (*st)->run(); !r) return r.error();
+    return static_cast<std::int64_t>(writer_->changes());
+  }
+
+  // ---- events ----
+
+  Result<std::vector<std::int64_t>> add_events(const std::vector<Event>& events) override {
+    if (events.empty() || events.size() > static_cast<std::size_t>(kMaxBatch)) {
+      return make_error(ErrorKind::invalid_argument,
+                        "add 1 to " + std::to_string(kMaxBatch) + " events at a time");
+    }
+    for (const Event& e : events) {
+      if (!valid_camera_id(e.camera_id)) {
+        return make_error(ErrorKind::invalid_argument, "event has an invalid camera id");
+      }
+    }
+    std::vector<std::int64_t> ids;
+    ids.reserve(events.size());
+    std::lock_guard lock(write_mu_);
+    auto tx = sql::Transaction::begin(*writer_);
+    if (!tx) return tx.error();
+    for (const Event& e : events) {
+      auto st = writer_->prepare(
+          "INSERT INTO events (camera_id, time_ns, kind, state, topic, source, data) "
+          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+      if (!st) return st.error();
+      (*st)->bind(1, e.camera_id).bind(2, e.time_ns).bind(3, e.kind).bind(4, e.state);
+      (*st)->bind(5, e.topic).bind(6, e.source.empty() ? std::string("{}") : e.source);
+      (*st)->bind(7, e.data.empty() ? std::string("{}") : e.data);
+      if (auto r = (*st)->run(); !r) {
+        if (r.error().kind == ErrorKind::invalid_argument) {
+          return make_error(ErrorKind::invalid_argument,
+                            "event of " + e.camera_id +
+                                ": unknown kind or state, topic over 1024 characters, or "
+                                "source/data not a JSON text of at most 8192 characters");
+        }
+        return with_context(r.error(), "adding event of " + e.camera_id);
+      }
+      ids.push_back(writer_->last_insert_rowid());
+    }
+    if (auto c = tx->commit(); !c) return c.error();
+    return ids;
+  }
+
+  Result<std::vector<Event>> list_events(const EventQuery& q) override {
+    if (auto v = validate_range(q.from_ns, q.to_ns); !v) return v.error();
+    if (auto v = validate_limit(q.limit); !v) return v.error();
+    auto r = readers_.borrow();
+    if (!r) return r.error();
+    // Two statements so that each uses its own index.
+    auto st = q.camera_id.empty()
+                  ? (*r)->prepare(
+                        "SELECT * FROM events WHERE time_ns >= ?2 AND time_ns < ?3 AND id > ?4 "
+                        "AND ?1 = '' ORDER BY time_ns, id LIMIT ?5")
+                  : (*r)->prepare(
+                        "SELECT * FROM events WHERE camera_id = ?1 AND time_ns >= ?2 "
+                        "AND time_ns < ?3 AND id > ?4 ORDER BY time_ns, id LIMIT ?5");
+    if (!st) return st.error();
+    (*st)->bind(1, q.camera_id).bind(2, q.from_ns).bind(3, q.to_ns).bind(4, q.after_id);
+    (*st)->bind(5, q.limit);
+    return collect<Event>(**st,
+                          [](const sql::Stmt& row) -> Result<Event> { return read_event(row); });
+  }
+
+  Result<std::int64_t> delete_events_before(std::int64_t before_ns, int limit) override {
+    if (auto v = validate_limit(limit); !v) return v.error();
+    std::lock_guard lock(write_mu_);
+    auto st = writer_->prepare(
+        "DELETE FROM events WHERE id IN (SELECT id FROM events AS ev WHERE ev.time_ns < ?1 "
+        "AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.camera_id = ev.camera_id "
+        "AND h.from_ns <= ev.time_ns AND h.to_ns > ev.time_ns) ORDER BY ev.time_ns LIMIT ?2)");
+    if (!st) return st.error();
+    (*st)->bind(1, before_ns).bind(2, limit);
     if (auto r = (*st)->run(); !r) return r.error();
     return static_cast<std::int64_t>(writer_->changes());
   }

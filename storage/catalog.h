@@ -147,6 +147,26 @@ struct Export {
   std::optional<WallTime> finished;  // set when done or failed
 };
 
+// A normalized camera event, as in GET /api/v1/events.
+struct Event {
+  std::int64_t id = 0;  // assigned by the catalogue; grows with insertion
+  std::string camera_id;
+  std::int64_t time_ns = 0;
+  std::string kind;    // motion, line_crossing, intrusion, tamper, video_loss, io_input, other
+  std::string state;   // start, stop, pulse
+  std::string topic;   // as the camera sent it, e.g. tns1:RuleEngine/CellMotionDetector/Motion
+  std::string source;  // JSON object text, e.g. {"VideoSourceConfigurationToken":"vs0"}
+  std::string data;    // JSON object text, e.g. {"IsMotion":"true"}
+};
+
+struct EventQuery {
+  std::string camera_id;  // "" = all cameras
+  std::int64_t from_ns = 0;
+  std::int64_t to_ns = 0;     // exclusive
+  std::int64_t after_id = 0;  // paging: only events with a larger id
+  int limit = 100;
+};
+
 class Catalog {
  public:
   // Opens or creates `db_path`, applies pending migrations in one transaction.
@@ -239,6 +259,14 @@ class Catalog {
   virtual Result<std::vector<Export>> list_exports(const std::string& camera_id, int limit) = 0;
   // After a restart: every queued or running job failed with `reason`; returns how many.
   virtual Result<std::int64_t> fail_unfinished_exports(const std::string& reason) = 0;
+
+  // Events. Up to kMaxBatch per call, one transaction; returns the ids.
+  virtual Result<std::vector<std::int64_t>> add_events(const std::vector<Event>& events) = 0;
+  // Events in [from, to), by time then id; invalid_argument on a bad range/limit.
+  virtual Result<std::vector<Event>> list_events(const EventQuery& query) = 0;
+  // Deletes up to `limit` events older than `before_ns`, keeping those under a
+  // hold; returns how many went.
+  virtual Result<std::int64_t> delete_events_before(std::int64_t before_ns, int limit) = 0;
 
   // Retention. Only closed segments that overlap no hold (and no queued or
   // running export) are ever returned.

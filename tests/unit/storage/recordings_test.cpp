@@ -551,3 +551,93 @@ TEST_F(RecordingsTest, SecondCatalogOnSameFileSharesData) {
 
 }  // namespace
 }  // namespace zaulek::storage
+
+namespace zaulek::storage {
+namespace {
+
+Event motion(const std::string& cam, std::int64_t t, const std::string& state = "start") {
+  return {0,
+          cam,
+          t,
+          "motion",
+          state,
+          "tns1:RuleEngine/CellMotionDetector/Motion",
+          R"({"VideoSourceConfigurationToken":"vs0"})",
+          R"({"IsMotion":"true"})"};
+}
+
+TEST_F(RecordingsTest, EventsAddListPage) {
+  std::vector<Event> batch;
+  for (int i = 0; i < 10; ++i) batch.push_back(motion(i % 2 ? "cam-2" : "cam-1", i * kSec));
+  auto ids = cat_->add_events(batch);
+  ASSERT_TRUE(ids.ok()) << ids.error().message;
+  ASSERT_EQ(ids->size(), 10u);
+
+  auto cam1 = cat_->list_events({"cam-1", 0, 10 * kSec, 0, 100});
+  ASSERT_TRUE(cam1.ok()) << cam1.error().message;
+  ASSERT_EQ(cam1->size(), 5u);
+  EXPECT_EQ((*cam1)[0].topic, "tns1:RuleEngine/CellMotionDetector/Motion");
+  EXPECT_EQ((*cam1)[0].source, R"({"VideoSourceConfigurationToken":"vs0"})");
+  EXPECT_EQ((*cam1)[0].data, R"({"IsMotion":"true"})");
+  EXPECT_EQ((*cam1)[1].time_ns, 2 * kSec);
+
+  // Paging over all cameras by id.
+  auto page1 = cat_->list_events({"", 0, 10 * kSec, 0, 4});
+  ASSERT_TRUE(page1.ok());
+  ASSERT_EQ(page1->size(), 4u);
+  auto page2 = cat_->list_events({"", 0, 10 * kSec, page1->back().id, 100});
+  ASSERT_TRUE(page2.ok());
+  ASSERT_EQ(page2->size(), 6u);
+  EXPECT_EQ(page2->front().time_ns, 4 * kSec);
+  // [from, to) is half open.
+  EXPECT_EQ(cat_->list_events({"", 2 * kSec, 3 * kSec, 0, 100})->size(), 1u);
+}
+
+TEST_F(RecordingsTest, EventsRejectBadInputAtomically) {
+  Event bad = motion("cam-1", 0);
+  bad.kind = "explosion";
+  EXPECT_EQ(cat_->add_events({motion("cam-1", 0), bad}).error().kind, ErrorKind::invalid_argument);
+  bad = motion("cam-1", 0);
+  bad.data = "{broken";
+  EXPECT_EQ(cat_->add_events({bad}).error().kind, ErrorKind::invalid_argument);
+  bad = motion("cam-1", 0);
+  bad.topic = std::string(2000, 't');
+  EXPECT_EQ(cat_->add_events({bad}).error().kind, ErrorKind::invalid_argument);
+  bad = motion("cam-1", 0);
+  bad.state = "maybe";
+  EXPECT_EQ(cat_->add_events({bad}).error().kind, ErrorKind::invalid_argument);
+  EXPECT_EQ(cat_->add_events({}).error().kind, ErrorKind::invalid_argument);
+  // Nothing of the failed batches was stored.
+  EXPECT_TRUE(cat_->list_events({"", -kDay, kDay, 0, 100})->empty());
+  EXPECT_EQ(cat_->list_events({"", 5, 5, 0, 100}).error().kind, ErrorKind::invalid_argument);
+  // Empty source/data are stored as {}.
+  Event plain = motion("cam-1", 0, "pulse");
+  plain.source.clear();
+  plain.data.clear();
+  ASSERT_TRUE(cat_->add_events({plain}).ok());
+  auto l = cat_->list_events({"cam-1", 0, 1, 0, 10});
+  ASSERT_TRUE(l.ok());
+  ASSERT_EQ(l->size(), 1u);
+  EXPECT_EQ((*l)[0].data, "{}");
+  EXPECT_EQ((*l)[0].state, "pulse");
+}
+
+TEST_F(RecordingsTest, EventRetentionKeepsHeld) {
+  std::vector<Event> batch;
+  for (int i = 0; i < 10; ++i) batch.push_back(motion("cam-1", i * kMin));
+  ASSERT_TRUE(cat_->add_events(batch).ok());
+  ASSERT_TRUE(cat_->add_hold({0, "cam-1", 2 * kMin, 3 * kMin, "case", "a", {}}).ok());
+  auto n = cat_->delete_events_before(5 * kMin, 100);
+  ASSERT_TRUE(n.ok()) << n.error().message;
+  EXPECT_EQ(*n, 4);  // minutes 0, 1, 3, 4; minute 2 is held
+  auto left = cat_->list_events({"cam-1", 0, 10 * kMin, 0, 100});
+  ASSERT_TRUE(left.ok());
+  ASSERT_EQ(left->size(), 6u);
+  EXPECT_EQ(left->front().time_ns, 2 * kMin);
+  auto bounded = cat_->delete_events_before(10 * kMin, 2);
+  ASSERT_TRUE(bounded.ok());
+  EXPECT_EQ(*bounded, 2);
+}
+
+}  // namespace
+}  // namespace zaulek::storage
