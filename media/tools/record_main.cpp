@@ -48,6 +48,8 @@ options:
   --threads N            io threads (default 1)
   --reconcile            first recover unfinished segments in each camera directory
   --reconcile-only       recover unfinished segments and exit
+  --probe FILE           print the segment line of a closed segment file and exit
+                         (repeatable; no URL needed)
   --stats                print per-camera counters as JSON lines on stderr at exit
   --log-level LEVEL      trace|debug|info|warn|error (default info)
   --help                 this text
@@ -94,6 +96,7 @@ int main(int argc, char** argv) {
   bool reconcile = false;
   bool reconcile_only = false;
   bool print_stats = false;
+  std::vector<std::filesystem::path> probes;
   std::string level = "info";
 
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -155,6 +158,9 @@ int main(int argc, char** argv) {
       reconcile = true;
     } else if (a == "--reconcile-only") {
       reconcile = reconcile_only = true;
+    } else if (a == "--probe") {
+      if (!value(v)) return usage_error("--probe needs a file");
+      probes.emplace_back(v);
     } else if (a == "--stats") {
       print_stats = true;
     } else if (a == "--log-level") {
@@ -178,6 +184,19 @@ int main(int argc, char** argv) {
         return usage_error("not an RTSP URL: argument " + std::to_string(cameras.size() + 1));
       cameras.emplace_back(id, url);
     }
+  }
+  if (!probes.empty()) {
+    int rc = 0;
+    for (const auto& p : probes) {
+      auto info = media::probe_segment(p, p.parent_path().filename().string());
+      if (!info) {
+        std::cerr << "zaulek-record: " << info.error().message << "\n";
+        rc = 1;
+        continue;
+      }
+      std::cout << to_json(*info).dump() << "\n";
+    }
+    return rc;
   }
   if (out.empty()) return usage_error("--out is required");
   if (cameras.empty()) return usage_error("no RTSP URL given");
