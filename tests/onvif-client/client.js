@@ -82,7 +82,8 @@ async function main() {
   const main = await step('getStreamUri', (cb) => cam.getStreamUri({ protocol: 'RTSP', profileToken: 'main' }, cb));
   const sub = await step('getStreamUri', (cb) => cam.getStreamUri({ protocol: 'RTSP', profileToken: 'sub' }, cb));
   out.stream_uri = { main: main.uri, sub: sub.uri };
-  out.time_shift_ms = cam.timeShift;
+  const deviceTime = await step('getSystemDateAndTime', (cb) => cam.getSystemDateAndTime(cb));
+  out.device_time = deviceTime.toISOString();
   if (a.control) {
     await step('createPullPointSubscription', (cb) => cam.createPullPointSubscription(cb));
     const fired = await postJson(`${a.control}/sim/cameras/${a.camera}/events`, { kind: a.kind, state: true });
