@@ -1308,9 +1308,10 @@ Result<std::unique_ptr<Catalog>> Catalog::open(const std::filesystem::path& db_p
   if (!writer) {
     const Error& e = writer.error();
     if (e.kind == ErrorKind::data_loss) {
-      return make_error(ErrorKind::data_loss, "catalogue " + db_path.string() +
-                                                  " is not an SQLite database or is corrupt (" +
-                                                  e.message + ")");
+      return make_error(ErrorKind::data_loss,
+                        e.message +
+                            " (not an SQLite database, or a damaged one; restore it "
+                            "from a backup or move it away to start empty)");
     }
     return e;
   }

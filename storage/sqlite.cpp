@@ -185,7 +185,9 @@ Result<std::unique_ptr<Connection>> Connection::open(const std::filesystem::path
        {"PRAGMA busy_timeout = 5000", "PRAGMA foreign_keys = ON", "PRAGMA journal_mode = WAL",
         "PRAGMA synchronous = NORMAL", "PRAGMA journal_size_limit = 67108864"}) {
     if (auto s = c->exec(pragma); !s) {
-      return make_error(s.error().kind, "catalogue " + path.string() + ": " + s.error().message);
+      // The first read of the file happens here: "file is not a database".
+      return make_error(s.error().kind,
+                        "catalogue " + path.string() + ": " + sqlite3_errmsg(c->handle()));
     }
   }
   return c;
