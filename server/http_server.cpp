@@ -51,6 +51,7 @@ constexpr bool kIsTls = std::is_same_v<Stream, TlsStream>;
 // (a resume may add up to the hub's ring on top of this, also bounded).
 constexpr std::size_t kMaxWsQueue = 256;
 constexpr std::size_t kMaxWsMessageIn = 64 * 1024;
+constexpr int kWsSendBuffer = 64 * 1024;
 constexpr auto kShutdownGrace = std::chrono::seconds{4};
 
 class Closable {
@@ -168,6 +169,11 @@ class WsSession final : public HubSubscriber,
     ws_.set_option(websocket::stream_base::decorator(
         [tls](websocket::response_type& res) { security_headers(res, true, tls); }));
     ws_.read_message_max(kMaxWsMessageIn);
+    // A small kernel send buffer: a console that stops reading shows up in
+    // our bounded queue after tens of kilobytes, not megabytes.
+    beast::error_code ec;
+    beast::get_lowest_layer(ws_).socket().set_option(
+        net::socket_base::send_buffer_size(kWsSendBuffer), ec);
     ws_.async_accept(req,
                      beast::bind_front_handler(&WsSession::on_accept, this->shared_from_this()));
   }
@@ -301,7 +307,7 @@ class WsSession final : public HubSubscriber,
     close_reason_ = websocket::close_reason(code, reason);
     // A peer that stops reading would hold the write (and so the close)
     // forever: give it a grace period, then drop the connection.
-    close_timer_.expires_after(std::chrono::seconds{2});
+    close_timer_.expires_after(std::chrono::seconds{5});
     close_timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
       if (!ec) beast::get_lowest_layer(self->ws_).close();
     });
@@ -314,7 +320,10 @@ class WsSession final : public HubSubscriber,
 
   void start_close() {
     pending_close_ = false;
-    if (!ws_.is_open()) return;
+    if (!ws_.is_open()) {
+      close_timer_.cancel();
+      return;
+    }
     ws_.async_close(close_reason_, [self = this->shared_from_this()](beast::error_code) {
       self->close_timer_.cancel();
     });

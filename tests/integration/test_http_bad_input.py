@@ -122,7 +122,7 @@ def test_bad_and_revoked_tokens_401(daemon):
 
 
 def test_slowloris_closed_after_read_timeout_while_others_served(make_daemon):
-    d = make_daemon(users=False, server={"read_timeout_s": 1, "idle_timeout_s": 30})
+    d = make_daemon(users=False, server={"read_timeout_s": 2, "idle_timeout_s": 30})
     s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
     s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
     t0 = time.monotonic()
@@ -150,7 +150,7 @@ def test_slowloris_closed_after_read_timeout_while_others_served(make_daemon):
     s.close()
     assert closed_after is not None, "slow client was never closed"
     print(f"slowloris closed after {closed_after:.2f}s; {served} normal requests meanwhile")
-    assert served >= 3
+    assert served >= 2
     # The socket closes before the handler logs; give the line a moment.
     deadline = time.monotonic() + 3
     while "did not finish its request" not in d.stderr():

@@ -1,0 +1,86 @@
+"""A console that stops reading is closed with 1008 once its bounded queue
+overflows, while a console that keeps reading gets every message in order.
+Producer: successful logins, each an `audit` message to administrators."""
+import json
+import socket
+import threading
+import time
+
+import requests
+import websocket
+
+from zaulekd_fixture import ROLE_USERS
+
+MAX_LOGINS = 4000     # bound on the load loop
+MAX_SECONDS = 60      # and on its time
+
+
+def overflow_count(d):
+    for line in requests.get(d.url("/metrics"), timeout=5).text.splitlines():
+        if line.startswith("zaulek_ws_overflow_closes_total "):
+            return int(line.split()[1])
+    raise AssertionError("metric missing")
+
+
+def test_slow_console_closed_fast_console_unaffected(daemon):
+    adam = ROLE_USERS["administrator"]
+    auth = ["Authorization: Bearer " + daemon.login(adam)["token"]]
+    url = f"ws://127.0.0.1:{daemon.port}/api/v1/ws"
+    # The slow console: small receive window, never reads until the end.
+    slow = websocket.create_connection(url, timeout=10, header=auth,
+                                       sockopt=((socket.SOL_SOCKET, socket.SO_RCVBUF, 4096),))
+    fast = websocket.create_connection(url, timeout=10, header=auth)
+    first = json.loads(fast.recv())
+    assert first["type"] == "hello"
+    got = []
+    stop = threading.Event()
+
+    def read_fast():  # a console that keeps up: blocks on recv in its own thread
+        fast.settimeout(0.5)
+        while not stop.is_set():
+            try:
+                got.append(json.loads(fast.recv()))
+            except websocket.WebSocketTimeoutException:
+                continue
+
+    reader = threading.Thread(target=read_fast, daemon=True)
+    reader.start()
+
+    session = requests.Session()
+    t0 = time.monotonic()
+    logins = 0
+    while logins < MAX_LOGINS and time.monotonic() - t0 < MAX_SECONDS:
+        r = session.post(daemon.url("/api/v1/auth/login"),
+                         json={"username": adam, "password": daemon.passwords[adam]}, timeout=10)
+        assert r.status_code == 200
+        logins += 1
+        if logins % 50 == 0 and overflow_count(daemon) >= 1:
+            break
+    assert overflow_count(daemon) == 1, f"no overflow after {logins} logins"
+    print(f"overflow after {logins} logins in {time.monotonic() - t0:.1f}s")
+
+    # The slow one now reads what was buffered, then the close frame 1008.
+    slow.settimeout(10)
+    close_code = None
+    for _ in range(100000):
+        op, data = slow.recv_data(control_frame=True)
+        if op == websocket.ABNF.OPCODE_CLOSE:
+            close_code = int.from_bytes(data[:2], "big")
+            reason = data[2:].decode()
+            break
+    assert close_code == 1008
+    assert "too slow" in reason
+
+    # The fast one got every audit message, seq without gaps.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if len([m for m in list(got) if m.get("action") == "auth.login"]) >= logins:
+            break
+        time.sleep(0.05)
+    stop.set()
+    reader.join(timeout=5)
+    seqs = [m["seq"] for m in got if "seq" in m]
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+    assert len([m for m in got if m.get("action") == "auth.login"]) == logins
+    assert "fell behind" in daemon.stderr()
+    fast.close()

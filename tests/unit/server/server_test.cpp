@@ -1,0 +1,370 @@
+// Unit tests for the request path without sockets: route table and access,
+// dispatcher order of checks (with a real SQLite catalogue and a fake clock),
+// login rate limiting, static file confinement, command line parsing.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/crypto.h"
+#include "server/api.h"
+#include "server/cli.h"
+#include "server/dispatch.h"
+#include "server/rate_limiter.h"
+#include "server/static_files.h"
+#include "server/users.h"
+
+namespace zaulek::server {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() {
+    path_ =
+        fs::temp_directory_path() / ("zaulek-server-test-" + crypto::random_token().substr(0, 12));
+    fs::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+TEST(Routes, MatchesPatternsAndReports405) {
+  Router r;
+  r.add({"GET", "/api/v1/cameras/{id}", Access::roles, RoleSet::all(), false, false, nullptr});
+  r.add({"DELETE",
+         "/api/v1/cameras/{id}",
+         Access::roles,
+         {Role::administrator},
+         false,
+         false,
+         nullptr});
+  std::map<std::string, std::string> params;
+  auto m = r.match("GET", "/api/v1/cameras/42", &params);
+  ASSERT_NE(m.route, nullptr);
+  EXPECT_EQ(params.at("id"), "42");
+  m = r.match("POST", "/api/v1/cameras/42", nullptr);
+  EXPECT_EQ(m.route, nullptr);
+  EXPECT_TRUE(m.path_known);
+  EXPECT_EQ(m.allowed_methods, (std::vector<std::string>{"GET", "DELETE"}));
+  m = r.match("GET", "/api/v1/cameras/42/", nullptr);
+  EXPECT_FALSE(m.path_known);
+  m = r.match("GET", "/api/v1/cameras", nullptr);
+  EXPECT_FALSE(m.path_known);
+}
+
+TEST(Routes, AccessDecisions) {
+  Route pub{"GET", "/healthz", Access::public_, {}, false, false, nullptr};
+  Route admin{"GET", "/x", Access::roles, {Role::administrator}, false, false, nullptr};
+  Route metrics{"GET", "/metrics", Access::loopback_or_roles, {Role::administrator}, false,
+                false, nullptr};
+  Principal op;
+  op.role = Role::operator_;
+  Principal ad;
+  ad.role = Role::administrator;
+  EXPECT_EQ(check_access(pub, std::nullopt, false), 0);
+  EXPECT_EQ(check_access(admin, std::nullopt, true), 401);
+  EXPECT_EQ(check_access(admin, op, true), 403);
+  EXPECT_EQ(check_access(admin, ad, false), 0);
+  // /metrics: anonymous from loopback only; elsewhere administrators.
+  EXPECT_EQ(check_access(metrics, std::nullopt, true), 0);
+  EXPECT_EQ(check_access(metrics, std::nullopt, false), 401);
+  EXPECT_EQ(check_access(metrics, op, false), 403);
+  EXPECT_EQ(check_access(metrics, ad, false), 0);
+}
+
+TEST(RateLimiter, BlocksAfterMaxFailuresWithinWindowOnly) {
+  FakeClock clock;
+  RateLimiter rl(clock, 3, std::chrono::seconds{60});
+  for (int i = 0; i < 2; ++i) rl.record_failure("user:a");
+  EXPECT_FALSE(rl.blocked_for("user:a"));
+  clock.advance(std::chrono::seconds{10});
+  rl.record_failure("user:a");
+  auto b = rl.blocked_for("user:a");
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->count(), 50);  // the first failure leaves the window in 50 s
+  EXPECT_FALSE(rl.blocked_for("user:b"));
+  clock.advance(std::chrono::seconds{50});
+  EXPECT_FALSE(rl.blocked_for("user:a"));
+  rl.record_failure("user:a");
+  rl.record_failure("user:a");
+  EXPECT_TRUE(rl.blocked_for("user:a"));
+  rl.reset("user:a");
+  EXPECT_FALSE(rl.blocked_for("user:a"));
+}
+
+TEST(RateLimiter, TracksABoundedNumberOfKeys) {
+  FakeClock clock;
+  RateLimiter rl(clock, 2, std::chrono::seconds{60}, 100);
+  for (int i = 0; i < 1000; ++i) rl.record_failure("addr:" + std::to_string(i));
+  EXPECT_LE(rl.tracked_keys(), 100u);
+}
+
+TEST(Helpers, BearerCookieContentTypeDepth) {
+  EXPECT_EQ(bearer_token("Bearer abc"), "abc");
+  EXPECT_EQ(bearer_token("bearer   abc "), "abc");
+  EXPECT_EQ(bearer_token("Basic abc"), "");
+  EXPECT_EQ(cookie_value("a=1; zaulek_session=tok; b=2", "zaulek_session"), "tok");
+  EXPECT_EQ(cookie_value("xzaulek_session=tok", "zaulek_session"), "");
+  EXPECT_TRUE(json_content_type("application/json; charset=utf-8"));
+  EXPECT_TRUE(json_content_type("Application/JSON"));
+  EXPECT_FALSE(json_content_type("text/plain"));
+  EXPECT_FALSE(json_content_type(""));
+  EXPECT_TRUE(json_depth_ok(R"({"a":[1,{"b":"[[[["}]})", 3));
+  EXPECT_FALSE(json_depth_ok(std::string(100, '['), 32));
+  bool ok = true;
+  EXPECT_EQ(percent_decode("a%2Fb+c", true, &ok), "a/b c");
+  EXPECT_TRUE(ok);
+  percent_decode("%4", false, &ok);
+  EXPECT_FALSE(ok);
+  ok = true;
+  percent_decode("%zz", false, &ok);
+  EXPECT_FALSE(ok);
+  std::string path;
+  std::map<std::string, std::string> query;
+  parse_target("/api/v1/audit?after=5&limit=10&x", path, query, &ok);
+  EXPECT_TRUE(ok);
+  EXPECT_EQ(path, "/api/v1/audit");
+  EXPECT_EQ(query.at("after"), "5");
+  EXPECT_EQ(query.at("limit"), "10");
+  EXPECT_EQ(query.at("x"), "");
+}
+
+TEST(StaticFiles, ServesOnlyInsideRoot) {
+  TempDir dir;
+  fs::create_directories(dir.path() / "web" / "css");
+  std::ofstream(dir.path() / "web" / "index.html") << "<h1>hi</h1>";
+  std::ofstream(dir.path() / "web" / "css" / "a.css") << "body{}";
+  std::ofstream(dir.path() / "secret.txt") << "secret";
+  std::ofstream(dir.path() / "web" / ".env") << "hidden";
+  fs::create_symlink(dir.path() / "secret.txt", dir.path() / "web" / "link.txt");
+  auto root = dir.path() / "web";
+  auto r = serve_static(root, "/");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "<h1>hi</h1>");
+  EXPECT_EQ(r.content_type, "text/html; charset=utf-8");
+  EXPECT_EQ(serve_static(root, "/css/a.css").content_type, "text/css; charset=utf-8");
+  for (const char* bad : {"/../secret.txt", "/css/../../secret.txt", "/.env", "/link.txt", "/css/",
+                          "/css", "/nope.html", "/a\\..\\secret.txt"}) {
+    auto resp = serve_static(root, bad);
+    EXPECT_EQ(resp.status, 404) << bad;
+    EXPECT_EQ(resp.body.find("secret"), std::string::npos) << bad;
+  }
+}
+
+TEST(Users, Validation) {
+  EXPECT_TRUE(validate_user_name("adam.k-1_x"));
+  EXPECT_FALSE(validate_user_name(""));
+  EXPECT_FALSE(validate_user_name(".adam"));
+  EXPECT_FALSE(validate_user_name("a b"));
+  EXPECT_FALSE(validate_user_name(std::string(65, 'a')));
+  EXPECT_FALSE(validate_password(""));
+  EXPECT_EQ(validate_password("1234567").error().message, "password must be at least 8 characters");
+  EXPECT_TRUE(validate_password("12345678"));
+  EXPECT_FALSE(validate_password(std::string(1025, 'x')));
+}
+
+TEST(CommandLine, Parses) {
+  auto cl = parse_command_line({"--config", "z.toml"});
+  ASSERT_TRUE(cl);
+  EXPECT_EQ(cl->mode, CommandLine::Mode::run);
+  cl = parse_command_line({"--config=z.toml", "--check"});
+  ASSERT_TRUE(cl);
+  EXPECT_EQ(cl->mode, CommandLine::Mode::check);
+  cl = parse_command_line({"--config", "z.toml", "user", "add", "ala", "--role", "investigator"});
+  ASSERT_TRUE(cl);
+  EXPECT_EQ(cl->mode, CommandLine::Mode::user_add);
+  EXPECT_EQ(cl->user_name, "ala");
+  EXPECT_EQ(cl->role, Role::investigator);
+  EXPECT_EQ(parse_command_line({"--version"})->mode, CommandLine::Mode::version);
+  EXPECT_EQ(parse_command_line({"--list-routes"})->mode, CommandLine::Mode::list_routes);
+
+  struct Bad {
+    std::vector<std::string_view> args;
+    std::string message;
+  };
+  for (const Bad& b : std::vector<Bad>{
+           {{}, "--config FILE is required"},
+           {{"--config"}, "--config needs a value"},
+           {{"--config", "z", "--bogus"}, "unknown option '--bogus'"},
+           {{"--config", "z", "--log-level", "loud"}, "unknown log level 'loud'"},
+           {{"--config", "z", "user", "add", "ala"},
+            "user add needs --role operator|administrator|investigator"},
+           {{"--config", "z", "user", "add", "ala", "--role", "king"},
+            "unknown role 'king' (operator, administrator or investigator)"},
+           {{"--config", "z", "user", "del", "ala"},
+            "the user command is: user add NAME --role ROLE"},
+           {{"--config", "z", "frobnicate"}, "unknown command 'frobnicate'"},
+       }) {
+    auto r = parse_command_line(b.args);
+    ASSERT_FALSE(r) << b.message;
+    EXPECT_EQ(r.error().message, b.message);
+  }
+  std::ostringstream out, err;
+  std::istringstream in;
+  EXPECT_EQ(run_main({"--nope"}, in, out, err), 2);
+  EXPECT_NE(err.str().find("usage: zaulekd"), std::string::npos);
+}
+
+// The dispatcher against a real catalogue file and a fake clock.
+class DispatchTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    crypto::init();
+    auto c = storage::Catalog::open(dir_.path() / "zaulek.db", clock_);
+    ASSERT_TRUE(c) << c.error().message;
+    catalog_ = std::move(*c);
+    audit_ = std::make_unique<AuditLog>(*catalog_, clock_);
+    auth_ = std::make_unique<Auth>(*catalog_, *audit_, clock_, std::chrono::seconds{3600}, 3,
+                                   std::chrono::seconds{60});
+    ctx_.catalog = catalog_.get();
+    ctx_.audit = audit_.get();
+    ctx_.auth = auth_.get();
+    ctx_.metrics = &metrics_;
+    ctx_.clock = &clock_;
+    register_routes(router_, ctx_);
+    dispatcher_ = std::make_unique<Dispatcher>(router_, *auth_);
+    ASSERT_TRUE(
+        create_user(*catalog_, *audit_, "adam", Role::administrator, "adam-password", "test", ""));
+    ASSERT_TRUE(
+        create_user(*catalog_, *audit_, "olga", Role::operator_, "olga-password", "test", ""));
+  }
+
+  Outcome call(std::string method, std::string path, std::string body = {},
+               std::map<std::string, std::string> headers = {}) {
+    Request r;
+    r.method = std::move(method);
+    r.target = path;
+    bool ok = true;
+    parse_target(r.target, r.path, r.query, &ok);
+    r.body = std::move(body);
+    r.headers = std::move(headers);
+    r.remote = "192.0.2.7";
+    return dispatcher_->handle(r, false);
+  }
+
+  nlohmann::json login(const std::string& user, const std::string& pw, int expect = 200) {
+    auto o = call("POST", "/api/v1/auth/login",
+                  nlohmann::json{{"username", user}, {"password", pw}}.dump(),
+                  {{"content-type", "application/json"}});
+    EXPECT_EQ(o.response.status, expect) << o.response.body;
+    return nlohmann::json::parse(o.response.body);
+  }
+
+  std::string code(const Outcome& o) {
+    return nlohmann::json::parse(o.response.body)["error"]["code"].get<std::string>();
+  }
+
+  TempDir dir_;
+  FakeClock clock_;
+  std::unique_ptr<storage::Catalog> catalog_;
+  std::unique_ptr<AuditLog> audit_;
+  std::unique_ptr<Auth> auth_;
+  Metrics metrics_;
+  ApiContext ctx_;
+  Router router_;
+  std::unique_ptr<Dispatcher> dispatcher_;
+};
+
+TEST_F(DispatchTest, OrderOfChecks) {
+  EXPECT_EQ(call("GET", "/nope").response.status, 404);
+  EXPECT_EQ(call("PUT", "/api/v1/users").response.status, 405);
+  EXPECT_EQ(call("POST", "/api/v1/users", "{}").response.status, 401);
+  auto olga = login("olga", "olga-password")["token"].get<std::string>();
+  auto o = call("POST", "/api/v1/users", "not json", {{"authorization", "Bearer " + olga}});
+  EXPECT_EQ(o.response.status, 403);  // role before content checks
+  EXPECT_EQ(code(o), "permission_denied");
+  auto adam = login("adam", "adam-password")["token"].get<std::string>();
+  o = call("POST", "/api/v1/users", "{}", {{"authorization", "Bearer " + adam}});
+  EXPECT_EQ(o.response.status, 415);
+  o = call("POST", "/api/v1/users", "{nope",
+           {{"authorization", "Bearer " + adam}, {"content-type", "application/json"}});
+  EXPECT_EQ(o.response.status, 400);
+  EXPECT_EQ(code(o), "invalid_argument");
+  o = call("POST", "/api/v1/users", std::string(1000, '['),
+           {{"authorization", "Bearer " + adam}, {"content-type", "application/json"}});
+  EXPECT_EQ(o.response.status, 400);
+  o = call("GET", "/api/v1/audit?limit=0", "", {{"authorization", "Bearer " + adam}});
+  EXPECT_EQ(o.response.status, 400);
+  // Four rows so far: two users created, two logins. Paged by id.
+  o = call("GET", "/api/v1/audit?limit=3", "", {{"authorization", "Bearer " + adam}});
+  EXPECT_EQ(o.response.status, 200);
+  auto page = nlohmann::json::parse(o.response.body);
+  ASSERT_EQ(page["entries"].size(), 3u);
+  EXPECT_EQ(page["entries"][0]["action"], "user.create");
+  auto next = page["next_after"].get<std::string>();
+  o = call("GET", "/api/v1/audit?after=" + next, "", {{"authorization", "Bearer " + adam}});
+  page = nlohmann::json::parse(o.response.body);
+  ASSERT_EQ(page["entries"].size(), 1u);
+  EXPECT_EQ(page["entries"][0]["action"], "auth.login");
+  EXPECT_EQ(page["entries"][0]["actor"], "adam");
+  EXPECT_EQ(page["entries"][0]["remote"], "192.0.2.7");
+}
+
+TEST_F(DispatchTest, CookieNeedsCsrfForStateChanges) {
+  auto body = login("adam", "adam-password");
+  std::string cookie = "zaulek_session=" + body["token"].get<std::string>();
+  EXPECT_EQ(call("GET", "/api/v1/auth/me", "", {{"cookie", cookie}}).response.status, 200);
+  auto o = call("POST", "/api/v1/auth/logout", "", {{"cookie", cookie}});
+  EXPECT_EQ(o.response.status, 403);
+  o = call("POST", "/api/v1/auth/logout", "", {{"cookie", cookie}, {"x-csrf-token", "wrong"}});
+  EXPECT_EQ(o.response.status, 403);
+  o = call("POST", "/api/v1/auth/logout", "",
+           {{"cookie", cookie}, {"x-csrf-token", body["csrf_token"].get<std::string>()}});
+  EXPECT_EQ(o.response.status, 200);
+  EXPECT_EQ(call("GET", "/api/v1/auth/me", "", {{"cookie", cookie}}).response.status, 401);
+}
+
+TEST_F(DispatchTest, TokenExpires) {
+  auto token = login("olga", "olga-password")["token"].get<std::string>();
+  std::map<std::string, std::string> h{{"authorization", "Bearer " + token}};
+  EXPECT_EQ(call("GET", "/api/v1/auth/me", "", h).response.status, 200);
+  clock_.advance(std::chrono::seconds{3599});
+  EXPECT_EQ(call("GET", "/api/v1/auth/me", "", h).response.status, 200);
+  clock_.advance(std::chrono::seconds{2});
+  auto o = call("GET", "/api/v1/auth/me", "", h);
+  EXPECT_EQ(o.response.status, 401);
+  EXPECT_EQ(code(o), "unauthenticated");
+}
+
+TEST_F(DispatchTest, LoginRateLimitedPerUserAndAudited) {
+  for (int i = 0; i < 3; ++i) login("olga", "wrong-password", 401);
+  // Even the right password is refused now, with Retry-After.
+  auto o = call("POST", "/api/v1/auth/login", R"({"username":"olga","password":"olga-password"})",
+                {{"content-type", "application/json"}});
+  EXPECT_EQ(o.response.status, 429);
+  bool retry = false;
+  for (auto& [k, v] : o.response.headers)
+    if (k == "Retry-After") retry = std::stoi(v) > 0 && std::stoi(v) <= 60;
+  EXPECT_TRUE(retry);
+  // Another user from the same address is limited too (per address).
+  login("adam", "adam-password", 429);
+  clock_.advance(std::chrono::seconds{61});
+  login("olga", "olga-password");
+  // Unknown users fail like wrong passwords.
+  auto unknown = call("POST", "/api/v1/auth/login", R"({"username":"ghost","password":"x"})",
+                      {{"content-type", "application/json"}});
+  EXPECT_EQ(unknown.response.status, 401);
+  EXPECT_EQ(nlohmann::json::parse(unknown.response.body)["error"]["message"],
+            "wrong user name or password");
+  auto rows = catalog_->list_audit(0, 1000);
+  ASSERT_TRUE(rows);
+  int failed = 0;
+  for (auto& e : *rows) {
+    if (e.action == "auth.login_failed") ++failed;
+    EXPECT_EQ(e.detail.find("wrong-password"), std::string::npos);
+  }
+  EXPECT_EQ(failed, 4);
+}
+
+}  // namespace
+}  // namespace zaulek::server
