@@ -186,7 +186,8 @@ void Muxer::write_tables(std::vector<std::uint8_t>& out) {
 void Muxer::write_frame(std::vector<std::uint8_t>& out, std::span<const std::uint8_t> au,
                         std::uint64_t pts90, std::uint64_t dts90, bool keyframe) {
   if (keyframe) write_tables(out);
-  std::uint8_t pes[24] = {0x00, 0x00, 0x01, 0xE0, 0x00, 0x00, 0x80};
+  // 19 bytes of PES header with PTS and DTS, then up to 7 of delimiter.
+  std::uint8_t pes[32] = {0x00, 0x00, 0x01, 0xE0, 0x00, 0x00, 0x80};
   std::size_t pes_size = 9;
   if (pts90 != dts90) {
     pes[7] = 0xC0;

@@ -28,8 +28,8 @@ struct Options {
   int gop = 25;
   int seconds = 4;
   int bitrate_kbps = 1000;
-  bool no_pts_every = false;  // strip PTS from every 50th frame (robustness tests)
-  std::string user;           // with password from $ZAULEK_TEST_RTSP_PASSWORD
+  std::string pattern = "ball";  // videotestsrc pattern; "snow" fills the bitrate
+  std::string user;              // with password from $ZAULEK_TEST_RTSP_PASSWORD
 };
 
 struct Unit {
@@ -56,7 +56,7 @@ std::unique_ptr<Clip> encode_clip(const Options& o) {
                  std::to_string(o.gop) + " bitrate=" + std::to_string(o.bitrate_kbps) +
                  " ! h265parse ! video/x-h265,stream-format=byte-stream,alignment=au";
   const std::string desc =
-      "videotestsrc pattern=ball num-buffers=" + std::to_string(o.fps * o.seconds) +
+      "videotestsrc pattern=" + o.pattern + " num-buffers=" + std::to_string(o.fps * o.seconds) +
       " ! video/x-raw,format=I420,width=" + std::to_string(o.width) +
       ",height=" + std::to_string(o.height) + ",framerate=" + std::to_string(o.fps) + "/1 ! " +
       enc + " ! appsink name=out sync=false";
@@ -153,6 +153,7 @@ int usage() {
   std::printf(
       "usage: zaulek-test-rtsp [--port N] [--mounts N] [--codec h264|h265] [--width W]\n"
       "                        [--height H] [--fps F] [--gop G] [--seconds S] [--bitrate KBPS]\n"
+      "                        [--pattern ball|snow|smpte|...]\n"
       "                        [--user NAME (password from $ZAULEK_TEST_RTSP_PASSWORD)]\n"
       "Serves rtsp://127.0.0.1:PORT/cam0 .. cam{N-1}; prints {\"port\",\"urls\"} when ready.\n");
   return 0;
@@ -193,12 +194,20 @@ int main(int argc, char** argv) {
       o.seconds = num(1, 120);
     else if (a == "--bitrate")
       o.bitrate_kbps = num(50, 50000);
+    else if (a == "--pattern")
+      o.pattern = next();
     else if (a == "--user")
       o.user = next();
     else {
       std::fprintf(stderr, "unknown argument %s\n", a.c_str());
       return 2;
     }
+  }
+  // The pattern goes into a launch string: letters and dashes only.
+  if (o.pattern.empty() ||
+      o.pattern.find_first_not_of("abcdefghijklmnopqrstuvwxyz-") != std::string::npos) {
+    std::fprintf(stderr, "--pattern: a videotestsrc pattern name\n");
+    return 2;
   }
   if (o.codec != "h264" && o.codec != "h265") {
     std::fprintf(stderr, "--codec: h264 or h265\n");

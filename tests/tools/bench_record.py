@@ -1,0 +1,137 @@
+"""Recorder benchmark (run by tests/bench/record.sh; not part of ctest).
+
+For each camera count N, one RTSP source serves N streams and three recorders
+pull them side by side for the same window:
+  (a) zaulek-record (one process, all cameras),
+  (b) one `ffmpeg -c copy -f segment` process per camera,
+  (c) the floor: one gst-launch-1.0 with N `rtspsrc ! fakesink` branches.
+CPU is utime+stime from /proc over the window, RSS is VmRSS at its end. The
+figures are printed, never asserted."""
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import recordlib  # noqa: E402
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICK
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+
+
+def rss_kb(pid):
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except FileNotFoundError:
+        pass
+    return 0
+
+
+def dir_bytes(path):
+    return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file())
+
+
+def start_source(n, kind):
+    if kind == "sim":
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+        from simfleet import SimFleet  # noqa: E402
+        sim = SimFleet(cameras=n)
+        sim.__enter__()
+        return sim, [c["rtsp_main"] for c in sim.cameras], sim.__exit__
+    src = recordlib.Source(mounts=n, width=1280, height=720, fps=25, gop=50,
+                           extra=("--bitrate", "4000", "--pattern", "snow"))
+    return src, src.urls, lambda *a: src.stop()
+
+
+def run(n, window, warmup, kind, keep):
+    work = Path(tempfile.mkdtemp(prefix=f"zaulek-bench-{n}-"))
+    handle, urls, close = start_source(n, kind)
+    procs = {}
+    try:
+        procs["zaulek"] = [recordlib.start_recorder(work / "zaulek", urls, "--segment-seconds",
+                                                    "60", "--log-level", "warn")]
+        ff = []
+        for i, url in enumerate(urls):
+            out = work / "ffmpeg" / f"cam{i}"
+            out.mkdir(parents=True)
+            ff.append(subprocess.Popen(
+                ["ffmpeg", "-nostdin", "-loglevel", "error", "-rtsp_transport", "tcp", "-i", url,
+                 "-c", "copy", "-f", "segment", "-segment_time", "60", "-reset_timestamps", "1",
+                 str(out / "%05d.ts")], stdout=subprocess.DEVNULL))
+        procs["ffmpeg"] = ff
+        desc = []
+        for url in urls:
+            desc += ["rtspsrc", f"location={url}", "protocols=tcp", "!", "fakesink", "sync=false"]
+        procs["floor"] = [subprocess.Popen(["gst-launch-1.0", "-q", *desc],
+                                           stdout=subprocess.DEVNULL)]
+        time.sleep(warmup)
+        t0 = time.monotonic()
+        c0 = {k: sum(cpu_seconds(p.pid) for p in v) for k, v in procs.items()}
+        b0 = {k: dir_bytes(work / k) for k in ("zaulek", "ffmpeg")}
+        time.sleep(window)
+        dt = time.monotonic() - t0
+        c1 = {k: sum(cpu_seconds(p.pid) for p in v) for k, v in procs.items()}
+        b1 = {k: dir_bytes(work / k) for k in ("zaulek", "ffmpeg")}
+        rss = {k: sum(rss_kb(p.pid) for p in v) for k, v in procs.items()}
+        alive = {k: sum(p.poll() is None for p in v) for k, v in procs.items()}
+    finally:
+        for v in procs.values():
+            for p in v:
+                if p.poll() is None:
+                    p.send_signal(signal.SIGINT)
+        for v in procs.values():
+            for p in v:
+                try:
+                    p.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        close(None, None, None)
+        if not keep:
+            shutil.rmtree(work, ignore_errors=True)
+    cpu = {k: (c1[k] - c0[k]) / dt * 100 / n for k in c0}
+    print(f"\n== {n} camera(s), {kind} source, {dt:.0f} s window ==")
+    print(f"{'recorder':<8} {'CPU %/stream':>13} {'RSS MB/cam':>11} {'written MB/s':>13} {'alive':>6}")
+    for k in ("zaulek", "ffmpeg", "floor"):
+        written = f"{(b1[k] - b0[k]) / dt / 1e6:13.2f}" if k in b0 else f"{'-':>13}"
+        print(f"{k:<8} {cpu[k]:13.3f} {rss[k] / 1024 / n:11.2f} {written} {alive[k]:>6}")
+    if cpu["ffmpeg"] > 0 and cpu["floor"] > 0:
+        print(f"ratios: zaulek/ffmpeg CPU {cpu['zaulek'] / cpu['ffmpeg']:.2f}, "
+              f"zaulek/floor CPU {cpu['zaulek'] / cpu['floor']:.2f}, "
+              f"zaulek/ffmpeg RSS {rss['zaulek'] / max(1, rss['ffmpeg']):.2f}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("counts", nargs="*", type=int, default=[1, 10])
+    ap.add_argument("--window", type=float, default=30.0)
+    ap.add_argument("--warmup", type=float, default=8.0)
+    ap.add_argument("--source", choices=("auto", "sim", "test"), default="auto")
+    ap.add_argument("--keep", action="store_true", help="keep the recorded files")
+    args = ap.parse_args()
+    kind = args.source
+    if kind == "auto":
+        sim = recordlib.build_dir() / "sim" / "zaulek-sim"
+        kind = "sim" if sim.exists() else "test"
+    for n in args.counts:
+        if n < 1 or n > 200:
+            sys.exit("camera counts: 1..200")
+        run(n, min(args.window, 600), min(args.warmup, 60), kind, args.keep)
+
+
+if __name__ == "__main__":
+    main()
