@@ -268,6 +268,10 @@ Status validate_segment(const Segment& s) {
 }
 
 Status validate_range(std::int64_t from_ns, std::int64_t to_ns) {
+  std::int64_t width = 0;
+  if (__builtin_sub_overflow(to_ns, from_ns, &width)) {
+    return make_error(ErrorKind::invalid_argument, "time range is wider than 292 years");
+  }
   if (to_ns <= from_ns)
     return make_error(ErrorKind::invalid_argument, "time range must end after it starts");
   return {};
@@ -771,7 +775,8 @@ class SqliteCatalog final : public Catalog {
       ++t.segments;
       std::int64_t s = std::max((*st)->int64("start_ns"), from_ns);
       std::int64_t e = std::min((*st)->int64("end_ns"), to_ns);
-      if (cur && s <= cur->end_ns + tolerance_ns) {
+      // Difference, not sum: both lie in [from, to], whose width fits in int64.
+      if (cur && (s <= cur->end_ns || s - cur->end_ns <= tolerance_ns)) {
         cur->end_ns = std::max(cur->end_ns, e);
       } else {
         if (cur) t.ranges.push_back(*cur);

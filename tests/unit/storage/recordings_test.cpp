@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <limits>
 #include <thread>
 
 #include "storage/catalog.h"
@@ -637,6 +638,34 @@ TEST_F(RecordingsTest, EventRetentionKeepsHeld) {
   auto bounded = cat_->delete_events_before(10 * kMin, 2);
   ASSERT_TRUE(bounded.ok());
   EXPECT_EQ(*bounded, 2);
+}
+
+}  // namespace
+}  // namespace zaulek::storage
+
+namespace zaulek::storage {
+namespace {
+
+TEST_F(RecordingsTest, ExtremeTimesAreErrorsOrAnswersNeverOverflow) {
+  constexpr auto kMinNs = std::numeric_limits<std::int64_t>::min();
+  constexpr auto kMaxNs = std::numeric_limits<std::int64_t>::max();
+  ASSERT_TRUE(cat_->add_segment(segment("cam-1", 0)).ok());
+  Segment late = segment("cam-1", kMaxNs - kMin);
+  ASSERT_TRUE(cat_->add_segment(late).ok());
+  EXPECT_EQ(cat_->timeline("cam-1", kMinNs, kMaxNs, kSec).error().kind,
+            ErrorKind::invalid_argument);
+  auto high = cat_->timeline("cam-1", kMaxNs - kDay, kMaxNs, 6 * 3600 * kSec);
+  ASSERT_TRUE(high.ok()) << high.error().message;
+  ASSERT_EQ(high->ranges.size(), 1u);
+  EXPECT_EQ(high->ranges[0].end_ns, kMaxNs);
+  auto low = cat_->timeline("cam-1", kMinNs, kMinNs + kDay, kSec);
+  ASSERT_TRUE(low.ok());
+  EXPECT_TRUE(low->ranges.empty());
+  auto none = cat_->list_segments("cam-1", kMinNs + 1, 0, 10);
+  ASSERT_TRUE(none.ok()) << none.error().message;
+  EXPECT_TRUE(none->empty());
+  EXPECT_EQ(cat_->list_events({"", kMinNs, kMaxNs, 0, 10}).error().kind,
+            ErrorKind::invalid_argument);
 }
 
 }  // namespace
