@@ -240,7 +240,9 @@ Status validate_segment(const Segment& s) {
   if (!valid_camera_id(s.camera_id)) {
     return make_error(ErrorKind::invalid_argument, "segment has an invalid camera id");
   }
-  if (s.end_ns < s.start_ns || s.end_ns - s.start_ns > Catalog::kMaxSegmentNs) {
+  std::int64_t length = 0;
+  if (__builtin_sub_overflow(s.end_ns, s.start_ns, &length) || length < 0 ||
+      length > Catalog::kMaxSegmentNs) {
     return make_error(
         ErrorKind::invalid_argument,
         "segment of " + s.camera_id + " must end after it starts and last at most 6 h");

@@ -666,6 +666,9 @@ TEST_F(RecordingsTest, ExtremeTimesAreErrorsOrAnswersNeverOverflow) {
   EXPECT_TRUE(none->empty());
   EXPECT_EQ(cat_->list_events({"", kMinNs, kMaxNs, 0, 10}).error().kind,
             ErrorKind::invalid_argument);
+  Segment wide = segment("cam-1", kMinNs);
+  wide.end_ns = kMaxNs;
+  EXPECT_EQ(cat_->add_segment(wide).error().kind, ErrorKind::invalid_argument);
 }
 
 }  // namespace
