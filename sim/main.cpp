@@ -151,6 +151,7 @@ Result<std::string> read_password(const std::string& file) {
   return text;
 }
 
+#ifndef ZAULEK_SIM_HAVE_ONVIF
 // Without the ONVIF half, the planned ONVIF port for base-port 0 is a port
 // that was free a moment ago (printed so the output keeps its shape).
 std::uint16_t probe_free_port(const std::string& host) {
@@ -162,6 +163,7 @@ std::uint16_t probe_free_port(const std::string& host) {
   if (!ec) acc.bind(ep, ec);
   return ec ? 0 : acc.local_endpoint(ec).port();
 }
+#endif
 
 char hex_digit(unsigned v) {
   return "0123456789abcdef"[v & 0xf];
@@ -269,7 +271,12 @@ int run(const Options& o) {
     id.h265 = o.h265;
 #ifdef ZAULEK_SIM_HAVE_ONVIF
     cam->onvif = OnvifDevice::create(io, id);
-    cam->onvif->start();
+    try {
+      cam->onvif->start();
+    } catch (const std::exception& e) {  // the ONVIF half reports bind errors by throwing
+      spdlog::critical("camera {}: ONVIF service on {}:{}: {}", i, o.bind, id.onvif_port, e.what());
+      return 1;
+    }
     cam->onvif_url = cam->onvif->device_service_url();
     cam->snapshot_url = cam->onvif->snapshot_url();
 #else
@@ -284,7 +291,12 @@ int run(const Options& o) {
   std::vector<OnvifDevice*> devices;
   for (auto& c : fleet.cameras) devices.push_back(c->onvif.get());
   auto discovery = DiscoveryResponder::create(io, o.bind, devices);
-  discovery->start();
+  try {
+    discovery->start();
+  } catch (const std::exception& e) {
+    // The cameras stay usable by URL; only discovery scans will miss them.
+    spdlog::error("WS-Discovery not available on {}: {}", o.bind, e.what());
+  }
 #endif
 
   const int control_port =

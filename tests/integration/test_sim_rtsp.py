@@ -164,6 +164,7 @@ def test_h265_main_stream():
         assert (sub["codec_name"], sub["width"], sub["height"]) == ("h264", 640, 360)
         pts = [p for p, _ in ffprobe_packets(sim.cameras[0]["rtsp_main"], 3)]
         assert len(pts) >= 60 and all(b > a for a, b in zip(pts, pts[1:]))
+        assert sim.stop() == 0, "SIGTERM stops the simulator cleanly"
 
 
 def test_digest_auth():
