@@ -38,19 +38,14 @@ SOAP_NMAC struct Namespace namespaces[] = {
 namespace zaulek::onvif {
 namespace {
 
-// Reads from the string_view given to begin_read (kept alive by the caller
-// for the duration of the read, which is synchronous).
-struct InBuffer {
-  std::string_view data;
-  std::size_t pos = 0;
-};
-
+// Reads from the string_view given to begin_read (the caller keeps it alive
+// until read_body/read_fault returns; reading is synchronous).
 std::size_t recv_from_buffer(struct soap* soap, char* buf, std::size_t len) {
-  auto* in = static_cast<InBuffer*>(soap->data[0]);
+  auto* in = static_cast<std::pair<std::string_view, std::size_t>*>(soap->data[0]);
   if (!in) return 0;
-  std::size_t n = std::min(len, in->data.size() - in->pos);
-  std::copy_n(in->data.data() + in->pos, n, buf);
-  in->pos += n;
+  std::size_t n = std::min(len, in->first.size() - in->second);
+  std::copy_n(in->first.data() + in->second, n, buf);
+  in->second += n;
   return n;
 }
 
@@ -123,9 +118,8 @@ Error SoapContext::read_error(const char* what) {
 Result<InHeader> SoapContext::begin_read(std::string_view xml) {
   if (xml.size() > kMaxEnvelopeBytes)
     return make_error(ErrorKind::resource_exhausted, "SOAP envelope larger than 1 MiB");
-  static thread_local InBuffer in;  // begin_read .. read_body run on one thread
-  in = InBuffer{xml, 0};
-  soap_->data[0] = &in;
+  in_ = {xml, 0};
+  soap_->data[0] = &in_;
   soap_->header = nullptr;
   soap_->error = SOAP_OK;
   soap_begin(soap_);

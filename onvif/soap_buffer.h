@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "core/error.h"
 #include "soapH.h"
@@ -147,6 +148,7 @@ class SoapContext {
   Error read_error(const char* what);
 
   struct soap* soap_;
+  std::pair<std::string_view, std::size_t> in_;  // input being read, position
 };
 
 }  // namespace zaulek::onvif

@@ -129,5 +129,25 @@ TEST(OnvifSoapBuffer, ContextIsReusableAfterReset) {
   }
 }
 
+TEST(OnvifSoapBuffer, TwoContextsReadInterleaved) {
+  // Each context keeps its own input: begin A, begin B, then finish A.
+  auto make = [](const char* token) {
+    SoapContext c;
+    _trt__GetSnapshotUri r;
+    soap_default__trt__GetSnapshotUri(c.get(), &r);
+    r.ProfileToken = token;
+    return c.write(OutHeader{}, r);
+  };
+  std::string xa = make("aaaa"), xb = make("bbbb");
+  SoapContext a, b;
+  ASSERT_TRUE(a.begin_read(xa).ok());
+  ASSERT_TRUE(b.begin_read(xb).ok());
+  auto ra = a.read_body<_trt__GetSnapshotUri>();
+  auto rb = b.read_body<_trt__GetSnapshotUri>();
+  ASSERT_TRUE(ra.ok() && rb.ok());
+  EXPECT_EQ((*ra)->ProfileToken, "aaaa");
+  EXPECT_EQ((*rb)->ProfileToken, "bbbb");
+}
+
 }  // namespace
 }  // namespace zaulek::onvif
