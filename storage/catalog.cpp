@@ -322,8 +322,11 @@ class SqliteCatalog final : public Catalog {
 
   Result<User> add_user(const std::string& name, Role role,
                         const std::string& password_hash) override {
-    if (name.empty() || name.size() > 64) {
+    if (name.empty() || name.size() > 64 || name.find('\0') != std::string::npos) {
       return make_error(ErrorKind::invalid_argument, "user name must be 1 to 64 characters");
+    }
+    if (password_hash.empty() || password_hash.size() > 1024) {
+      return make_error(ErrorKind::invalid_argument, "password hash must be 1 to 1024 characters");
     }
     User u{0, name, role, password_hash, clock_.realtime(), false};
     std::lock_guard lock(write_mu_);
@@ -475,6 +478,12 @@ class SqliteCatalog final : public Catalog {
   Status audit(const AuditEntry& e) override {
     if (e.action.empty())
       return make_error(ErrorKind::invalid_argument, "audit entry without action");
+    // Bounded before SQLite parses the detail as JSON.
+    if (e.actor.size() > 256 || e.action.size() > 128 || e.target.size() > 1024 ||
+        e.remote.size() > 256 || e.detail.size() > kMaxAuditDetail) {
+      return make_error(ErrorKind::invalid_argument,
+                        "audit entry '" + e.action.substr(0, 128) + "' has an oversized field");
+    }
     WallTime t = e.time == WallTime{} ? clock_.realtime() : e.time;
     std::lock_guard lock(write_mu_);
     // The audit trail is evidence: its commits wait for the disk (see sqlite.cpp).
@@ -1024,6 +1033,12 @@ class SqliteCatalog final : public Catalog {
     for (const Event& e : events) {
       if (!valid_camera_id(e.camera_id)) {
         return make_error(ErrorKind::invalid_argument, "event has an invalid camera id");
+      }
+      // Bounded before SQLite parses source and data as JSON.
+      if (e.topic.size() > 1024 || e.source.size() > 8192 || e.data.size() > 8192) {
+        return make_error(
+            ErrorKind::invalid_argument,
+            "event of " + e.camera_id + ": topic over 1024 or source/data over 8192 bytes");
       }
     }
     std::vector<std::int64_t> ids;

@@ -45,7 +45,7 @@ struct AuditEntry {
   std::string actor;   // user name, or "system"
   std::string action;  // e.g. "user.create", "auth.login", "camera.add"
   std::string target;  // what it was done to, e.g. "user:alice"
-  std::string detail;  // JSON text with details; never secrets
+  std::string detail;  // JSON text with details, at most 64 KiB; never secrets
   std::string remote;  // client address, if any
 };
 
@@ -280,6 +280,7 @@ class Catalog {
   virtual Result<std::vector<Segment>> expired_segments(int max_age_days, int limit) = 0;
 
   static constexpr int kMaxListLimit = 10000;
+  static constexpr std::size_t kMaxAuditDetail = 64 * 1024;  // bytes of JSON
   static constexpr int kMaxBatch = 10000;
   // Recorders cut about every minute; the bound lets an overlap query use the
   // (camera, start) index without scanning a camera's whole history.

@@ -433,3 +433,30 @@ TEST_F(CatalogTest, ConcurrentWritersAreSerialized) {
 
 }  // namespace
 }  // namespace zaulek::storage
+
+namespace zaulek::storage {
+namespace {
+
+TEST_F(CatalogTest, HostileSizesAndBytesAreRejectedNotStored) {
+  EXPECT_EQ(cat_->add_user(std::string("al\0ice", 6), Role::operator_, "h").error().kind,
+            ErrorKind::invalid_argument);
+  EXPECT_EQ(cat_->add_user("alice", Role::operator_, "").error().kind, ErrorKind::invalid_argument);
+  AuditEntry big{0, {}, "alice", "x", "", "[" + std::string(Catalog::kMaxAuditDetail, '1') + "]",
+                 ""};
+  EXPECT_EQ(cat_->audit(big).error().kind, ErrorKind::invalid_argument);
+  AuditEntry deep{0, {}, "alice", "x", "", std::string(5000, '[') + std::string(5000, ']'), ""};
+  // Deep nesting within the size bound: SQLite's JSON parser refuses it without crashing.
+  auto r = cat_->audit(deep);
+  EXPECT_FALSE(r.ok());
+  Event e{0, "cam-1", 0, "motion", "start", "t", std::string(10000, ' '), "{}"};
+  EXPECT_EQ(cat_->add_events({e}).error().kind, ErrorKind::invalid_argument);
+  // UTF-8 names are fine and come back byte for byte.
+  ASSERT_TRUE(cat_->add_user("Zażółć", Role::operator_, "h").ok());
+  auto u = cat_->find_user("Zażółć");
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(u->name, "Zażółć");
+  EXPECT_TRUE(cat_->list_audit(0, 10)->empty());
+}
+
+}  // namespace
+}  // namespace zaulek::storage
