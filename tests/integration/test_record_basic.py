@@ -10,12 +10,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 import recordlib  # noqa: E402
 
 
-@pytest.mark.parametrize("codec,probe_name", [("h264", "h264"), ("h265", "hevc")])
-def test_records_playable_segments(tmp_path, codec, probe_name):
+@pytest.mark.parametrize("codec,probe_name,transport", [("h264", "h264", "tcp"),
+                                                      ("h265", "hevc", "tcp"),
+                                                      ("h264", "h264", "udp")])
+def test_records_playable_segments(tmp_path, codec, probe_name, transport):
     src = recordlib.Source(mounts=1, codec=codec, width=320, height=240, fps=25, gop=25)
     try:
         rec = recordlib.start_recorder(tmp_path, src.urls, "--segment-seconds", "2",
-                                       "--duration", "9")
+                                       "--duration", "9", "--transport", transport)
         segments = []
         while True:
             seg = recordlib.read_json_line(rec, 30)
