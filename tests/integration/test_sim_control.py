@@ -244,3 +244,36 @@ def test_command_line(args, code, text):
     out = subprocess.run([sim_binary()] + args, capture_output=True, text=True, timeout=30)
     assert out.returncode == code
     assert text in out.stdout + out.stderr
+
+
+def free_port_range(count, attempts=50):
+    """A base port P such that P-1 .. P+count-1 were all free a moment ago."""
+    import random
+    rng = random.Random()
+    for _ in range(attempts):
+        base = rng.randrange(20000, 60000)
+        socks = []
+        try:
+            for port in range(base - 1, base + count):
+                s = socket.socket()
+                s.bind(("127.0.0.1", port))
+                socks.append(s)
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free port range")
+
+
+def test_base_port_scheme():
+    base = free_port_range(2 * 3)
+    with SimFleet(cameras=3, extra_args=["--base-port", str(base)]) as sim:
+        # The later --base-port overrides simfleet's --base-port 0.
+        for i, cam in enumerate(sim.cameras):
+            assert urllib.parse.urlparse(cam["onvif_url"]).port == base + 2 * i
+            assert rtsp_port(cam["rtsp_main"]) == base + 2 * i + 1
+            assert rtsp_port(cam["rtsp_sub"]) == base + 2 * i + 1
+        assert urllib.parse.urlparse(sim.control_url).port == base - 1
+        assert port_open(base + 1) and port_open(base - 1)
