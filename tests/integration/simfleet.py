@@ -32,7 +32,7 @@ import time
 import urllib.error
 import urllib.request
 
-__all__ = ["SimFleet", "sim_binary"]
+__all__ = ["SimFleet", "sim_binary", "cache_dir", "build_dir"]
 
 
 def build_dir():

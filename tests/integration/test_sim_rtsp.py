@@ -187,6 +187,7 @@ def test_digest_auth():
             assert status == 200
             assert hdrs["content-type"] == "application/sdp"
             assert b"m=video" in body and b"H264/90000" in body
+            assert b"sprop-parameter-sets=" in body, "SPS/PPS in the SDP"
         finally:
             conn.close()
         # A real client with the credentials in the URL.
