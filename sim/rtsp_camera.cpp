@@ -205,7 +205,7 @@ struct RtspCamera::Impl {
     if (server != nullptr) {
       loop->run_sync([this] {
         detach();
-        gst_rtsp_server_client_filter(server, close_client, nullptr);
+        drop_everyone();
         g_object_unref(server);
       });
     }
@@ -213,6 +213,20 @@ struct RtspCamera::Impl {
 
   static GstRTSPFilterResult close_client(GstRTSPServer*, GstRTSPClient*, gpointer) {
     return GST_RTSP_FILTER_REMOVE;
+  }
+
+  static GstRTSPFilterResult remove_session(GstRTSPSessionPool*, GstRTSPSession*, gpointer) {
+    return GST_RTSP_FILTER_REMOVE;
+  }
+
+  // Closes every connection and removes every session: a UDP session would
+  // otherwise outlive its RTSP connection and keep streaming until timeout.
+  void drop_everyone() {
+    gst_rtsp_server_client_filter(server, close_client, nullptr);
+    GstRTSPSessionPool* pool = gst_rtsp_server_get_session_pool(server);
+    GList* removed = gst_rtsp_session_pool_filter(pool, remove_session, nullptr);
+    g_list_free_full(removed, g_object_unref);
+    g_object_unref(pool);
   }
 
   void detach() {
@@ -348,8 +362,7 @@ int RtspCamera::client_count() const {
 }
 
 void RtspCamera::drop_clients() {
-  impl_->loop->run_sync(
-      [this] { gst_rtsp_server_client_filter(impl_->server, &Impl::close_client, nullptr); });
+  impl_->loop->run_sync([this] { impl_->drop_everyone(); });
 }
 
 void RtspCamera::stall(std::chrono::milliseconds d) {
@@ -369,7 +382,7 @@ void RtspCamera::set_down(bool down) {
   impl_->loop->run_sync([this, down] {
     if (down) {
       impl_->detach();
-      gst_rtsp_server_client_filter(impl_->server, &Impl::close_client, nullptr);
+      impl_->drop_everyone();
     } else if (impl_->source_id == 0) {
       if (auto st = impl_->attach(); !st) spdlog::error("{}", st.error().message);
     }
