@@ -16,7 +16,7 @@ namespace {
 using namespace std::chrono_literals;
 using testing::TempDir;
 
-class CatalogTest : public ::testing::Test {
+class StorageCatalogTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto c = Catalog::open(dir_.path() / "zaulek.db", clock_);
@@ -46,14 +46,14 @@ std::string query_text(const std::filesystem::path& db, const char* sql) {
 
 // ---- migrations ----
 
-TEST(Migrations, NumberedWithoutGaps) {
+TEST(StorageMigrations, NumberedWithoutGaps) {
   auto all = migrations();
   ASSERT_FALSE(all.empty());
   for (std::size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i].version, static_cast<int>(i + 1));
   EXPECT_EQ(Catalog::latest_schema_version(), static_cast<int>(all.size()));
 }
 
-TEST(Migrations, FreshDatabaseIsAtLatestVersionInWalMode) {
+TEST(StorageMigrations, FreshDatabaseIsAtLatestVersionInWalMode) {
   TempDir dir;
   auto db = dir.path() / "zaulek.db";
   auto c = Catalog::open(db);
@@ -64,7 +64,7 @@ TEST(Migrations, FreshDatabaseIsAtLatestVersionInWalMode) {
   EXPECT_EQ(query_text(db, "PRAGMA journal_mode"), "wal");
 }
 
-TEST(Migrations, UpgradesEveryOlderSchema) {
+TEST(StorageMigrations, UpgradesEveryOlderSchema) {
   const int latest = Catalog::latest_schema_version();
   for (int k = 0; k < latest; ++k) {
     SCOPED_TRACE("from version " + std::to_string(k));
@@ -83,7 +83,7 @@ TEST(Migrations, UpgradesEveryOlderSchema) {
   }
 }
 
-TEST(Migrations, DataSurvivesUpgradeFromVersionOne) {
+TEST(StorageMigrations, DataSurvivesUpgradeFromVersionOne) {
   TempDir dir;
   auto db = dir.path() / "zaulek.db";
   ASSERT_TRUE(create_at_version(db, 1).ok());
@@ -104,7 +104,7 @@ TEST(Migrations, DataSurvivesUpgradeFromVersionOne) {
   EXPECT_EQ(u->role, Role::investigator);
 }
 
-TEST(Migrations, RefusesNewerDatabase) {
+TEST(StorageMigrations, RefusesNewerDatabase) {
   TempDir dir;
   auto db = dir.path() / "zaulek.db";
   { ASSERT_TRUE(Catalog::open(db).ok()); }
@@ -127,7 +127,7 @@ TEST(Migrations, RefusesNewerDatabase) {
   EXPECT_EQ(query_text(db, "PRAGMA user_version"), std::to_string(newer));
 }
 
-TEST(Migrations, CorruptFileIsDataLossNotCrash) {
+TEST(StorageMigrations, CorruptFileIsDataLossNotCrash) {
   TempDir dir;
   auto db = dir.path() / "zaulek.db";
   {
@@ -140,7 +140,7 @@ TEST(Migrations, CorruptFileIsDataLossNotCrash) {
   EXPECT_NE(c.error().message.find(db.string()), std::string::npos) << c.error().message;
 }
 
-TEST(Migrations, DamagedPagesAreDataLoss) {
+TEST(StorageMigrations, DamagedPagesAreDataLoss) {
   TempDir dir;
   auto db = dir.path() / "zaulek.db";
   {
@@ -178,7 +178,7 @@ TEST(Migrations, DamagedPagesAreDataLoss) {
   }
 }
 
-TEST(Migrations, MissingDirectoryIsAClearError) {
+TEST(StorageMigrations, MissingDirectoryIsAClearError) {
   TempDir dir;
   auto db = dir.path() / "no" / "such" / "zaulek.db";
   auto c = Catalog::open(db);
@@ -187,13 +187,13 @@ TEST(Migrations, MissingDirectoryIsAClearError) {
   EXPECT_NE(c.error().message.find(db.string()), std::string::npos) << c.error().message;
 }
 
-TEST_F(CatalogTest, IntegrityCheckPassesOnHealthyFile) {
+TEST_F(StorageCatalogTest, IntegrityCheckPassesOnHealthyFile) {
   EXPECT_TRUE(cat_->integrity_check().ok());
 }
 
 // ---- users ----
 
-TEST_F(CatalogTest, AddFindListUsers) {
+TEST_F(StorageCatalogTest, AddFindListUsers) {
   auto a = cat_->add_user("alice", Role::administrator, "$argon2id$a");
   ASSERT_TRUE(a.ok()) << a.error().message;
   EXPECT_GT(a->id, 0);
@@ -219,7 +219,7 @@ TEST_F(CatalogTest, AddFindListUsers) {
   EXPECT_EQ((*all)[1].name, "bob");
 }
 
-TEST_F(CatalogTest, DuplicateUserIsAlreadyExists) {
+TEST_F(StorageCatalogTest, DuplicateUserIsAlreadyExists) {
   ASSERT_TRUE(cat_->add_user("alice", Role::operator_, "h").ok());
   auto again = cat_->add_user("alice", Role::administrator, "h2");
   ASSERT_FALSE(again.ok());
@@ -227,19 +227,19 @@ TEST_F(CatalogTest, DuplicateUserIsAlreadyExists) {
   EXPECT_EQ(again.error().message, "user 'alice' already exists");
 }
 
-TEST_F(CatalogTest, BadUserNamesAreInvalidArgument) {
+TEST_F(StorageCatalogTest, BadUserNamesAreInvalidArgument) {
   EXPECT_EQ(cat_->add_user("", Role::operator_, "h").error().kind, ErrorKind::invalid_argument);
   EXPECT_EQ(cat_->add_user(std::string(65, 'x'), Role::operator_, "h").error().kind,
             ErrorKind::invalid_argument);
 }
 
-TEST_F(CatalogTest, UnknownUserIsNotFound) {
+TEST_F(StorageCatalogTest, UnknownUserIsNotFound) {
   EXPECT_EQ(cat_->find_user("nobody").error().kind, ErrorKind::not_found);
   EXPECT_EQ(cat_->find_user(std::int64_t{42}).error().kind, ErrorKind::not_found);
   EXPECT_EQ(cat_->set_user_disabled(42, true).error().kind, ErrorKind::not_found);
 }
 
-TEST_F(CatalogTest, UpdateUser) {
+TEST_F(StorageCatalogTest, UpdateUser) {
   auto a = cat_->add_user("alice", Role::operator_, "h1");
   ASSERT_TRUE(a.ok());
   ASSERT_TRUE(cat_->set_user_disabled(a->id, true).ok());
@@ -254,7 +254,7 @@ TEST_F(CatalogTest, UpdateUser) {
 
 // ---- sessions ----
 
-TEST_F(CatalogTest, SessionExpiresWithTheClock) {
+TEST_F(StorageCatalogTest, SessionExpiresWithTheClock) {
   auto a = cat_->add_user("alice", Role::operator_, "h");
   ASSERT_TRUE(a.ok());
   Session s{"hash1", a->id, "csrf1", clock_.realtime(), clock_.realtime() + 1h};
@@ -281,7 +281,7 @@ TEST_F(CatalogTest, SessionExpiresWithTheClock) {
   EXPECT_TRUE(cat_->find_session("hash2").ok());
 }
 
-TEST_F(CatalogTest, SessionDeleteAndCascade) {
+TEST_F(StorageCatalogTest, SessionDeleteAndCascade) {
   auto a = cat_->add_user("alice", Role::operator_, "h");
   ASSERT_TRUE(a.ok());
   auto later = clock_.realtime() + 1h;
@@ -294,14 +294,14 @@ TEST_F(CatalogTest, SessionDeleteAndCascade) {
   EXPECT_EQ(cat_->find_session("t2").error().kind, ErrorKind::not_found);
 }
 
-TEST_F(CatalogTest, SessionForUnknownUserIsNotFound) {
+TEST_F(StorageCatalogTest, SessionForUnknownUserIsNotFound) {
   auto r = cat_->add_session({"t", 999, "c", clock_.realtime(), clock_.realtime() + 1h});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind, ErrorKind::not_found);
   EXPECT_EQ(r.error().message.find("\"t\""), std::string::npos);
 }
 
-TEST_F(CatalogTest, DuplicateSessionIsAlreadyExists) {
+TEST_F(StorageCatalogTest, DuplicateSessionIsAlreadyExists) {
   auto a = cat_->add_user("alice", Role::operator_, "h");
   ASSERT_TRUE(a.ok());
   Session s{"secret-token-hash", a->id, "c", clock_.realtime(), clock_.realtime() + 1h};
@@ -315,7 +315,7 @@ TEST_F(CatalogTest, DuplicateSessionIsAlreadyExists) {
 
 // ---- audit ----
 
-TEST_F(CatalogTest, AuditAppendAndList) {
+TEST_F(StorageCatalogTest, AuditAppendAndList) {
   for (int i = 0; i < 5; ++i) {
     AuditEntry e;
     e.actor = "alice";
@@ -340,7 +340,7 @@ TEST_F(CatalogTest, AuditAppendAndList) {
   EXPECT_GT((*rest)[0].id, (*first)[2].id);
 }
 
-TEST_F(CatalogTest, AuditRejectsBadInput) {
+TEST_F(StorageCatalogTest, AuditRejectsBadInput) {
   AuditEntry e;
   e.actor = "alice";
   e.action = "user.create";
@@ -361,7 +361,7 @@ TEST_F(CatalogTest, AuditRejectsBadInput) {
   EXPECT_EQ(cat_->audit(e).error().kind, ErrorKind::invalid_argument);
 }
 
-TEST_F(CatalogTest, AuditIsAppendOnlyEvenInSql) {
+TEST_F(StorageCatalogTest, AuditIsAppendOnlyEvenInSql) {
   ASSERT_TRUE(cat_->audit({0, {}, "system", "start", "", "{}", ""}).ok());
   sqlite3* h = nullptr;
   ASSERT_EQ(sqlite3_open((dir_.path() / "zaulek.db").c_str(), &h), SQLITE_OK);
@@ -377,7 +377,7 @@ TEST_F(CatalogTest, AuditIsAppendOnlyEvenInSql) {
 
 // ---- concurrency ----
 
-TEST_F(CatalogTest, ReadersRunWhileWriterWrites) {
+TEST_F(StorageCatalogTest, ReadersRunWhileWriterWrites) {
   constexpr int kWrites = 400;
   std::atomic<bool> done{false};
   std::atomic<int> reads{0};
@@ -412,7 +412,7 @@ TEST_F(CatalogTest, ReadersRunWhileWriterWrites) {
   EXPECT_EQ(l->size(), static_cast<std::size_t>(kWrites));
 }
 
-TEST_F(CatalogTest, ConcurrentWritersAreSerialized) {
+TEST_F(StorageCatalogTest, ConcurrentWritersAreSerialized) {
   std::vector<std::thread> writers;
   std::atomic<int> failures{0};
   for (int t = 0; t < 4; ++t) {
@@ -437,7 +437,7 @@ TEST_F(CatalogTest, ConcurrentWritersAreSerialized) {
 namespace zaulek::storage {
 namespace {
 
-TEST_F(CatalogTest, HostileSizesAndBytesAreRejectedNotStored) {
+TEST_F(StorageCatalogTest, HostileSizesAndBytesAreRejectedNotStored) {
   EXPECT_EQ(cat_->add_user(std::string("al\0ice", 6), Role::operator_, "h").error().kind,
             ErrorKind::invalid_argument);
   EXPECT_EQ(cat_->add_user("alice", Role::operator_, "").error().kind, ErrorKind::invalid_argument);

@@ -18,7 +18,7 @@ constexpr std::int64_t kSec = 1'000'000'000;
 constexpr std::int64_t kMin = 60 * kSec;
 constexpr std::int64_t kDay = 86400 * kSec;
 
-class FootageTest : public ::testing::Test {
+class StorageFootageTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto c = Catalog::open(root() / "zaulek.db", clock_);
@@ -79,7 +79,7 @@ class FootageTest : public ::testing::Test {
   std::unique_ptr<Catalog> cat_;
 };
 
-TEST_F(FootageTest, DeleteRemovesFilesAndRowsButNotHeldOrOpen) {
+TEST_F(StorageFootageTest, DeleteRemovesFilesAndRowsButNotHeldOrOpen) {
   std::vector<std::int64_t> ids;
   for (int i = 0; i < 5; ++i) ids.push_back(add(make_file("cam-1", i * kMin)));
   Segment open = make_file("cam-1", 10 * kMin);
@@ -104,7 +104,7 @@ TEST_F(FootageTest, DeleteRemovesFilesAndRowsButNotHeldOrOpen) {
   EXPECT_TRUE(cat_->list_deleting_segments(10)->empty());
 }
 
-TEST_F(FootageTest, FailedUnlinkKeepsIntentUntilReconciled) {
+TEST_F(StorageFootageTest, FailedUnlinkKeepsIntentUntilReconciled) {
   Segment s = make_file("cam-1", 0);
   std::int64_t id = add(s);
   // Unlink of a directory fails (EISDIR) even for root: a stand-in for an I/O error.
@@ -133,7 +133,7 @@ TEST_F(FootageTest, FailedUnlinkKeepsIntentUntilReconciled) {
   EXPECT_EQ(cat_->find_segment(id).error().kind, ErrorKind::not_found);
 }
 
-TEST_F(FootageTest, RetentionByAgeKeepsHeldAndYoung) {
+TEST_F(StorageFootageTest, RetentionByAgeKeepsHeldAndYoung) {
   const std::int64_t now = clock_.realtime().time_since_epoch().count();
   for (int d = 1; d <= 40; ++d) add(make_file("cam-1", now - d * kDay));
   ASSERT_TRUE(cat_->add_hold({0, "cam-1", now - 35 * kDay, now - 34 * kDay, "case", "a", {}}).ok());
@@ -150,7 +150,7 @@ TEST_F(FootageTest, RetentionByAgeKeepsHeldAndYoung) {
   EXPECT_TRUE(fs::exists(root() / "cam-1" / (std::to_string(now - 35 * kDay) + ".ts")));
 }
 
-TEST_F(FootageTest, RetentionUnderPressureTakesOldestAcrossCameras) {
+TEST_F(StorageFootageTest, RetentionUnderPressureTakesOldestAcrossCameras) {
   // Yesterday: young enough that age-based retention leaves it alone.
   const std::int64_t t0 = clock_.realtime().time_since_epoch().count() - kDay;
   for (int m = 0; m < 60; ++m) add(make_file("cam-1", t0 + m * kMin));
@@ -178,7 +178,7 @@ TEST_F(FootageTest, RetentionUnderPressureTakesOldestAcrossCameras) {
   EXPECT_FALSE(fs::exists(root() / "cam-2" / (std::to_string(t0 + 34 * kMin) + ".ts")));
 }
 
-TEST_F(FootageTest, RetentionNeverTakesHeldFootageEvenWhenFull) {
+TEST_F(StorageFootageTest, RetentionNeverTakesHeldFootageEvenWhenFull) {
   const std::int64_t t0 = clock_.realtime().time_since_epoch().count() - kDay;
   for (int m = 0; m < 10; ++m) add(make_file("cam-1", t0 + m * kMin));
   ASSERT_TRUE(cat_->add_hold({0, "cam-1", t0, t0 + 8 * kMin, "case", "a", {}}).ok());
@@ -197,7 +197,7 @@ TEST_F(FootageTest, RetentionNeverTakesHeldFootageEvenWhenFull) {
   EXPECT_EQ(bad.error().kind, ErrorKind::unavailable);
 }
 
-TEST_F(FootageTest, FreePercentOfRealFileSystem) {
+TEST_F(StorageFootageTest, FreePercentOfRealFileSystem) {
   auto pct = free_percent(root());
   ASSERT_TRUE(pct.ok()) << pct.error().message;
   EXPECT_GE(*pct, 0.0);
@@ -205,7 +205,7 @@ TEST_F(FootageTest, FreePercentOfRealFileSystem) {
   EXPECT_EQ(free_percent(root() / "missing").error().kind, ErrorKind::unavailable);
 }
 
-TEST_F(FootageTest, ReconcileReportsThenRepairs) {
+TEST_F(StorageFootageTest, ReconcileReportsThenRepairs) {
   ASSERT_TRUE(cat_->add_camera([] {
                     Camera c;
                     c.id = "cam-1";
@@ -279,13 +279,13 @@ TEST_F(FootageTest, ReconcileReportsThenRepairs) {
   EXPECT_TRUE(fs::exists(root() / "cam-1" / "x.ts.part"));
 }
 
-TEST_F(FootageTest, ReconcileOfEmptyRootIsClean) {
+TEST_F(StorageFootageTest, ReconcileOfEmptyRootIsClean) {
   auto r = reconcile(*cat_, root(), true, FileProbe{});
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r->clean());
 }
 
-TEST_F(FootageTest, SegmentPathsCannotLeaveTheRoot) {
+TEST_F(StorageFootageTest, SegmentPathsCannotLeaveTheRoot) {
   Segment s = make_file("cam-1", 0);
   s.path = "../outside.ts";
   EXPECT_EQ(cat_->add_segment(s).error().kind, ErrorKind::invalid_argument);

@@ -18,7 +18,7 @@ constexpr std::int64_t kSec = 1'000'000'000;
 constexpr std::int64_t kMin = 60 * kSec;
 constexpr std::int64_t kDay = 86400 * kSec;
 
-class RecordingsTest : public ::testing::Test {
+class StorageRecordingsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto c = Catalog::open(dir_.path() / "zaulek.db", clock_);
@@ -58,7 +58,7 @@ class RecordingsTest : public ::testing::Test {
 
 // ---- cameras ----
 
-TEST_F(RecordingsTest, CameraCrudRoundTrip) {
+TEST_F(StorageRecordingsTest, CameraCrudRoundTrip) {
   auto a = cat_->add_camera(camera());
   ASSERT_TRUE(a.ok()) << a.error().message;
   EXPECT_EQ(a->id, "cam-1");
@@ -102,7 +102,7 @@ TEST_F(RecordingsTest, CameraCrudRoundTrip) {
   EXPECT_EQ(c->id, "cam-3");
 }
 
-TEST_F(RecordingsTest, CameraExplicitIdAndCollisions) {
+TEST_F(StorageRecordingsTest, CameraExplicitIdAndCollisions) {
   Camera c = camera();
   c.id = "cam-1";
   ASSERT_TRUE(cat_->add_camera(c).ok());
@@ -116,7 +116,7 @@ TEST_F(RecordingsTest, CameraExplicitIdAndCollisions) {
   EXPECT_EQ(next->id, "cam-2");
 }
 
-TEST_F(RecordingsTest, CameraBadInputIsInvalidArgument) {
+TEST_F(StorageRecordingsTest, CameraBadInputIsInvalidArgument) {
   Camera c = camera();
   c.onvif_url = "";
   EXPECT_EQ(cat_->add_camera(c).error().kind, ErrorKind::invalid_argument);
@@ -137,7 +137,7 @@ TEST_F(RecordingsTest, CameraBadInputIsInvalidArgument) {
   EXPECT_TRUE(all->empty());
 }
 
-TEST_F(RecordingsTest, StreamsReplaceAndCascade) {
+TEST_F(StorageRecordingsTest, StreamsReplaceAndCascade) {
   auto a = cat_->add_camera(camera());
   ASSERT_TRUE(a.ok());
   std::vector<Stream> streams = {
@@ -165,7 +165,7 @@ TEST_F(RecordingsTest, StreamsReplaceAndCascade) {
 
 // ---- segments ----
 
-TEST_F(RecordingsTest, SegmentLifecycleOpenGrowClose) {
+TEST_F(StorageRecordingsTest, SegmentLifecycleOpenGrowClose) {
   Segment s = segment("cam-1", 100 * kSec, 0);
   s.state = SegmentState::open;
   s.bytes = 0;
@@ -194,7 +194,7 @@ TEST_F(RecordingsTest, SegmentLifecycleOpenGrowClose) {
   EXPECT_EQ(cat_->update_segment(999, 1, 1, 1).error().kind, ErrorKind::not_found);
 }
 
-TEST_F(RecordingsTest, SegmentBadInput) {
+TEST_F(StorageRecordingsTest, SegmentBadInput) {
   Segment s = segment("cam-1", 100 * kSec);
   s.end_ns = s.start_ns - 1;
   EXPECT_EQ(cat_->add_segment(s).error().kind, ErrorKind::invalid_argument);
@@ -221,7 +221,7 @@ TEST_F(RecordingsTest, SegmentBadInput) {
   EXPECT_TRUE(cat_->list_segments("cam-2", 0, kDay, 100)->empty());
 }
 
-TEST_F(RecordingsTest, ListSegmentsOverlapping) {
+TEST_F(StorageRecordingsTest, ListSegmentsOverlapping) {
   std::vector<Segment> batch;
   for (int i = 0; i < 10; ++i) batch.push_back(segment("cam-1", i * kMin));
   batch.push_back(segment("cam-2", 0));
@@ -239,7 +239,7 @@ TEST_F(RecordingsTest, ListSegmentsOverlapping) {
   EXPECT_EQ(cat_->list_segments("cam-1", 0, 5, 0).error().kind, ErrorKind::invalid_argument);
 }
 
-TEST_F(RecordingsTest, TimelineMergesWithToleranceAndReportsGaps) {
+TEST_F(StorageRecordingsTest, TimelineMergesWithToleranceAndReportsGaps) {
   std::vector<Segment> batch;
   // 0-60, 60.5-120 (half a second gap), 120-180, then 300-360, then 360-420 with a 2 s gap.
   batch.push_back(segment("cam-1", 0));
@@ -279,7 +279,7 @@ TEST_F(RecordingsTest, TimelineMergesWithToleranceAndReportsGaps) {
   EXPECT_EQ(cat_->timeline("cam-1", 0, kMin, -1).error().kind, ErrorKind::invalid_argument);
 }
 
-TEST_F(RecordingsTest, TimelineSeesSegmentStartingBeforeWindow) {
+TEST_F(StorageRecordingsTest, TimelineSeesSegmentStartingBeforeWindow) {
   // A long segment (2 h) that started well before the window still counts.
   ASSERT_TRUE(cat_->add_segment(segment("cam-1", 0, 2 * 3600 * kSec)).ok());
   auto t = cat_->timeline("cam-1", 3600 * kSec, 3601 * kSec, 0);
@@ -291,7 +291,7 @@ TEST_F(RecordingsTest, TimelineSeesSegmentStartingBeforeWindow) {
 
 // ---- holds and retention ----
 
-TEST_F(RecordingsTest, HoldsAddListDelete) {
+TEST_F(StorageRecordingsTest, HoldsAddListDelete) {
   auto h = cat_->add_hold({0, "cam-1", 10 * kSec, 20 * kSec, "case 2026/17", "alice", {}});
   ASSERT_TRUE(h.ok()) << h.error().message;
   EXPECT_GT(h->id, 0);
@@ -312,7 +312,7 @@ TEST_F(RecordingsTest, HoldsAddListDelete) {
   EXPECT_TRUE(cat_->list_holds("cam-1")->empty());
 }
 
-TEST_F(RecordingsTest, OldestUnheldIsOldestAcrossCamerasAndSkipsHolds) {
+TEST_F(StorageRecordingsTest, OldestUnheldIsOldestAcrossCamerasAndSkipsHolds) {
   // cam-1 has footage from minute 0, cam-2 from minute 5; both until minute 10.
   std::vector<Segment> batch;
   for (int i = 0; i < 10; ++i) batch.push_back(segment("cam-1", i * kMin));
@@ -336,7 +336,7 @@ TEST_F(RecordingsTest, OldestUnheldIsOldestAcrossCamerasAndSkipsHolds) {
   for (const auto& s : *o) EXPECT_EQ(s.state, SegmentState::closed);
 }
 
-TEST_F(RecordingsTest, ExpiredHonoursCameraRetentionAndHolds) {
+TEST_F(StorageRecordingsTest, ExpiredHonoursCameraRetentionAndHolds) {
   auto cam = camera();
   cam.retention_days = 7;
   ASSERT_TRUE(cat_->add_camera(cam).ok());  // cam-1 keeps 7 days
@@ -373,7 +373,7 @@ TEST_F(RecordingsTest, ExpiredHonoursCameraRetentionAndHolds) {
   EXPECT_EQ(cat_->expired_segments(0, 10).error().kind, ErrorKind::invalid_argument);
 }
 
-TEST_F(RecordingsTest, DeletionRecordsIntentAndHoldWins) {
+TEST_F(StorageRecordingsTest, DeletionRecordsIntentAndHoldWins) {
   std::vector<Segment> batch;
   for (int i = 0; i < 4; ++i) batch.push_back(segment("cam-1", i * kMin));
   auto ids = cat_->add_segments(batch);
@@ -405,7 +405,7 @@ TEST_F(RecordingsTest, DeletionRecordsIntentAndHoldWins) {
   EXPECT_TRUE(cat_->find_segment((*ids)[1]).ok());
 }
 
-TEST_F(RecordingsTest, SegmentsAndHoldsSurviveReopen) {
+TEST_F(StorageRecordingsTest, SegmentsAndHoldsSurviveReopen) {
   ASSERT_TRUE(cat_->add_segment(segment("cam-1", 0)).ok());
   ASSERT_TRUE(cat_->add_hold({0, "cam-1", 0, kMin, "case", "a", {}}).ok());
   cat_.reset();
@@ -422,7 +422,7 @@ TEST_F(RecordingsTest, SegmentsAndHoldsSurviveReopen) {
 namespace zaulek::storage {
 namespace {
 
-TEST_F(RecordingsTest, ExportLifecycle) {
+TEST_F(StorageRecordingsTest, ExportLifecycle) {
   auto x =
       cat_->add_export({"", "cam-1", 0, kMin, ExportState::done, "p", 9, "s", "e", "inv", {}, {}});
   ASSERT_TRUE(x.ok()) << x.error().message;
@@ -464,7 +464,7 @@ TEST_F(RecordingsTest, ExportLifecycle) {
       ErrorKind::invalid_argument);
 }
 
-TEST_F(RecordingsTest, ExportInProgressProtectsFootageUntilRestartFailsIt) {
+TEST_F(StorageRecordingsTest, ExportInProgressProtectsFootageUntilRestartFailsIt) {
   std::vector<Segment> batch;
   for (int i = 0; i < 4; ++i) batch.push_back(segment("cam-1", i * kMin));
   ASSERT_TRUE(cat_->add_segments(batch).ok());
@@ -498,7 +498,7 @@ TEST_F(RecordingsTest, ExportInProgressProtectsFootageUntilRestartFailsIt) {
 namespace zaulek::storage {
 namespace {
 
-TEST_F(RecordingsTest, ReadersSeeWholeBatchesOnly) {
+TEST_F(StorageRecordingsTest, ReadersSeeWholeBatchesOnly) {
   constexpr int kBatches = 20;
   constexpr int kPerBatch = 500;
   std::atomic<bool> done{false};
@@ -537,7 +537,7 @@ TEST_F(RecordingsTest, ReadersSeeWholeBatchesOnly) {
   ASSERT_EQ(tl->ranges.size(), 1u);
 }
 
-TEST_F(RecordingsTest, SecondCatalogOnSameFileSharesData) {
+TEST_F(StorageRecordingsTest, SecondCatalogOnSameFileSharesData) {
   // What `zaulekd user add` does while the daemon runs.
   FakeClock other_clock;
   auto second = Catalog::open(dir_.path() / "zaulek.db", other_clock);
@@ -567,7 +567,7 @@ Event motion(const std::string& cam, std::int64_t t, const std::string& state = 
           R"({"IsMotion":"true"})"};
 }
 
-TEST_F(RecordingsTest, EventsAddListPage) {
+TEST_F(StorageRecordingsTest, EventsAddListPage) {
   std::vector<Event> batch;
   for (int i = 0; i < 10; ++i) batch.push_back(motion(i % 2 ? "cam-2" : "cam-1", i * kSec));
   auto ids = cat_->add_events(batch);
@@ -594,7 +594,7 @@ TEST_F(RecordingsTest, EventsAddListPage) {
   EXPECT_EQ(cat_->list_events({"", 2 * kSec, 3 * kSec, 0, 100})->size(), 1u);
 }
 
-TEST_F(RecordingsTest, EventsRejectBadInputAtomically) {
+TEST_F(StorageRecordingsTest, EventsRejectBadInputAtomically) {
   Event bad = motion("cam-1", 0);
   bad.kind = "explosion";
   EXPECT_EQ(cat_->add_events({motion("cam-1", 0), bad}).error().kind, ErrorKind::invalid_argument);
@@ -623,7 +623,7 @@ TEST_F(RecordingsTest, EventsRejectBadInputAtomically) {
   EXPECT_EQ((*l)[0].state, "pulse");
 }
 
-TEST_F(RecordingsTest, EventRetentionKeepsHeld) {
+TEST_F(StorageRecordingsTest, EventRetentionKeepsHeld) {
   std::vector<Event> batch;
   for (int i = 0; i < 10; ++i) batch.push_back(motion("cam-1", i * kMin));
   ASSERT_TRUE(cat_->add_events(batch).ok());
@@ -646,7 +646,7 @@ TEST_F(RecordingsTest, EventRetentionKeepsHeld) {
 namespace zaulek::storage {
 namespace {
 
-TEST_F(RecordingsTest, ExtremeTimesAreErrorsOrAnswersNeverOverflow) {
+TEST_F(StorageRecordingsTest, ExtremeTimesAreErrorsOrAnswersNeverOverflow) {
   constexpr auto kMinNs = std::numeric_limits<std::int64_t>::min();
   constexpr auto kMaxNs = std::numeric_limits<std::int64_t>::max();
   ASSERT_TRUE(cat_->add_segment(segment("cam-1", 0)).ok());

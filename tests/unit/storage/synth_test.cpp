@@ -16,7 +16,7 @@ constexpr int kDays = 90;
 
 // One test case on purpose: ctest runs every case in its own process, and
 // building the 143,000-row catalogue is the expensive part.
-TEST(SynthTest, BenchmarkQueriesOnBenchmarkData) {
+TEST(StorageSynthTest, BenchmarkQueriesOnBenchmarkData) {
   testing::TempDir dir;
   FakeClock clock(WallTime{std::chrono::nanoseconds{kFirst + kDays * kDay}});
   auto opened = Catalog::open(dir.path() / "zaulek.db", clock);
