@@ -1,0 +1,116 @@
+// Asynchronous ONVIF device/media client on Boost.Asio/Beast: SOAP 1.2 over
+// HTTP POST, one short connection per call, a deadline per call, the reply
+// bounded (kMaxEnvelopeBytes) before it is parsed (onvif/client/replies.h).
+//
+// Authentication: WS-UsernameToken PasswordDigest on every call except
+// GetSystemDateAndTime, with Created on the device's clock (the offset learnt
+// from GetSystemDateAndTime), and one retry with HTTP Digest when the device
+// answers 401 with a Digest challenge. Credentials are never logged and never
+// appear in an Error message.
+//
+// Threading: a Client lives on the executor it is created with (give it a
+// strand); call its methods there, its callbacks run there. No threads, no
+// blocking sockets. Callbacks are always invoked exactly once.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/error.h"
+#include "onvif/client/replies.h"
+
+namespace zaulek::onvif {
+
+struct HttpUrl {
+  std::string host;    // without brackets for IPv6
+  std::string port;    // "80" when absent
+  std::string target;  // "/onvif/device_service"
+};
+// http://host[:port][/path]; anything else (https, garbage, userinfo) is invalid_argument.
+Result<HttpUrl> parse_http_url(std::string_view url);
+
+struct Credentials {
+  std::string username, password;  // empty username: no authentication
+};
+
+struct ClientOptions {
+  std::chrono::milliseconds timeout{5000};  // per SOAP call (connect + write + read)
+};
+
+// What adding a camera learns from it.
+struct OnboardInfo {
+  DeviceInfo device;
+  ServiceAddrs services;
+  std::vector<MediaProfile> profiles;
+  MediaProfile main, sub;
+  std::string main_uri, sub_uri;         // RTSP unicast, no credentials
+  std::string snapshot_uri;              // "" if the camera has none
+  std::chrono::seconds clock_offset{0};  // device clock - our clock
+};
+
+class Client : public std::enable_shared_from_this<Client> {
+ public:
+  template <class T>
+  using Callback = std::function<void(Result<T>)>;
+
+  static std::shared_ptr<Client> create(boost::asio::any_io_executor executor,
+                                        std::string device_url, Credentials credentials,
+                                        ClientOptions options = {}, Clock& clock = system_clock());
+  ~Client();
+
+  // Reads the device clock and remembers the offset for WS-UsernameToken.
+  void get_system_date_and_time(Callback<WallTime> done);
+  void get_device_information(Callback<DeviceInfo> done);
+  // GetServices, falling back to GetCapabilities when the device has no
+  // GetServices (older firmware); the device XAddr defaults to device_url.
+  void get_service_addrs(Callback<ServiceAddrs> done);
+  void get_profiles(const std::string& media_url, Callback<std::vector<MediaProfile>> done);
+  void get_stream_uri(const std::string& media_url, const std::string& token,
+                      Callback<std::string> done);
+  void get_snapshot_uri(const std::string& media_url, const std::string& token,
+                        Callback<std::string> done);
+
+  // Everything adding a camera needs, in order: GetSystemDateAndTime,
+  // GetDeviceInformation, GetServices/GetCapabilities, GetProfiles,
+  // GetStreamUri (main, sub), GetSnapshotUri (failure there is not fatal).
+  void onboard(Callback<OnboardInfo> done);
+  // Health probe: GetSystemDateAndTime (refreshes the offset) then the
+  // authenticated GetDeviceInformation.
+  void health(Callback<DeviceInfo> done);
+
+  std::chrono::seconds clock_offset() const { return offset_; }
+  const std::string& device_url() const { return device_url_; }
+  // Aborts the call in flight (its callback gets an error).
+  void cancel();
+
+  // Low level: POSTs the envelope made by `make(with_token)` (called again
+  // for a digest retry, so a fresh nonce each time) and hands back the body
+  // of a 200 reply, or of a 4xx/5xx reply that carries a SOAP envelope.
+  void call(const std::string& url, std::function<std::string(bool with_token)> make, bool auth,
+            Callback<std::string> done);
+
+ private:
+  Client(boost::asio::any_io_executor executor, std::string device_url, Credentials credentials,
+         ClientOptions options, Clock& clock);
+  struct Exchange;
+  friend struct Exchange;
+  template <class Req>
+  std::string envelope(const Req& body, bool with_token) const;
+
+  boost::asio::any_io_executor executor_;
+  std::string device_url_;
+  Credentials credentials_;
+  ClientOptions options_;
+  Clock& clock_;
+  std::chrono::seconds offset_{0};
+  std::weak_ptr<Exchange> current_;
+};
+
+}  // namespace zaulek::onvif

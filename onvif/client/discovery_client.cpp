@@ -1,0 +1,237 @@
+#include "onvif/client/discovery_client.h"
+
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <array>
+#include <boost/asio/ip/multicast.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <charconv>
+#include <map>
+#include <memory>
+#include <optional>
+
+namespace zaulek::onvif {
+
+namespace asio = boost::asio;
+using udp = asio::ip::udp;
+
+namespace {
+
+// The first IPv4 address of interface `name`, if any.
+std::optional<asio::ip::address_v4> interface_address(const std::string& name) {
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return std::nullopt;
+  std::optional<asio::ip::address_v4> out;
+  for (ifaddrs* i = list; i; i = i->ifa_next) {
+    if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || name != i->ifa_name) continue;
+    auto* sin = reinterpret_cast<sockaddr_in*>(i->ifa_addr);
+    out = asio::ip::address_v4(ntohl(sin->sin_addr.s_addr));
+    break;
+  }
+  freeifaddrs(list);
+  return out;
+}
+
+void add_unique(std::vector<std::string>& to, const std::vector<std::string>& from) {
+  for (const auto& s : from)
+    if (std::find(to.begin(), to.end(), s) == to.end()) to.push_back(s);
+}
+
+class Scan : public std::enable_shared_from_this<Scan> {
+ public:
+  Scan(asio::any_io_executor ex, ScanOptions o, std::function<void(Result<ScanResult>)> d)
+      : options_(std::move(o)), done_(std::move(d)), socket_(ex), timer_(ex), resend_(ex) {}
+
+  void start() {
+    boost::system::error_code ec;
+    socket_.open(udp::v4(), ec);
+    if (!ec) socket_.bind(udp::endpoint(asio::ip::address_v4::any(), 0), ec);
+    if (ec)
+      return finish_error(make_error(ErrorKind::unavailable,
+                                     "discovery: cannot open a UDP socket: " + ec.message()));
+    message_id_ = new_message_id();
+    probe_ = build_probe(message_id_);
+    for (const auto& name : options_.interfaces) {
+      auto addr = interface_address(name);
+      if (!addr) {
+        result_.warnings.push_back("interface '" + name + "' has no IPv4 address");
+        continue;
+      }
+      mcast_.push_back(*addr);
+    }
+    for (const auto& t : options_.targets) {
+      auto p = parse_target(t, options_.port);
+      if (!p) {
+        result_.warnings.push_back(p.error().message);
+        continue;
+      }
+      unicast_.emplace_back(asio::ip::make_address_v4(p->first), p->second);
+    }
+    if (!send_all()) {
+      std::string why = result_.warnings.empty() ? "nothing to probe (no interface, no target)"
+                                                 : result_.warnings.front();
+      return finish_error(make_error(ErrorKind::unavailable, "discovery: no Probe sent: " + why));
+    }
+    receive();
+    auto self = shared_from_this();
+    resend_.expires_after(options_.timeout / 3);
+    resend_.async_wait([self](boost::system::error_code e) {
+      if (!e && !self->finished_) self->send_all();
+    });
+    timer_.expires_after(options_.timeout);
+    timer_.async_wait([self](boost::system::error_code) { self->finish(); });
+  }
+
+ private:
+  // true if at least one Probe left.
+  bool send_all() {
+    bool any = false;
+    boost::system::error_code ec;
+    for (const auto& addr : mcast_) {
+      socket_.set_option(asio::ip::multicast::outbound_interface(addr), ec);
+      if (!ec) socket_.set_option(asio::ip::multicast::enable_loopback(true), ec);
+      if (!ec)
+        socket_.send_to(
+            asio::buffer(probe_),
+            udp::endpoint(asio::ip::make_address_v4(kDiscoveryMulticast), options_.port), 0, ec);
+      if (ec) {
+        if (!warned_)
+          result_.warnings.push_back("multicast Probe via " + addr.to_string() +
+                                     " not sent: " + ec.message());
+      } else {
+        any = true;
+        result_.multicast_sent = true;
+      }
+    }
+    for (const auto& ep : unicast_) {
+      socket_.send_to(asio::buffer(probe_), ep, 0, ec);
+      if (ec) {
+        if (!warned_)
+          result_.warnings.push_back("Probe to " + ep.address().to_string() + ":" +
+                                     std::to_string(ep.port()) + " not sent: " + ec.message());
+      } else {
+        any = true;
+      }
+    }
+    warned_ = true;
+    return any;
+  }
+
+  void receive() {
+    socket_.async_receive_from(
+        asio::buffer(buf_), sender_,
+        [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+          if (ec || self->finished_) return;
+          self->on_datagram(n);
+          self->receive();
+        });
+  }
+
+  void on_datagram(std::size_t n) {
+    ++result_.datagrams;
+    if (n > kMaxDatagramBytes) {  // truncated: larger than any datagram we accept
+      ++result_.ignored;
+      return;
+    }
+    std::string relates_to;
+    auto matches = parse_probe_matches(std::string_view(buf_.data(), n), &relates_to);
+    if (!matches || (!relates_to.empty() && relates_to != message_id_)) {
+      ++result_.ignored;
+      return;
+    }
+    for (auto& m : *matches) {
+      if (m.endpoint.empty()) {
+        ++result_.ignored;
+        continue;
+      }
+      auto it = index_.find(m.endpoint);
+      if (it != index_.end()) {
+        auto& d = result_.devices[it->second];
+        add_unique(d.xaddrs, m.xaddrs);
+        add_unique(d.scopes, m.scopes);
+        continue;
+      }
+      if (result_.devices.size() >= options_.max_devices) {
+        ++result_.ignored;
+        continue;
+      }
+      index_.emplace(m.endpoint, result_.devices.size());
+      result_.devices.push_back(std::move(m));
+    }
+  }
+
+  void finish() {
+    if (finished_) return;
+    finished_ = true;
+    boost::system::error_code ec;
+    socket_.close(ec);
+    resend_.cancel();
+    auto d = std::move(done_);
+    d(std::move(result_));
+  }
+
+  void finish_error(Error e) {
+    finished_ = true;
+    boost::system::error_code ec;
+    socket_.close(ec);
+    asio::post(socket_.get_executor(), [d = std::move(done_), e = std::move(e)] { d(e); });
+  }
+
+  ScanOptions options_;
+  std::function<void(Result<ScanResult>)> done_;
+  udp::socket socket_;
+  asio::steady_timer timer_, resend_;
+  std::string message_id_, probe_;
+  std::vector<asio::ip::address_v4> mcast_;
+  std::vector<udp::endpoint> unicast_;
+  std::array<char, kMaxDatagramBytes + 1> buf_{};
+  udp::endpoint sender_;
+  ScanResult result_;
+  std::map<std::string, std::size_t> index_;
+  bool finished_ = false;
+  bool warned_ = false;
+};
+
+}  // namespace
+
+Result<std::pair<std::string, std::uint16_t>> parse_target(std::string_view target,
+                                                           std::uint16_t default_port) {
+  auto bad = [&](const char* why) {
+    std::string shown;
+    for (char c : target.substr(0, 80)) shown += (c >= 0x20 && c < 0x7f) ? c : '?';
+    return make_error(ErrorKind::invalid_argument,
+                      "discovery target '" + shown + "': " + std::string(why));
+  };
+  if (target.empty() || target.size() > 64) return bad("must be an IPv4 address[:port]");
+  std::string_view host = target;
+  std::uint16_t port = default_port;
+  if (auto colon = target.find(':'); colon != std::string_view::npos) {
+    host = target.substr(0, colon);
+    std::string_view p = target.substr(colon + 1);
+    unsigned v = 0;
+    auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), v);
+    if (ec != std::errc{} || end != p.data() + p.size() || v == 0 || v > 65535)
+      return bad("bad port");
+    port = static_cast<std::uint16_t>(v);
+  }
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address_v4(std::string(host), ec);
+  if (ec) return bad("not an IPv4 address (names and IPv6 are not supported)");
+  if (addr.is_multicast() || addr == asio::ip::address_v4::broadcast() || addr.is_unspecified())
+    return bad("must be a unicast address");
+  return std::make_pair(addr.to_string(), port);
+}
+
+void discover(asio::any_io_executor executor, ScanOptions options,
+              std::function<void(Result<ScanResult>)> done) {
+  if (options.timeout < std::chrono::milliseconds{10})
+    options.timeout = std::chrono::milliseconds{10};
+  std::make_shared<Scan>(std::move(executor), std::move(options), std::move(done))->start();
+}
+
+}  // namespace zaulek::onvif

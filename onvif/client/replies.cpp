@@ -1,0 +1,207 @@
+#include "onvif/client/replies.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "onvif/soap_buffer.h"
+
+namespace zaulek::onvif {
+namespace {
+
+constexpr const char* kMediaNs = "http://www.onvif.org/ver10/media/wsdl";
+constexpr const char* kEventsNs = "http://www.onvif.org/ver10/events/wsdl";
+constexpr const char* kDeviceNs = "http://www.onvif.org/ver10/device/wsdl";
+
+bool contains_nocase(std::string_view hay, std::string_view needle) {
+  auto it = std::search(hay.begin(), hay.end(), needle.begin(), needle.end(), [](char a, char b) {
+    return std::tolower(static_cast<unsigned char>(a)) ==
+           std::tolower(static_cast<unsigned char>(b));
+  });
+  return it != hay.end();
+}
+
+// Text from the outside world, made safe for a log line or an error message.
+std::string printable(std::string_view s, std::size_t max = 200) {
+  std::string out;
+  for (char c : s.substr(0, max)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
+  if (s.size() > max) out += "...";
+  return out;
+}
+
+Error fault_error(const Fault& f) {
+  if (contains_nocase(f.subcode, "NotAuthorized") || contains_nocase(f.reason, "not authorized"))
+    return make_error(ErrorKind::unauthenticated,
+                      "camera refused the credentials (SOAP fault " +
+                          printable(f.subcode.empty() ? "NotAuthorized" : f.subcode) +
+                          (f.reason.empty() ? "" : ": " + printable(f.reason)) + ")");
+  return make_error(ErrorKind::failed_precondition,
+                    "camera answered with a SOAP fault" +
+                        (f.subcode.empty() ? std::string() : " " + printable(f.subcode)) +
+                        (f.reason.empty() ? std::string() : ": " + printable(f.reason)));
+}
+
+template <class T>
+Result<T*> read_reply(SoapContext& ctx, std::string_view xml) {
+  if (xml.size() > kMaxEnvelopeBytes)
+    return make_error(ErrorKind::resource_exhausted,
+                      "camera reply larger than " + std::to_string(kMaxEnvelopeBytes) + " bytes");
+  auto header = ctx.begin_read(xml);
+  if (!header) return header.error();
+  if (ctx.body_is("SOAP-ENV:Fault")) {
+    auto f = ctx.read_fault();
+    if (!f) return f.error();
+    return fault_error(*f);
+  }
+  if (!ctx.body_is(SoapType<T>::tag)) {
+    std::string tag = ctx.body_tag();
+    return make_error(
+        ErrorKind::invalid_argument,
+        std::string("expected ") + SoapType<T>::tag + " in the camera's reply, got " +
+            (tag.empty() ? std::string("an empty body") : "'" + printable(tag) + "'"));
+  }
+  return ctx.read_body<T>();
+}
+
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+void set_service(ServiceAddrs& out, std::string_view ns, const std::string& xaddr) {
+  if (ns == kDeviceNs && out.device.empty()) out.device = xaddr;
+  if (ns == kMediaNs && out.media.empty()) out.media = xaddr;
+  if (ns == kEventsNs && out.events.empty()) out.events = xaddr;
+}
+
+}  // namespace
+
+Result<WallTime> parse_system_date_and_time(std::string_view xml) {
+  SoapContext ctx;
+  auto r = read_reply<_tds__GetSystemDateAndTimeResponse>(ctx, xml);
+  if (!r) return r.error();
+  const tt__SystemDateTime& sdt = (*r)->SystemDateAndTime;
+  const tt__DateTime* dt = sdt.UTCDateTime ? sdt.UTCDateTime : sdt.LocalDateTime;
+  if (!dt) return make_error(ErrorKind::invalid_argument, "camera reported no date and time");
+  const auto& d = dt->Date;
+  const auto& t = dt->Time;
+  if (d.Year < 1970 || d.Year > 9999 || d.Month < 1 || d.Month > 12 || d.Day < 1 || d.Day > 31 ||
+      t.Hour < 0 || t.Hour > 23 || t.Minute < 0 || t.Minute > 59 || t.Second < 0 || t.Second > 60)
+    return make_error(ErrorKind::invalid_argument,
+                      "camera reported an impossible date/time " + std::to_string(d.Year) + "-" +
+                          std::to_string(d.Month) + "-" + std::to_string(d.Day) + " " +
+                          std::to_string(t.Hour) + ":" + std::to_string(t.Minute) + ":" +
+                          std::to_string(t.Second));
+  std::int64_t secs =
+      days_from_civil(d.Year, static_cast<unsigned>(d.Month), static_cast<unsigned>(d.Day)) *
+          86400 +
+      t.Hour * 3600 + t.Minute * 60 + t.Second;
+  return WallTime{std::chrono::seconds{secs}};
+}
+
+Result<DeviceInfo> parse_device_information(std::string_view xml) {
+  SoapContext ctx;
+  auto r = read_reply<_tds__GetDeviceInformationResponse>(ctx, xml);
+  if (!r) return r.error();
+  DeviceInfo info;
+  info.manufacturer = (*r)->Manufacturer;
+  info.model = (*r)->Model;
+  info.firmware = (*r)->FirmwareVersion;
+  info.serial = (*r)->SerialNumber;
+  info.hardware_id = (*r)->HardwareId;
+  return info;
+}
+
+Result<ServiceAddrs> parse_capabilities(std::string_view xml) {
+  SoapContext ctx;
+  auto r = read_reply<_tds__GetCapabilitiesResponse>(ctx, xml);
+  if (!r) return r.error();
+  const tt__Capabilities& c = (*r)->Capabilities;
+  ServiceAddrs out;
+  if (c.Device) out.device = c.Device->XAddr;
+  if (c.Media) out.media = c.Media->XAddr;
+  if (c.Events) out.events = c.Events->XAddr;
+  return out;
+}
+
+Result<ServiceAddrs> parse_services(std::string_view xml) {
+  SoapContext ctx;
+  auto r = read_reply<_tds__GetServicesResponse>(ctx, xml);
+  if (!r) return r.error();
+  ServiceAddrs out;
+  for (const tds__Service& s : (*r)->Service) set_service(out, s.Namespace, s.XAddr);
+  return out;
+}
+
+Result<std::vector<MediaProfile>> parse_profiles(std::string_view xml) {
+  SoapContext ctx;
+  auto r = read_reply<_trt__GetProfilesResponse>(ctx, xml);
+  if (!r) return r.error();
+  std::vector<MediaProfile> out;
+  for (const tt__Profile& p : (*r)->Profiles) {
+    if (p.token.empty()) continue;  // cannot ask for its stream
+    MediaProfile m;
+    m.token = p.token;
+    m.name = p.Name;
+    if (const tt__VideoEncoderConfiguration* v = p.VideoEncoderConfiguration) {
+      m.encoding = v->Encoding;
+      m.width = std::max(0, v->Resolution.Width);
+      m.height = std::max(0, v->Resolution.Height);
+    }
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+Result<std::string> parse_media_uri(std::string_view xml, bool stream) {
+  SoapContext ctx;
+  std::string uri;
+  if (stream) {
+    auto r = read_reply<_trt__GetStreamUriResponse>(ctx, xml);
+    if (!r) return r.error();
+    uri = (*r)->MediaUri.Uri;
+  } else {
+    auto r = read_reply<_trt__GetSnapshotUriResponse>(ctx, xml);
+    if (!r) return r.error();
+    uri = (*r)->MediaUri.Uri;
+  }
+  if (uri.empty())
+    return make_error(ErrorKind::invalid_argument, std::string("camera returned an empty ") +
+                                                       (stream ? "stream" : "snapshot") + " URI");
+  return strip_userinfo(uri);
+}
+
+ProfileChoice choose_profiles(const std::vector<MediaProfile>& profiles) {
+  ProfileChoice c;
+  auto area = [&](int i) { return static_cast<long long>(profiles[i].width) * profiles[i].height; };
+  auto video = [&](int i) { return !profiles[i].encoding.empty(); };
+  int n = static_cast<int>(profiles.size());
+  for (int i = 0; i < n; ++i) {
+    if (c.main < 0 || (video(i) && !video(c.main)) ||
+        (video(i) == video(c.main) && area(i) > area(c.main)))
+      c.main = i;
+  }
+  for (int i = 0; i < n; ++i) {
+    if (i == c.main || (!video(i) && video(c.main))) continue;
+    if (c.sub < 0 || area(i) < area(c.sub)) c.sub = i;
+  }
+  if (c.sub < 0) c.sub = c.main;
+  return c;
+}
+
+std::string strip_userinfo(std::string_view uri) {
+  auto scheme = uri.find("://");
+  if (scheme == std::string_view::npos) return std::string(uri);
+  auto start = scheme + 3;
+  auto end = uri.find_first_of("/?#", start);
+  if (end == std::string_view::npos) end = uri.size();
+  auto at = uri.substr(start, end - start).rfind('@');
+  if (at == std::string_view::npos) return std::string(uri);
+  return std::string(uri.substr(0, start)) + std::string(uri.substr(start + at + 1));
+}
+
+}  // namespace zaulek::onvif

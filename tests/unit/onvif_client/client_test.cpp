@@ -1,0 +1,291 @@
+// The asynchronous ONVIF client over real loopback sockets against the
+// simulator's ONVIF device (in process, on its own io_context thread), and
+// against a raw TCP server that misbehaves (oversized reply).
+#include "onvif/client/client.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <future>
+#include <set>
+#include <thread>
+
+#include "core/crypto.h"
+#include "onvif/client/discovery_client.h"
+#include "onvif/soap_buffer.h"
+#include "sim/onvif_device.h"
+
+namespace zaulek::onvif {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+class OnvifClientTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    crypto::init();
+    guard_.emplace(io_.get_executor());
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  void TearDown() override {
+    for (auto& d : devices_) d->stop();
+    guard_.reset();
+    io_.stop();
+    thread_.join();
+  }
+  sim::OnvifDevice& start_device(std::string user = "admin", std::string password = "s3cret") {
+    sim::CameraIdentity id;
+    id.index = static_cast<int>(devices_.size());
+    id.name = "sim-cam-00" + std::to_string(id.index);
+    id.serial = "ZSIM00000" + std::to_string(id.index);
+    id.hardware_id = "SimCam-1080";
+    id.endpoint_uuid = "urn:uuid:00000000-0000-4000-8000-00000000000" + std::to_string(id.index);
+    id.rtsp_main_url = "rtsp://127.0.0.1:8554/main";
+    id.rtsp_sub_url = "rtsp://127.0.0.1:8554/sub";
+    id.username = std::move(user);
+    id.password = std::move(password);
+    devices_.push_back(sim::OnvifDevice::create(io_, id));
+    devices_.back()->start();
+    return *devices_.back();
+  }
+  std::shared_ptr<Client> client(const std::string& url, Credentials c,
+                                 std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+    return Client::create(asio::make_strand(io_), url, std::move(c), ClientOptions{timeout});
+  }
+  // Runs `op(client, callback)` on the client's executor and waits for its result.
+  template <class T, class Op>
+  Result<T> run(const std::shared_ptr<Client>& c, Op op) {
+    auto p = std::make_shared<std::promise<Result<T>>>();
+    auto f = p->get_future();
+    asio::post(io_, [c, op, p] { op(*c, [p](Result<T> r) { p->set_value(std::move(r)); }); });
+    if (f.wait_for(std::chrono::seconds(60)) != std::future_status::ready)
+      return make_error(ErrorKind::internal, "test: no callback within 60 s");
+    return f.get();
+  }
+
+  asio::io_context io_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard_;
+  std::thread thread_;
+  std::vector<std::unique_ptr<sim::OnvifDevice>> devices_;
+};
+
+TEST_F(OnvifClientTest, OnboardsASimulatedCamera) {
+  auto& d = start_device();
+  auto c = client(d.device_service_url(), {"admin", "s3cret"});
+  auto r = run<OnboardInfo>(c, [](Client& cl, auto cb) { cl.onboard(cb); });
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->device.manufacturer, "Zaulek");
+  EXPECT_EQ(r->device.serial, "ZSIM000000");
+  EXPECT_EQ(r->main_uri, "rtsp://127.0.0.1:8554/main");
+  EXPECT_EQ(r->sub_uri, "rtsp://127.0.0.1:8554/sub");
+  EXPECT_EQ(r->main.token, "main");
+  EXPECT_EQ(r->sub.token, "sub");
+  EXPECT_GT(r->main.width, r->sub.width);
+  EXPECT_FALSE(r->services.media.empty());
+  EXPECT_FALSE(r->snapshot_uri.empty());
+  EXPECT_LE(std::abs(r->clock_offset.count()), 2);
+}
+
+TEST_F(OnvifClientTest, WrongPasswordIsUnauthenticated) {
+  auto& d = start_device();
+  auto c = client(d.device_service_url(), {"admin", "wrong"});
+  auto r = run<OnboardInfo>(c, [](Client& cl, auto cb) { cl.onboard(cb); });
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::unauthenticated);
+  EXPECT_EQ(r.error().message.rfind("GetDeviceInformation: camera refused the credentials", 0), 0u)
+      << r.error().message;
+  EXPECT_EQ(r.error().message.find("wrong"), std::string::npos);  // never the password
+}
+
+TEST_F(OnvifClientTest, ClockSkewOfAnHourIsCompensated) {
+  auto& d = start_device();
+  auto f = d.faults();
+  f.clock_skew = std::chrono::hours(1);
+  d.set_faults(f);
+  auto c = client(d.device_service_url(), {"admin", "s3cret"});
+  auto r = run<OnboardInfo>(c, [](Client& cl, auto cb) { cl.onboard(cb); });
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_NEAR(static_cast<double>(r->clock_offset.count()), 3600.0, 2.0);
+
+  // Without learning the offset first, the same credentials are refused.
+  auto c2 = client(d.device_service_url(), {"admin", "s3cret"});
+  auto r2 = run<DeviceInfo>(c2, [](Client& cl, auto cb) { cl.get_device_information(cb); });
+  ASSERT_FALSE(r2.ok());
+  EXPECT_EQ(r2.error().kind, ErrorKind::unauthenticated);
+}
+
+TEST_F(OnvifClientTest, HttpDigestRetryOnChallenge) {
+  auto& d = start_device();
+  auto c = client(d.device_service_url(), {"admin", "s3cret"});
+  // An envelope without a UsernameToken: the device answers 401 + Digest,
+  // the client retries once with Authorization: Digest.
+  auto r = run<std::string>(c, [&d](Client& cl, auto cb) {
+    cl.call(
+        d.device_service_url(),
+        [](bool) {
+          return std::string(
+              R"(<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body>)"
+              R"(<GetDeviceInformation xmlns="http://www.onvif.org/ver10/device/wsdl"/>)"
+              R"(</s:Body></s:Envelope>)");
+        },
+        true, cb);
+  });
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  auto info = parse_device_information(*r);
+  ASSERT_TRUE(info.ok()) << info.error().message;
+  EXPECT_EQ(info->model, "SimCam-1080");
+
+  auto bad = client(d.device_service_url(), {"admin", "nope"});
+  auto r2 = run<std::string>(bad, [&d](Client& cl, auto cb) {
+    cl.call(
+        d.device_service_url(),
+        [](bool) {
+          return std::string(
+              R"(<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body>)"
+              R"(<GetDeviceInformation xmlns="http://www.onvif.org/ver10/device/wsdl"/>)"
+              R"(</s:Body></s:Envelope>)");
+        },
+        true, cb);
+  });
+  ASSERT_FALSE(r2.ok());
+  EXPECT_EQ(r2.error().kind, ErrorKind::unauthenticated);
+  EXPECT_EQ(r2.error().message, "camera refused the credentials (HTTP digest, 401)");
+}
+
+TEST_F(OnvifClientTest, HealthReportsMalformedReplies) {
+  auto& d = start_device();
+  auto c = client(d.device_service_url(), {"admin", "s3cret"});
+  auto ok = run<DeviceInfo>(c, [](Client& cl, auto cb) { cl.health(cb); });
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  auto f = d.faults();
+  f.malformed_soap = true;
+  d.set_faults(f);
+  auto bad = run<DeviceInfo>(c, [](Client& cl, auto cb) { cl.health(cb); });
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().kind, ErrorKind::invalid_argument) << bad.error().message;
+}
+
+TEST_F(OnvifClientTest, UnreachableAndTimeout) {
+  // A port nobody listens on: refused at once.
+  std::uint16_t closed;
+  {
+    asio::io_context tmp;
+    tcp::acceptor a(tmp, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    closed = a.local_endpoint().port();
+  }
+  auto c = client("http://127.0.0.1:" + std::to_string(closed) + "/onvif/device_service",
+                  {"admin", "x"});
+  auto r = run<WallTime>(c, [](Client& cl, auto cb) { cl.get_system_date_and_time(cb); });
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::unavailable);
+  EXPECT_NE(r.error().message.find("cannot connect to camera at 127.0.0.1:"), std::string::npos)
+      << r.error().message;
+
+  // A device that answers too late: the call's deadline.
+  auto& d = start_device();
+  auto f = d.faults();
+  f.soap_delay = std::chrono::milliseconds(3000);
+  d.set_faults(f);
+  auto slow = client(d.device_service_url(), {"admin", "s3cret"}, std::chrono::milliseconds(300));
+  auto t = run<WallTime>(slow, [](Client& cl, auto cb) { cl.get_system_date_and_time(cb); });
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(t.error().kind, ErrorKind::deadline_exceeded);
+  EXPECT_NE(t.error().message.find("within 300 ms"), std::string::npos) << t.error().message;
+}
+
+TEST_F(OnvifClientTest, OversizedReplyIsRefusedBeforeParsing) {
+  asio::io_context srv;
+  tcp::acceptor a(srv, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  auto port = a.local_endpoint().port();
+  std::thread server([&] {
+    tcp::socket s(srv);
+    a.accept(s);
+    char buf[4096];
+    boost::system::error_code ec;
+    s.read_some(asio::buffer(buf), ec);
+    std::string head = "HTTP/1.1 200 OK\r\nContent-Type: application/soap+xml\r\nContent-Length: " +
+                       std::to_string(2 * kMaxEnvelopeBytes) + "\r\n\r\n";
+    asio::write(s, asio::buffer(head), ec);
+    std::string chunk(64 * 1024, 'a');
+    for (int i = 0; i < 32 && !ec; ++i) asio::write(s, asio::buffer(chunk), ec);
+  });
+  auto c = client("http://127.0.0.1:" + std::to_string(port) + "/onvif/device_service", {});
+  auto r = run<WallTime>(c, [](Client& cl, auto cb) { cl.get_system_date_and_time(cb); });
+  server.join();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::resource_exhausted) << r.error().message;
+}
+
+TEST_F(OnvifClientTest, BadUrls) {
+  for (const char* u : {"https://10.0.0.1/onvif", "ftp://x", "http://", "http://u:p@h/x",
+                        "http://h:0/", "http://h:70000/", "http://h x/"}) {
+    auto r = parse_http_url(u);
+    EXPECT_FALSE(r.ok()) << u;
+  }
+  auto ok = parse_http_url("http://[::1]:8080/onvif/device_service");
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  EXPECT_EQ(ok->host, "::1");
+  EXPECT_EQ(ok->port, "8080");
+  EXPECT_EQ(ok->target, "/onvif/device_service");
+  auto d = parse_http_url("http://cam.example");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->port, "80");
+  EXPECT_EQ(d->target, "/");
+}
+
+// Unicast discovery against the simulator's responder on a free UDP port.
+TEST_F(OnvifClientTest, UnicastDiscoveryDeduplicates) {
+  auto& d0 = start_device();
+  auto& d1 = start_device();
+  std::uint16_t port;
+  {
+    asio::io_context tmp;
+    asio::ip::udp::socket s(tmp, asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    port = s.local_endpoint().port();
+  }
+  auto f = d1.faults();
+  f.duplicate_discovery = 3;
+  d1.set_faults(f);
+  auto responder = sim::DiscoveryResponder::create(io_, "127.0.0.1", {&d0, &d1}, port);
+  responder->start();
+  ScanOptions o;
+  o.targets = {"127.0.0.1:" + std::to_string(port)};
+  o.timeout = std::chrono::milliseconds(1500);
+  auto p = std::make_shared<std::promise<Result<ScanResult>>>();
+  discover(asio::make_strand(io_), o, [p](Result<ScanResult> r) { p->set_value(std::move(r)); });
+  auto fut = p->get_future();
+  ASSERT_EQ(fut.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  auto r = fut.get();
+  responder->stop();
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_EQ(r->devices.size(), 2u);
+  // 2 Probes (first and retransmission) x (1 + 3) ProbeMatches.
+  EXPECT_GE(r->datagrams, 4u);
+  std::set<std::string> endpoints;
+  for (auto& dev : r->devices) {
+    endpoints.insert(dev.endpoint);
+    ASSERT_EQ(dev.xaddrs.size(), 1u);
+  }
+  EXPECT_TRUE(endpoints.count(d0.identity().endpoint_uuid));
+  EXPECT_TRUE(endpoints.count(d1.identity().endpoint_uuid));
+
+  ScanOptions none;
+  none.timeout = std::chrono::milliseconds(100);
+  auto p2 = std::make_shared<std::promise<Result<ScanResult>>>();
+  discover(asio::make_strand(io_), none,
+           [p2](Result<ScanResult> r) { p2->set_value(std::move(r)); });
+  auto f2 = p2->get_future();
+  ASSERT_EQ(f2.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  auto r2 = f2.get();
+  ASSERT_FALSE(r2.ok());
+  EXPECT_EQ(r2.error().message,
+            "discovery: no Probe sent: nothing to probe (no interface, no target)");
+}
+
+}  // namespace
+}  // namespace zaulek::onvif
