@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <deque>
 #include <mutex>
 #include <random>
 
@@ -93,6 +94,16 @@ void init_gstreamer() {
 
 namespace {
 
+// One access unit on its way to the writer (held back one frame, or in the
+// events-mode pre-buffer).
+struct Pending {
+  SampleRef sample{nullptr};
+  std::vector<std::uint8_t> extra;  // untimed continuation buffers
+  std::int64_t media_ns = 0;
+  std::int64_t cts_ns = 0;
+  bool keyframe = false;
+};
+
 class RecorderImpl final : public Recorder, public std::enable_shared_from_this<RecorderImpl> {
  public:
   RecorderImpl(asio::io_context& io, const Clock& clock, CameraConfig config,
@@ -132,6 +143,18 @@ class RecorderImpl final : public Recorder, public std::enable_shared_from_this<
       self->retry_timer_.cancel();
       self->set_state("stopped", "");
       if (done) done();
+    });
+  }
+
+  void event(bool active) override {
+    asio::post(strand_, [self = shared_from_this(), active] {
+      const MonoTime now = self->clock_.monotonic();
+      if (active) {
+        self->event_active_ = true;
+      } else if (self->event_active_) {
+        self->event_active_ = false;
+        self->post_until_ = now + self->cfg_.post_event;
+      }
     });
   }
 
@@ -227,13 +250,84 @@ class RecorderImpl final : public Recorder, public std::enable_shared_from_this<
     pending_.keyframe = !GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT);
   }
 
-  // Writes the frame held back (one frame, so that an untimed continuation can
-  // still join it), opening and cutting segments at keyframes.
+  // Hands on the frame held back (one frame, so that an untimed continuation
+  // can still join it) according to the recording mode.
   void write_pending(MonoTime now) {
     if (!pending_.sample.s) return;
-    SampleRef sample = std::move(pending_.sample);
-    const bool keyframe = pending_.keyframe;
-    const std::int64_t media = pending_.media_ns;
+    Pending f = std::move(pending_);
+    pending_ = Pending{};
+    switch (cfg_.mode) {
+      case RecordingMode::continuous:
+        write_frame(f, now);
+        return;
+      case RecordingMode::off:
+        ++stats_.not_recorded;
+        return;
+      case RecordingMode::events:
+        break;
+    }
+    if (event_active_ || now < post_until_) {
+      // Pre-event footage first, from the keyframe before (start - pre).
+      for (auto& old : prebuf_) write_frame(old, now);
+      prebuf_.clear();
+      prebuf_bytes_ = 0;
+      write_frame(f, now);
+      return;
+    }
+    if (seg_) close_segment("event over");
+    const GstBuffer* buf = gst_sample_get_buffer(f.sample.s);
+    const std::size_t size =
+        (buf ? gst_buffer_get_size(const_cast<GstBuffer*>(buf)) : 0) + f.extra.size();
+    if (prebuf_.empty() && !f.keyframe) {
+      ++stats_.not_recorded;
+      return;
+    }
+    prebuf_bytes_ += size;
+    prebuf_sizes_.push_back(size);
+    prebuf_.push_back(std::move(f));
+    trim_prebuffer();
+  }
+
+  // Keeps the pre-buffer starting at the last keyframe at or before
+  // (newest - pre_event), and under its byte cap (dropping whole GOPs).
+  void trim_prebuffer() {
+    const std::int64_t pre =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(cfg_.pre_event).count();
+    const std::int64_t newest = prebuf_.back().media_ns;
+    std::size_t keep_from = 0;
+    for (std::size_t i = 0; i < prebuf_.size(); ++i) {
+      if (prebuf_[i].media_ns > newest - pre) break;
+      if (prebuf_[i].keyframe) keep_from = i;
+    }
+    auto drop_front = [this](std::size_t n) {
+      for (std::size_t i = 0; i < n; ++i) {
+        prebuf_bytes_ -= prebuf_sizes_.front();
+        prebuf_sizes_.pop_front();
+        prebuf_.pop_front();
+        ++stats_.not_recorded;
+      }
+    };
+    drop_front(keep_from);
+    while (prebuf_bytes_ > cfg_.pre_event_max_bytes && prebuf_.size() > 1) {
+      std::size_t next_key = 1;
+      while (next_key < prebuf_.size() && !prebuf_[next_key].keyframe) ++next_key;
+      if (next_key >= prebuf_.size()) next_key = prebuf_.size();  // no later keyframe: all
+      drop_front(next_key);
+    }
+  }
+
+  void clear_prebuffer() {
+    prebuf_.clear();
+    prebuf_sizes_.clear();
+    prebuf_bytes_ = 0;
+  }
+
+  // Writes one frame, opening and cutting segments at keyframes.
+  void write_frame(Pending& f, MonoTime now) {
+    SampleRef sample = std::move(f.sample);
+    if (!sample.s) return;
+    const bool keyframe = f.keyframe;
+    const std::int64_t media = f.media_ns;
     if (seg_ && keyframe &&
         // Half a frame of slack: early frames' jittery timestamps must not
         // push the cut a whole GOP later.
@@ -261,12 +355,11 @@ class RecorderImpl final : public Recorder, public std::enable_shared_from_this<
     const std::uint64_t dts90 =
         ts::kTimestampOrigin + static_cast<std::uint64_t>(rel * 9 / 100'000);
     const std::uint64_t pts90 =
-        dts90 +
-        static_cast<std::uint64_t>(std::max<std::int64_t>(0, pending_.cts_ns) * 9 / 100'000);
+        dts90 + static_cast<std::uint64_t>(std::max<std::int64_t>(0, f.cts_ns) * 9 / 100'000);
     std::span<const std::uint8_t> au{map.data, map.size};
-    if (!pending_.extra.empty()) {
+    if (!f.extra.empty()) {
       joined_.assign(au.begin(), au.end());
-      joined_.insert(joined_.end(), pending_.extra.begin(), pending_.extra.end());
+      joined_.insert(joined_.end(), f.extra.begin(), f.extra.end());
       au = joined_;
     }
     if (!byte_stream_) {
@@ -274,7 +367,7 @@ class RecorderImpl final : public Recorder, public std::enable_shared_from_this<
       if (!ts::to_byte_stream(au, length_size_, codec_, converted_)) {
         ++stats_.malformed;
         gst_buffer_unmap(buf, &map);
-        pending_.extra.clear();
+        f.extra.clear();
         return;
       }
       au = converted_;
@@ -283,7 +376,7 @@ class RecorderImpl final : public Recorder, public std::enable_shared_from_this<
     Status st = seg_->add_frame(au, pts90, dts90, keyframe, now);
     stats_.bytes += au.size();
     gst_buffer_unmap(buf, &map);
-    pending_.extra.clear();
+    f.extra.clear();
     if (!st) {
       fail("write: " + st.error().message);
       return;
@@ -341,6 +434,7 @@ class RecorderImpl final : public Recorder, public std::enable_shared_from_this<
     gst_structure_get_int(s, "width", &w);
     gst_structure_get_int(s, "height", &h);
     if (format_known_ && (codec != codec_ || w != width_ || h != height_)) {
+      clear_prebuffer();
       spdlog::info("camera {}: format changed to {} {}x{}; new segment", cfg_.id, to_string(codec),
                    w, h);
       close_segment("format change");
@@ -448,6 +542,10 @@ class RecorderImpl final : public Recorder, public std::enable_shared_from_this<
 
   void tick() {
     const MonoTime now = clock_.monotonic();
+    if (cfg_.mode == RecordingMode::events && seg_ && !event_active_ && now >= post_until_) {
+      write_pending(now);
+      close_segment("event over");
+    }
     if (seg_) {
       if (auto st = seg_->tick(now); !st) {
         fail("write: " + st.error().message);
@@ -493,14 +591,12 @@ class RecorderImpl final : public Recorder, public std::enable_shared_from_this<
   std::int64_t frame_ns_ = kDefaultFrameNs;
   std::int64_t last_end_ns_ = 0;  // end of the last closed segment (ordering)
 
-  struct Pending {
-    SampleRef sample{nullptr};
-    std::vector<std::uint8_t> extra;  // untimed continuation buffers
-    std::int64_t media_ns = 0;
-    std::int64_t cts_ns = 0;
-    bool keyframe = false;
-  };
   Pending pending_;
+  std::deque<Pending> prebuf_;  // events mode: frames before an event
+  std::deque<std::size_t> prebuf_sizes_;
+  std::size_t prebuf_bytes_ = 0;
+  bool event_active_ = false;
+  MonoTime post_until_{};
   std::vector<std::uint8_t> joined_;
   std::vector<std::uint8_t> converted_;
   int length_size_ = 4;
@@ -661,6 +757,10 @@ void RecorderImpl::build() {
   anchored_ = false;
   have_last_ = false;
   last_caps_ = nullptr;
+  // A new instance starts a new media time line: frames of the old one
+  // cannot be mixed with it.
+  pending_ = Pending{};
+  clear_prebuffer();
   last_data_ = clock_.monotonic();
 
   GstElement* pipeline = gst_pipeline_new(nullptr);

@@ -37,6 +37,10 @@ std::string_view to_string(Codec codec);
 
 enum class Transport { tcp, udp };
 
+// continuous: always; events: only around events (see Recorder::event), with
+// a pre-buffer in memory; off: connect (for live view) but write nothing.
+enum class RecordingMode { continuous, events, off };
+
 // One closed segment file.
 struct SegmentInfo {
   std::string camera_id;
@@ -68,6 +72,12 @@ struct CameraConfig {
   std::chrono::milliseconds stall_timeout{10'000};  // no data for this long -> rebuild
   std::chrono::milliseconds backoff_initial{1'000};
   std::chrono::milliseconds backoff_max{30'000};
+  RecordingMode mode = RecordingMode::continuous;
+  // events mode: footage from the keyframe at or before (event start - pre_event)
+  // to (event stop + post_event) is written.
+  std::chrono::milliseconds pre_event{5'000};
+  std::chrono::milliseconds post_event{5'000};
+  std::size_t pre_event_max_bytes = 32 * 1024 * 1024;  // whole GOPs dropped beyond it
 };
 
 // Counters, read on the Recorder's strand (see Recorder::stats).
@@ -81,6 +91,7 @@ struct CameraStats {
   std::uint64_t dropped_overflow = 0;  // writer fell behind; segment ended
   std::uint64_t waiting_keyframe = 0;  // frames skipped before a keyframe
   std::uint64_t ntp_frames = 0;        // frames timed from RTCP SR (NTP)
+  std::uint64_t not_recorded = 0;      // frames not written by mode (off, outside events)
   std::uint64_t malformed = 0;         // frames whose NAL lengths did not add up; skipped
   std::string state;                   // "connecting", "recording", "backoff", "stopped"
   std::string last_error;
@@ -102,6 +113,8 @@ class Recorder {
   // Posts to the strand: tears the pipeline down, closes and reports the open
   // segment, then calls done (on the strand).
   virtual void stop(std::function<void()> done) = 0;
+  // events mode: an event (alarm, motion) started (true) or stopped (false).
+  virtual void event(bool active) = 0;
   // Posts to the strand and hands a copy of the counters to fn.
   virtual void stats(std::function<void(const CameraStats&)> fn) = 0;
 };

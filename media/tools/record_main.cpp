@@ -16,7 +16,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <map>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -44,6 +46,10 @@ options:
   --sync-ms N            fdatasync cadence, the power-cut loss bound (default 1000)
   --backoff-ms N         first retry delay, doubled up to --backoff-max-ms (default 1000)
   --backoff-max-ms N     (default 30000)
+  --mode M               continuous (default), events or off
+  --pre-ms N             events mode: footage kept before an event (default 5000)
+  --post-ms N            events mode: footage kept after an event (default 5000)
+                         events come as lines "event ID start|stop" on stdin
   --duration S           stop after S seconds (default: until SIGINT/SIGTERM)
   --threads N            io threads (default 1)
   --reconcile            first recover unfinished segments in each camera directory
@@ -148,6 +154,18 @@ int main(int argc, char** argv) {
       if (!number(n) || n < 10 || n > 3'600'000)
         return usage_error("--backoff-max-ms: 10..3600000");
       base.backoff_max = std::chrono::milliseconds(n);
+    } else if (a == "--mode") {
+      if (!value(v) || (v != "continuous" && v != "events" && v != "off"))
+        return usage_error("--mode: continuous, events or off");
+      base.mode = v == "continuous" ? media::RecordingMode::continuous
+                  : v == "events"   ? media::RecordingMode::events
+                                    : media::RecordingMode::off;
+    } else if (a == "--pre-ms") {
+      if (!number(n) || n > 600'000) return usage_error("--pre-ms: 0..600000");
+      base.pre_event = std::chrono::milliseconds(n);
+    } else if (a == "--post-ms") {
+      if (!number(n) || n > 3'600'000) return usage_error("--post-ms: 0..3600000");
+      base.post_event = std::chrono::milliseconds(n);
     } else if (a == "--duration") {
       if (!number(n) || n > 86'400 * 365) return usage_error("--duration: seconds");
       duration_s = n;
@@ -240,6 +258,31 @@ int main(int argc, char** argv) {
   }
   for (auto& r : recorders) r->start();
 
+  if (base.mode == media::RecordingMode::events) {
+    // Events from stdin, one per line: "event ID start|stop". A plain thread
+    // reads (stdin may be a file or a pipe) and posts to the io_context.
+    std::map<std::string, std::shared_ptr<media::Recorder>> by_id;
+    for (std::size_t i = 0; i < cameras.size(); ++i) by_id[cameras[i].first] = recorders[i];
+    std::thread([&io, by_id] {
+      std::string line;
+      while (std::getline(std::cin, line)) {
+        if (line.size() > 200) {
+          spdlog::warn("stdin: line too long, ignored");
+          continue;
+        }
+        std::istringstream words(line);
+        std::string verb, id, state;
+        words >> verb >> id >> state;
+        const auto it = by_id.find(id);
+        if (verb != "event" || it == by_id.end() || (state != "start" && state != "stop")) {
+          spdlog::warn("stdin: expected \"event ID start|stop\" with a known ID");
+          continue;
+        }
+        asio::post(io, [r = it->second, on = state == "start"] { r->event(on); });
+      }
+    }).detach();
+  }
+
   auto stop_all = [&] {
     auto left = std::make_shared<std::atomic<std::size_t>>(recorders.size());
     for (auto& r : recorders) {
@@ -255,6 +298,7 @@ int main(int argc, char** argv) {
                               {"waiting_keyframe", s.waiting_keyframe},
                               {"ntp_frames", s.ntp_frames},
                               {"malformed", s.malformed},
+                              {"not_recorded", s.not_recorded},
                               {"state", s.state}};
           std::cerr << j.dump() << "\n";
         });
