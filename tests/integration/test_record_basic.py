@@ -72,3 +72,45 @@ def test_help_and_bad_arguments():
     res = subprocess.run([recordlib.recorder_bin(), "--out", "/tmp/x", "../evil=rtsp://127.0.0.1/x"],
                          capture_output=True, text=True)
     assert res.returncode == 2 and "bad camera id" in res.stderr
+
+
+def test_credentials_work_and_are_never_logged(tmp_path):
+    import os
+    import subprocess
+    password = "s3cret-Pw-4711"
+    env = dict(os.environ, ZAULEK_TEST_RTSP_PASSWORD=password)
+    proc = subprocess.Popen([recordlib.source_bin(), "--mounts", "1", "--width", "320",
+                             "--height", "240", "--user", "operator"],
+                            stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        info = recordlib.read_json_line(proc, 60)
+        assert info is not None
+        url = info["urls"][0]
+        # Wrong password: no recording, a clear error, retries; never the password.
+        bad = subprocess.run([recordlib.recorder_bin(), "--out", str(tmp_path / "bad"), "--user",
+                              "operator", "--duration", "4", "--backoff-ms", "500",
+                              "--log-level", "debug", url],
+                             capture_output=True, text=True, timeout=60,
+                             env=dict(os.environ, ZAULEK_RECORD_PASSWORD="wrong-" + password))
+        assert bad.returncode == 0
+        assert bad.stdout.strip() == ""
+        assert "pipeline ended" in bad.stderr
+        assert password not in bad.stderr and "wrong-" not in bad.stderr
+        # Right password: records; still never logged, not even at debug level.
+        good = subprocess.run([recordlib.recorder_bin(), "--out", str(tmp_path / "good"), "--user",
+                               "operator", "--duration", "5", "--segment-seconds", "2",
+                               "--log-level", "debug", url],
+                              capture_output=True, text=True, timeout=60,
+                              env=dict(os.environ, ZAULEK_RECORD_PASSWORD=password))
+        assert good.returncode == 0
+        assert '"camera":"cam0"' in good.stdout
+        assert password not in good.stderr and password not in good.stdout
+        # A password in the URL is redacted in the log.
+        inurl = url.replace("rtsp://", f"rtsp://operator:{password}@")
+        res = subprocess.run([recordlib.recorder_bin(), "--out", str(tmp_path / "url"),
+                              "--duration", "3", "--log-level", "debug", inurl],
+                             capture_output=True, text=True, timeout=60)
+        assert password not in res.stderr, res.stderr
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
