@@ -13,6 +13,8 @@
 #include <boost/beast/websocket/ssl.hpp>
 
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <fstream>
 #include <mutex>
@@ -307,7 +309,7 @@ class WsSession final : public HubSubscriber,
     close_reason_ = websocket::close_reason(code, reason);
     // A peer that stops reading would hold the write (and so the close)
     // forever: give it a grace period, then drop the connection.
-    close_timer_.expires_after(std::chrono::seconds{5});
+    close_timer_.expires_after(std::chrono::seconds{3});
     close_timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
       if (!ec) beast::get_lowest_layer(self->ws_).close();
     });
@@ -814,6 +816,7 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
   schedule_sweep();
 
   net::steady_timer watchdog(ioc);
+  std::atomic<bool> forced{false};
   net::steady_timer drain(ioc);
   std::function<void()> schedule_drain = [&] {
     drain.expires_after(std::chrono::milliseconds{20});
@@ -843,6 +846,7 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
       if (we) return;
       spdlog::warn("server: {} connections still open after {}s; stopping anyway",
                    metrics.connections_open.load(), kShutdownGrace.count());
+      forced = true;
       ioc.stop();
     });
   });
@@ -852,6 +856,14 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
   ioc.run();
   for (auto& t : pool) t.join();
   spdlog::info("server: stopped");
+  if (forced) {
+    // Handlers of the connections cut off still sit in the io_context and
+    // refer to objects on this stack; unwinding would run them out of order.
+    // The catalogue is WAL SQLite, safe without a clean close.
+    spdlog::default_logger()->flush();
+    std::fflush(nullptr);
+    std::_Exit(0);
+  }
   return 0;
 }
 

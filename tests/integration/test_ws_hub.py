@@ -133,3 +133,19 @@ def test_shutdown_closes_ws_with_1001(daemon):
     code, _ = daemon.stop()
     assert code == 0
     assert time.monotonic() - t0 < 5
+
+
+def test_shutdown_not_held_by_unresponsive_console(daemon):
+    """A console that never answers the close handshake (never reads) does
+    not keep the daemon from exiting 0 within 5 s."""
+    ws = websocket.create_connection(ws_url(daemon), timeout=5, header=[
+        "Authorization: " + daemon.bearer(ROLE_USERS["operator"])["Authorization"]])
+    # A plain keep-alive HTTP client too.
+    s = requests.Session()
+    assert s.get(daemon.url("/healthz"), timeout=5).status_code == 200
+    code, seconds = daemon.stop()
+    print(f"stopped in {seconds:.2f}s with an unresponsive console")
+    assert code == 0
+    assert seconds < 5
+    ws.sock.close()
+    s.close()
