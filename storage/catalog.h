@@ -3,9 +3,11 @@
 // index and evidence holds.
 // Schema changes only through numbered migrations in storage/migrations/.
 //
-// Threading: one Catalog per process. Writes go through one writer connection
-// (serialized inside); reads use their own connections, so a slow reader never
-// blocks the writer (WAL). All calls are short and synchronous.
+// Threading: one Catalog per process. Every method is thread-safe. Writes go
+// through one writer connection (serialized inside by a mutex held for one
+// statement or one short transaction); reads borrow their own connection, so
+// a slow reader never blocks the writer (WAL). All calls are short and
+// synchronous. The Catalog must outlive every call in flight.
 #pragma once
 
 #include <cstdint>
