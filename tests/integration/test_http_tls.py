@@ -35,6 +35,11 @@ def test_https_and_headers(tls_daemon):
     d.tokens.append(r.json()["token"])
     assert "Secure" in r.headers["Set-Cookie"]
     assert "listening on https://127.0.0.1:" in d.stderr()
+    # What a current client negotiates is TLS 1.2 or newer.
+    ctx = ssl.create_default_context(cafile=str(d.tls[0]))
+    with socket.create_connection(("127.0.0.1", d.port), timeout=5) as s:
+        with ctx.wrap_socket(s, server_hostname="127.0.0.1") as t:
+            assert t.version() in ("TLSv1.2", "TLSv1.3")
 
 
 def test_old_tls_and_plain_http_refused(tls_daemon):
