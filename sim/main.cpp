@@ -228,6 +228,9 @@ int run(const Options& o) {
                (*sub_clip)->bytes() / 1024);
 
   asio::io_context io;
+  // Installed before anything is printed: a signal that comes early is queued
+  // for the handler below instead of killing the process.
+  asio::signal_set signals(io, SIGINT, SIGTERM);
   RtspLoop loop;
   Fleet fleet;
   const unsigned long long tag =
@@ -340,21 +343,25 @@ int run(const Options& o) {
   }
   spdlog::info("{} cameras up; control API {}", o.cameras, (*control)->url());
 
-  asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code&, int sig) {
     spdlog::info("signal {}: stopping", sig);
     scheduler.stop();
     (*control)->stop();
     for (auto& c : fleet.cameras) {
       if (c->reboot_timer) c->reboot_timer->cancel();
-      if (c->onvif) c->onvif->stop();
     }
-#ifdef ZAULEK_SIM_HAVE_ONVIF
-    discovery->stop();
-#endif
     io.stop();
   });
   io.run();
+  // The ONVIF half's stop() waits for its strand unless the io_context is
+  // stopped; called from a handler on our only io thread it would wait out its
+  // timeout per camera. With io stopped it closes at once.
+  for (auto& c : fleet.cameras) {
+    if (c->onvif) c->onvif->stop();
+  }
+#ifdef ZAULEK_SIM_HAVE_ONVIF
+  discovery->stop();
+#endif
   fleet.cameras.clear();  // RTSP servers close before the loop they run on
   return 0;
 }
