@@ -174,9 +174,14 @@ def test_reboot_takes_camera_down_then_back(sim):
     faults = sim.set_faults(2, reboot_s=3)
     assert faults["rebooting"] is True
     assert not port_open(port), "RTSP refuses connections while rebooting"
+    onvif_port = urllib.parse.urlparse(sim.cameras[2]["onvif_url"]).port
+    if sim.info["onvif"]:
+        assert wait_for(lambda: not port_open(onvif_port), 2), "ONVIF down while rebooting"
     status, body = sim.request("POST", "/sim/cameras/2/events", {"kind": "motion"})
     assert status in (409, 501), body
     assert wait_for(lambda: port_open(port), 10), "RTSP listens again after the reboot"
+    if sim.info["onvif"]:
+        assert wait_for(lambda: port_open(onvif_port), 5), "ONVIF back after the reboot"
     assert sim.list_cameras()[2]["faults"]["rebooting"] is False
     out = subprocess.run(["ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-show_entries",
                           "stream=codec_name,width", "-of", "csv=p=0",
