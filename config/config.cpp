@@ -343,6 +343,42 @@ const Field kFields[] = {
      },
      .set = [](Config& c,
                Value&& v) { c.discovery.default_timeout = std::chrono::milliseconds(as_int(v)); }},
+    // [cameras]
+    {.section = "cameras",
+     .key = "health_interval_ms",
+     .kind = Kind::integer,
+     .min = 200,
+     .max = 3600000,
+     .description = "Time between health probes (GetSystemDateAndTime, GetDeviceInformation) of an "
+                    "online camera, in milliseconds.",
+     .get = [](const Config& c) -> Value {
+       return static_cast<std::int64_t>(c.cameras.health_interval.count());
+     },
+     .set = [](Config& c,
+               Value&& v) { c.cameras.health_interval = std::chrono::milliseconds(as_int(v)); }},
+    {.section = "cameras",
+     .key = "retry_max_ms",
+     .kind = Kind::integer,
+     .min = 200,
+     .max = 3600000,
+     .description = "Longest wait between retries of a camera that is offline or refuses the "
+                    "credentials (exponential backoff with jitter up to this), in milliseconds.",
+     .get = [](const Config& c) -> Value {
+       return static_cast<std::int64_t>(c.cameras.retry_max.count());
+     },
+     .set = [](Config& c,
+               Value&& v) { c.cameras.retry_max = std::chrono::milliseconds(as_int(v)); }},
+    {.section = "cameras",
+     .key = "onvif_timeout_ms",
+     .kind = Kind::integer,
+     .min = 100,
+     .max = 60000,
+     .description = "Deadline of one ONVIF SOAP call (connect, send, answer), in milliseconds.",
+     .get = [](const Config& c) -> Value {
+       return static_cast<std::int64_t>(c.cameras.onvif_timeout.count());
+     },
+     .set = [](Config& c,
+               Value&& v) { c.cameras.onvif_timeout = std::chrono::milliseconds(as_int(v)); }},
     // [log]
     {.section = "log",
      .key = "level",
@@ -354,7 +390,7 @@ const Field kFields[] = {
 };
 
 constexpr std::string_view kSections[] = {"server",    "auth",      "storage", "retention",
-                                          "recording", "discovery", "log"};
+                                          "recording", "discovery", "cameras", "log"};
 
 const Field* find_field(std::string_view section, std::string_view key) {
   for (const auto& f : kFields)

@@ -58,6 +58,13 @@ struct Discovery {
   std::chrono::milliseconds default_timeout{2000};
 };
 
+// Camera supervision (server/cameras.h): health probes and their retries.
+struct Cameras {
+  std::chrono::milliseconds health_interval{10000};  // between probes of an online camera
+  std::chrono::milliseconds retry_max{60000};        // cap of the retry backoff
+  std::chrono::milliseconds onvif_timeout{5000};     // per SOAP call
+};
+
 struct Log {
   std::string level = "info";
 };
@@ -70,6 +77,7 @@ struct Config {
   Retention retention;
   Recording recording;
   Discovery discovery;
+  Cameras cameras;
   Log log;
 };
 

@@ -183,7 +183,7 @@ TEST(ConfigErrors, ExactMessages) {
       {"duplicate key", "[log]\nlevel = \"info\"\nlevel = \"debug\"\n",
        "zaulekd.toml:3:9: Error while parsing key-value pair: cannot redefine existing string "
        "'level'"},
-      {"unknown section", "[cameras]\nx = 1\n", "zaulekd.toml:1:2: unknown section [cameras]"},
+      {"unknown section", "[camera]\nx = 1\n", "zaulekd.toml:1:2: unknown section [camera]"},
       {"unknown top-level key", "listen = \"127.0.0.1:1\"\n",
        "zaulekd.toml:1:1: unknown key listen"},
       {"unknown key", "[server]\nlisen = \"127.0.0.1:1\"\n",
