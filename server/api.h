@@ -15,6 +15,8 @@
 
 namespace zaulek::server {
 
+class Cameras;  // server/cameras.h
+
 // Pointers, all set when serving; all null for --list-routes, which only
 // reads the table and never calls a handler.
 struct ApiContext {
@@ -24,6 +26,7 @@ struct ApiContext {
   Hub* hub = nullptr;
   Metrics* metrics = nullptr;
   Clock* clock = nullptr;
+  Cameras* cameras = nullptr;  // camera registry (server/cameras.h)
   std::string version;
   MonoTime started;
   bool tls = false;

@@ -27,6 +27,7 @@
 #include "server/audit.h"
 #include "server/auth.h"
 #include "server/build_info.h"
+#include "server/cameras.h"
 #include "server/dispatch.h"
 #include "server/hub.h"
 #include "server/metrics.h"
@@ -780,6 +781,12 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
   ctx.started = clock.monotonic();
   ctx.tls = tls_on;
   ctx.session_ttl = std::chrono::duration_cast<std::chrono::seconds>(config.auth.session_ttl);
+  auto cameras = start_cameras(config, catalog, &hub, clock);
+  if (!cameras) {
+    spdlog::error("server: cameras: {}", cameras.error().message);
+    return 1;
+  }
+  ctx.cameras = cameras->get();
   Router router;
   register_routes(router, ctx);
   Dispatcher dispatcher(router, auth);

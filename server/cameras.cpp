@@ -1,0 +1,388 @@
+#include "server/cameras.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <future>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "onvif/client/client.h"
+#include "server/hub.h"
+
+namespace zaulek::server {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+std::string_view to_string(CameraStatus status) {
+  switch (status) {
+    case CameraStatus::connecting:
+      return "connecting";
+    case CameraStatus::online:
+      return "online";
+    case CameraStatus::unauthorized:
+      return "unauthorized";
+    case CameraStatus::offline:
+      return "offline";
+    case CameraStatus::degraded:
+      return "degraded";
+  }
+  return "degraded";
+}
+
+namespace {
+
+CameraStatus status_of(const Error& e) {
+  switch (e.kind) {
+    case ErrorKind::unauthenticated:
+      return CameraStatus::unauthorized;
+    case ErrorKind::unavailable:
+    case ErrorKind::deadline_exceeded:
+      return CameraStatus::offline;
+    default:
+      return CameraStatus::degraded;
+  }
+}
+
+// Waits for a future with a bound; nullopt when it did not come in time.
+template <class T>
+std::optional<T> wait_for(std::future<T>& f, std::chrono::milliseconds bound) {
+  if (f.wait_for(bound) != std::future_status::ready) return std::nullopt;
+  return f.get();
+}
+
+}  // namespace
+
+// One camera's health loop, on its own strand. Its state (timer, client,
+// failure count) is touched only there.
+class Cameras::Supervisor : public std::enable_shared_from_this<Supervisor> {
+ public:
+  Supervisor(Cameras& owner, std::string id, const std::string& url, onvif::Credentials credentials)
+      : owner_(owner),
+        id_(std::move(id)),
+        strand_(asio::make_strand(owner.ioc_)),
+        timer_(strand_),
+        client_(onvif::Client::create(strand_, url, std::move(credentials),
+                                      onvif::ClientOptions{owner.options_.onvif_timeout},
+                                      owner.clock_)),
+        rng_(std::random_device{}()) {}
+
+  void start(std::chrono::milliseconds first_delay) {
+    asio::post(strand_, [self = shared_from_this(), first_delay] { self->schedule(first_delay); });
+  }
+
+  void stop() {
+    asio::post(strand_, [self = shared_from_this()] {
+      self->stopped_ = true;
+      self->timer_.cancel();
+      self->client_->cancel();
+    });
+  }
+
+ private:
+  void schedule(std::chrono::milliseconds delay) {
+    if (stopped_) return;
+    timer_.expires_after(delay);
+    timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (ec || self->stopped_) return;
+      self->probe();
+    });
+  }
+
+  void probe() {
+    client_->health([self = shared_from_this()](Result<onvif::DeviceInfo> r) {
+      if (self->stopped_) return;
+      self->on_probe(r.ok() ? std::optional<Error>() : std::optional<Error>(r.error()));
+    });
+  }
+
+  void on_probe(std::optional<Error> error) {
+    const auto& o = owner_.options_;
+    if (!error) {
+      failures_ = 0;
+      owner_.on_status(id_, CameraStatus::online, "", client_->clock_offset().count());
+      return schedule(o.health_interval);
+    }
+    ++failures_;
+    owner_.on_status(id_, status_of(*error), error->message, client_->clock_offset().count());
+    // Capped exponential backoff with +-20 % jitter.
+    auto base = o.retry_min;
+    for (int i = 1; i < failures_ && base < o.retry_max; ++i) base *= 2;
+    base = std::min(base, o.retry_max);
+    std::uniform_real_distribution<double> jitter(0.8, 1.2);
+    schedule(std::chrono::milliseconds(
+        std::max<std::int64_t>(50, static_cast<std::int64_t>(base.count() * jitter(rng_)))));
+  }
+
+  Cameras& owner_;
+  std::string id_;
+  asio::strand<asio::io_context::executor_type> strand_;
+  asio::steady_timer timer_;
+  std::shared_ptr<onvif::Client> client_;
+  std::mt19937 rng_;
+  int failures_ = 0;
+  bool stopped_ = false;
+};
+
+Cameras::Cameras(storage::Catalog& catalog, SecretBox box, Hub* hub, Clock& clock,
+                 CamerasOptions options)
+    : catalog_(catalog),
+      box_(std::move(box)),
+      hub_(hub),
+      clock_(clock),
+      options_(std::move(options)),
+      strand_(asio::make_strand(ioc_)) {}
+
+Cameras::~Cameras() {
+  stop();
+}
+
+template <class F>
+auto Cameras::on_registry(F f) -> decltype(f()) {
+  using R = decltype(f());
+  if (!running_) return R{};
+  auto p = std::make_shared<std::promise<R>>();
+  auto fut = p->get_future();
+  asio::post(strand_, [p, f = std::move(f)]() mutable { p->set_value(f()); });
+  auto r = wait_for(fut, 10s);
+  return r ? std::move(*r) : R{};
+}
+
+Status Cameras::start() {
+  if (running_) return {};
+  work_.emplace(ioc_.get_executor());
+  thread_ = std::thread([this] { ioc_.run(); });
+  running_ = true;
+  auto cams = catalog_.list_cameras();
+  if (!cams) return cams.error();
+  for (const auto& c : *cams) {
+    CameraState st;
+    st.since = clock_.realtime();
+    auto password = box_.open(c.password_enc);
+    if (!password) {
+      spdlog::error("camera {}: {}; not supervised", c.id, password.error().message);
+      st.status = CameraStatus::degraded;
+      st.reason = password.error().message;
+      on_registry([this, id = c.id, st] {
+        states_[id] = st;
+        return true;
+      });
+      continue;
+    }
+    supervise(c.id, c.onvif_url, {c.username, *password}, st);
+  }
+  spdlog::info("cameras: supervising {} cameras", cams->size());
+  return {};
+}
+
+void Cameras::stop() {
+  if (!running_) return;
+  std::promise<void> done;
+  asio::post(strand_, [this, &done] {
+    for (auto& [id, s] : supervisors_) s->stop();
+    supervisors_.clear();
+    done.set_value();
+  });
+  done.get_future().wait_for(5s);
+  running_ = false;
+  work_.reset();
+  // Let the stops run, then cut whatever is still pending.
+  auto deadline = std::chrono::steady_clock::now() + 2s;
+  while (!ioc_.stopped() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(10ms);
+  ioc_.stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Cameras::supervise(const std::string& id, const std::string& url,
+                        onvif::Credentials credentials, CameraState initial) {
+  auto sup = std::make_shared<Supervisor>(*this, id, url, std::move(credentials));
+  bool online = initial.status == CameraStatus::online;
+  on_registry([this, id, sup, initial] {
+    if (auto it = supervisors_.find(id); it != supervisors_.end()) it->second->stop();
+    supervisors_[id] = sup;
+    states_[id] = initial;
+    return true;
+  });
+  // Just onboarded: the next probe after the usual interval; else at once.
+  sup->start(online ? options_.health_interval : 0ms);
+}
+
+void Cameras::on_status(const std::string& id, CameraStatus status, std::string reason,
+                        std::int64_t offset) {
+  asio::post(strand_, [this, id, status, reason = std::move(reason), offset] {
+    auto it = states_.find(id);
+    if (it == states_.end() || !supervisors_.count(id)) return;  // forgotten meanwhile
+    CameraState& st = it->second;
+    st.clock_offset_s = offset;
+    WallTime now = clock_.realtime();
+    if (status == CameraStatus::online) st.last_seen = now;
+    if (st.status == status && st.reason == reason) return;
+    CameraStatus previous = st.status;
+    st.status = status;
+    st.reason = reason;
+    if (previous != status) st.since = now;
+    if (previous == status) return;  // same status, new reason: no message
+    if (status == CameraStatus::online)
+      spdlog::info("camera {}: {} -> online", id, to_string(previous));
+    else
+      spdlog::warn("camera {}: {} -> {}: {}", id, to_string(previous), to_string(status), reason);
+    if (hub_)
+      hub_->publish("camera", {{"camera_id", id},
+                               {"status", to_string(status)},
+                               {"previous", to_string(previous)},
+                               {"reason", reason},
+                               {"since", format_rfc3339(now)}});
+  });
+}
+
+Result<onvif::ScanResult> Cameras::scan(std::chrono::milliseconds timeout,
+                                        std::vector<std::string> targets) {
+  if (!running_) return make_error(ErrorKind::unavailable, "camera service is not running");
+  onvif::ScanOptions o;
+  o.interfaces = options_.discovery_interfaces;
+  o.targets = std::move(targets);
+  o.timeout = timeout;
+  o.port = options_.discovery_port;
+  auto p = std::make_shared<std::promise<Result<onvif::ScanResult>>>();
+  auto fut = p->get_future();
+  asio::post(ioc_, [this, o, p] {
+    onvif::discover(asio::make_strand(ioc_), o,
+                    [p](Result<onvif::ScanResult> r) { p->set_value(std::move(r)); });
+  });
+  auto r = wait_for(fut, timeout + 2s);
+  if (!r) return make_error(ErrorKind::deadline_exceeded, "discovery scan did not finish");
+  return std::move(*r);
+}
+
+Result<Cameras::Added> Cameras::add(const AddCamera& req) {
+  if (!running_) return make_error(ErrorKind::unavailable, "camera service is not running");
+  auto existing = catalog_.list_cameras();
+  if (!existing) return existing.error();
+  for (const auto& c : *existing)
+    if (c.onvif_url == req.onvif_url)
+      return make_error(ErrorKind::already_exists,
+                        "camera " + c.id + " already has this onvif_url");
+
+  auto strand = asio::make_strand(ioc_);
+  auto client = onvif::Client::create(strand, req.onvif_url, {req.username, req.password},
+                                      onvif::ClientOptions{options_.onvif_timeout}, clock_);
+  auto p = std::make_shared<std::promise<Result<onvif::OnboardInfo>>>();
+  auto fut = p->get_future();
+  asio::post(strand, [client, p] {
+    client->onboard([p](Result<onvif::OnboardInfo> r) { p->set_value(std::move(r)); });
+  });
+  // Seven calls at most, each within its own deadline.
+  auto got = wait_for(fut, options_.onvif_timeout * 7 + 2s);
+  if (!got) {
+    asio::post(strand, [client] { client->cancel(); });
+    return make_error(ErrorKind::deadline_exceeded, "camera did not finish onboarding in time");
+  }
+  if (!*got) return got->error();
+  const onvif::OnboardInfo& info = **got;
+
+  storage::Camera cam;
+  cam.name = req.name;
+  if (cam.name.empty()) {
+    cam.name = info.device.manufacturer + " " + info.device.model;
+    if (!info.device.serial.empty()) cam.name += " " + info.device.serial;
+    if (cam.name.size() > 128) cam.name.resize(128);
+  }
+  cam.onvif_url = req.onvif_url;
+  cam.username = req.username;
+  cam.password_enc = box_.seal(req.password);
+  cam.manufacturer = info.device.manufacturer;
+  cam.model = info.device.model;
+  cam.serial = info.device.serial;
+  cam.hardware_id = info.device.hardware_id;
+  cam.recording_mode = req.mode;
+  cam.retention_days = req.retention_days;
+  auto stored = catalog_.add_camera(cam);
+  if (!stored) return stored.error();
+  std::vector<storage::Stream> streams;
+  auto stream = [&](storage::StreamKind kind, const onvif::MediaProfile& p,
+                    const std::string& uri) {
+    storage::Stream s;
+    s.camera_id = stored->id;
+    s.kind = kind;
+    s.profile_token = p.token;
+    s.rtsp_uri = uri;
+    s.codec = p.encoding;
+    s.width = p.width;
+    s.height = p.height;
+    streams.push_back(std::move(s));
+  };
+  stream(storage::StreamKind::main, info.main, info.main_uri);
+  stream(storage::StreamKind::sub, info.sub, info.sub_uri);
+  if (auto st = catalog_.set_streams(stored->id, streams); !st) {
+    (void)catalog_.delete_camera(stored->id);  // nothing stored on error
+    return st.error();
+  }
+  CameraState state;
+  state.status = CameraStatus::online;
+  state.since = state.last_seen = clock_.realtime();
+  state.clock_offset_s = info.clock_offset.count();
+  state.snapshot_uri = info.snapshot_uri;
+  supervise(stored->id, req.onvif_url, {req.username, req.password}, state);
+  if (hub_)
+    hub_->publish("camera", {{"camera_id", stored->id},
+                             {"status", to_string(state.status)},
+                             {"previous", "added"},
+                             {"reason", ""},
+                             {"since", format_rfc3339(state.since)}});
+  spdlog::info("camera {}: added ({} {}, clock offset {} s)", stored->id, cam.manufacturer,
+               cam.model, state.clock_offset_s);
+  return Added{*stored, streams, state};
+}
+
+std::optional<CameraState> Cameras::state(const std::string& id) {
+  return on_registry([this, id]() -> std::optional<CameraState> {
+    auto it = states_.find(id);
+    if (it == states_.end()) return std::nullopt;
+    return it->second;
+  });
+}
+
+std::map<std::string, CameraState> Cameras::states() {
+  return on_registry([this] { return states_; });
+}
+
+void Cameras::forget(const std::string& id) {
+  bool found = on_registry([this, id] {
+    auto it = supervisors_.find(id);
+    bool had = states_.erase(id) > 0;
+    if (it != supervisors_.end()) {
+      it->second->stop();
+      supervisors_.erase(it);
+    }
+    return had;
+  });
+  if (found && hub_)
+    hub_->publish("camera", {{"camera_id", id},
+                             {"status", "removed"},
+                             {"reason", ""},
+                             {"since", format_rfc3339(clock_.realtime())}});
+}
+
+Result<std::unique_ptr<Cameras>> start_cameras(const config::Config& config,
+                                               storage::Catalog& catalog, Hub* hub, Clock& clock) {
+  std::error_code ec;
+  std::filesystem::create_directories(config.storage.path, ec);
+  auto box = SecretBox::open_or_create(config.storage.path / "secret.key");
+  if (!box) return box.error();
+  CamerasOptions o;
+  o.discovery_interfaces = config.discovery.interfaces;
+  o.discovery_timeout = config.discovery.default_timeout;
+  o.health_interval = config.cameras.health_interval;
+  o.retry_max = config.cameras.retry_max;
+  o.retry_min = std::min(o.retry_min, o.retry_max);
+  o.onvif_timeout = config.cameras.onvif_timeout;
+  o.max_age_days = config.retention.max_age_days;
+  auto cams = std::make_unique<Cameras>(catalog, std::move(*box), hub, clock, std::move(o));
+  if (auto st = cams->start(); !st) return st.error();
+  return cams;
+}
+
+}  // namespace zaulek::server

@@ -1,0 +1,138 @@
+// The camera registry: adding cameras (ONVIF onboarding), discovery scans,
+// and one supervisor per camera that probes its health and publishes status
+// changes on the hub ({"type":"camera", ...}).
+//
+// Threading. The route handlers of the HTTP server are synchronous, so the
+// ONVIF side has an io_context of its own, run by ONE thread: onboarding,
+// scans and every supervisor are asynchronous operations on it (a strand per
+// supervisor, one for the registry's state). The blocking methods below post
+// there and wait, each with a bound; they are called from HTTP threads only,
+// never from that io thread. No thread and no blocking socket per camera.
+//
+// Statuses: connecting (not probed yet), online (last probe answered),
+// unauthorized (the camera refuses the stored credentials), offline (no
+// connection or no answer in time), degraded (answers, but wrongly: SOAP
+// fault or malformed reply, or stored credentials that cannot be opened).
+// A camera that is not online is retried with capped exponential backoff
+// (500 ms doubling up to cameras.retry_max_ms, +-20 % jitter).
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/config.h"
+#include "core/clock.h"
+#include "core/error.h"
+#include "onvif/client/client.h"
+#include "onvif/client/discovery_client.h"
+#include "server/secretbox.h"
+#include "storage/catalog.h"
+
+namespace zaulek::server {
+
+class Hub;
+
+enum class CameraStatus { connecting, online, unauthorized, offline, degraded };
+std::string_view to_string(CameraStatus status);
+
+struct CameraState {
+  CameraStatus status = CameraStatus::connecting;
+  std::string reason;  // why it is not online ("" when online)
+  WallTime since;      // when this status began
+  WallTime last_seen{};
+  std::int64_t clock_offset_s = 0;  // camera clock - our clock
+  std::string snapshot_uri;         // learnt when added ("" after a restart)
+};
+
+struct CamerasOptions {
+  std::vector<std::string> discovery_interfaces{"lo"};
+  std::chrono::milliseconds discovery_timeout{2000};
+  std::uint16_t discovery_port = 3702;
+  std::chrono::milliseconds health_interval{10000};
+  std::chrono::milliseconds retry_min{500};
+  std::chrono::milliseconds retry_max{60000};
+  std::chrono::milliseconds onvif_timeout{5000};
+  int max_age_days = 90;  // retention ceiling for retention_days
+};
+
+struct AddCamera {
+  std::string name;  // "" = from the device (manufacturer model)
+  std::string onvif_url, username, password;
+  storage::RecordingMode mode = storage::RecordingMode::continuous;
+  int retention_days = 90;
+};
+
+class Cameras {
+ public:
+  Cameras(storage::Catalog& catalog, SecretBox box, Hub* hub, Clock& clock, CamerasOptions options);
+  ~Cameras();
+  Cameras(const Cameras&) = delete;
+  Cameras& operator=(const Cameras&) = delete;
+
+  // Starts the io thread and a supervisor for every catalogued camera.
+  Status start();
+  // Stops every supervisor and joins the io thread (idempotent).
+  void stop();
+
+  const CamerasOptions& options() const { return options_; }
+
+  // Discovery scan (blocking, at most timeout + 2 s).
+  Result<onvif::ScanResult> scan(std::chrono::milliseconds timeout,
+                                 std::vector<std::string> targets);
+
+  struct Added {
+    storage::Camera camera;
+    std::vector<storage::Stream> streams;
+    CameraState state;
+  };
+  // Onboards, stores (password sealed) and supervises. Errors keep their
+  // kind: unauthenticated (wrong credentials), unavailable, deadline_exceeded,
+  // invalid_argument (bad reply), failed_precondition (SOAP fault),
+  // already_exists (same onvif_url). Nothing is stored on error.
+  Result<Added> add(const AddCamera& request);
+
+  // Current state of one camera / all supervised cameras.
+  std::optional<CameraState> state(const std::string& id);
+  std::map<std::string, CameraState> states();
+  // Stops the camera's supervisor (after the catalogue row is gone).
+  void forget(const std::string& id);
+
+ private:
+  class Supervisor;
+  void supervise(const std::string& id, const std::string& url, onvif::Credentials credentials,
+                 CameraState initial);
+  void on_status(const std::string& id, CameraStatus status, std::string reason,
+                 std::int64_t offset);
+  template <class F>
+  auto on_registry(F f) -> decltype(f());
+
+  storage::Catalog& catalog_;
+  SecretBox box_;
+  Hub* hub_;
+  Clock& clock_;
+  CamerasOptions options_;
+  boost::asio::io_context ioc_;
+  boost::asio::strand<boost::asio::io_context::executor_type> strand_;
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  std::thread thread_;
+  std::atomic<bool> running_{false};
+  // On strand_ only.
+  std::map<std::string, std::shared_ptr<Supervisor>> supervisors_;
+  std::map<std::string, CameraState> states_;
+};
+
+// The registry as zaulekd runs it: options from the config, credentials key
+// `<storage.path>/secret.key` (created 0600 at first start), started.
+Result<std::unique_ptr<Cameras>> start_cameras(const config::Config& config,
+                                               storage::Catalog& catalog, Hub* hub, Clock& clock);
+
+}  // namespace zaulek::server

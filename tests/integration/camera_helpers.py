@@ -1,0 +1,93 @@
+"""Shared by tests/integration/test_cameras_*.py.
+
+enter_netns() moves this pytest process (and so every simulator and daemon it
+starts) into a network namespace of its own with only a loopback that has
+multicast on and a route for 239.0.0.0/8: WS-Discovery multicast works there,
+UDP 3702 and the simulator's fixed ports collide with nobody else's tests,
+and nothing leaves the machine. It needs root (CAP_SYS_ADMIN); the camera
+tests fail (never skip) without it.
+"""
+import ctypes
+import os
+import subprocess
+import time
+
+import requests
+
+CLONE_NEWNET = 0x40000000
+_in_netns = False
+
+# Short supervision so that status changes show within seconds.
+FAST_CAMERAS_TOML = """
+[cameras]
+health_interval_ms = 500
+retry_max_ms = 1000
+onvif_timeout_ms = 1000
+"""
+
+
+def enter_netns():
+    global _in_netns
+    if _in_netns:
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(CLONE_NEWNET) != 0:
+        err = ctypes.get_errno()
+        raise AssertionError(f"unshare(CLONE_NEWNET) failed: {os.strerror(err)} (run as root)")
+    for cmd in (["ip", "link", "set", "lo", "up"], ["ip", "link", "set", "lo", "multicast", "on"],
+                ["ip", "route", "add", "239.0.0.0/8", "dev", "lo"]):
+        subprocess.run(cmd, check=True, capture_output=True)
+    _in_netns = True
+
+
+def free_base_port(cameras, start=20000):
+    """A base port P such that P-1 .. P+2N-1 are free on 127.0.0.1 (TCP and UDP)."""
+    import socket
+    for base in range(start, 60000, 2 * cameras + 10):
+        ok = True
+        for port in range(base - 1, base + 2 * cameras):
+            for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+                s = socket.socket(socket.AF_INET, kind)
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    ok = False
+                finally:
+                    s.close()
+            if not ok:
+                break
+        if ok:
+            return base
+    raise AssertionError("no free port range")
+
+
+def admin_headers(daemon):
+    return daemon.bearer("adam")
+
+
+def add_camera(daemon, headers, url, username, password, **extra):
+    body = {"onvif_url": url, "username": username, "password": password}
+    body.update(extra)
+    t0 = time.monotonic()
+    r = requests.post(daemon.url("/api/v1/cameras"), headers=headers, json=body, timeout=60)
+    return r, time.monotonic() - t0
+
+
+def cameras(daemon, headers):
+    r = requests.get(daemon.url("/api/v1/cameras"), headers=headers, timeout=10)
+    assert r.status_code == 200, r.text
+    return r.json()["cameras"]
+
+
+def wait_statuses(daemon, headers, want, count, limit_s=60):
+    """Polls GET /api/v1/cameras (bounded) until `count` cameras have status
+    `want`; returns the seconds it took."""
+    t0 = time.monotonic()
+    last = None
+    while time.monotonic() - t0 < limit_s:
+        cams = cameras(daemon, headers)
+        last = [(c["id"], c["status"]) for c in cams]
+        if len(cams) == count and all(c["status"] == want for c in cams):
+            return time.monotonic() - t0
+        time.sleep(0.2)
+    raise AssertionError(f"not all {count} cameras {want} after {limit_s} s: {last}")
