@@ -213,6 +213,7 @@ class Core : public std::enable_shared_from_this<Core> {
           beast::error_code ec;
           self->acceptor_.close(ec);
           self->close_sessions();
+          self->drop_subscriptions();  // a rebooted camera forgets them
         } else {
           spdlog::info("onvif sim {}: up again", self->identity_.name);
           try {
@@ -283,15 +284,19 @@ class Core : public std::enable_shared_from_this<Core> {
     sessions_.clear();
   }
 
+  void drop_subscriptions() {
+    for (auto& [id, sub] : subs_)
+      if (sub.wait_timer) sub.wait_timer->cancel();
+    subs_.clear();
+  }
+
   void do_stop() {
     running_ = false;
     beast::error_code ec;
     acceptor_.close(ec);
     sweep_.cancel();
     close_sessions();
-    for (auto& [id, sub] : subs_)
-      if (sub.wait_timer) sub.wait_timer->cancel();
-    subs_.clear();
+    drop_subscriptions();
   }
 
   void schedule_sweep() {

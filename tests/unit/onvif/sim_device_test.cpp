@@ -611,6 +611,17 @@ TEST_F(OnvifSimDeviceTest, FaultsDelayMalformedDown) {
   auto h = c2.begin_read(r.body);
   EXPECT_TRUE(!h.ok() || !c2.read_body<_tds__GetDeviceInformationResponse>().ok());
 
+  // A subscription made before the "reboot" is gone after it.
+  d.set_faults({});
+  SoapContext c3;
+  _tev__CreatePullPointSubscription cps;
+  soap_default__tev__CreatePullPointSubscription(c3.get(), &cps);
+  r = call(d, "/onvif/events_service", cps);
+  auto* sub = parse<_tev__CreatePullPointSubscriptionResponse>(c3, r.body);
+  ASSERT_NE(sub, nullptr);
+  std::string address = sub->SubscriptionReference.Address;
+  std::string sub_path = address.substr(address.find("/onvif/"));
+
   f = {};
   f.down = true;
   std::uint16_t port = port_of(d);
@@ -637,6 +648,13 @@ TEST_F(OnvifSimDeviceTest, FaultsDelayMalformedDown) {
   }
   EXPECT_EQ(status, 200);
   EXPECT_EQ(port_of(d), port);
+  _tev__PullMessages pm;
+  soap_default__tev__PullMessages(c3.get(), &pm);
+  pm.Timeout = "PT0S";
+  pm.MessageLimit = 1;
+  r = call(d, sub_path, pm);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(fault_subcode(r.body), "ter:InvalidArgVal");
 }
 
 // Unicast Probes on a private port (3702 may be taken by another test).
