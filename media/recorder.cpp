@@ -241,6 +241,14 @@ class RecorderImpl final : public Recorder, public std::enable_shared_from_this<
         ++stats_.ntp_frames;
         anchor_media_ = media_ns_;
         anchor_wall_ns_ = ntp_wall - cts_ns;  // the SR maps presentation time
+        if (!ntp_seen_) {
+          // How far the camera's clock (via its sender reports) is from ours
+          // at arrival: a wrong camera clock shows here.
+          ntp_seen_ = true;
+          stats_.ntp_offset_ms = (anchor_wall_ns_ - to_ns(clock_.realtime())) / 1'000'000;
+          spdlog::info("camera {}: sender report time is {} ms from arrival time", cfg_.id,
+                       stats_.ntp_offset_ms);
+        }
       }
     }
     pending_.sample = std::move(sample);
@@ -583,6 +591,7 @@ class RecorderImpl final : public Recorder, public std::enable_shared_from_this<
 
   // Time line of the current pipeline instance.
   bool anchored_ = false;
+  bool ntp_seen_ = false;
   bool have_last_ = false;
   std::int64_t anchor_media_ = 0;
   std::int64_t anchor_wall_ns_ = 0;
@@ -755,6 +764,7 @@ void RecorderImpl::build() {
   ++generation_;
   link_ = std::make_shared<Link>(weak_from_this(), strand_, generation_);
   anchored_ = false;
+  ntp_seen_ = false;
   have_last_ = false;
   last_caps_ = nullptr;
   // A new instance starts a new media time line: frames of the old one
@@ -775,7 +785,8 @@ void RecorderImpl::build() {
   link_->pipeline = pipeline;
   g_object_set(
       src, "location", cfg_.url.c_str(), "latency", static_cast<guint>(cfg_.latency.count()),
-      "add-reference-timestamp-meta", TRUE, "do-retransmission", FALSE, "tcp-timeout",
+      "add-reference-timestamp-meta", TRUE, "buffer-mode", 0, "do-retransmission", FALSE,
+      "tcp-timeout",
       static_cast<guint64>(
           std::chrono::duration_cast<std::chrono::microseconds>(cfg_.stall_timeout).count()),
       nullptr);

@@ -91,6 +91,7 @@ struct CameraStats {
   std::uint64_t dropped_overflow = 0;  // writer fell behind; segment ended
   std::uint64_t waiting_keyframe = 0;  // frames skipped before a keyframe
   std::uint64_t ntp_frames = 0;        // frames timed from RTCP SR (NTP)
+  std::int64_t ntp_offset_ms = 0;      // sender-report time minus arrival time (first SR)
   std::uint64_t not_recorded = 0;      // frames not written by mode (off, outside events)
   std::uint64_t malformed = 0;         // frames whose NAL lengths did not add up; skipped
   std::string state;                   // "connecting", "recording", "backoff", "stopped"

@@ -299,6 +299,7 @@ int main(int argc, char** argv) {
                               {"ntp_frames", s.ntp_frames},
                               {"malformed", s.malformed},
                               {"not_recorded", s.not_recorded},
+                              {"ntp_offset_ms", s.ntp_offset_ms},
                               {"state", s.state}};
           std::cerr << j.dump() << "\n";
         });

@@ -1,6 +1,6 @@
 """kill -9 zaulek-record at random moments while it records several cameras;
 after each kill, reconciliation must leave only playable files, and the footage
-lost per camera (kill time minus the end of the last frame on disk) must stay
+lost per camera (kill time minus the time of the last frame on disk) must stay
 within 1 s.
 
 Default: 5 trials, 3 cameras (about a minute). ZAULEK_RECORD_KILL_TRIALS and
@@ -68,15 +68,19 @@ def test_kill9_loses_at_most_one_second(tmp_path):
                 else:
                     assert seg["recovered"] is True
                 assert seg["frames"] > 0
-                loss = (kill_ns - seg["end_ns"]) / 1e9
+                # The last frame on disk starts one frame duration before the
+                # segment's end.
+                frame_ns = (seg["end_ns"] - seg["start_ns"]) / seg["frames"]
+                loss = (kill_ns - (seg["end_ns"] - frame_ns)) / 1e9
                 losses.append(loss)
                 print(f"trial {trial} {cam}: loss {loss:.3f} s "
                       f"({seg['frames']} frames in the last segment, "
                       f"{'recovered' if cam in by_cam else 'closed'})")
                 assert loss <= MAX_LOSS_S, f"trial {trial} {cam}: lost {loss:.3f} s"
-                # The end of footage on disk cannot be after the kill (20 ms slack
-                # for the clocks of two processes on one machine).
-                assert loss > -0.02, f"trial {trial} {cam}: footage after the kill ({loss:.3f} s)"
+                # The last frame on disk cannot be from after the kill. Frame
+                # times come from the source's RTCP sender reports, which run up
+                # to ~0.1 s ahead of our clock here (docs/design/time.md).
+                assert loss > -0.2, f"trial {trial} {cam}: footage after the kill ({loss:.3f} s)"
     finally:
         src.stop()
     print(f"loss over {len(losses)} camera-trials: max {max(losses):.3f} s, "
