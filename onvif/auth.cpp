@@ -86,9 +86,13 @@ TokenCheck UsernameTokenVerifier::check(std::string_view username,
   if (!(user_ok & digest_ok)) return TokenCheck::bad_digest;
   auto delta = created_at > now ? created_at - now : now - created_at;
   if (delta > window_) return TokenCheck::bad_time;
-  if (nonces_.count(nonce)) return TokenCheck::replayed;
-  nonces_.insert(nonce);
-  nonce_order_.push_back(nonce);
+  // Keyed by nonce and Created: a replayed token carries both unchanged
+  // (Created is under the digest). Some clients (libonvif 1.4) reuse a nonce
+  // with a fresh Created; that is not a replay and is accepted.
+  std::string key = nonce + '\n' + std::string(created);
+  if (nonces_.count(key)) return TokenCheck::replayed;
+  nonces_.insert(key);
+  nonce_order_.push_back(key);
   while (nonce_order_.size() > max_nonces_) {
     nonces_.erase(nonce_order_.front());
     nonce_order_.pop_front();

@@ -33,7 +33,8 @@ UsernameTokenValues make_username_token(std::string_view username, std::string_v
 enum class TokenCheck { ok, bad_digest, bad_time, replayed, malformed };
 
 // Verifies a received UsernameToken against the expected credentials: digest
-// (constant time), Created within `window` of `now`, nonce not seen before.
+// (constant time), Created within `window` of `now`, the pair (nonce, Created)
+// not seen before.
 class UsernameTokenVerifier {
  public:
   explicit UsernameTokenVerifier(std::chrono::seconds window = std::chrono::minutes(5),

@@ -30,6 +30,15 @@ TEST(OnvifAuth, VerifierAcceptsOnceThenRejectsReplayAndSkew) {
             TokenCheck::ok);
   EXPECT_EQ(v.check(t.username, t.password_digest, t.nonce_base64, t.created, "admin", "pw", now),
             TokenCheck::replayed);
+  // The same nonce with a fresh Created (and so a fresh digest) is no replay.
+  {
+    std::string raw;
+    ASSERT_TRUE(base64_decode(t.nonce_base64, raw));
+    std::string later = format_rfc3339(now + std::chrono::seconds(1));
+    EXPECT_EQ(v.check("admin", password_digest(raw, later, "pw"), t.nonce_base64, later, "admin",
+                      "pw", now),
+              TokenCheck::ok);
+  }
   auto t2 = make_username_token("admin", "pw", now);
   EXPECT_EQ(
       v.check(t2.username, t2.password_digest, t2.nonce_base64, t2.created, "admin", "other", now),
