@@ -120,7 +120,10 @@ class RecorderImpl final : public Recorder, public std::enable_shared_from_this<
     stats_.state = "stopped";
   }
 
-  ~RecorderImpl() override { teardown(); }
+  ~RecorderImpl() override {
+    teardown();
+    gst_caps_replace(&last_caps_, nullptr);
+  }
 
   void start() override {
     asio::post(strand_, [self = shared_from_this()] {
@@ -180,8 +183,12 @@ class RecorderImpl final : public Recorder, public std::enable_shared_from_this<
     GstCaps* caps = gst_sample_get_caps(sample.s);
     if (!buf || !caps) return;
     if (caps != last_caps_) {
-      write_pending(now);  // it belongs to the old format
-      update_format(caps);
+      // New caps object; the format changed only if the contents differ.
+      if (!last_caps_ || !gst_caps_is_equal(caps, last_caps_)) {
+        write_pending(now);  // it belongs to the old format
+        update_format(caps);
+      }
+      gst_caps_replace(&last_caps_, caps);
     }
 
     // Buffers without timestamps: seen in the field ("Buffer has no PTS"
@@ -427,7 +434,6 @@ class RecorderImpl final : public Recorder, public std::enable_shared_from_this<
       spdlog::debug("camera {}: caps {}", cfg_.id, text);
       g_free(text);
     }
-    last_caps_ = caps;
     const GstStructure* s = gst_caps_get_structure(caps, 0);
     if (!s) return;
     const std::string name = gst_structure_get_name(s);
@@ -583,7 +589,7 @@ class RecorderImpl final : public Recorder, public std::enable_shared_from_this<
   MonoTime last_data_{};
 
   // Format of the stream as the parser reports it.
-  GstCaps* last_caps_ = nullptr;  // identity only, never dereferenced after the sample
+  GstCaps* last_caps_ = nullptr;  // ref held
   bool format_known_ = false;
   Codec codec_ = Codec::h264;
   int width_ = 0;
@@ -766,7 +772,7 @@ void RecorderImpl::build() {
   anchored_ = false;
   ntp_seen_ = false;
   have_last_ = false;
-  last_caps_ = nullptr;
+  gst_caps_replace(&last_caps_, nullptr);
   // A new instance starts a new media time line: frames of the old one
   // cannot be mixed with it.
   pending_ = Pending{};
