@@ -332,5 +332,9 @@ int main(int argc, char** argv) {
   // Segment lines posted just before stop may still be queued.
   io.restart();
   io.poll();
+  std::fflush(stdout);
+  // The stdin reader (events mode) may still be blocked in a read and must
+  // not outlive io: leave without running destructors under it.
+  if (base.mode == media::RecordingMode::events) std::_Exit(0);
   return 0;
 }
