@@ -1,0 +1,310 @@
+#include "onvif/events/replies.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+#include "onvif/soap_buffer.h"
+
+namespace zaulek::onvif {
+namespace {
+
+constexpr const char* kEventsWsdl = "http://www.onvif.org/ver10/events/wsdl/";
+constexpr const char* kWsnBw2 = "http://docs.oasis-open.org/wsn/bw-2/";
+
+bool contains_nocase(std::string_view hay, std::string_view needle) {
+  auto it = std::search(hay.begin(), hay.end(), needle.begin(), needle.end(), [](char a, char b) {
+    return std::tolower(static_cast<unsigned char>(a)) ==
+           std::tolower(static_cast<unsigned char>(b));
+  });
+  return it != hay.end();
+}
+
+std::string printable(std::string_view s, std::size_t max = 200) {
+  std::string out;
+  for (char c : s.substr(0, max)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
+  if (s.size() > max) out += "...";
+  return out;
+}
+
+Error fault_error(const Fault& f) {
+  if (contains_nocase(f.subcode, "NotAuthorized") || contains_nocase(f.reason, "not authorized"))
+    return make_error(ErrorKind::unauthenticated,
+                      "camera refused the credentials (SOAP fault " +
+                          printable(f.subcode.empty() ? "NotAuthorized" : f.subcode) + ")");
+  return make_error(ErrorKind::failed_precondition,
+                    "camera answered with a SOAP fault" +
+                        (f.subcode.empty() ? std::string() : " " + printable(f.subcode)) +
+                        (f.reason.empty() ? std::string() : ": " + printable(f.reason)));
+}
+
+template <class T>
+Result<T*> read_reply(SoapContext& ctx, std::string_view xml) {
+  if (xml.size() > kMaxEnvelopeBytes)
+    return make_error(ErrorKind::resource_exhausted,
+                      "camera reply larger than " + std::to_string(kMaxEnvelopeBytes) + " bytes");
+  auto header = ctx.begin_read(xml);
+  if (!header) return header.error();
+  if (ctx.body_is("SOAP-ENV:Fault")) {
+    auto f = ctx.read_fault();
+    if (!f) return f.error();
+    return fault_error(*f);
+  }
+  if (!ctx.body_is(SoapType<T>::tag)) {
+    std::string tag = ctx.body_tag();
+    return make_error(
+        ErrorKind::invalid_argument,
+        std::string("expected ") + SoapType<T>::tag + " in the camera's reply, got " +
+            (tag.empty() ? std::string("an empty body") : "'" + printable(tag) + "'"));
+  }
+  return ctx.read_body<T>();
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+Items items(const tt__ItemList* list) {
+  Items out;
+  if (!list) return out;
+  for (const auto& i : list->SimpleItem) out.emplace_back(i.Name, i.Value);
+  return out;
+}
+
+std::string header_block(const SubscriptionRef& ref) {
+  std::string blocks;
+  for (const auto& p : ref.reference_parameters) blocks += p;
+  return blocks;
+}
+
+// Adds reference parameters as SOAP header blocks (WS-Addressing 1.0 §3.3).
+std::string with_reference_parameters(std::string envelope, const SubscriptionRef& ref) {
+  std::string blocks = header_block(ref);
+  if (blocks.empty()) return envelope;
+  auto end = envelope.find("</SOAP-ENV:Header>");
+  if (end != std::string::npos) {
+    envelope.insert(end, blocks);
+    return envelope;
+  }
+  auto body = envelope.find("<SOAP-ENV:Body");
+  if (body != std::string::npos)
+    envelope.insert(body, "<SOAP-ENV:Header>" + blocks + "</SOAP-ENV:Header>");
+  return envelope;
+}
+
+OutHeader out_header(const RequestAuth& auth, std::string action, std::string to) {
+  OutHeader h;
+  h.action = std::move(action);
+  h.to = std::move(to);
+  h.username = auth.username;
+  h.password_digest = auth.password_digest;
+  h.nonce_base64 = auth.nonce_base64;
+  h.created = auth.created;
+  return h;
+}
+
+}  // namespace
+
+std::optional<std::chrono::milliseconds> parse_xsd_duration(std::string_view text) {
+  text = trim(text);
+  if (text.size() < 3 || text.size() > 64 || text[0] != 'P') return std::nullopt;
+  double total_ms = 0;
+  bool time_part = false, any = false;
+  std::size_t i = 1;
+  while (i < text.size()) {
+    if (text[i] == 'T') {
+      if (time_part) return std::nullopt;
+      time_part = true;
+      ++i;
+      continue;
+    }
+    std::size_t start = i;
+    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
+      ++i;
+    if (i == start || i >= text.size()) return std::nullopt;
+    std::string number(text.substr(start, i - start));
+    if (std::count(number.begin(), number.end(), '.') > 1) return std::nullopt;
+    double v = std::strtod(number.c_str(), nullptr);
+    char unit = text[i++];
+    double unit_ms = 0;
+    if (!time_part && unit == 'Y')
+      unit_ms = 365.0 * 86400e3;
+    else if (!time_part && unit == 'M')
+      unit_ms = 30.0 * 86400e3;
+    else if (!time_part && unit == 'D')
+      unit_ms = 86400e3;
+    else if (time_part && unit == 'H')
+      unit_ms = 3600e3;
+    else if (time_part && unit == 'M')
+      unit_ms = 60e3;
+    else if (time_part && unit == 'S')
+      unit_ms = 1e3;
+    else
+      return std::nullopt;
+    if (number.find('.') != std::string::npos && unit != 'S') return std::nullopt;
+    total_ms += v * unit_ms;
+    any = true;
+  }
+  if (!any || !std::isfinite(total_ms) || total_ms > 1e15) return std::nullopt;
+  return std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(total_ms)));
+}
+
+std::string format_xsd_duration(std::chrono::milliseconds d) {
+  auto ms = std::max<std::int64_t>(0, d.count());
+  std::string out = "PT" + std::to_string(ms / 1000);
+  if (ms % 1000) {
+    char frac[8];
+    std::snprintf(frac, sizeof frac, ".%03d", static_cast<int>(ms % 1000));
+    out += frac;
+  }
+  return out + "S";
+}
+
+Result<std::chrono::milliseconds> termination_lifetime(std::string_view termination,
+                                                       std::string_view current, WallTime now) {
+  termination = trim(termination);
+  if (termination.empty())
+    return make_error(ErrorKind::invalid_argument, "the camera sent no TerminationTime");
+  if (auto d = parse_xsd_duration(termination)) return *d;
+  WallTime end;
+  if (!parse_rfc3339(termination, end))
+    return make_error(ErrorKind::invalid_argument,
+                      "unreadable TerminationTime '" + printable(termination, 64) + "'");
+  WallTime base = now;
+  WallTime cur;
+  if (!trim(current).empty() && parse_rfc3339(trim(current), cur)) base = cur;
+  return std::chrono::duration_cast<std::chrono::milliseconds>(end - base);
+}
+
+Result<CreatePullPointReply> parse_create_pull_point(std::string_view xml, WallTime now) {
+  SoapContext ctx;
+  auto r = read_reply<_tev__CreatePullPointSubscriptionResponse>(ctx, xml);
+  if (!r) return r.error();
+  CreatePullPointReply out;
+  const auto& ref = (*r)->SubscriptionReference;
+  out.ref.address = std::string(trim(ref.Address ? ref.Address : ""));
+  if (out.ref.address.empty())
+    return make_error(
+        ErrorKind::invalid_argument,
+        "CreatePullPointSubscriptionResponse without a SubscriptionReference address");
+  if (out.ref.address.size() > 2048)
+    return make_error(ErrorKind::invalid_argument, "subscription address longer than 2048 bytes");
+  if (ref.ReferenceParameters) {
+    std::size_t bytes = 0;
+    for (int i = 0; i < ref.ReferenceParameters->__size; ++i) {
+      const char* p = ref.ReferenceParameters->__any[i];
+      if (!p || !*p) continue;
+      bytes += std::strlen(p);
+      if (bytes > kMaxReferenceParameterBytes)
+        return make_error(ErrorKind::resource_exhausted,
+                          "subscription reference parameters larger than " +
+                              std::to_string(kMaxReferenceParameterBytes) + " bytes");
+      out.ref.reference_parameters.emplace_back(p);
+    }
+  }
+  auto life = termination_lifetime((*r)->wsnt__TerminationTime, (*r)->wsnt__CurrentTime, now);
+  if (!life) return life.error();
+  out.lifetime = *life;
+  return out;
+}
+
+Result<PullMessagesReply> parse_pull_messages(std::string_view xml, WallTime now) {
+  SoapContext ctx;
+  auto r = read_reply<_tev__PullMessagesResponse>(ctx, xml);
+  if (!r) return r.error();
+  PullMessagesReply out;
+  if (auto life = termination_lifetime((*r)->TerminationTime, (*r)->CurrentTime, now))
+    out.lifetime = *life;
+  if ((*r)->wsnt__NotificationMessage.size() > kMaxNotificationsPerPull)
+    return make_error(
+        ErrorKind::resource_exhausted,
+        "PullMessages reply with " + std::to_string((*r)->wsnt__NotificationMessage.size()) +
+            " notifications (at most " + std::to_string(kMaxNotificationsPerPull) + ")");
+  for (const auto& holder : (*r)->wsnt__NotificationMessage) {
+    Notification n;
+    if (holder.Topic && holder.Topic->__mixed) n.topic = std::string(trim(holder.Topic->__mixed));
+    if (const auto* m = holder.Message.tt__Message) {
+      n.utc_time = m->UtcTime;
+      if (m->PropertyOperation) n.property_operation = *m->PropertyOperation;
+      n.source = items(m->Source);
+      n.key = items(m->Key);
+      n.data = items(m->Data);
+    }
+    out.notifications.push_back(std::move(n));
+  }
+  return out;
+}
+
+Result<std::chrono::milliseconds> parse_renew(std::string_view xml, WallTime now) {
+  SoapContext ctx;
+  auto r = read_reply<_wsnt__RenewResponse>(ctx, xml);
+  if (!r) return r.error();
+  return termination_lifetime((*r)->TerminationTime, (*r)->CurrentTime ? *(*r)->CurrentTime : "",
+                              now);
+}
+
+Status parse_unsubscribe(std::string_view xml) {
+  SoapContext ctx;
+  auto r = read_reply<_wsnt__UnsubscribeResponse>(ctx, xml);
+  if (!r) return r.error();
+  return {};
+}
+
+std::string make_create_pull_point(const RequestAuth& auth, std::chrono::milliseconds lifetime) {
+  SoapContext ctx;
+  _tev__CreatePullPointSubscription req;
+  soap_default__tev__CreatePullPointSubscription(ctx.get(), &req);
+  std::string initial = format_xsd_duration(lifetime);
+  req.InitialTerminationTime = &initial;
+  return ctx.write(
+      out_header(auth,
+                 std::string(kEventsWsdl) + "EventPortType/CreatePullPointSubscriptionRequest", ""),
+      req);
+}
+
+std::string make_pull_messages(const RequestAuth& auth, const SubscriptionRef& ref,
+                               std::chrono::milliseconds timeout, int limit) {
+  SoapContext ctx;
+  _tev__PullMessages req;
+  soap_default__tev__PullMessages(ctx.get(), &req);
+  req.Timeout = format_xsd_duration(timeout);
+  req.MessageLimit = limit;
+  return with_reference_parameters(
+      ctx.write(
+          out_header(auth, std::string(kEventsWsdl) + "PullPointSubscription/PullMessagesRequest",
+                     ref.address),
+          req),
+      ref);
+}
+
+std::string make_renew(const RequestAuth& auth, const SubscriptionRef& ref,
+                       std::chrono::milliseconds lifetime) {
+  SoapContext ctx;
+  _wsnt__Renew req;
+  soap_default__wsnt__Renew(ctx.get(), &req);
+  std::string term = format_xsd_duration(lifetime);
+  req.TerminationTime = &term;
+  return with_reference_parameters(
+      ctx.write(
+          out_header(auth, std::string(kWsnBw2) + "SubscriptionManager/RenewRequest", ref.address),
+          req),
+      ref);
+}
+
+std::string make_unsubscribe(const RequestAuth& auth, const SubscriptionRef& ref) {
+  SoapContext ctx;
+  _wsnt__Unsubscribe req;
+  soap_default__wsnt__Unsubscribe(ctx.get(), &req);
+  return with_reference_parameters(
+      ctx.write(out_header(auth, std::string(kWsnBw2) + "SubscriptionManager/UnsubscribeRequest",
+                           ref.address),
+                req),
+      ref);
+}
+
+}  // namespace zaulek::onvif
