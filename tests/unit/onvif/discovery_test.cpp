@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 namespace zaulek::onvif {
 namespace {
 
@@ -85,6 +87,28 @@ TEST(OnvifDiscovery, GarbageIsAnErrorNotACrash) {
     EXPECT_FALSE(parse_probe(g).ok());
     EXPECT_FALSE(parse_probe_matches(g).ok());
   }
+}
+
+TEST(OnvifDiscovery, MutatedProbesAreParsedOrRefused) {
+  // Seeded, bounded: parse must return (ok or error) for every mutation.
+  std::string seed = build_probe(new_message_id());
+  std::uint32_t rng = 777;
+  auto next = [&] { return rng = rng * 1664525u + 1013904223u; };
+  int ok = 0;
+  for (int i = 0; i < 2000; ++i) {
+    std::string m = seed;
+    for (int e = 0, n = 1 + static_cast<int>(next() % 6); e < n && !m.empty(); ++e) {
+      std::size_t pos = next() % m.size();
+      if (next() % 2)
+        m[pos] = static_cast<char>(next() & 0xff);
+      else
+        m.erase(pos, 1 + next() % 12);
+    }
+    auto p = parse_probe(m);
+    if (p.ok()) ++ok;
+  }
+  std::printf("mutated probes still parsed: %d of 2000\n", ok);
+  EXPECT_LT(ok, 2000);  // mutations do break some of them
 }
 
 }  // namespace

@@ -657,6 +657,61 @@ TEST_F(OnvifSimDeviceTest, FaultsDelayMalformedDown) {
   EXPECT_EQ(fault_subcode(r.body), "ter:InvalidArgVal");
 }
 
+// Deterministic mutations of real requests (seeded, bounded count): every
+// answer is an HTTP status we define, and the device keeps serving.
+TEST_F(OnvifSimDeviceTest, MutatedRequestsNeverCrash) {
+  CameraIdentity id;
+  id.username = "admin";
+  id.password = "pw";
+  auto& d = start_device(id);
+  SoapContext ctx;
+  OutHeader h;
+  auto tok = onvif::make_username_token("admin", "pw", zaulek::system_clock().realtime());
+  h.username = tok.username;
+  h.password_digest = tok.password_digest;
+  h.nonce_base64 = tok.nonce_base64;
+  h.created = tok.created;
+  _trt__GetStreamUri gsu;
+  soap_default__trt__GetStreamUri(ctx.get(), &gsu);
+  gsu.ProfileToken = "main";
+  _tev__PullMessages pm;
+  soap_default__tev__PullMessages(ctx.get(), &pm);
+  pm.Timeout = "PT0S";
+  pm.MessageLimit = 3;
+  const std::string seeds[] = {ctx.write(h, gsu), ctx.write(h, pm)};
+  std::uint32_t rng = 12345;
+  auto next = [&] { return rng = rng * 1664525u + 1013904223u; };
+  std::string alphabet = std::string("<>/&;:\"'= ") + '\0' + '\xff' + '\xc3' + "abcSOAP-ENV";
+  int answered = 0;
+  for (int i = 0; i < 300; ++i) {
+    std::string m = seeds[i % 2];
+    int edits = 1 + static_cast<int>(next() % 8);
+    for (int e = 0; e < edits && !m.empty(); ++e) {
+      std::size_t pos = next() % m.size();
+      switch (next() % 3) {
+        case 0:
+          m[pos] = alphabet[next() % alphabet.size()];
+          break;
+        case 1:
+          m.erase(pos, 1 + next() % 16);
+          break;
+        default:
+          m.insert(pos, m.substr(next() % m.size(), 1 + next() % 32));
+          break;
+      }
+    }
+    Reply r = http_request("127.0.0.1", port_of(d), http::verb::post, "/onvif/media_service", m);
+    EXPECT_TRUE(r.status == 200 || r.status == 400 || r.status == 401 || r.status == 500)
+        << r.status << " for input #" << i;
+    ++answered;
+  }
+  EXPECT_EQ(answered, 300);
+  SoapContext c2;
+  _tds__GetDeviceInformation gdi;
+  soap_default__tds__GetDeviceInformation(c2.get(), &gdi);
+  EXPECT_EQ(call(d, "/onvif/device_service", gdi, "admin", "pw").status, 200);
+}
+
 // Unicast Probes on a private port (3702 may be taken by another test).
 TEST_F(OnvifSimDeviceTest, DiscoveryAnswersUnicastProbesPerDevice) {
   CameraIdentity a, b;
