@@ -309,19 +309,17 @@ int main(int argc, char** argv) {
       });
     }
   };
-  bool stopping = false;
+  std::atomic<bool> stopping{false};  // the signal and the deadline may fire on two io threads
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int) {
-    if (ec || stopping) return;
-    stopping = true;
+    if (ec || stopping.exchange(true)) return;
     stop_all();
   });
   asio::steady_timer deadline(io);
   if (duration_s > 0) {
     deadline.expires_after(std::chrono::seconds(duration_s));
     deadline.async_wait([&](const boost::system::error_code& ec) {
-      if (ec || stopping) return;
-      stopping = true;
+      if (ec || stopping.exchange(true)) return;
       stop_all();
     });
   }
