@@ -7,6 +7,7 @@
 #include <boost/asio/ip/multicast.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <future>
 
@@ -28,7 +29,8 @@ class Responder final : public DiscoveryResponder, public std::enable_shared_fro
         iface_(std::move(iface)),
         devices_(std::move(devices)),
         port_(port),
-        socket_(strand_) {}
+        socket_(strand_),
+        watch_(strand_) {}
 
   void start() override {
     boost::system::error_code ec;
@@ -62,8 +64,12 @@ class Responder final : public DiscoveryResponder, public std::enable_shared_fro
                  devices_.size(), joined_ ? " (multicast)" : "");
     auto self = shared_from_this();
     asio::post(strand_, [self] {
-      for (auto* d : self->devices_) self->announce(*d, true);
+      for (auto* d : self->devices_) {
+        self->was_down_.push_back(d->faults().down);
+        self->announce(*d, true);
+      }
       self->do_receive();
+      self->watch_reboots();
     });
   }
 
@@ -100,7 +106,22 @@ class Responder final : public DiscoveryResponder, public std::enable_shared_fro
                    d.identity().name, ec.message());
   }
 
+  // A camera back from `down` (a reboot) says Hello again, as real ones do.
+  void watch_reboots() {
+    watch_.expires_after(std::chrono::milliseconds(500));
+    watch_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (ec || !self->socket_.is_open()) return;
+      for (std::size_t i = 0; i < self->devices_.size(); ++i) {
+        bool down = self->devices_[i]->faults().down;
+        if (self->was_down_[i] && !down) self->announce(*self->devices_[i], true);
+        self->was_down_[i] = down;
+      }
+      self->watch_reboots();
+    });
+  }
+
   void do_stop() {
+    watch_.cancel();
     if (!socket_.is_open()) return;
     for (auto* d : devices_) announce(*d, false);
     boost::system::error_code ec;
@@ -156,6 +177,8 @@ class Responder final : public DiscoveryResponder, public std::enable_shared_fro
   std::vector<OnvifDevice*> devices_;
   std::uint16_t port_;
   udp::socket socket_;
+  asio::steady_timer watch_;
+  std::vector<bool> was_down_;
   asio::ip::address_v4 group_;
   bool joined_ = false;
   udp::endpoint sender_;

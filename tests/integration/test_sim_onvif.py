@@ -431,10 +431,22 @@ def test_discovery_multicast_hello_probe_bye(netns, tmp_path):
                   body, info["control_url"] + "/sim/cameras/0/faults")
         replies = finish(helper(netns, "multicast", 3, PROBE.format(id="p3", scopes="")))
         assert sorted(actions(replies)) == ["ProbeMatches"] * 4
+        # A reboot: no answers while down, a new Hello when back.
+        netns.run("curl", "-sf", "-X", "POST", "-H", "Content-Type: application/json", "-d",
+                  json.dumps({"reboot_s": 1}), info["control_url"] + "/sim/cameras/1/faults")
+        replies = finish(helper(netns, "unicast", 0.5, scoped))
+        assert replies == []
+        back = False
+        for _ in range(20):  # bounded: the reboot lasts 1 s
+            back = actions(finish(helper(netns, "unicast", 1, scoped))) == ["ProbeMatches"]
+            if back:
+                break
+        assert back
+        time.sleep(1.5)  # the responder checks every 0.5 s; then Hello is on the wire
     finally:
         sim.terminate()
         sim.wait(timeout=20)
         log.close()
     seen = actions(finish(listener))
-    assert seen.count("Hello") == 2, seen
+    assert seen.count("Hello") == 3, seen  # two at start, one after the reboot
     assert seen.count("Bye") == 2, seen
