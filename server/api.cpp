@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "server/api_cameras.h"
+#include "server/api_events.h"
 #include "server/dispatch.h"
 #include "server/users.h"
 
@@ -176,6 +177,7 @@ void register_routes(Router& router, ApiContext& ctx) {
   // Prometheus scrapes locally without credentials; from elsewhere, administrators only.
   router.add({"GET", "/metrics", Access::loopback_or_roles, admin, false, false, h(metrics)});
   register_camera_routes(router, ctx);
+  register_event_routes(router, ctx);
 }
 
 }  // namespace zaulek::server

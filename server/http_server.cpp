@@ -28,6 +28,7 @@
 #include "server/auth.h"
 #include "server/build_info.h"
 #include "server/cameras.h"
+#include "server/events.h"
 #include "server/dispatch.h"
 #include "server/hub.h"
 #include "server/metrics.h"
@@ -787,6 +788,14 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
     return 1;
   }
   ctx.cameras = cameras->get();
+  // Camera events (server/events.h): subscriptions run on this io_context.
+  auto event_box = SecretBox::open_or_create(config.storage.path / "secret.key");
+  if (!event_box) {
+    spdlog::error("server: events: {}", event_box.error().message);
+    return 1;
+  }
+  EventService events(ioc, catalog, &hub, std::move(*event_box), clock);
+  events.start();
   Router router;
   register_routes(router, ctx);
   Dispatcher dispatcher(router, auth);
@@ -842,6 +851,7 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
     spdlog::info("server: signal {} received; shutting down", sig);
     sh.stopping = true;
     listener->stop();
+    events.stop();
     sweep.cancel();
     hub.shutdown();
     sh.registry.shutdown_all();

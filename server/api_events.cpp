@@ -1,0 +1,97 @@
+#include "server/api_events.h"
+
+#include <charconv>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+
+#include "server/events.h"
+
+namespace zaulek::server {
+
+namespace {
+
+using nlohmann::json;
+
+Response bad(std::string message) {
+  return error_response(400, "invalid_argument", message);
+}
+
+Result<std::int64_t> int_query(const Request& req, const char* name, std::int64_t def,
+                               std::int64_t min, std::int64_t max) {
+  auto it = req.query.find(name);
+  if (it == req.query.end() || it->second.empty()) return def;
+  std::int64_t v = 0;
+  auto [p, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
+  if (ec != std::errc{} || p != it->second.data() + it->second.size() || v < min || v > max)
+    return make_error(ErrorKind::invalid_argument,
+                      std::string("query parameter '") + name + "' must be an integer from " +
+                          std::to_string(min) + " to " + std::to_string(max));
+  return v;
+}
+
+// RFC 3339 time as nanoseconds since the epoch; `def` when absent.
+Result<std::int64_t> time_query(const Request& req, const char* name, std::int64_t def) {
+  auto it = req.query.find(name);
+  if (it == req.query.end() || it->second.empty()) return def;
+  WallTime t;
+  if (it->second.size() > 64 || !parse_rfc3339(it->second, t))
+    return make_error(ErrorKind::invalid_argument,
+                      std::string("query parameter '") + name +
+                          "' must be an RFC 3339 time, e.g. 2026-11-25T10:00:00Z");
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+Response list_events(ApiContext& ctx, Request& req) {
+  storage::EventQuery q;
+  if (auto it = req.query.find("camera"); it != req.query.end()) {
+    const std::string& id = it->second;
+    if (id.size() > 64 ||
+        id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                             "0123456789._-") != std::string::npos)
+      return bad("query parameter 'camera' must be a camera id");
+    q.camera_id = id;
+  }
+  const std::int64_t now_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(ctx.clock->realtime().time_since_epoch())
+          .count();
+  auto from = time_query(req, "from", 0);
+  if (!from) return error_response(from.error());
+  // Default end: a day ahead, so that events stamped by a camera whose clock
+  // runs a little fast are still listed.
+  auto to = time_query(req, "to", now_ns + std::int64_t{86400} * 1'000'000'000);
+  if (!to) return error_response(to.error());
+  if (*to <= *from) return bad("'to' must be after 'from'");
+  auto limit = int_query(req, "limit", 100, 1, storage::Catalog::kMaxListLimit);
+  if (!limit) return error_response(limit.error());
+  auto after = int_query(req, "after", 0, 0, INT64_MAX);
+  if (!after) return error_response(after.error());
+  q.from_ns = *from;
+  q.to_ns = *to;
+  q.limit = static_cast<int>(*limit);
+  q.after_id = *after;
+  auto rows = ctx.catalog->list_events(q);
+  if (!rows) return error_response(rows.error());
+  json arr = json::array();
+  for (const auto& e : *rows) arr.push_back(event_json(e));
+  json body = {{"events", arr}};
+  body["next_after"] = rows->size() == static_cast<std::size_t>(q.limit) && !rows->empty()
+                           ? json(std::to_string(rows->back().id))
+                           : json(nullptr);
+  return json_response(200, body);
+}
+
+}  // namespace
+
+void register_event_routes(Router& router, ApiContext& ctx) {
+  const RoleSet all = RoleSet::all();
+  auto h = [&ctx](Response (*fn)(ApiContext&, Request&)) {
+    return [&ctx, fn](Request& r) {
+      if (!ctx.catalog || !ctx.clock)
+        return error_response(503, "unavailable", "the event service is not running");
+      return fn(ctx, r);
+    };
+  };
+  router.add({"GET", "/api/v1/events", Access::roles, all, false, false, h(list_events)});
+}
+
+}  // namespace zaulek::server

@@ -1,0 +1,299 @@
+#include "server/events.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+
+#include "server/hub.h"
+
+namespace zaulek::server {
+
+namespace asio = boost::asio;
+using nlohmann::json;
+using std::chrono::milliseconds;
+
+namespace {
+
+constexpr std::size_t kMaxTopic = 1024;
+constexpr std::size_t kMaxItemText = 256;
+constexpr std::size_t kMaxItemsJson = 8000;  // the catalogue takes 8192
+
+// Valid UTF-8 with control characters and broken sequences replaced by '?',
+// cut at `max` bytes on a character boundary.
+std::string clean(std::string_view s, std::size_t max) {
+  std::string out;
+  out.reserve(std::min(s.size(), max));
+  std::size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    std::size_t len = c < 0x80         ? 1
+                      : (c >> 5) == 6  ? 2
+                      : (c >> 4) == 14 ? 3
+                      : (c >> 3) == 30 ? 4
+                                       : 0;
+    bool ok = len > 0 && i + len <= s.size();
+    for (std::size_t k = 1; ok && k < len; ++k)
+      ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
+    if (ok && len == 1 && (c < 0x20 || c == 0x7f)) ok = false;
+    std::size_t take = ok ? len : 1;
+    if (out.size() + (ok ? len : 1) > max) break;
+    if (ok)
+      out.append(s.substr(i, len));
+    else
+      out += '?';
+    i += take;
+  }
+  return out;
+}
+
+std::string items_json(const onvif::Items& items) {
+  json j = json::object();
+  std::size_t size = 2;
+  for (const auto& [k, v] : items) {
+    std::string key = clean(k, kMaxItemText), value = clean(v, kMaxItemText);
+    if (key.empty() || j.contains(key)) continue;
+    std::size_t add = json(key).dump().size() + json(value).dump().size() + 2;
+    if (size + add > kMaxItemsJson) break;
+    size += add;
+    j[key] = value;
+  }
+  return j.dump();
+}
+
+}  // namespace
+
+storage::Event to_stored_event(const std::string& camera_id, const onvif::ReceivedEvent& e) {
+  storage::Event s;
+  s.camera_id = camera_id;
+  s.time_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(e.time.time_since_epoch()).count();
+  s.kind = std::string(onvif::to_string(e.event.kind));
+  s.state = std::string(onvif::to_string(e.event.state));
+  s.topic = clean(e.event.topic, kMaxTopic);
+  s.source = items_json(e.event.source);
+  s.data = items_json(e.event.data);
+  return s;
+}
+
+json event_json(const storage::Event& e) {
+  auto object = [](const std::string& text) {
+    auto j = json::parse(text, nullptr, false);
+    return j.is_object() ? j : json::object();
+  };
+  return {{"id", e.id ? json(std::to_string(e.id)) : json(nullptr)},
+          {"camera_id", e.camera_id},
+          {"time", format_rfc3339(WallTime{std::chrono::duration_cast<WallTime::duration>(
+                       std::chrono::nanoseconds(e.time_ns))})},
+          {"kind", e.kind},
+          {"state", e.state},
+          {"topic", e.topic},
+          {"source", object(e.source)},
+          {"data", object(e.data)}};
+}
+
+// One camera: resolve its events XAddr (GetSystemDateAndTime for the token
+// clock, then GetServices/GetCapabilities), then run the PullPoint
+// subscription. On its own strand.
+class EventService::Subscriber : public std::enable_shared_from_this<Subscriber> {
+ public:
+  Subscriber(asio::io_context& ioc, EventService* service, std::string id, std::string url,
+             onvif::Credentials credentials)
+      : strand_(asio::make_strand(ioc)),
+        service_(service),
+        id_(std::move(id)),
+        url_(std::move(url)),
+        credentials_(std::move(credentials)),
+        options_(service->options_.subscription),
+        clock_(service->clock_),
+        timer_(strand_) {}
+
+  void start() {
+    asio::post(strand_, [self = shared_from_this()] { self->resolve(); });
+  }
+  void stop() {
+    asio::post(strand_, [self = shared_from_this()] {
+      self->stopped_ = true;
+      self->timer_.cancel();
+      if (self->client_) self->client_->cancel();
+      if (self->sub_) self->sub_->stop([self] {});
+    });
+  }
+
+ private:
+  void resolve() {
+    if (stopped_) return;
+    client_ = onvif::Client::create(strand_, url_, credentials_, {options_.call_timeout}, clock_);
+    auto self = shared_from_this();
+    client_->get_system_date_and_time([self](Result<WallTime> t) {
+      if (self->stopped_) return;
+      if (!t) return self->retry(t.error().message);
+      self->client_->get_service_addrs([self](Result<onvif::ServiceAddrs> r) {
+        if (self->stopped_) return;
+        if (!r) return self->retry(r.error().message);
+        self->subscribe(r->events.empty() ? self->url_ : r->events);
+      });
+    });
+  }
+
+  void retry(const std::string& reason) {
+    if (backoff_.count() == 0 || backoff_ >= milliseconds(8000))
+      spdlog::warn("events {}: cannot read the camera's services: {}", id_, reason);
+    backoff_ =
+        backoff_.count() == 0 ? options_.retry_min : std::min(options_.retry_max, backoff_ * 2);
+    timer_.expires_after(backoff_);
+    timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (!ec) self->resolve();
+    });
+  }
+
+  void subscribe(const std::string& events_url) {
+    auto self = shared_from_this();
+    sub_ = onvif::PullPointSubscription::create(
+        strand_, url_, events_url, credentials_, options_, clock_,
+        [self](std::vector<onvif::ReceivedEvent> events) {
+          self->service_->submit(self->id_, std::move(events));
+        },
+        [self](onvif::SubscriptionState s, const std::string& reason) {
+          if (s == onvif::SubscriptionState::active) {
+            spdlog::info("events {}: subscribed", self->id_);
+            self->logged_failure_ = false;
+          } else if (s == onvif::SubscriptionState::failed && !self->logged_failure_) {
+            // Once per outage: a camera that stays away retries quietly.
+            spdlog::warn("events {}: subscription failed, re-subscribing: {}", self->id_, reason);
+            self->logged_failure_ = true;
+          }
+        });
+    sub_->start();
+  }
+
+  asio::strand<asio::io_context::executor_type> strand_;
+  EventService* service_;
+  std::string id_, url_;
+  onvif::Credentials credentials_;
+  onvif::SubscriptionOptions options_;
+  Clock& clock_;
+  asio::steady_timer timer_;
+  std::shared_ptr<onvif::Client> client_;
+  std::shared_ptr<onvif::PullPointSubscription> sub_;
+  milliseconds backoff_{0};
+  bool stopped_ = false;
+  bool logged_failure_ = false;
+};
+
+EventService::EventService(asio::io_context& ioc, storage::Catalog& catalog, Hub* hub,
+                           SecretBox box, Clock& clock, EventsOptions options)
+    : ioc_(ioc),
+      catalog_(catalog),
+      hub_(hub),
+      box_(std::move(box)),
+      clock_(clock),
+      options_(options),
+      strand_(ioc.get_executor()),
+      poll_timer_(strand_) {}
+
+EventService::~EventService() = default;
+
+void EventService::start() {
+  asio::post(strand_, [this] { poll(); });
+}
+
+void EventService::stop() {
+  asio::post(strand_, [this] {
+    stopped_ = true;
+    poll_timer_.cancel();
+    for (auto& [id, entry] : cameras_)
+      if (entry.subscriber) entry.subscriber->stop();
+    cameras_.clear();
+  });
+}
+
+void EventService::poll() {
+  if (stopped_) return;
+  sync();
+  poll_timer_.expires_after(options_.poll_interval);
+  poll_timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) poll();
+  });
+}
+
+void EventService::sync() {
+  auto rows = catalog_.list_cameras();
+  if (!rows) {
+    spdlog::warn("events: cannot list cameras: {}", rows.error().message);
+    return;
+  }
+  std::map<std::string, const storage::Camera*> seen;
+  for (const auto& c : *rows) seen[c.id] = &c;
+  for (auto it = cameras_.begin(); it != cameras_.end();) {
+    if (seen.count(it->first)) {
+      ++it;
+      continue;
+    }
+    spdlog::info("events {}: camera removed, unsubscribing", it->first);
+    if (it->second.subscriber) it->second.subscriber->stop();
+    it = cameras_.erase(it);
+  }
+  for (const auto& [id, c] : seen) {
+    std::string fingerprint = c->onvif_url + '\n' + c->username + '\n' +
+                              std::string(c->password_enc.begin(), c->password_enc.end());
+    auto it = cameras_.find(id);
+    if (it != cameras_.end() && it->second.fingerprint == fingerprint) continue;
+    if (it != cameras_.end() && it->second.subscriber) it->second.subscriber->stop();
+    Entry entry{fingerprint, nullptr};
+    onvif::Credentials credentials{c->username, ""};
+    if (!c->password_enc.empty()) {
+      auto password = box_.open(c->password_enc);
+      if (!password) {
+        spdlog::error("events {}: cannot open the stored credentials: {}", id,
+                      password.error().message);
+        cameras_[id] = std::move(entry);
+        continue;
+      }
+      credentials.password = std::move(*password);
+    }
+    entry.subscriber =
+        std::make_shared<Subscriber>(ioc_, this, id, c->onvif_url, std::move(credentials));
+    entry.subscriber->start();
+    cameras_[id] = std::move(entry);
+  }
+}
+
+void EventService::submit(std::string camera_id, std::vector<onvif::ReceivedEvent> events) {
+  std::vector<storage::Event> stored;
+  stored.reserve(events.size());
+  for (const auto& e : events) stored.push_back(to_stored_event(camera_id, e));
+  asio::post(strand_, [this, stored = std::move(stored)]() mutable {
+    pending_.insert(pending_.end(), std::make_move_iterator(stored.begin()),
+                    std::make_move_iterator(stored.end()));
+    if (!flush_posted_) {
+      flush_posted_ = true;
+      asio::post(strand_, [this] { flush(); });
+    }
+  });
+}
+
+void EventService::flush() {
+  flush_posted_ = false;
+  while (!pending_.empty()) {
+    std::size_t n = std::min<std::size_t>(pending_.size(), storage::Catalog::kMaxBatch);
+    std::vector<storage::Event> batch(std::make_move_iterator(pending_.begin()),
+                                      std::make_move_iterator(pending_.begin() + n));
+    pending_.erase(pending_.begin(), pending_.begin() + n);
+    auto ids = catalog_.add_events(batch);
+    if (ids && ids->size() == batch.size()) {
+      for (std::size_t i = 0; i < batch.size(); ++i) batch[i].id = (*ids)[i];
+      stored_ += batch.size();
+    } else {
+      store_failures_ += batch.size();
+      spdlog::error("events: could not store {} events: {}", batch.size(),
+                    ids ? std::string("id count mismatch") : ids.error().message);
+    }
+    if (hub_)
+      for (const auto& e : batch) hub_->publish("event", event_json(e));
+  }
+}
+
+}  // namespace zaulek::server

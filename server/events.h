@@ -1,0 +1,99 @@
+// Camera events into zaulekd: one ONVIF PullPoint subscription per
+// catalogued camera (onvif/events/subscription.h), every event normalized,
+// stored in the catalogue in batches and published on the hub as
+// {"type":"event", id, camera_id, time, kind, state, topic, source, data}
+// (the DESIGN.md event shape; ids are strings, times RFC 3339 UTC).
+//
+// Which cameras: the catalogue is re-read every poll_interval; a new camera
+// (or one whose URL or credentials changed) gets a subscriber, a deleted one
+// is unsubscribed. Subscribing does not wait for the camera registry's
+// health probe: a camera that does not answer is retried by its subscriber
+// with capped, jittered backoff (see PullPointSubscription).
+//
+// Threading: everything runs on the io_context given to the constructor;
+// the service's own state (camera set, pending batch) on one strand, each
+// subscriber on a strand of its own. No thread per camera: a PullMessages
+// long-poll is one pending Asio operation. The catalogue write of a batch is
+// a short blocking SQLite transaction on the service strand; events that
+// arrive meanwhile form the next batch (at most storage::Catalog::kMaxBatch).
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <nlohmann/json_fwd.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "onvif/events/subscription.h"
+#include "server/secretbox.h"
+#include "storage/catalog.h"
+
+namespace zaulek::server {
+
+class Hub;
+
+struct EventsOptions {
+  std::chrono::milliseconds poll_interval{1000};
+  onvif::SubscriptionOptions subscription;
+};
+
+// The DESIGN.md event shape of a stored event.
+nlohmann::json event_json(const storage::Event& e);
+// A received event as the catalogue stores it; names, values and the topic
+// bounded (the catalogue refuses topics over 1024 and source/data over 8192
+// bytes) and made valid UTF-8.
+storage::Event to_stored_event(const std::string& camera_id, const onvif::ReceivedEvent& e);
+
+class EventService {
+ public:
+  EventService(boost::asio::io_context& ioc, storage::Catalog& catalog, Hub* hub, SecretBox box,
+               Clock& clock, EventsOptions options = {});
+  ~EventService();
+  EventService(const EventService&) = delete;
+  EventService& operator=(const EventService&) = delete;
+
+  void start();
+  // Stops every subscriber (each Unsubscribes, bounded by its call timeout)
+  // and the catalogue poll. Does not wait.
+  void stop();
+
+  // Stores and publishes (any thread).
+  void submit(std::string camera_id, std::vector<onvif::ReceivedEvent> events);
+
+  std::uint64_t stored() const { return stored_; }
+  std::uint64_t store_failures() const { return store_failures_; }
+
+ private:
+  class Subscriber;
+  void poll();
+  void sync();
+  void flush();
+
+  boost::asio::io_context& ioc_;
+  storage::Catalog& catalog_;
+  Hub* hub_;
+  SecretBox box_;
+  Clock& clock_;
+  EventsOptions options_;
+  boost::asio::strand<boost::asio::io_context::executor_type> strand_;
+  boost::asio::steady_timer poll_timer_;
+  // On strand_ only.
+  bool stopped_ = false;
+  struct Entry {
+    std::string fingerprint;  // onvif_url + username + sealed password
+    std::shared_ptr<Subscriber> subscriber;
+  };
+  std::map<std::string, Entry> cameras_;
+  std::vector<storage::Event> pending_;
+  bool flush_posted_ = false;
+  std::atomic<std::uint64_t> stored_{0}, store_failures_{0};
+};
+
+}  // namespace zaulek::server
