@@ -174,8 +174,13 @@ Response scan(ApiContext& ctx, Request& req) {
       targets.push_back(t.get<std::string>());
     }
   }
-  auto r = ctx.cameras->scan(timeout, targets);
+  std::vector<Cameras::Moved> moved;
+  auto r = ctx.cameras->scan(timeout, targets, &moved);
   if (!r) return error_response(503, "discovery_failed", r.error().message);
+  for (const auto& m : moved)
+    ctx.audit->record(req.principal->name, "camera.moved", "camera:" + m.id,
+                      json{{"from", m.from}, {"to", m.to}, {"endpoint", m.endpoint}}.dump(),
+                      req.remote);
   auto known = ctx.catalog->list_cameras();
   json devices = json::array();
   for (const auto& d : r->devices) {
@@ -258,6 +263,12 @@ Response add_camera(ApiContext& ctx, Request& req) {
     if (name->empty() || has_control_chars(*name))
       return bad("'name' must be 1 to 128 printable characters");
     a.name = *name;
+  }
+  auto endpoint = opt_string(body, "endpoint", 256, err);
+  if (!err.empty()) return bad(err);
+  if (endpoint) {
+    if (has_control_chars(*endpoint)) return bad("'endpoint' has control characters");
+    a.endpoint = *endpoint;
   }
   int max_age = ctx.cameras->options().max_age_days;
   std::optional<storage::RecordingMode> mode;

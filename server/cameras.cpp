@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <future>
@@ -239,7 +240,8 @@ void Cameras::on_status(const std::string& id, CameraStatus status, std::string 
 }
 
 Result<onvif::ScanResult> Cameras::scan(std::chrono::milliseconds timeout,
-                                        std::vector<std::string> targets) {
+                                        std::vector<std::string> targets,
+                                        std::vector<Moved>* moved) {
   if (!running_) return make_error(ErrorKind::unavailable, "camera service is not running");
   onvif::ScanOptions o;
   o.interfaces = options_.discovery_interfaces;
@@ -254,7 +256,45 @@ Result<onvif::ScanResult> Cameras::scan(std::chrono::milliseconds timeout,
   });
   auto r = wait_for(fut, timeout + 2s);
   if (!r) return make_error(ErrorKind::deadline_exceeded, "discovery scan did not finish");
+  if (*r) follow_moved_cameras(**r, moved);
   return std::move(*r);
+}
+
+void Cameras::follow_moved_cameras(const onvif::ScanResult& result, std::vector<Moved>* moved) {
+  auto cams = catalog_.list_cameras();
+  if (!cams) return;
+  for (const auto& d : result.devices) {
+    if (d.endpoint.empty()) continue;
+    for (const auto& c : *cams) {
+      if (c.endpoint_ref != d.endpoint ||
+          std::find(d.xaddrs.begin(), d.xaddrs.end(), c.onvif_url) != d.xaddrs.end())
+        continue;
+      std::string to;
+      for (const auto& x : d.xaddrs)
+        if (onvif::parse_http_url(x)) {
+          to = x;
+          break;
+        }
+      bool taken = std::any_of(cams->begin(), cams->end(),
+                               [&](const storage::Camera& o) { return o.onvif_url == to; });
+      if (to.empty() || taken) continue;
+      auto password = box_.open(c.password_enc);
+      if (!password) continue;
+      storage::Camera updated = c;
+      updated.onvif_url = to;
+      if (auto u = catalog_.update_camera(updated); !u) {
+        spdlog::error("camera {}: found at {} but could not be updated: {}", c.id, to,
+                      u.error().message);
+        continue;
+      }
+      spdlog::warn("camera {}: moved from {} to {} (same WS-Discovery endpoint {}); following it",
+                   c.id, c.onvif_url, to, d.endpoint);
+      CameraState st;
+      st.since = clock_.realtime();
+      supervise(c.id, to, {c.username, *password}, st);
+      if (moved) moved->push_back({c.id, c.onvif_url, to, d.endpoint});
+    }
+  }
 }
 
 Result<Cameras::Added> Cameras::add(const AddCamera& req) {
@@ -297,6 +337,7 @@ Result<Cameras::Added> Cameras::add(const AddCamera& req) {
   cam.model = info.device.model;
   cam.serial = info.device.serial;
   cam.hardware_id = info.device.hardware_id;
+  cam.endpoint_ref = req.endpoint;
   cam.recording_mode = req.mode;
   cam.retention_days = req.retention_days;
   auto stored = catalog_.add_camera(cam);

@@ -67,6 +67,7 @@ struct CamerasOptions {
 struct AddCamera {
   std::string name;  // "" = from the device (manufacturer model)
   std::string onvif_url, username, password;
+  std::string endpoint;  // WS-Discovery endpoint reference from a scan ("" = unknown)
   storage::RecordingMode mode = storage::RecordingMode::continuous;
   int retention_days = 90;
 };
@@ -85,9 +86,17 @@ class Cameras {
 
   const CamerasOptions& options() const { return options_; }
 
-  // Discovery scan (blocking, at most timeout + 2 s).
+  // A camera found at a new address under its known endpoint reference.
+  struct Moved {
+    std::string id, from, to, endpoint;
+  };
+  // Discovery scan (blocking, at most timeout + 2 s). A catalogued camera
+  // whose endpoint reference answers from other XAddrs (a DHCP lease
+  // changed) is followed there: onvif_url updated, supervisor restarted,
+  // logged, and listed in `moved` for the caller to audit.
   Result<onvif::ScanResult> scan(std::chrono::milliseconds timeout,
-                                 std::vector<std::string> targets);
+                                 std::vector<std::string> targets,
+                                 std::vector<Moved>* moved = nullptr);
 
   struct Added {
     storage::Camera camera;
@@ -110,6 +119,7 @@ class Cameras {
   class Supervisor;
   void supervise(const std::string& id, const std::string& url, onvif::Credentials credentials,
                  CameraState initial);
+  void follow_moved_cameras(const onvif::ScanResult& result, std::vector<Moved>* moved);
   void on_status(const std::string& id, CameraStatus status, std::string reason,
                  std::int64_t offset);
   template <class F>

@@ -28,8 +28,8 @@
 #include "server/auth.h"
 #include "server/build_info.h"
 #include "server/cameras.h"
-#include "server/events.h"
 #include "server/dispatch.h"
+#include "server/events.h"
 #include "server/hub.h"
 #include "server/metrics.h"
 #include "server/routes.h"
@@ -96,13 +96,21 @@ class Registry {
 
 struct Shared {
   Shared(const config::Server& c, const Router& r, Dispatcher& d, Metrics& m, Hub& h,
-         std::filesystem::path web, ssl::context* t)
-      : cfg(c), router(r), dispatcher(d), metrics(m), hub(h), web_root(std::move(web)), tls(t) {}
+         net::thread_pool& w, std::filesystem::path web, ssl::context* t)
+      : cfg(c),
+        router(r),
+        dispatcher(d),
+        metrics(m),
+        hub(h),
+        work(w),
+        web_root(std::move(web)),
+        tls(t) {}
   const config::Server& cfg;
   const Router& router;
   Dispatcher& dispatcher;
   Metrics& metrics;
   Hub& hub;
+  net::thread_pool& work;  // request handlers (may block); see HttpSession::handle
   std::filesystem::path web_root;
   ssl::context* tls = nullptr;
   std::atomic<bool> stopping{false};
@@ -501,16 +509,31 @@ class HttpSession final : public Closable,
     r.remote_loopback = loopback_;
     r.tls = kIsTls<Stream>;
 
-    Outcome out;
     bool api = r.path.rfind("/api/", 0) == 0;
-    if (!api && (r.method == "GET" || r.method == "HEAD") &&
-        !sh_.router.match("GET", r.path, nullptr).path_known) {
-      out.response = serve_static(sh_.web_root, r.path);
-      out.route_label = "static";
-    } else {
-      out = sh_.dispatcher.handle(r, websocket::is_upgrade(req));
-    }
+    bool static_file = !api && (r.method == "GET" || r.method == "HEAD") &&
+                       !sh_.router.match("GET", r.path, nullptr).path_known;
+    bool upgrade = websocket::is_upgrade(req);
+    // Handlers may block (Argon2id verification takes about half a second,
+    // SQLite calls are synchronous): they run on the worker pool, never on
+    // an I/O thread, and the answer comes back to this connection's strand.
+    net::post(sh_.work, [self = this->shared_from_this(), r = std::move(r), req = std::move(req),
+                         start, static_file, upgrade]() mutable {
+      Outcome out;
+      if (static_file) {
+        out.response = serve_static(self->sh_.web_root, r.path);
+        out.route_label = "static";
+      } else {
+        out = self->sh_.dispatcher.handle(r, upgrade);
+      }
+      net::post(self->executor_, [self, r = std::move(r), req = std::move(req),
+                                  out = std::move(out), start]() mutable {
+        self->respond(std::move(r), std::move(req), std::move(out), start);
+      });
+    });
+  }
 
+  void respond(Request r, http::request<http::string_body> req, Outcome out,
+               std::chrono::steady_clock::time_point start) {
     if (out.upgrade) {
       if (sh_.stopping) {
         Response resp = error_response(503, "unavailable", "server shutting down");
@@ -799,8 +822,9 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
   Router router;
   register_routes(router, ctx);
   Dispatcher dispatcher(router, auth);
+  net::thread_pool work(2);
 
-  Shared sh(cfg, router, dispatcher, metrics, hub, options.web_root, tls ? &*tls : nullptr);
+  Shared sh(cfg, router, dispatcher, metrics, hub, work, options.web_root, tls ? &*tls : nullptr);
   auto listener = std::make_shared<Listener>(ioc, sh);
   if (auto st = listener->open(tcp::endpoint(address, cfg.port)); !st) {
     spdlog::error("server: {}", st.error().message);
@@ -872,6 +896,7 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
   for (int i = 1; i < threads; ++i) pool.emplace_back([&ioc] { ioc.run(); });
   ioc.run();
   for (auto& t : pool) t.join();
+  work.join();
   spdlog::info("server: stopped");
   if (forced) {
     // Handlers of the connections cut off still sit in the io_context and

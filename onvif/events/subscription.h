@@ -34,9 +34,9 @@
 namespace zaulek::onvif {
 
 struct SubscriptionOptions {
-  std::chrono::milliseconds lifetime{60000};      // InitialTerminationTime / Renew
-  std::chrono::milliseconds pull_timeout{10000};  // PullMessages Timeout (long-poll)
-  std::chrono::milliseconds call_timeout{5000};   // every other call; pulls get pull_timeout + this
+  std::chrono::milliseconds lifetime{60000};     // InitialTerminationTime / Renew
+  std::chrono::milliseconds pull_timeout{5000};  // PullMessages Timeout (long-poll)
+  std::chrono::milliseconds call_timeout{5000};  // every other call; pulls get pull_timeout + this
   int message_limit = 100;
   std::chrono::milliseconds retry_min{500};
   std::chrono::milliseconds retry_max{30000};

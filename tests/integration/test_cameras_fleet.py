@@ -106,8 +106,9 @@ def test_twenty_cameras_added_killed_offline_restarted_online(make_daemon):
         t0 = time.monotonic()
         ids = []
         for dev in found["devices"]:
-            r, _ = add_camera(d, h, dev["xaddrs"][0], USER, PASSWORD)
+            r, _ = add_camera(d, h, dev["xaddrs"][0], USER, PASSWORD, endpoint=dev["endpoint"])
             assert r.status_code == 201, r.text
+            assert r.json()["endpoint"] == dev["endpoint"]
             ids.append(r.json()["id"])
         print(f"20 cameras added in {time.monotonic() - t0:.2f} s")
         assert len(set(ids)) == N

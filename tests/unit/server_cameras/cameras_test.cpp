@@ -1,0 +1,178 @@
+// The camera registry against simulated ONVIF devices (in process, real
+// loopback sockets) and a real SQLite catalogue: statuses, and a camera that
+// reappears at a new address under its endpoint reference being followed.
+#include "server/cameras.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <filesystem>
+#include <random>
+#include <thread>
+
+#include "core/crypto.h"
+#include "sim/onvif_device.h"
+
+namespace zaulek::server {
+namespace {
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+constexpr const char* kEndpoint = "urn:uuid:11111111-2222-4333-8444-555555555555";
+
+class CamerasTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    crypto::init();
+    dir_ = fs::temp_directory_path() / ("zaulek-cameras-" + std::to_string(std::random_device{}()));
+    fs::create_directories(dir_);
+    auto c = storage::Catalog::open(dir_ / "zaulek.db");
+    ASSERT_TRUE(c.ok()) << c.error().message;
+    catalog_ = std::move(*c);
+    guard_.emplace(io_.get_executor());
+    thread_ = std::thread([this] { io_.run(); });
+    asio::io_context tmp;
+    asio::ip::udp::socket s(tmp, asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    discovery_port_ = s.local_endpoint().port();
+  }
+  void TearDown() override {
+    cameras_.reset();
+    if (responder_) responder_->stop();
+    for (auto& d : devices_) d->stop();
+    guard_.reset();
+    io_.stop();
+    thread_.join();
+    catalog_.reset();
+    fs::remove_all(dir_);
+  }
+  sim::OnvifDevice& device() {
+    sim::CameraIdentity id;
+    id.name = "moving-cam";
+    id.serial = "MOVE-1";
+    id.hardware_id = "SimCam-1080";
+    id.endpoint_uuid = kEndpoint;
+    id.rtsp_main_url = "rtsp://127.0.0.1:8554/main";
+    id.rtsp_sub_url = "rtsp://127.0.0.1:8554/sub";
+    id.username = "admin";
+    id.password = "pw-7781";
+    devices_.push_back(sim::OnvifDevice::create(io_, id));
+    devices_.back()->start();
+    return *devices_.back();
+  }
+  Cameras& cameras() {
+    auto box = SecretBox::open_or_create(dir_ / "secret.key");
+    EXPECT_TRUE(box.ok());
+    CamerasOptions o;
+    o.discovery_interfaces = {};
+    o.discovery_port = discovery_port_;
+    o.health_interval = 200ms;
+    o.retry_min = 100ms;
+    o.retry_max = 300ms;
+    o.onvif_timeout = 1000ms;
+    cameras_ = std::make_unique<Cameras>(*catalog_, std::move(*box), nullptr, system_clock(), o);
+    EXPECT_TRUE(cameras_->start().ok());
+    return *cameras_;
+  }
+  // Polls (bounded) until the camera has `want`; returns what it last saw.
+  CameraStatus wait_status(const std::string& id, CameraStatus want) {
+    CameraStatus last = CameraStatus::connecting;
+    for (int i = 0; i < 300; ++i) {
+      auto st = cameras_->state(id);
+      if (st) last = st->status;
+      if (last == want) break;
+      std::this_thread::sleep_for(50ms);
+    }
+    return last;
+  }
+
+  fs::path dir_;
+  std::unique_ptr<storage::Catalog> catalog_;
+  asio::io_context io_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard_;
+  std::thread thread_;
+  std::vector<std::unique_ptr<sim::OnvifDevice>> devices_;
+  std::unique_ptr<sim::DiscoveryResponder> responder_;
+  std::unique_ptr<Cameras> cameras_;
+  std::uint16_t discovery_port_ = 0;
+};
+
+TEST_F(CamerasTest, StatusesFollowTheDevice) {
+  auto& dev = device();
+  auto& cams = cameras();
+  auto added = cams.add({"", dev.device_service_url(), "admin", "pw-7781", "",
+                         storage::RecordingMode::continuous, 30});
+  ASSERT_TRUE(added.ok()) << added.error().message;
+  const std::string id = added->camera.id;
+  EXPECT_EQ(added->camera.name, "Zaulek SimCam-1080 MOVE-1");
+  EXPECT_EQ(added->state.status, CameraStatus::online);
+  EXPECT_EQ(added->streams.size(), 2u);
+
+  auto f = dev.faults();
+  f.wrong_password = true;
+  dev.set_faults(f);
+  EXPECT_EQ(wait_status(id, CameraStatus::unauthorized), CameraStatus::unauthorized);
+  f.wrong_password = false;
+  f.malformed_soap = true;
+  dev.set_faults(f);
+  EXPECT_EQ(wait_status(id, CameraStatus::degraded), CameraStatus::degraded);
+  f.malformed_soap = false;
+  dev.set_faults(f);
+  EXPECT_EQ(wait_status(id, CameraStatus::online), CameraStatus::online);
+  dev.stop();
+  EXPECT_EQ(wait_status(id, CameraStatus::offline), CameraStatus::offline);
+  auto st = cams.state(id);
+  ASSERT_TRUE(st.has_value());
+  EXPECT_NE(st->reason.find("cannot connect to camera at 127.0.0.1:"), std::string::npos)
+      << st->reason;
+
+  // Restart: the registry reads the catalogue and opens the sealed password.
+  cameras_.reset();
+  auto& again = cameras();
+  auto s2 = again.state(id);
+  ASSERT_TRUE(s2.has_value());
+  again.forget("nothing");  // unknown id: harmless
+  again.forget(id);
+  EXPECT_FALSE(again.state(id).has_value());
+}
+
+TEST_F(CamerasTest, CameraAtANewAddressIsFollowedByEndpointReference) {
+  auto& old_dev = device();
+  auto& cams = cameras();
+  auto added = cams.add({"Gate", old_dev.device_service_url(), "admin", "pw-7781", kEndpoint,
+                         storage::RecordingMode::events, 7});
+  ASSERT_TRUE(added.ok()) << added.error().message;
+  const std::string id = added->camera.id;
+  EXPECT_EQ(added->camera.endpoint_ref, kEndpoint);
+  const std::string old_url = old_dev.device_service_url();
+  old_dev.stop();
+  EXPECT_EQ(wait_status(id, CameraStatus::offline), CameraStatus::offline);
+
+  // Same device (endpoint reference), new port: as after a new DHCP lease.
+  auto& new_dev = device();
+  ASSERT_NE(new_dev.device_service_url(), old_url);
+  responder_ = sim::DiscoveryResponder::create(io_, "127.0.0.1", {&new_dev}, discovery_port_);
+  responder_->start();
+  std::vector<Cameras::Moved> moved;
+  auto scan = cams.scan(500ms, {"127.0.0.1"}, &moved);
+  ASSERT_TRUE(scan.ok()) << scan.error().message;
+  ASSERT_EQ(scan->devices.size(), 1u);
+  ASSERT_EQ(moved.size(), 1u);
+  EXPECT_EQ(moved[0].id, id);
+  EXPECT_EQ(moved[0].from, old_url);
+  EXPECT_EQ(moved[0].to, new_dev.device_service_url());
+  auto stored = catalog_->find_camera(id);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->onvif_url, new_dev.device_service_url());
+  EXPECT_EQ(wait_status(id, CameraStatus::online), CameraStatus::online);
+
+  // A second scan finds it where it is: nothing moves.
+  moved.clear();
+  ASSERT_TRUE(cams.scan(300ms, {"127.0.0.1"}, &moved).ok());
+  EXPECT_TRUE(moved.empty());
+}
+
+}  // namespace
+}  // namespace zaulek::server
