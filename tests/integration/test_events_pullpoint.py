@@ -56,7 +56,7 @@ def wait_log(d, pattern, count=1, timeout=40):
     raise AssertionError(f"log never showed {count}x {pattern!r}:\n{d.stderr()[-3000:]}")
 
 
-def setup(make_daemon, sim):
+def start_with_camera(make_daemon, sim):
     d = make_daemon(extra_toml=FAST_CAMERAS_TOML + "\n[discovery]\ninterfaces = []\n")
     r, _ = add_camera(d, admin_headers(d), sim.cameras[0]["onvif_url"], USER, PASSWORD,
                       recording={"mode": "off", "retention_days": 30})
@@ -68,7 +68,7 @@ def setup(make_daemon, sim):
 
 def test_motion_reaches_console_and_events_api(make_daemon):
     with SimFleet(cameras=1, user=USER, password=PASSWORD) as sim:
-        d, cam_id = setup(make_daemon, sim)
+        d, cam_id = start_with_camera(make_daemon, sim)
         ws = ws_connect(d, "operator")
         latencies = []
         fired = []
@@ -133,7 +133,7 @@ def test_motion_reaches_console_and_events_api(make_daemon):
 
 def test_camera_that_stops_answering_pullmessages_is_resubscribed(make_daemon):
     with SimFleet(cameras=1, user=USER, password=PASSWORD) as sim:
-        d, cam_id = setup(make_daemon, sim)
+        d, cam_id = start_with_camera(make_daemon, sim)
         ws = ws_connect(d)
         sim.post_event(0, "motion", True)
         assert next_event(ws)[0]["state"] == "start"
@@ -146,6 +146,11 @@ def test_camera_that_stops_answering_pullmessages_is_resubscribed(make_daemon):
         t1 = time.monotonic()
         wait_log(d, rf"events {re.escape(cam_id)}: subscribed", count=2, timeout=60)
         print(f"re-subscribed {time.monotonic() - t1:.1f} s after the camera answered again")
+        # This client read nothing for longer than the server's WebSocket idle
+        # timeout (it answers pings only while reading): a real console would
+        # have been closed and resumed; this one simply connects again.
+        ws.close()
+        ws = ws_connect(d)
         sim.post_event(0, "motion", False)
         m, _ = next_event(ws, timeout=20)
         assert (m["camera_id"], m["kind"], m["state"]) == (cam_id, "motion", "stop")
@@ -154,7 +159,7 @@ def test_camera_that_stops_answering_pullmessages_is_resubscribed(make_daemon):
 
 def test_rebooted_camera_is_resubscribed(make_daemon):
     with SimFleet(cameras=1, user=USER, password=PASSWORD) as sim:
-        d, cam_id = setup(make_daemon, sim)
+        d, cam_id = start_with_camera(make_daemon, sim)
         ws = ws_connect(d)
         sim.set_faults(0, reboot_s=2)
         wait_log(d, rf"events {re.escape(cam_id)}: subscription failed", timeout=30)
