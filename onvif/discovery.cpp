@@ -196,6 +196,37 @@ Result<std::vector<DiscoveryTarget>> parse_probe_matches(std::string_view datagr
   return out;
 }
 
+Result<Announcement> parse_announcement(std::string_view datagram) {
+  if (datagram.size() > kMaxDatagramBytes)
+    return make_error(ErrorKind::resource_exhausted, "datagram larger than 64 KiB");
+  SoapContext ctx;
+  auto header = ctx.begin_read(datagram);
+  if (!header) return header.error();
+  Announcement a;
+  if (ctx.body_is("wsdd:Hello")) {
+    auto body = ctx.read_body<_wsdd__Hello>();
+    if (!body) return body.error();
+    const auto& m = **body;
+    a.kind = Announcement::Kind::hello;
+    a.target.endpoint = m.wsa__EndpointReference.Address;
+    a.target.types = m.Types ? split(m.Types) : std::vector<std::string>{};
+    if (m.Scopes) a.target.scopes = split(m.Scopes->__item);
+    if (m.XAddrs) a.target.xaddrs = split(*m.XAddrs);
+    a.target.metadata_version = m.MetadataVersion;
+  } else if (ctx.body_is("wsdd:Bye")) {
+    auto body = ctx.read_body<_wsdd__Bye>();
+    if (!body) return body.error();
+    a.kind = Announcement::Kind::bye;
+    a.target.endpoint = (*body)->wsa__EndpointReference.Address;
+    a.target.types.clear();
+  } else {
+    return make_error(ErrorKind::invalid_argument, "not Hello or Bye: " + ctx.body_tag());
+  }
+  if (a.target.endpoint.empty())
+    return make_error(ErrorKind::invalid_argument, "announcement without an endpoint reference");
+  return a;
+}
+
 bool matches(const Probe& probe, const DiscoveryTarget& target) {
   for (const auto& type : probe.types) {
     bool found = false;

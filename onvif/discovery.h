@@ -1,6 +1,6 @@
 // WS-Discovery 2005/04 messages as ONVIF uses them (ONVIF Core 7.3):
-// building Probe / ProbeMatches / Hello / Bye and reading Probe and
-// ProbeMatches datagrams. No sockets: the simulator's responder and the
+// building Probe / ProbeMatches / Hello / Bye and reading Probe,
+// ProbeMatches, Hello and Bye datagrams. No sockets: the simulator's responder and the
 // zaulekd scanner move the datagrams.
 #pragma once
 
@@ -49,6 +49,16 @@ Result<Probe> parse_probe(std::string_view datagram);
 // The ProbeMatch entries of a ProbeMatches datagram (client side).
 Result<std::vector<DiscoveryTarget>> parse_probe_matches(std::string_view datagram,
                                                          std::string* relates_to = nullptr);
+
+// A Hello (a device joined the network, or came back at a new address) or a
+// Bye (it is leaving). A Bye carries only the endpoint reference.
+struct Announcement {
+  enum class Kind { hello, bye } kind = Kind::hello;
+  DiscoveryTarget target;
+};
+// A Hello or Bye, or an error for anything else (garbage, another message,
+// too big, no endpoint reference).
+Result<Announcement> parse_announcement(std::string_view datagram);
 
 // WS-Discovery matching: every probed type is one of the target's, and every
 // probed scope matches one of the target's (RFC 3986 segment prefix rule, the

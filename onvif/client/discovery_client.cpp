@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <boost/asio/ip/multicast.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/post.hpp>
@@ -225,6 +226,116 @@ Result<std::pair<std::string, std::uint16_t>> parse_target(std::string_view targ
   if (addr.is_multicast() || addr == asio::ip::address_v4::broadcast() || addr.is_unspecified())
     return bad("must be a unicast address");
   return std::make_pair(addr.to_string(), port);
+}
+
+namespace {
+
+class Listener final : public AnnouncementListener, public std::enable_shared_from_this<Listener> {
+ public:
+  Listener(asio::any_io_executor ex, ListenOptions o, Handler h)
+      : options_(std::move(o)), handler_(std::move(h)), socket_(ex) {}
+
+  Status start(std::vector<std::string>* warnings) override {
+    auto warn = [&](std::string w) {
+      if (warnings) warnings->push_back(std::move(w));
+    };
+    auto group = asio::ip::make_address_v4(kDiscoveryMulticast);
+    boost::system::error_code ec;
+    socket_.open(udp::v4(), ec);
+    if (!ec) socket_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) socket_.bind(udp::endpoint(group, options_.port), ec);
+    if (ec)
+      return make_error(ErrorKind::unavailable,
+                        "discovery: cannot listen on " + std::string(kDiscoveryMulticast) + ":" +
+                            std::to_string(options_.port) + ": " + ec.message());
+    int joined = 0;
+    for (const auto& name : options_.interfaces) {
+      auto addr = interface_address(name);
+      if (!addr) {
+        warn("interface '" + name + "' has no IPv4 address");
+        continue;
+      }
+      socket_.set_option(asio::ip::multicast::join_group(group, *addr), ec);
+      if (ec) {
+        warn("cannot join " + std::string(kDiscoveryMulticast) + " on '" + name +
+             "': " + ec.message());
+        continue;
+      }
+      ++joined;
+    }
+    if (joined == 0) {
+      socket_.close(ec);
+      return make_error(ErrorKind::unavailable,
+                        "discovery: no interface joined the WS-Discovery group");
+    }
+    window_start_ = std::chrono::steady_clock::now();
+    receive();
+    return {};
+  }
+
+  void stop() override {
+    asio::post(socket_.get_executor(), [self = shared_from_this()] {
+      self->stopped_ = true;
+      boost::system::error_code ec;
+      self->socket_.close(ec);
+    });
+  }
+
+  Stats stats() const override {
+    return {received_.load(), handled_.load(), ignored_.load(), dropped_.load()};
+  }
+
+ private:
+  void receive() {
+    socket_.async_receive_from(
+        asio::buffer(buf_), sender_,
+        [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+          if (self->stopped_ || ec == asio::error::operation_aborted) return;
+          if (!ec) self->on_datagram(n);
+          self->receive();
+        });
+  }
+
+  void on_datagram(std::size_t n) {
+    ++received_;
+    auto now = std::chrono::steady_clock::now();
+    if (now - window_start_ >= std::chrono::seconds{1}) {
+      window_start_ = now;
+      in_window_ = 0;
+    }
+    if (++in_window_ > options_.max_per_second) {
+      ++dropped_;
+      return;
+    }
+    if (n > kMaxDatagramBytes) {
+      ++ignored_;
+      return;
+    }
+    auto a = parse_announcement(std::string_view(buf_.data(), n));
+    if (!a) {  // Probes of other clients reach the group too: not ours to answer
+      ++ignored_;
+      return;
+    }
+    ++handled_;
+    handler_(*a);
+  }
+
+  ListenOptions options_;
+  Handler handler_;
+  udp::socket socket_;
+  std::array<char, kMaxDatagramBytes + 1> buf_{};
+  udp::endpoint sender_;
+  std::chrono::steady_clock::time_point window_start_;
+  unsigned in_window_ = 0;
+  bool stopped_ = false;
+  std::atomic<std::uint64_t> received_{0}, handled_{0}, ignored_{0}, dropped_{0};
+};
+
+}  // namespace
+
+std::shared_ptr<AnnouncementListener> make_announcement_listener(
+    asio::any_io_executor executor, ListenOptions options, AnnouncementListener::Handler handler) {
+  return std::make_shared<Listener>(std::move(executor), std::move(options), std::move(handler));
 }
 
 void discover(asio::any_io_executor executor, ScanOptions options,

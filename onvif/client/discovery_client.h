@@ -4,6 +4,12 @@
 // retransmission rule wants); ProbeMatches collected until the timeout,
 // de-duplicated by endpoint reference (XAddrs and scopes merged). One UDP
 // socket on the caller's executor; no threads.
+//
+// AnnouncementListener: Hello and Bye datagrams that devices multicast to
+// 239.255.255.250:3702 when they join (or come back at a new address) and
+// leave. The socket is bound to the group address itself, so it receives
+// only the group's datagrams and never steals unicast Probes meant for a
+// device (or the simulator) on the same host.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -11,6 +17,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -43,5 +50,37 @@ Result<std::pair<std::string, std::uint16_t>> parse_target(std::string_view targ
 // Probe could be sent at all).
 void discover(boost::asio::any_io_executor executor, ScanOptions options,
               std::function<void(Result<ScanResult>)> done);
+
+struct ListenOptions {
+  std::vector<std::string> interfaces;  // join the group on each ("lo", "eth0")
+  std::uint16_t port = kDiscoveryPort;
+  // Announcements handled per second at most; the rest of a burst (a storm
+  // of forged Hellos) is counted in `dropped` and ignored.
+  unsigned max_per_second = 200;
+};
+
+class AnnouncementListener {
+ public:
+  struct Stats {
+    std::uint64_t received = 0;  // datagrams
+    std::uint64_t handled = 0;   // valid Hello/Bye given to the callback
+    std::uint64_t ignored = 0;   // not a Hello/Bye, malformed, too big
+    std::uint64_t dropped = 0;   // over max_per_second
+  };
+  using Handler = std::function<void(const Announcement&)>;
+
+  virtual ~AnnouncementListener() = default;
+  // Binds and joins; an error only if no interface could be joined. Warnings
+  // (an interface without IPv4 address or multicast) are in `warnings`.
+  virtual Status start(std::vector<std::string>* warnings) = 0;
+  // Closes the socket; the handler is not called afterwards.
+  virtual void stop() = 0;
+  virtual Stats stats() const = 0;
+};
+
+// `handler` runs on `executor`.
+std::shared_ptr<AnnouncementListener> make_announcement_listener(
+    boost::asio::any_io_executor executor, ListenOptions options,
+    AnnouncementListener::Handler handler);
 
 }  // namespace zaulek::onvif

@@ -1,5 +1,6 @@
 // libFuzzer target: WS-Discovery datagrams as the scanner reads them
-// (ProbeMatches), plus the Probe parser and the unicast target parser.
+// (ProbeMatches) and as the announcement listener reads them (Hello, Bye),
+// plus the Probe parser and the unicast target parser.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -20,6 +21,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       (void)matches(p, t);
     }
   (void)parse_probe(d);
+  if (auto a = parse_announcement(d); a && a->target.endpoint.empty()) __builtin_trap();
   if (size <= 80) (void)parse_target(d, 3702);
   return 0;
 }

@@ -81,11 +81,53 @@ TEST(OnvifDiscovery, HelloAndByeCarryEndpoint) {
   EXPECT_NE(bye.find(camera().endpoint), std::string::npos);
 }
 
+TEST(OnvifDiscovery, HelloAndByeParse) {
+  auto hello = parse_announcement(build_hello(camera(), new_message_id()));
+  ASSERT_TRUE(hello.ok()) << hello.error().message;
+  EXPECT_EQ(hello->kind, Announcement::Kind::hello);
+  EXPECT_EQ(hello->target.endpoint, camera().endpoint);
+  EXPECT_EQ(hello->target.xaddrs, camera().xaddrs);
+  EXPECT_EQ(hello->target.scopes, camera().scopes);
+  EXPECT_EQ(hello->target.types, camera().types);
+  auto bye = parse_announcement(build_bye(camera(), new_message_id()));
+  ASSERT_TRUE(bye.ok()) << bye.error().message;
+  EXPECT_EQ(bye->kind, Announcement::Kind::bye);
+  EXPECT_EQ(bye->target.endpoint, camera().endpoint);
+  EXPECT_TRUE(bye->target.xaddrs.empty());
+  // A Probe or ProbeMatches is not an announcement, and an empty endpoint is refused.
+  EXPECT_FALSE(parse_announcement(build_probe(new_message_id())).ok());
+  EXPECT_FALSE(parse_announcement(build_probe_matches(camera(), "uuid:x", "uuid:y")).ok());
+  DiscoveryTarget anonymous = camera();
+  anonymous.endpoint.clear();
+  EXPECT_FALSE(parse_announcement(build_hello(anonymous, new_message_id())).ok());
+}
+
+TEST(OnvifDiscovery, ForeignHelloWithOtherPrefixes) {
+  // Prefixes and namespaces as another vendor's camera might send them.
+  std::string xml =
+      R"(<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" xmlns:d="http://schemas.xmlsoap.org/ws/2005/04/discovery">)"
+      R"(<s:Header><a:Action>http://schemas.xmlsoap.org/ws/2005/04/discovery/Hello</a:Action><a:MessageID>uuid:1</a:MessageID>)"
+      R"(<a:To>urn:schemas-xmlsoap-org:ws:2005:04:discovery</a:To></s:Header>)"
+      R"(<s:Body><d:Hello><a:EndpointReference><a:Address>urn:uuid:abcd</a:Address></a:EndpointReference>)"
+      R"(<d:Types xmlns:tdn="http://www.onvif.org/ver10/network/wsdl">tdn:NetworkVideoTransmitter</d:Types>)"
+      R"(<d:Scopes>onvif://www.onvif.org/name/Vendor%20Cam</d:Scopes>)"
+      R"(<d:XAddrs>http://10.1.2.3/onvif/device_service http://[fe80::1]/onvif/device_service</d:XAddrs>)"
+      R"(<d:MetadataVersion>7</d:MetadataVersion></d:Hello></s:Body></s:Envelope>)";
+  auto a = parse_announcement(xml);
+  ASSERT_TRUE(a.ok()) << a.error().message;
+  EXPECT_EQ(a->kind, Announcement::Kind::hello);
+  EXPECT_EQ(a->target.endpoint, "urn:uuid:abcd");
+  ASSERT_EQ(a->target.xaddrs.size(), 2u);
+  EXPECT_EQ(a->target.xaddrs[0], "http://10.1.2.3/onvif/device_service");
+  EXPECT_EQ(a->target.metadata_version, 7u);
+}
+
 TEST(OnvifDiscovery, GarbageIsAnErrorNotACrash) {
   for (std::string g : {std::string(), std::string("\0\0\0", 3), std::string("<Envelope>"),
                         std::string(70000, '<'), std::string("<?xml version=\"1.0\"?><a/>")}) {
     EXPECT_FALSE(parse_probe(g).ok());
     EXPECT_FALSE(parse_probe_matches(g).ok());
+    EXPECT_FALSE(parse_announcement(g).ok());
   }
 }
 
