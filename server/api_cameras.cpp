@@ -152,6 +152,46 @@ std::vector<storage::Stream> streams_of(ApiContext& ctx, const std::string& id) 
   return s ? *s : std::vector<storage::Stream>{};
 }
 
+// A discovered device as scans and the device list show it; `known` tells
+// whether a catalogued camera has its endpoint reference or one of its XAddrs.
+json device_json(const onvif::DiscoveryTarget& d,
+                 const Result<std::vector<storage::Camera>>& known) {
+  std::string name, hardware;
+  for (const auto& s : d.scopes) {
+    auto take = [&](std::string_view prefix, std::string& out) {
+      if (s.rfind(prefix, 0) == 0 && out.empty()) out = s.substr(prefix.size());
+    };
+    take("onvif://www.onvif.org/name/", name);
+    take("onvif://www.onvif.org/hardware/", hardware);
+  }
+  std::string known_id;
+  if (known)
+    for (const auto& c : *known)
+      if ((!c.endpoint_ref.empty() && c.endpoint_ref == d.endpoint) ||
+          std::find(d.xaddrs.begin(), d.xaddrs.end(), c.onvif_url) != d.xaddrs.end())
+        known_id = c.id;
+  return {{"endpoint", d.endpoint},
+          {"xaddrs", d.xaddrs},
+          {"scopes", d.scopes},
+          {"name", name},
+          {"hardware", hardware},
+          {"known", !known_id.empty()},
+          {"camera_id", known_id.empty() ? json(nullptr) : json(known_id)}};
+}
+
+Response discovered_devices(ApiContext& ctx, Request&) {
+  auto known = ctx.catalog->list_cameras();
+  json devices = json::array();
+  for (const auto& d : ctx.cameras->discovered()) {
+    json j = device_json(d.target, known);
+    j["via"] = d.via;
+    j["first_seen"] = format_rfc3339(d.first_seen);
+    j["last_seen"] = format_rfc3339(d.last_seen);
+    devices.push_back(std::move(j));
+  }
+  return json_response(200, {{"devices", devices}});
+}
+
 Response scan(ApiContext& ctx, Request& req) {
   const json& body = *req.json;
   if (!body.is_object()) return bad("body must be a JSON object");
@@ -178,34 +218,13 @@ Response scan(ApiContext& ctx, Request& req) {
   auto r = ctx.cameras->scan(timeout, targets, &moved);
   if (!r) return error_response(503, "discovery_failed", r.error().message);
   for (const auto& m : moved)
-    ctx.audit->record(req.principal->name, "camera.moved", "camera:" + m.id,
-                      json{{"from", m.from}, {"to", m.to}, {"endpoint", m.endpoint}}.dump(),
-                      req.remote);
+    ctx.audit->record(
+        req.principal->name, "camera.moved", "camera:" + m.id,
+        json{{"from", m.from}, {"to", m.to}, {"endpoint", m.endpoint}, {"via", m.via}}.dump(),
+        req.remote);
   auto known = ctx.catalog->list_cameras();
   json devices = json::array();
-  for (const auto& d : r->devices) {
-    std::string name, hardware;
-    for (const auto& s : d.scopes) {
-      auto take = [&](std::string_view prefix, std::string& out) {
-        if (s.rfind(prefix, 0) == 0 && out.empty()) out = s.substr(prefix.size());
-      };
-      take("onvif://www.onvif.org/name/", name);
-      take("onvif://www.onvif.org/hardware/", hardware);
-    }
-    std::string known_id;
-    if (known)
-      for (const auto& c : *known)
-        if ((!c.endpoint_ref.empty() && c.endpoint_ref == d.endpoint) ||
-            std::find(d.xaddrs.begin(), d.xaddrs.end(), c.onvif_url) != d.xaddrs.end())
-          known_id = c.id;
-    devices.push_back({{"endpoint", d.endpoint},
-                       {"xaddrs", d.xaddrs},
-                       {"scopes", d.scopes},
-                       {"name", name},
-                       {"hardware", hardware},
-                       {"known", !known_id.empty()},
-                       {"camera_id", known_id.empty() ? json(nullptr) : json(known_id)}});
-  }
+  for (const auto& d : r->devices) devices.push_back(device_json(d, known));
   ctx.audit->record(req.principal->name, "discovery.scan", "discovery",
                     json{{"targets", targets.size()},
                          {"timeout_ms", timeout.count()},
@@ -365,6 +384,8 @@ void register_camera_routes(Router& router, ApiContext& ctx) {
     };
   };
   router.add({"POST", "/api/v1/discovery/scan", Access::roles, admin, true, false, h(scan)});
+  router.add({"GET", "/api/v1/discovery/devices", Access::roles, admin, false, false,
+              h(discovered_devices)});
   router.add({"GET", "/api/v1/cameras", Access::roles, all, false, false, h(list_cameras)});
   router.add({"POST", "/api/v1/cameras", Access::roles, admin, true, false, h(add_camera)});
   router.add({"GET", "/api/v1/cameras/{id}", Access::roles, all, false, false, h(get_camera)});

@@ -54,6 +54,31 @@ std::optional<T> wait_for(std::future<T>& f, std::chrono::milliseconds bound) {
   return f.get();
 }
 
+// The main and sub stream rows of an onboarded camera.
+std::vector<storage::Stream> streams_of(const std::string& camera_id,
+                                        const onvif::OnboardInfo& info) {
+  std::vector<storage::Stream> streams;
+  auto stream = [&](storage::StreamKind kind, const onvif::MediaProfile& p,
+                    const std::string& uri) {
+    storage::Stream s;
+    s.camera_id = camera_id;
+    s.kind = kind;
+    s.profile_token = p.token;
+    s.rtsp_uri = uri;
+    s.codec = p.encoding;
+    s.width = p.width;
+    s.height = p.height;
+    streams.push_back(std::move(s));
+  };
+  stream(storage::StreamKind::main, info.main, info.main_uri);
+  stream(storage::StreamKind::sub, info.sub, info.sub_uri);
+  return streams;
+}
+
+// Devices kept in the discovered list at most (a flood of forged Hellos
+// must not grow memory without bound).
+constexpr std::size_t kMaxDiscovered = 4096;
+
 }  // namespace
 
 // One camera's health loop, on its own strand. Its state (timer, client,
@@ -72,6 +97,15 @@ class Cameras::Supervisor : public std::enable_shared_from_this<Supervisor> {
 
   void start(std::chrono::milliseconds first_delay) {
     asio::post(strand_, [self = shared_from_this(), first_delay] { self->schedule(first_delay); });
+  }
+
+  // Probe now instead of at the next retry (the camera said Hello).
+  void poke() {
+    asio::post(strand_, [self = shared_from_this()] {
+      if (self->stopped_ || self->probing_) return;
+      self->timer_.cancel();
+      self->probe();
+    });
   }
 
   void stop() {
@@ -93,7 +127,9 @@ class Cameras::Supervisor : public std::enable_shared_from_this<Supervisor> {
   }
 
   void probe() {
+    probing_ = true;
     client_->health([self = shared_from_this()](Result<onvif::DeviceInfo> r) {
+      self->probing_ = false;
       if (self->stopped_) return;
       self->on_probe(r.ok() ? std::optional<Error>() : std::optional<Error>(r.error()));
     });
@@ -124,6 +160,7 @@ class Cameras::Supervisor : public std::enable_shared_from_this<Supervisor> {
   std::shared_ptr<onvif::Client> client_;
   std::mt19937 rng_;
   int failures_ = 0;
+  bool probing_ = false;
   bool stopped_ = false;
 };
 
@@ -144,6 +181,7 @@ template <class F>
 auto Cameras::on_registry(F f) -> decltype(f()) {
   using R = decltype(f());
   if (!running_) return R{};
+  if (strand_.running_in_this_thread()) return f();  // from a Hello handler
   auto p = std::make_shared<std::promise<R>>();
   auto fut = p->get_future();
   asio::post(strand_, [p, f = std::move(f)]() mutable { p->set_value(f()); });
@@ -175,6 +213,24 @@ Status Cameras::start() {
     supervise(c.id, c.onvif_url, {c.username, *password}, st);
   }
   spdlog::info("cameras: supervising {} cameras", cams->size());
+  if (options_.listen_announcements && !options_.discovery_interfaces.empty()) {
+    onvif::ListenOptions lo;
+    lo.interfaces = options_.discovery_interfaces;
+    lo.port = options_.discovery_port;
+    listener_ = onvif::make_announcement_listener(
+        strand_, lo, [this](const onvif::Announcement& a) { on_announcement(a); });
+    std::vector<std::string> warnings;
+    auto st = on_registry([&] { return listener_->start(&warnings); });
+    for (const auto& w : warnings) spdlog::warn("discovery: {}", w);
+    if (!st) {
+      spdlog::warn("{}; Hello/Bye announcements are not heard (scans still work)",
+                   st.error().message);
+      listener_.reset();
+    } else {
+      spdlog::info("discovery: listening for Hello/Bye on {}:{}", onvif::kDiscoveryMulticast,
+                   options_.discovery_port);
+    }
+  }
   return {};
 }
 
@@ -182,6 +238,7 @@ void Cameras::stop() {
   if (!running_) return;
   std::promise<void> done;
   asio::post(strand_, [this, &done] {
+    if (listener_) listener_->stop();
     for (auto& [id, s] : supervisors_) s->stop();
     supervisors_.clear();
     done.set_value();
@@ -256,7 +313,13 @@ Result<onvif::ScanResult> Cameras::scan(std::chrono::milliseconds timeout,
   });
   auto r = wait_for(fut, timeout + 2s);
   if (!r) return make_error(ErrorKind::deadline_exceeded, "discovery scan did not finish");
-  if (*r) follow_moved_cameras(**r, moved);
+  if (*r) {
+    on_registry([this, &r] {
+      for (const auto& d : (**r).devices) remember(d, "probe");
+      return true;
+    });
+    follow_moved_cameras(**r, moved);
+  }
   return std::move(*r);
 }
 
@@ -265,36 +328,119 @@ void Cameras::follow_moved_cameras(const onvif::ScanResult& result, std::vector<
   if (!cams) return;
   for (const auto& d : result.devices) {
     if (d.endpoint.empty()) continue;
-    for (const auto& c : *cams) {
-      if (c.endpoint_ref != d.endpoint ||
-          std::find(d.xaddrs.begin(), d.xaddrs.end(), c.onvif_url) != d.xaddrs.end())
-        continue;
-      std::string to;
-      for (const auto& x : d.xaddrs)
-        if (onvif::parse_http_url(x)) {
-          to = x;
-          break;
-        }
-      bool taken = std::any_of(cams->begin(), cams->end(),
-                               [&](const storage::Camera& o) { return o.onvif_url == to; });
-      if (to.empty() || taken) continue;
-      auto password = box_.open(c.password_enc);
-      if (!password) continue;
-      storage::Camera updated = c;
-      updated.onvif_url = to;
-      if (auto u = catalog_.update_camera(updated); !u) {
-        spdlog::error("camera {}: found at {} but could not be updated: {}", c.id, to,
-                      u.error().message);
-        continue;
+    for (const auto& c : *cams)
+      if (c.endpoint_ref == d.endpoint)
+        if (auto m = follow(c, d, *cams, "probe"); m && moved) moved->push_back(*m);
+  }
+}
+
+std::optional<Cameras::Moved> Cameras::follow(const storage::Camera& c,
+                                              const onvif::DiscoveryTarget& d,
+                                              const std::vector<storage::Camera>& all,
+                                              const char* via) {
+  if (std::find(d.xaddrs.begin(), d.xaddrs.end(), c.onvif_url) != d.xaddrs.end())
+    return std::nullopt;  // still where we know it
+  std::string to;
+  for (const auto& x : d.xaddrs)
+    if (onvif::parse_http_url(x)) {
+      to = x;
+      break;
+    }
+  if (to.empty()) return std::nullopt;
+  bool taken = std::any_of(all.begin(), all.end(),
+                           [&](const storage::Camera& o) { return o.onvif_url == to; });
+  if (taken) {
+    spdlog::warn("camera {}: endpoint {} answers from {}, which another camera has; not moved",
+                 c.id, d.endpoint, to);
+    return std::nullopt;
+  }
+  auto password = box_.open(c.password_enc);
+  if (!password) return std::nullopt;
+  storage::Camera updated = c;
+  updated.onvif_url = to;
+  if (auto u = catalog_.update_camera(updated); !u) {
+    spdlog::error("camera {}: found at {} but could not be updated: {}", c.id, to,
+                  u.error().message);
+    return std::nullopt;
+  }
+  spdlog::warn(
+      "camera {}: moved from {} to {} (same WS-Discovery endpoint {}, seen by {}); "
+      "following it",
+      c.id, c.onvif_url, to, d.endpoint, via);
+  CameraState st;
+  st.since = clock_.realtime();
+  supervise(c.id, to, {c.username, *password}, st);
+  refresh_streams(c.id, to, {c.username, *password});
+  return Moved{c.id, c.onvif_url, to, d.endpoint, via};
+}
+
+// The stream URIs of a moved camera name its old address: learn them again
+// (asynchronously; the stored ones stay until the camera answers).
+void Cameras::refresh_streams(const std::string& id, const std::string& url,
+                              onvif::Credentials credentials) {
+  auto strand = asio::make_strand(ioc_);
+  auto client = onvif::Client::create(strand, url, std::move(credentials),
+                                      onvif::ClientOptions{options_.onvif_timeout}, clock_);
+  asio::post(strand, [this, client, id] {
+    client->onboard([this, client, id](Result<onvif::OnboardInfo> r) {
+      if (!r) {
+        spdlog::warn("camera {}: stream URIs not refreshed after the move: {}", id,
+                     r.error().message);
+        return;
       }
-      spdlog::warn("camera {}: moved from {} to {} (same WS-Discovery endpoint {}); following it",
-                   c.id, c.onvif_url, to, d.endpoint);
-      CameraState st;
-      st.since = clock_.realtime();
-      supervise(c.id, to, {c.username, *password}, st);
-      if (moved) moved->push_back({c.id, c.onvif_url, to, d.endpoint});
+      auto streams = streams_of(id, *r);
+      if (auto st = catalog_.set_streams(id, streams); !st)
+        spdlog::error("camera {}: stream URIs not stored: {}", id, st.error().message);
+      else
+        spdlog::info("camera {}: stream URIs refreshed at the new address", id);
+    });
+  });
+}
+
+void Cameras::remember(const onvif::DiscoveryTarget& d, const char* via) {
+  if (d.endpoint.empty()) return;
+  WallTime now = clock_.realtime();
+  for (auto& known : discovered_)
+    if (known.target.endpoint == d.endpoint) {
+      known.target.xaddrs = d.xaddrs;
+      if (!d.scopes.empty()) known.target.scopes = d.scopes;
+      known.via = via;
+      known.last_seen = now;
+      return;
+    }
+  if (discovered_.size() >= kMaxDiscovered) return;
+  discovered_.push_back({d, via, now, now});
+}
+
+void Cameras::on_announcement(const onvif::Announcement& a) {
+  const auto& d = a.target;
+  if (a.kind == onvif::Announcement::Kind::bye) {
+    auto it = std::find_if(discovered_.begin(), discovered_.end(), [&](const DiscoveredDevice& x) {
+      return x.target.endpoint == d.endpoint;
+    });
+    if (it != discovered_.end()) {
+      spdlog::info("discovery: Bye from {}", d.endpoint);
+      discovered_.erase(it);
+    }
+    return;
+  }
+  spdlog::debug("discovery: Hello from {} at {}", d.endpoint,
+                d.xaddrs.empty() ? std::string("?") : d.xaddrs.front());
+  remember(d, "hello");
+  auto cams = catalog_.list_cameras();
+  if (!cams) return;
+  for (const auto& c : *cams) {
+    if (c.endpoint_ref != d.endpoint) continue;
+    if (auto m = follow(c, d, *cams, "hello")) {
+      if (on_moved_) on_moved_(*m);
+    } else if (auto it = supervisors_.find(c.id); it != supervisors_.end()) {
+      it->second->poke();  // back (a reboot): probe now, not at the next retry
     }
   }
+}
+
+std::vector<DiscoveredDevice> Cameras::discovered() {
+  return on_registry([this] { return discovered_; });
 }
 
 Result<Cameras::Added> Cameras::add(const AddCamera& req) {
@@ -342,21 +488,7 @@ Result<Cameras::Added> Cameras::add(const AddCamera& req) {
   cam.retention_days = req.retention_days;
   auto stored = catalog_.add_camera(cam);
   if (!stored) return stored.error();
-  std::vector<storage::Stream> streams;
-  auto stream = [&](storage::StreamKind kind, const onvif::MediaProfile& p,
-                    const std::string& uri) {
-    storage::Stream s;
-    s.camera_id = stored->id;
-    s.kind = kind;
-    s.profile_token = p.token;
-    s.rtsp_uri = uri;
-    s.codec = p.encoding;
-    s.width = p.width;
-    s.height = p.height;
-    streams.push_back(std::move(s));
-  };
-  stream(storage::StreamKind::main, info.main, info.main_uri);
-  stream(storage::StreamKind::sub, info.sub, info.sub_uri);
+  auto streams = streams_of(stored->id, info);
   if (auto st = catalog_.set_streams(stored->id, streams); !st) {
     (void)catalog_.delete_camera(stored->id);  // nothing stored on error
     return st.error();
@@ -407,8 +539,9 @@ void Cameras::forget(const std::string& id) {
                              {"since", format_rfc3339(clock_.realtime())}});
 }
 
-Result<std::unique_ptr<Cameras>> start_cameras(const config::Config& config,
-                                               storage::Catalog& catalog, Hub* hub, Clock& clock) {
+Result<std::unique_ptr<Cameras>> start_cameras(
+    const config::Config& config, storage::Catalog& catalog, Hub* hub, Clock& clock,
+    std::function<void(const Cameras::Moved&)> on_moved) {
   std::error_code ec;
   std::filesystem::create_directories(config.storage.path, ec);
   auto box = SecretBox::open_or_create(config.storage.path / "secret.key");
@@ -422,6 +555,7 @@ Result<std::unique_ptr<Cameras>> start_cameras(const config::Config& config,
   o.onvif_timeout = config.cameras.onvif_timeout;
   o.max_age_days = config.retention.max_age_days;
   auto cams = std::make_unique<Cameras>(catalog, std::move(*box), hub, clock, std::move(o));
+  cams->set_on_moved(std::move(on_moved));
   if (auto st = cams->start(); !st) return st.error();
   return cams;
 }

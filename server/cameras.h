@@ -22,6 +22,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -53,6 +54,14 @@ struct CameraState {
   std::string snapshot_uri;         // learnt when added ("" after a restart)
 };
 
+// A device that discovery has seen (a scan's answer or a Hello), by endpoint
+// reference; a Bye removes it.
+struct DiscoveredDevice {
+  onvif::DiscoveryTarget target;
+  std::string via;  // "probe" (a scan) or "hello" (it announced itself)
+  WallTime first_seen, last_seen;
+};
+
 struct CamerasOptions {
   std::vector<std::string> discovery_interfaces{"lo"};
   std::chrono::milliseconds discovery_timeout{2000};
@@ -62,6 +71,8 @@ struct CamerasOptions {
   std::chrono::milliseconds retry_max{60000};
   std::chrono::milliseconds onvif_timeout{5000};
   int max_age_days = 90;  // retention ceiling for retention_days
+  // Listen for WS-Discovery Hello/Bye on discovery_interfaces.
+  bool listen_announcements = true;
 };
 
 struct AddCamera {
@@ -89,7 +100,19 @@ class Cameras {
   // A camera found at a new address under its known endpoint reference.
   struct Moved {
     std::string id, from, to, endpoint;
+    std::string via;  // "probe" or "hello"
   };
+  // Called (on the registry's thread) for every move that a Hello revealed;
+  // scans return theirs to the caller instead. Set before start().
+  void set_on_moved(std::function<void(const Moved&)> fn) { on_moved_ = std::move(fn); }
+
+  // Devices seen by scans and Hello announcements and not yet gone (Bye),
+  // in order of first sight. Hello/Bye are heard on the discovery
+  // interfaces while the registry runs: a known camera that says Hello from
+  // a new address (DHCP) is followed there at once (onvif_url and stream
+  // URIs updated, logged, on_moved), one that says Hello from its address
+  // (a reboot) is probed at once instead of at its next retry.
+  std::vector<DiscoveredDevice> discovered();
   // Discovery scan (blocking, at most timeout + 2 s). A catalogued camera
   // whose endpoint reference answers from other XAddrs (a DHCP lease
   // changed) is followed there: onvif_url updated, supervisor restarted,
@@ -120,6 +143,13 @@ class Cameras {
   void supervise(const std::string& id, const std::string& url, onvif::Credentials credentials,
                  CameraState initial);
   void follow_moved_cameras(const onvif::ScanResult& result, std::vector<Moved>* moved);
+  // Follows camera `c` to the first usable XAddr of `d` (nullopt: nothing to do).
+  std::optional<Moved> follow(const storage::Camera& c, const onvif::DiscoveryTarget& d,
+                              const std::vector<storage::Camera>& all, const char* via);
+  void refresh_streams(const std::string& id, const std::string& url,
+                       onvif::Credentials credentials);
+  void remember(const onvif::DiscoveryTarget& d, const char* via);  // on strand_
+  void on_announcement(const onvif::Announcement& a);               // on strand_
   void on_status(const std::string& id, CameraStatus status, std::string reason,
                  std::int64_t offset);
   template <class F>
@@ -138,11 +168,15 @@ class Cameras {
   // On strand_ only.
   std::map<std::string, std::shared_ptr<Supervisor>> supervisors_;
   std::map<std::string, CameraState> states_;
+  std::vector<DiscoveredDevice> discovered_;
+  std::shared_ptr<onvif::AnnouncementListener> listener_;
+  std::function<void(const Moved&)> on_moved_;
 };
 
 // The registry as zaulekd runs it: options from the config, credentials key
 // `<storage.path>/secret.key` (created 0600 at first start), started.
-Result<std::unique_ptr<Cameras>> start_cameras(const config::Config& config,
-                                               storage::Catalog& catalog, Hub* hub, Clock& clock);
+Result<std::unique_ptr<Cameras>> start_cameras(
+    const config::Config& config, storage::Catalog& catalog, Hub* hub, Clock& clock,
+    std::function<void(const Cameras::Moved&)> on_moved = {});
 
 }  // namespace zaulek::server

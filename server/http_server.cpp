@@ -805,7 +805,14 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
   ctx.started = clock.monotonic();
   ctx.tls = tls_on;
   ctx.session_ttl = std::chrono::duration_cast<std::chrono::seconds>(config.auth.session_ttl);
-  auto cameras = start_cameras(config, catalog, &hub, clock);
+  // A camera that a Hello revealed at a new address: no user did it.
+  auto cameras = start_cameras(config, catalog, &hub, clock, [&audit](const Cameras::Moved& m) {
+    audit.record(
+        "system", "camera.moved", "camera:" + m.id,
+        nlohmann::json{{"from", m.from}, {"to", m.to}, {"endpoint", m.endpoint}, {"via", m.via}}
+            .dump(),
+        "");
+  });
   if (!cameras) {
     spdlog::error("server: cameras: {}", cameras.error().message);
     return 1;
