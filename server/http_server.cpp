@@ -400,8 +400,10 @@ class HttpSession final : public Closable,
 
   void shutdown() override {
     net::post(executor_, [self = this->shared_from_this()] {
-      // In-flight requests finish (their response is written, then closed).
-      if (!self->busy_ && !self->upgraded_) self->close_now();
+      // In-flight requests finish (their response is written, then closed),
+      // including one whose bytes are still arriving (within read_timeout and
+      // the shutdown grace); only a connection between requests closes now.
+      if (!self->busy_ && !self->receiving_ && !self->upgraded_) self->close_now();
     });
   }
 
@@ -446,6 +448,7 @@ class HttpSession final : public Closable,
   void read_request() {
     // The whole request (headers and body) must arrive within read_timeout:
     // a client that trickles bytes (slowloris) is closed when it runs out.
+    receiving_ = true;
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(sh_.cfg.max_header_bytes));
     parser_->body_limit(sh_.cfg.max_body_bytes);
@@ -455,6 +458,7 @@ class HttpSession final : public Closable,
   }
 
   void on_read(beast::error_code ec, std::size_t) {
+    receiving_ = false;
     if (ec == http::error::end_of_stream || ec == net::error::operation_aborted) return close_now();
     if (ec == beast::error::timeout) {
       spdlog::info("http: {} did not finish its request within {}s; closing", remote_,
@@ -477,6 +481,9 @@ class HttpSession final : public Closable,
 
   void send_error(int status, std::string_view code, std::string_view message) {
     spdlog::info("http: {} bad request: {}", remote_, message);
+    // The client may still be sending what we refused: closing with unread
+    // bytes would reset the connection and lose our answer (see close_now).
+    linger_ = true;
     Response r = error_response(status, code, message);
     write(r, 11, false, true, "unmatched", "-", std::chrono::steady_clock::now());
   }
@@ -608,8 +615,23 @@ class HttpSession final : public Closable,
     } else {
       beast::error_code ec;
       sock.shutdown(tcp::socket::shutdown_send, ec);
+      if (linger_ && !ec) return drain_then_close(0);
       beast::get_lowest_layer(stream_).close();
     }
+  }
+
+  // Lingering close after an error answer: read and discard what the client
+  // still sends (at most 1 MiB, for at most 1 s) so that the kernel does not
+  // answer it with a reset that would destroy the response in flight.
+  void drain_then_close(std::size_t drained) {
+    if (drained == 0) beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds{1});
+    if (drained > (1u << 20)) return beast::get_lowest_layer(stream_).close();
+    beast::get_lowest_layer(stream_).async_read_some(
+        net::buffer(discard_),
+        [self = this->shared_from_this(), drained](beast::error_code ec, std::size_t n) {
+          if (ec) return beast::get_lowest_layer(self->stream_).close();
+          self->drain_then_close(drained + n);
+        });
   }
 
   Stream stream_;
@@ -622,6 +644,9 @@ class HttpSession final : public Closable,
   std::string remote_ = "unknown";
   bool loopback_ = false;
   bool busy_ = false;
+  bool receiving_ = false;  // part of a request has arrived, the rest is awaited
+  bool linger_ = false;     // close with drain_then_close (an error was answered)
+  std::array<char, 16384> discard_{};
   bool closed_ = false;
   bool upgraded_ = false;
   std::uint64_t registry_id_ = 0;

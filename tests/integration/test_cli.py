@@ -35,6 +35,8 @@ def test_check_good_and_bad(tmp_path):
     bad_cases = {
         "typo.toml": ("[server]\nlisten = \"127.0.0.1:8080\"\nthreadz = 2\n", ":3:"),
         "range.toml": ("[server]\nthreads = 0\n", ":2:"),
+        "type.toml": ("[server]\nthreads = \"2\"\n", ":2:"),
+        "arraytype.toml": ("[discovery]\ninterfaces = \"lo\"\n", ":2:"),
         "syntax.toml": ("[server\nlisten = 1\n", ":1:"),
         "plain.toml": ("[server]\nlisten = \"0.0.0.0:8080\"\n", "allow_plain_http"),
     }

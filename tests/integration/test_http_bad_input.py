@@ -121,6 +121,31 @@ def test_bad_and_revoked_tokens_401(daemon):
     assert r.json()["error"]["message"] == "invalid or expired token"
 
 
+def test_expired_token_401_and_tokens_stored_only_hashed(daemon):
+    import hashlib
+    import sqlite3
+    token = daemon.login(ROLE_USERS["operator"])["token"]
+    h = {"Authorization": "Bearer " + token}
+    me = daemon.url("/api/v1/auth/me")
+    assert requests.get(me, headers=h, timeout=5).status_code == 200
+    storage = daemon.dir / "storage"
+    raw = b"".join(p.read_bytes() for p in storage.glob("zaulek.db*"))
+    assert token.encode() not in raw, "the session token is stored in plain form"
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    # Age the session in the catalogue as time would: it expired a second ago.
+    db = sqlite3.connect(storage / "zaulek.db", timeout=10)
+    with db:
+        n = db.execute("UPDATE sessions SET expires_ns = ? WHERE token_hash = ?",
+                       (time.time_ns() - 1_000_000_000, digest)).rowcount
+    db.close()
+    assert n == 1, "the session row is keyed by the token's SHA-256"
+    r = requests.get(me, headers=h, timeout=5)
+    assert r.status_code == 401
+    assert r.json()["error"]["message"] == "invalid or expired token"
+    assert r.headers["WWW-Authenticate"] == "Bearer"
+    assert token not in daemon.stderr()
+
+
 def test_slowloris_closed_after_read_timeout_while_others_served(make_daemon):
     d = make_daemon(users=False, server={"read_timeout_s": 2, "idle_timeout_s": 30})
     s = socket.create_connection(("127.0.0.1", d.port), timeout=10)

@@ -156,3 +156,47 @@ def test_sigterm_exits_zero_quickly_and_no_secret_in_log(daemon):
         assert secret not in log
     time.sleep(0)  # keep the session referenced until here
     s.close()
+
+
+def _request_in_flight_at_signal(daemon, sig):
+    """A login whose body is still arriving when `sig` comes: it must get its
+    answer, and the daemon then exits 0 within 5 s."""
+    import json as _json
+    import signal as _signal
+    import socket
+    body = _json.dumps({"username": ROLE_USERS["operator"],
+                        "password": daemon.passwords[ROLE_USERS["operator"]]}).encode()
+    head = (f"POST /api/v1/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+            f"Connection: close\r\n\r\n").encode()
+    s = socket.create_connection(("127.0.0.1", daemon.port), timeout=10)
+    s.sendall(head + body[:5])
+    time.sleep(0.3)  # the daemon has the headers and waits for the body
+    t0 = time.monotonic()
+    daemon.proc.send_signal({"TERM": _signal.SIGTERM, "INT": _signal.SIGINT}[sig])
+    time.sleep(0.2)
+    s.sendall(body[5:])
+    reply = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        reply += chunk
+    s.close()
+    status = reply.split(b"\r\n", 1)[0]
+    assert status == b"HTTP/1.1 200 OK", reply[:300]
+    assert b'"token"' in reply
+    code = daemon.proc.wait(timeout=10)
+    seconds = time.monotonic() - t0
+    assert code == 0
+    assert seconds < 5, seconds
+    log = daemon.stderr()
+    assert f"signal {_signal.SIGTERM if sig == 'TERM' else _signal.SIGINT:d} received" in log, log
+
+
+def test_request_in_flight_at_sigterm_is_answered(daemon):
+    _request_in_flight_at_signal(daemon, "TERM")
+
+
+def test_request_in_flight_at_sigint_is_answered(daemon):
+    _request_in_flight_at_signal(daemon, "INT")
