@@ -433,16 +433,16 @@ def test_discovery_multicast_hello_probe_bye(netns, tmp_path):
         assert sorted(actions(replies)) == ["ProbeMatches"] * 4
         # A reboot: no answers while down, a new Hello when back.
         netns.run("curl", "-sf", "-X", "POST", "-H", "Content-Type: application/json", "-d",
-                  json.dumps({"reboot_s": 1}), info["control_url"] + "/sim/cameras/1/faults")
+                  json.dumps({"reboot_s": 4}), info["control_url"] + "/sim/cameras/1/faults")
         replies = finish(helper(netns, "unicast", 0.5, scoped))
         assert replies == []
         back = False
-        for _ in range(20):  # bounded: the reboot lasts 1 s
+        for _ in range(20):  # bounded: the reboot lasts 4 s
             back = actions(finish(helper(netns, "unicast", 1, scoped))) == ["ProbeMatches"]
             if back:
                 break
         assert back
-        time.sleep(1.5)  # the responder checks every 0.5 s; then Hello is on the wire
+        time.sleep(2.0)  # the responder checks every 0.5 s; then Hello is on the wire
     finally:
         sim.terminate()
         sim.wait(timeout=20)

@@ -28,15 +28,18 @@ def ffprobe_stream(url, timeout=30):
     return streams[0]
 
 
-def ffprobe_packets(url, seconds, timeout=60):
-    """[(pts, keyframe)] of the video packets read during `seconds` of stream."""
+def ffprobe_packets(url, seconds, timeout=60, sizes=None):
+    """[(pts, keyframe)] of the video packets read during `seconds` of stream;
+    each packet's size in bytes is appended to `sizes` when given."""
     out = subprocess.run(
         ["ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-select_streams", "v:0",
-         "-show_entries", "packet=pts_time,flags", "-of", "json",
+         "-show_entries", "packet=pts_time,flags,size", "-of", "json",
          "-read_intervals", f"%+{seconds}", url],
         capture_output=True, text=True, timeout=timeout)
     assert out.returncode == 0, out.stderr
     packets = json.loads(out.stdout)["packets"]
+    if sizes is not None:
+        sizes.extend(int(p["size"]) for p in packets if "pts_time" in p)
     # ffmpeg cannot time the very first RTP packet before it has a reference.
     return [(float(p["pts_time"]), "K" in p["flags"]) for p in packets if "pts_time" in p]
 
@@ -129,8 +132,13 @@ def test_gst_discoverer_reads_sub_stream(sim):
 
 def test_pts_continuous_across_clip_loop(sim):
     seconds = CLIP_SECONDS + 3
-    packets = ffprobe_packets(sim.cameras[1]["rtsp_main"], seconds)
+    sizes = []
+    packets = ffprobe_packets(sim.cameras[1]["rtsp_main"], seconds, sizes=sizes)
     pts = [p for p, _ in packets]
+    # The main stream is about 4 Mbit/s (x264 bitrate=4000 over the clip).
+    mbit = sum(sizes) * 8 / (pts[-1] - pts[0]) / 1e6
+    print(f"main stream: {mbit:.2f} Mbit/s over {pts[-1] - pts[0]:.1f} s")
+    assert 3.0 <= mbit <= 5.0, mbit
     # 25 fps for clip length + 3 s (the window may cut a frame or two short).
     assert len(pts) >= 25 * seconds - 10, len(pts)
     deltas = [b - a for a, b in zip(pts, pts[1:])]
