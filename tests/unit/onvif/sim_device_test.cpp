@@ -20,13 +20,6 @@
 #include "onvif/soap_buffer.h"
 #include "sim/onvif_device.h"
 
-// GLib's own library constructor (run by the dynamic loader, before main)
-// keeps a 16 KiB block that LeakSanitizer reports as lost; it is GLib's, not
-// ours (the snapshot JPEG comes from GStreamer). Suppress only that library.
-extern "C" const char* __lsan_default_suppressions() {
-  return "leak:libglib-2.0.so\n";
-}
-
 namespace zaulek::sim {
 namespace {
 

@@ -18,10 +18,6 @@
 #include "onvif/events/subscription.h"
 #include "sim/onvif_device.h"
 
-extern "C" const char* __lsan_default_suppressions() {
-  return "leak:libglib-2.0.so\n";
-}
-
 namespace zaulek::onvif {
 namespace {
 
