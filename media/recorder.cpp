@@ -162,7 +162,14 @@ class RecorderImpl final : public Recorder, public std::enable_shared_from_this<
   }
 
   void stats(std::function<void(const CameraStats&)> fn) override {
-    asio::post(strand_, [self = shared_from_this(), fn = std::move(fn)] { fn(self->stats_); });
+    asio::post(strand_, [self = shared_from_this(), fn = std::move(fn)] {
+      CameraStats s = self->stats_;
+      if (self->seg_ && self->seg_info_.frames > 0) {
+        s.open_start_ns = self->seg_start_ns_;
+        s.open_end_ns = self->seg_last_wall_ns_ + self->frame_ns_;
+      }
+      fn(s);
+    });
   }
 
   // --- called on the strand from posted GStreamer callbacks ---

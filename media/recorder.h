@@ -96,6 +96,10 @@ struct CameraStats {
   std::uint64_t malformed = 0;         // frames whose NAL lengths did not add up; skipped
   std::string state;                   // "connecting", "recording", "backoff", "stopped"
   std::string last_error;
+  // The segment being written (the live edge): wall time of its first frame
+  // and the end of the last frame handed to the writer; 0 when none is open.
+  std::int64_t open_start_ns = 0;
+  std::int64_t open_end_ns = 0;
 };
 
 using SegmentCallback = std::function<void(const SegmentInfo&)>;

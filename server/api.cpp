@@ -7,7 +7,9 @@
 
 #include "server/api_cameras.h"
 #include "server/api_events.h"
+#include "server/api_recordings.h"
 #include "server/dispatch.h"
+#include "server/recording.h"
 #include "server/users.h"
 
 namespace zaulek::server {
@@ -151,6 +153,7 @@ Response metrics(ApiContext& ctx, Request&) {
   Response r;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
   r.body = ctx.metrics->render(ctx.version, extra);
+  if (ctx.recording) r.body += ctx.recording->metrics_text();
   return r;
 }
 
@@ -178,6 +181,7 @@ void register_routes(Router& router, ApiContext& ctx) {
   router.add({"GET", "/metrics", Access::loopback_or_roles, admin, false, false, h(metrics)});
   register_camera_routes(router, ctx);
   register_event_routes(router, ctx);
+  register_recording_routes(router, ctx);
 }
 
 }  // namespace zaulek::server

@@ -6,6 +6,7 @@
 
 #include "onvif/client/client.h"
 #include "server/cameras.h"
+#include "server/recording.h"
 
 namespace zaulek::server {
 
@@ -252,7 +253,19 @@ Response get_camera(ApiContext& ctx, Request& req) {
   const std::string& id = req.params.at("id");
   auto c = ctx.catalog->find_camera(id);
   if (!c) return error_response(c.error());
-  return json_response(200, camera_json(*c, streams_of(ctx, id), ctx.cameras->state(id)));
+  json j = camera_json(*c, streams_of(ctx, id), ctx.cameras->state(id));
+  // The recorder's state: recording, connecting, backoff (with why), or off.
+  auto rec = ctx.recording ? ctx.recording->status(id) : std::nullopt;
+  json& r = j["recording"];
+  if (rec) {
+    r["state"] = rec->state;
+    r["state_detail"] = rec->detail;
+    r["state_since"] = format_rfc3339(rec->since);
+    r["segments"] = rec->segments;
+  } else {
+    r["state"] = c->recording_mode == storage::RecordingMode::off ? "off" : "stopped";
+  }
+  return json_response(200, j);
 }
 
 Response add_camera(ApiContext& ctx, Request& req) {

@@ -32,6 +32,7 @@
 #include "server/events.h"
 #include "server/hub.h"
 #include "server/metrics.h"
+#include "server/recording.h"
 #include "server/routes.h"
 #include "server/service.h"
 #include "server/static_files.h"
@@ -851,6 +852,15 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
   }
   EventService events(ioc, catalog, &hub, std::move(*event_box), clock);
   events.start();
+  // Recording (server/recording.h): reconciliation, recorders, retention.
+  auto recording_box = SecretBox::open_or_create(config.storage.path / "secret.key");
+  if (!recording_box) {
+    spdlog::error("server: recording: {}", recording_box.error().message);
+    return 1;
+  }
+  RecordingService recording(catalog, std::move(*recording_box), clock, recording_options(config));
+  recording.start();
+  ctx.recording = &recording;
   Router router;
   register_routes(router, ctx);
   Dispatcher dispatcher(router, auth);
@@ -929,6 +939,7 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
   ioc.run();
   for (auto& t : pool) t.join();
   work.join();
+  recording.stop();  // open segments closed and indexed
   spdlog::info("server: stopped");
   if (forced) {
     // Handlers of the connections cut off still sit in the io_context and
