@@ -1,0 +1,384 @@
+"""zaulekd records its cameras: the real daemon, cameras added through the API
+from the real simulator (RTSP over loopback, digest credentials), short
+segments. Segments become catalogue rows, the recordings API shows ranges
+(with the live edge), files play in ffprobe with the right duration; an
+evidence hold survives a retention pass; kill -9 of the daemon recording
+several cameras loses at most about a second per camera.
+
+The kill test runs ZAULEK_RECORDING_KILL_TRIALS trials (default 3) with
+ZAULEK_RECORDING_KILL_CAMERAS cameras (default 3); the long version is
+ZAULEK_RECORDING_KILL_TRIALS=10 ZAULEK_RECORDING_KILL_CAMERAS=5."""
+import json
+import os
+import random
+import re
+import signal
+import sqlite3
+import subprocess
+import time
+from datetime import datetime
+
+import requests
+
+from camera_helpers import FAST_CAMERAS_TOML, add_camera, admin_headers, enter_netns
+from simfleet import SimFleet
+
+enter_netns()
+
+USER = "recadmin"
+PASSWORD = "Rec-Secret-41c9d2"
+SEGMENT_S = 5
+GOP_S = 2  # the simulator's main stream
+KILL_TRIALS = int(os.environ.get("ZAULEK_RECORDING_KILL_TRIALS", "3"))
+KILL_CAMERAS = int(os.environ.get("ZAULEK_RECORDING_KILL_CAMERAS", "3"))
+MAX_LOSS_S = 1.0
+DAY_NS = 86400 * 10**9
+
+
+def config(extra=""):
+    return (FAST_CAMERAS_TOML + "\n[discovery]\ninterfaces = []\n[recording]\n"
+            f"segment_seconds = {SEGMENT_S}\n" + extra)
+
+
+def storage(d):
+    return d.dir / "storage"
+
+
+def rows(d, camera_id=None):
+    """Catalogue segment rows (the real SQLite file, read-only), by start."""
+    db = sqlite3.connect(f"file:{storage(d) / 'zaulek.db'}?mode=ro", uri=True, timeout=10)
+    try:
+        db.row_factory = sqlite3.Row
+        q = "SELECT * FROM segments"
+        args = ()
+        if camera_id:
+            q += " WHERE camera_id = ?"
+            args = (camera_id,)
+        return [dict(r) for r in db.execute(q + " ORDER BY camera_id, start_ns", args)]
+    finally:
+        db.close()
+
+
+def wait_rows(d, camera_id, count, limit_s=120):
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit_s:
+        got = [r for r in rows(d, camera_id) if r["state"] == "closed"]
+        if len(got) >= count:
+            return got
+        time.sleep(0.5)
+    raise AssertionError(f"{camera_id}: fewer than {count} segment rows after {limit_s} s; "
+                         f"log tail:\n{d.stderr()[-3000:]}")
+
+
+def ns(text):
+    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 10**9)
+
+
+def iso(t_ns):
+    return datetime.utcfromtimestamp(t_ns / 1e9).strftime("%Y-%m-%dT%H:%M:%S.%f") + "Z"
+
+
+def ffprobe(path):
+    """Codec, packets and duration (no decoding); raises if the file does not play."""
+    res = subprocess.run(
+        ["ffprobe", "-v", "error", "-count_packets", "-select_streams", "v:0", "-show_entries",
+         "stream=codec_name,nb_read_packets:format=duration", "-of", "json", str(path)],
+        capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, f"ffprobe failed on {path}: {res.stderr}"
+    info = json.loads(res.stdout)
+    stream = info["streams"][0]
+    return {"codec": stream["codec_name"], "packets": int(stream.get("nb_read_packets", 0)),
+            "duration": float(info["format"].get("duration", 0.0))}
+
+
+def add_sim_camera(d, h, cam, **extra):
+    r, took = add_camera(d, h, cam["onvif_url"], USER, PASSWORD, **extra)
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+def recordings(d, h, camera_id, **params):
+    r = requests.get(d.url(f"/api/v1/cameras/{camera_id}/recordings"), headers=h, params=params,
+                     timeout=10)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def check_segments_play(d, segs, codec):
+    for s in segs:
+        info = ffprobe(storage(d) / s["path"])
+        row_s = (s["end_ns"] - s["start_ns"]) / 1e9
+        print(f"{s['path']}: row {row_s:.3f} s, ffprobe {info['duration']:.3f} s, "
+              f"{info['packets']} packets, {s['bytes']} bytes")
+        assert info["codec"] == codec
+        assert info["packets"] > 0
+        assert s["bytes"] == os.path.getsize(storage(d) / s["path"])
+        # The catalogue and the file agree on the duration (a frame or two).
+        assert abs(info["duration"] - row_s) < 0.2, (s, info)
+
+
+def test_camera_added_is_recorded(make_daemon):
+    d = make_daemon(extra_toml=config())
+    h = admin_headers(d)
+    with SimFleet(cameras=1, user=USER, password=PASSWORD) as sim:
+        cid = add_sim_camera(d, h, sim.cameras[0])
+        segs = wait_rows(d, cid, 3)
+        # Whole segments: cut at the first keyframe at or after segment_seconds.
+        for s in segs[:3]:
+            dur = (s["end_ns"] - s["start_ns"]) / 1e9
+            assert SEGMENT_S - 0.1 <= dur <= SEGMENT_S + GOP_S + 0.1, s
+            assert s["codec"] == "h264" and s["keyframes"] >= 2
+            assert s["path"].startswith(f"{cid}/") and s["path"].endswith(".ts")
+        # One after the other, no gap while the camera streams.
+        for a, b in zip(segs, segs[1:]):
+            assert 0 <= b["start_ns"] - a["end_ns"] < 10**9, (a, b)
+        check_segments_play(d, segs[:3], "h264")
+
+        before = [r for r in rows(d, cid) if r["state"] == "closed"]
+        body = recordings(d, d.bearer("olga"), cid,
+                          **{"from": iso(segs[0]["start_ns"] - 60 * 10**9)})
+        print("recordings:", body)
+        assert body["camera_id"] == cid
+        assert len(body["ranges"]) == 1, body
+        rng = body["ranges"][0]
+        assert abs(ns(rng["start"]) - segs[0]["start_ns"]) < 2 * 10**6
+        # The live edge: the range reaches past the last closed segment into
+        # the one being written (at least one frame of it).
+        assert ns(rng["end"]) > max(r["end_ns"] for r in before) + 30 * 10**6
+        assert body["segments"] >= len(before) + 1
+        assert body["gaps"][0]["end"] == rng["start"]
+        for role in ("adam", "iwona"):
+            assert recordings(d, d.bearer(role), cid)["segments"] >= len(before)
+
+        cam = requests.get(d.url(f"/api/v1/cameras/{cid}"), headers=h, timeout=10).json()
+        assert cam["recording"]["state"] == "recording", cam["recording"]
+        assert cam["recording"]["segments"] >= 3
+        metrics = requests.get(d.url("/metrics"), timeout=10).text
+        m = re.search(r"^zaulek_recording_segments_total (\d+)$", metrics, re.M)
+        assert m and int(m.group(1)) >= 3, metrics
+        assert re.search(r"^zaulek_recording_cameras_recording 1$", metrics, re.M)
+
+        # Bad input: clear errors naming the field.
+        bad = requests.get(d.url(f"/api/v1/cameras/{cid}/recordings"), headers=h,
+                           params={"from": "yesterday"}, timeout=10)
+        assert bad.status_code == 400 and "'from'" in bad.json()["error"]["message"]
+        bad = requests.get(d.url(f"/api/v1/cameras/{cid}/recordings"), headers=h,
+                           params={"from": "2026-01-02T00:00:00Z", "to": "2026-01-01T00:00:00Z"},
+                           timeout=10)
+        assert bad.status_code == 400
+        missing = requests.get(d.url("/api/v1/cameras/nope/recordings"), headers=h, timeout=10)
+        assert missing.status_code == 404
+
+        # Recording off: the recorder stops, its open segment is closed and indexed.
+        n_before = len(rows(d, cid))
+        r = requests.patch(d.url(f"/api/v1/cameras/{cid}"), headers=h,
+                           json={"recording": {"mode": "off"}}, timeout=10)
+        assert r.status_code == 200, r.text
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 30:
+            cam = requests.get(d.url(f"/api/v1/cameras/{cid}"), headers=h, timeout=10).json()
+            if cam["recording"]["state"] == "off":
+                break
+            time.sleep(0.2)
+        assert cam["recording"]["state"] == "off", cam["recording"]
+        time.sleep(1)
+        after_off = rows(d, cid)
+        assert len(after_off) >= n_before + 1
+        time.sleep(2 * SEGMENT_S)
+        assert len(rows(d, cid)) == len(after_off), "segments written with recording off"
+        assert not list((storage(d) / cid).glob("*.part"))
+    code, _ = d.stop()
+    assert code == 0
+    log = d.stderr()
+    assert PASSWORD not in log
+    assert "recording: reconciliation done" in log
+
+
+def test_h265_camera_is_recorded(make_daemon):
+    d = make_daemon(extra_toml=config())
+    h = admin_headers(d)
+    with SimFleet(cameras=1, user=USER, password=PASSWORD, h265=True) as sim:
+        cid = add_sim_camera(d, h, sim.cameras[0])
+        segs = wait_rows(d, cid, 2)
+        for s in segs[:2]:
+            assert s["codec"] == "h265"
+            dur = (s["end_ns"] - s["start_ns"]) / 1e9
+            assert SEGMENT_S - 0.1 <= dur <= SEGMENT_S + GOP_S + 0.1, s
+        check_segments_play(d, segs[:2], "hevc")
+
+
+def wait_log(d, pattern, count=1, limit_s=60):
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit_s:
+        found = re.findall(pattern, d.stderr())
+        if len(found) >= count:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"no {count}x {pattern!r} in the log after {limit_s} s:\n"
+                         f"{d.stderr()[-3000:]}")
+
+
+def shift_days(d, days):
+    """Moves every segment row and hold `days` into the past: as if that much
+    time had passed (the daemon is stopped meanwhile)."""
+    db = sqlite3.connect(storage(d) / "zaulek.db", timeout=10)
+    try:
+        with db:
+            db.execute("UPDATE segments SET start_ns = start_ns - ?1, end_ns = end_ns - ?1",
+                       (days * DAY_NS,))
+            db.execute("UPDATE holds SET from_ns = from_ns - ?1, to_ns = to_ns - ?1",
+                       (days * DAY_NS,))
+    finally:
+        db.close()
+
+
+def test_hold_survives_retention(make_daemon):
+    d = make_daemon(extra_toml=config() + "[retention]\nmax_age_days = 5\n")
+    h = admin_headers(d)
+    inv = d.bearer("iwona")
+    with SimFleet(cameras=1, user=USER, password=PASSWORD) as sim:
+        cid = add_sim_camera(d, h, sim.cameras[0])
+        segs = wait_rows(d, cid, 3)
+        r = requests.patch(d.url(f"/api/v1/cameras/{cid}"), headers=h,
+                           json={"recording": {"mode": "off"}}, timeout=10)
+        assert r.status_code == 200
+        held = segs[1]
+        hold_body = {"camera_id": cid, "from": iso(held["start_ns"] + 10**6),
+                     "to": iso(held["end_ns"] - 10**6), "reason": "incident 2026/117, alley 4"}
+        # Roles: an operator may not hold or list holds.
+        op = requests.post(d.url("/api/v1/holds"), headers=d.bearer("olga"), json=hold_body,
+                           timeout=10)
+        assert op.status_code == 403
+        # Bad input names the field.
+        for field, value in (("from", "soon"), ("camera_id", "../x"), ("reason", "")):
+            b = dict(hold_body, **{field: value})
+            r = requests.post(d.url("/api/v1/holds"), headers=inv, json=b, timeout=10)
+            assert r.status_code == 400, (field, r.text)
+            assert field in r.json()["error"]["message"] or field == "camera_id", r.text
+        r = requests.post(d.url("/api/v1/holds"), headers=inv,
+                          json=dict(hold_body, camera_id="no-such-camera"), timeout=10)
+        assert r.status_code == 404
+        r = requests.post(d.url("/api/v1/holds"), headers=inv, json=hold_body, timeout=10)
+        assert r.status_code == 201, r.text
+        hold = r.json()
+        assert hold["camera_id"] == cid and hold["created_by"] == "iwona"
+        assert hold["reason"] == hold_body["reason"]
+        listed = requests.get(d.url("/api/v1/holds"), headers=h, timeout=10).json()["holds"]
+        assert [x["id"] for x in listed] == [hold["id"]]
+        audit = requests.get(d.url("/api/v1/audit?limit=1000"), headers=h, timeout=10).json()
+        adds = [e for e in audit["entries"] if e["action"] == "hold.add"]
+        assert len(adds) == 1 and adds[0]["actor"] == "iwona"
+        assert adds[0]["target"] == f"hold:{hold['id']}"
+        # The recorder stopped (mode off): its last segment is indexed.
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 30 and list((storage(d) / cid).glob("*.part")):
+            time.sleep(0.2)
+    code, _ = d.stop()
+    assert code == 0
+    before = rows(d, cid)
+    assert len(before) >= 3
+    assert held["id"] in [r["id"] for r in before]
+
+    # Ten days later, past max_age_days = 5: the start-up retention pass
+    # deletes everything of this camera except the held segment.
+    shift_days(d, 10)
+    d.start()
+    wait_log(d, r"retention: pass in [0-9.]+ s: [1-9]\d* expired")
+    after = rows(d, cid)
+    print("before:", [(r["id"], r["path"]) for r in before], "after:",
+          [(r["id"], r["path"]) for r in after])
+    assert [r["id"] for r in after] == [held["id"]]
+    assert (storage(d) / held["path"]).exists()
+    assert ffprobe(storage(d) / held["path"])["packets"] > 0
+    for r in before:
+        if r["id"] != held["id"]:
+            assert not (storage(d) / r["path"]).exists(), r
+    h = admin_headers(d)
+    shifted_from = before[0]["start_ns"] - 10 * DAY_NS - 60 * 10**9
+    body = recordings(d, h, cid, **{"from": iso(shifted_from),
+                                    "to": iso(shifted_from + 3600 * 10**9)})
+    assert body["segments"] == 1 and len(body["ranges"]) == 1, body
+
+    # Released: the next pass deletes it; both are audited.
+    inv = d.bearer("iwona")
+    r = requests.delete(d.url(f"/api/v1/holds/{hold['id']}"), headers=d.bearer("olga"), timeout=10)
+    assert r.status_code == 403
+    r = requests.delete(d.url(f"/api/v1/holds/{hold['id']}"), headers=inv, timeout=10)
+    assert r.status_code == 200, r.text
+    r = requests.delete(d.url(f"/api/v1/holds/{hold['id']}"), headers=inv, timeout=10)
+    assert r.status_code == 404
+    audit = requests.get(d.url("/api/v1/audit?limit=1000"), headers=h, timeout=10).json()
+    assert [e["action"] for e in audit["entries"] if e["action"].startswith("hold.")] == [
+        "hold.add", "hold.delete"]
+    code, _ = d.stop()
+    assert code == 0
+    d.start()
+    wait_log(d, r"retention: pass in [0-9.]+ s: [1-9]\d* expired", count=2)
+    assert rows(d, cid) == []
+    assert not (storage(d) / held["path"]).exists()
+
+
+def wait_parts(d, ids, limit_s=60):
+    """Until every camera has a segment being written with data in it."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit_s:
+        ready = 0
+        for cid in ids:
+            parts = list((storage(d) / cid).glob("*.ts.part"))
+            if parts and max(p.stat().st_size for p in parts) > 0:
+                ready += 1
+        if ready == len(ids):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"not every camera recording after {limit_s} s:\n{d.stderr()[-3000:]}")
+
+
+def test_kill9_daemon_loses_at_most_a_second(make_daemon):
+    rng = random.Random(int(os.environ.get("ZAULEK_RECORDING_KILL_SEED", str(time.time_ns()))))
+    d = make_daemon(extra_toml=config())
+    h = admin_headers(d)
+    losses = []
+    with SimFleet(cameras=KILL_CAMERAS, user=USER, password=PASSWORD) as sim:
+        ids = [add_sim_camera(d, h, cam) for cam in sim.cameras]
+        for trial in range(KILL_TRIALS):
+            wait_parts(d, ids)
+            time.sleep(rng.uniform(0.3, SEGMENT_S + GOP_S))
+            kill_ns = time.time_ns()
+            d.proc.send_signal(signal.SIGKILL)
+            d.proc.wait(timeout=10)
+            d._stderr.close()
+            d.start()
+            wait_log(d, r"recording: reconciliation done", count=trial + 2)
+            for cid in ids:
+                before_kill = [r for r in rows(d, cid) if r["start_ns"] < kill_ns]
+                assert before_kill, f"trial {trial} {cid}: nothing recorded"
+                last = max(before_kill, key=lambda r: r["end_ns"])
+                assert last["state"] == "closed"
+                # The end of the last frame on disk, minus one frame (25 fps).
+                loss = (kill_ns - (last["end_ns"] - 40_000_000)) / 1e9
+                losses.append(loss)
+                print(f"trial {trial} {cid}: loss {loss:.3f} s (last segment {last['path']})")
+                assert loss <= MAX_LOSS_S, f"trial {trial} {cid}: lost {loss:.3f} s"
+                assert loss > -0.3, f"trial {trial} {cid}: footage after the kill ({loss:.3f} s)"
+        wait_parts(d, ids)
+    code, _ = d.stop()
+    assert code == 0
+    print(f"loss over {len(losses)} camera-trials: max {max(losses):.3f} s, "
+          f"mean {sum(losses) / len(losses):.3f} s")
+    log = d.stderr()
+    assert "recovered segment" in log
+    # Every file is finished, indexed and plays; every row has its file.
+    all_rows = rows(d)
+    by_path = {r["path"]: r for r in all_rows}
+    for cid in ids:
+        assert not list((storage(d) / cid).glob("*.part"))
+        files = sorted((storage(d) / cid).glob("*.ts"))
+        assert len(files) >= KILL_TRIALS + 1
+        for f in files:
+            rel = f"{cid}/{f.name}"
+            assert rel in by_path, f"{rel} has no row"
+            assert by_path[rel]["state"] == "closed"
+            info = ffprobe(f)
+            assert info["codec"] == "h264" and info["packets"] > 0, (f, info)
+    for r in all_rows:
+        assert (storage(d) / r["path"]).exists(), r
