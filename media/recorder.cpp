@@ -504,19 +504,22 @@ class RecorderImpl final : public Recorder, public std::enable_shared_from_this<
     seg_info_.height = height_;
     seg_info_.start =
         WallTime{std::chrono::duration_cast<WallTime::duration>(std::chrono::nanoseconds{wall_ns})};
-    backoff_ = cfg_.backoff_initial;  // a keyframe on disk: the camera works
     return true;
   }
 
   void close_segment(const char* why) {
     if (!seg_) return;
-    seg_info_.bytes = seg_->bytes();
     seg_info_.end = WallTime{std::chrono::duration_cast<WallTime::duration>(
         std::chrono::nanoseconds{seg_last_wall_ns_ + frame_ns_})};
     last_end_ns_ = seg_last_wall_ns_ + frame_ns_;
     auto path = seg_->finish();
+    seg_info_.bytes = seg_->written();  // what is in the file (a failed write is cut off)
     const std::filesystem::path part = seg_->part_path();
     seg_.reset();
+    if (!path && path.error().kind == ErrorKind::not_found) {
+      spdlog::warn("camera {}: closing segment ({}): {}", cfg_.id, why, path.error().message);
+      return;
+    }
     if (!path) {
       spdlog::error("camera {}: closing {} ({}): {}; left for reconciliation", cfg_.id,
                     part.string(), why, path.error().message);
@@ -572,6 +575,10 @@ class RecorderImpl final : public Recorder, public std::enable_shared_from_this<
         fail("write: " + st.error().message);
         return;
       }
+      // Frames reached the file: the camera and the disk work. (Not at the
+      // segment's opening: with a full disk every retry opens one, and the
+      // backoff must still grow.)
+      if (seg_->written() > 0) backoff_ = cfg_.backoff_initial;
     }
     if (pipeline_ && now - last_data_ > cfg_.stall_timeout) {
       fail("no data for " + std::to_string(cfg_.stall_timeout.count()) + " ms");

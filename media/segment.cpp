@@ -143,6 +143,17 @@ Status SegmentWriter::tick(MonoTime now) {
 Status SegmentWriter::flush() {
   if (buffer_.empty()) return {};
   auto st = write_all(fd_, buffer_.data(), buffer_.size(), part_);
+  if (!st) {
+    // Disk full or an I/O error part-way: cut the file back to the end of the
+    // last whole write (a frame boundary), so that what is on disk stays a
+    // clean segment. The frames of this buffer are lost, and the caller ends
+    // the segment.
+    if (::ftruncate(fd_, static_cast<off_t>(written_)) == 0)
+      (void)::lseek(fd_, static_cast<off_t>(written_), SEEK_SET);
+    buffer_.clear();
+    dirty_ = true;
+    return st;
+  }
   written_ += buffer_.size();
   buffer_.clear();
   dirty_ = true;
@@ -161,6 +172,15 @@ Result<std::filesystem::path> SegmentWriter::finish() {
   if (st) st = sync();
   ::close(fd_);
   fd_ = -1;
+  if (written_ == 0) {
+    // Nothing reached the file (e.g. the disk was full from the first
+    // write): an empty segment is no footage; remove it rather than index it.
+    ::unlink(part_.c_str());
+    (void)fsync_dir(part_.parent_path());
+    return make_error(ErrorKind::not_found,
+                      "nothing was written to " + part_.filename().string() +
+                          (st ? std::string() : " (" + st.error().message + ")") + "; removed");
+  }
   if (!st) return st.error();
   if (::rename(part_.c_str(), final_.c_str()) != 0) return errno_error("rename", part_);
   if (auto ds = fsync_dir(final_.parent_path()); !ds) return ds.error();

@@ -38,9 +38,11 @@ class SegmentWriter {
   // a stalled stream still reaches the kernel).
   Status tick(MonoTime now);
   // Flush, fdatasync, close, rename to the final name, fsync the directory.
+  // not_found (and the .part removed) when nothing ever reached the file.
   Result<std::filesystem::path> finish();
 
   std::uint64_t bytes() const { return written_ + buffer_.size(); }
+  std::uint64_t written() const { return written_; }  // reached the kernel
   const std::filesystem::path& part_path() const { return part_; }
   const ts::StreamMeta& meta() const { return muxer_.meta(); }
 
