@@ -382,3 +382,85 @@ def test_kill9_daemon_loses_at_most_a_second(make_daemon):
             assert info["codec"] == "h264" and info["packets"] > 0, (f, info)
     for r in all_rows:
         assert (storage(d) / r["path"]).exists(), r
+
+
+def metric(d, name):
+    text = requests.get(d.url("/metrics"), timeout=10).text
+    m = re.search(rf"^{name} (\d+)$", text, re.M)
+    assert m, f"{name} not in /metrics"
+    return int(m.group(1))
+
+
+def test_disk_full_pauses_and_resumes(tmp_path, make_daemon):
+    """The storage file system is a small tmpfs of the test's own; a ballast
+    file fills it: writing pauses (recorder in backoff), the daemon serves on;
+    the ballast goes: recording resumes by itself; nothing earlier is damaged."""
+    store = tmp_path / "d0" / "storage"  # where make_daemon's first daemon keeps its storage
+    store.mkdir(parents=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m,mode=0700", "tmpfs", str(store)],
+                   check=True, capture_output=True)
+    d = None
+    try:
+        d = make_daemon(extra_toml=config("[retention]\nmin_free_percent = 0\n"))
+        assert d.dir / "storage" == store
+        h = admin_headers(d)
+        with SimFleet(cameras=1, user=USER, password=PASSWORD) as sim:
+            cid = add_sim_camera(d, h, sim.cameras[0])
+            wait_rows(d, cid, 2)
+            st = os.statvfs(store)
+            free = st.f_bavail * st.f_frsize
+            ballast = store / "ballast"
+            fd = os.open(ballast, os.O_WRONLY | os.O_CREAT, 0o600)
+            try:
+                os.posix_fallocate(fd, 0, free - 256 * 1024)
+            finally:
+                os.close(fd)
+            t0 = time.monotonic()
+            while time.monotonic() - t0 < 60 and "No space left on device" not in d.stderr():
+                time.sleep(0.2)
+            assert "No space left on device" in d.stderr(), d.stderr()[-3000:]
+            t0 = time.monotonic()
+            while time.monotonic() - t0 < 30 and metric(d, "zaulek_recording_cameras_backoff") < 1:
+                time.sleep(0.2)
+            assert metric(d, "zaulek_recording_cameras_backoff") == 1
+            # The daemon serves on while the disk is full.
+            assert requests.get(d.url("/healthz"), timeout=10).status_code == 200
+            assert d.proc.poll() is None
+            time.sleep(3)
+            full_rows = rows(d, cid)
+            full_files = sorted((store / cid).glob("*.ts"))
+            print(f"disk full: {len(full_rows)} rows, {len(full_files)} files")
+            ballast.unlink()
+            # Back by itself within the capped backoff (30 s) plus a segment.
+            t0 = time.monotonic()
+            while time.monotonic() - t0 < 120:
+                if len([r for r in rows(d, cid) if r["start_ns"] > max(
+                        x["end_ns"] for x in full_rows)]) >= 1:
+                    break
+                time.sleep(0.5)
+            resumed = [r for r in rows(d, cid) if r["start_ns"] > max(x["end_ns"] for x in full_rows)]
+            print(f"resumed after {time.monotonic() - t0:.1f} s: {len(resumed)} new segments")
+            assert resumed, d.stderr()[-3000:]
+            assert metric(d, "zaulek_recording_cameras_recording") == 1
+        code, _ = d.stop()
+        assert code == 0
+        # Restart: reconciliation indexes whatever could not get a row while
+        # the disk was full; then every file has a row, every row a file, and
+        # all play. Nothing empty was left behind.
+        d.start()
+        wait_log(d, r"recording: reconciliation done", count=2)
+        code, _ = d.stop()
+        assert code == 0
+        all_rows = {r["path"]: r for r in rows(d, cid)}
+        files = sorted((store / cid).glob("*.ts"))
+        assert not list((store / cid).glob("*.part"))
+        assert {f"{cid}/{f.name}" for f in files} == set(all_rows)
+        for f in files:
+            r = all_rows[f"{cid}/{f.name}"]
+            assert f.stat().st_size == r["bytes"] > 0, (f, r)
+            assert ffprobe(f)["packets"] > 0, f
+    finally:
+        if d is not None and d.proc is not None and d.proc.poll() is None:
+            d.proc.kill()
+            d.proc.wait()
+        subprocess.run(["umount", "-l", str(store)], capture_output=True)
