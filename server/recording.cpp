@@ -471,6 +471,22 @@ void RecordingService::event(const std::string& camera_id, bool active) {
   });
 }
 
+void RecordingService::on_events(const std::vector<storage::Event>& events) {
+  for (const auto& e : events) {
+    if (e.kind != "motion" && e.kind != "line_crossing" && e.kind != "intrusion" &&
+        e.kind != "tamper" && e.kind != "io_input")
+      continue;
+    if (e.state == "start") {
+      event(e.camera_id, true);
+    } else if (e.state == "stop") {
+      event(e.camera_id, false);
+    } else if (e.state == "pulse") {
+      event(e.camera_id, true);
+      event(e.camera_id, false);
+    }
+  }
+}
+
 std::string RecordingService::metrics_text() const {
   std::string out;
   auto line = [&out](const char* name, const char* type, const char* help, auto value) {

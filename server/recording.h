@@ -106,6 +106,12 @@ class RecordingService {
   // events mode: an event started (true) or stopped (false) on this camera.
   // Any thread; ignored for a camera without a recorder.
   void event(const std::string& camera_id, bool active);
+  // Stored camera events as the event service hands them on: motion,
+  // line_crossing, intrusion, tamper and io_input start/stop drive event();
+  // a pulse is a start and a stop (footage from pre_event before it to
+  // post_event after it). NOT WIRED YET: meant for EventsOptions::on_stored
+  // (the alarms branch adds that hook); see docs/recording.md.
+  void on_events(const std::vector<storage::Event>& events);
 
   // Prometheus text lines (zaulek_recording_*, zaulek_retention_*).
   std::string metrics_text() const;
