@@ -88,7 +88,7 @@ RecordingService::~RecordingService() {
 
 void RecordingService::start() {
   if (started_.exchange(true)) return;
-  media::init_gstreamer();
+  // GStreamer is initialized by the first recorder (media::make_recorder).
   work_.emplace(ioc_.get_executor());
   for (int i = 0; i < std::max(1, options_.threads); ++i)
     threads_.emplace_back([this] { ioc_.run(); });
