@@ -5,6 +5,7 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "server/api_alarms.h"
 #include "server/api_cameras.h"
 #include "server/api_events.h"
 #include "server/dispatch.h"
@@ -178,6 +179,7 @@ void register_routes(Router& router, ApiContext& ctx) {
   router.add({"GET", "/metrics", Access::loopback_or_roles, admin, false, false, h(metrics)});
   register_camera_routes(router, ctx);
   register_event_routes(router, ctx);
+  register_alarm_routes(router, ctx);
 }
 
 }  // namespace zaulek::server

@@ -15,7 +15,8 @@
 
 namespace zaulek::server {
 
-class Cameras;  // server/cameras.h
+class Cameras;      // server/cameras.h
+class AlarmRouter;  // server/alarms.h
 
 // Pointers, all set when serving; all null for --list-routes, which only
 // reads the table and never calls a handler.
@@ -26,7 +27,8 @@ struct ApiContext {
   Hub* hub = nullptr;
   Metrics* metrics = nullptr;
   Clock* clock = nullptr;
-  Cameras* cameras = nullptr;  // camera registry (server/cameras.h)
+  Cameras* cameras = nullptr;     // camera registry (server/cameras.h)
+  AlarmRouter* alarms = nullptr;  // rules and alarms (server/alarms.h)
   std::string version;
   MonoTime started;
   bool tls = false;

@@ -23,6 +23,7 @@
 #include <unordered_map>
 
 #include "core/clock.h"
+#include "server/alarms.h"
 #include "server/api.h"
 #include "server/audit.h"
 #include "server/auth.h"
@@ -849,7 +850,24 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
     spdlog::error("server: events: {}", event_box.error().message);
     return 1;
   }
-  EventService events(ioc, catalog, &hub, std::move(*event_box), clock);
+  // Rules and alarms (server/alarms.h): fed by stored events and camera health.
+  AlarmRouter alarms(ioc, catalog, &hub, &audit, clock, config.rules);
+  alarms.start();
+  ctx.alarms = &alarms;
+  ctx.cameras->set_status_listener(
+      [&alarms](const std::string& id, CameraStatus s, const std::string& reason) {
+        alarms.camera_status(id, std::string(to_string(s)), reason);
+      });
+  EventsOptions event_options;
+  event_options.on_stored = [&alarms](std::vector<storage::Event> e) {
+    alarms.route(std::move(e));
+  };
+  event_options.on_subscription_health = [&alarms](const std::string& id, bool failing,
+                                                   const std::string& reason) {
+    alarms.health(id, failing, "zaulek:Health/EventSubscription", "events",
+                  {{"status", failing ? "failed" : "active"}, {"reason", reason.substr(0, 1024)}});
+  };
+  EventService events(ioc, catalog, &hub, std::move(*event_box), clock, event_options);
   events.start();
   Router router;
   register_routes(router, ctx);
@@ -908,6 +926,7 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
     sh.stopping = true;
     listener->stop();
     events.stop();
+    alarms.stop();
     sweep.cancel();
     hub.shutdown();
     sh.registry.shutdown_all();
@@ -929,6 +948,7 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
   ioc.run();
   for (auto& t : pool) t.join();
   work.join();
+  (*cameras)->stop();  // joins its thread: no status listener call outlives `alarms`
   spdlog::info("server: stopped");
   if (forced) {
     // Handlers of the connections cut off still sit in the io_context and
