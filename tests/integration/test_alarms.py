@@ -10,12 +10,14 @@ import re
 import time
 from datetime import datetime
 
+import jsonschema
 import requests
 import websocket
+import yaml
 
 from camera_helpers import FAST_CAMERAS_TOML, add_camera, admin_headers, enter_netns
 from simfleet import SimFleet
-from zaulekd_fixture import ROLE_USERS
+from zaulekd_fixture import ROLE_USERS, SOURCE_DIR
 
 enter_netns()
 
@@ -66,6 +68,34 @@ class Console:
         self.ws.close()
 
 
+def json_schema(node):
+    """OpenAPI 3.0 schema -> JSON Schema: `nullable: true` becomes a null type."""
+    if isinstance(node, list):
+        return [json_schema(x) for x in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: json_schema(v) for k, v in node.items() if k != "nullable"}
+    if node.get("nullable") and "type" in node:
+        out["type"] = [node["type"], "null"]
+        if "enum" in out:
+            out["enum"] = out["enum"] + [None]
+    return out
+
+
+SPEC = json_schema(yaml.safe_load((SOURCE_DIR / "docs" / "api" / "openapi.yaml").read_text()))
+
+
+def validate(name, instance):
+    """instance satisfies docs/api/openapi.yaml's schema `name`."""
+    jsonschema.validate(instance, {"$ref": f"#/components/schemas/{name}",
+                                   "components": SPEC["components"]})
+
+
+def unwrapped(m):
+    """A WebSocket message without its envelope (type, seq) and our stamp."""
+    return {k: v for k, v in m.items() if k not in ("type", "seq", "_received")}
+
+
 def parse_time(text):
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
@@ -107,6 +137,7 @@ def test_motion_alarm_lifecycle_across_consoles(make_daemon):
         assert m["state"] == "new" and m["count"] == 1, m
         assert isinstance(m["seq"], int)
         alarm_id = m["id"]
+        validate("Alarm", unwrapped(m))
         assert b.alarm()["id"] == alarm_id  # every console gets it
         print(f"sim motion -> console alarm: {latency:.1f} ms")
 
@@ -141,6 +172,7 @@ def test_motion_alarm_lifecycle_across_consoles(make_daemon):
                  {"note": "patrol sent; a cat"})
         assert r.status_code == 200, r.text
         m = b.alarm(lambda m: m["state"] == "resolved")
+        validate("Alarm", unwrapped(m))
         assert m["resolved_by"] == ROLE_USERS["operator"] and m["note"] == "patrol sent; a cat"
         assert post(d, f"/api/v1/alarms/{alarm_id}/resolve", "operator",
                     {"note": "again"}).status_code == 409
@@ -155,6 +187,7 @@ def test_motion_alarm_lifecycle_across_consoles(make_daemon):
             r = requests.get(d.url("/api/v1/alarms"), headers=d.bearer(ROLE_USERS[role]),
                              timeout=10)
             assert r.status_code == 200, r.text
+            validate("AlarmPage", r.json())
             ids = [x["id"] for x in r.json()["alarms"]]
             assert ids[:2] == [m["id"], alarm_id], ids  # newest first
         h = d.bearer(ROLE_USERS["operator"])
@@ -189,10 +222,13 @@ def test_motion_alarm_lifecycle_across_consoles(make_daemon):
                                 "kinds": ["line_crossing"], "priority": 4})
         assert r.status_code == 201, r.text
         assert r.json()["origin"] == "api"
+        validate("ListedRule", r.json())
         sim.post_event(0, "line_crossing", True)
         m = a.alarm()
         assert (m["kind"], m["rule_id"], m["priority"]) == ("line_crossing", "crossings", 4), m
-        rules = requests.get(d.url("/api/v1/rules"), headers=adm, timeout=10).json()["rules"]
+        listed = requests.get(d.url("/api/v1/rules"), headers=adm, timeout=10).json()
+        validate("RuleList", listed)
+        rules = listed["rules"]
         assert [(x["id"], x["origin"]) for x in rules] == [
             ("motion", "config"), ("crossings", "api"), ("default", "builtin")]
         r = requests.post(d.url("/api/v1/rules"), headers=adm, timeout=10,
@@ -264,6 +300,7 @@ def test_camera_that_stops_answering_raises_a_health_alarm(make_daemon):
         print(f"silent PullMessages -> health event after {time.monotonic() - t0:.1f} s")
         assert m["camera_id"] == cam_id and m["state"] == "start", m
         assert m["source"] == {"Subsystem": "events"} and m["data"]["status"] == "failed", m
+        validate("Event", unwrapped(m))
         alarm = a.alarm(lambda x: x["kind"] == "health", timeout=20)
         assert alarm["rule_id"] == "default" and alarm["priority"] == 5, alarm
 
