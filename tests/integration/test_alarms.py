@@ -320,6 +320,8 @@ def test_camera_that_stops_answering_raises_a_health_alarm(make_daemon):
         kinds = [(e["kind"], e["state"], e["topic"]) for e in r.json()["events"]]
         assert ("health", "start", "zaulek:Health/EventSubscription") in kinds, kinds
         assert ("health", "stop", "zaulek:Health/EventSubscription") in kinds, kinds
+        # The registry's probes (1 s timeout here) timed out too: a camera health event.
+        assert ("health", "start", "zaulek:Health/Camera") in kinds, kinds
         r = requests.get(d.url("/api/v1/alarms"), params={"state": "open"},
                          headers=d.bearer(ROLE_USERS["investigator"]), timeout=10)
         assert any(x["kind"] == "health" for x in r.json()["alarms"]), r.json()
