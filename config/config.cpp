@@ -18,6 +18,7 @@
 #include <system_error>
 #include <variant>
 
+#include "config/rules_toml.h"
 #include "config/schema.h"
 #include "core/log.h"
 
@@ -684,6 +685,10 @@ Result<Config> parse_impl(std::string_view text, std::string_view source, const 
   };
   for (auto&& [skey, snode] : root) {
     std::string_view sname = skey.str();
+    if (sname == "rules") {  // [[rules]]: an array of tables (config/rules.cpp)
+      if (auto e = parse_rules(snode, cfg.rules)) fail(e->where, std::move(e->what));
+      continue;
+    }
     if (std::find(std::begin(kSections), std::end(kSections), sname) == std::end(kSections)) {
       fail(skey.source(), snode.is_table() ? "unknown section [" + printable(sname) + "]"
                                            : "unknown key " + printable(sname));
@@ -831,7 +836,7 @@ std::string to_toml(const Config& config) {
     else
       out += std::string(f.key) + " = " + toml_text(v) + "\n";
   }
-  return out;
+  return out + rules_toml(config.rules);
 }
 
 std::string reference_markdown() {
@@ -904,7 +909,7 @@ std::string reference_markdown() {
     out += "| `" + std::string(f.key) + "` | " + kind_name(f) + " | " + def + " | " + allowed +
            " | `" + env_name(f) + "` | " + std::string(f.description) + " |\n";
   }
-  return out;
+  return out + rules_markdown();
 }
 
 }  // namespace zaulek::config

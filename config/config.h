@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config/rules.h"
 #include "core/error.h"
 
 namespace zaulek::config {
@@ -79,6 +80,7 @@ struct Config {
   Discovery discovery;
   Cameras cameras;
   Log log;
+  std::vector<Rule> rules;  // [[rules]] (config/rules.h)
 };
 
 // Parses and validates. On error, message is "FILE:LINE:COL: what is wrong"

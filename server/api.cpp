@@ -5,6 +5,7 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "server/api_alarms.h"
 #include "server/api_cameras.h"
 #include "server/api_events.h"
 #include "server/api_recordings.h"
@@ -182,6 +183,7 @@ void register_routes(Router& router, ApiContext& ctx) {
   register_camera_routes(router, ctx);
   register_event_routes(router, ctx);
   register_recording_routes(router, ctx);
+  register_alarm_routes(router, ctx);
 }
 
 }  // namespace zaulek::server

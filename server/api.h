@@ -17,6 +17,7 @@ namespace zaulek::server {
 
 class Cameras;           // server/cameras.h
 class RecordingService;  // server/recording.h
+class AlarmRouter;       // server/alarms.h
 
 // Pointers, all set when serving; all null for --list-routes, which only
 // reads the table and never calls a handler.
@@ -29,6 +30,7 @@ struct ApiContext {
   Clock* clock = nullptr;
   Cameras* cameras = nullptr;             // camera registry (server/cameras.h)
   RecordingService* recording = nullptr;  // recorders (server/recording.h)
+  AlarmRouter* alarms = nullptr;          // rules and alarms (server/alarms.h)
   std::string version;
   MonoTime started;
   bool tls = false;

@@ -287,12 +287,19 @@ void Cameras::on_status(const std::string& id, CameraStatus status, std::string 
       spdlog::info("camera {}: {} -> online", id, to_string(previous));
     else
       spdlog::warn("camera {}: {} -> {}: {}", id, to_string(previous), to_string(status), reason);
+    if (status_listener_) status_listener_(id, status, st.reason);
     if (hub_)
       hub_->publish("camera", {{"camera_id", id},
                                {"status", to_string(status)},
                                {"previous", to_string(previous)},
                                {"reason", reason},
                                {"since", format_rfc3339(now)}});
+  });
+}
+
+void Cameras::set_status_listener(StatusListener listener) {
+  asio::post(strand_, [this, listener = std::move(listener)]() mutable {
+    status_listener_ = std::move(listener);
   });
 }
 

@@ -137,6 +137,11 @@ class Cameras {
   std::map<std::string, CameraState> states();
   // Stops the camera's supervisor (after the catalogue row is gone).
   void forget(const std::string& id);
+  // Called on the registry's strand after each status change (the alarm
+  // router turns them into health events); must not block.
+  using StatusListener =
+      std::function<void(const std::string& id, CameraStatus status, const std::string& reason)>;
+  void set_status_listener(StatusListener listener);
 
  private:
   class Supervisor;
@@ -171,6 +176,7 @@ class Cameras {
   std::vector<DiscoveredDevice> discovered_;
   std::shared_ptr<onvif::AnnouncementListener> listener_;
   std::function<void(const Moved&)> on_moved_;
+  StatusListener status_listener_;
 };
 
 // The registry as zaulekd runs it: options from the config, credentials key

@@ -157,13 +157,16 @@ class EventService::Subscriber : public std::enable_shared_from_this<Subscriber>
           self->service_->submit(self->id_, std::move(events));
         },
         [self](onvif::SubscriptionState s, const std::string& reason) {
+          const auto& health = self->service_->options_.on_subscription_health;
           if (s == onvif::SubscriptionState::active) {
             spdlog::info("events {}: subscribed", self->id_);
+            if (self->logged_failure_ && health) health(self->id_, false, "");
             self->logged_failure_ = false;
           } else if (s == onvif::SubscriptionState::failed && !self->logged_failure_) {
             // Once per outage: a camera that stays away retries quietly.
             spdlog::warn("events {}: subscription failed, re-subscribing: {}", self->id_, reason);
             self->logged_failure_ = true;
+            if (health) health(self->id_, true, reason);
           }
         });
     sub_->start();
@@ -293,6 +296,7 @@ void EventService::flush() {
     }
     if (hub_)
       for (const auto& e : batch) hub_->publish("event", event_json(e));
+    if (options_.on_stored && ids) options_.on_stored(std::move(batch));
   }
 }
 

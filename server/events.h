@@ -25,6 +25,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -42,6 +43,13 @@ class Hub;
 struct EventsOptions {
   std::chrono::milliseconds poll_interval{1000};
   onvif::SubscriptionOptions subscription;
+  // Optional hooks (the alarm router, server/alarms.h); called on the
+  // service's strands, must not block. Each stored batch, ids set:
+  std::function<void(std::vector<storage::Event>)> on_stored;
+  // A camera's subscription failed (failing = true, once per outage) or is
+  // active again after a failure:
+  std::function<void(const std::string& camera_id, bool failing, const std::string& reason)>
+      on_subscription_health;
 };
 
 // The DESIGN.md event shape of a stored event.

@@ -23,6 +23,7 @@
 #include <unordered_map>
 
 #include "core/clock.h"
+#include "server/alarms.h"
 #include "server/api.h"
 #include "server/audit.h"
 #include "server/auth.h"
@@ -850,8 +851,6 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
     spdlog::error("server: events: {}", event_box.error().message);
     return 1;
   }
-  EventService events(ioc, catalog, &hub, std::move(*event_box), clock);
-  events.start();
   // Recording (server/recording.h): reconciliation, recorders, retention.
   auto recording_box = SecretBox::open_or_create(config.storage.path / "secret.key");
   if (!recording_box) {
@@ -861,6 +860,27 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
   RecordingService recording(catalog, std::move(*recording_box), clock, recording_options(config));
   recording.start();
   ctx.recording = &recording;
+  // Rules and alarms (server/alarms.h): fed by stored events and camera health.
+  AlarmRouter alarms(ioc, catalog, &hub, &audit, clock, config.rules);
+  alarms.start();
+  ctx.alarms = &alarms;
+  ctx.cameras->set_status_listener(
+      [&alarms](const std::string& id, CameraStatus s, const std::string& reason) {
+        alarms.camera_status(id, std::string(to_string(s)), reason);
+      });
+  EventsOptions event_options;
+  // Stored events go to events-mode recorders (pre/post-event footage) and to the rules.
+  event_options.on_stored = [&alarms, &recording](std::vector<storage::Event> e) {
+    recording.on_events(e);
+    alarms.route(std::move(e));
+  };
+  event_options.on_subscription_health = [&alarms](const std::string& id, bool failing,
+                                                   const std::string& reason) {
+    alarms.health(id, failing, "zaulek:Health/EventSubscription", "events",
+                  {{"status", failing ? "failed" : "active"}, {"reason", reason.substr(0, 1024)}});
+  };
+  EventService events(ioc, catalog, &hub, std::move(*event_box), clock, event_options);
+  events.start();
   Router router;
   register_routes(router, ctx);
   Dispatcher dispatcher(router, auth);
@@ -918,6 +938,7 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
     sh.stopping = true;
     listener->stop();
     events.stop();
+    alarms.stop();
     sweep.cancel();
     hub.shutdown();
     sh.registry.shutdown_all();
@@ -939,7 +960,8 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
   ioc.run();
   for (auto& t : pool) t.join();
   work.join();
-  recording.stop();  // open segments closed and indexed
+  (*cameras)->stop();  // joins its thread: no status listener call outlives `alarms`
+  recording.stop();    // open segments closed and indexed
   spdlog::info("server: stopped");
   if (forced) {
     // Handlers of the connections cut off still sit in the io_context and

@@ -179,6 +179,45 @@ Event read_event(const sql::Stmt& st) {
   return e;
 }
 
+std::optional<WallTime> opt_time(const sql::Stmt& st, const char* column) {
+  if (st.is_null(column)) return std::nullopt;
+  return from_ns(st.int64(column));
+}
+
+Alarm read_alarm(const sql::Stmt& st) {
+  Alarm a;
+  a.id = st.int64("id");
+  a.camera_id = st.text("camera_id");
+  a.kind = st.text("kind");
+  a.source_key = st.text("source_key");
+  a.rule_id = st.text("rule_id");
+  a.priority = static_cast<int>(st.int64("priority"));
+  a.state = parse_alarm_state(st.text("state")).value_or(AlarmState::new_);
+  a.count = st.int64("count");
+  a.first_event_id = st.int64("first_event_id");
+  a.last_event_id = st.int64("last_event_id");
+  a.first_ns = st.int64("first_ns");
+  a.last_ns = st.int64("last_ns");
+  a.created = from_ns(st.int64("created_ns"));
+  a.acknowledged_by = st.opt_text("acknowledged_by");
+  a.acknowledged = opt_time(st, "acknowledged_ns");
+  a.assigned_to = st.opt_text("assigned_to");
+  a.assigned = opt_time(st, "assigned_ns");
+  a.resolved_by = st.opt_text("resolved_by");
+  a.resolved = opt_time(st, "resolved_ns");
+  a.note = st.opt_text("note");
+  return a;
+}
+
+StoredRule read_rule(const sql::Stmt& st) {
+  StoredRule r;
+  r.id = st.text("id");
+  r.spec = st.text("spec");
+  r.created_by = st.text("created_by");
+  r.created = from_ns(st.int64("created_ns"));
+  return r;
+}
+
 Hold read_hold(const sql::Stmt& st) {
   Hold h;
   h.id = st.int64("id");
@@ -1102,6 +1141,189 @@ class SqliteCatalog final : public Catalog {
     return static_cast<std::int64_t>(writer_->changes());
   }
 
+  // ---- alarms ----
+
+  Result<RaisedAlarm> raise_alarm(const Alarm& a) override {
+    if (!valid_camera_id(a.camera_id))
+      return make_error(ErrorKind::invalid_argument, "alarm has an invalid camera id");
+    if (a.kind.empty() || a.kind.size() > 64 || a.rule_id.empty() || a.rule_id.size() > 64 ||
+        a.source_key.empty() || a.source_key.size() > 4096)
+      return make_error(
+          ErrorKind::invalid_argument,
+          "alarm of " + a.camera_id + ": kind, rule id or source key empty or too long");
+    if (a.priority < 1 || a.priority > 5)
+      return make_error(ErrorKind::invalid_argument,
+                        "alarm of " + a.camera_id + ": priority must be 1 to 5");
+    std::lock_guard lock(write_mu_);
+    auto tx = sql::Transaction::begin(*writer_);
+    if (!tx) return tx.error();
+    RaisedAlarm out;
+    {
+      auto st = writer_->prepare(
+          "UPDATE alarms SET count = count + 1, last_event_id = max(last_event_id, ?2), "
+          "last_ns = max(last_ns, ?3), priority = max(priority, ?4) "
+          "WHERE source_key = ?1 AND state <> 'resolved' RETURNING *");
+      if (!st) return st.error();
+      (*st)->bind(1, a.source_key).bind(2, a.last_event_id).bind(3, a.last_ns).bind(4, a.priority);
+      auto row = (*st)->step();
+      if (!row) return with_context(row.error(), "folding an alarm of " + a.camera_id);
+      if (*row) {
+        out.alarm = read_alarm(**st);
+        out.folded = true;
+      }
+    }
+    if (!out.folded) {
+      auto st = writer_->prepare(
+          "INSERT INTO alarms (camera_id, kind, source_key, rule_id, priority, state, count, "
+          "first_event_id, last_event_id, first_ns, last_ns, created_ns) "
+          "VALUES (?1, ?2, ?3, ?4, ?5, 'new', 1, ?6, ?7, ?8, ?9, ?10) RETURNING *");
+      if (!st) return st.error();
+      (*st)->bind(1, a.camera_id).bind(2, a.kind).bind(3, a.source_key).bind(4, a.rule_id);
+      (*st)->bind(5, a.priority).bind(6, a.first_event_id).bind(7, a.last_event_id);
+      (*st)->bind(8, a.first_ns).bind(9, a.last_ns).bind(10, to_ns(clock_.realtime()));
+      auto row = (*st)->step();
+      if (!row) return with_context(row.error(), "adding an alarm of " + a.camera_id);
+      if (!*row) return make_error(ErrorKind::internal, "alarm insert returned no row");
+      out.alarm = read_alarm(**st);
+    }
+    if (auto c = tx->commit(); !c) return c.error();
+    return out;
+  }
+
+  Result<Alarm> find_alarm(std::int64_t id) override {
+    auto r = readers_.borrow();
+    if (!r) return r.error();
+    auto st = (*r)->prepare("SELECT * FROM alarms WHERE id = ?1");
+    if (!st) return st.error();
+    (*st)->bind(1, id);
+    auto row = (*st)->step();
+    if (!row) return row.error();
+    if (!*row) return make_error(ErrorKind::not_found, "no alarm " + std::to_string(id));
+    return read_alarm(**st);
+  }
+
+  Result<std::vector<Alarm>> list_alarms(const AlarmQuery& q) override {
+    if (auto v = validate_limit(q.limit); !v) return v.error();
+    std::string states;  // ",new,acknowledged," or "" for every state
+    for (AlarmState s : q.states) states += "," + std::string(to_string(s));
+    if (!states.empty()) states += ",";
+    auto r = readers_.borrow();
+    if (!r) return r.error();
+    auto st = (*r)->prepare(
+        "SELECT * FROM alarms WHERE (?1 = '' OR instr(?1, ',' || state || ',') > 0) "
+        "AND (?2 = '' OR camera_id = ?2) AND (?3 = 0 OR id < ?3) ORDER BY id DESC LIMIT ?4");
+    if (!st) return st.error();
+    (*st)->bind(1, states).bind(2, q.camera_id).bind(3, q.before_id).bind(4, q.limit);
+    return collect<Alarm>(**st,
+                          [](const sql::Stmt& row) -> Result<Alarm> { return read_alarm(row); });
+  }
+
+  // Runs `update` (bound by `bind`) on the alarm and reads it back; when no
+  // row changed, not_found or failed_precondition naming its state.
+  template <class Bind>
+  Result<Alarm> change_alarm(std::int64_t id, const char* update, Bind bind, const char* verb) {
+    std::lock_guard lock(write_mu_);
+    {
+      auto st = writer_->prepare(update);
+      if (!st) return st.error();
+      bind(**st);
+      if (auto r = (*st)->run(); !r)
+        return with_context(r.error(), std::string(verb) + " alarm " + std::to_string(id));
+    }
+    const bool changed = writer_->changes() > 0;
+    auto cur = writer_->prepare("SELECT * FROM alarms WHERE id = ?1");
+    if (!cur) return cur.error();
+    (*cur)->bind(1, id);
+    auto found = (*cur)->step();
+    if (!found) return found.error();
+    if (!*found) return make_error(ErrorKind::not_found, "no alarm " + std::to_string(id));
+    if (!changed)
+      return make_error(ErrorKind::failed_precondition, "alarm " + std::to_string(id) + " is " +
+                                                            (*cur)->text("state") + ", cannot " +
+                                                            verb + " it");
+    return read_alarm(**cur);
+  }
+
+  Result<Alarm> acknowledge_alarm(std::int64_t id, const std::string& by) override {
+    if (by.empty() || by.size() > 256)
+      return make_error(ErrorKind::invalid_argument, "acknowledging user must be 1 to 256 bytes");
+    const std::int64_t now = to_ns(clock_.realtime());
+    return change_alarm(
+        id,
+        "UPDATE alarms SET state = 'acknowledged', acknowledged_by = ?2, acknowledged_ns = ?3 "
+        "WHERE id = ?1 AND state = 'new'",
+        [&](sql::Stmt& st) { st.bind(1, id).bind(2, by).bind(3, now); }, "acknowledge");
+  }
+
+  Result<Alarm> resolve_alarm(std::int64_t id, const std::string& by,
+                              const std::string& note) override {
+    if (by.empty() || by.size() > 256)
+      return make_error(ErrorKind::invalid_argument, "resolving user must be 1 to 256 bytes");
+    if (note.empty() || note.size() > 4096)
+      return make_error(ErrorKind::invalid_argument,
+                        "a resolve note of 1 to 4096 bytes is required");
+    const std::int64_t now = to_ns(clock_.realtime());
+    return change_alarm(
+        id,
+        "UPDATE alarms SET state = 'resolved', resolved_by = ?2, resolved_ns = ?3, note = ?4 "
+        "WHERE id = ?1 AND state <> 'resolved'",
+        [&](sql::Stmt& st) { st.bind(1, id).bind(2, by).bind(3, now).bind(4, note); }, "resolve");
+  }
+
+  Result<Alarm> assign_alarm(std::int64_t id, const std::string& user) override {
+    if (user.empty() || user.size() > 256)
+      return make_error(ErrorKind::invalid_argument, "assigned user must be 1 to 256 bytes");
+    const std::int64_t now = to_ns(clock_.realtime());
+    return change_alarm(
+        id,
+        "UPDATE alarms SET assigned_to = ?2, assigned_ns = ?3 "
+        "WHERE id = ?1 AND state <> 'resolved'",
+        [&](sql::Stmt& st) { st.bind(1, id).bind(2, user).bind(3, now); }, "assign");
+  }
+
+  // ---- rules ----
+
+  Result<StoredRule> add_rule(const StoredRule& rule) override {
+    if (!valid_camera_id(rule.id))  // same alphabet as camera ids
+      return make_error(ErrorKind::invalid_argument, "rule id must be [A-Za-z0-9._-]{1,64}");
+    if (rule.spec.size() > 16384)
+      return make_error(ErrorKind::invalid_argument, "rule " + rule.id + ": spec over 16384 bytes");
+    StoredRule r = rule;
+    r.created = clock_.realtime();
+    std::lock_guard lock(write_mu_);
+    auto st = writer_->prepare(
+        "INSERT INTO rules (id, spec, created_by, created_ns) VALUES (?1, ?2, ?3, ?4)");
+    if (!st) return st.error();
+    (*st)->bind(1, r.id).bind(2, r.spec).bind(3, r.created_by).bind(4, to_ns(r.created));
+    if (auto s = (*st)->run(); !s) {
+      if (s.error().kind == ErrorKind::already_exists)
+        return make_error(ErrorKind::already_exists, "rule " + r.id + " already exists");
+      if (s.error().kind == ErrorKind::invalid_argument)
+        return make_error(ErrorKind::invalid_argument, "rule " + r.id + ": spec is not JSON");
+      return with_context(s.error(), "adding rule " + r.id);
+    }
+    return r;
+  }
+
+  Result<std::vector<StoredRule>> list_rules() override {
+    auto r = readers_.borrow();
+    if (!r) return r.error();
+    auto st = (*r)->prepare("SELECT * FROM rules ORDER BY id");
+    if (!st) return st.error();
+    return collect<StoredRule>(
+        **st, [](const sql::Stmt& row) -> Result<StoredRule> { return read_rule(row); });
+  }
+
+  Status delete_rule(const std::string& id) override {
+    std::lock_guard lock(write_mu_);
+    auto st = writer_->prepare("DELETE FROM rules WHERE id = ?1");
+    if (!st) return st.error();
+    (*st)->bind(1, id);
+    if (auto r = (*st)->run(); !r) return r.error();
+    if (writer_->changes() == 0) return make_error(ErrorKind::not_found, "no rule " + id);
+    return {};
+  }
+
   // ---- retention ----
 
   Result<std::vector<Segment>> oldest_unheld_segments(int limit) override {
@@ -1314,6 +1536,25 @@ std::string_view to_string(ExportState state) {
       return "failed";
   }
   return "failed";
+}
+
+std::string_view to_string(AlarmState state) {
+  switch (state) {
+    case AlarmState::new_:
+      return "new";
+    case AlarmState::acknowledged:
+      return "acknowledged";
+    case AlarmState::resolved:
+      return "resolved";
+  }
+  return "new";
+}
+
+std::optional<AlarmState> parse_alarm_state(std::string_view text) {
+  if (text == "new") return AlarmState::new_;
+  if (text == "acknowledged") return AlarmState::acknowledged;
+  if (text == "resolved") return AlarmState::resolved;
+  return std::nullopt;
 }
 
 int Catalog::latest_schema_version() {

@@ -194,6 +194,46 @@ def test_camera_added_is_recorded(make_daemon):
     assert "recording: reconciliation done" in log
 
 
+def test_events_mode_records_around_a_camera_event(make_daemon):
+    """An events-mode camera writes nothing until the camera's own motion
+    event (ONVIF PullPoint -> event service -> recorder), then footage from
+    the keyframe before start - pre_event_s to stop + post_event_s."""
+    pre_s, post_s = 2, 2
+    d = make_daemon(extra_toml=config(f"pre_event_s = {pre_s}\npost_event_s = {post_s}\n"))
+    h = admin_headers(d)
+    with SimFleet(cameras=1, user=USER, password=PASSWORD) as sim:
+        cid = add_sim_camera(d, h, sim.cameras[0],
+                             recording={"mode": "events", "retention_days": 7})
+        wait_log(d, rf"events {re.escape(cid)}: subscribed")
+        time.sleep(pre_s + GOP_S + 1)  # connected, pre-buffer filled
+        assert rows(d, cid) == [], "events mode wrote before any event"
+        start_ns = sim.post_event(0, "motion", True)["time_ns"]
+        time.sleep(2)
+        stop_ns = sim.post_event(0, "motion", False)["time_ns"]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            segs = [r for r in rows(d, cid) if r["state"] == "closed"]
+            if segs and segs[-1]["end_ns"] >= stop_ns + (post_s - 0.3) * 1e9:
+                break
+            time.sleep(0.2)
+        else:
+            raise AssertionError(f"no footage to stop + post: {rows(d, cid)}")
+        time.sleep(post_s + 1)
+        segs = [r for r in rows(d, cid) if r["state"] == "closed"]
+        first, last = segs[0]["start_ns"], segs[-1]["end_ns"]
+        pre = (start_ns - first) / 1e9
+        post = (last - stop_ns) / 1e9
+        print(f"events mode: {len(segs)} segments, pre-event {pre:.2f} s, post-event {post:.2f} s")
+        # From the keyframe at or before start - pre (one GOP more at most,
+        # and a little for the sim's and the frames' clocks).
+        assert pre_s - 0.3 <= pre <= pre_s + GOP_S + 0.5, pre
+        # Until stop + post; the stop travels PullPoint -> zaulekd first.
+        assert post_s - 0.3 <= post <= post_s + 1.5, post
+        for a, b in zip(segs, segs[1:]):
+            assert 0 <= b["start_ns"] - a["end_ns"] < 10**9, (a, b)
+        check_segments_play(d, segs, "h264")
+
+
 def test_h265_camera_is_recorded(make_daemon):
     d = make_daemon(extra_toml=config())
     h = admin_headers(d)

@@ -1,0 +1,411 @@
+#include "server/alarms.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+
+#include <chrono>
+#include <ctime>
+#include <future>
+
+#include "server/audit.h"
+#include "server/events.h"
+
+namespace zaulek::server {
+
+namespace asio = boost::asio;
+using nlohmann::json;
+
+namespace {
+
+std::string time_text(std::int64_t ns) {
+  return format_rfc3339(
+      WallTime{std::chrono::duration_cast<WallTime::duration>(std::chrono::nanoseconds(ns))});
+}
+
+json opt_time(const std::optional<WallTime>& t) {
+  return t ? json(format_rfc3339(*t)) : json(nullptr);
+}
+
+json opt_text(const std::optional<std::string>& s) {
+  return s ? json(*s) : json(nullptr);
+}
+
+std::int64_t now_ns(Clock& clock) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(clock.realtime().time_since_epoch())
+      .count();
+}
+
+// Runs `f` on `strand` and waits for its result (HTTP worker threads only).
+template <class F>
+auto on_strand(asio::strand<asio::io_context::executor_type>& strand, F f) -> decltype(f()) {
+  using R = decltype(f());
+  std::promise<R> p;
+  auto fut = p.get_future();
+  asio::post(strand, [&p, &f] {
+    if constexpr (std::is_void_v<R>) {
+      f();
+      p.set_value();
+    } else {
+      p.set_value(f());
+    }
+  });
+  return fut.get();
+}
+
+}  // namespace
+
+json alarm_json(const storage::Alarm& a) {
+  return {{"id", std::to_string(a.id)},
+          {"camera_id", a.camera_id},
+          {"kind", a.kind},
+          {"rule_id", a.rule_id},
+          {"priority", a.priority},
+          {"state", std::string(storage::to_string(a.state))},
+          {"count", a.count},
+          {"first_event_id", std::to_string(a.first_event_id)},
+          {"last_event_id", std::to_string(a.last_event_id)},
+          {"first_time", time_text(a.first_ns)},
+          {"last_time", time_text(a.last_ns)},
+          {"created", format_rfc3339(a.created)},
+          {"acknowledged_by", opt_text(a.acknowledged_by)},
+          {"acknowledged_at", opt_time(a.acknowledged)},
+          {"assigned_to", opt_text(a.assigned_to)},
+          {"assigned_at", opt_time(a.assigned)},
+          {"resolved_by", opt_text(a.resolved_by)},
+          {"resolved_at", opt_time(a.resolved)},
+          {"note", opt_text(a.note)}};
+}
+
+json rule_json(const config::Rule& r) {
+  auto hours = config::hours_text(r);
+  return {{"id", r.id},
+          {"cameras", r.cameras},
+          {"kinds", r.kinds},
+          {"days", config::day_names(r.days)},
+          {"hours", hours.empty() ? json(nullptr) : json(hours)},
+          {"debounce_ms", r.debounce_ms},
+          {"priority", r.priority},
+          {"enabled", r.enabled}};
+}
+
+Result<config::Rule> rule_from_json(const json& j) {
+  auto bad = [](std::string what) { return make_error(ErrorKind::invalid_argument, what); };
+  if (!j.is_object()) return bad("a rule must be a JSON object");
+  config::Rule r;
+  auto strings = [&](const char* key, std::vector<std::string>& out) -> std::string {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) return {};
+    if (!it->is_array() || it->size() > config::kMaxRuleCameras)
+      return std::string("'") + key + "' must be an array of at most " +
+             std::to_string(config::kMaxRuleCameras) + " strings";
+    for (const auto& e : *it) {
+      if (!e.is_string()) return std::string("'") + key + "' must be an array of strings";
+      out.push_back(e.get<std::string>());
+    }
+    return {};
+  };
+  for (const auto& [key, value] : j.items()) {
+    static const std::set<std::string> known = {"id",    "cameras",     "kinds",    "days",
+                                                "hours", "debounce_ms", "priority", "enabled"};
+    if (!known.count(key)) return bad("unknown field '" + key.substr(0, 64) + "'");
+  }
+  if (auto it = j.find("id"); it == j.end() || !it->is_string())
+    return bad("'id' is required (a string)");
+  r.id = j["id"].get<std::string>();
+  if (auto e = strings("cameras", r.cameras); !e.empty()) return bad(e);
+  if (auto e = strings("kinds", r.kinds); !e.empty()) return bad(e);
+  std::vector<std::string> days;
+  if (auto e = strings("days", days); !e.empty()) return bad(e);
+  if (auto e = config::parse_days(days, r.days); !e.empty()) return bad(e);
+  if (auto it = j.find("hours"); it != j.end() && !it->is_null()) {
+    if (!it->is_string()) return bad("'hours' must be a string \"HH:MM-HH:MM\"");
+    if (auto e = config::parse_hours(it->get<std::string>(), r.from_minute, r.to_minute);
+        !e.empty())
+      return bad(e);
+  }
+  if (auto it = j.find("debounce_ms"); it != j.end()) {
+    if (!it->is_number_integer()) return bad("'debounce_ms' must be an integer");
+    r.debounce_ms = it->get<std::int64_t>();
+  }
+  if (auto it = j.find("priority"); it != j.end()) {
+    if (!it->is_number_integer() || it->get<std::int64_t>() < 1 || it->get<std::int64_t>() > 5)
+      return bad("'priority' must be an integer from 1 to 5");
+    r.priority = static_cast<int>(it->get<std::int64_t>());
+  }
+  if (auto it = j.find("enabled"); it != j.end()) {
+    if (!it->is_boolean()) return bad("'enabled' must be true or false");
+    r.enabled = it->get<bool>();
+  }
+  if (auto e = config::check_rule(r); !e.empty()) return bad(e);
+  return r;
+}
+
+config::Rule default_rule() {
+  config::Rule r;
+  r.id = "default";
+  r.kinds = {"tamper", "video_loss", "health"};
+  r.priority = 5;
+  return r;
+}
+
+bool rule_matches(const config::Rule& rule, const storage::Event& e) {
+  if (!rule.enabled) return false;
+  if (e.state != "start" && e.state != "pulse") return false;
+  auto has = [](const std::vector<std::string>& v, const std::string& x) {
+    return v.empty() || std::find(v.begin(), v.end(), x) != v.end();
+  };
+  if (!has(rule.cameras, e.camera_id) || !has(rule.kinds, e.kind)) return false;
+  if (rule.days.empty() && rule.from_minute == rule.to_minute) return true;
+  // The schedule, in the server's local time at the event's time.
+  std::time_t t = static_cast<std::time_t>(e.time_ns / 1'000'000'000);
+  std::tm tm{};
+  if (!localtime_r(&t, &tm)) return false;
+  int minute = tm.tm_hour * 60 + tm.tm_min;
+  int day = (tm.tm_wday + 6) % 7;  // Monday = 0
+  if (rule.from_minute != rule.to_minute) {
+    bool inside = rule.from_minute < rule.to_minute
+                      ? minute >= rule.from_minute && minute < rule.to_minute
+                      : minute >= rule.from_minute || minute < rule.to_minute;
+    if (!inside) return false;
+    // A window that wraps past midnight belongs to the day it began on.
+    if (rule.from_minute > rule.to_minute && minute < rule.to_minute) day = (day + 6) % 7;
+  }
+  if (!rule.days.empty() && std::find(rule.days.begin(), rule.days.end(), day) == rule.days.end())
+    return false;
+  return true;
+}
+
+AlarmRouter::AlarmRouter(asio::io_context& ioc, storage::Catalog& catalog, Hub* hub,
+                         AuditLog* audit, Clock& clock, std::vector<config::Rule> config_rules)
+    : strand_(asio::make_strand(ioc)),
+      catalog_(catalog),
+      hub_(hub),
+      audit_(audit),
+      clock_(clock),
+      config_rules_(std::move(config_rules)) {}
+
+void AlarmRouter::start() {
+  asio::post(strand_, [this] { reload(); });
+}
+
+void AlarmRouter::stop() {
+  asio::post(strand_, [this] { stopped_ = true; });
+}
+
+void AlarmRouter::reload() {
+  std::vector<config::Rule> all;
+  std::set<std::string> ids;
+  auto take = [&](const config::Rule& r) {
+    if (!ids.insert(r.id).second) return;  // an earlier rule of the same id wins
+    if (r.enabled) all.push_back(r);
+  };
+  for (const auto& r : config_rules_) take(r);
+  if (auto stored = catalog_.list_rules(); stored) {
+    for (const auto& s : *stored) {
+      auto parsed = rule_from_json(json::parse(s.spec, nullptr, false));
+      if (!parsed) {
+        spdlog::error("alarms: stored rule {} is unusable: {}", s.id, parsed.error().message);
+        continue;
+      }
+      take(*parsed);
+    }
+  } else {
+    spdlog::error("alarms: cannot read the rules: {}", stored.error().message);
+  }
+  take(default_rule());
+  rules_ = std::move(all);
+  spdlog::info("alarms: {} rules armed", rules_.size());
+}
+
+void AlarmRouter::route(std::vector<storage::Event> events) {
+  asio::post(strand_, [this, events = std::move(events)] {
+    if (stopped_) return;
+    for (const auto& e : events)
+      if (e.id) route_one(e);
+  });
+}
+
+void AlarmRouter::route_one(const storage::Event& e) {
+  const config::Rule* best = nullptr;
+  for (const auto& r : rules_)
+    if ((!best || r.priority > best->priority) && rule_matches(r, e)) best = &r;
+  if (!best) return;
+  std::string key = e.camera_id + "|" + e.kind + "|" + best->id + "|" + e.source;
+  if (best->debounce_ms > 0) {
+    auto it = last_taken_ns_.find(key);
+    if (it != last_taken_ns_.end() && e.time_ns >= it->second &&
+        e.time_ns - it->second < best->debounce_ms * 1'000'000)
+      return;
+    last_taken_ns_[key] = e.time_ns;
+    if (last_taken_ns_.size() > 100000) last_taken_ns_.clear();  // bounded
+  }
+  storage::Alarm a;
+  a.camera_id = e.camera_id;
+  a.kind = e.kind;
+  a.source_key = key.substr(0, 4096);
+  a.rule_id = best->id;
+  a.priority = best->priority;
+  a.first_event_id = a.last_event_id = e.id;
+  a.first_ns = a.last_ns = e.time_ns;
+  auto raised = catalog_.raise_alarm(a);
+  if (!raised) {
+    spdlog::error("alarms {}: cannot raise a {} alarm: {}", e.camera_id, e.kind,
+                  raised.error().message);
+    return;
+  }
+  if (raised->folded) {
+    ++folded_;
+  } else {
+    ++raised_;
+    spdlog::info("alarms {}: alarm {} raised by rule {} ({} event {})", e.camera_id,
+                 raised->alarm.id, best->id, e.kind, e.id);
+    if (audit_)
+      audit_->record("system", "alarm.raise", "alarm:" + std::to_string(raised->alarm.id),
+                     json{{"camera_id", e.camera_id},
+                          {"kind", e.kind},
+                          {"rule_id", best->id},
+                          {"priority", best->priority},
+                          {"event_id", std::to_string(e.id)}}
+                         .dump(),
+                     "");
+  }
+  publish(raised->alarm);
+}
+
+void AlarmRouter::publish(const storage::Alarm& a) {
+  if (hub_) hub_->publish("alarm", alarm_json(a));
+}
+
+void AlarmRouter::health(std::string camera_id, bool problem, std::string topic,
+                         std::string subsystem, json data) {
+  asio::post(strand_, [this, camera_id = std::move(camera_id), problem, topic = std::move(topic),
+                       subsystem = std::move(subsystem), data = std::move(data)] {
+    if (stopped_) return;
+    const std::string key = camera_id + "|" + subsystem;
+    std::string status = data.value("status", std::string());
+    auto it = health_problem_.find(key);
+    if (problem) {
+      if (it != health_problem_.end() && it->second == status) return;  // already told
+      health_problem_[key] = status;
+    } else {
+      if (it == health_problem_.end()) return;  // nothing was wrong
+      health_problem_.erase(it);
+    }
+    storage::Event e;
+    e.camera_id = camera_id;
+    e.time_ns = now_ns(clock_);
+    e.kind = "health";
+    e.state = problem ? "start" : "stop";
+    e.topic = topic;
+    e.source = json{{"Subsystem", subsystem}}.dump();
+    e.data = data.dump();
+    if (e.data.size() > 8000) e.data = json{{"status", status}}.dump();
+    auto ids = catalog_.add_events({e});
+    if (!ids || ids->size() != 1) {
+      spdlog::error("alarms {}: cannot store a health event: {}", camera_id,
+                    ids ? std::string("no id") : ids.error().message);
+      return;
+    }
+    e.id = ids->front();
+    if (problem) spdlog::warn("alarms {}: health problem ({}): {}", camera_id, subsystem, status);
+    if (hub_) hub_->publish("event", event_json(e));
+    route_one(e);
+  });
+}
+
+void AlarmRouter::camera_status(std::string camera_id, std::string status, std::string reason) {
+  if (status == "connecting") return;
+  const bool problem = status != "online";
+  health(std::move(camera_id), problem, "zaulek:Health/Camera", "camera",
+         json{{"status", status}, {"reason", reason.substr(0, 1024)}});
+}
+
+void AlarmRouter::drain() {
+  on_strand(strand_, [] {});
+}
+
+std::vector<AlarmRouter::ListedRule> AlarmRouter::rules() {
+  std::vector<ListedRule> out;
+  std::set<std::string> ids;
+  for (const auto& r : config_rules_)
+    if (ids.insert(r.id).second) out.push_back({r, "config", ""});
+  if (auto stored = catalog_.list_rules(); stored)
+    for (const auto& s : *stored) {
+      auto parsed = rule_from_json(json::parse(s.spec, nullptr, false));
+      if (parsed && ids.insert(parsed->id).second) out.push_back({*parsed, "api", s.created_by});
+    }
+  if (ids.insert("default").second) out.push_back({default_rule(), "builtin", ""});
+  return out;
+}
+
+Result<config::Rule> AlarmRouter::add_rule(const config::Rule& rule, const std::string& by) {
+  for (const auto& r : config_rules_)
+    if (r.id == rule.id)
+      return make_error(ErrorKind::already_exists,
+                        "rule " + rule.id + " is declared in the config file");
+  storage::StoredRule s{rule.id, rule_json(rule).dump(), by, {}};
+  auto added = catalog_.add_rule(s);
+  if (!added) return added.error();
+  on_strand(strand_, [this] { reload(); });
+  return rule;
+}
+
+Status AlarmRouter::delete_rule(const std::string& id) {
+  for (const auto& r : config_rules_)
+    if (r.id == id)
+      return make_error(ErrorKind::failed_precondition,
+                        "rule " + id + " is declared in the config file; change it there");
+  if (auto st = catalog_.delete_rule(id); !st) {
+    if (st.error().kind == ErrorKind::not_found && id == "default")
+      return make_error(ErrorKind::failed_precondition,
+                        "the built-in rule default cannot be deleted; add a rule with id "
+                        "\"default\" to replace it");
+    return st;
+  }
+  on_strand(strand_, [this] { reload(); });
+  return {};
+}
+
+Result<storage::Alarm> AlarmRouter::acknowledge(std::int64_t id, const std::string& by,
+                                                const std::string& remote) {
+  auto a = catalog_.acknowledge_alarm(id, by);
+  if (!a) return a;
+  if (audit_)
+    audit_->record(by, "alarm.ack", "alarm:" + std::to_string(id),
+                   json{{"camera_id", a->camera_id}}.dump(), remote);
+  publish(*a);
+  return a;
+}
+
+Result<storage::Alarm> AlarmRouter::resolve(std::int64_t id, const std::string& by,
+                                            const std::string& note, const std::string& remote) {
+  auto a = catalog_.resolve_alarm(id, by, note);
+  if (!a) return a;
+  if (audit_)
+    audit_->record(by, "alarm.resolve", "alarm:" + std::to_string(id),
+                   json{{"camera_id", a->camera_id}, {"note", note}}.dump(), remote);
+  publish(*a);
+  return a;
+}
+
+Result<storage::Alarm> AlarmRouter::assign(std::int64_t id, const std::string& by,
+                                           const std::string& user, const std::string& remote) {
+  auto u = catalog_.find_user(user);
+  if (!u || u->disabled)
+    return make_error(ErrorKind::invalid_argument, "'user': no active user " + user.substr(0, 64));
+  if (u->role == Role::investigator)
+    return make_error(ErrorKind::invalid_argument,
+                      "'user': " + user +
+                          " is an investigator; alarms go to operators and "
+                          "administrators");
+  auto a = catalog_.assign_alarm(id, user);
+  if (!a) return a;
+  if (audit_)
+    audit_->record(by, "alarm.assign", "alarm:" + std::to_string(id),
+                   json{{"camera_id", a->camera_id}, {"user", user}}.dump(), remote);
+  publish(*a);
+  return a;
+}
+
+}  // namespace zaulek::server
