@@ -858,7 +858,6 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
     return 1;
   }
   RecordingService recording(catalog, std::move(*recording_box), clock, recording_options(config));
-  recording.start();
   ctx.recording = &recording;
   // Rules and alarms (server/alarms.h): fed by stored events and camera health.
   AlarmRouter alarms(ioc, catalog, &hub, &audit, clock, config.rules);
@@ -879,6 +878,20 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
     alarms.health(id, failing, "zaulek:Health/EventSubscription", "events",
                   {{"status", failing ? "failed" : "active"}, {"reason", reason.substr(0, 1024)}});
   };
+  // A recorder that cannot write (disk full, storage unwritable) raises a
+  // health alarm; it clears when the recorder records again. A camera that
+  // is merely unreachable is the camera registry's health event, not this.
+  recording.set_state_listener(
+      [&alarms](const std::string& id, const std::string& state, const std::string& detail) {
+        bool storage_fault = state == "backoff" && (detail.rfind("write: ", 0) == 0 ||
+                                                    detail.rfind("segment: ", 0) == 0);
+        if (storage_fault)
+          alarms.health(id, true, "zaulek:Health/Storage", "storage",
+                        {{"status", "failed"}, {"reason", detail.substr(0, 1024)}});
+        else if (state == "recording")
+          alarms.health(id, false, "zaulek:Health/Storage", "storage", {{"status", "writing"}});
+      });
+  recording.start();
   EventService events(ioc, catalog, &hub, std::move(*event_box), clock, event_options);
   events.start();
   Router router;

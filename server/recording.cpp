@@ -418,6 +418,7 @@ void RecordingService::on_state(const std::string& id, std::uint64_t serial,
     st.state = state;
     st.detail = detail;
     count_states();
+    if (state_listener_) state_listener_(id, state, detail);
   });
 }
 

@@ -115,7 +115,15 @@ class RecordingService {
   // Prometheus text lines (zaulek_recording_*, zaulek_retention_*).
   std::string metrics_text() const;
 
+  // Every recorder state change (connecting, recording, backoff with its
+  // reason, stopped), on the service's strand; set before start(). zaulekd
+  // turns storage failures (disk full, unwritable) into health alarms.
+  using StateListener = std::function<void(const std::string& camera_id, const std::string& state,
+                                           const std::string& detail)>;
+  void set_state_listener(StateListener fn) { state_listener_ = std::move(fn); }
+
  private:
+  StateListener state_listener_;
   struct Entry {
     std::string fingerprint;  // main stream URI, user, sealed password, mode
     std::shared_ptr<media::Recorder> recorder;

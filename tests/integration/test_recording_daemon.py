@@ -463,6 +463,20 @@ def test_disk_full_pauses_and_resumes(tmp_path, make_daemon):
             while time.monotonic() - t0 < 30 and metric(d, "zaulek_recording_cameras_backoff") < 1:
                 time.sleep(0.2)
             assert metric(d, "zaulek_recording_cameras_backoff") == 1
+            # ... and raises a storage health alarm (the default rule: health).
+            t0 = time.monotonic()
+            storage_events = []
+            while time.monotonic() - t0 < 30 and not storage_events:
+                evs = requests.get(d.url("/api/v1/events"), headers=h,
+                                   params={"camera": cid}, timeout=10).json()["events"]
+                storage_events = [e for e in evs if e["topic"] == "zaulek:Health/Storage"
+                                  and e["state"] == "start"]
+                time.sleep(0.2)
+            assert storage_events, d.stderr()[-3000:]
+            assert "No space left" in storage_events[0]["data"]["reason"]
+            alarms = requests.get(d.url("/api/v1/alarms"), headers=h,
+                                  params={"state": "open"}, timeout=10).json()["alarms"]
+            assert any(a["camera_id"] == cid and a["kind"] == "health" for a in alarms), alarms
             # The daemon serves on while the disk is full.
             assert requests.get(d.url("/healthz"), timeout=10).status_code == 200
             assert d.proc.poll() is None
