@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Recorder benchmark (not in ctest): zaulek-record vs one ffmpeg per camera vs
+# Recorder benchmark (not in ctest): zaulek-record (and zaulekd itself, with the
+# simulator as source) vs one ffmpeg per camera vs
 # the rtspsrc!fakesink floor, side by side, CPU % of a core per stream and RSS
 # per camera. Figures are printed, not asserted.
 #   tests/bench/record.sh                 # 1 and 10 cameras

@@ -4,7 +4,10 @@ For each camera count N, one RTSP source serves N streams and three recorders
 pull them side by side for the same window:
   (a) zaulek-record (one process, all cameras),
   (b) one `ffmpeg -c copy -f segment` process per camera,
-  (c) the floor: one gst-launch-1.0 with N `rtspsrc ! fakesink` branches.
+  (c) the floor: one gst-launch-1.0 with N `rtspsrc ! fakesink` branches,
+  (d) with the simulator as source: zaulekd itself, the N cameras added
+      through its API (ONVIF onboarding, supervision, PullPoint events and
+      recording in one daemon: what an installation runs).
 CPU is utime+stime from /proc over the window, RSS is VmRSS at its end. The
 figures are printed, never asserted."""
 import argparse
@@ -57,6 +60,53 @@ def start_source(n, kind):
     return src, src.urls, lambda *a: src.stop()
 
 
+def start_zaulekd(work, sim):
+    """zaulekd on a free loopback port with the sim's cameras added
+    (continuous recording, 60 s segments); returns the process."""
+    import json
+    import urllib.error
+    import urllib.request
+    zaulekd = recordlib.build_dir() / "server" / "zaulekd"
+    state = work / "zaulekd"
+    state.mkdir(parents=True)
+    cfg = work / "zaulekd.toml"
+    cfg.write_text(f'[server]\nlisten = "127.0.0.1:0"\n[storage]\npath = "{state}"\n'
+                   '[recording]\nsegment_seconds = 60\n[discovery]\ninterfaces = []\n'
+                   '[log]\nlevel = "warn"\n')
+    password = "bench-" + os.urandom(8).hex()
+    subprocess.run([str(zaulekd), "--config", str(cfg), "user", "add", "bench", "--role",
+                    "administrator"], input=password + "\n", text=True, check=True,
+                   capture_output=True)
+    port_file = work / "zaulekd.port"
+    log = open(work / "zaulekd.log", "wb")
+    proc = subprocess.Popen([str(zaulekd), "--config", str(cfg), "--port-file", str(port_file)],
+                            stdout=log, stderr=log)
+    deadline = time.monotonic() + 30
+    while not (port_file.exists() and port_file.read_text().strip()):
+        if time.monotonic() > deadline or proc.poll() is not None:
+            raise SystemExit(f"zaulekd did not start; see {work / 'zaulekd.log'}")
+        time.sleep(0.05)
+    base = f"http://127.0.0.1:{port_file.read_text().strip()}/api/v1"
+
+    def call(path, body, token=None):
+        req = urllib.request.Request(base + path, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+        if token:
+            req.add_header("Authorization", "Bearer " + token)
+        try:
+            with urllib.request.urlopen(req, timeout=60) as r:
+                return json.load(r)
+        except urllib.error.HTTPError as e:
+            raise SystemExit(f"zaulekd {path}: {e.code} {e.read().decode(errors='replace')}")
+
+    token = call("/auth/login", {"username": "bench", "password": password})["token"]
+    for c in sim.cameras:
+        call("/cameras", {"onvif_url": c["onvif_url"], "name": c["name"], "username": "",
+                          "password": "",
+                          "recording": {"mode": "continuous", "retention_days": 7}}, token)
+    return proc
+
+
 def run(n, window, warmup, kind, keep):
     work = Path(tempfile.mkdtemp(prefix=f"zaulek-bench-{n}-"))
     handle, urls, close = start_source(n, kind)
@@ -78,14 +128,17 @@ def run(n, window, warmup, kind, keep):
             desc += ["rtspsrc", f"location={url}", "protocols=tcp", "!", "fakesink", "sync=false"]
         procs["floor"] = [subprocess.Popen(["gst-launch-1.0", "-q", *desc],
                                            stdout=subprocess.DEVNULL)]
+        if kind == "sim":
+            procs["zaulekd"] = [start_zaulekd(work, handle)]
         time.sleep(warmup)
         t0 = time.monotonic()
         c0 = {k: sum(cpu_seconds(p.pid) for p in v) for k, v in procs.items()}
-        b0 = {k: dir_bytes(work / k) for k in ("zaulek", "ffmpeg")}
+        written = [k for k in ("zaulek", "ffmpeg", "zaulekd") if k in procs]
+        b0 = {k: dir_bytes(work / k) for k in written}
         time.sleep(window)
         dt = time.monotonic() - t0
         c1 = {k: sum(cpu_seconds(p.pid) for p in v) for k, v in procs.items()}
-        b1 = {k: dir_bytes(work / k) for k in ("zaulek", "ffmpeg")}
+        b1 = {k: dir_bytes(work / k) for k in written}
         rss = {k: sum(rss_kb(p.pid) for p in v) for k, v in procs.items()}
         alive = {k: sum(p.poll() is None for p in v) for k, v in procs.items()}
     finally:
@@ -106,13 +159,17 @@ def run(n, window, warmup, kind, keep):
     cpu = {k: (c1[k] - c0[k]) / dt * 100 / n for k in c0}
     print(f"\n== {n} camera(s), {kind} source, {dt:.0f} s window ==")
     print(f"{'recorder':<8} {'CPU %/stream':>13} {'RSS MB/cam':>11} {'written MB/s':>13} {'alive':>6}")
-    for k in ("zaulek", "ffmpeg", "floor"):
+    for k in [k for k in ("zaulek", "zaulekd", "ffmpeg", "floor") if k in procs]:
         written = f"{(b1[k] - b0[k]) / dt / 1e6:13.2f}" if k in b0 else f"{'-':>13}"
         print(f"{k:<8} {cpu[k]:13.3f} {rss[k] / 1024 / n:11.2f} {written} {alive[k]:>6}")
     if cpu["ffmpeg"] > 0 and cpu["floor"] > 0:
         print(f"ratios: zaulek/ffmpeg CPU {cpu['zaulek'] / cpu['ffmpeg']:.2f}, "
               f"zaulek/floor CPU {cpu['zaulek'] / cpu['floor']:.2f}, "
               f"zaulek/ffmpeg RSS {rss['zaulek'] / max(1, rss['ffmpeg']):.2f}")
+    if "zaulekd" in cpu and cpu["ffmpeg"] > 0 and cpu["floor"] > 0:
+        print(f"ratios: zaulekd/ffmpeg CPU {cpu['zaulekd'] / cpu['ffmpeg']:.2f}, "
+              f"zaulekd/floor CPU {cpu['zaulekd'] / cpu['floor']:.2f}, "
+              f"zaulekd/ffmpeg RSS {rss['zaulekd'] / max(1, rss['ffmpeg']):.2f}")
 
 
 def main():
