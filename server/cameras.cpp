@@ -300,6 +300,12 @@ void Cameras::on_status(const std::string& id, CameraStatus status, std::string 
 void Cameras::set_status_listener(StatusListener listener) {
   asio::post(strand_, [this, listener = std::move(listener)]() mutable {
     status_listener_ = std::move(listener);
+    // Supervision started before the listener was set: a camera already
+    // found offline (or refusing its credentials) is told now, not lost.
+    if (status_listener_)
+      for (const auto& [id, st] : states_)
+        if (st.status != CameraStatus::connecting && st.status != CameraStatus::online)
+          status_listener_(id, st.status, st.reason);
   });
 }
 

@@ -138,7 +138,8 @@ class Cameras {
   // Stops the camera's supervisor (after the catalogue row is gone).
   void forget(const std::string& id);
   // Called on the registry's strand after each status change (the alarm
-  // router turns them into health events); must not block.
+  // router turns them into health events); must not block. When set, it is
+  // first told every camera that is already not online.
   using StatusListener =
       std::function<void(const std::string& id, CameraStatus status, const std::string& reason)>;
   void set_status_listener(StatusListener listener);

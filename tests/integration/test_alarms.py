@@ -326,3 +326,26 @@ def test_camera_that_stops_answering_raises_a_health_alarm(make_daemon):
                          headers=d.bearer(ROLE_USERS["investigator"]), timeout=10)
         assert any(x["kind"] == "health" for x in r.json()["alarms"]), r.json()
         a.close()
+
+
+def test_camera_already_offline_at_start_raises_a_health_alarm(make_daemon):
+    """A camera that is gone while zaulekd is down: after the restart its
+    first probe fails at once, before anything listens for status changes;
+    the alarm must still be raised."""
+    with SimFleet(cameras=1, user=USER, password=PASSWORD) as sim:
+        d, cam_id = start_with_camera(make_daemon, sim)
+    code, _ = d.stop()  # the simulator is gone too (left the with-block)
+    assert code == 0
+    d.start()
+    deadline = time.monotonic() + 30
+    found = []
+    while time.monotonic() < deadline and not found:
+        r = requests.get(d.url("/api/v1/events"), params={"camera": cam_id},
+                         headers=d.bearer(ROLE_USERS["investigator"]), timeout=10)
+        found = [e for e in r.json()["events"] if e["topic"] == "zaulek:Health/Camera"
+                 and e["state"] == "start" and e["data"]["status"] == "offline"]
+        time.sleep(0.2)
+    assert found, d.stderr()[-3000:]
+    r = requests.get(d.url("/api/v1/alarms"), params={"state": "open"},
+                     headers=d.bearer(ROLE_USERS["operator"]), timeout=10)
+    assert any(a["camera_id"] == cam_id and a["kind"] == "health" for a in r.json()["alarms"])
