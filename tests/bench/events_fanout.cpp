@@ -241,7 +241,8 @@ struct Run {
   std::vector<Receipt> receipts;
   std::vector<std::int64_t> fire_ns;  // by global event index; 0 = no answer (yet)
   std::uint64_t fired = 0, fire_errors = 0;
-  std::size_t message_bytes = 0;  // size of one event message (first seen)
+  std::size_t message_bytes = 0;              // size of one event message (first seen)
+  std::int64_t last_wake = 0, max_stall = 0;  // client reads during the window
   enum class Phase { connect, warmup, calibrate, window, drain, done } phase = Phase::connect;
   std::string failure;
 };
@@ -380,6 +381,13 @@ void read_loop(Run& run, Console& c, bool mqtt, const FrameHandler& on_message) 
                              return;
                            }
                            std::int64_t at = realtime_ns();
+                           // The longest the client itself went without
+                           // reading: a stall there is the benchmark's own.
+                           if (run.phase == Run::Phase::window) {
+                             if (run.last_wake != 0)
+                               run.max_stall = std::max(run.max_stall, at - run.last_wake);
+                             run.last_wake = at;
+                           }
                            c.have += n;
                            std::size_t used = mqtt ? parse_mqtt(run, c, on_message, at)
                                                    : parse_ws(run, c, on_message, at);
@@ -1098,6 +1106,7 @@ int main(int argc, char** argv) {
       {"server_cpu_pct", window > 0 && o.pid > 0 ? 100.0 * ticks / hz / window : -1},
       {"sim_cpu_pct", window > 0 && o.sim_pid > 0 ? 100.0 * sim_ticks / hz / window : -1},
       {"client_cpu_pct", window > 0 ? 100.0 * self_cpu / window : 0},
+      {"client_max_stall_ms", run.max_stall / 1e6},
       {"load1", loads[0]}};
   if (!reasons.empty()) out["close_reasons"] = reasons;
   std::printf("%s\n", out.dump().c_str());
