@@ -188,9 +188,6 @@ class WsSession final : public HubSubscriber,
     beast::error_code ec;
     beast::get_lowest_layer(ws_).socket().set_option(
         net::socket_base::send_buffer_size(kWsSendBuffer), ec);
-    // Each message is one small write: without this, Nagle holds it back
-    // until the console ACKs the previous one (tens of ms with delayed ACKs).
-    beast::get_lowest_layer(ws_).socket().set_option(tcp::no_delay(true), ec);
     ws_.async_accept(req,
                      beast::bind_front_handler(&WsSession::on_accept, this->shared_from_this()));
   }
