@@ -308,16 +308,18 @@ class WsSession final : public HubSubscriber,
       beast::get_lowest_layer(ws_).close();
       return;
     }
-    queue_.pop_front();
+    if (!queue_.empty()) queue_.pop_front();
     if (pending_close_) return start_close();
     do_write();
   }
 
-  // Queued messages are dropped; the close frame follows the write in flight.
+  // Queued messages are dropped; the close frame follows the write in flight
+  // (whose message stays at the front: its buffer is being sent, and
+  // on_write pops it).
   void close_with(websocket::close_code code, std::string reason) {
     if (closing_) return;
     closing_ = true;
-    queue_.clear();
+    queue_.erase(writing_ && !queue_.empty() ? queue_.begin() + 1 : queue_.begin(), queue_.end());
     close_reason_ = websocket::close_reason(code, reason);
     // A peer that stops reading would hold the write (and so the close)
     // forever: give it a grace period, then drop the connection.
