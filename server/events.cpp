@@ -197,7 +197,9 @@ EventService::EventService(asio::io_context& ioc, storage::Catalog& catalog, Hub
       strand_(ioc.get_executor()),
       poll_timer_(strand_) {}
 
-EventService::~EventService() = default;
+EventService::~EventService() {
+  writer_.join();  // the batch being written finishes; nothing posts back after this
+}
 
 void EventService::start() {
   asio::post(strand_, [this] { poll(); });
@@ -280,11 +282,13 @@ void EventService::submit(std::string camera_id, std::vector<onvif::ReceivedEven
 
 void EventService::flush() {
   flush_posted_ = false;
-  while (!pending_.empty()) {
-    std::size_t n = std::min<std::size_t>(pending_.size(), storage::Catalog::kMaxBatch);
-    std::vector<storage::Event> batch(std::make_move_iterator(pending_.begin()),
-                                      std::make_move_iterator(pending_.begin() + n));
-    pending_.erase(pending_.begin(), pending_.begin() + n);
+  if (writing_ || pending_.empty()) return;
+  std::size_t n = std::min<std::size_t>(pending_.size(), storage::Catalog::kMaxBatch);
+  std::vector<storage::Event> batch(std::make_move_iterator(pending_.begin()),
+                                    std::make_move_iterator(pending_.begin() + n));
+  pending_.erase(pending_.begin(), pending_.begin() + n);
+  writing_ = true;
+  asio::post(writer_, [this, batch = std::move(batch)]() mutable {
     auto ids = catalog_.add_events(batch);
     if (ids && ids->size() == batch.size()) {
       for (std::size_t i = 0; i < batch.size(); ++i) batch[i].id = (*ids)[i];
@@ -297,7 +301,11 @@ void EventService::flush() {
     if (hub_)
       for (const auto& e : batch) hub_->publish("event", event_json(e));
     if (options_.on_stored && ids) options_.on_stored(std::move(batch));
-  }
+    asio::post(strand_, [this] {
+      writing_ = false;
+      flush();  // what arrived meanwhile
+    });
+  });
 }
 
 }  // namespace zaulek::server

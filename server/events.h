@@ -14,13 +14,16 @@
 // the service's own state (camera set, pending batch) on one strand, each
 // subscriber on a strand of its own. No thread per camera: a PullMessages
 // long-poll is one pending Asio operation. The catalogue write of a batch is
-// a short blocking SQLite transaction on the service strand; events that
-// arrive meanwhile form the next batch (at most storage::Catalog::kMaxBatch).
+// a blocking SQLite transaction on a writer thread of the service's own
+// (then the batch is published and handed to on_stored there, in order);
+// events that arrive meanwhile form the next batch (at most
+// storage::Catalog::kMaxBatch).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <nlohmann/json_fwd.hpp>
 
 #include <atomic>
@@ -101,7 +104,12 @@ class EventService {
   std::map<std::string, Entry> cameras_;
   std::vector<storage::Event> pending_;
   bool flush_posted_ = false;
+  bool writing_ = false;  // a batch is with writer_
   std::atomic<std::uint64_t> stored_{0}, store_failures_{0};
+  // The catalogue write, the hub publish and on_stored of each batch run
+  // here, one batch at a time and in order: an I/O thread never waits on
+  // the disk (a slow fsync stalled every console's deliveries).
+  boost::asio::thread_pool writer_{1};
 };
 
 }  // namespace zaulek::server
