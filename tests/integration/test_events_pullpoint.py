@@ -88,6 +88,9 @@ def test_motion_reaches_console_and_events_api(make_daemon):
             assert isinstance(m["id"], str) and m["id"]
             # The camera's own time, to the millisecond.
             assert abs(parse_time(m["time"]) - parse_time(t["time"])) < 0.002, (m, t)
+            # The camera stamps events in milliseconds and the whole round trip
+            # can take less than one: keep the five apart for the range query.
+            time.sleep(0.005)
         print("sim event -> console latency ms: " + ", ".join(f"{x:.1f}" for x in latencies))
 
         # Other kinds the simulator fires.
@@ -111,14 +114,16 @@ def test_motion_reaches_console_and_events_api(make_daemon):
             assert [e["state"] for e in events[:5]] == ["start", "stop"] * 2 + ["start"]
             assert all(set(e.keys()) == EVENT_KEYS - {"type", "seq"} for e in events)
         h = d.bearer("olga")
-        # The camera's times have milliseconds (ONVIF UtcTime as the simulator
-        # writes it); the fire calls' have microseconds: cut those to the
-        # millisecond, or event 1 may fall just before "from".
-        def ms(t):
-            return t["time"][:23] + "Z"  # 2026-12-01T17:03:04.123
+        # The range from the stored events' own times (the camera's, in
+        # milliseconds): [from, to) holds events 1 and 2 of the five motions.
+        listed = events[:5]
+        assert listed[1]["time"] < listed[2]["time"] < listed[3]["time"], listed
         r = requests.get(d.url("/api/v1/events"), headers=h, timeout=10,
-                         params={"camera": cam_id, "from": ms(fired[1]), "to": ms(fired[3])})
+                         params={"camera": cam_id, "from": listed[1]["time"],
+                                 "to": listed[3]["time"]})
         assert r.status_code == 200, r.text
+        assert [e["id"] for e in r.json()["events"]] == [e["id"] for e in listed[1:3]], (
+            listed, r.json()["events"])
         assert [e["state"] for e in r.json()["events"]] == ["stop", "start"]
         r = requests.get(d.url("/api/v1/events"), headers=h, params={"camera": "nope"}, timeout=10)
         assert r.status_code == 200 and r.json()["events"] == []
