@@ -413,24 +413,6 @@ std::string env_name(const Field& f) {
   return "ZAULEK_" + upper(f.section) + "_" + upper(f.key);
 }
 
-std::string toml_quote(std::string_view s) {
-  std::string out = "\"";
-  for (char ch : s) {
-    auto u = static_cast<unsigned char>(ch);
-    if (ch == '"' || ch == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (u < 0x20 || u == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", u);
-      out += buf;
-    } else {
-      out += ch;
-    }
-  }
-  return out + "\"";
-}
-
 // A name from the file, safe to print: control characters escaped, no quotes added.
 std::string printable(std::string_view s) {
   auto q = toml_quote(s);

@@ -20,7 +20,15 @@ bool valid_id(std::string_view id) {
   });
 }
 
-std::string quote(std::string_view s) {
+std::string list_toml(const std::vector<std::string>& v) {
+  std::string out = "[";
+  for (const auto& s : v) out += (out.size() > 1 ? ", " : "") + toml_quote(s);
+  return out + "]";
+}
+
+}  // namespace
+
+std::string toml_quote(std::string_view s) {
   std::string out = "\"";
   for (char ch : s) {
     auto u = static_cast<unsigned char>(ch);
@@ -38,14 +46,6 @@ std::string quote(std::string_view s) {
   return out + "\"";
 }
 
-std::string list_toml(const std::vector<std::string>& v) {
-  std::string out = "[";
-  for (const auto& s : v) out += (out.size() > 1 ? ", " : "") + quote(s);
-  return out + "]";
-}
-
-}  // namespace
-
 const std::vector<std::string_view>& event_kinds() {
   static const std::vector<std::string_view> kinds = {"motion", "line_crossing", "intrusion",
                                                       "tamper", "video_loss",    "io_input",
@@ -58,13 +58,13 @@ std::string check_rule(const Rule& r) {
   if (r.cameras.size() > kMaxRuleCameras)
     return "cameras: at most " + std::to_string(kMaxRuleCameras) + " entries";
   for (const auto& c : r.cameras)
-    if (!valid_id(c)) return "cameras: " + quote(c) + " is not a camera id";
+    if (!valid_id(c)) return "cameras: " + toml_quote(c) + " is not a camera id";
   for (const auto& k : r.kinds) {
     const auto& all = event_kinds();
     if (std::find(all.begin(), all.end(), k) == all.end()) {
       std::string names;
       for (auto n : all) names += (names.empty() ? "" : ", ") + std::string(n);
-      return "kinds: unknown kind " + quote(k) + "; expected one of " + names;
+      return "kinds: unknown kind " + toml_quote(k) + "; expected one of " + names;
     }
   }
   for (int d : r.days)
@@ -84,7 +84,7 @@ std::string parse_days(const std::vector<std::string>& names, std::vector<int>& 
   for (const auto& n : names) {
     auto it = std::find(std::begin(kDays), std::end(kDays), n);
     if (it == std::end(kDays))
-      return "days: unknown day " + quote(n) + "; expected mon, tue, wed, thu, fri, sat, sun";
+      return "days: unknown day " + toml_quote(n) + "; expected mon, tue, wed, thu, fri, sat, sun";
     seen.insert(static_cast<int>(it - std::begin(kDays)));
   }
   days.assign(seen.begin(), seen.end());
@@ -100,7 +100,7 @@ std::vector<std::string> day_names(const std::vector<int>& days) {
 
 std::string parse_hours(std::string_view text, int& from_minute, int& to_minute) {
   auto bad = [&] {
-    return "hours: expected \"HH:MM-HH:MM\" (24-hour local time), got " + quote(text);
+    return "hours: expected \"HH:MM-HH:MM\" (24-hour local time), got " + toml_quote(text);
   };
   if (text.size() != 11 || text[2] != ':' || text[5] != '-' || text[8] != ':') return bad();
   auto two = [&](std::size_t at, int& out) {
@@ -190,7 +190,7 @@ std::optional<RuleError> parse_rules(const toml::node& node, std::vector<Rule>& 
         else
           r.enabled = value.as_boolean()->get();
       } else {
-        fail(value, "unknown key " + quote(k).substr(1, quote(k).size() - 2));
+        fail(value, "unknown key " + toml_quote(k).substr(1, toml_quote(k).size() - 2));
       }
     }
     if (err) return err;
@@ -201,7 +201,8 @@ std::optional<RuleError> parse_rules(const toml::node& node, std::vector<Rule>& 
       return RuleError{at ? at->source() : table.source(), where + "." + what};
     }
     if (!ids.insert(r.id).second)
-      return RuleError{table.get("id")->source(), where + ".id: duplicate rule id " + quote(r.id)};
+      return RuleError{table.get("id")->source(),
+                       where + ".id: duplicate rule id " + toml_quote(r.id)};
     out.push_back(std::move(r));
   }
   return std::nullopt;
@@ -210,11 +211,11 @@ std::optional<RuleError> parse_rules(const toml::node& node, std::vector<Rule>& 
 std::string rules_toml(const std::vector<Rule>& rules) {
   std::string out;
   for (const auto& r : rules) {
-    out += "\n[[rules]]\nid = " + quote(r.id) + "\n";
+    out += "\n[[rules]]\nid = " + toml_quote(r.id) + "\n";
     if (!r.cameras.empty()) out += "cameras = " + list_toml(r.cameras) + "\n";
     if (!r.kinds.empty()) out += "kinds = " + list_toml(r.kinds) + "\n";
     if (!r.days.empty()) out += "days = " + list_toml(day_names(r.days)) + "\n";
-    if (auto h = hours_text(r); !h.empty()) out += "hours = " + quote(h) + "\n";
+    if (auto h = hours_text(r); !h.empty()) out += "hours = " + toml_quote(h) + "\n";
     out += "debounce_ms = " + std::to_string(r.debounce_ms) + "\n";
     out += "priority = " + std::to_string(r.priority) + "\n";
     out += std::string("enabled = ") + (r.enabled ? "true" : "false") + "\n";

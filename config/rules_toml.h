@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/rules.h"
@@ -22,5 +23,7 @@ std::optional<RuleError> parse_rules(const toml::node& node, std::vector<Rule>& 
 std::string rules_toml(const std::vector<Rule>& rules);
 // The [[rules]] part of docs/config.md.
 std::string rules_markdown();
+// `s` as a TOML basic string, quotes included (also used in error messages).
+std::string toml_quote(std::string_view s);
 
 }  // namespace zaulek::config
