@@ -474,9 +474,16 @@ def test_disk_full_pauses_and_resumes(tmp_path, make_daemon):
                 time.sleep(0.2)
             assert storage_events, d.stderr()[-3000:]
             assert "No space left" in storage_events[0]["data"]["reason"]
-            alarms = requests.get(d.url("/api/v1/alarms"), headers=h,
-                                  params={"state": "open"}, timeout=10).json()["alarms"]
-            assert any(a["camera_id"] == cid and a["kind"] == "health" for a in alarms), alarms
+            # The alarm follows its event on the alarm router's strand.
+            t0 = time.monotonic()
+            while True:
+                alarms = requests.get(d.url("/api/v1/alarms"), headers=h,
+                                      params={"state": "open"}, timeout=10).json()["alarms"]
+                raised = any(a["camera_id"] == cid and a["kind"] == "health" for a in alarms)
+                if raised or time.monotonic() - t0 > 30:
+                    break
+                time.sleep(0.2)
+            assert raised, (alarms, d.stderr()[-3000:])
             # The daemon serves on while the disk is full.
             assert requests.get(d.url("/healthz"), timeout=10).status_code == 200
             assert d.proc.poll() is None

@@ -18,10 +18,17 @@ CLIP_SECONDS = 10  # sim/clip.h ClipSpec::seconds
 
 
 def ffprobe_stream(url, timeout=30):
-    out = subprocess.run(
-        ["ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-select_streams", "v:0",
-         "-show_entries", "stream=codec_name,width,height", "-of", "json", url],
-        capture_output=True, text=True, timeout=timeout)
+    cmd = ["ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-select_streams", "v:0",
+           "-show_entries", "stream=codec_name,width,height", "-of", "json", url]
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        # Seen once in a cold CI run with the H.265 camera while another test
+        # recorded beside it: ffprobe's first session never got its stream
+        # info (not diagnosed; the simulator answered the second). Said
+        # loudly, tried once more, and a second hang fails the test.
+        print(f"WARNING: ffprobe of {url} hung for {timeout} s; trying once more")
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     assert out.returncode == 0, out.stderr
     streams = json.loads(out.stdout)["streams"]
     assert len(streams) == 1
