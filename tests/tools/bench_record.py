@@ -99,11 +99,16 @@ def start_zaulekd(work, sim):
         except urllib.error.HTTPError as e:
             raise SystemExit(f"zaulekd {path}: {e.code} {e.read().decode(errors='replace')}")
 
-    token = call("/auth/login", {"username": "bench", "password": password})["token"]
-    for c in sim.cameras:
-        call("/cameras", {"onvif_url": c["onvif_url"], "name": c["name"], "username": "",
-                          "password": "",
-                          "recording": {"mode": "continuous", "retention_days": 7}}, token)
+    try:
+        token = call("/auth/login", {"username": "bench", "password": password})["token"]
+        for c in sim.cameras:
+            call("/cameras", {"onvif_url": c["onvif_url"], "name": c["name"], "username": "",
+                              "password": "",
+                              "recording": {"mode": "continuous", "retention_days": 7}}, token)
+    except BaseException:
+        proc.kill()  # not yet in the caller's list: it would outlive the benchmark
+        proc.wait()
+        raise
     return proc
 
 
