@@ -9,6 +9,7 @@ tests fail (never skip) without it.
 """
 import ctypes
 import os
+import re
 import subprocess
 import time
 
@@ -91,3 +92,22 @@ def wait_statuses(daemon, headers, want, count, limit_s=60):
             return time.monotonic() - t0
         time.sleep(0.2)
     raise AssertionError(f"not all {count} cameras {want} after {limit_s} s: {last}")
+
+
+def wait_log(daemon, pattern, count=1, timeout=60):
+    """Polls the daemon's log (bounded) until `pattern` shows `count` times;
+    returns the matches."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = re.findall(pattern, daemon.stderr())
+        if len(found) >= count:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"log never showed {count}x {pattern!r} in {timeout} s:\n"
+                         f"{daemon.stderr()[-3000:]}")
+
+
+def parse_time(text):
+    """RFC 3339 (with Z) as seconds since the epoch."""
+    from datetime import datetime
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()

@@ -7,12 +7,12 @@ and its events flow again. Latency figures are printed, never asserted."""
 import json
 import re
 import time
-from datetime import datetime
 
 import requests
 import websocket
 
-from camera_helpers import FAST_CAMERAS_TOML, add_camera, admin_headers, enter_netns
+from camera_helpers import (FAST_CAMERAS_TOML, add_camera, admin_headers, enter_netns, parse_time,
+                            wait_log)
 from simfleet import SimFleet
 from zaulekd_fixture import ROLE_USERS
 
@@ -43,17 +43,8 @@ def next_event(ws, timeout=15):
     raise AssertionError("no event message in time")
 
 
-def parse_time(text):
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-def wait_log(d, pattern, count=1, timeout=40):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if len(re.findall(pattern, d.stderr())) >= count:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"log never showed {count}x {pattern!r}:\n{d.stderr()[-3000:]}")
 
 
 def start_with_camera(make_daemon, sim):

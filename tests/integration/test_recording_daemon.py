@@ -20,7 +20,8 @@ from datetime import datetime
 
 import requests
 
-from camera_helpers import FAST_CAMERAS_TOML, add_camera, admin_headers, enter_netns
+from camera_helpers import (FAST_CAMERAS_TOML, add_camera, admin_headers, enter_netns,
+                            wait_log)
 from simfleet import SimFleet
 
 enter_netns()
@@ -247,15 +248,6 @@ def test_h265_camera_is_recorded(make_daemon):
         check_segments_play(d, segs[:2], "hevc")
 
 
-def wait_log(d, pattern, count=1, limit_s=60):
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < limit_s:
-        found = re.findall(pattern, d.stderr())
-        if len(found) >= count:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"no {count}x {pattern!r} in the log after {limit_s} s:\n"
-                         f"{d.stderr()[-3000:]}")
 
 
 def shift_days(d, days):
