@@ -270,6 +270,17 @@ const Field kFields[] = {
                     "is relative to the config file's directory.",
      .get = [](const Config& c) -> Value { return c.storage.path.string(); },
      .set = [](Config& c, Value&& v) { c.storage.path = as_str(std::move(v)); }},
+    {.section = "storage",
+     .key = "catalog_reserve_mb",
+     .kind = Kind::integer,
+     .min = 0,
+     .max = 4096,
+     .description = "MiB held in a reserve file on the storage file system and given back when "
+                    "footage fills the disk, so that the catalogue can still record the storage "
+                    "alarm and the last segments. 0 turns it off.",
+     .get = [](const Config& c) -> Value { return std::int64_t{c.storage.catalog_reserve_mb}; },
+     .set = [](Config& c,
+               Value&& v) { c.storage.catalog_reserve_mb = static_cast<int>(as_int(v)); }},
     // [retention]
     {.section = "retention",
      .key = "max_age_days",

@@ -41,6 +41,7 @@ struct Auth {
 
 struct Storage {
   std::filesystem::path path = "/var/lib/zaulek";  // segments + zaulek.db
+  int catalog_reserve_mb = 32;  // 0..4096: kept free for the catalogue when footage fills the disk
 };
 
 struct Retention {

@@ -5,6 +5,7 @@
 #include <gst/app/gstappsink.h>
 #include <gst/gst.h>
 #include <spdlog/spdlog.h>
+#include <sys/statvfs.h>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -487,6 +488,18 @@ class RecorderImpl final : public Recorder, public std::enable_shared_from_this<
   }
 
   bool open_segment(std::int64_t wall_ns, MonoTime now) {
+    if (cfg_.min_free_bytes) {
+      const std::uint64_t need = cfg_.min_free_bytes();
+      struct statvfs st {};
+      if (need > 0 && ::statvfs(cfg_.dir.c_str(), &st) == 0 &&
+          static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize < need) {
+        fail(
+            fmt::format("segment: disk full: {:.1f} MiB free on {}, a new segment needs {:.1f} MiB",
+                        static_cast<double>(st.f_bavail) * st.f_frsize / 1048576.0,
+                        cfg_.dir.string(), static_cast<double>(need) / 1048576.0));
+        return false;
+      }
+    }
     ts::StreamMeta meta{codec_, width_, height_, wall_ns};
     SegmentPolicy policy{cfg_.flush_interval, cfg_.sync_interval};
     auto w = SegmentWriter::create(cfg_.dir, meta, policy, now);

@@ -78,6 +78,10 @@ struct CameraConfig {
   std::chrono::milliseconds pre_event{5'000};
   std::chrono::milliseconds post_event{5'000};
   std::size_t pre_event_max_bytes = 32 * 1024 * 1024;  // whole GOPs dropped beyond it
+  // A segment is opened only while the file system of `dir` has at least this
+  // many bytes free (empty: no check); otherwise the pipeline fails with
+  // "segment: disk full: ...". Called on the recorder's strand: keep it cheap.
+  std::function<std::uint64_t()> min_free_bytes;
 };
 
 // Counters, read on the Recorder's strand (see Recorder::stats).

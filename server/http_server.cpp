@@ -885,9 +885,7 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
   // is merely unreachable is the camera registry's health event, not this.
   recording.set_state_listener(
       [&alarms](const std::string& id, const std::string& state, const std::string& detail) {
-        bool storage_fault = state == "backoff" &&
-                             (detail.rfind("write: ", 0) == 0 || detail.rfind("segment: ", 0) == 0);
-        if (storage_fault)
+        if (is_storage_fault(state, detail))
           alarms.health(id, true, "zaulek:Health/Storage", "storage",
                         {{"status", "failed"}, {"reason", detail.substr(0, 1024)}});
         else if (state == "recording")

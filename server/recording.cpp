@@ -69,7 +69,13 @@ RecordingOptions recording_options(const config::Config& config) {
   o.post_event = std::chrono::duration_cast<milliseconds>(config.recording.post_event);
   o.max_age_days = config.retention.max_age_days;
   o.min_free_percent = config.retention.min_free_percent;
+  o.catalog_reserve_bytes = static_cast<std::uint64_t>(config.storage.catalog_reserve_mb) << 20;
   return o;
+}
+
+bool is_storage_fault(const std::string& state, const std::string& detail) {
+  return state == "backoff" &&
+         (detail.rfind("write: ", 0) == 0 || detail.rfind("segment: ", 0) == 0);
 }
 
 RecordingService::RecordingService(storage::Catalog& catalog, SecretBox box, Clock& clock,
@@ -78,6 +84,7 @@ RecordingService::RecordingService(storage::Catalog& catalog, SecretBox box, Clo
       box_(std::move(box)),
       clock_(clock),
       options_(std::move(options)),
+      reserve_(options_.root / ".catalog-reserve", options_.catalog_reserve_bytes),
       ioc_(std::max(1, options_.threads)),
       strand_(ioc_.get_executor()),
       poll_timer_(strand_) {}
@@ -137,13 +144,18 @@ void RecordingService::maintenance() {
     std::lock_guard lock(stop_mu_);
     if (stop_requested_) return;
   }
+  ensure_reserve();
   ready_ = true;
   asio::post(strand_, [this] { poll(); });
   for (;;) {
     retention_pass();
+    ensure_reserve();
     std::unique_lock lock(stop_mu_);
-    if (stop_cv_.wait_for(lock, options_.retention_interval, [this] { return stop_requested_; }))
+    if (stop_cv_.wait_for(lock, options_.retention_interval,
+                          [this] { return stop_requested_ || retake_reserve_; }) &&
+        stop_requested_)
       return;
+    retake_reserve_ = false;
   }
 }
 
@@ -252,6 +264,17 @@ void RecordingService::retention_pass() {
                                 : "");
 }
 
+void RecordingService::ensure_reserve() {
+  if (reserve_.bytes() == 0) return;
+  auto held = reserve_.ensure();
+  segment_min_free_ = (held && *held ? 1 : 2) * reserve_.bytes();
+  if (!held)
+    spdlog::warn("recording: {}", held.error().message);
+  else if (!*held)
+    spdlog::debug("recording: no room yet for the catalogue reserve {} ({} MiB)",
+                  reserve_.file().string(), reserve_.bytes() >> 20);
+}
+
 // ------------------------------------------------------------- recorders
 
 void RecordingService::poll() {
@@ -337,6 +360,7 @@ void RecordingService::sync() {
     cfg.pre_event = options_.pre_event;
     cfg.post_event = options_.post_event;
     cfg.mode = media_mode(c.recording_mode);
+    cfg.min_free_bytes = [this] { return segment_min_free_.load(); };
     auto recorder = media::make_recorder(
         ioc_, clock_, std::move(cfg), [this](const media::SegmentInfo& s) { on_segment(s); },
         [this, serial = ++next_serial_](const std::string& cam, const std::string& state,
@@ -418,6 +442,19 @@ void RecordingService::on_state(const std::string& id, std::uint64_t serial,
     st.state = state;
     st.detail = detail;
     count_states();
+    // Before anyone tries to write down that the disk is full.
+    if (is_storage_fault(state, detail) && reserve_.bytes() > 0 && reserve_.release()) {
+      spdlog::warn("recording: storage full or failing; catalogue reserve of {} MiB released",
+                   reserve_.bytes() >> 20);
+      segment_min_free_ = 2 * reserve_.bytes();
+    } else if (state == "recording" && reserve_.bytes() > 0 &&
+               segment_min_free_.load() != reserve_.bytes()) {
+      // Writing again while the reserve is not held: the maintenance thread
+      // takes it back as soon as there is room.
+      std::lock_guard lock(stop_mu_);
+      retake_reserve_ = true;
+      stop_cv_.notify_all();
+    }
     if (state_listener_) state_listener_(id, state, detail);
   });
 }

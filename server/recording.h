@@ -49,6 +49,7 @@
 #include "media/recorder.h"
 #include "server/secretbox.h"
 #include "storage/catalog.h"
+#include "storage/footage.h"
 
 namespace zaulek::server {
 
@@ -59,6 +60,7 @@ struct RecordingOptions {
   std::chrono::milliseconds post_event{10'000};
   int max_age_days = 90;
   double min_free_percent = 10;
+  std::uint64_t catalog_reserve_bytes = 32ull << 20;  // 0: no reserve
   std::chrono::milliseconds poll_interval{1'000};
   std::chrono::milliseconds retention_interval{60'000};
   int threads = 2;
@@ -66,6 +68,10 @@ struct RecordingOptions {
 
 // From [storage], [recording] and [retention].
 RecordingOptions recording_options(const config::Config& config);
+
+// A recorder state that means the storage failed (disk full, unwritable),
+// not the camera: the reserve is released and a storage health alarm raised.
+bool is_storage_fault(const std::string& state, const std::string& detail);
 
 // One camera's recorder as the API shows it.
 struct RecorderStatus {
@@ -137,6 +143,7 @@ class RecordingService {
   void maintenance();
   void reconcile();
   void retention_pass();
+  void ensure_reserve();
   void poll();
   void sync();
   void start_entry(const std::string& id, const std::shared_ptr<media::Recorder>& recorder);
@@ -150,6 +157,7 @@ class RecordingService {
   SecretBox box_;
   Clock& clock_;
   RecordingOptions options_;
+  storage::SpaceReserve reserve_;
   boost::asio::io_context ioc_;
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   boost::asio::steady_timer poll_timer_;
@@ -159,9 +167,14 @@ class RecordingService {
   std::mutex stop_mu_;  // the maintenance thread's sleep between retention passes
   std::condition_variable stop_cv_;
   bool stop_requested_ = false;  // under stop_mu_
+  bool retake_reserve_ = false;  // under stop_mu_: wake the maintenance thread for ensure_reserve
   std::atomic<bool> started_{false}, stopped_{false}, ready_{false};
   // On strand_ only.
   bool stopping_ = false;
+  // What a recorder needs free to open a segment: the reserve's size while
+  // it is held, twice that once released (the reserve is the catalogue's).
+  // Written by ensure_reserve and on the strand when the reserve is released.
+  std::atomic<std::uint64_t> segment_min_free_{0};
   std::map<std::string, Entry> recorders_;
   std::map<std::string, State> states_;
   std::map<std::string, std::string> warned_;  // camera -> last "cannot record" reason logged

@@ -117,6 +117,35 @@ Result<double> free_percent(const std::filesystem::path& path) {
   return 100.0 * static_cast<double>(st.f_bavail) / static_cast<double>(st.f_blocks);
 }
 
+Result<bool> SpaceReserve::ensure() {
+  std::error_code ec;
+  if (std::filesystem::file_size(file_, ec) == bytes_ && !ec) return true;
+  struct statvfs st {};
+  if (::statvfs(file_.parent_path().c_str(), &st) != 0)
+    return make_error(ErrorKind::unavailable,
+                      "statvfs " + file_.parent_path().string() + ": " + std::strerror(errno));
+  const auto free = static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
+  if (free < 2 * bytes_) return false;  // recording needs it more; try again later
+  const auto tmp = file_.string() + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return make_error(ErrorKind::unavailable, "create " + tmp + ": " + std::strerror(errno));
+  int e = ::posix_fallocate(fd, 0, static_cast<off_t>(bytes_));
+  if (e == 0 && ::fsync(fd) != 0) e = errno;
+  ::close(fd);
+  if (e != 0 || ::rename(tmp.c_str(), file_.c_str()) != 0) {
+    if (e == 0) e = errno;
+    ::unlink(tmp.c_str());
+    return make_error(ErrorKind::unavailable,
+                      "reserve " + file_.string() + ": " + std::strerror(e));
+  }
+  return true;
+}
+
+bool SpaceReserve::release() {
+  return ::unlink(file_.c_str()) == 0;
+}
+
 Result<RetentionReport> enforce_retention(Catalog& catalog, const std::filesystem::path& root,
                                           const RetentionPolicy& policy,
                                           const std::function<Result<double>()>& free) {

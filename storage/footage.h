@@ -37,6 +37,29 @@ Result<DeleteReport> delete_footage(Catalog& catalog, const std::filesystem::pat
 // still use (statvfs f_bavail / f_blocks).
 Result<double> free_percent(const std::filesystem::path& path);
 
+// A file of `bytes` real blocks that keeps room for the catalogue on the
+// storage file system. When footage fills the disk (ENOSPC), release() gives
+// the space back so that SQLite can still write the storage health event,
+// the alarm and the segment rows; ensure() takes it again once the file
+// system has twice that much free. Without it the catalogue lives on the
+// same full disk as the footage and cannot record that the disk is full.
+class SpaceReserve {
+ public:
+  SpaceReserve(std::filesystem::path file, std::uint64_t bytes)
+      : file_(std::move(file)), bytes_(bytes) {}
+  // Creates the file (posix_fallocate, fsync) if missing and there is room;
+  // true when the reserve is held afterwards. Blocks on the file system.
+  Result<bool> ensure();
+  // Unlinks the file; true when it was there. Cheap (no data written).
+  bool release();
+  const std::filesystem::path& file() const { return file_; }
+  std::uint64_t bytes() const { return bytes_; }
+
+ private:
+  std::filesystem::path file_;
+  std::uint64_t bytes_;
+};
+
 struct RetentionPolicy {
   int max_age_days = 90;         // legal ceiling; cameras may keep less
   double min_free_percent = 10;  // below this, the oldest unheld footage goes

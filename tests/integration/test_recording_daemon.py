@@ -425,16 +425,24 @@ def metric(d, name):
 
 def test_disk_full_pauses_and_resumes(tmp_path, make_daemon):
     """The storage file system is a small tmpfs of the test's own; a ballast
-    file fills it: writing pauses (recorder in backoff), the daemon serves on;
-    the ballast goes: recording resumes by itself; nothing earlier is damaged."""
+    file fills it: writing pauses (recorder in backoff), the catalogue reserve
+    is given back so that the storage event and alarm are stored on the full
+    disk, the daemon serves on; the ballast goes: recording resumes by itself,
+    the reserve is taken again; nothing earlier is damaged."""
     store = tmp_path / "d0" / "storage"  # where make_daemon's first daemon keeps its storage
     store.mkdir(parents=True)
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m,mode=0700", "tmpfs", str(store)],
                    check=True, capture_output=True)
     d = None
     try:
-        d = make_daemon(extra_toml=config("[retention]\nmin_free_percent = 0\n"))
+        d = make_daemon(extra_toml=config("[retention]\nmin_free_percent = 0\n"),
+                        storage={"catalog_reserve_mb": 4})
         assert d.dir / "storage" == store
+        reserve = store / ".catalog-reserve"
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 30 and not reserve.exists():
+            time.sleep(0.2)
+        assert reserve.stat().st_size == 4 << 20
         h = admin_headers(d)
         with SimFleet(cameras=1, user=USER, password=PASSWORD) as sim:
             cid = add_sim_camera(d, h, sim.cameras[0])
@@ -455,7 +463,7 @@ def test_disk_full_pauses_and_resumes(tmp_path, make_daemon):
             while time.monotonic() - t0 < 30 and metric(d, "zaulek_recording_cameras_backoff") < 1:
                 time.sleep(0.2)
             assert metric(d, "zaulek_recording_cameras_backoff") == 1
-            # ... and stores a storage health event (an alarm follows if SQLite can write).
+            # ... gives the reserve back and stores a storage health event and alarm.
             t0 = time.monotonic()
             storage_events = []
             while time.monotonic() - t0 < 30 and not storage_events:
@@ -466,9 +474,16 @@ def test_disk_full_pauses_and_resumes(tmp_path, make_daemon):
                 time.sleep(0.2)
             assert storage_events, d.stderr()[-3000:]
             assert "No space left" in storage_events[0]["data"]["reason"]
-            # The alarm that follows is written to the same full file system:
-            # it is raised only if SQLite still finds a page there, so it is not
-            # asserted (docs/recording.md, limits).
+            assert not reserve.exists()
+            assert "catalogue reserve of 4 MiB released" in d.stderr()
+            t0 = time.monotonic()
+            alarms = []
+            while time.monotonic() - t0 < 30 and not alarms:
+                alarms = [a for a in requests.get(d.url("/api/v1/alarms"), headers=h,
+                                                  timeout=10).json()["alarms"]
+                          if a["kind"] == "health" and a["camera_id"] == cid]
+                time.sleep(0.2)
+            assert alarms, d.stderr()[-3000:]
             # The daemon serves on while the disk is full.
             assert requests.get(d.url("/healthz"), timeout=10).status_code == 200
             assert d.proc.poll() is None
@@ -488,6 +503,10 @@ def test_disk_full_pauses_and_resumes(tmp_path, make_daemon):
             print(f"resumed after {time.monotonic() - t0:.1f} s: {len(resumed)} new segments")
             assert resumed, d.stderr()[-3000:]
             assert metric(d, "zaulek_recording_cameras_recording") == 1
+            t0 = time.monotonic()
+            while time.monotonic() - t0 < 30 and not reserve.exists():
+                time.sleep(0.2)
+            assert reserve.stat().st_size == 4 << 20, "the reserve was not taken again"
         code, _ = d.stop()
         assert code == 0
         # Restart: reconciliation indexes whatever could not get a row while

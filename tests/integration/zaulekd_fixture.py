@@ -31,7 +31,7 @@ def run_cli(args, stdin_text=None, timeout=30):
 
 
 class Zaulekd:
-    def __init__(self, tmp_path, server=None, auth=None, extra_toml="", tls=None):
+    def __init__(self, tmp_path, server=None, auth=None, extra_toml="", tls=None, storage=None):
         self.dir = Path(tmp_path)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.config_path = self.dir / "zaulekd.toml"
@@ -51,8 +51,10 @@ class Zaulekd:
         au.update(auth or {})
         lines = ["[server]"] + [f"{k} = {toml(v)}" for k, v in srv.items()]
         lines += ["[auth]"] + [f"{k} = {toml(v)}" for k, v in au.items()]
-        lines += ["[storage]", f"path = {toml(str(self.dir / 'storage'))}",
-                  "[log]", 'level = "debug"', extra_toml]
+        st = {"path": str(self.dir / "storage")}
+        st.update(storage or {})
+        lines += ["[storage]"] + [f"{k} = {toml(v)}" for k, v in st.items()]
+        lines += ["[log]", 'level = "debug"', extra_toml]
         self.config_path.write_text("\n".join(lines) + "\n")
 
     # --- users -----------------------------------------------------------

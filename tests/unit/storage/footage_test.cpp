@@ -2,6 +2,7 @@
 #include "storage/footage.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <fstream>
@@ -205,6 +206,28 @@ TEST_F(StorageFootageTest, FreePercentOfRealFileSystem) {
   EXPECT_GE(*pct, 0.0);
   EXPECT_LE(*pct, 100.0);
   EXPECT_EQ(free_percent(root() / "missing").error().kind, ErrorKind::unavailable);
+}
+
+TEST_F(StorageFootageTest, SpaceReserveHoldsRealBlocksAndGivesThemBack) {
+  SpaceReserve reserve(root() / ".catalog-reserve", 1 << 20);
+  auto held = reserve.ensure();
+  ASSERT_TRUE(held) << held.error().message;
+  EXPECT_TRUE(*held);
+  struct stat st {};
+  ASSERT_EQ(::stat(reserve.file().c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 1 << 20);
+  EXPECT_GE(st.st_blocks * 512, 1 << 20);  // allocated, not a sparse file
+  EXPECT_TRUE(*reserve.ensure());          // already there: nothing to do
+  EXPECT_TRUE(reserve.release());
+  EXPECT_FALSE(fs::exists(reserve.file()));
+  EXPECT_FALSE(reserve.release());  // already gone
+  EXPECT_FALSE(fs::exists(root() / ".catalog-reserve.tmp"));
+  // More than the file system has: not taken, and no half-made file left.
+  SpaceReserve huge(root() / "huge", std::uint64_t{1} << 60);
+  auto big = huge.ensure();
+  ASSERT_TRUE(big) << big.error().message;
+  EXPECT_FALSE(*big);
+  EXPECT_FALSE(fs::exists(root() / "huge"));
 }
 
 TEST_F(StorageFootageTest, ReconcileReportsThenRepairs) {
