@@ -262,6 +262,8 @@ Response get_camera(ApiContext& ctx, Request& req) {
     r["state_detail"] = rec->detail;
     r["state_since"] = format_rfc3339(rec->since);
     r["segments"] = rec->segments;
+    r["frames"] = rec->frames;
+    r["restarts"] = rec->restarts;
   } else {
     r["state"] = c->recording_mode == storage::RecordingMode::off ? "off" : "stopped";
   }

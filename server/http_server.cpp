@@ -55,7 +55,14 @@ constexpr bool kIsTls = std::is_same_v<Stream, TlsStream>;
 
 // Live messages a console may have queued before it is closed as too slow
 // (a resume may add up to the hub's ring on top of this, also bounded).
-constexpr std::size_t kMaxWsQueue = 256;
+// Live messages queued per console before it is closed as too slow: half
+// the hub's ring (1024), so that what it lost can still be resumed; the
+// queue holds shared pointers, so the bound costs little memory.
+constexpr std::size_t kMaxWsQueue = 512;
+// A console that asked for batches (?batch=1) and has fallen behind gets its
+// queued messages as one JSON array frame: at most this many per frame.
+constexpr std::size_t kMaxWsBatch = 64;
+constexpr std::size_t kMaxWsBatchBytes = 256 * 1024;
 constexpr std::size_t kMaxWsMessageIn = 64 * 1024;
 constexpr int kWsSendBuffer = 64 * 1024;
 constexpr auto kShutdownGrace = std::chrono::seconds{4};
@@ -163,8 +170,9 @@ class WsSession final : public HubSubscriber,
                         public std::enable_shared_from_this<WsSession<Stream>> {
  public:
   WsSession(Stream&& stream, Shared& sh, Principal principal, std::string remote,
-            std::unique_ptr<ConnectionSlot> slot)
+            std::unique_ptr<ConnectionSlot> slot, bool batch)
       : ws_(std::move(stream)),
+        batch_(batch),
         sh_(sh),
         principal_(std::move(principal)),
         remote_(std::move(remote)),
@@ -292,10 +300,31 @@ class WsSession final : public HubSubscriber,
     if (!writing_) do_write();
   }
 
+  // One message per frame; with batching, what has piled up behind the
+  // write in flight goes as one array frame `[m1,m2,...]` (each message as
+  // the hub serialized it, joined, not parsed again): a console that fell
+  // behind costs one write per batch instead of one per message.
   void do_write() {
     if (queue_.empty()) return;
     writing_ = true;
     ws_.text(true);
+    in_flight_ = 1;
+    if (batch_ && queue_.size() > 1) {
+      batch_buf_.assign(1, '[');
+      std::size_t n = 0;
+      for (const auto& m : queue_) {
+        if (n > 0 && (n >= kMaxWsBatch || batch_buf_.size() + m->size() + 2 > kMaxWsBatchBytes))
+          break;
+        if (n++ > 0) batch_buf_ += ',';
+        batch_buf_ += *m;
+      }
+      in_flight_ = n;
+      batch_buf_ += ']';
+      ++sh_.metrics.ws_batches;
+      return ws_.async_write(
+          net::buffer(batch_buf_),
+          beast::bind_front_handler(&WsSession::on_write, this->shared_from_this()));
+    }
     ws_.async_write(net::buffer(*queue_.front()),
                     beast::bind_front_handler(&WsSession::on_write, this->shared_from_this()));
   }
@@ -308,18 +337,22 @@ class WsSession final : public HubSubscriber,
       beast::get_lowest_layer(ws_).close();
       return;
     }
-    if (!queue_.empty()) queue_.pop_front();
+    queue_.erase(queue_.begin(),
+                 queue_.begin() + static_cast<std::ptrdiff_t>(std::min(in_flight_, queue_.size())));
+    in_flight_ = 0;
     if (pending_close_) return start_close();
     do_write();
   }
 
   // Queued messages are dropped; the close frame follows the write in flight
-  // (whose message stays at the front: its buffer is being sent, and
-  // on_write pops it).
+  // (whose messages stay at the front: their buffers are being sent, and
+  // on_write pops them).
   void close_with(websocket::close_code code, std::string reason) {
     if (closing_) return;
     closing_ = true;
-    queue_.erase(writing_ && !queue_.empty() ? queue_.begin() + 1 : queue_.begin(), queue_.end());
+    queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(
+                                      writing_ ? std::min(in_flight_, queue_.size()) : 0),
+                 queue_.end());
     close_reason_ = websocket::close_reason(code, reason);
     // A peer that stops reading would hold the write (and so the close)
     // forever: give it a grace period, then drop the connection.
@@ -354,6 +387,9 @@ class WsSession final : public HubSubscriber,
   }
 
   websocket::stream<Stream> ws_;
+  const bool batch_;           // the console asked for array frames (?batch=1)
+  std::size_t in_flight_ = 0;  // queue_ messages in the write in flight
+  std::string batch_buf_;      // the array frame in flight
   Shared& sh_;
   Principal principal_;
   std::string remote_;
@@ -553,8 +589,10 @@ class HttpSession final : public Closable,
       observe(out.route_label, r.method, 101, start);
       upgraded_ = true;
       spdlog::debug("http: {} upgrading to WebSocket as '{}'", remote_, r.principal->name);
+      auto batch = r.query.find("batch");
       std::make_shared<WsSession<Stream>>(std::move(stream_), sh_, std::move(*r.principal), remote_,
-                                          std::move(slot_))
+                                          std::move(slot_),
+                                          batch != r.query.end() && batch->second == "1")
           ->run(std::move(req));
       // This session ends here; the WebSocket owns the connection now.
       return;

@@ -55,6 +55,11 @@ std::string Metrics::render(const std::string& version, const Extra& extra) {
   out += "# HELP zaulek_ws_overflow_closes_total Sessions closed because they fell behind.\n";
   out += "# TYPE zaulek_ws_overflow_closes_total counter\n";
   out += fmt::format("zaulek_ws_overflow_closes_total {}\n", ws_overflow_closes.load());
+  out +=
+      "# HELP zaulek_ws_batch_frames_total Array frames (several messages) sent to consoles "
+      "that asked for batches and had fallen behind.\n";
+  out += "# TYPE zaulek_ws_batch_frames_total counter\n";
+  out += fmt::format("zaulek_ws_batch_frames_total {}\n", ws_batches.load());
 
   std::lock_guard lock(mu_);
   out += "# HELP zaulek_http_requests_total HTTP requests by route pattern, method and status.\n";

@@ -25,6 +25,7 @@ class Metrics {
   std::atomic<std::int64_t> connections_open{0};
   std::atomic<std::uint64_t> connections_rejected{0};
   std::atomic<std::uint64_t> ws_overflow_closes{0};
+  std::atomic<std::uint64_t> ws_batches{0};  // array frames sent to consoles behind
 
   struct Extra {
     double uptime_seconds = 0;

@@ -77,17 +77,20 @@ async function showStatus() {
 function connect() {
   if (socket) return;
   const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  socket = new WebSocket(`${proto}//${location.host}/api/v1/ws`);
+  // batch=1: messages that piled up come as one array frame.
+  socket = new WebSocket(`${proto}//${location.host}/api/v1/ws?batch=1`);
   socket.onopen = () => {
     $('status-ws').textContent = t('ws.open');
     if (lastSeq > 0) socket.send(JSON.stringify({ type: 'resume', after: lastSeq }));
   };
   socket.onmessage = (ev) => {
-    const msg = JSON.parse(ev.data);
-    if (typeof msg.seq === 'number') lastSeq = Math.max(lastSeq, msg.seq);
-    const li = document.createElement('li');
-    li.textContent = ev.data;
-    $('messages').prepend(li);
+    const frame = JSON.parse(ev.data);
+    for (const msg of Array.isArray(frame) ? frame : [frame]) {
+      if (typeof msg.seq === 'number') lastSeq = Math.max(lastSeq, msg.seq);
+      const li = document.createElement('li');
+      li.textContent = JSON.stringify(msg);
+      $('messages').prepend(li);
+    }
     while ($('messages').children.length > 100) $('messages').lastChild.remove();
   };
   socket.onclose = () => {

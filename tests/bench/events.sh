@@ -13,7 +13,8 @@
 #   WINDOW=10 RATES="100 200 1000 2000" CONSOLES="20 200" SEARCH=1 KEEP_DIR=DIR NICE=-10 \
 #     tests/bench/events.sh
 # (defaults shown; KEEP_DIR: keep the logs and every run's JSON line there;
-#  NICE: run the whole benchmark at that priority, root only; unset: unchanged)
+#  NICE: run the whole benchmark at that priority, root only; unset: unchanged;
+#  BATCH=1: the consoles connect with ?batch=1 and accept array frames)
 #
 # Prints figures; never fails on a threshold (exit 1 only if it cannot run).
 # Every phase is bounded in time; everything started here is stopped by PID.
@@ -24,6 +25,8 @@ window=${WINDOW:-10}
 rates=(${RATES:-100 200 1000 2000})
 console_counts=(${CONSOLES:-20 200})
 search=${SEARCH:-1}
+batch_flag=()
+[ "${BATCH:-0}" = 1 ] && batch_flag=(--batch)
 cameras=${CAMERAS:-50}
 zaulekd="$build/server/zaulekd"
 sim="$build/sim/zaulek-sim"
@@ -154,7 +157,7 @@ run_zaulek() {  # rate consoles -> appends a JSON line, prints it
   timeout $((window * 4 + 240)) "$tool" zaulek --url "$zurl" --user benchop \
     --password-file "$tmp/op-password" --sim "$control" --camera-ids "$tmp/camera-ids" \
     --consoles "$2" --rate "$1" --seconds "$window" --pid "$zpid" --sim-pid "$sim_pid" \
-    2>> "$tmp/tool.log" | tee -a "$results" | tail -1
+    ${batch_flag[@]+"${batch_flag[@]}"} 2>> "$tmp/tool.log" | tee -a "$results" | tail -1
 }
 run_mqtt() {  # rate consoles size
   timeout $((window * 4 + 120)) "$tool" mqtt --broker "127.0.0.1:$mport" --consoles "$2" \

@@ -93,6 +93,7 @@ struct Options {
   int drivers = 5;
   int size = 300;
   bool verbose = false;
+  bool batch = false;  // zaulek: connect with ?batch=1 (array frames when behind)
 };
 
 // "http://H:P" or "H:P" -> host, port.
@@ -114,6 +115,10 @@ Options parse_options(int argc, char** argv) {
     std::string a = argv[i];
     if (a == "--verbose") {
       o.verbose = true;
+      continue;
+    }
+    if (a == "--batch") {
+      o.batch = true;
       continue;
     }
     if (i + 1 >= argc) die("option " + a + " needs a value");
@@ -210,6 +215,33 @@ std::string_view string_after(std::string_view text, std::string_view key) {
   auto q = text.find('"', p);
   if (q == std::string_view::npos) return {};
   return text.substr(p, q - p);
+}
+
+// Calls fn for each top-level object of a JSON array frame `[{..},{..}]`,
+// or once for a frame that is one object (strings may hold brackets).
+template <class Fn>
+void for_each_message(std::string_view frame, Fn&& fn) {
+  if (frame.empty() || frame.front() != '[') return fn(frame);
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  std::size_t begin = 0;
+  for (std::size_t i = 1; i < frame.size(); ++i) {
+    char ch = frame[i];
+    if (in_string) {
+      if (escaped)
+        escaped = false;
+      else if (ch == '\\')
+        escaped = true;
+      else if (ch == '"')
+        in_string = false;
+    } else if (ch == '"') {
+      in_string = true;
+    } else if (ch == '{' || ch == '[') {
+      if (depth++ == 0) begin = i;
+    } else if ((ch == '}' || ch == ']') && --depth == 0) {
+      fn(frame.substr(begin, i + 1 - begin));
+    }
+  }
 }
 
 // ------------------------------------------------------------- the results
@@ -311,14 +343,15 @@ std::size_t parse_ws(Run& run, Console& c, const FrameHandler& on_text, std::int
       c.close_reason = std::to_string(code) + " " +
                        std::string(payload.size() > 2 ? payload.substr(2) : std::string_view{});
     } else if (opcode == 0x1 || opcode == 0x0) {
+      auto each = [&](std::string_view m) { on_text(c, m, at); };
       if (fin && c.fragments.empty()) {
-        on_text(c, payload, at);
+        for_each_message(payload, each);
       } else {
         c.fragments.append(payload);
         if (fin) {
           std::string whole = std::move(c.fragments);
           c.fragments.clear();
-          on_text(c, whole, at);
+          for_each_message(whole, each);
         }
       }
     }
@@ -484,7 +517,8 @@ void ws_connect(Run& run, Console& c, const tcp::endpoint& ep, const std::string
   c.sock.connect(ep, ec);
   if (ec) die("console connect: " + ec.message());
   c.sock.set_option(tcp::no_delay(true), ec);
-  std::string req = "GET /api/v1/ws HTTP/1.1\r\nHost: " + run.opt.host + ":" + run.opt.port +
+  std::string req = std::string("GET /api/v1/ws") + (run.opt.batch ? "?batch=1" : "") +
+                    " HTTP/1.1\r\nHost: " + run.opt.host + ":" + run.opt.port +
                     "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
                     "Authorization: Bearer " +

@@ -149,3 +149,47 @@ def test_shutdown_not_held_by_unresponsive_console(daemon):
     assert seconds < 5
     ws.sock.close()
     s.close()
+
+
+def test_batch_frames_on_request_only(daemon):
+    """A console that asked for batches (?batch=1) gets what piled up as one
+    array frame; a resume of many messages is such a pile. Every message is in
+    one frame or another, in seq order; without batch=1 no frame is an array."""
+    adam_h = daemon.bearer(ROLE_USERS["administrator"])
+    auth = ["Authorization: " + adam_h["Authorization"]]
+    first = websocket.create_connection(ws_url(daemon), timeout=5, header=auth)
+    start = recv_json(first)["last_seq"]
+    first.close()
+    names = [f"ws-batch-{i}" for i in range(40)]
+    for name in names:
+        create_user(daemon, adam_h, name)
+
+    def resume_frames(url):
+        ws = websocket.create_connection(url, timeout=5, header=auth)
+        hello = recv_json(ws)
+        assert hello["type"] == "hello"
+        ws.send(json.dumps({"type": "resume", "after": start}))
+        frames, messages = [], []
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not any(m["type"] == "resumed" for m in messages):
+            ws.settimeout(max(0.1, deadline - time.monotonic()))
+            f = json.loads(ws.recv())
+            frames.append(f)
+            messages += f if isinstance(f, list) else [f]
+        ws.close()
+        replayed = [m for m in messages if "seq" in m]
+        assert [m["seq"] for m in replayed] == list(range(start + 1, hello["last_seq"] + 1))
+        assert [m["target"] for m in replayed if m.get("action") == "user.create"] == [
+            "user:" + n for n in names]
+        return frames
+
+    plain = resume_frames(ws_url(daemon))
+    assert not any(isinstance(f, list) for f in plain)
+    batched = resume_frames(ws_url(daemon) + "?batch=1")
+    arrays = [f for f in batched if isinstance(f, list)]
+    assert arrays, "40 replayed messages queued at once but no array frame"
+    assert len(batched) < len(plain)
+    assert all(1 <= len(a) <= 64 and all(isinstance(m, dict) for m in a) for a in arrays)
+    metrics = requests.get(daemon.url("/metrics"), headers=adam_h, timeout=5).text
+    assert any(line.startswith("zaulek_ws_batch_frames_total ") and int(line.split()[1]) > 0
+               for line in metrics.splitlines())

@@ -8,8 +8,12 @@ pull them side by side for the same window:
   (d) with the simulator as source: zaulekd itself, the N cameras added
       through its API (ONVIF onboarding, supervision, PullPoint events and
       recording in one daemon: what an installation runs).
-CPU is utime+stime from /proc over the window, RSS is VmRSS at its end. The
-figures are printed, never asserted."""
+CPU is utime+stime from /proc over the window, RSS is VmRSS at its end. For
+zaulekd the frames each recorder received in the window (from the camera API)
+are printed against the simulator's 25 fps: "lost" is frames short of that.
+--arms picks which recorders run (e.g. `--arms zaulekd` for 100 cameras: all
+four at once would need more than this machine's two cores). The figures are
+printed, never asserted."""
 import argparse
 import os
 import shutil
@@ -60,9 +64,29 @@ def start_source(n, kind):
     return src, src.urls, lambda *a: src.stop()
 
 
-def start_zaulekd(work, sim):
+class Zaulekd:
     """zaulekd on a free loopback port with the sim's cameras added
-    (continuous recording, 60 s segments); returns the process."""
+    (continuous recording, 60 s segments)."""
+
+    def __init__(self, work, sim):
+        self.proc, self.base, self.token, self.ids = start_zaulekd(work, sim)
+
+    def recorder_counts(self):
+        """camera id -> (frames, restarts) of its recorder."""
+        import json
+        import urllib.request
+        out = {}
+        for cid in self.ids:
+            req = urllib.request.Request(f"{self.base}/cameras/{cid}",
+                                         headers={"Authorization": "Bearer " + self.token})
+            with urllib.request.urlopen(req, timeout=60) as r:
+                rec = json.load(r)["recording"]
+            out[cid] = (rec.get("frames", 0), rec.get("restarts", 0))
+        return out
+
+
+def start_zaulekd(work, sim):
+    """Returns (process, API base URL, token, camera ids)."""
     import json
     import urllib.error
     import urllib.request
@@ -99,43 +123,57 @@ def start_zaulekd(work, sim):
         except urllib.error.HTTPError as e:
             raise SystemExit(f"zaulekd {path}: {e.code} {e.read().decode(errors='replace')}")
 
+    ids = []
     try:
         token = call("/auth/login", {"username": "bench", "password": password})["token"]
         for c in sim.cameras:
-            call("/cameras", {"onvif_url": c["onvif_url"], "name": c["name"], "username": "",
-                              "password": "",
-                              "recording": {"mode": "continuous", "retention_days": 7}}, token)
+            ids.append(call("/cameras", {"onvif_url": c["onvif_url"], "name": c["name"],
+                                         "username": "", "password": "",
+                                         "recording": {"mode": "continuous",
+                                                       "retention_days": 7}}, token)["id"])
     except BaseException:
         proc.kill()  # not yet in the caller's list: it would outlive the benchmark
         proc.wait()
         raise
-    return proc
+    return proc, base, token, ids
 
 
-def run(n, window, warmup, kind, keep):
+SIM_FPS = 25  # zaulek-sim's clip
+
+
+def run(n, window, warmup, kind, keep, arms):
     work = Path(tempfile.mkdtemp(prefix=f"zaulek-bench-{n}-"))
     handle, urls, close = start_source(n, kind)
     procs = {}
+    daemon = None
+    frames0 = frames1 = None
     try:
-        procs["zaulek"] = [recordlib.start_recorder(work / "zaulek", urls, "--segment-seconds",
-                                                    "60", "--log-level", "warn")]
+        if "zaulek" in arms:
+            procs["zaulek"] = [recordlib.start_recorder(work / "zaulek", urls, "--segment-seconds",
+                                                        "60", "--log-level", "warn")]
         ff = []
-        for i, url in enumerate(urls):
+        for i, url in enumerate(urls if "ffmpeg" in arms else []):
             out = work / "ffmpeg" / f"cam{i}"
             out.mkdir(parents=True)
             ff.append(subprocess.Popen(
                 ["ffmpeg", "-nostdin", "-loglevel", "error", "-rtsp_transport", "tcp", "-i", url,
                  "-c", "copy", "-f", "segment", "-segment_time", "60", "-reset_timestamps", "1",
                  str(out / "%05d.ts")], stdout=subprocess.DEVNULL))
-        procs["ffmpeg"] = ff
-        desc = []
-        for url in urls:
-            desc += ["rtspsrc", f"location={url}", "protocols=tcp", "!", "fakesink", "sync=false"]
-        procs["floor"] = [subprocess.Popen(["gst-launch-1.0", "-q", *desc],
-                                           stdout=subprocess.DEVNULL)]
-        if kind == "sim":
-            procs["zaulekd"] = [start_zaulekd(work, handle)]
+        if ff:
+            procs["ffmpeg"] = ff
+        if "floor" in arms:
+            desc = []
+            for url in urls:
+                desc += ["rtspsrc", f"location={url}", "protocols=tcp", "!", "fakesink",
+                         "sync=false"]
+            procs["floor"] = [subprocess.Popen(["gst-launch-1.0", "-q", *desc],
+                                               stdout=subprocess.DEVNULL)]
+        if kind == "sim" and "zaulekd" in arms:
+            daemon = Zaulekd(work, handle)
+            procs["zaulekd"] = [daemon.proc]
         time.sleep(warmup)
+        if daemon:
+            frames0 = daemon.recorder_counts()
         t0 = time.monotonic()
         c0 = {k: sum(cpu_seconds(p.pid) for p in v) for k, v in procs.items()}
         written = [k for k in ("zaulek", "ffmpeg", "zaulekd") if k in procs]
@@ -146,6 +184,8 @@ def run(n, window, warmup, kind, keep):
         b1 = {k: dir_bytes(work / k) for k in written}
         rss = {k: sum(rss_kb(p.pid) for p in v) for k, v in procs.items()}
         alive = {k: sum(p.poll() is None for p in v) for k, v in procs.items()}
+        if daemon:
+            frames1 = daemon.recorder_counts()
     finally:
         for v in procs.values():
             for p in v:
@@ -167,11 +207,20 @@ def run(n, window, warmup, kind, keep):
     for k in [k for k in ("zaulek", "zaulekd", "ffmpeg", "floor") if k in procs]:
         written = f"{(b1[k] - b0[k]) / dt / 1e6:13.2f}" if k in b0 else f"{'-':>13}"
         print(f"{k:<8} {cpu[k]:13.3f} {rss[k] / 1024 / n:11.2f} {written} {alive[k]:>6}")
-    if cpu["ffmpeg"] > 0 and cpu["floor"] > 0:
+    if frames0 and frames1:
+        fps = sorted((frames1[c][0] - frames0[c][0]) / dt for c in frames1)
+        restarts = sum(frames1[c][1] - frames0[c][1] for c in frames1)
+        expected = SIM_FPS * dt * n
+        got = sum(frames1[c][0] - frames0[c][0] for c in frames1)
+        print(f"zaulekd frames: {got} received in the window, {expected:.0f} expected "
+              f"({SIM_FPS} fps x {n}; more: a backlog from the warm-up caught up); per camera min {fps[0]:.2f} median {fps[len(fps) // 2]:.2f} "
+              f"max {fps[-1]:.2f} fps; {max(0, expected - got):.0f} short; "
+              f"{restarts} recorder restarts in the window")
+    if {"zaulek", "ffmpeg", "floor"} <= cpu.keys() and cpu["ffmpeg"] > 0 and cpu["floor"] > 0:
         print(f"ratios: zaulek/ffmpeg CPU {cpu['zaulek'] / cpu['ffmpeg']:.2f}, "
               f"zaulek/floor CPU {cpu['zaulek'] / cpu['floor']:.2f}, "
               f"zaulek/ffmpeg RSS {rss['zaulek'] / max(1, rss['ffmpeg']):.2f}")
-    if "zaulekd" in cpu and cpu["ffmpeg"] > 0 and cpu["floor"] > 0:
+    if {"zaulekd", "ffmpeg", "floor"} <= cpu.keys() and cpu["ffmpeg"] > 0 and cpu["floor"] > 0:
         print(f"ratios: zaulekd/ffmpeg CPU {cpu['zaulekd'] / cpu['ffmpeg']:.2f}, "
               f"zaulekd/floor CPU {cpu['zaulekd'] / cpu['floor']:.2f}, "
               f"zaulekd/ffmpeg RSS {rss['zaulekd'] / max(1, rss['ffmpeg']):.2f}")
@@ -184,7 +233,12 @@ def main():
     ap.add_argument("--warmup", type=float, default=8.0)
     ap.add_argument("--source", choices=("auto", "sim", "test"), default="auto")
     ap.add_argument("--keep", action="store_true", help="keep the recorded files")
+    ap.add_argument("--arms", default="zaulek,zaulekd,ffmpeg,floor",
+                    help="comma-separated recorders to run (default: all four)")
     args = ap.parse_args()
+    arms = set(args.arms.split(","))
+    if not arms <= {"zaulek", "zaulekd", "ffmpeg", "floor"}:
+        sys.exit("--arms: zaulek, zaulekd, ffmpeg, floor")
     kind = args.source
     if kind == "auto":
         sim = recordlib.build_dir() / "sim" / "zaulek-sim"
@@ -192,7 +246,7 @@ def main():
     for n in args.counts:
         if n < 1 or n > 200:
             sys.exit("camera counts: 1..200")
-        run(n, min(args.window, 600), min(args.warmup, 60), kind, args.keep)
+        run(n, min(args.window, 600), min(args.warmup, 60), kind, args.keep, arms)
 
 
 if __name__ == "__main__":
