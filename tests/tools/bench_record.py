@@ -7,7 +7,10 @@ pull them side by side for the same window:
   (c) the floor: one gst-launch-1.0 with N `rtspsrc ! fakesink` branches,
   (d) with the simulator as source: zaulekd itself, the N cameras added
       through its API (ONVIF onboarding, supervision, PullPoint events and
-      recording in one daemon: what an installation runs).
+      recording in one daemon: what an installation runs),
+  (e) "native": zaulek-bench-rtsp-floor, our own RTSP/TCP client and H.264
+      depayloader on one Asio thread, nothing written: what ingest costs
+      without GStreamer's per-packet thread hand-offs.
 CPU is utime+stime from /proc over the window, RSS is VmRSS at its end. For
 zaulekd the frames each recorder received in the window (from the camera API)
 are printed against the simulator's 25 fps: "lost" is frames short of that.
@@ -168,6 +171,10 @@ def run(n, window, warmup, kind, keep, arms):
                          "sync=false"]
             procs["floor"] = [subprocess.Popen(["gst-launch-1.0", "-q", *desc],
                                                stdout=subprocess.DEVNULL)]
+        if "native" in arms:
+            tool = recordlib.build_dir() / "tests" / "bench" / "zaulek-bench-rtsp-floor"
+            procs["native"] = [subprocess.Popen([str(tool), *urls], stdout=subprocess.PIPE,
+                                                text=True)]
         if kind == "sim" and "zaulekd" in arms:
             daemon = Zaulekd(work, handle)
             procs["zaulekd"] = [daemon.proc]
@@ -199,14 +206,22 @@ def run(n, window, warmup, kind, keep, arms):
                     p.kill()
                     p.wait()
         close(None, None, None)
+        if "native" in procs:
+            native_out = procs["native"][0].stdout.read().strip()
         if not keep:
             shutil.rmtree(work, ignore_errors=True)
     cpu = {k: (c1[k] - c0[k]) / dt * 100 / n for k in c0}
     print(f"\n== {n} camera(s), {kind} source, {dt:.0f} s window ==")
     print(f"{'recorder':<8} {'CPU %/stream':>13} {'RSS MB/cam':>11} {'written MB/s':>13} {'alive':>6}")
-    for k in [k for k in ("zaulek", "zaulekd", "ffmpeg", "floor") if k in procs]:
+    for k in [k for k in ("zaulek", "zaulekd", "ffmpeg", "floor", "native") if k in procs]:
         written = f"{(b1[k] - b0[k]) / dt / 1e6:13.2f}" if k in b0 else f"{'-':>13}"
         print(f"{k:<8} {cpu[k]:13.3f} {rss[k] / 1024 / n:11.2f} {written} {alive[k]:>6}")
+    if "native" in procs:
+        print(f"native (whole run, warm-up included): {native_out}")
+        if "ffmpeg" in cpu and cpu["ffmpeg"] > 0:
+            print(f"ratios: native/ffmpeg CPU {cpu['native'] / cpu['ffmpeg']:.2f}"
+                  + (f", native/floor CPU {cpu['native'] / cpu['floor']:.2f}"
+                     if cpu.get("floor") else ""))
     if frames0 and frames1:
         fps = sorted((frames1[c][0] - frames0[c][0]) / dt for c in frames1)
         restarts = sum(frames1[c][1] - frames0[c][1] for c in frames1)
@@ -234,11 +249,12 @@ def main():
     ap.add_argument("--source", choices=("auto", "sim", "test"), default="auto")
     ap.add_argument("--keep", action="store_true", help="keep the recorded files")
     ap.add_argument("--arms", default="zaulek,zaulekd,ffmpeg,floor",
-                    help="comma-separated recorders to run (default: all four)")
+                    help="comma-separated recorders to run: zaulek, zaulekd, ffmpeg, floor, "
+                         "native (default: the first four)")
     args = ap.parse_args()
     arms = set(args.arms.split(","))
-    if not arms <= {"zaulek", "zaulekd", "ffmpeg", "floor"}:
-        sys.exit("--arms: zaulek, zaulekd, ffmpeg, floor")
+    if not arms <= {"zaulek", "zaulekd", "ffmpeg", "floor", "native"}:
+        sys.exit("--arms: zaulek, zaulekd, ffmpeg, floor, native")
     kind = args.source
     if kind == "auto":
         sim = recordlib.build_dir() / "sim" / "zaulek-sim"
