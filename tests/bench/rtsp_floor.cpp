@@ -1,20 +1,25 @@
 // zaulek-bench-rtsp-floor: the "native ingest" floor of tests/bench/record.sh.
 // ONE thread, one io_context (epoll) pulling every camera: RTSP over TCP
 // (DESCRIBE, SETUP interleaved, PLAY, OPTIONS keep-alive), RTP read in large
-// chunks, H.264 depayloaded (single NAL, STAP-A, FU-A) into whole access units
-// in byte-stream form, counted and dropped. It answers one question: what
-// does receiving and depayloading cost without GStreamer's per-packet thread
+// chunks, H.264 and H.265 depayloaded into whole access units by media/rtp.h
+// (the depayloader of a native ingest), counted and dropped. It answers one
+// question: what does receiving and depayloading cost without GStreamer's
+// per-packet thread
 // hand-offs (rtspsrc -> jitterbuffer -> depay), next to ffmpeg's recorder
 // and rtspsrc ! fakesink in the same run. Nothing is written to disk.
+// Runs in ctest too (tests/integration/test_rtsp_floor.py): real packets
+// from gst-rtsp-server through our depayloader.
 //
 //   zaulek-bench-rtsp-floor rtsp://127.0.0.1:P/main ...
 // Runs until SIGINT/SIGTERM, then prints one JSON line to stdout:
 //   {"cameras", "playing", "frames", "keyframes", "bytes", "rtp_packets",
-//    "rtcp_packets", "errors": [...]}
-// No authentication (the simulator without credentials); H.264 only.
+//    "rtcp_packets", "lost_packets", "dropped_units", "malformed", "errors": [...]}
+// No authentication (the simulator without credentials).
 #include <utility>  // before Asio: Boost 1.74 misses it
 
 #include <boost/asio.hpp>
+
+#include "media/rtp.h"
 
 #include <cstdint>
 #include <cstdio>
@@ -31,6 +36,7 @@ namespace {
 
 struct Totals {
   std::uint64_t frames = 0, keyframes = 0, bytes = 0, rtp = 0, rtcp = 0;
+  std::uint64_t lost = 0, dropped = 0, malformed = 0;  // the depayloaders' counts
   int playing = 0;
   std::vector<std::string> errors;
 };
@@ -39,7 +45,8 @@ std::string header_value(std::string_view head, std::string_view name) {
   std::size_t p = 0;
   while ((p = head.find("\r\n", p)) != std::string_view::npos) {
     p += 2;
-    if (head.size() - p > name.size() && strncasecmp(head.data() + p, name.data(), name.size()) == 0 &&
+    if (head.size() - p > name.size() &&
+        strncasecmp(head.data() + p, name.data(), name.size()) == 0 &&
         head[p + name.size()] == ':') {
       std::size_t v = p + name.size() + 1;
       while (v < head.size() && head[v] == ' ') ++v;
@@ -90,11 +97,10 @@ class Camera : public std::enable_shared_from_this<Camera> {
   }
 
   void request(const char* method, const std::string& url, const std::string& extra) {
-    auto text = std::make_shared<std::string>(std::string(method) + " " + url +
-                                              " RTSP/1.0\r\nCSeq: " + std::to_string(++cseq_) +
-                                              "\r\nUser-Agent: zaulek-bench-rtsp-floor\r\n" +
-                                              (session_.empty() ? "" : "Session: " + session_ + "\r\n") +
-                                              extra + "\r\n");
+    auto text = std::make_shared<std::string>(
+        std::string(method) + " " + url + " RTSP/1.0\r\nCSeq: " + std::to_string(++cseq_) +
+        "\r\nUser-Agent: zaulek-bench-rtsp-floor\r\n" +
+        (session_.empty() ? "" : "Session: " + session_ + "\r\n") + extra + "\r\n");
     net::async_write(sock_, net::buffer(*text), [self = shared_from_this(), text](auto ec, auto) {
       if (ec) self->fail("write: " + ec.message());
     });
@@ -138,7 +144,8 @@ class Camera : public std::enable_shared_from_this<Camera> {
         break;
       }
       std::string head(rest.substr(0, end + 2));
-      std::size_t body_len = std::strtoul(header_value(head, "Content-Length").c_str(), nullptr, 10);
+      std::size_t body_len =
+          std::strtoul(header_value(head, "Content-Length").c_str(), nullptr, 10);
       if (rest.size() < end + 4 + body_len) break;
       response(head, std::string(rest.substr(end + 4, body_len)));
       off += end + 4 + body_len;
@@ -158,7 +165,13 @@ class Camera : public std::enable_shared_from_this<Camera> {
         if (c == std::string::npos) return fail("no a=control for the video");
         auto e = body.find_first_of("\r\n", c);
         std::string control = body.substr(c + 10, e - c - 10);
-        if (body.find("H264", m) == std::string::npos) return fail("video is not H.264");
+        const auto video = body.substr(m);
+        if (video.find("H264/") != std::string::npos)
+          depay_ = std::make_unique<zaulek::media::rtp::Depayloader>(zaulek::media::Codec::h264);
+        else if (video.find("H265/") != std::string::npos)
+          depay_ = std::make_unique<zaulek::media::rtp::Depayloader>(zaulek::media::Codec::h265);
+        else
+          return fail("video is neither H.264 nor H.265");
         std::string base = header_value(head, "Content-Base");
         if (base.empty()) base = url_ + "/";
         if (control.rfind("rtsp://", 0) == 0)
@@ -197,63 +210,31 @@ class Camera : public std::enable_shared_from_this<Camera> {
     });
   }
 
-  void start_code() { au_.insert(au_.end(), {0, 0, 0, 1}); }
-
   void rtp(const std::uint8_t* p, std::size_t n) {
     ++totals_.rtp;
-    if (n < 12 || (p[0] >> 6) != 2) return;
-    std::size_t h = 12 + 4 * (p[0] & 0x0f);
-    if (p[0] & 0x10) {  // header extension
-      if (n < h + 4) return;
-      h += 4 + 4 * ((std::size_t{p[h + 2]} << 8) | p[h + 3]);
-    }
-    if (p[0] & 0x20) n -= std::min<std::size_t>(n, p[n - 1]);  // padding
-    if (n <= h) return;
-    const bool marker = p[1] & 0x80;
-    const std::uint8_t* pl = p + h;
-    std::size_t len = n - h;
-    const int type = pl[0] & 0x1f;
-    if (type >= 1 && type <= 23) {
-      start_code();
-      au_.insert(au_.end(), pl, pl + len);
-      if (type == 5) key_ = true;
-    } else if (type == 24) {  // STAP-A
-      std::size_t o = 1;
-      while (o + 2 <= len) {
-        std::size_t s = (std::size_t{pl[o]} << 8) | pl[o + 1];
-        o += 2;
-        if (o + s > len || s == 0) break;
-        start_code();
-        au_.insert(au_.end(), pl + o, pl + o + s);
-        if ((pl[o] & 0x1f) == 5) key_ = true;
-        o += s;
-      }
-    } else if (type == 28 && len > 2) {  // FU-A
-      const std::uint8_t fu = pl[1];
-      if (fu & 0x80) {
-        start_code();
-        au_.push_back(static_cast<std::uint8_t>((pl[0] & 0xe0) | (fu & 0x1f)));
-        if ((fu & 0x1f) == 5) key_ = true;
-      }
-      au_.insert(au_.end(), pl + 2, pl + len);
-    }
-    if (marker && !au_.empty()) {
+    if (const auto* u = depay_->push({p, n})) {
       ++totals_.frames;
-      totals_.bytes += au_.size();
-      if (key_) ++totals_.keyframes;
-      au_.clear();  // capacity kept: no allocation per frame
-      key_ = false;
+      totals_.bytes += u->data.size();
+      if (u->keyframe) ++totals_.keyframes;
     }
   }
 
+ public:
+  void add_stats(Totals& t) const {
+    if (!depay_) return;
+    t.lost += depay_->stats().lost_packets;
+    t.dropped += depay_->stats().dropped_units;
+    t.malformed += depay_->stats().malformed;
+  }
+
+ private:
   tcp::socket sock_;
   net::steady_timer timer_;
   std::string url_, setup_url_, session_;
   Totals& totals_;
   std::vector<char> buf_ = std::vector<char>(256 * 1024);
   std::size_t have_ = 0;
-  std::vector<std::uint8_t> au_;
-  bool key_ = false;
+  std::unique_ptr<zaulek::media::rtp::Depayloader> depay_;
   bool failed_ = false;
   int cseq_ = 0;
   int timeout_s_ = 60;
@@ -290,14 +271,18 @@ int main(int argc, char** argv) {
   net::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&io](auto, int) { io.stop(); });
   io.run();
+  for (const auto& c : cameras) c->add_stats(totals);
   std::string errors;
   for (const auto& e : totals.errors) errors += (errors.empty() ? "" : ",") + json_string(e);
   std::printf(
       "{\"cameras\":%d,\"playing\":%d,\"frames\":%llu,\"keyframes\":%llu,\"bytes\":%llu,"
-      "\"rtp_packets\":%llu,\"rtcp_packets\":%llu,\"errors\":[%s]}\n",
+      "\"rtp_packets\":%llu,\"rtcp_packets\":%llu,\"lost_packets\":%llu,"
+      "\"dropped_units\":%llu,\"malformed\":%llu,\"errors\":[%s]}\n",
       argc - 1, totals.playing, static_cast<unsigned long long>(totals.frames),
       static_cast<unsigned long long>(totals.keyframes),
       static_cast<unsigned long long>(totals.bytes), static_cast<unsigned long long>(totals.rtp),
-      static_cast<unsigned long long>(totals.rtcp), errors.c_str());
+      static_cast<unsigned long long>(totals.rtcp), static_cast<unsigned long long>(totals.lost),
+      static_cast<unsigned long long>(totals.dropped),
+      static_cast<unsigned long long>(totals.malformed), errors.c_str());
   return 0;
 }
