@@ -56,6 +56,7 @@ struct Field {
   void (*set)(Config&, Value&&);
 };
 
+constexpr std::string_view kIngests[] = {"native", "gstreamer"};
 constexpr std::string_view kLogLevels[] = {"trace", "debug",    "info", "warn",
                                            "error", "critical", "off"};
 
@@ -333,6 +334,15 @@ const Field kFields[] = {
        return static_cast<std::int64_t>(c.recording.post_event.count());
      },
      .set = [](Config& c, Value&& v) { c.recording.post_event = std::chrono::seconds(as_int(v)); }},
+    {.section = "recording",
+     .key = "ingest",
+     .kind = Kind::choice,
+     .choices = kIngests,
+     .description = "How RTSP over TCP is received: `native` (zaulekd's own RTSP client and "
+                    "depayloader, a fraction of the CPU) or `gstreamer` (rtspsrc). Cameras on "
+                    "UDP always use rtspsrc.",
+     .get = [](const Config& c) -> Value { return c.recording.ingest; },
+     .set = [](Config& c, Value&& v) { c.recording.ingest = as_str(std::move(v)); }},
     // [discovery]
     {.section = "discovery",
      .key = "interfaces",

@@ -53,6 +53,7 @@ struct Recording {
   std::chrono::seconds segment_duration{60};  // 5..600
   std::chrono::seconds pre_event{5};          // event mode pre-buffer, 0..60
   std::chrono::seconds post_event{10};        // 0..600
+  std::string ingest = "native";              // native | gstreamer (RTSP over TCP)
 };
 
 struct Discovery {

@@ -1,6 +1,8 @@
 #include "media/recorder.h"
 
+#include "media/rtsp_client.h"
 #include "media/segment.h"
+#include "media/sps.h"
 
 #include <gst/app/gstappsink.h>
 #include <gst/gst.h>
@@ -100,6 +102,9 @@ namespace {
 struct Pending {
   SampleRef sample{nullptr};
   std::vector<std::uint8_t> extra;  // untimed continuation buffers
+  std::vector<std::uint8_t> data;   // native ingest: the whole unit, byte-stream
+  bool native = false;
+  bool empty() const { return !sample.s && !native; }
   std::int64_t media_ns = 0;
   std::int64_t cts_ns = 0;
   bool keyframe = false;
@@ -207,7 +212,7 @@ class RecorderImpl final : public Recorder, public std::enable_shared_from_this<
     GstClockTime dts = GST_BUFFER_DTS(buf);
     if (!GST_CLOCK_TIME_IS_VALID(pts) && !GST_CLOCK_TIME_IS_VALID(dts)) {
       ++stats_.no_pts_fixed;
-      if (pending_.sample.s) {
+      if (!pending_.empty()) {
         GstMapInfo map;
         if (gst_buffer_map(buf, &map, GST_MAP_READ)) {
           pending_.extra.insert(pending_.extra.end(), map.data, map.data + map.size);
@@ -221,11 +226,27 @@ class RecorderImpl final : public Recorder, public std::enable_shared_from_this<
     if (!GST_CLOCK_TIME_IS_VALID(dts) || dts > pts) dts = pts;
     const auto dts_ns = static_cast<std::int64_t>(dts);
 
-    // Media time: the stream's DTS made continuous. A jump back, or forward by
-    // more than 10 s, is replaced by one frame's duration and counted.
     if (GST_BUFFER_DURATION_IS_VALID(buf) && GST_BUFFER_DURATION(buf) > 0 &&
         GST_BUFFER_DURATION(buf) < GST_SECOND)
       frame_ns_ = static_cast<std::int64_t>(GST_BUFFER_DURATION(buf));
+    std::optional<std::int64_t> ntp_wall;
+    if (auto* meta = gst_buffer_get_reference_timestamp_meta(buf, ntp_caps()))
+      ntp_wall = static_cast<std::int64_t>(meta->timestamp) - kNtpToUnixNs;
+    const std::int64_t cts_ns = static_cast<std::int64_t>(pts) - dts_ns;
+    advance_time(dts_ns, cts_ns, ntp_wall);
+    pending_.sample = std::move(sample);
+    pending_.extra.clear();
+    pending_.media_ns = media_ns_;
+    pending_.cts_ns = cts_ns;
+    pending_.keyframe = !GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT);
+  }
+
+  // Media time and wall time of the frame whose stream DTS is dts_ns;
+  // ntp_wall: its presentation time from an RTCP sender report, when known.
+  void advance_time(std::int64_t dts_ns, std::int64_t cts_ns,
+                    std::optional<std::int64_t> ntp_wall) {
+    // Media time: the stream's DTS made continuous. A jump back, or forward by
+    // more than 10 s, is replaced by one frame's duration and counted.
     if (!have_last_) {
       media_ns_ = 0;
     } else {
@@ -240,7 +261,6 @@ class RecorderImpl final : public Recorder, public std::enable_shared_from_this<
     }
     last_dts_ = dts_ns;
     have_last_ = true;
-    const std::int64_t cts_ns = static_cast<std::int64_t>(pts) - dts_ns;
 
     // Wall time: an anchor (wall, media) advanced by media time. The anchor is
     // the arrival time of the first frame, replaced by the RTCP sender
@@ -250,12 +270,11 @@ class RecorderImpl final : public Recorder, public std::enable_shared_from_this<
       anchor_wall_ns_ = to_ns(clock_.realtime());
       anchored_ = true;
     }
-    if (auto* meta = gst_buffer_get_reference_timestamp_meta(buf, ntp_caps())) {
-      const std::int64_t ntp_wall = static_cast<std::int64_t>(meta->timestamp) - kNtpToUnixNs;
-      if (ntp_wall > 0) {
+    if (ntp_wall) {
+      if (*ntp_wall > 0) {
         ++stats_.ntp_frames;
         anchor_media_ = media_ns_;
-        anchor_wall_ns_ = ntp_wall - cts_ns;  // the SR maps presentation time
+        anchor_wall_ns_ = *ntp_wall - cts_ns;  // the SR maps presentation time
         if (!ntp_seen_) {
           // How far the camera's clock (via its sender reports) is from ours
           // at arrival: a wrong camera clock shows here.
@@ -266,17 +285,12 @@ class RecorderImpl final : public Recorder, public std::enable_shared_from_this<
         }
       }
     }
-    pending_.sample = std::move(sample);
-    pending_.extra.clear();
-    pending_.media_ns = media_ns_;
-    pending_.cts_ns = cts_ns;
-    pending_.keyframe = !GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT);
   }
 
   // Hands on the frame held back (one frame, so that an untimed continuation
   // can still join it) according to the recording mode.
   void write_pending(MonoTime now) {
-    if (!pending_.sample.s) return;
+    if (pending_.empty()) return;
     Pending f = std::move(pending_);
     pending_ = Pending{};
     switch (cfg_.mode) {
@@ -298,9 +312,9 @@ class RecorderImpl final : public Recorder, public std::enable_shared_from_this<
       return;
     }
     if (seg_) close_segment("event over");
-    const GstBuffer* buf = gst_sample_get_buffer(f.sample.s);
-    const std::size_t size =
-        (buf ? gst_buffer_get_size(const_cast<GstBuffer*>(buf)) : 0) + f.extra.size();
+    const GstBuffer* buf = f.sample.s ? gst_sample_get_buffer(f.sample.s) : nullptr;
+    const std::size_t size = (buf ? gst_buffer_get_size(const_cast<GstBuffer*>(buf)) : 0) +
+                             f.extra.size() + f.data.size();
     if (prebuf_.empty() && !f.keyframe) {
       ++stats_.not_recorded;
       return;
@@ -348,7 +362,7 @@ class RecorderImpl final : public Recorder, public std::enable_shared_from_this<
   // Writes one frame, opening and cutting segments at keyframes.
   void write_frame(Pending& f, MonoTime now) {
     SampleRef sample = std::move(f.sample);
-    if (!sample.s) return;
+    if (!sample.s && !f.native) return;
     const bool keyframe = f.keyframe;
     const std::int64_t media = f.media_ns;
     if (seg_ && keyframe &&
@@ -371,25 +385,32 @@ class RecorderImpl final : public Recorder, public std::enable_shared_from_this<
       if (!open_segment(start, now)) return;
       seg_start_media_ = media;
     }
-    GstBuffer* buf = gst_sample_get_buffer(sample.s);
-    GstMapInfo map;
-    if (!gst_buffer_map(buf, &map, GST_MAP_READ)) return;
+    GstBuffer* buf = sample.s ? gst_sample_get_buffer(sample.s) : nullptr;
+    GstMapInfo map{};
+    if (buf && !gst_buffer_map(buf, &map, GST_MAP_READ)) return;
+    struct Unmap {
+      GstBuffer* b;
+      GstMapInfo* m;
+      ~Unmap() {
+        if (b) gst_buffer_unmap(b, m);
+      }
+    } unmap{buf, &map};
     const std::int64_t rel = media - seg_start_media_;
     const std::uint64_t dts90 =
         ts::kTimestampOrigin + static_cast<std::uint64_t>(rel * 9 / 100'000);
     const std::uint64_t pts90 =
         dts90 + static_cast<std::uint64_t>(std::max<std::int64_t>(0, f.cts_ns) * 9 / 100'000);
-    std::span<const std::uint8_t> au{map.data, map.size};
+    std::span<const std::uint8_t> au = f.native ? std::span<const std::uint8_t>(f.data)
+                                                : std::span<const std::uint8_t>(map.data, map.size);
     if (!f.extra.empty()) {
       joined_.assign(au.begin(), au.end());
       joined_.insert(joined_.end(), f.extra.begin(), f.extra.end());
       au = joined_;
     }
-    if (!byte_stream_) {
+    if (!byte_stream_ && !f.native) {
       converted_.clear();
       if (!ts::to_byte_stream(au, length_size_, codec_, converted_)) {
         ++stats_.malformed;
-        gst_buffer_unmap(buf, &map);
         f.extra.clear();
         return;
       }
@@ -398,7 +419,6 @@ class RecorderImpl final : public Recorder, public std::enable_shared_from_this<
     if (keyframe) au = params_.fix(au, codec_, scratch_);
     Status st = seg_->add_frame(au, pts90, dts90, keyframe, now);
     stats_.bytes += au.size();
-    gst_buffer_unmap(buf, &map);
     f.extra.clear();
     if (!st) {
       fail("write: " + st.error().message);
@@ -455,13 +475,7 @@ class RecorderImpl final : public Recorder, public std::enable_shared_from_this<
     int h = 0;
     gst_structure_get_int(s, "width", &w);
     gst_structure_get_int(s, "height", &h);
-    if (format_known_ && (codec != codec_ || w != width_ || h != height_)) {
-      clear_prebuffer();
-      spdlog::info("camera {}: format changed to {} {}x{}; new segment", cfg_.id, to_string(codec),
-                   w, h);
-      close_segment("format change");
-    }
-    if (codec != codec_) params_ = ts::ParamSets{};
+    set_format(codec, w, h);
     length_size_ = 4;
     if (const GValue* v = gst_structure_get_value(s, "codec_data");
         v && GST_VALUE_HOLDS_BUFFER(v)) {
@@ -481,10 +495,119 @@ class RecorderImpl final : public Recorder, public std::enable_shared_from_this<
     }
     const gchar* fmt = gst_structure_get_string(s, "stream-format");
     byte_stream_ = fmt && std::string_view(fmt) == "byte-stream";
+  }
+
+  // A change of codec or resolution ends the segment (and the pre-buffer).
+  void set_format(Codec codec, int w, int h) {
+    if (format_known_ && (codec != codec_ || w != width_ || h != height_)) {
+      clear_prebuffer();
+      spdlog::info("camera {}: format changed to {} {}x{}; new segment", cfg_.id, to_string(codec),
+                   w, h);
+      close_segment("format change");
+    }
+    if (codec != codec_) params_ = ts::ParamSets{};
     codec_ = codec;
     width_ = w;
     height_ = h;
     format_known_ = true;
+  }
+
+  // --- native ingest (media/rtsp_client.h), on the strand ---
+
+  // The SPS of a byte-stream unit: its picture size, if it carries one.
+  std::optional<PictureSize> unit_picture_size(std::span<const std::uint8_t> au) const {
+    for (std::size_t i = 0; i + 4 < au.size(); ++i) {
+      if (au[i] != 0 || au[i + 1] != 0 || au[i + 2] != 1) continue;
+      const std::uint8_t first = au[i + 3];
+      const bool sps = codec_ == Codec::h264 ? (first & 0x1f) == 7 : ((first >> 1) & 0x3f) == 33;
+      if (!sps) continue;
+      std::size_t end = i + 3;
+      while (end + 2 < au.size() && !(au[end] == 0 && au[end + 1] == 0 && au[end + 2] <= 1)) ++end;
+      if (end + 2 >= au.size()) end = au.size();
+      return sps_picture_size(codec_, au.subspan(i + 3, end - i - 3));
+    }
+    return std::nullopt;
+  }
+
+  void on_native_playing(std::uint64_t generation, const RtspStream& stream) {
+    if (generation != generation_) return;
+    write_pending(clock_.monotonic());
+    clock_rate_ = stream.clock_rate;
+    byte_stream_ = true;
+    length_size_ = 4;
+    if (stream.codec != codec_) {
+      if (format_known_) {
+        clear_prebuffer();
+        close_segment("format change");
+      }
+      params_ = ts::ParamSets{};
+      codec_ = stream.codec;
+      format_known_ = false;
+    }
+    if (!stream.params.empty()) {
+      params_.set(stream.params);
+      if (auto size = unit_picture_size(stream.params))
+        set_format(stream.codec, size->width, size->height);
+    }
+    spdlog::debug("camera {}: native ingest playing {} ({} Hz){}", cfg_.id, to_string(codec_),
+                  clock_rate_, format_known_ ? "" : ", size from the first keyframe");
+  }
+
+  void on_unit(std::uint64_t generation, const rtp::AccessUnit& u,
+               std::optional<std::int64_t> wall_ns) {
+    if (generation != generation_) return;
+    const MonoTime now = clock_.monotonic();
+    last_data_ = now;
+    if (stats_.state != "recording") set_state("recording", "");
+    if (u.keyframe) {
+      // In-band parameter sets: the size at the start, a change later.
+      auto size = unit_picture_size(u.data);
+      if (size && (!format_known_ || size->width != width_ || size->height != height_)) {
+        write_pending(now);
+        set_format(codec_, size->width, size->height);
+      } else if (!format_known_) {
+        set_format(codec_, 0, 0);  // no SPS anywhere: record, size unknown
+      }
+    }
+    write_pending(now);
+    // RTP time made 64-bit (wraps every 13 h at 90 kHz).
+    if (have_rtp_) rtp_ticks_ += static_cast<std::int32_t>(u.rtp_time - last_rtp_);
+    last_rtp_ = u.rtp_time;
+    have_rtp_ = true;
+    const std::int64_t dts_ns = rtp_ticks_ * 1'000'000'000LL / clock_rate_;
+    advance_time(dts_ns, 0, wall_ns);
+    pending_.native = true;
+    pending_.data.assign(u.data.begin(), u.data.end());
+    pending_.media_ns = media_ns_;
+    pending_.cts_ns = 0;  // RTP carries presentation time only
+    pending_.keyframe = u.keyframe;
+  }
+
+  void build_native() {
+    const std::uint64_t generation = generation_;
+    RtspTarget target;
+    target.url = cfg_.url;
+    target.username = cfg_.username;
+    target.password = cfg_.password;
+    target.timeout = cfg_.stall_timeout;
+    RtspHandlers h;
+    std::weak_ptr<RecorderImpl> weak = weak_from_this();
+    h.on_playing = [weak, generation](const RtspStream& st) {
+      if (auto r = weak.lock()) r->on_native_playing(generation, st);
+    };
+    h.on_unit = [weak, generation](const rtp::AccessUnit& u, std::optional<std::int64_t> wall) {
+      if (auto r = weak.lock()) r->on_unit(generation, u, wall);
+    };
+    h.on_error = [weak, generation](const std::string& e) {
+      if (auto r = weak.lock()) r->on_failure(generation, e);
+    };
+    have_rtp_ = false;
+    rtp_ticks_ = 0;
+    rtsp_ = make_rtsp_client(strand_, std::move(target), std::move(h));
+    set_state("connecting", "");
+    spdlog::info("camera {}: connecting to {} over tcp (native ingest)", cfg_.id,
+                 redact_url(cfg_.url));
+    rtsp_->start();
   }
 
   bool open_segment(std::int64_t wall_ns, MonoTime now) {
@@ -593,7 +716,7 @@ class RecorderImpl final : public Recorder, public std::enable_shared_from_this<
       // backoff must still grow.)
       if (seg_->written() > 0) backoff_ = cfg_.backoff_initial;
     }
-    if (pipeline_ && now - last_data_ > cfg_.stall_timeout) {
+    if ((pipeline_ || rtsp_) && now - last_data_ > cfg_.stall_timeout) {
       fail("no data for " + std::to_string(cfg_.stall_timeout.count()) + " ms");
     }
   }
@@ -612,6 +735,11 @@ class RecorderImpl final : public Recorder, public std::enable_shared_from_this<
 
   GstElement* pipeline_ = nullptr;
   std::shared_ptr<Link> link_;
+  std::shared_ptr<RtspClient> rtsp_;  // native ingest instead of pipeline_
+  std::uint32_t clock_rate_ = 90'000;
+  bool have_rtp_ = false;
+  std::uint32_t last_rtp_ = 0;
+  std::int64_t rtp_ticks_ = 0;
   std::uint64_t generation_ = 0;
   MonoTime last_data_{};
 
@@ -805,6 +933,11 @@ void RecorderImpl::build() {
   pending_ = Pending{};
   clear_prebuffer();
   last_data_ = clock_.monotonic();
+  if (cfg_.ingest == Ingest::native && cfg_.transport == Transport::tcp) {
+    link_.reset();
+    build_native();
+    return;
+  }
 
   GstElement* pipeline = gst_pipeline_new(nullptr);
   GstElement* src = make("rtspsrc");
@@ -846,6 +979,10 @@ void RecorderImpl::build() {
 }
 
 void RecorderImpl::teardown() {
+  if (rtsp_) {
+    ++generation_;  // anything it still delivers is ignored
+    std::exchange(rtsp_, nullptr)->stop();
+  }
   if (!pipeline_) return;
   GstElement* pipeline = std::exchange(pipeline_, nullptr);
   ++generation_;  // anything still posted by the old instance is ignored

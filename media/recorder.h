@@ -1,4 +1,5 @@
-// The recording engine: per camera one GStreamer pipeline
+// The recording engine: per camera one ingest, our own RTSP client over TCP
+// (media/rtsp_client.h, the default) or a GStreamer pipeline
 //   rtspsrc -> depay -> parse (H.264/H.265 from caps) -> tee -> queue -> appsink
 // whose access units are written by our own MPEG-TS writer into keyframe-aligned
 // segment files (see docs/recording.md for why TS and why our own cutting).
@@ -12,7 +13,8 @@
 //  - A segment is reported through the callback only after its file is
 //    complete on disk: written, fsync'd, renamed from *.ts.part to *.ts, and the
 //    directory fsync'd.
-//  - Credentials are passed to rtspsrc as properties and never logged.
+//  - Credentials are passed to the RTSP client (or rtspsrc's properties) and
+//    never logged.
 //
 // media/ knows nothing of ONVIF, SQLite or HTTP.
 #pragma once
@@ -36,6 +38,13 @@ enum class Codec { h264, h265 };
 std::string_view to_string(Codec codec);
 
 enum class Transport { tcp, udp };
+
+// native (the default): our own RTSP client and depayloader on the
+// recorder's strand (media/rtsp_client.h; TCP only, UDP always uses
+// rtspsrc): no thread hand-off per packet, a fraction of the CPU
+// (docs/recording.md "Performance"); no live-view branch yet. gstreamer:
+// rtspsrc -> depay -> parse -> tee, the pipeline below.
+enum class Ingest { gstreamer, native };
 
 // continuous: always; events: only around events (see Recorder::event), with
 // a pre-buffer in memory; off: connect (for live view) but write nothing.
@@ -62,6 +71,7 @@ struct CameraConfig {
   std::string username;  // passed as rtspsrc user-id; never logged
   std::string password;  // passed as rtspsrc user-pw; never logged
   Transport transport = Transport::tcp;
+  Ingest ingest = Ingest::native;
   std::filesystem::path dir;  // this camera's directory (created if missing)
   std::chrono::milliseconds segment_duration{60'000};
   // Power-cut loss bound: the file is fdatasync'd at this cadence.

@@ -70,6 +70,8 @@ RecordingOptions recording_options(const config::Config& config) {
   o.max_age_days = config.retention.max_age_days;
   o.min_free_percent = config.retention.min_free_percent;
   o.catalog_reserve_bytes = static_cast<std::uint64_t>(config.storage.catalog_reserve_mb) << 20;
+  o.ingest =
+      config.recording.ingest == "gstreamer" ? media::Ingest::gstreamer : media::Ingest::native;
   return o;
 }
 
@@ -361,6 +363,7 @@ void RecordingService::sync() {
     cfg.post_event = options_.post_event;
     cfg.mode = media_mode(c.recording_mode);
     cfg.min_free_bytes = [this] { return segment_min_free_.load(); };
+    cfg.ingest = options_.ingest;
     auto recorder = media::make_recorder(
         ioc_, clock_, std::move(cfg), [this](const media::SegmentInfo& s) { on_segment(s); },
         [this, serial = ++next_serial_](const std::string& cam, const std::string& state,

@@ -61,6 +61,7 @@ struct RecordingOptions {
   int max_age_days = 90;
   double min_free_percent = 10;
   std::uint64_t catalog_reserve_bytes = 32ull << 20;  // 0: no reserve
+  media::Ingest ingest = media::Ingest::native;
   std::chrono::milliseconds poll_interval{1'000};
   std::chrono::milliseconds retention_interval{60'000};
   int threads = 2;

@@ -39,6 +39,9 @@ options:
   --out DIR              recording root (required)
   --segment-seconds S    segment length, cut at the first keyframe after S (default 60)
   --transport tcp|udp    RTSP lower transport (default tcp)
+  --ingest gstreamer|native
+                         RTSP/RTP receiver over TCP: our own client (default)
+                         or rtspsrc (UDP always uses rtspsrc; docs/recording.md)
   --user NAME            RTSP user; the password is read from $ZAULEK_RECORD_PASSWORD
   --latency-ms N         jitterbuffer latency (default 200)
   --stall-ms N           no data for this long rebuilds the pipeline (default 10000)
@@ -128,6 +131,10 @@ int main(int argc, char** argv) {
     } else if (a == "--segment-seconds") {
       if (!number(n) || n < 1 || n > 3600) return usage_error("--segment-seconds: 1..3600");
       base.segment_duration = std::chrono::seconds(n);
+    } else if (a == "--ingest") {
+      if (!value(v) || (v != "gstreamer" && v != "native"))
+        return usage_error("--ingest: gstreamer or native");
+      base.ingest = v == "native" ? media::Ingest::native : media::Ingest::gstreamer;
     } else if (a == "--transport") {
       if (!value(v) || (v != "tcp" && v != "udp")) return usage_error("--transport: tcp or udp");
       base.transport = v == "tcp" ? media::Transport::tcp : media::Transport::udp;

@@ -10,14 +10,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 import recordlib  # noqa: E402
 
 
-@pytest.mark.parametrize("codec,probe_name,transport", [("h264", "h264", "tcp"),
-                                                      ("h265", "hevc", "tcp"),
-                                                      ("h264", "h264", "udp")])
-def test_records_playable_segments(tmp_path, codec, probe_name, transport):
+@pytest.mark.parametrize("codec,probe_name,transport,ingest", [
+    ("h264", "h264", "tcp", "gstreamer"),
+    ("h265", "hevc", "tcp", "gstreamer"),
+    ("h264", "h264", "udp", "gstreamer"),
+    ("h264", "h264", "tcp", "native"),
+    ("h265", "hevc", "tcp", "native"),
+])
+def test_records_playable_segments(tmp_path, codec, probe_name, transport, ingest):
     src = recordlib.Source(mounts=1, codec=codec, width=320, height=240, fps=25, gop=25)
     try:
         rec = recordlib.start_recorder(tmp_path, src.urls, "--segment-seconds", "2",
-                                       "--duration", "9", "--transport", transport)
+                                       "--duration", "9", "--transport", transport,
+                                       "--ingest", ingest)
         segments = []
         while True:
             seg = recordlib.read_json_line(rec, 30)
@@ -74,7 +79,8 @@ def test_help_and_bad_arguments():
     assert res.returncode == 2 and "bad camera id" in res.stderr
 
 
-def test_credentials_work_and_are_never_logged(tmp_path):
+@pytest.mark.parametrize("ingest", ["gstreamer", "native"])
+def test_credentials_work_and_are_never_logged(tmp_path, ingest):
     import os
     import subprocess
     password = "s3cret-Pw-4711"
@@ -89,7 +95,7 @@ def test_credentials_work_and_are_never_logged(tmp_path):
         # Wrong password: no recording, a clear error, retries; never the password.
         bad = subprocess.run([recordlib.recorder_bin(), "--out", str(tmp_path / "bad"), "--user",
                               "operator", "--duration", "4", "--backoff-ms", "500",
-                              "--log-level", "debug", url],
+                              "--log-level", "debug", "--ingest", ingest, url],
                              capture_output=True, text=True, timeout=60,
                              env=dict(os.environ, ZAULEK_RECORD_PASSWORD="wrong-" + password))
         assert bad.returncode == 0
@@ -99,7 +105,7 @@ def test_credentials_work_and_are_never_logged(tmp_path):
         # Right password: records; still never logged, not even at debug level.
         good = subprocess.run([recordlib.recorder_bin(), "--out", str(tmp_path / "good"), "--user",
                                "operator", "--duration", "5", "--segment-seconds", "2",
-                               "--log-level", "debug", url],
+                               "--log-level", "debug", "--ingest", ingest, url],
                               capture_output=True, text=True, timeout=60,
                               env=dict(os.environ, ZAULEK_RECORD_PASSWORD=password))
         assert good.returncode == 0
@@ -108,7 +114,8 @@ def test_credentials_work_and_are_never_logged(tmp_path):
         # A password in the URL is redacted in the log.
         inurl = url.replace("rtsp://", f"rtsp://operator:{password}@")
         res = subprocess.run([recordlib.recorder_bin(), "--out", str(tmp_path / "url"),
-                              "--duration", "3", "--log-level", "debug", inurl],
+                              "--duration", "3", "--log-level", "debug", "--ingest", ingest,
+                              inurl],
                              capture_output=True, text=True, timeout=60)
         assert password not in res.stderr, res.stderr
     finally:

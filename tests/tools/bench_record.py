@@ -2,7 +2,8 @@
 
 For each camera count N, one RTSP source serves N streams and three recorders
 pull them side by side for the same window:
-  (a) zaulek-record (one process, all cameras),
+  (a) zaulek-record (one process, all cameras), with rtspsrc ("zaulek") and
+      with the native ingest ("zaulek_native": --ingest native),
   (b) one `ffmpeg -c copy -f segment` process per camera,
   (c) the floor: one gst-launch-1.0 with N `rtspsrc ! fakesink` branches,
   (d) with the simulator as source: zaulekd itself, the N cameras added
@@ -154,6 +155,10 @@ def run(n, window, warmup, kind, keep, arms):
         if "zaulek" in arms:
             procs["zaulek"] = [recordlib.start_recorder(work / "zaulek", urls, "--segment-seconds",
                                                         "60", "--log-level", "warn")]
+        if "zaulek_native" in arms:
+            procs["zaulek_native"] = [recordlib.start_recorder(
+                work / "zaulek_native", urls, "--segment-seconds", "60", "--log-level", "warn",
+                "--ingest", "native")]
         ff = []
         for i, url in enumerate(urls if "ffmpeg" in arms else []):
             out = work / "ffmpeg" / f"cam{i}"
@@ -183,7 +188,7 @@ def run(n, window, warmup, kind, keep, arms):
             frames0 = daemon.recorder_counts()
         t0 = time.monotonic()
         c0 = {k: sum(cpu_seconds(p.pid) for p in v) for k, v in procs.items()}
-        written = [k for k in ("zaulek", "ffmpeg", "zaulekd") if k in procs]
+        written = [k for k in ("zaulek", "zaulek_native", "ffmpeg", "zaulekd") if k in procs]
         b0 = {k: dir_bytes(work / k) for k in written}
         time.sleep(window)
         dt = time.monotonic() - t0
@@ -212,10 +217,14 @@ def run(n, window, warmup, kind, keep, arms):
             shutil.rmtree(work, ignore_errors=True)
     cpu = {k: (c1[k] - c0[k]) / dt * 100 / n for k in c0}
     print(f"\n== {n} camera(s), {kind} source, {dt:.0f} s window ==")
-    print(f"{'recorder':<8} {'CPU %/stream':>13} {'RSS MB/cam':>11} {'written MB/s':>13} {'alive':>6}")
-    for k in [k for k in ("zaulek", "zaulekd", "ffmpeg", "floor", "native") if k in procs]:
+    print(f"{'recorder':<13} {'CPU %/stream':>13} {'RSS MB/cam':>11} {'written MB/s':>13} {'alive':>6}")
+    for k in [k for k in ("zaulek", "zaulek_native", "zaulekd", "ffmpeg", "floor", "native")
+              if k in procs]:
         written = f"{(b1[k] - b0[k]) / dt / 1e6:13.2f}" if k in b0 else f"{'-':>13}"
-        print(f"{k:<8} {cpu[k]:13.3f} {rss[k] / 1024 / n:11.2f} {written} {alive[k]:>6}")
+        print(f"{k:<13} {cpu[k]:13.3f} {rss[k] / 1024 / n:11.2f} {written} {alive[k]:>6}")
+    if "zaulek_native" in cpu and cpu.get("ffmpeg"):
+        print(f"ratios: zaulek_native/ffmpeg CPU {cpu['zaulek_native'] / cpu['ffmpeg']:.2f}, "
+              f"zaulek_native/ffmpeg RSS {rss['zaulek_native'] / max(1, rss['ffmpeg']):.2f}")
     if "native" in procs:
         print(f"native (whole run, warm-up included): {native_out}")
         if "ffmpeg" in cpu and cpu["ffmpeg"] > 0:
@@ -248,13 +257,15 @@ def main():
     ap.add_argument("--warmup", type=float, default=8.0)
     ap.add_argument("--source", choices=("auto", "sim", "test"), default="auto")
     ap.add_argument("--keep", action="store_true", help="keep the recorded files")
-    ap.add_argument("--arms", default="zaulek,zaulekd,ffmpeg,floor",
-                    help="comma-separated recorders to run: zaulek, zaulekd, ffmpeg, floor, "
-                         "native (default: the first four)")
+    ap.add_argument("--arms", default="zaulek,zaulek_native,zaulekd,ffmpeg,floor",
+                    help="comma-separated recorders to run: zaulek, zaulek_native (zaulek-record "
+                         "--ingest native), zaulekd, ffmpeg, floor, native (the receive-only "
+                         "native floor) (default: all but native)")
     args = ap.parse_args()
     arms = set(args.arms.split(","))
-    if not arms <= {"zaulek", "zaulekd", "ffmpeg", "floor", "native"}:
-        sys.exit("--arms: zaulek, zaulekd, ffmpeg, floor, native")
+    known = {"zaulek", "zaulek_native", "zaulekd", "ffmpeg", "floor", "native"}
+    if not arms <= known:
+        sys.exit("--arms: " + ", ".join(sorted(known)))
     kind = args.source
     if kind == "auto":
         sim = recordlib.build_dir() / "sim" / "zaulek-sim"
