@@ -100,6 +100,26 @@ std::string split_listen(const std::string& text, std::string& host, std::uint16
   return {};
 }
 
+// "" or http(s)://host[:port][/path] without query, fragment, user info or spaces.
+std::string check_notify_url(const std::string& text) {
+  if (text.empty()) return {};
+  if (text.size() > 256) return "longer than 256 characters";
+  std::string_view rest = text;
+  if (rest.rfind("http://", 0) == 0)
+    rest.remove_prefix(7);
+  else if (rest.rfind("https://", 0) == 0)
+    rest.remove_prefix(8);
+  else
+    return "must start with http:// or https://, got \"" + text + "\"";
+  if (rest.empty() || rest.front() == '/' || rest.front() == ':')
+    return "missing host in \"" + text + "\"";
+  for (char ch : rest)
+    if (ch == '?' || ch == '#' || ch == '@' || static_cast<unsigned char>(ch) <= 0x20 || ch == 0x7f)
+      return "must be a plain base URL (no query, fragment, user info or spaces), got \"" + text +
+             "\"";
+  return {};
+}
+
 std::string check_listen(const std::string& text) {
   std::string host;
   std::uint16_t port = 0;
@@ -401,6 +421,18 @@ const Field kFields[] = {
      },
      .set = [](Config& c,
                Value&& v) { c.cameras.onvif_timeout = std::chrono::milliseconds(as_int(v)); }},
+    // [events]
+    {.section = "events",
+     .key = "notify_url",
+     .kind = Kind::string,
+     .check = check_notify_url,
+     .range_note = "\"\" or `http://host:port` / `https://host:port`, at most 256 characters",
+     .description = "Base URL at which cameras without a PullPoint reach zaulekd to deliver "
+                    "their events (Basic Notification); zaulekd appends "
+                    "`/onvif/notify/<token>`. Empty: `http(s)://` + the `listen` address and port "
+                    "(which must then not be 0.0.0.0 or ::).",
+     .get = [](const Config& c) -> Value { return c.events.notify_url; },
+     .set = [](Config& c, Value&& v) { c.events.notify_url = as_str(std::move(v)); }},
     // [log]
     {.section = "log",
      .key = "level",
@@ -411,8 +443,8 @@ const Field kFields[] = {
      .set = [](Config& c, Value&& v) { c.log.level = as_str(std::move(v)); }},
 };
 
-constexpr std::string_view kSections[] = {"server",    "auth",      "storage", "retention",
-                                          "recording", "discovery", "cameras", "log"};
+constexpr std::string_view kSections[] = {
+    "server", "auth", "storage", "retention", "recording", "discovery", "cameras", "events", "log"};
 
 const Field* find_field(std::string_view section, std::string_view key) {
   for (const auto& f : kFields)

@@ -68,6 +68,13 @@ struct Cameras {
   std::chrono::milliseconds onvif_timeout{5000};     // per SOAP call
 };
 
+// Camera events (server/events.h).
+struct Events {
+  // Base URL cameras without a PullPoint send their Notifies to (Basic
+  // Notification); "" = derived from server.listen and the bound port.
+  std::string notify_url;
+};
+
 struct Log {
   std::string level = "info";
 };
@@ -81,6 +88,7 @@ struct Config {
   Recording recording;
   Discovery discovery;
   Cameras cameras;
+  Events events;
   Log log;
   std::vector<Rule> rules;  // [[rules]] (config/rules.h)
 };

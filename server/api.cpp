@@ -10,6 +10,8 @@
 #include "server/api_events.h"
 #include "server/api_recordings.h"
 #include "server/dispatch.h"
+#include "server/events.h"
+#include "server/notify.h"
 #include "server/recording.h"
 #include "server/users.h"
 
@@ -155,6 +157,8 @@ Response metrics(ApiContext& ctx, Request&) {
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
   r.body = ctx.metrics->render(ctx.version, extra);
   if (ctx.recording) r.body += ctx.recording->metrics_text();
+  if (ctx.events) r.body += ctx.events->metrics_text();
+  if (ctx.notify) r.body += ctx.notify->metrics_text();
   return r;
 }
 
@@ -184,6 +188,7 @@ void register_routes(Router& router, ApiContext& ctx) {
   register_event_routes(router, ctx);
   register_recording_routes(router, ctx);
   register_alarm_routes(router, ctx);
+  register_notify_routes(router, ctx);
 }
 
 }  // namespace zaulek::server

@@ -18,6 +18,8 @@ namespace zaulek::server {
 class Cameras;           // server/cameras.h
 class RecordingService;  // server/recording.h
 class AlarmRouter;       // server/alarms.h
+class EventService;      // server/events.h
+class NotifyConsumers;   // server/notify.h
 
 // Pointers, all set when serving; all null for --list-routes, which only
 // reads the table and never calls a handler.
@@ -31,6 +33,8 @@ struct ApiContext {
   Cameras* cameras = nullptr;             // camera registry (server/cameras.h)
   RecordingService* recording = nullptr;  // recorders (server/recording.h)
   AlarmRouter* alarms = nullptr;          // rules and alarms (server/alarms.h)
+  EventService* events = nullptr;         // camera events (server/events.h), for /metrics
+  NotifyConsumers* notify = nullptr;      // Basic Notification consumer (server/notify.h)
   std::string version;
   MonoTime started;
   bool tls = false;

@@ -7,7 +7,9 @@
 
 #include <algorithm>
 
+#include "onvif/events/basic_subscription.h"
 #include "server/hub.h"
+#include "server/notify.h"
 
 namespace zaulek::server {
 
@@ -96,7 +98,10 @@ json event_json(const storage::Event& e) {
 
 // One camera: resolve its events XAddr (GetSystemDateAndTime for the token
 // clock, then GetServices/GetCapabilities), then run the PullPoint
-// subscription. On its own strand.
+// subscription; when the camera answers CreatePullPointSubscription with
+// ActionNotSupported, a Basic Notification subscription instead (for as
+// long as this subscriber lives: a changed camera gets a new one, which
+// tries PullPoint again). On its own strand.
 class EventService::Subscriber : public std::enable_shared_from_this<Subscriber> {
  public:
   Subscriber(asio::io_context& ioc, EventService* service, std::string id, std::string url,
@@ -119,6 +124,8 @@ class EventService::Subscriber : public std::enable_shared_from_this<Subscriber>
       self->timer_.cancel();
       if (self->client_) self->client_->cancel();
       if (self->sub_) self->sub_->stop([self] {});
+      if (self->basic_) self->basic_->stop([self] {});
+      self->service_->set_mode(self->id_, "");
     });
   }
 
@@ -149,7 +156,23 @@ class EventService::Subscriber : public std::enable_shared_from_this<Subscriber>
     });
   }
 
+  void on_state(onvif::SubscriptionState s, const std::string& reason, const char* mode) {
+    const auto& health = service_->options_.on_subscription_health;
+    if (s == onvif::SubscriptionState::active) {
+      spdlog::info("events {}: subscribed ({})", id_, mode);
+      if (logged_failure_ && health) health(id_, false, "");
+      logged_failure_ = false;
+    } else if (s == onvif::SubscriptionState::failed && !logged_failure_) {
+      // Once per outage: a camera that stays away retries quietly.
+      spdlog::warn("events {}: subscription failed, re-subscribing: {} ({})", id_, reason, mode);
+      logged_failure_ = true;
+      if (health) health(id_, true, reason);
+    }
+  }
+
   void subscribe(const std::string& events_url) {
+    if (stopped_) return;
+    events_url_ = events_url;
     auto self = shared_from_this();
     sub_ = onvif::PullPointSubscription::create(
         strand_, url_, events_url, credentials_, options_, clock_,
@@ -157,19 +180,58 @@ class EventService::Subscriber : public std::enable_shared_from_this<Subscriber>
           self->service_->submit(self->id_, std::move(events));
         },
         [self](onvif::SubscriptionState s, const std::string& reason) {
-          const auto& health = self->service_->options_.on_subscription_health;
           if (s == onvif::SubscriptionState::active) {
-            spdlog::info("events {}: subscribed", self->id_);
-            if (self->logged_failure_ && health) health(self->id_, false, "");
-            self->logged_failure_ = false;
-          } else if (s == onvif::SubscriptionState::failed && !self->logged_failure_) {
-            // Once per outage: a camera that stays away retries quietly.
-            spdlog::warn("events {}: subscription failed, re-subscribing: {}", self->id_, reason);
-            self->logged_failure_ = true;
-            if (health) health(self->id_, true, reason);
+            self->service_->set_mode(self->id_, "pullpoint");
+          } else if (s == onvif::SubscriptionState::failed &&
+                     reason.rfind("CreatePullPointSubscription:", 0) == 0 &&
+                     onvif::is_action_not_supported(reason)) {
+            // No PullPoint on this camera: Basic Notification instead (posted,
+            // so the PullPoint subscription is not stopped from its own callback).
+            asio::post(self->strand_, [self, reason] { self->fall_back(reason); });
+            return;
           }
+          self->on_state(s, reason, "PullPoint");
         });
     sub_->start();
+  }
+
+  void fall_back(const std::string& reason) {
+    if (stopped_ || basic_) return;
+    if (sub_) sub_->stop([self = shared_from_this()] {});
+    sub_.reset();
+    auto* notify = service_->options_.notify;
+    if (!notify) {
+      spdlog::error("events {}: the camera has no PullPoint ({}) and Basic Notification is off",
+                    id_, reason);
+      return;
+    }
+    spdlog::info("events {}: the camera has no PullPoint; using Basic Notification", id_);
+    std::weak_ptr<Subscriber> weak = shared_from_this();
+    auto self = shared_from_this();
+    basic_ = onvif::BasicSubscription::create(
+        strand_, url_, events_url_, credentials_, options_, clock_,
+        [weak, notify, strand = strand_]() {
+          // Called on the strand before each Subscribe: a fresh secret URL.
+          return notify->open(
+              [weak, strand](const std::string& url, std::vector<onvif::Notification> notes) {
+                // On an HTTP thread: over to the subscriber's strand.
+                asio::post(strand, [weak, url, notes = std::move(notes)]() mutable {
+                  if (auto s = weak.lock())
+                    if (s->basic_) s->basic_->deliver(url, std::move(notes));
+                });
+              });
+        },
+        [notify](const std::string& url) { notify->close(url); },
+        [self](std::vector<onvif::ReceivedEvent> events) {
+          self->service_->submit(self->id_, std::move(events));
+        },
+        [self](onvif::SubscriptionState s, const std::string& reason) {
+          if (s == onvif::SubscriptionState::active)
+            self->service_->set_mode(self->id_, "basic_notification");
+          self->on_state(s, reason, "Basic Notification");
+        });
+    service_->set_mode(id_, "basic_notification");
+    basic_->start();
   }
 
   asio::strand<asio::io_context::executor_type> strand_;
@@ -181,6 +243,8 @@ class EventService::Subscriber : public std::enable_shared_from_this<Subscriber>
   asio::steady_timer timer_;
   std::shared_ptr<onvif::Client> client_;
   std::shared_ptr<onvif::PullPointSubscription> sub_;
+  std::shared_ptr<onvif::BasicSubscription> basic_;
+  std::string events_url_;
   milliseconds backoff_{0};
   bool stopped_ = false;
   bool logged_failure_ = false;
@@ -264,6 +328,31 @@ void EventService::sync() {
     entry.subscriber->start();
     cameras_[id] = std::move(entry);
   }
+}
+
+void EventService::set_mode(const std::string& camera_id, std::string mode) {
+  std::lock_guard lock(modes_mu_);
+  if (mode.empty())
+    modes_.erase(camera_id);
+  else
+    modes_[camera_id] = std::move(mode);
+}
+
+std::string EventService::mode(const std::string& camera_id) const {
+  std::lock_guard lock(modes_mu_);
+  auto it = modes_.find(camera_id);
+  return it == modes_.end() ? std::string() : it->second;
+}
+
+std::string EventService::metrics_text() const {
+  std::string out =
+      "# HELP zaulek_event_subscription_mode How each camera's events arrive "
+      "(pullpoint, basic_notification).\n"
+      "# TYPE zaulek_event_subscription_mode gauge\n";
+  std::lock_guard lock(modes_mu_);
+  for (const auto& [id, mode] : modes_)
+    out += "zaulek_event_subscription_mode{camera=\"" + id + "\",mode=\"" + mode + "\"} 1\n";
+  return out;
 }
 
 void EventService::submit(std::string camera_id, std::vector<onvif::ReceivedEvent> events) {

@@ -1,5 +1,9 @@
 // Camera events into zaulekd: one ONVIF PullPoint subscription per
-// catalogued camera (onvif/events/subscription.h), every event normalized,
+// catalogued camera (onvif/events/subscription.h), or, for a camera that
+// answers CreatePullPointSubscription with ActionNotSupported, a Basic
+// Notification subscription (onvif/events/basic_subscription.h) whose
+// Notifies arrive at zaulekd's consumer endpoint (server/notify.h); every
+// event normalized,
 // stored in the catalogue in batches and published on the hub as
 // {"type":"event", id, camera_id, time, kind, state, topic, source, data}
 // (the DESIGN.md event shape; ids are strings, times RFC 3339 UTC).
@@ -31,6 +35,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -42,6 +47,7 @@
 namespace zaulek::server {
 
 class Hub;
+class NotifyConsumers;
 
 struct EventsOptions {
   std::chrono::milliseconds poll_interval{1000};
@@ -53,6 +59,9 @@ struct EventsOptions {
   // active again after a failure:
   std::function<void(const std::string& camera_id, bool failing, const std::string& reason)>
       on_subscription_health;
+  // The consumer endpoint for Basic Notification (cameras without a
+  // PullPoint); null: such cameras get no events (logged).
+  NotifyConsumers* notify = nullptr;
 };
 
 // The DESIGN.md event shape of a stored event.
@@ -78,6 +87,12 @@ class EventService {
   // Stores and publishes (any thread).
   void submit(std::string camera_id, std::vector<onvif::ReceivedEvent> events);
 
+  // "pullpoint" or "basic_notification" for a camera whose subscriber has
+  // chosen (from the first CreatePullPointSubscription answer); "" otherwise.
+  std::string mode(const std::string& camera_id) const;
+  // Prometheus text: zaulek_event_subscription_mode{camera,mode} 1 per camera (any thread).
+  std::string metrics_text() const;
+
   std::uint64_t stored() const { return stored_; }
   std::uint64_t store_failures() const { return store_failures_; }
 
@@ -86,6 +101,7 @@ class EventService {
   void poll();
   void sync();
   void flush();
+  void set_mode(const std::string& camera_id, std::string mode);  // any thread; "" removes
 
   boost::asio::io_context& ioc_;
   storage::Catalog& catalog_;
@@ -110,6 +126,8 @@ class EventService {
   // here, one batch at a time and in order: an I/O thread never waits on
   // the disk (a slow fsync stalled every console's deliveries).
   boost::asio::thread_pool writer_{1};
+  mutable std::mutex modes_mu_;  // written by subscribers' strands, read by /metrics
+  std::map<std::string, std::string> modes_;
 };
 
 }  // namespace zaulek::server

@@ -33,6 +33,7 @@
 #include "server/events.h"
 #include "server/hub.h"
 #include "server/metrics.h"
+#include "server/notify.h"
 #include "server/recording.h"
 #include "server/routes.h"
 #include "server/service.h"
@@ -811,6 +812,21 @@ Status write_port_file(const std::filesystem::path& file, std::uint16_t port) {
   return {};
 }
 
+// Where cameras reach our Notify consumer: events.notify_url, else the
+// listen address and the bound port (nothing when that is a wildcard).
+std::string notify_base_url(const config::Config& config, bool tls_on,
+                            const net::ip::address& address, std::uint16_t port) {
+  if (!config.events.notify_url.empty()) return config.events.notify_url;
+  if (address.is_unspecified()) {
+    spdlog::warn(
+        "events: server.listen is a wildcard address and events.notify_url is not set: "
+        "cameras without a PullPoint get no events");
+    return {};
+  }
+  std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
+  return std::string(tls_on ? "https://" : "http://") + host + ":" + std::to_string(port);
+}
+
 }  // namespace
 
 int run_service(const config::Config& config, storage::Catalog& catalog,
@@ -930,7 +946,13 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
           alarms.health(id, false, "zaulek:Health/Storage", "storage", {{"status", "writing"}});
       });
   recording.start();
+  // Basic Notification (server/notify.h): the consumer URL's base is set
+  // once the port is known, before the io_context runs.
+  NotifyConsumers notify;
+  event_options.notify = &notify;
+  ctx.notify = &notify;
   EventService events(ioc, catalog, &hub, std::move(*event_box), clock, event_options);
+  ctx.events = &events;
   events.start();
   Router router;
   register_routes(router, ctx);
@@ -953,6 +975,7 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
       return 1;
     }
   }
+  notify.set_base_url(notify_base_url(config, tls_on, address, port));
   listener->start();
 
   // Expired sessions are swept once a minute.

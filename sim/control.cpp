@@ -49,6 +49,7 @@ json faults_json(const FleetCamera& c) {
       {"malformed_soap", c.onvif_faults.malformed_soap},
       {"wrong_password", c.onvif_faults.wrong_password},
       {"duplicate_discovery", c.onvif_faults.duplicate_discovery},
+      {"no_pullpoint", c.onvif_faults.no_pullpoint},
   };
 }
 
@@ -106,7 +107,8 @@ ControlReply post_faults(asio::io_context& io, FleetCamera& c, const json& req) 
   if (!req.is_object()) return error_reply(400, "expected a JSON object");
   static const char* kKnown[] = {"rtsp_drop",      "rtsp_stall_ms",  "no_keyframes",
                                  "reboot_s",       "clock_skew_s",   "soap_delay_ms",
-                                 "malformed_soap", "wrong_password", "duplicate_discovery"};
+                                 "malformed_soap", "wrong_password", "duplicate_discovery",
+                                 "no_pullpoint"};
   for (const auto& [key, value] : req.items()) {
     bool known = false;
     for (const char* k : kKnown) known = known || key == k;
@@ -125,7 +127,8 @@ ControlReply post_faults(asio::io_context& io, FleetCamera& c, const json& req) 
   for (auto [name, out] : {std::pair<const char*, bool*>{"rtsp_drop", &drop},
                            {"no_keyframes", &no_key},
                            {"malformed_soap", &of.malformed_soap},
-                           {"wrong_password", &of.wrong_password}}) {
+                           {"wrong_password", &of.wrong_password},
+                           {"no_pullpoint", &of.no_pullpoint}}) {
     if (auto err = get_bool(name, *out); !err.empty()) return error_reply(400, err);
   }
   std::int64_t stall_ms = 0;
@@ -154,7 +157,7 @@ ControlReply post_faults(asio::io_context& io, FleetCamera& c, const json& req) 
 
   const bool touches_onvif = req.contains("clock_skew_s") || req.contains("soap_delay_ms") ||
                              req.contains("malformed_soap") || req.contains("wrong_password") ||
-                             req.contains("duplicate_discovery");
+                             req.contains("duplicate_discovery") || req.contains("no_pullpoint");
   if (touches_onvif) {
     of.down = c.onvif_faults.down;
     c.onvif_faults = of;

@@ -52,6 +52,11 @@ struct OnvifFaults {
   std::chrono::seconds clock_skew{0};       // device clock = real clock + skew
   int duplicate_discovery = 1;              // ProbeMatches sent per Probe
   bool down = false;                        // reboot: refuse connections, no discovery
+  // No PullPoint: CreatePullPointSubscription answers env:Receiver
+  // ter:ActionNotSupported and GetCapabilities says WSPullPointSupport=false;
+  // Basic Notification (wsnt:Subscribe) still works. Pull-point
+  // subscriptions made before it was set keep working until they end.
+  bool no_pullpoint = false;
 };
 
 class OnvifDevice {

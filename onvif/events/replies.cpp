@@ -76,6 +76,26 @@ Items items(const tt__ItemList* list) {
   return out;
 }
 
+// The one reading of a NotificationMessage, for PullMessages and Notify alike.
+std::vector<Notification> notifications_of(
+    const std::vector<wsnt__NotificationMessageHolderType>& holders) {
+  std::vector<Notification> out;
+  out.reserve(holders.size());
+  for (const auto& holder : holders) {
+    Notification n;
+    if (holder.Topic && holder.Topic->__mixed) n.topic = std::string(trim(holder.Topic->__mixed));
+    if (const auto* m = holder.Message.tt__Message) {
+      n.utc_time = m->UtcTime;
+      if (m->PropertyOperation) n.property_operation = *m->PropertyOperation;
+      n.source = items(m->Source);
+      n.key = items(m->Key);
+      n.data = items(m->Data);
+    }
+    out.push_back(std::move(n));
+  }
+  return out;
+}
+
 std::string header_block(const SubscriptionRef& ref) {
   std::string blocks;
   for (const auto& p : ref.reference_parameters) blocks += p;
@@ -225,18 +245,7 @@ Result<PullMessagesReply> parse_pull_messages(std::string_view xml, WallTime now
         ErrorKind::resource_exhausted,
         "PullMessages reply with " + std::to_string((*r)->wsnt__NotificationMessage.size()) +
             " notifications (at most " + std::to_string(kMaxNotificationsPerPull) + ")");
-  for (const auto& holder : (*r)->wsnt__NotificationMessage) {
-    Notification n;
-    if (holder.Topic && holder.Topic->__mixed) n.topic = std::string(trim(holder.Topic->__mixed));
-    if (const auto* m = holder.Message.tt__Message) {
-      n.utc_time = m->UtcTime;
-      if (m->PropertyOperation) n.property_operation = *m->PropertyOperation;
-      n.source = items(m->Source);
-      n.key = items(m->Key);
-      n.data = items(m->Data);
-    }
-    out.notifications.push_back(std::move(n));
-  }
+  out.notifications = notifications_of((*r)->wsnt__NotificationMessage);
   return out;
 }
 
@@ -305,6 +314,122 @@ std::string make_unsubscribe(const RequestAuth& auth, const SubscriptionRef& ref
                            ref.address),
                 req),
       ref);
+}
+
+Result<CreatePullPointReply> parse_subscribe(std::string_view xml, WallTime now,
+                                             std::chrono::milliseconds requested) {
+  SoapContext ctx;
+  auto r = read_reply<_wsnt__SubscribeResponse>(ctx, xml);
+  if (!r) return r.error();
+  CreatePullPointReply out;
+  const auto& ref = (*r)->SubscriptionReference;
+  out.ref.address = std::string(trim(ref.Address ? ref.Address : ""));
+  if (out.ref.address.empty())
+    return make_error(ErrorKind::invalid_argument,
+                      "SubscribeResponse without a SubscriptionReference address");
+  if (out.ref.address.size() > 2048)
+    return make_error(ErrorKind::invalid_argument, "subscription address longer than 2048 bytes");
+  if (ref.ReferenceParameters) {
+    std::size_t bytes = 0;
+    for (int i = 0; i < ref.ReferenceParameters->__size; ++i) {
+      const char* p = ref.ReferenceParameters->__any[i];
+      if (!p || !*p) continue;
+      bytes += std::strlen(p);
+      if (bytes > kMaxReferenceParameterBytes)
+        return make_error(ErrorKind::resource_exhausted,
+                          "subscription reference parameters larger than " +
+                              std::to_string(kMaxReferenceParameterBytes) + " bytes");
+      out.ref.reference_parameters.emplace_back(p);
+    }
+  }
+  out.lifetime = requested;
+  if ((*r)->TerminationTime && !trim(*(*r)->TerminationTime).empty()) {
+    auto life = termination_lifetime(*(*r)->TerminationTime,
+                                     (*r)->CurrentTime ? *(*r)->CurrentTime : "", now);
+    if (!life) return life.error();
+    out.lifetime = *life;
+  }
+  return out;
+}
+
+Result<std::vector<Notification>> parse_notify(std::string_view xml) {
+  if (xml.size() > kMaxEnvelopeBytes)
+    return make_error(ErrorKind::resource_exhausted,
+                      "Notify larger than " + std::to_string(kMaxEnvelopeBytes) + " bytes");
+  SoapContext ctx;
+  auto header = ctx.begin_read(xml);
+  if (!header) return header.error();
+  if (!ctx.body_is(SoapType<_wsnt__Notify>::tag)) {
+    std::string tag = ctx.body_tag();
+    return make_error(ErrorKind::invalid_argument,
+                      "expected wsnt:Notify, got " + (tag.empty() ? std::string("an empty body")
+                                                                  : "'" + printable(tag) + "'"));
+  }
+  auto r = ctx.read_body<_wsnt__Notify>();
+  if (!r) return r.error();
+  if ((*r)->NotificationMessage.size() > kMaxNotificationsPerPull)
+    return make_error(ErrorKind::resource_exhausted,
+                      "Notify with " + std::to_string((*r)->NotificationMessage.size()) +
+                          " notifications (at most " + std::to_string(kMaxNotificationsPerPull) +
+                          ")");
+  return notifications_of((*r)->NotificationMessage);
+}
+
+bool is_action_not_supported(std::string_view message) {
+  // "camera answered with a SOAP fault ter:ActionNotSupported: ..." (also
+  // wsa:ActionNotSupported, wsa5:ActionNotSupported from WS-Addressing).
+  return contains_nocase(message, "SOAP fault") && contains_nocase(message, "ActionNotSupported");
+}
+
+std::string make_subscribe(const RequestAuth& auth, const std::string& consumer_url,
+                           std::chrono::milliseconds lifetime) {
+  SoapContext ctx;
+  _wsnt__Subscribe req;
+  soap_default__wsnt__Subscribe(ctx.get(), &req);
+  req.ConsumerReference.Address = ctx.strdup(consumer_url);
+  std::string initial = format_xsd_duration(lifetime);
+  req.InitialTerminationTime = &initial;
+  return ctx.write(
+      out_header(auth, std::string(kWsnBw2) + "NotificationProducer/SubscribeRequest", ""), req);
+}
+
+std::string make_notify(const std::vector<Notification>& notifications) {
+  SoapContext ctx;
+  struct soap* s = ctx.get();
+  _wsnt__Notify n;
+  soap_default__wsnt__Notify(s, &n);
+  auto list = [&](const Items& kv) {
+    auto* l = soap_new_tt__ItemList(s, -1);
+    for (const auto& [k, v] : kv) {
+      tt__SimpleItem item;
+      soap_default_tt__SimpleItem(s, &item);
+      item.Name = k;
+      item.Value = v;
+      l->SimpleItem.push_back(item);
+    }
+    return l;
+  };
+  for (const auto& note : notifications) {
+    wsnt__NotificationMessageHolderType h;
+    soap_default_wsnt__NotificationMessageHolderType(s, &h);
+    h.Topic = soap_new_wsnt__TopicExpressionType(s, -1);
+    h.Topic->Dialect = "http://www.onvif.org/ver10/tev/topicExpression/ConcreteSet";
+    h.Topic->__mixed = ctx.strdup(note.topic);
+    auto* m = soap_new__tt__Message(s, -1);
+    m->UtcTime = note.utc_time;
+    if (!note.property_operation.empty()) {
+      m->PropertyOperation = soap_new_std__string(s, -1);
+      *m->PropertyOperation = note.property_operation;
+    }
+    m->Source = list(note.source);
+    if (!note.key.empty()) m->Key = list(note.key);
+    m->Data = list(note.data);
+    h.Message.tt__Message = m;
+    n.NotificationMessage.push_back(h);
+  }
+  OutHeader o;
+  o.action = std::string(kWsnBw2) + "NotificationConsumer/Notify";
+  return ctx.write(o, n);
 }
 
 }  // namespace zaulek::onvif

@@ -60,6 +60,22 @@ Result<PullMessagesReply> parse_pull_messages(std::string_view xml, WallTime now
 Result<std::chrono::milliseconds> parse_renew(std::string_view xml, WallTime now);
 Status parse_unsubscribe(std::string_view xml);
 
+// Basic Notification (WS-BaseNotification): the Subscribe reply has the
+// same reference and, when the camera sent a TerminationTime, the lifetime
+// (else `requested`: the standard lets a producer leave it out).
+Result<CreatePullPointReply> parse_subscribe(std::string_view xml, WallTime now,
+                                             std::chrono::milliseconds requested);
+// An incoming wsnt:Notify (the camera POSTs it to our consumer endpoint):
+// the same NotificationMessage shape PullMessages returns, so normalization
+// is shared. Bounded like every reader (kMaxEnvelopeBytes, at most
+// kMaxNotificationsPerPull messages); anything but a Notify body is
+// invalid_argument.
+Result<std::vector<Notification>> parse_notify(std::string_view xml);
+// True for the SOAP fault a camera answers an operation it does not have
+// with (ter:ActionNotSupported, wsa:ActionNotSupported, ...): the reason
+// fault_error() wrote into an error message names the subcode.
+bool is_action_not_supported(std::string_view message);
+
 // Request bodies (envelope with optional WS-UsernameToken and, for calls on
 // a subscription, its address as wsa5:To and its reference parameters).
 struct RequestAuth {
@@ -71,5 +87,10 @@ std::string make_pull_messages(const RequestAuth& auth, const SubscriptionRef& r
 std::string make_renew(const RequestAuth& auth, const SubscriptionRef& ref,
                        std::chrono::milliseconds lifetime);
 std::string make_unsubscribe(const RequestAuth& auth, const SubscriptionRef& ref);
+// wsnt:Subscribe with ConsumerReference = consumer_url and no filter.
+std::string make_subscribe(const RequestAuth& auth, const std::string& consumer_url,
+                           std::chrono::milliseconds lifetime);
+// A wsnt:Notify carrying `notifications` (tests and the fuzz corpus).
+std::string make_notify(const std::vector<Notification>& notifications);
 
 }  // namespace zaulek::onvif

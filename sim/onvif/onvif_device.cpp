@@ -675,6 +675,16 @@ std::string Core::dispatch(const Request& req, SoapContext& ctx, const std::stri
   }
   bool create_pull = ctx.body_is("tev:CreatePullPointSubscription");
   bool subscribe = !create_pull && ctx.body_is("wsnt:Subscribe");
+  if (create_pull && faults().no_pullpoint) {
+    // As a camera without a PullPoint answers (ONVIF Core: env:Receiver,
+    // ter:ActionNotSupported).
+    spdlog::info("onvif sim {}: no PullPoint (fault): CreatePullPointSubscription refused",
+                 identity_.name);
+    status = http::status::internal_server_error;
+    SoapContext fctx;
+    return fctx.write_fault(
+        {false, "ter:ActionNotSupported", "CreatePullPointSubscription is not supported"});
+  }
   if (create_pull || subscribe) {
     std::string initial, consumer;
     if (create_pull) {
@@ -718,8 +728,12 @@ std::string Core::dispatch(const Request& req, SoapContext& ctx, const std::stri
     WallTime now = device_now();
     std::string current = format_rfc3339(now);
     std::string term = format_rfc3339(now + lifetime);
-    spdlog::info("onvif sim {}: {} subscription {} for {} ms", identity_.name,
-                 create_pull ? "pull-point" : "notification", id, lifetime.count());
+    if (create_pull)
+      spdlog::info("onvif sim {}: pull-point subscription {} for {} ms", identity_.name, id,
+                   lifetime.count());
+    else  // the consumer URL too: tests read it from this log (the simulator is no vault)
+      spdlog::info("onvif sim {}: notification subscription {} for {} ms to {}", identity_.name, id,
+                   lifetime.count(), consumer);
     SoapContext out;
     if (create_pull) {
       _tev__CreatePullPointSubscriptionResponse r;
@@ -949,7 +963,7 @@ std::string Core::capabilities(SoapContext& ctx) {
   r.Capabilities.Events = soap_new_tt__EventCapabilities(s, -1);
   r.Capabilities.Events->XAddr = base_url() + kEventsPath;
   r.Capabilities.Events->WSSubscriptionPolicySupport = false;
-  r.Capabilities.Events->WSPullPointSupport = true;
+  r.Capabilities.Events->WSPullPointSupport = !faults().no_pullpoint;
   r.Capabilities.Events->WSPausableSubscriptionManagerInterfaceSupport = false;
   r.Capabilities.Media = soap_new_tt__MediaCapabilities(s, -1);
   r.Capabilities.Media->XAddr = base_url() + kMediaPath;

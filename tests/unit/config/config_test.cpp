@@ -534,5 +534,24 @@ TEST(ConfigFuzz, DeepNestingIsRefused) {
   EXPECT_NE(error_of(inline_deep).find("zaulekd.toml:1:"), std::string::npos);
 }
 
+TEST(ConfigEvents, NotifyUrl) {
+  auto empty = parse_text("");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(empty->events.notify_url, "");
+  for (const char* good :
+       {"http://10.20.0.5:8080", "https://zaulek.example:8443", "http://[::1]:8080/base"}) {
+    auto c = parse_text(std::string("[events]\nnotify_url = \"") + good + "\"\n");
+    ASSERT_TRUE(c.ok()) << good << ": " << c.error().message;
+    EXPECT_EQ(c->events.notify_url, good);
+  }
+  for (const char* bad : {"ftp://10.0.0.1", "10.0.0.1:8080", "http://", "http://h/?x=1",
+                          "http://user@h:1", "http://h 1"}) {
+    auto c = parse_text(std::string("[events]\nnotify_url = \"") + bad + "\"\n");
+    ASSERT_FALSE(c.ok()) << bad;
+    EXPECT_NE(c.error().message.find("zaulekd.toml:2:"), std::string::npos) << c.error().message;
+    EXPECT_NE(c.error().message.find("events.notify_url"), std::string::npos) << c.error().message;
+  }
+}
+
 }  // namespace
 }  // namespace zaulek::config
