@@ -184,11 +184,13 @@ std::optional<RuleError> parse_rules(const toml::node& node, std::vector<Rule>& 
         } else {
           r.priority = static_cast<int>(v);
         }
-      } else if (k == "enabled") {
+      } else if (k == "enabled" || k == "record" || k == "bookmark") {
         if (!value.is_boolean())
-          fail(value, "enabled: expected a boolean (true or false)");
+          fail(value, std::string(k) + ": expected a boolean (true or false)");
         else
-          r.enabled = value.as_boolean()->get();
+          (k == "enabled"  ? r.enabled
+           : k == "record" ? r.record
+                           : r.bookmark) = value.as_boolean()->get();
       } else {
         fail(value, "unknown key " + toml_quote(k).substr(1, toml_quote(k).size() - 2));
       }
@@ -219,6 +221,8 @@ std::string rules_toml(const std::vector<Rule>& rules) {
     out += "debounce_ms = " + std::to_string(r.debounce_ms) + "\n";
     out += "priority = " + std::to_string(r.priority) + "\n";
     out += std::string("enabled = ") + (r.enabled ? "true" : "false") + "\n";
+    if (r.record) out += "record = true\n";
+    if (r.bookmark) out += "bookmark = true\n";
   }
   return out;
 }
@@ -251,7 +255,15 @@ std::string rules_markdown() {
          " | Events from the same source closer than this to the last one taken are "
          "ignored. |\n"
          "| `priority` | integer | `3` | 1..5 | Alarm priority, 5 most urgent. |\n"
-         "| `enabled` | boolean | `true` | `true`, `false` | A disabled rule matches nothing. |\n";
+         "| `enabled` | boolean | `true` | `true`, `false` | A disabled rule matches nothing. |\n"
+         "| `record` | boolean | `false` | `true`, `false` | Events the rule matches start "
+         "recording on cameras in mode `events` (from `[recording] pre_event_s` before the event "
+         "to `post_event_s` after its end). Once any enabled rule has `record = true`, only such "
+         "rules start events-mode recording; with none, every motion, line crossing, intrusion, "
+         "tamper and I/O event does. No effect on `continuous` cameras. |\n"
+         "| `bookmark` | boolean | `false` | `true`, `false` | Every alarm the rule raises (not "
+         "a repeat folded into an open alarm) makes a bookmark at the event's time, linked to "
+         "the alarm. |\n";
 }
 
 }  // namespace zaulek::config

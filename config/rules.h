@@ -21,6 +21,13 @@ struct Rule {
   std::int64_t debounce_ms = 0;  // 0..86400000
   int priority = 3;              // 1 (lowest) .. 5 (most urgent)
   bool enabled = true;
+  // Events-mode recording around the events this rule matches (see
+  // server/alarms.h: once any armed rule has record, only such rules start
+  // events-mode recording).
+  bool record = false;
+  // A bookmark at the event's time for every alarm this rule raises (not
+  // for repeats folded into it).
+  bool bookmark = false;
   bool operator==(const Rule&) const = default;
 };
 

@@ -4,6 +4,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <future>
@@ -86,7 +87,9 @@ json rule_json(const config::Rule& r) {
           {"hours", hours.empty() ? json(nullptr) : json(hours)},
           {"debounce_ms", r.debounce_ms},
           {"priority", r.priority},
-          {"enabled", r.enabled}};
+          {"enabled", r.enabled},
+          {"record", r.record},
+          {"bookmark", r.bookmark}};
 }
 
 Result<config::Rule> rule_from_json(const json& j) {
@@ -106,8 +109,9 @@ Result<config::Rule> rule_from_json(const json& j) {
     return {};
   };
   for (const auto& [key, value] : j.items()) {
-    static const std::set<std::string> known = {"id",    "cameras",     "kinds",    "days",
-                                                "hours", "debounce_ms", "priority", "enabled"};
+    static const std::set<std::string> known = {"id",     "cameras",     "kinds",    "days",
+                                                "hours",  "debounce_ms", "priority", "enabled",
+                                                "record", "bookmark"};
     if (!known.count(key)) return bad("unknown field '" + key.substr(0, 64) + "'");
   }
   if (auto it = j.find("id"); it == j.end() || !it->is_string())
@@ -136,6 +140,12 @@ Result<config::Rule> rule_from_json(const json& j) {
   if (auto it = j.find("enabled"); it != j.end()) {
     if (!it->is_boolean()) return bad("'enabled' must be true or false");
     r.enabled = it->get<bool>();
+  }
+  for (auto [key, field] : {std::pair{"record", &r.record}, std::pair{"bookmark", &r.bookmark}}) {
+    auto it = j.find(key);
+    if (it == j.end()) continue;
+    if (!it->is_boolean()) return bad(std::string("'") + key + "' must be true or false");
+    *field = it->get<bool>();
   }
   if (auto e = config::check_rule(r); !e.empty()) return bad(e);
   return r;
@@ -215,18 +225,94 @@ void AlarmRouter::reload() {
   }
   take(default_rule());
   rules_ = std::move(all);
-  spdlog::info("alarms: {} rules armed", rules_.size());
+  const bool by_rules =
+      std::any_of(rules_.begin(), rules_.end(), [](const config::Rule& r) { return r.record; });
+  if (by_rules != rules_record_ && recording_.event) {
+    // The way recording is driven changes: end what the old way started.
+    for (const auto& cam : legacy_recording_) recording_.event(cam, false);
+    for (const auto& [cam, sources] : rule_recording_) recording_.event(cam, false);
+  }
+  legacy_recording_.clear();
+  if (by_rules != rules_record_) rule_recording_.clear();
+  rules_record_ = by_rules;
+  spdlog::info("alarms: {} rules armed; events-mode recording driven by {}", rules_.size(),
+               by_rules ? "rules with record = true" : "every camera event");
+}
+
+void AlarmRouter::legacy_step(const std::vector<storage::Event>& all) {
+  if (!recording_.all_events) return;
+  recording_.all_events(all);
+  for (const auto& e : all) {
+    if (e.state == "start")
+      legacy_recording_.insert(e.camera_id);
+    else if (e.state == "stop")
+      legacy_recording_.erase(e.camera_id);
+  }
+  if (legacy_recording_.size() > 100000) legacy_recording_.clear();  // bounded
+}
+
+void AlarmRouter::record_step(const storage::Event& e) {
+  if (!recording_.event) return;
+  const std::string key = e.kind + "|" + e.source;
+  if (e.state == "stop") {
+    auto it = rule_recording_.find(e.camera_id);
+    if (it == rule_recording_.end() || !it->second.erase(key)) return;
+    if (it->second.empty()) {
+      rule_recording_.erase(it);
+      recording_.event(e.camera_id, false);
+    }
+    return;
+  }
+  const bool matched = std::any_of(rules_.begin(), rules_.end(), [&](const config::Rule& r) {
+    return r.record && rule_matches(r, e);
+  });
+  if (!matched) return;
+  recording_.event(e.camera_id, true);
+  if (e.state == "start") {
+    auto& sources = rule_recording_[e.camera_id];
+    if (sources.size() < 1024) sources.insert(key);  // bounded; the rest end with the camera's
+  } else if (!rule_recording_.count(e.camera_id)) {  // a pulse: a start and a stop
+    recording_.event(e.camera_id, false);
+  }
+}
+
+void AlarmRouter::bookmark(const storage::Event& e, const config::Rule& rule,
+                           const storage::Alarm& a) {
+  storage::Bookmark b;
+  b.camera_id = e.camera_id;
+  b.time_ns = e.time_ns;
+  b.alarm_id = a.id;
+  b.rule_id = rule.id;
+  b.note = e.kind + " (alarm " + std::to_string(a.id) + ", rule " + rule.id + ")";
+  b.created_by = "system";
+  auto added = catalog_.add_bookmark(b);
+  if (!added) {
+    spdlog::error("alarms {}: cannot bookmark alarm {}: {}", e.camera_id, a.id,
+                  added.error().message);
+    return;
+  }
+  ++bookmarks_;
+  if (audit_)
+    audit_->record("system", "bookmark.add", "bookmark:" + std::to_string(added->id),
+                   json{{"camera_id", e.camera_id},
+                        {"time", time_text(e.time_ns)},
+                        {"alarm_id", std::to_string(a.id)},
+                        {"rule_id", rule.id}}
+                       .dump(),
+                   "");
 }
 
 void AlarmRouter::route(std::vector<storage::Event> events) {
   asio::post(strand_, [this, events = std::move(events)] {
     if (stopped_) return;
+    if (!rules_record_) legacy_step(events);
     for (const auto& e : events)
       if (e.id) route_one(e);
   });
 }
 
 void AlarmRouter::route_one(const storage::Event& e) {
+  if (rules_record_) record_step(e);
   const config::Rule* best = nullptr;
   for (const auto& r : rules_)
     if ((!best || r.priority > best->priority) && rule_matches(r, e)) best = &r;
@@ -269,6 +355,7 @@ void AlarmRouter::route_one(const storage::Event& e) {
                           {"event_id", std::to_string(e.id)}}
                          .dump(),
                      "");
+    if (best->bookmark) bookmark(e, *best, raised->alarm);
   }
   publish(raised->alarm);
 }
