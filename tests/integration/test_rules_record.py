@@ -11,11 +11,14 @@ import sqlite3
 import time
 from datetime import datetime
 
+import jsonschema
 import requests
+import yaml
 
 from camera_helpers import (FAST_CAMERAS_TOML, add_camera, admin_headers, enter_netns, parse_time,
                             wait_log)
 from simfleet import SimFleet
+from zaulekd_fixture import SOURCE_DIR
 
 enter_netns()
 
@@ -38,6 +41,27 @@ priority = 4
 record = true
 bookmark = true
 """
+
+
+def json_schema(node):
+    """OpenAPI 3.0 schema -> JSON Schema: `nullable: true` becomes a null type."""
+    if isinstance(node, list):
+        return [json_schema(x) for x in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: json_schema(v) for k, v in node.items() if k != "nullable"}
+    if node.get("nullable") and "type" in node:
+        out["type"] = [node["type"], "null"]
+    return out
+
+
+SPEC = json_schema(yaml.safe_load((SOURCE_DIR / "docs" / "api" / "openapi.yaml").read_text()))
+
+
+def validate(name, instance):
+    """instance satisfies docs/api/openapi.yaml's schema `name`."""
+    jsonschema.validate(instance, {"$ref": f"#/components/schemas/{name}",
+                                   "components": SPEC["components"]})
 
 
 def segments(d, camera_id):
@@ -83,6 +107,7 @@ def test_record_rule_records_only_its_events_and_bookmarks_the_alarm(make_daemon
         wait_log(d, r"driven by rules with record = true")
         rules = requests.get(d.url("/api/v1/rules"), headers=h, timeout=10).json()["rules"]
         gate = next(x for x in rules if x["id"] == "gate")
+        validate("RuleList", {"rules": rules})
         assert (gate["record"], gate["bookmark"], gate["origin"]) == (True, True, "config"), gate
         time.sleep(PRE_S + GOP_S + 1)  # connected, pre-buffer filled
 
@@ -125,6 +150,7 @@ def test_record_rule_records_only_its_events_and_bookmarks_the_alarm(make_daemon
             timeout=10).json()["bookmarks"])
         assert len(marks) == 1, marks
         b = marks[0]
+        validate("Bookmark", b)
         assert b["alarm_id"] == alarms[0]["id"] and b["rule_id"] == "gate", b
         assert b["created_by"] == "system" and b["until"] is None, b
         assert abs(parse_time(b["time"]) - parse_time(fired["time"])) < 0.002, (b, fired)
@@ -133,6 +159,7 @@ def test_record_rule_records_only_its_events_and_bookmarks_the_alarm(make_daemon
         timeline = requests.get(d.url(f"/api/v1/cameras/{cid}/recordings"), headers=olga,
                                 params={"from": iso(t_ns - 60 * 10**9)}, timeout=10).json()
         assert [m["id"] for m in timeline["bookmarks"]] == [b["id"]], timeline
+        validate("Recordings", timeline)
 
         # A second crossing folds into the open alarm: no second bookmark.
         sim.post_event(0, "line_crossing", True)
@@ -154,6 +181,7 @@ def test_record_rule_records_only_its_events_and_bookmarks_the_alarm(make_daemon
                               params={"camera": cid, "from": iso(t_ns - 10**9)},
                               timeout=10).json()["bookmarks"]
         assert [m["id"] for m in listed] == [b["id"], mine.json()["id"]], listed
+        validate("Bookmark", mine.json())
         for body, needle in (({"camera_id": cid}, "'time'"),
                              ({"camera_id": cid, "time": "noon"}, "'time'"),
                              ({"camera_id": "../x", "time": iso(t_ns)}, "'camera_id'"),
