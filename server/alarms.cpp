@@ -227,13 +227,15 @@ void AlarmRouter::reload() {
   rules_ = std::move(all);
   const bool by_rules =
       std::any_of(rules_.begin(), rules_.end(), [](const config::Rule& r) { return r.record; });
-  if (by_rules != rules_record_ && recording_.event) {
+  if (by_rules != rules_record_) {
     // The way recording is driven changes: end what the old way started.
-    for (const auto& cam : legacy_recording_) recording_.event(cam, false);
-    for (const auto& [cam, sources] : rule_recording_) recording_.event(cam, false);
+    if (recording_.event) {
+      for (const auto& cam : legacy_recording_) recording_.event(cam, false);
+      for (const auto& [cam, sources] : rule_recording_) recording_.event(cam, false);
+    }
+    legacy_recording_.clear();
+    rule_recording_.clear();
   }
-  legacy_recording_.clear();
-  if (by_rules != rules_record_) rule_recording_.clear();
   rules_record_ = by_rules;
   spdlog::info("alarms: {} rules armed; events-mode recording driven by {}", rules_.size(),
                by_rules ? "rules with record = true" : "every camera event");
@@ -269,6 +271,7 @@ void AlarmRouter::record_step(const storage::Event& e) {
   if (!matched) return;
   recording_.event(e.camera_id, true);
   if (e.state == "start") {
+    if (rule_recording_.size() > 100000) rule_recording_.clear();  // bounded (cameras)
     auto& sources = rule_recording_[e.camera_id];
     if (sources.size() < 1024) sources.insert(key);  // bounded; the rest end with the camera's
   } else if (!rule_recording_.count(e.camera_id)) {  // a pulse: a start and a stop

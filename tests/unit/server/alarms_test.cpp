@@ -429,6 +429,11 @@ TEST_F(AlarmRouterTest, SwitchingTheWayRecordingIsDrivenEndsWhatTheOldWayStarted
   make_router({}, true);
   feed({event("cam-1", "motion", kDec1)});
   EXPECT_EQ(calls(), Calls{"all cam-1 motion"});
+  config::Rule plain;  // a rule set change that keeps the way: nothing ends
+  plain.id = "plain";
+  plain.kinds = {"tamper"};
+  ASSERT_TRUE(router_->add_rule(plain, "adam").ok());
+  EXPECT_EQ(calls(), Calls{});
   config::Rule gate;
   gate.id = "gate";
   gate.kinds = {"line_crossing"};
