@@ -25,6 +25,10 @@ struct Rule {
   // server/alarms.h: once any armed rule has record, only such rules start
   // events-mode recording).
   bool record = false;
+  // With record: 0 = the recording follows the event (start to stop, a
+  // pulse around it); N = it lasts N seconds from the event's start (a stop
+  // does not end it sooner, a start without a stop no longer), 1..3600.
+  int record_seconds = 0;
   // A bookmark at the event's time for every alarm this rule raises (not
   // for repeats folded into it).
   bool bookmark = false;
@@ -34,6 +38,7 @@ struct Rule {
 inline constexpr std::size_t kMaxRules = 256;
 inline constexpr std::size_t kMaxRuleCameras = 1024;
 inline constexpr std::int64_t kMaxDebounceMs = 86'400'000;
+inline constexpr int kMaxRecordSeconds = 3600;
 
 // The event kinds a rule may name (DESIGN.md plus zaulekd's own `health`).
 const std::vector<std::string_view>& event_kinds();

@@ -89,6 +89,7 @@ json rule_json(const config::Rule& r) {
           {"priority", r.priority},
           {"enabled", r.enabled},
           {"record", r.record},
+          {"record_seconds", r.record_seconds},
           {"bookmark", r.bookmark}};
 }
 
@@ -109,9 +110,9 @@ Result<config::Rule> rule_from_json(const json& j) {
     return {};
   };
   for (const auto& [key, value] : j.items()) {
-    static const std::set<std::string> known = {"id",     "cameras",     "kinds",    "days",
-                                                "hours",  "debounce_ms", "priority", "enabled",
-                                                "record", "bookmark"};
+    static const std::set<std::string> known = {"id",     "cameras",        "kinds",    "days",
+                                                "hours",  "debounce_ms",    "priority", "enabled",
+                                                "record", "record_seconds", "bookmark"};
     if (!known.count(key)) return bad("unknown field '" + key.substr(0, 64) + "'");
   }
   if (auto it = j.find("id"); it == j.end() || !it->is_string())
@@ -146,6 +147,13 @@ Result<config::Rule> rule_from_json(const json& j) {
     if (it == j.end()) continue;
     if (!it->is_boolean()) return bad(std::string("'") + key + "' must be true or false");
     *field = it->get<bool>();
+  }
+  if (auto it = j.find("record_seconds"); it != j.end()) {
+    if (!it->is_number_integer() || it->get<std::int64_t>() < 0 ||
+        it->get<std::int64_t>() > config::kMaxRecordSeconds)
+      return bad("'record_seconds' must be an integer from 0 to " +
+                 std::to_string(config::kMaxRecordSeconds));
+    r.record_seconds = static_cast<int>(it->get<std::int64_t>());
   }
   if (auto e = config::check_rule(r); !e.empty()) return bad(e);
   return r;
@@ -193,14 +201,18 @@ AlarmRouter::AlarmRouter(asio::io_context& ioc, storage::Catalog& catalog, Hub* 
       hub_(hub),
       audit_(audit),
       clock_(clock),
-      config_rules_(std::move(config_rules)) {}
+      config_rules_(std::move(config_rules)),
+      record_timer_(strand_) {}
 
 void AlarmRouter::start() {
   asio::post(strand_, [this] { reload(); });
 }
 
 void AlarmRouter::stop() {
-  asio::post(strand_, [this] { stopped_ = true; });
+  asio::post(strand_, [this] {
+    stopped_ = true;
+    record_timer_.cancel();
+  });
 }
 
 void AlarmRouter::reload() {
@@ -256,27 +268,86 @@ void AlarmRouter::legacy_step(const std::vector<storage::Event>& all) {
 void AlarmRouter::record_step(const storage::Event& e) {
   if (!recording_.event) return;
   const std::string key = e.kind + "|" + e.source;
+  const auto now = std::chrono::steady_clock::now();
   if (e.state == "stop") {
-    auto it = rule_recording_.find(e.camera_id);
-    if (it == rule_recording_.end() || !it->second.erase(key)) return;
-    if (it->second.empty()) {
-      rule_recording_.erase(it);
+    auto cam = rule_recording_.find(e.camera_id);
+    if (cam == rule_recording_.end()) return;
+    auto src = cam->second.find(key);
+    if (src == cam->second.end()) return;
+    src->second.open = false;
+    if (src->second.until > now) return;  // record_seconds: held to its end
+    cam->second.erase(src);
+    if (cam->second.empty()) {
+      rule_recording_.erase(cam);
       recording_.event(e.camera_id, false);
     }
     return;
   }
-  const bool matched = std::any_of(rules_.begin(), rules_.end(), [&](const config::Rule& r) {
-    return r.record && rule_matches(r, e);
-  });
+  // Which record rules take it: any that follows the event, the longest hold.
+  bool follows = false;
+  int hold_s = 0;
+  bool matched = false;
+  for (const auto& r : rules_) {
+    if (!r.record || !rule_matches(r, e)) continue;
+    matched = true;
+    if (r.record_seconds == 0)
+      follows = true;
+    else
+      hold_s = std::max(hold_s, r.record_seconds);
+  }
   if (!matched) return;
   recording_.event(e.camera_id, true);
-  if (e.state == "start") {
-    if (rule_recording_.size() > 100000) rule_recording_.clear();  // bounded (cameras)
-    auto& sources = rule_recording_[e.camera_id];
-    if (sources.size() < 1024) sources.insert(key);  // bounded; the rest end with the camera's
-  } else if (!rule_recording_.count(e.camera_id)) {  // a pulse: a start and a stop
-    recording_.event(e.camera_id, false);
+  const bool start = e.state == "start";
+  if (!(start && follows) && hold_s == 0) {  // a pulse: a start and a stop
+    if (!rule_recording_.count(e.camera_id)) recording_.event(e.camera_id, false);
+    return;
   }
+  if (rule_recording_.size() > 100000) rule_recording_.clear();  // bounded (cameras)
+  auto& sources = rule_recording_[e.camera_id];
+  auto src = sources.find(key);
+  if (src == sources.end()) {
+    if (sources.size() >= 1024) return;  // bounded; it ends with the camera's others
+    src = sources.emplace(key, RecordSource{}).first;
+  }
+  if (start && follows) src->second.open = true;
+  if (hold_s > 0) {
+    src->second.until = std::max(src->second.until, now + std::chrono::seconds(hold_s));
+    arm_record_timer(src->second.until);
+  }
+}
+
+void AlarmRouter::arm_record_timer(std::chrono::steady_clock::time_point at) {
+  if (at >= record_timer_at_) return;
+  record_timer_at_ = at;
+  record_timer_.expires_at(at);
+  record_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;  // cancelled or re-armed (the router may be gone: touch nothing)
+    sweep_record_sources();
+  });
+}
+
+void AlarmRouter::sweep_record_sources() {
+  record_timer_at_ = std::chrono::steady_clock::time_point::max();
+  if (stopped_) return;
+  const auto now = std::chrono::steady_clock::now();
+  auto next = std::chrono::steady_clock::time_point::max();
+  for (auto cam = rule_recording_.begin(); cam != rule_recording_.end();) {
+    for (auto src = cam->second.begin(); src != cam->second.end();) {
+      if (!src->second.open && src->second.until <= now) {
+        src = cam->second.erase(src);
+        continue;
+      }
+      if (src->second.until > now) next = std::min(next, src->second.until);
+      ++src;
+    }
+    if (cam->second.empty()) {
+      recording_.event(cam->first, false);
+      cam = rule_recording_.erase(cam);
+    } else {
+      ++cam;
+    }
+  }
+  if (next != std::chrono::steady_clock::time_point::max()) arm_record_timer(next);
 }
 
 void AlarmRouter::bookmark(const storage::Event& e, const config::Rule& rule,

@@ -24,9 +24,10 @@
 // only events that such a rule matches (camera, kind, schedule; any matching
 // record rule, whichever rule raises the alarm, and not held back by
 // debounce) start recording: start -> event(camera, true); the stop of the
-// same camera + kind + source ends it, and a camera's recording ends
-// (event(camera, false), then post_event) when none of its started sources
-// is still on; a pulse is a start and a stop. When the rule set switches
+// same camera + kind + source ends it (record_seconds N > 0: N seconds after
+// its start instead, on a steady timer on the strand), and a camera's
+// recording ends (event(camera, false), then post_event) when none of its
+// started sources is still on; a pulse is a start and a stop. When the rule set switches
 // between the two ways, recording the old way started is ended. A rule with
 // bookmark = true makes a catalogue bookmark (created_by "system", with the
 // alarm and rule ids) at the event's time for every alarm it raises (not
@@ -47,10 +48,12 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -152,8 +155,19 @@ class AlarmRouter {
   std::map<std::string, std::string> health_problem_;  // camera|subsystem -> status
   bool stopped_ = false;
   RecordingHooks recording_;
-  // Cameras recording by rule -> their sources (camera|kind|source) still on.
-  std::map<std::string, std::set<std::string>> rule_recording_;
+  // A source (kind|source items) that keeps its camera recording by rule:
+  // until its stop (open) and/or until `until` (record_seconds).
+  struct RecordSource {
+    bool open = false;
+    std::chrono::steady_clock::time_point until{};
+  };
+  void arm_record_timer(std::chrono::steady_clock::time_point at);  // on strand_
+  void sweep_record_sources();                                      // on strand_
+  // Cameras recording by rule -> their sources still on.
+  std::map<std::string, std::map<std::string, RecordSource>> rule_recording_;
+  boost::asio::steady_timer record_timer_;  // at the earliest `until`
+  std::chrono::steady_clock::time_point record_timer_at_ =
+      std::chrono::steady_clock::time_point::max();
   std::set<std::string> legacy_recording_;  // cameras started by all_events
   std::atomic<bool> rules_record_{false};
   std::atomic<std::uint64_t> raised_{0}, folded_{0}, bookmarks_{0};

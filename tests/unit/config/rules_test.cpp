@@ -40,6 +40,7 @@ enabled = false
 id = "gate"
 kinds = ["line_crossing"]
 record = true
+record_seconds = 30
 bookmark = true
 )");
   ASSERT_TRUE(cfg.ok()) << cfg.error().message;
@@ -63,6 +64,8 @@ bookmark = true
   EXPECT_FALSE(r.bookmark);
   EXPECT_TRUE(cfg->rules[2].record);
   EXPECT_TRUE(cfg->rules[2].bookmark);
+  EXPECT_EQ(r.record_seconds, 0);
+  EXPECT_EQ(cfg->rules[2].record_seconds, 30);
 
   // to_toml gives the rules back.
   auto again = parse_text(to_toml(*cfg));
@@ -97,6 +100,10 @@ TEST(ConfigRules, ErrorsNameLineColumnAndField) {
             "zaulekd.toml:1:9: rules: expected an array of tables ([[rules]])");
   EXPECT_EQ(error_of("[[rules]]\nid = \"a\"\nrecord = \"yes\"\n"),
             "zaulekd.toml:3:10: rules[0].record: expected a boolean (true or false)");
+  EXPECT_EQ(error_of("[[rules]]\nid = \"a\"\nrecord = true\nrecord_seconds = 3601\n"),
+            "zaulekd.toml:4:18: rules[0].record_seconds: 3601 is out of range 0..3600");
+  EXPECT_EQ(error_of("[[rules]]\nid = \"a\"\nrecord_seconds = 10\n"),
+            "zaulekd.toml:3:18: rules[0].record_seconds: needs record = true");
   EXPECT_EQ(error_of("[[rules]]\nid = \"a\"\nbookmark = 1\n"),
             "zaulekd.toml:3:12: rules[0].bookmark: expected a boolean (true or false)");
   EXPECT_EQ(error_of("[[rules]]\nid = \"a\"\ncameras = [\"../x\"]\n"),

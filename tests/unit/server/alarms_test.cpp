@@ -179,6 +179,16 @@ TEST(AlarmRules, FromJsonNamesTheField) {
   EXPECT_EQ(rule_from_json(rule_json(*rec)).value(), *rec);
   EXPECT_EQ(rule_from_json(json::parse(R"({"id":"r","record":1})")).error().message,
             "'record' must be true or false");
+  auto held = rule_from_json(json::parse(R"({"id":"r","record":true,"record_seconds":30})"));
+  ASSERT_TRUE(held.ok()) << held.error().message;
+  EXPECT_EQ(held->record_seconds, 30);
+  EXPECT_EQ(rule_from_json(rule_json(*held)).value(), *held);
+  EXPECT_EQ(rule_from_json(json::parse(R"({"id":"r","record":true,"record_seconds":-1})"))
+                .error()
+                .message,
+            "'record_seconds' must be an integer from 0 to 3600");
+  EXPECT_EQ(rule_from_json(json::parse(R"({"id":"r","record_seconds":5})")).error().message,
+            "record_seconds: needs record = true");
   EXPECT_EQ(rule_from_json(json::parse(R"({"id":"r","bookmark":"yes"})")).error().message,
             "'bookmark' must be true or false");
   for (auto [text, needle] : std::vector<std::pair<const char*, const char*>>{
@@ -481,6 +491,29 @@ TEST_F(AlarmRouterTest, BookmarkRuleMarksEachRaisedAlarmOnce) {
                             return e.action == "bookmark.add" && e.actor == "system";
                           }),
             1);
+}
+
+TEST_F(AlarmRouterTest, RecordSecondsHoldsForThatLongWhateverTheStop) {
+  config::Rule held;
+  held.id = "held";
+  held.kinds = {"motion", "line_crossing"};
+  held.record = true;
+  held.record_seconds = 1;
+  make_router({held}, true);
+  // A start whose stop comes early: recording goes on to start + 1 s.
+  feed({event("cam-1", "motion", kDec1)});
+  feed({event("cam-1", "motion", kDec1 + kSec / 10, "stop")});
+  EXPECT_EQ(calls(), Calls{"cam-1 on"});
+  ASSERT_TRUE(eventually([&] { return calls() == Calls{"cam-1 off"}; }));
+  // A start whose stop never comes ends too.
+  feed({event("cam-2", "motion", kDec1)});
+  EXPECT_EQ(calls(), Calls{"cam-2 on"});
+  ASSERT_TRUE(eventually([&] { return calls() == Calls{"cam-2 off"}; }));
+  // A pulse records for the hold, not just around it.
+  feed({event("cam-3", "line_crossing", kDec1, "pulse")});
+  EXPECT_EQ(calls(), Calls{"cam-3 on"});
+  ASSERT_TRUE(eventually([&] { return calls() == Calls{"cam-3 off"}; }));
+  EXPECT_EQ(calls(), Calls{});
 }
 
 }  // namespace
