@@ -76,6 +76,10 @@ std::string check_rule(const Rule& r) {
            std::to_string(kMaxDebounceMs);
   if (r.priority < 1 || r.priority > 5)
     return "priority: " + std::to_string(r.priority) + " is out of range 1..5";
+  if (r.record_seconds < 0 || r.record_seconds > kMaxRecordSeconds)
+    return "record_seconds: " + std::to_string(r.record_seconds) + " is out of range 0.." +
+           std::to_string(kMaxRecordSeconds);
+  if (r.record_seconds > 0 && !r.record) return "record_seconds: needs record = true";
   return {};
 }
 
@@ -171,7 +175,7 @@ std::optional<RuleError> parse_rules(const toml::node& node, std::vector<Rule>& 
         else if (auto what = parse_hours(value.as_string()->get(), r.from_minute, r.to_minute);
                  !what.empty())
           fail(value, what);
-      } else if (k == "debounce_ms" || k == "priority") {
+      } else if (k == "debounce_ms" || k == "priority" || k == "record_seconds") {
         if (!value.is_integer()) {
           fail(value, std::string(k) + ": expected an integer");
           continue;
@@ -179,16 +183,24 @@ std::optional<RuleError> parse_rules(const toml::node& node, std::vector<Rule>& 
         auto v = value.as_integer()->get();
         if (k == "debounce_ms") {
           r.debounce_ms = v;
+        } else if (k == "record_seconds") {
+          if (v < 0 || v > kMaxRecordSeconds)
+            fail(value, "record_seconds: " + std::to_string(v) + " is out of range 0.." +
+                            std::to_string(kMaxRecordSeconds));
+          else
+            r.record_seconds = static_cast<int>(v);
         } else if (v < 1 || v > 5) {
           fail(value, "priority: " + std::to_string(v) + " is out of range 1..5");
         } else {
           r.priority = static_cast<int>(v);
         }
-      } else if (k == "enabled") {
+      } else if (k == "enabled" || k == "record" || k == "bookmark") {
         if (!value.is_boolean())
-          fail(value, "enabled: expected a boolean (true or false)");
+          fail(value, std::string(k) + ": expected a boolean (true or false)");
         else
-          r.enabled = value.as_boolean()->get();
+          (k == "enabled"  ? r.enabled
+           : k == "record" ? r.record
+                           : r.bookmark) = value.as_boolean()->get();
       } else {
         fail(value, "unknown key " + toml_quote(k).substr(1, toml_quote(k).size() - 2));
       }
@@ -219,6 +231,9 @@ std::string rules_toml(const std::vector<Rule>& rules) {
     out += "debounce_ms = " + std::to_string(r.debounce_ms) + "\n";
     out += "priority = " + std::to_string(r.priority) + "\n";
     out += std::string("enabled = ") + (r.enabled ? "true" : "false") + "\n";
+    if (r.record) out += "record = true\n";
+    if (r.record_seconds) out += "record_seconds = " + std::to_string(r.record_seconds) + "\n";
+    if (r.bookmark) out += "bookmark = true\n";
   }
   return out;
 }
@@ -251,7 +266,20 @@ std::string rules_markdown() {
          " | Events from the same source closer than this to the last one taken are "
          "ignored. |\n"
          "| `priority` | integer | `3` | 1..5 | Alarm priority, 5 most urgent. |\n"
-         "| `enabled` | boolean | `true` | `true`, `false` | A disabled rule matches nothing. |\n";
+         "| `enabled` | boolean | `true` | `true`, `false` | A disabled rule matches nothing. |\n"
+         "| `record` | boolean | `false` | `true`, `false` | Events the rule matches start "
+         "recording on cameras in mode `events` (from `[recording] pre_event_s` before the event "
+         "to `post_event_s` after its end). Once any enabled rule has `record = true`, only such "
+         "rules start events-mode recording; with none, every motion, line crossing, intrusion, "
+         "tamper and I/O event does. No effect on `continuous` cameras. |\n"
+         "| `record_seconds` | integer | `0` | 0.." +
+         std::to_string(kMaxRecordSeconds) +
+         ", only with `record = true` | 0: the recording follows the event (start to stop, a "
+         "pulse around it). N: it lasts N seconds from the event's start, whatever its stop "
+         "(then `post_event_s`); a start whose stop never comes records no longer. |\n"
+         "| `bookmark` | boolean | `false` | `true`, `false` | Every alarm the rule raises (not "
+         "a repeat folded into an open alarm) makes a bookmark at the event's time, linked to "
+         "the alarm. |\n";
 }
 
 }  // namespace zaulek::config

@@ -21,12 +21,24 @@ struct Rule {
   std::int64_t debounce_ms = 0;  // 0..86400000
   int priority = 3;              // 1 (lowest) .. 5 (most urgent)
   bool enabled = true;
+  // Events-mode recording around the events this rule matches (see
+  // server/alarms.h: once any armed rule has record, only such rules start
+  // events-mode recording).
+  bool record = false;
+  // With record: 0 = the recording follows the event (start to stop, a
+  // pulse around it); N = it lasts N seconds from the event's start (a stop
+  // does not end it sooner, a start without a stop no longer), 1..3600.
+  int record_seconds = 0;
+  // A bookmark at the event's time for every alarm this rule raises (not
+  // for repeats folded into it).
+  bool bookmark = false;
   bool operator==(const Rule&) const = default;
 };
 
 inline constexpr std::size_t kMaxRules = 256;
 inline constexpr std::size_t kMaxRuleCameras = 1024;
 inline constexpr std::int64_t kMaxDebounceMs = 86'400'000;
+inline constexpr int kMaxRecordSeconds = 3600;
 
 // The event kinds a rule may name (DESIGN.md plus zaulekd's own `health`).
 const std::vector<std::string_view>& event_kinds();

@@ -4,6 +4,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <future>
@@ -86,7 +87,10 @@ json rule_json(const config::Rule& r) {
           {"hours", hours.empty() ? json(nullptr) : json(hours)},
           {"debounce_ms", r.debounce_ms},
           {"priority", r.priority},
-          {"enabled", r.enabled}};
+          {"enabled", r.enabled},
+          {"record", r.record},
+          {"record_seconds", r.record_seconds},
+          {"bookmark", r.bookmark}};
 }
 
 Result<config::Rule> rule_from_json(const json& j) {
@@ -106,8 +110,9 @@ Result<config::Rule> rule_from_json(const json& j) {
     return {};
   };
   for (const auto& [key, value] : j.items()) {
-    static const std::set<std::string> known = {"id",    "cameras",     "kinds",    "days",
-                                                "hours", "debounce_ms", "priority", "enabled"};
+    static const std::set<std::string> known = {"id",     "cameras",        "kinds",    "days",
+                                                "hours",  "debounce_ms",    "priority", "enabled",
+                                                "record", "record_seconds", "bookmark"};
     if (!known.count(key)) return bad("unknown field '" + key.substr(0, 64) + "'");
   }
   if (auto it = j.find("id"); it == j.end() || !it->is_string())
@@ -136,6 +141,19 @@ Result<config::Rule> rule_from_json(const json& j) {
   if (auto it = j.find("enabled"); it != j.end()) {
     if (!it->is_boolean()) return bad("'enabled' must be true or false");
     r.enabled = it->get<bool>();
+  }
+  for (auto [key, field] : {std::pair{"record", &r.record}, std::pair{"bookmark", &r.bookmark}}) {
+    auto it = j.find(key);
+    if (it == j.end()) continue;
+    if (!it->is_boolean()) return bad(std::string("'") + key + "' must be true or false");
+    *field = it->get<bool>();
+  }
+  if (auto it = j.find("record_seconds"); it != j.end()) {
+    if (!it->is_number_integer() || it->get<std::int64_t>() < 0 ||
+        it->get<std::int64_t>() > config::kMaxRecordSeconds)
+      return bad("'record_seconds' must be an integer from 0 to " +
+                 std::to_string(config::kMaxRecordSeconds));
+    r.record_seconds = static_cast<int>(it->get<std::int64_t>());
   }
   if (auto e = config::check_rule(r); !e.empty()) return bad(e);
   return r;
@@ -183,14 +201,18 @@ AlarmRouter::AlarmRouter(asio::io_context& ioc, storage::Catalog& catalog, Hub* 
       hub_(hub),
       audit_(audit),
       clock_(clock),
-      config_rules_(std::move(config_rules)) {}
+      config_rules_(std::move(config_rules)),
+      record_timer_(strand_) {}
 
 void AlarmRouter::start() {
   asio::post(strand_, [this] { reload(); });
 }
 
 void AlarmRouter::stop() {
-  asio::post(strand_, [this] { stopped_ = true; });
+  asio::post(strand_, [this] {
+    stopped_ = true;
+    record_timer_.cancel();
+  });
 }
 
 void AlarmRouter::reload() {
@@ -215,18 +237,156 @@ void AlarmRouter::reload() {
   }
   take(default_rule());
   rules_ = std::move(all);
-  spdlog::info("alarms: {} rules armed", rules_.size());
+  const bool by_rules =
+      std::any_of(rules_.begin(), rules_.end(), [](const config::Rule& r) { return r.record; });
+  if (by_rules != rules_record_) {
+    // The way recording is driven changes: end what the old way started.
+    if (recording_.event) {
+      for (const auto& cam : legacy_recording_) recording_.event(cam, false);
+      for (const auto& [cam, sources] : rule_recording_) recording_.event(cam, false);
+    }
+    legacy_recording_.clear();
+    rule_recording_.clear();
+  }
+  rules_record_ = by_rules;
+  spdlog::info("alarms: {} rules armed; events-mode recording driven by {}", rules_.size(),
+               by_rules ? "rules with record = true" : "every camera event");
+}
+
+void AlarmRouter::legacy_step(const std::vector<storage::Event>& all) {
+  if (!recording_.all_events) return;
+  recording_.all_events(all);
+  for (const auto& e : all) {
+    if (e.state == "start")
+      legacy_recording_.insert(e.camera_id);
+    else if (e.state == "stop")
+      legacy_recording_.erase(e.camera_id);
+  }
+  if (legacy_recording_.size() > 100000) legacy_recording_.clear();  // bounded
+}
+
+void AlarmRouter::record_step(const storage::Event& e) {
+  if (!recording_.event) return;
+  const std::string key = e.kind + "|" + e.source;
+  const auto now = std::chrono::steady_clock::now();
+  if (e.state == "stop") {
+    auto cam = rule_recording_.find(e.camera_id);
+    if (cam == rule_recording_.end()) return;
+    auto src = cam->second.find(key);
+    if (src == cam->second.end()) return;
+    src->second.open = false;
+    if (src->second.until > now) return;  // record_seconds: held to its end
+    cam->second.erase(src);
+    if (cam->second.empty()) {
+      rule_recording_.erase(cam);
+      recording_.event(e.camera_id, false);
+    }
+    return;
+  }
+  // Which record rules take it: any that follows the event, the longest hold.
+  bool follows = false;
+  int hold_s = 0;
+  bool matched = false;
+  for (const auto& r : rules_) {
+    if (!r.record || !rule_matches(r, e)) continue;
+    matched = true;
+    if (r.record_seconds == 0)
+      follows = true;
+    else
+      hold_s = std::max(hold_s, r.record_seconds);
+  }
+  if (!matched) return;
+  recording_.event(e.camera_id, true);
+  const bool start = e.state == "start";
+  if (!(start && follows) && hold_s == 0) {  // a pulse: a start and a stop
+    if (!rule_recording_.count(e.camera_id)) recording_.event(e.camera_id, false);
+    return;
+  }
+  if (rule_recording_.size() > 100000) rule_recording_.clear();  // bounded (cameras)
+  auto& sources = rule_recording_[e.camera_id];
+  auto src = sources.find(key);
+  if (src == sources.end()) {
+    if (sources.size() >= 1024) return;  // bounded; it ends with the camera's others
+    src = sources.emplace(key, RecordSource{}).first;
+  }
+  if (start && follows) src->second.open = true;
+  if (hold_s > 0) {
+    src->second.until = std::max(src->second.until, now + std::chrono::seconds(hold_s));
+    arm_record_timer(src->second.until);
+  }
+}
+
+void AlarmRouter::arm_record_timer(std::chrono::steady_clock::time_point at) {
+  if (at >= record_timer_at_) return;
+  record_timer_at_ = at;
+  record_timer_.expires_at(at);
+  record_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;  // cancelled or re-armed (the router may be gone: touch nothing)
+    sweep_record_sources();
+  });
+}
+
+void AlarmRouter::sweep_record_sources() {
+  record_timer_at_ = std::chrono::steady_clock::time_point::max();
+  if (stopped_) return;
+  const auto now = std::chrono::steady_clock::now();
+  auto next = std::chrono::steady_clock::time_point::max();
+  for (auto cam = rule_recording_.begin(); cam != rule_recording_.end();) {
+    for (auto src = cam->second.begin(); src != cam->second.end();) {
+      if (!src->second.open && src->second.until <= now) {
+        src = cam->second.erase(src);
+        continue;
+      }
+      if (src->second.until > now) next = std::min(next, src->second.until);
+      ++src;
+    }
+    if (cam->second.empty()) {
+      recording_.event(cam->first, false);
+      cam = rule_recording_.erase(cam);
+    } else {
+      ++cam;
+    }
+  }
+  if (next != std::chrono::steady_clock::time_point::max()) arm_record_timer(next);
+}
+
+void AlarmRouter::bookmark(const storage::Event& e, const config::Rule& rule,
+                           const storage::Alarm& a) {
+  storage::Bookmark b;
+  b.camera_id = e.camera_id;
+  b.time_ns = e.time_ns;
+  b.alarm_id = a.id;
+  b.rule_id = rule.id;
+  b.note = e.kind + " (alarm " + std::to_string(a.id) + ", rule " + rule.id + ")";
+  b.created_by = "system";
+  auto added = catalog_.add_bookmark(b);
+  if (!added) {
+    spdlog::error("alarms {}: cannot bookmark alarm {}: {}", e.camera_id, a.id,
+                  added.error().message);
+    return;
+  }
+  ++bookmarks_;
+  if (audit_)
+    audit_->record("system", "bookmark.add", "bookmark:" + std::to_string(added->id),
+                   json{{"camera_id", e.camera_id},
+                        {"time", time_text(e.time_ns)},
+                        {"alarm_id", std::to_string(a.id)},
+                        {"rule_id", rule.id}}
+                       .dump(),
+                   "");
 }
 
 void AlarmRouter::route(std::vector<storage::Event> events) {
   asio::post(strand_, [this, events = std::move(events)] {
     if (stopped_) return;
+    if (!rules_record_) legacy_step(events);
     for (const auto& e : events)
       if (e.id) route_one(e);
   });
 }
 
 void AlarmRouter::route_one(const storage::Event& e) {
+  if (rules_record_) record_step(e);
   const config::Rule* best = nullptr;
   for (const auto& r : rules_)
     if ((!best || r.priority > best->priority) && rule_matches(r, e)) best = &r;
@@ -269,6 +429,7 @@ void AlarmRouter::route_one(const storage::Event& e) {
                           {"event_id", std::to_string(e.id)}}
                          .dump(),
                      "");
+    if (best->bookmark) bookmark(e, *best, raised->alarm);
   }
   publish(raised->alarm);
 }

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "server/api_alarms.h"
+#include "server/api_bookmarks.h"
 #include "server/api_cameras.h"
 #include "server/api_events.h"
 #include "server/api_recordings.h"
@@ -189,6 +190,7 @@ void register_routes(Router& router, ApiContext& ctx) {
   register_recording_routes(router, ctx);
   register_alarm_routes(router, ctx);
   register_notify_routes(router, ctx);
+  register_bookmark_routes(router, ctx);
 }
 
 }  // namespace zaulek::server

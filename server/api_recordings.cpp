@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 
+#include "server/api_bookmarks.h"
 #include "server/recording.h"
 
 namespace zaulek::server {
@@ -21,6 +22,7 @@ constexpr std::int64_t kDayNs = 86'400 * kSecondNs;
 // starts a segment where the previous one ended; a reconnect leaves a gap).
 constexpr std::int64_t kMergeToleranceNs = kSecondNs;
 constexpr std::size_t kMaxReason = 1024;
+constexpr int kTimelineBookmarks = 1000;
 
 Response bad(std::string message) {
   return error_response(400, "invalid_argument", message);
@@ -119,12 +121,18 @@ Response recordings(ApiContext& ctx, Request& req) {
   json ranges = json::array(), gaps = json::array();
   for (const auto& r : t->ranges) ranges.push_back(range_json(r));
   for (const auto& g : t->gaps) gaps.push_back(range_json(g));
+  // The bookmarks on the same stretch (the first kTimelineBookmarks by time).
+  auto marks = ctx.catalog->list_bookmarks({id, *from, *to, 0, kTimelineBookmarks});
+  if (!marks) return error_response(marks.error());
+  json bookmarks = json::array();
+  for (const auto& b : *marks) bookmarks.push_back(bookmark_json(b));
   return json_response(200, {{"camera_id", id},
                              {"from", time_text(*from)},
                              {"to", time_text(*to)},
                              {"ranges", ranges},
                              {"gaps", gaps},
-                             {"segments", t->segments}});
+                             {"segments", t->segments},
+                             {"bookmarks", bookmarks}});
 }
 
 json hold_json(const storage::Hold& h) {

@@ -1,5 +1,5 @@
 // Recorded footage and evidence holds:
-//   GET /api/v1/cameras/{id}/recordings?from=&to=   (every role)
+//   GET /api/v1/cameras/{id}/recordings?from=&to=   (every role; with the bookmarks)
 //   GET/POST /api/v1/holds, DELETE /api/v1/holds/{id} (administrator, investigator; audited)
 #pragma once
 

@@ -917,6 +917,10 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
   ctx.recording = &recording;
   // Rules and alarms (server/alarms.h): fed by stored events and camera health.
   AlarmRouter alarms(ioc, catalog, &hub, &audit, clock, config.rules);
+  // Events-mode recording: by every camera event, or by rules with record = true.
+  alarms.set_recording(
+      {[&recording](const std::vector<storage::Event>& e) { recording.on_events(e); },
+       [&recording](const std::string& id, bool active) { recording.event(id, active); }});
   alarms.start();
   ctx.alarms = &alarms;
   ctx.cameras->set_status_listener(
@@ -924,9 +928,8 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
         alarms.camera_status(id, std::string(to_string(s)), reason);
       });
   EventsOptions event_options;
-  // Stored events go to events-mode recorders (pre/post-event footage) and to the rules.
-  event_options.on_stored = [&alarms, &recording](std::vector<storage::Event> e) {
-    recording.on_events(e);
+  // Stored events go to the rules, which hand them on to events-mode recorders.
+  event_options.on_stored = [&alarms](std::vector<storage::Event> e) {
     alarms.route(std::move(e));
   };
   event_options.on_subscription_health = [&alarms](const std::string& id, bool failing,

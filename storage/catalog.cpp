@@ -218,6 +218,20 @@ StoredRule read_rule(const sql::Stmt& st) {
   return r;
 }
 
+Bookmark read_bookmark(const sql::Stmt& st) {
+  Bookmark b;
+  b.id = st.int64("id");
+  b.camera_id = st.text("camera_id");
+  b.time_ns = st.int64("time_ns");
+  if (!st.is_null("until_ns")) b.until_ns = st.int64("until_ns");
+  if (!st.is_null("alarm_id")) b.alarm_id = st.int64("alarm_id");
+  b.rule_id = st.opt_text("rule_id");
+  b.note = st.text("note");
+  b.created_by = st.text("created_by");
+  b.created = from_ns(st.int64("created_ns"));
+  return b;
+}
+
 Hold read_hold(const sql::Stmt& st) {
   Hold h;
   h.id = st.int64("id");
@@ -1322,6 +1336,83 @@ class SqliteCatalog final : public Catalog {
     if (auto r = (*st)->run(); !r) return r.error();
     if (writer_->changes() == 0) return make_error(ErrorKind::not_found, "no rule " + id);
     return {};
+  }
+
+  // ---- bookmarks ----
+
+  Result<Bookmark> add_bookmark(const Bookmark& bookmark) override {
+    auto bad = [](const std::string& what) {
+      return make_error(ErrorKind::invalid_argument, "bookmark " + what);
+    };
+    if (!valid_camera_id(bookmark.camera_id)) return bad("camera_id is not a camera id");
+    if (bookmark.until_ns && *bookmark.until_ns <= bookmark.time_ns)
+      return bad("until must be after time");
+    if (bookmark.note.size() > 4096) return bad("note is longer than 4096 bytes");
+    if (bookmark.rule_id && !valid_camera_id(*bookmark.rule_id))  // same alphabet as camera ids
+      return bad("rule_id must be [A-Za-z0-9._-]{1,64}");
+    if (bookmark.created_by.empty() || bookmark.created_by.size() > 64)
+      return bad("created_by must be 1 to 64 characters");
+    Bookmark b = bookmark;
+    b.created = clock_.realtime();
+    std::lock_guard lock(write_mu_);
+    auto st = writer_->prepare(
+        "INSERT INTO bookmarks (camera_id, time_ns, until_ns, alarm_id, rule_id, note, "
+        "created_by, created_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+    if (!st) return st.error();
+    (*st)->bind(1, b.camera_id).bind(2, b.time_ns);
+    if (b.until_ns)
+      (*st)->bind(3, *b.until_ns);
+    else
+      (*st)->bind_null(3);
+    if (b.alarm_id)
+      (*st)->bind(4, *b.alarm_id);
+    else
+      (*st)->bind_null(4);
+    (*st)->bind(5, b.rule_id).bind(6, b.note).bind(7, b.created_by).bind(8, to_ns(b.created));
+    if (auto r = (*st)->run(); !r)
+      return with_context(r.error(), "adding bookmark on " + b.camera_id);
+    b.id = writer_->last_insert_rowid();
+    return b;
+  }
+
+  Result<Bookmark> find_bookmark(std::int64_t id) override {
+    auto r = readers_.borrow();
+    if (!r) return r.error();
+    auto st = (*r)->prepare("SELECT * FROM bookmarks WHERE id = ?1");
+    if (!st) return st.error();
+    (*st)->bind(1, id);
+    auto row = (*st)->step();
+    if (!row) return row.error();
+    if (!*row) return make_error(ErrorKind::not_found, "no bookmark " + std::to_string(id));
+    return read_bookmark(**st);
+  }
+
+  Result<std::vector<Bookmark>> list_bookmarks(const BookmarkQuery& q) override {
+    if (auto v = validate_range(q.from_ns, q.to_ns); !v) return v.error();
+    if (auto v = validate_limit(q.limit); !v) return v.error();
+    auto r = readers_.borrow();
+    if (!r) return r.error();
+    // Two statements so that each uses its own index.
+    auto st = q.camera_id.empty()
+                  ? (*r)->prepare(
+                        "SELECT * FROM bookmarks WHERE time_ns >= ?2 AND time_ns < ?3 "
+                        "AND id > ?4 AND ?1 = '' ORDER BY time_ns, id LIMIT ?5")
+                  : (*r)->prepare(
+                        "SELECT * FROM bookmarks WHERE camera_id = ?1 AND time_ns >= ?2 "
+                        "AND time_ns < ?3 AND id > ?4 ORDER BY time_ns, id LIMIT ?5");
+    if (!st) return st.error();
+    (*st)->bind(1, q.camera_id).bind(2, q.from_ns).bind(3, q.to_ns).bind(4, q.after_id);
+    (*st)->bind(5, q.limit);
+    return collect<Bookmark>(
+        **st, [](const sql::Stmt& row) -> Result<Bookmark> { return read_bookmark(row); });
+  }
+
+  Status delete_bookmark(std::int64_t id) override {
+    std::lock_guard lock(write_mu_);
+    auto st = writer_->prepare("DELETE FROM bookmarks WHERE id = ?1");
+    if (!st) return st.error();
+    (*st)->bind(1, id);
+    return changed_one((*st)->run(), "bookmark", id);
   }
 
   // ---- retention ----

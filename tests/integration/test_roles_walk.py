@@ -76,3 +76,8 @@ def test_route_table_is_what_the_contract_needs():
     assert routes[("GET", "/api/v1/users")]["roles"] == ["administrator"]
     assert sorted(routes[("GET", "/api/v1/audit")]["roles"]) == ["administrator", "investigator"]
     assert routes[("GET", "/api/v1/ws")]["websocket"] is True
+    everyone = ["administrator", "investigator", "operator"]
+    assert sorted(routes[("GET", "/api/v1/bookmarks")]["roles"]) == everyone
+    assert sorted(routes[("POST", "/api/v1/bookmarks")]["roles"]) == everyone
+    assert sorted(routes[("DELETE", "/api/v1/bookmarks/{id}")]["roles"]) == [
+        "administrator", "investigator"]

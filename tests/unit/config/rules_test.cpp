@@ -35,9 +35,16 @@ priority = 4
 [[rules]]
 id = "off"
 enabled = false
+
+[[rules]]
+id = "gate"
+kinds = ["line_crossing"]
+record = true
+record_seconds = 30
+bookmark = true
 )");
   ASSERT_TRUE(cfg.ok()) << cfg.error().message;
-  ASSERT_EQ(cfg->rules.size(), 2u);
+  ASSERT_EQ(cfg->rules.size(), 3u);
   const Rule& r = cfg->rules[0];
   EXPECT_EQ(r.id, "night-motion");
   EXPECT_EQ(r.cameras, (std::vector<std::string>{"cam-1", "cam-2"}));
@@ -52,6 +59,13 @@ enabled = false
   EXPECT_FALSE(cfg->rules[1].enabled);
   EXPECT_TRUE(cfg->rules[1].cameras.empty());
   EXPECT_EQ(cfg->rules[1].priority, 3);
+  // record and bookmark default to false.
+  EXPECT_FALSE(r.record);
+  EXPECT_FALSE(r.bookmark);
+  EXPECT_TRUE(cfg->rules[2].record);
+  EXPECT_TRUE(cfg->rules[2].bookmark);
+  EXPECT_EQ(r.record_seconds, 0);
+  EXPECT_EQ(cfg->rules[2].record_seconds, 30);
 
   // to_toml gives the rules back.
   auto again = parse_text(to_toml(*cfg));
@@ -84,6 +98,14 @@ TEST(ConfigRules, ErrorsNameLineColumnAndField) {
             "zaulekd.toml:3:15: rules[0].debounce_ms: -1 is out of range 0..86400000");
   EXPECT_EQ(error_of("rules = 5\n"),
             "zaulekd.toml:1:9: rules: expected an array of tables ([[rules]])");
+  EXPECT_EQ(error_of("[[rules]]\nid = \"a\"\nrecord = \"yes\"\n"),
+            "zaulekd.toml:3:10: rules[0].record: expected a boolean (true or false)");
+  EXPECT_EQ(error_of("[[rules]]\nid = \"a\"\nrecord = true\nrecord_seconds = 3601\n"),
+            "zaulekd.toml:4:18: rules[0].record_seconds: 3601 is out of range 0..3600");
+  EXPECT_EQ(error_of("[[rules]]\nid = \"a\"\nrecord_seconds = 10\n"),
+            "zaulekd.toml:3:18: rules[0].record_seconds: needs record = true");
+  EXPECT_EQ(error_of("[[rules]]\nid = \"a\"\nbookmark = 1\n"),
+            "zaulekd.toml:3:12: rules[0].bookmark: expected a boolean (true or false)");
   EXPECT_EQ(error_of("[[rules]]\nid = \"a\"\ncameras = [\"../x\"]\n"),
             "zaulekd.toml:3:11: rules[0].cameras: \"../x\" is not a camera id");
 }

@@ -83,11 +83,30 @@ class AlarmRouterTest : public ::testing::Test {
     ioc_.stop();
     thread_.join();
   }
-  void make_router(std::vector<config::Rule> rules) {
+  void make_router(std::vector<config::Rule> rules, bool hooks = false) {
     router_ = std::make_unique<AlarmRouter>(ioc_, *cat_, hub_.get(), audit_.get(), clock_,
                                             std::move(rules));
+    if (hooks)
+      router_->set_recording({[this](const std::vector<storage::Event>& all) {
+                                std::lock_guard lock(calls_mu_);
+                                for (const auto& e : all)
+                                  calls_.push_back("all " + e.camera_id + " " + e.kind);
+                              },
+                              [this](const std::string& camera, bool active) {
+                                std::lock_guard lock(calls_mu_);
+                                calls_.push_back(camera + (active ? " on" : " off"));
+                              }});
     router_->start();
   }
+  std::vector<std::string> calls() {
+    settle();
+    std::lock_guard lock(calls_mu_);
+    auto out = calls_;
+    calls_.clear();
+    return out;
+  }
+  std::mutex calls_mu_;
+  std::vector<std::string> calls_;  // what the recording hooks were told
   // Stores and routes; returns the stored events.
   std::vector<storage::Event> feed(std::vector<storage::Event> events) {
     auto ids = cat_->add_events(events);
@@ -150,6 +169,28 @@ TEST(AlarmRules, FromJsonNamesTheField) {
   EXPECT_EQ(ok->days, (std::vector<int>{5, 6}));
   EXPECT_EQ(rule_json(*ok)["hours"], "08:00-16:00");
   EXPECT_EQ(rule_from_json(rule_json(*ok)).value(), *ok);
+  EXPECT_FALSE(ok->record);
+  EXPECT_FALSE(ok->bookmark);
+  EXPECT_EQ(rule_json(*ok)["record"], false);
+  auto rec = rule_from_json(json::parse(R"({"id":"r","record":true,"bookmark":true})"));
+  ASSERT_TRUE(rec.ok()) << rec.error().message;
+  EXPECT_TRUE(rec->record);
+  EXPECT_TRUE(rec->bookmark);
+  EXPECT_EQ(rule_from_json(rule_json(*rec)).value(), *rec);
+  EXPECT_EQ(rule_from_json(json::parse(R"({"id":"r","record":1})")).error().message,
+            "'record' must be true or false");
+  auto held = rule_from_json(json::parse(R"({"id":"r","record":true,"record_seconds":30})"));
+  ASSERT_TRUE(held.ok()) << held.error().message;
+  EXPECT_EQ(held->record_seconds, 30);
+  EXPECT_EQ(rule_from_json(rule_json(*held)).value(), *held);
+  EXPECT_EQ(rule_from_json(json::parse(R"({"id":"r","record":true,"record_seconds":-1})"))
+                .error()
+                .message,
+            "'record_seconds' must be an integer from 0 to 3600");
+  EXPECT_EQ(rule_from_json(json::parse(R"({"id":"r","record_seconds":5})")).error().message,
+            "record_seconds: needs record = true");
+  EXPECT_EQ(rule_from_json(json::parse(R"({"id":"r","bookmark":"yes"})")).error().message,
+            "'bookmark' must be true or false");
   for (auto [text, needle] : std::vector<std::pair<const char*, const char*>>{
            {R"({})", "'id'"},
            {R"({"id":"r","kinds":["smoke"]})", "kinds"},
@@ -328,6 +369,151 @@ TEST_F(AlarmRouterTest, RulesOverTheApi) {
   ASSERT_TRUE(router_->delete_rule("default").ok());  // the stored one; the built-in returns
   feed({event("cam-1", "tamper", kDec1)});
   ASSERT_TRUE(eventually([&] { return alarms().size() == 2; }));
+}
+
+using Calls = std::vector<std::string>;
+
+TEST_F(AlarmRouterTest, WithoutRecordRulesEveryEventGoesToTheRecorders) {
+  make_router({}, true);
+  EXPECT_FALSE(router_->rules_record());
+  feed({event("cam-1", "motion", kDec1), event("cam-1", "motion", kDec1 + kSec, "stop")});
+  EXPECT_EQ(calls(), (Calls{"all cam-1 motion", "all cam-1 motion"}));
+}
+
+TEST_F(AlarmRouterTest, RecordRulesAloneStartRecording) {
+  config::Rule gate;
+  gate.id = "gate";
+  gate.cameras = {"cam-1"};
+  gate.kinds = {"line_crossing"};
+  gate.record = true;
+  make_router({gate}, true);
+  settle();
+  EXPECT_TRUE(router_->rules_record());
+  // Motion, and a line crossing on another camera: nothing records.
+  feed({event("cam-1", "motion", kDec1), event("cam-2", "line_crossing", kDec1)});
+  feed({event("cam-1", "motion", kDec1 + kSec, "stop")});
+  EXPECT_EQ(calls(), Calls{});
+  // A line crossing starts it; its stop ends it.
+  feed({event("cam-1", "line_crossing", kDec1 + 2 * kSec)});
+  EXPECT_EQ(calls(), Calls{"cam-1 on"});
+  feed({event("cam-1", "motion", kDec1 + 3 * kSec, "stop")});  // not the source that started
+  EXPECT_EQ(calls(), Calls{});
+  feed({event("cam-1", "line_crossing", kDec1 + 4 * kSec, "stop")});
+  EXPECT_EQ(calls(), Calls{"cam-1 off"});
+  // Two sources: recording ends with the last of them.
+  auto second = event("cam-1", "line_crossing", kDec1 + 5 * kSec);
+  second.source = R"({"Rule":"fence"})";
+  feed({event("cam-1", "line_crossing", kDec1 + 5 * kSec), second});
+  EXPECT_EQ(calls(), (Calls{"cam-1 on", "cam-1 on"}));
+  feed({event("cam-1", "line_crossing", kDec1 + 6 * kSec, "stop")});
+  EXPECT_EQ(calls(), Calls{});
+  auto second_stop = second;
+  second_stop.state = "stop";
+  second_stop.time_ns = kDec1 + 7 * kSec;
+  feed({second_stop});
+  EXPECT_EQ(calls(), Calls{"cam-1 off"});
+  // A pulse is a start and a stop.
+  feed({event("cam-1", "line_crossing", kDec1 + 8 * kSec, "pulse")});
+  EXPECT_EQ(calls(), (Calls{"cam-1 on", "cam-1 off"}));
+}
+
+TEST_F(AlarmRouterTest, RecordIgnoresWhichRuleRaisesAndDebounce) {
+  config::Rule rec, loud;
+  rec.id = "rec";
+  rec.kinds = {"intrusion"};
+  rec.record = true;
+  rec.priority = 1;
+  rec.debounce_ms = 60'000;
+  loud.id = "loud";
+  loud.kinds = {"intrusion"};
+  loud.priority = 5;
+  make_router({rec, loud}, true);
+  feed({event("cam-1", "intrusion", kDec1, "pulse")});
+  feed({event("cam-1", "intrusion", kDec1 + kSec, "pulse")});
+  EXPECT_EQ(calls(), (Calls{"cam-1 on", "cam-1 off", "cam-1 on", "cam-1 off"}));
+  ASSERT_EQ(alarms().size(), 1u);
+  EXPECT_EQ(alarms()[0].rule_id, "loud");
+}
+
+TEST_F(AlarmRouterTest, SwitchingTheWayRecordingIsDrivenEndsWhatTheOldWayStarted) {
+  make_router({}, true);
+  feed({event("cam-1", "motion", kDec1)});
+  EXPECT_EQ(calls(), Calls{"all cam-1 motion"});
+  config::Rule plain;  // a rule set change that keeps the way: nothing ends
+  plain.id = "plain";
+  plain.kinds = {"tamper"};
+  ASSERT_TRUE(router_->add_rule(plain, "adam").ok());
+  EXPECT_EQ(calls(), Calls{});
+  config::Rule gate;
+  gate.id = "gate";
+  gate.kinds = {"line_crossing"};
+  gate.record = true;
+  ASSERT_TRUE(router_->add_rule(gate, "adam").ok());
+  EXPECT_EQ(calls(), Calls{"cam-1 off"});
+  feed({event("cam-2", "line_crossing", kDec1 + kSec)});
+  EXPECT_EQ(calls(), Calls{"cam-2 on"});
+  ASSERT_TRUE(router_->delete_rule("gate").ok());
+  EXPECT_EQ(calls(), Calls{"cam-2 off"});
+  feed({event("cam-1", "motion", kDec1 + 2 * kSec, "pulse")});
+  EXPECT_EQ(calls(), Calls{"all cam-1 motion"});
+}
+
+TEST_F(AlarmRouterTest, BookmarkRuleMarksEachRaisedAlarmOnce) {
+  config::Rule gate;
+  gate.id = "gate";
+  gate.kinds = {"line_crossing"};
+  gate.bookmark = true;
+  config::Rule plain;
+  plain.id = "plain";
+  plain.kinds = {"motion"};
+  make_router({gate, plain});
+  feed({event("cam-1", "line_crossing", kDec1 + 3 * kSec, "pulse")});
+  feed({event("cam-1", "line_crossing", kDec1 + 9 * kSec, "pulse")});  // folds
+  feed({event("cam-1", "motion", kDec1 + 10 * kSec)});                 // no bookmark rule
+  settle();
+  ASSERT_EQ(alarms().size(), 2u);
+  EXPECT_EQ(router_->bookmarks(), 1u);
+  auto marks = cat_->list_bookmarks({"", 0, INT64_MAX, 0, 100});
+  ASSERT_TRUE(marks.ok());
+  ASSERT_EQ(marks->size(), 1u);
+  const auto& b = (*marks)[0];
+  EXPECT_EQ(b.camera_id, "cam-1");
+  EXPECT_EQ(b.time_ns, kDec1 + 3 * kSec);
+  EXPECT_EQ(b.rule_id, std::optional<std::string>("gate"));
+  EXPECT_EQ(b.created_by, "system");
+  auto gate_alarm = alarms()[0].rule_id == "gate" ? alarms()[0] : alarms()[1];
+  EXPECT_EQ(b.alarm_id, std::optional<std::int64_t>(gate_alarm.id));
+  EXPECT_EQ(gate_alarm.count, 2);
+  // Audited as made by the system.
+  auto audit = cat_->list_audit(0, 100).value();
+  EXPECT_EQ(std::count_if(audit.begin(), audit.end(),
+                          [](const storage::AuditEntry& e) {
+                            return e.action == "bookmark.add" && e.actor == "system";
+                          }),
+            1);
+}
+
+TEST_F(AlarmRouterTest, RecordSecondsHoldsForThatLongWhateverTheStop) {
+  config::Rule held;
+  held.id = "held";
+  held.kinds = {"motion", "line_crossing"};
+  held.record = true;
+  held.record_seconds = 1;
+  make_router({held}, true);
+  // A start whose stop comes early: recording goes on to start + 1 s.
+  feed({event("cam-1", "motion", kDec1)});
+  feed({event("cam-1", "motion", kDec1 + kSec / 10, "stop")});
+  EXPECT_EQ(calls(), Calls{"cam-1 on"});
+  ASSERT_TRUE(eventually([&] { return calls() == Calls{"cam-1 off"}; }));
+  // A start whose stop never comes ends too.
+  feed({event("cam-2", "motion", kDec1)});
+  EXPECT_EQ(calls(), Calls{"cam-2 on"});
+  ASSERT_TRUE(eventually([&] { return calls() == Calls{"cam-2 off"}; }));
+  // A pulse records for the hold, not just around it.
+  feed({event("cam-3", "line_crossing", kDec1, "pulse")});
+  EXPECT_EQ(calls(), Calls{"cam-3 on"});
+  ASSERT_TRUE(eventually([&] { return calls() == Calls{"cam-3 off"}; }));
+  EXPECT_EQ(calls(), Calls{});
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 
 #include "media/segment.h"
 #include "server/api.h"
+#include "server/api_bookmarks.h"
 #include "server/api_recordings.h"
 #include "server/audit.h"
 
@@ -209,6 +210,7 @@ struct Api {
     ctx.audit = &audit;
     ctx.clock = &system_clock();
     register_recording_routes(router, ctx);
+    register_bookmark_routes(router, ctx);
   }
   std::pair<int, json> call(const std::string& method, const std::string& path,
                             std::map<std::string, std::string> query = {},
@@ -316,6 +318,92 @@ TEST(RecordingApi, RangesGapsAndHolds) {
   for (const auto& e : *audit) actions.push_back(e.action + " " + e.target + " " + e.actor);
   EXPECT_EQ(actions, (std::vector<std::string>{"hold.add hold:" + id + " iwona",
                                                "hold.delete hold:" + id + " iwona"}));
+}
+
+TEST(RecordingApi, BookmarksMarkListDeleteAndShowOnTheTimeline) {
+  Api api;
+  const std::int64_t t0 = (now_ns() / kSecond - 3600) * kSecond;
+  storage::Camera cam;
+  cam.id = "cam-1";
+  cam.onvif_url = "http://127.0.0.1:1/onvif/device_service";
+  ASSERT_TRUE(api.f.catalog->add_camera(cam));
+  auto [status, body] = api.call("POST", "/api/v1/bookmarks", {},
+                                 json{{"camera_id", "cam-1"},
+                                      {"time", rfc(t0 + 10 * kSecond)},
+                                      {"until", rfc(t0 + 20 * kSecond)},
+                                      {"note", "van parked\nno plates"}});
+  ASSERT_EQ(status, 201) << body.dump();
+  const std::string id = body["id"];
+  EXPECT_EQ(body["created_by"], "iwona");
+  EXPECT_EQ(body["until"], rfc(t0 + 20 * kSecond));
+  EXPECT_TRUE(body["alarm_id"].is_null());
+  std::tie(status, body) =
+      api.call("POST", "/api/v1/bookmarks", {}, json{{"camera_id", "cam-1"}, {"time", rfc(t0)}});
+  ASSERT_EQ(status, 201) << body.dump();
+  EXPECT_EQ(body["note"], "");
+  const std::string early = body["id"];
+  // Bad input names the field; an unknown camera is 404.
+  for (auto [b, needle] : std::vector<std::pair<json, std::string>>{
+           {json{{"time", rfc(t0)}}, "'camera_id'"},
+           {json{{"camera_id", "cam-1"}}, "'time'"},
+           {json{{"camera_id", "cam-1"}, {"time", 5}}, "'time'"},
+           {json{{"camera_id", "cam-1"}, {"time", rfc(t0)}, {"until", rfc(t0)}}, "'until'"},
+           {json{{"camera_id", "cam-1"}, {"time", rfc(t0)}, {"note", "a\x01"}}, "'note'"},
+           {json{{"camera_id", "cam-1"}, {"time", rfc(t0)}, {"note", std::string(4097, 'n')}},
+            "'note'"},
+           {json{{"camera_id", "cam-1"}, {"time", rfc(t0)}, {"colour", "red"}}, "colour"},
+           {json{{"camera_id", "../x"}, {"time", rfc(t0)}}, "'camera_id'"},
+           {json::array(), "object"}}) {
+    std::tie(status, body) = api.call("POST", "/api/v1/bookmarks", {}, b);
+    EXPECT_EQ(status, 400) << b.dump() << " " << body.dump();
+    EXPECT_NE(body["error"]["message"].get<std::string>().find(needle), std::string::npos)
+        << body.dump();
+  }
+  std::tie(status, body) =
+      api.call("POST", "/api/v1/bookmarks", {}, json{{"camera_id", "cam-9"}, {"time", rfc(t0)}});
+  EXPECT_EQ(status, 404);
+  // Listed by time, filtered, paged.
+  std::tie(status, body) = api.call("GET", "/api/v1/bookmarks", {{"camera", "cam-1"}});
+  ASSERT_EQ(status, 200);
+  ASSERT_EQ(body["bookmarks"].size(), 2u);
+  EXPECT_EQ(body["bookmarks"][0]["id"], early);
+  EXPECT_EQ(body["bookmarks"][1]["id"], id);
+  EXPECT_TRUE(body["next_after"].is_null());
+  std::tie(status, body) = api.call("GET", "/api/v1/bookmarks", {{"limit", "1"}});
+  ASSERT_EQ(status, 200);
+  ASSERT_EQ(body["bookmarks"].size(), 1u);
+  EXPECT_EQ(body["next_after"], early);
+  std::tie(status, body) =
+      api.call("GET", "/api/v1/bookmarks", {{"from", rfc(t0 + kSecond)}, {"to", rfc(t0 + kDay)}});
+  ASSERT_EQ(body["bookmarks"].size(), 1u);
+  for (auto [k, v] : std::vector<std::pair<std::string, std::string>>{
+           {"from", "noon"}, {"camera", "../x"}, {"limit", "0"}, {"after", "-1"}}) {
+    std::tie(status, body) = api.call("GET", "/api/v1/bookmarks", {{k, v}});
+    EXPECT_EQ(status, 400) << k;
+    EXPECT_NE(body["error"]["message"].get<std::string>().find("'" + k + "'"), std::string::npos)
+        << body.dump();
+  }
+  // The recordings timeline carries the bookmarks of its stretch.
+  std::tie(status, body) = api.call("GET", "/api/v1/cameras/cam-1/recordings",
+                                    {{"from", rfc(t0 + kSecond)}, {"to", rfc(t0 + kDay)}});
+  ASSERT_EQ(status, 200) << body.dump();
+  ASSERT_EQ(body["bookmarks"].size(), 1u);
+  EXPECT_EQ(body["bookmarks"][0]["id"], id);
+  // Deleted once; audited with what it said.
+  std::tie(status, body) = api.call("DELETE", "/api/v1/bookmarks/" + id);
+  EXPECT_EQ(status, 200);
+  std::tie(status, body) = api.call("DELETE", "/api/v1/bookmarks/" + id);
+  EXPECT_EQ(status, 404);
+  std::tie(status, body) = api.call("DELETE", "/api/v1/bookmarks/x1");
+  EXPECT_EQ(status, 404);
+  auto audit = api.f.catalog->list_audit(0, 100);
+  ASSERT_TRUE(audit);
+  std::vector<std::string> actions;
+  for (const auto& e : *audit) actions.push_back(e.action + " " + e.target + " " + e.actor);
+  EXPECT_EQ(actions, (std::vector<std::string>{"bookmark.add bookmark:" + id + " iwona",
+                                               "bookmark.add bookmark:" + early + " iwona",
+                                               "bookmark.delete bookmark:" + id + " iwona"}));
+  EXPECT_NE(audit->back().detail.find("van parked"), std::string::npos);
 }
 
 }  // namespace
