@@ -103,6 +103,7 @@ Result<Principal> Auth::authenticate(const std::string& token) {
   p.role = u->role;
   p.token_hash = hash;
   p.csrf_token = s->csrf_token;
+  if (u->role != Role::administrator) p.cameras = u->cameras;  // administrators see all
   return p;
 }
 

@@ -25,6 +25,9 @@ struct Principal {
   std::string token_hash;  // identifies the session (for logout); never the token
   std::string csrf_token;
   bool via_cookie = false;  // cookie auth needs X-CSRF-Token on state changes
+  // The cameras this user may see (sorted); nullopt: every camera. Use
+  // server/visibility.h, never this field directly.
+  std::optional<std::vector<std::string>> cameras = std::nullopt;
 };
 
 struct Request {
