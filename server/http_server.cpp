@@ -230,7 +230,8 @@ class WsSession final : public HubSubscriber,
     // The stream of this session's audience: its role and visible cameras.
     sh_.hub.subscribe(
         this->weak_from_this(), Audience{principal_.role, visible_cameras(principal_)},
-        principal_.user_id, [self = this->shared_from_this()](Subscription sub) {
+        SessionUser{principal_.user_id, principal_.authenticated},
+        [self = this->shared_from_this()](Subscription sub) {
           net::post(self->ws_.get_executor(), [self, sub = std::move(sub)] {
             if (!sub.ok) {
               spdlog::warn("ws: '{}' from {} refused: {}", self->principal_.name, self->remote_,

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -28,6 +29,8 @@ struct Principal {
   // The cameras this user may see (sorted); nullopt: every camera. Use
   // server/visibility.h, never this field directly.
   std::optional<std::vector<std::string>> cameras = std::nullopt;
+  // Steady time just before the user's row was read (Hub::close_user).
+  std::chrono::steady_clock::time_point authenticated{};
 };
 
 struct Request {

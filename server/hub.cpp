@@ -100,57 +100,65 @@ void Hub::publish(std::string type, nlohmann::json fields, RoleSet audience,
   });
 }
 
-void Hub::subscribe(std::weak_ptr<HubSubscriber> subscriber, Audience audience,
-                    std::int64_t user_id, std::function<void(Subscription)> done) {
+void Hub::subscribe(std::weak_ptr<HubSubscriber> subscriber, Audience audience, SessionUser user,
+                    std::function<void(Subscription)> done) {
   if (audience.role == Role::administrator) audience.cameras.reset();  // administrators see all
   if (audience.cameras) {
     auto& c = *audience.cameras;
     std::sort(c.begin(), c.end());
     c.erase(std::unique(c.begin(), c.end()), c.end());
   }
-  boost::asio::post(
-      strand_, [this, subscriber = std::move(subscriber), audience = std::move(audience), user_id,
-                done = std::move(done)]() mutable {
-        if (stopped_) {
-          if (auto s = subscriber.lock()) s->going_away();
-          return;
-        }
-        Stream* stream = audience.cameras ? nullptr : find(role_stream(audience.role));
-        if (!stream) {
-          drop_idle(std::chrono::steady_clock::now(), false);
-          for (auto& s : streams_)
-            if (s->audience == audience) stream = s.get();
-        }
-        if (!stream) {
-          if (streams_.size() - 3 >= max_streams_) {
-            Subscription refused;
-            refused.refused = "too many distinct camera sets (" + std::to_string(max_streams_) +
-                              " streams); try again later";
-            done(std::move(refused));
-            return;
-          }
-          auto s = std::make_unique<Stream>();
-          s->id = next_id_++;
-          s->audience = std::move(audience);
-          // Never below a seq any stream gave out (see hub.h).
-          s->seq = published_;
-          stream = s.get();
-          streams_.push_back(std::move(s));
-          streams_count_ = streams_.size();
-        }
-        stream->subscribers.push_back({std::move(subscriber), user_id});
-        ++sessions_;
-        Subscription ok;
-        ok.ok = true;
-        ok.stream = stream->id;
-        ok.last_seq = stream->seq;
-        done(std::move(ok));
-      });
+  boost::asio::post(strand_, [this, subscriber = std::move(subscriber),
+                              audience = std::move(audience), user,
+                              done = std::move(done)]() mutable {
+    if (stopped_) {
+      if (auto s = subscriber.lock()) s->going_away();
+      return;
+    }
+    // Authenticated before the user's sessions were closed: its audience
+    // may be the old one.
+    if (auto c = closed_users_.find(user.user_id);
+        c != closed_users_.end() && user.authenticated != std::chrono::steady_clock::time_point{} &&
+        user.authenticated <= c->second.first) {
+      if (auto s = subscriber.lock()) s->revoked(c->second.second);
+      return;
+    }
+    Stream* stream = audience.cameras ? nullptr : find(role_stream(audience.role));
+    if (!stream) {
+      drop_idle(std::chrono::steady_clock::now(), false);
+      for (auto& s : streams_)
+        if (s->audience == audience) stream = s.get();
+    }
+    if (!stream) {
+      if (streams_.size() - 3 >= max_streams_) {
+        Subscription refused;
+        refused.refused = "too many distinct camera sets (" + std::to_string(max_streams_) +
+                          " streams); try again later";
+        done(std::move(refused));
+        return;
+      }
+      auto s = std::make_unique<Stream>();
+      s->id = next_id_++;
+      s->audience = std::move(audience);
+      // Never below a seq any stream gave out (see hub.h).
+      s->seq = published_;
+      stream = s.get();
+      streams_.push_back(std::move(s));
+      streams_count_ = streams_.size();
+    }
+    stream->subscribers.push_back({std::move(subscriber), user.user_id});
+    ++sessions_;
+    Subscription ok;
+    ok.ok = true;
+    ok.stream = stream->id;
+    ok.last_seq = stream->seq;
+    done(std::move(ok));
+  });
 }
 
 void Hub::subscribe(std::weak_ptr<HubSubscriber> subscriber, Role role,
                     std::function<void(std::uint64_t)> done) {
-  subscribe(std::move(subscriber), Audience{role, std::nullopt}, 0,
+  subscribe(std::move(subscriber), Audience{role, std::nullopt}, SessionUser{},
             [done = std::move(done)](Subscription s) { done(s.last_seq); });
 }
 
@@ -189,6 +197,7 @@ void Hub::replay(std::uint64_t stream, std::uint64_t after, std::uint64_t upto,
 
 void Hub::close_user(std::int64_t user_id, std::string reason) {
   boost::asio::post(strand_, [this, user_id, reason = std::move(reason)] {
+    closed_users_[user_id] = {std::chrono::steady_clock::now(), reason};
     for (auto& s : streams_)
       for (auto& sub : s->subscribers)
         if (sub.user_id == user_id)

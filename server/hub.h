@@ -36,6 +36,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/role.h"
@@ -61,6 +63,15 @@ struct Audience {
   Role role = Role::operator_;
   std::optional<std::vector<std::string>> cameras;
   bool operator==(const Audience&) const = default;
+};
+
+// Whose session it is. `authenticated`: when its user's row was read (see
+// close_user); the default, the epoch, is never refused.
+struct SessionUser {
+  SessionUser(std::int64_t id = 0, std::chrono::steady_clock::time_point at = {})  // NOLINT
+      : user_id(id), authenticated(at) {}
+  std::int64_t user_id;
+  std::chrono::steady_clock::time_point authenticated;
 };
 
 struct Subscription {
@@ -91,8 +102,8 @@ class Hub {
   void publish(std::string type, nlohmann::json fields, RoleSet audience = RoleSet::all(),
                std::string camera_id = {});
 
-  // `done` runs on the hub strand. `user_id` lets close_user() find the session.
-  void subscribe(std::weak_ptr<HubSubscriber> subscriber, Audience audience, std::int64_t user_id,
+  // `done` runs on the hub strand. `user` lets close_user() find the session.
+  void subscribe(std::weak_ptr<HubSubscriber> subscriber, Audience audience, SessionUser user,
                  std::function<void(Subscription)> done);
   void unsubscribe(const HubSubscriber* subscriber, std::uint64_t stream);
   // Messages of `stream` with after < seq <= upto; complete = false when some
@@ -100,7 +111,9 @@ class Hub {
   // counted on another stream).
   void replay(std::uint64_t stream, std::uint64_t after, std::uint64_t upto,
               std::function<void(ReplayResult)> done);
-  // Every session of the user is told revoked(reason).
+  // Every session of the user is told revoked(reason); so is every later
+  // subscription of the user authenticated before now (it may carry the
+  // audience from before the change that made the caller close them).
   void close_user(std::int64_t user_id, std::string reason);
   // Tells every subscriber to close (service shutdown); new subscribers are refused.
   void shutdown();
@@ -143,6 +156,9 @@ class Hub {
   std::size_t max_streams_;
   std::chrono::steady_clock::duration idle_ttl_;
   std::vector<std::unique_ptr<Stream>> streams_;  // the role streams first, then restricted ones
+  // user -> (when close_user ran, why): bounded by the number of users.
+  std::unordered_map<std::int64_t, std::pair<std::chrono::steady_clock::time_point, std::string>>
+      closed_users_;
   std::uint64_t next_id_ = 4;
   std::chrono::steady_clock::time_point last_sweep_{};
   bool stopped_ = false;

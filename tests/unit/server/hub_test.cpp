@@ -279,6 +279,26 @@ TEST(Hub, CloseUserRevokesOnlyThatUsersSessions) {
   EXPECT_EQ(mine->revoked_reason, "visible cameras changed; reconnect");
   EXPECT_EQ(mine2->revoked_reason, "visible cameras changed; reconnect");
   EXPECT_TRUE(other->revoked_reason.empty());
+
+  // A session of user 7 authenticated before the close (with the old set)
+  // that subscribes only now is refused too; one authenticated after is not.
+  auto before = std::chrono::steady_clock::now() - std::chrono::seconds{1};
+  auto late = std::make_shared<Recorder>(), fresh = std::make_shared<Recorder>();
+  bool late_done = false;
+  Subscription fresh_sub;
+  ioc.restart();
+  hub.subscribe(late, Audience{Role::operator_, std::vector<std::string>{"cam-a"}},
+                SessionUser{7, before}, [&](Subscription) { late_done = true; });
+  ioc.run();
+  ioc.restart();
+  hub.subscribe(fresh, Audience{Role::operator_, std::nullopt},
+                SessionUser{7, std::chrono::steady_clock::now()},
+                [&](Subscription s) { fresh_sub = s; });
+  ioc.run();
+  EXPECT_FALSE(late_done);
+  EXPECT_EQ(late->revoked_reason, "visible cameras changed; reconnect");
+  EXPECT_TRUE(fresh_sub.ok);
+  EXPECT_TRUE(fresh->revoked_reason.empty());
 }
 
 }  // namespace
