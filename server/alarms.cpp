@@ -435,7 +435,7 @@ void AlarmRouter::route_one(const storage::Event& e) {
 }
 
 void AlarmRouter::publish(const storage::Alarm& a) {
-  if (hub_) hub_->publish("alarm", alarm_json(a));
+  if (hub_) hub_->publish("alarm", alarm_json(a), RoleSet::all(), a.camera_id);
 }
 
 void AlarmRouter::health(std::string camera_id, bool problem, std::string topic,
@@ -470,7 +470,7 @@ void AlarmRouter::health(std::string camera_id, bool problem, std::string topic,
     }
     e.id = ids->front();
     if (problem) spdlog::warn("alarms {}: health problem ({}): {}", camera_id, subsystem, status);
-    if (hub_) hub_->publish("event", event_json(e));
+    if (hub_) hub_->publish("event", event_json(e), RoleSet::all(), e.camera_id);
     route_one(e);
   });
 }

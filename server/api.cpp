@@ -176,6 +176,7 @@ void register_routes(Router& router, ApiContext& ctx) {
   router.add({"GET", "/api/v1/auth/me", Access::roles, all, false, false, h(me)});
   router.add({"GET", "/api/v1/users", Access::roles, admin, false, false, h(list_users)});
   router.add({"POST", "/api/v1/users", Access::roles, admin, true, false, h(add_user)});
+  register_visibility_routes(router, ctx);
   router.add({"GET", "/api/v1/audit", Access::roles,
               RoleSet{Role::administrator, Role::investigator}, false, false, h(list_audit)});
   // The upgrade itself is done by the HTTP server once the dispatcher allows it.

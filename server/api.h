@@ -43,5 +43,7 @@ struct ApiContext {
 
 // `ctx` must outlive the router.
 void register_routes(Router& router, ApiContext& ctx);
+// PATCH /api/v1/users/{id}: a user's visible cameras (server/api_visibility.cpp).
+void register_visibility_routes(Router& router, ApiContext& ctx);
 
 }  // namespace zaulek::server

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "server/alarms.h"
+#include "server/visibility.h"
 
 namespace zaulek::server {
 
@@ -64,6 +65,7 @@ Response list_alarms(ApiContext& ctx, Request& req) {
     if (!v) return bad("query parameter 'before' must be an alarm id");
     q.before_id = *v;
   }
+  q.cameras = visible_cameras(*req.principal);
   auto rows = ctx.catalog->list_alarms(q);
   if (!rows) return error_response(rows.error());
   json arr = json::array();
@@ -80,15 +82,24 @@ Response alarm_result(const Result<storage::Alarm>& a) {
   return json_response(200, alarm_json(*a));
 }
 
+// An alarm of a camera the caller may not see is answered as an unknown one.
+bool alarm_hidden(ApiContext& ctx, const Request& req, std::int64_t id) {
+  if (!visible_cameras(*req.principal)) return false;
+  auto a = ctx.catalog->find_alarm(id);
+  return a && !may_see(*req.principal, a->camera_id);
+}
+
 Response ack(ApiContext& ctx, Request& req) {
   auto id = parse_id(req.params["id"]);
-  if (!id) return error_response(404, "not_found", "no alarm " + req.params["id"].substr(0, 32));
+  if (!id || alarm_hidden(ctx, req, *id))
+    return error_response(404, "not_found", "no alarm " + req.params["id"].substr(0, 32));
   return alarm_result(ctx.alarms->acknowledge(*id, req.principal->name, req.remote));
 }
 
 Response resolve(ApiContext& ctx, Request& req) {
   auto id = parse_id(req.params["id"]);
-  if (!id) return error_response(404, "not_found", "no alarm " + req.params["id"].substr(0, 32));
+  if (!id || alarm_hidden(ctx, req, *id))
+    return error_response(404, "not_found", "no alarm " + req.params["id"].substr(0, 32));
   const json& body = *req.json;
   auto it = body.is_object() ? body.find("note") : body.end();
   if (!body.is_object() || it == body.end() || !it->is_string() ||
@@ -101,7 +112,8 @@ Response resolve(ApiContext& ctx, Request& req) {
 
 Response assign(ApiContext& ctx, Request& req) {
   auto id = parse_id(req.params["id"]);
-  if (!id) return error_response(404, "not_found", "no alarm " + req.params["id"].substr(0, 32));
+  if (!id || alarm_hidden(ctx, req, *id))
+    return error_response(404, "not_found", "no alarm " + req.params["id"].substr(0, 32));
   const json& body = *req.json;
   auto it = body.is_object() ? body.find("user") : body.end();
   if (!body.is_object() || it == body.end() || !it->is_string() ||

@@ -7,6 +7,7 @@
 #include "onvif/client/client.h"
 #include "server/cameras.h"
 #include "server/recording.h"
+#include "server/visibility.h"
 
 namespace zaulek::server {
 
@@ -236,12 +237,13 @@ Response scan(ApiContext& ctx, Request& req) {
       200, {{"devices", devices}, {"warnings", r->warnings}, {"multicast", r->multicast_sent}});
 }
 
-Response list_cameras(ApiContext& ctx, Request&) {
+Response list_cameras(ApiContext& ctx, Request& req) {
   auto cams = ctx.catalog->list_cameras();
   if (!cams) return error_response(cams.error());
   auto states = ctx.cameras->states();
   json arr = json::array();
   for (const auto& c : *cams) {
+    if (!may_see(*req.principal, c.id)) continue;
     auto it = states.find(c.id);
     arr.push_back(camera_json(c, streams_of(ctx, c.id),
                               it == states.end() ? std::nullopt : std::optional(it->second)));
@@ -251,6 +253,7 @@ Response list_cameras(ApiContext& ctx, Request&) {
 
 Response get_camera(ApiContext& ctx, Request& req) {
   const std::string& id = req.params.at("id");
+  if (!may_see(*req.principal, id)) return camera_not_found(id);
   auto c = ctx.catalog->find_camera(id);
   if (!c) return error_response(c.error());
   json j = camera_json(*c, streams_of(ctx, id), ctx.cameras->state(id));

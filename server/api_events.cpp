@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "server/events.h"
+#include "server/visibility.h"
 
 namespace zaulek::server {
 
@@ -69,6 +70,9 @@ Response list_events(ApiContext& ctx, Request& req) {
   q.to_ns = *to;
   q.limit = static_cast<int>(*limit);
   q.after_id = *after;
+  // Events of a camera the caller may not see are never listed (an empty
+  // page, as for a camera without events).
+  q.cameras = visible_cameras(*req.principal);
   auto rows = ctx.catalog->list_events(q);
   if (!rows) return error_response(rows.error());
   json arr = json::array();

@@ -9,6 +9,7 @@
 
 #include "server/api_bookmarks.h"
 #include "server/recording.h"
+#include "server/visibility.h"
 
 namespace zaulek::server {
 
@@ -80,6 +81,8 @@ json range_json(const storage::TimeRange& r) {
 
 Response recordings(ApiContext& ctx, Request& req) {
   const std::string& id = req.params.at("id");
+  if (valid_camera_id(id) && !may_see(*req.principal, id))
+    return error_response(404, "not_found", "camera '" + id + "' not found");
   if (auto st = camera_known(ctx, id); !st) return error_response(st.error());
   const std::int64_t now = now_ns(ctx);
   auto to = time_query(req, "to", now);
@@ -177,7 +180,10 @@ Response add_hold(ApiContext& ctx, Request& req) {
   if (reason->empty() || reason->size() > kMaxReason)
     return bad("'reason' must be 1 to 1024 bytes");
   if (has_control_chars(*reason)) return bad("'reason' has control characters");
-  if (auto st = camera_known(ctx, *camera); !st) {
+  auto st = valid_camera_id(*camera) && !may_see(*req.principal, *camera)
+                ? Status(make_error(ErrorKind::not_found, "invisible"))
+                : camera_known(ctx, *camera);
+  if (!st) {
     if (st.error().kind == ErrorKind::not_found)
       return error_response(404, "not_found",
                             "camera '" + *camera + "' not found (no camera and no footage)");
@@ -212,7 +218,8 @@ Response list_holds(ApiContext& ctx, Request& req) {
   auto holds = ctx.catalog->list_holds(camera);
   if (!holds) return error_response(holds.error());
   json arr = json::array();
-  for (const auto& h : *holds) arr.push_back(hold_json(h));
+  for (const auto& h : *holds)
+    if (may_see(*req.principal, h.camera_id)) arr.push_back(hold_json(h));
   return json_response(200, {{"holds", arr}});
 }
 
@@ -226,7 +233,7 @@ Response delete_hold(ApiContext& ctx, Request& req) {
   if (!holds) return error_response(holds.error());
   auto it = std::find_if(holds->begin(), holds->end(),
                          [id](const storage::Hold& h) { return h.id == id; });
-  if (it == holds->end())
+  if (it == holds->end() || !may_see(*req.principal, it->camera_id))
     return error_response(404, "not_found", "hold " + std::to_string(id) + " not found");
   if (auto st = ctx.catalog->delete_hold(id); !st) return error_response(st.error());
   spdlog::info("holds: {} released hold {} on {}", req.principal->name, id, it->camera_id);

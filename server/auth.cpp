@@ -95,6 +95,7 @@ Result<Principal> Auth::authenticate(const std::string& token) {
   }
   if (s->expires <= clock_.realtime())
     return make_error(ErrorKind::unauthenticated, "invalid or expired token");
+  auto authenticated = std::chrono::steady_clock::now();
   auto u = catalog_.find_user(s->user_id);
   if (!u || u->disabled) return make_error(ErrorKind::unauthenticated, "invalid or expired token");
   Principal p;
@@ -103,6 +104,8 @@ Result<Principal> Auth::authenticate(const std::string& token) {
   p.role = u->role;
   p.token_hash = hash;
   p.csrf_token = s->csrf_token;
+  if (u->role != Role::administrator) p.cameras = u->cameras;  // administrators see all
+  p.authenticated = authenticated;
   return p;
 }
 

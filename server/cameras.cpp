@@ -289,11 +289,13 @@ void Cameras::on_status(const std::string& id, CameraStatus status, std::string 
       spdlog::warn("camera {}: {} -> {}: {}", id, to_string(previous), to_string(status), reason);
     if (status_listener_) status_listener_(id, status, st.reason);
     if (hub_)
-      hub_->publish("camera", {{"camera_id", id},
-                               {"status", to_string(status)},
-                               {"previous", to_string(previous)},
-                               {"reason", reason},
-                               {"since", format_rfc3339(now)}});
+      hub_->publish("camera",
+                    {{"camera_id", id},
+                     {"status", to_string(status)},
+                     {"previous", to_string(previous)},
+                     {"reason", reason},
+                     {"since", format_rfc3339(now)}},
+                    RoleSet::all(), id);
   });
 }
 
@@ -513,11 +515,13 @@ Result<Cameras::Added> Cameras::add(const AddCamera& req) {
   state.snapshot_uri = info.snapshot_uri;
   supervise(stored->id, req.onvif_url, {req.username, req.password}, state);
   if (hub_)
-    hub_->publish("camera", {{"camera_id", stored->id},
-                             {"status", to_string(state.status)},
-                             {"previous", "added"},
-                             {"reason", ""},
-                             {"since", format_rfc3339(state.since)}});
+    hub_->publish("camera",
+                  {{"camera_id", stored->id},
+                   {"status", to_string(state.status)},
+                   {"previous", "added"},
+                   {"reason", ""},
+                   {"since", format_rfc3339(state.since)}},
+                  RoleSet::all(), stored->id);
   spdlog::info("camera {}: added ({} {}, clock offset {} s)", stored->id, cam.manufacturer,
                cam.model, state.clock_offset_s);
   return Added{*stored, streams, state};
@@ -546,10 +550,12 @@ void Cameras::forget(const std::string& id) {
     return had;
   });
   if (found && hub_)
-    hub_->publish("camera", {{"camera_id", id},
-                             {"status", "removed"},
-                             {"reason", ""},
-                             {"since", format_rfc3339(clock_.realtime())}});
+    hub_->publish("camera",
+                  {{"camera_id", id},
+                   {"status", "removed"},
+                   {"reason", ""},
+                   {"since", format_rfc3339(clock_.realtime())}},
+                  RoleSet::all(), id);
 }
 
 Result<std::unique_ptr<Cameras>> start_cameras(

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "config/config.h"
 #include "core/crypto.h"
@@ -50,6 +51,7 @@ std::string usage() {
   return "usage: zaulekd --config FILE [--log-level LEVEL] [--port-file FILE]\n"
          "       zaulekd --config FILE --check\n"
          "       zaulekd --config FILE user add NAME --role operator|administrator|investigator\n"
+         "                                          [--cameras ID,ID,...]\n"
          "       zaulekd --list-routes\n"
          "       zaulekd --help | --version\n"
          "\n"
@@ -106,6 +108,23 @@ Result<CommandLine> parse_command_line(const std::vector<std::string_view>& args
       cl.role = parse_role(*v);
       if (!cl.role)
         return usage_error("unknown role '" + *v + "' (operator, administrator or investigator)");
+    } else if (a == "--cameras") {
+      auto v = value(a);
+      if (!v) return v.error();
+      std::vector<std::string> ids;
+      std::string_view rest = *v;
+      while (!rest.empty()) {
+        auto comma = rest.find(',');
+        auto id = rest.substr(0, comma);
+        if (id.empty() || id.size() > 64 || id.front() == '.' ||
+            id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                 "0123456789._-") != std::string_view::npos)
+          return usage_error("--cameras takes camera ids separated by commas, e.g. cam-1,cam-2");
+        ids.emplace_back(id);
+        rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+      }
+      if (ids.empty()) return usage_error("--cameras needs at least one camera id");
+      cl.cameras = std::move(ids);
     } else if (a == "--check") {
       if (auto st = no_value(a); !st) return st.error();
       check = true;
@@ -143,10 +162,13 @@ Result<CommandLine> parse_command_line(const std::vector<std::string_view>& args
     if (positional.size() != 3) return usage_error("user add needs exactly one NAME");
     if (check) return usage_error("--check cannot be combined with user add");
     if (!cl.role) return usage_error("user add needs --role operator|administrator|investigator");
+    if (cl.cameras && *cl.role == Role::administrator)
+      return usage_error("--cameras: administrators always see every camera");
     cl.user_name = std::string(positional[2]);
     cl.mode = CommandLine::Mode::user_add;
   } else {
     if (cl.role) return usage_error("--role belongs to user add");
+    if (cl.cameras) return usage_error("--cameras belongs to user add");
     cl.mode = check ? CommandLine::Mode::check : CommandLine::Mode::run;
   }
   if (!cl.config) return usage_error("--config FILE is required");
@@ -218,10 +240,26 @@ int run_main(const std::vector<std::string_view>& args, std::istream& in, std::o
       return 1;
     }
     AuditLog audit(**catalog, system_clock());
+    if (cl.cameras) {  // every id a camera that exists, before the user is made
+      for (const auto& id : *cl.cameras)
+        if (auto c = (*catalog)->find_camera(id); !c) {
+          err << "zaulekd: --cameras: " << c.error().message << "\n";
+          return 1;
+        }
+    }
     auto user = create_user(**catalog, audit, cl.user_name, *cl.role, password, "cli", "");
     if (!user) {
       err << "zaulekd: " << user.error().message << "\n";
       return 1;
+    }
+    if (cl.cameras) {
+      if (auto st = (*catalog)->set_user_cameras(user->id, cl.cameras); !st) {
+        err << "zaulekd: " << st.error().message << "\n";
+        return 1;
+      }
+      audit.record("cli", "user.cameras", "user:" + user->name,
+                   nlohmann::json{{"from", nullptr}, {"to", *cl.cameras}}.dump(), "");
+      out << "user " << user->name << " sees only " << cl.cameras->size() << " camera(s)\n";
     }
     out << "created user " << user->name << " (" << to_string(user->role) << ")\n";
     return 0;

@@ -23,6 +23,7 @@ struct CommandLine {
   std::optional<std::filesystem::path> port_file;
   std::string user_name;
   std::optional<Role> role;
+  std::optional<std::vector<std::string>> cameras;  // user add --cameras a,b: only these
 };
 
 // invalid_argument with a one-line reason on a usage error.

@@ -388,7 +388,8 @@ void EventService::flush() {
                     ids ? std::string("id count mismatch") : ids.error().message);
     }
     if (hub_)
-      for (const auto& e : batch) hub_->publish("event", event_json(e));
+      for (const auto& e : batch)
+        hub_->publish("event", event_json(e), RoleSet::all(), e.camera_id);
     if (options_.on_stored && ids) options_.on_stored(std::move(batch));
     asio::post(strand_, [this] {
       writing_ = false;

@@ -38,6 +38,7 @@
 #include "server/routes.h"
 #include "server/service.h"
 #include "server/static_files.h"
+#include "server/visibility.h"
 
 namespace zaulek::server {
 
@@ -213,6 +214,12 @@ class WsSession final : public HubSubscriber,
     });
   }
 
+  void revoked(std::string reason) override {
+    net::post(ws_.get_executor(), [self = this->shared_from_this(), reason = std::move(reason)] {
+      self->close_with(websocket::close_code::policy_error, reason);
+    });
+  }
+
  private:
   void on_accept(beast::error_code ec) {
     if (ec) {
@@ -220,16 +227,26 @@ class WsSession final : public HubSubscriber,
       return;
     }
     spdlog::info("ws: '{}' connected from {}", principal_.name, remote_);
-    sh_.hub.subscribe(this->weak_from_this(), principal_.role,
-                      [self = this->shared_from_this()](std::uint64_t last_seq) {
-                        net::post(self->ws_.get_executor(), [self, last_seq] {
-                          self->live_start_ = last_seq;
-                          self->send_control({{"type", "hello"},
-                                              {"last_seq", last_seq},
-                                              {"user", self->principal_.name},
-                                              {"role", to_string(self->principal_.role)}});
-                        });
-                      });
+    // The stream of this session's audience: its role and visible cameras.
+    sh_.hub.subscribe(
+        this->weak_from_this(), Audience{principal_.role, visible_cameras(principal_)},
+        SessionUser{principal_.user_id, principal_.authenticated},
+        [self = this->shared_from_this()](Subscription sub) {
+          net::post(self->ws_.get_executor(), [self, sub = std::move(sub)] {
+            if (!sub.ok) {
+              spdlog::warn("ws: '{}' from {} refused: {}", self->principal_.name, self->remote_,
+                           sub.refused);
+              return self->close_with(websocket::close_code::try_again_later, sub.refused);
+            }
+            self->stream_ = sub.stream;
+            self->live_start_ = sub.last_seq;
+            self->send_control({{"type", "hello"},
+                                {"last_seq", sub.last_seq},
+                                {"stream", sub.stream},
+                                {"user", self->principal_.name},
+                                {"role", to_string(self->principal_.role)}});
+          });
+        });
     do_read();
   }
 
@@ -263,18 +280,15 @@ class WsSession final : public HubSubscriber,
         return send_error("'after' must be a non-negative integer");
       std::uint64_t a = after->get<std::uint64_t>();
       std::uint64_t upto = live_start_;
-      sh_.hub.replay(
-          principal_.role, a, upto, [self = this->shared_from_this(), a, upto](ReplayResult r) {
-            net::post(self->ws_.get_executor(), [self, a, upto, r = std::move(r)] {
-              if (!r.complete)
-                self->send_control({{"type", "resume_gap"}, {"after", a}, {"oldest", r.oldest}});
-              for (auto& m : r.messages) self->enqueue(m, false);
-              self->send_control({{"type", "resumed"},
-                                  {"after", a},
-                                  {"upto", upto},
-                                  {"count", r.messages.size()}});
-            });
-          });
+      sh_.hub.replay(stream_, a, upto, [self = this->shared_from_this(), a, upto](ReplayResult r) {
+        net::post(self->ws_.get_executor(), [self, a, upto, r = std::move(r)] {
+          if (!r.complete)
+            self->send_control({{"type", "resume_gap"}, {"after", a}, {"oldest", r.oldest}});
+          for (auto& m : r.messages) self->enqueue(m, false);
+          self->send_control(
+              {{"type", "resumed"}, {"after", a}, {"upto", upto}, {"count", r.messages.size()}});
+        });
+      });
       return;
     }
     send_error("unknown message type");
@@ -383,7 +397,7 @@ class WsSession final : public HubSubscriber,
     if (finished_) return;
     finished_ = true;
     close_timer_.cancel();
-    sh_.hub.unsubscribe(this, principal_.role);
+    if (stream_ != 0) sh_.hub.unsubscribe(this, stream_);
     spdlog::info("ws: '{}' from {} disconnected", principal_.name, remote_);
   }
 
@@ -399,6 +413,7 @@ class WsSession final : public HubSubscriber,
   beast::flat_buffer in_;
   std::deque<SharedMessage> queue_;
   std::uint64_t live_start_ = 0;
+  std::uint64_t stream_ = 0;  // the hub stream, once subscribed
   bool writing_ = false;
   bool closing_ = false;
   bool pending_close_ = false;

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -25,6 +26,11 @@ struct Principal {
   std::string token_hash;  // identifies the session (for logout); never the token
   std::string csrf_token;
   bool via_cookie = false;  // cookie auth needs X-CSRF-Token on state changes
+  // The cameras this user may see (sorted); nullopt: every camera. Use
+  // server/visibility.h, never this field directly.
+  std::optional<std::vector<std::string>> cameras = std::nullopt;
+  // Steady time just before the user's row was read (Hub::close_user).
+  std::chrono::steady_clock::time_point authenticated{};
 };
 
 struct Request {

@@ -3,102 +3,215 @@
 #include <boost/asio/post.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 namespace zaulek::server {
 
 namespace {
+
 constexpr Role kRoles[] = {Role::operator_, Role::administrator, Role::investigator};
+
+bool sees(const Audience& a, const std::string& camera_id) {
+  if (camera_id.empty() || !a.cameras) return true;
+  return std::binary_search(a.cameras->begin(), a.cameras->end(), camera_id);
 }
 
-Hub::Hub(boost::asio::io_context& ioc, std::size_t ring_size)
-    : strand_(boost::asio::make_strand(ioc)), ring_size_(ring_size == 0 ? 1 : ring_size) {}
+}  // namespace
 
-Hub::Stream& Hub::stream(Role role) {
+Hub::Hub(boost::asio::io_context& ioc, std::size_t ring_size, std::size_t max_streams,
+         std::chrono::steady_clock::duration idle_ttl)
+    : strand_(boost::asio::make_strand(ioc)),
+      ring_size_(ring_size == 0 ? 1 : ring_size),
+      max_streams_(max_streams),
+      idle_ttl_(idle_ttl) {
+  for (Role role : kRoles) {
+    auto s = std::make_unique<Stream>();
+    s->id = role_stream(role);
+    s->audience.role = role;
+    s->permanent = true;
+    streams_.push_back(std::move(s));
+  }
+}
+
+std::uint64_t Hub::role_stream(Role role) {
   switch (role) {
     case Role::operator_:
-      return streams_[0];
+      return 1;
     case Role::administrator:
-      return streams_[1];
+      return 2;
     case Role::investigator:
-      return streams_[2];
+      return 3;
   }
-  return streams_[0];
+  return 1;
 }
 
-void Hub::publish(std::string type, nlohmann::json fields, RoleSet audience) {
+Hub::Stream* Hub::find(std::uint64_t id) {
+  for (auto& s : streams_)
+    if (s->id == id) return s.get();
+  return nullptr;
+}
+
+// Restricted streams without a session for idle_ttl go (from publish() at
+// most once a second; from subscribe() every time).
+void Hub::drop_idle(std::chrono::steady_clock::time_point now, bool throttled) {
+  if (streams_.size() == 3) return;
+  if (throttled && now - last_sweep_ < std::chrono::seconds{1}) return;
+  last_sweep_ = now;
+  std::erase_if(streams_, [&](const std::unique_ptr<Stream>& s) {
+    return !s->permanent && s->subscribers.empty() && now - s->idle_since >= idle_ttl_;
+  });
+  streams_count_ = streams_.size();
+}
+
+void Hub::publish(std::string type, nlohmann::json fields, RoleSet audience,
+                  std::string camera_id) {
   if (!fields.is_object()) fields = nlohmann::json::object();
-  boost::asio::post(strand_,
-                    [this, type = std::move(type), fields = std::move(fields), audience]() mutable {
-                      ++published_;
-                      fields["type"] = type;
-                      for (Role role : kRoles) {
-                        if (!audience.contains(role)) continue;
-                        Stream& s = stream(role);
-                        fields["seq"] = ++s.seq;
-                        // Serialized once per stream; every session of the role shares it.
-                        auto msg = std::make_shared<const std::string>(fields.dump());
-                        s.ring.emplace_back(s.seq, msg);
-                        while (s.ring.size() > ring_size_) s.ring.pop_front();
-                        auto& subs = s.subscribers;
-                        for (std::size_t i = 0; i < subs.size();) {
-                          if (auto sub = subs[i].lock()) {
-                            sub->deliver(msg);
-                            ++i;
-                          } else {
-                            subs[i] = subs.back();
-                            subs.pop_back();
-                            --sessions_;
-                          }
-                        }
-                      }
-                    });
+  boost::asio::post(strand_, [this, type = std::move(type), fields = std::move(fields), audience,
+                              camera_id = std::move(camera_id)]() mutable {
+    ++published_;
+    fields["type"] = type;
+    std::optional<std::chrono::steady_clock::time_point> now;
+    for (auto& sp : streams_) {
+      Stream& s = *sp;
+      if (!audience.contains(s.audience.role) || !sees(s.audience, camera_id)) continue;
+      fields["seq"] = ++s.seq;
+      // Serialized once per stream; every session of the stream shares it.
+      auto msg = std::make_shared<const std::string>(fields.dump());
+      s.ring.emplace_back(s.seq, msg);
+      while (s.ring.size() > ring_size_) s.ring.pop_front();
+      auto& subs = s.subscribers;
+      if (subs.empty()) continue;
+      for (std::size_t i = 0; i < subs.size();) {
+        if (auto sub = subs[i].ptr.lock()) {
+          sub->deliver(msg);
+          ++i;
+        } else {
+          subs[i] = std::move(subs.back());
+          subs.pop_back();
+          --sessions_;
+        }
+      }
+      if (subs.empty()) {
+        if (!now) now = std::chrono::steady_clock::now();
+        s.idle_since = *now;
+      }
+    }
+    if (streams_.size() > 3) drop_idle(now.value_or(std::chrono::steady_clock::now()), true);
+  });
+}
+
+void Hub::subscribe(std::weak_ptr<HubSubscriber> subscriber, Audience audience, SessionUser user,
+                    std::function<void(Subscription)> done) {
+  if (audience.role == Role::administrator) audience.cameras.reset();  // administrators see all
+  if (audience.cameras) {
+    auto& c = *audience.cameras;
+    std::sort(c.begin(), c.end());
+    c.erase(std::unique(c.begin(), c.end()), c.end());
+  }
+  boost::asio::post(strand_, [this, subscriber = std::move(subscriber),
+                              audience = std::move(audience), user,
+                              done = std::move(done)]() mutable {
+    if (stopped_) {
+      if (auto s = subscriber.lock()) s->going_away();
+      return;
+    }
+    // Authenticated before the user's sessions were closed: its audience
+    // may be the old one.
+    if (auto c = closed_users_.find(user.user_id);
+        c != closed_users_.end() && user.authenticated != std::chrono::steady_clock::time_point{} &&
+        user.authenticated <= c->second.first) {
+      if (auto s = subscriber.lock()) s->revoked(c->second.second);
+      return;
+    }
+    Stream* stream = audience.cameras ? nullptr : find(role_stream(audience.role));
+    if (!stream) {
+      drop_idle(std::chrono::steady_clock::now(), false);
+      for (auto& s : streams_)
+        if (s->audience == audience) stream = s.get();
+    }
+    if (!stream) {
+      if (streams_.size() - 3 >= max_streams_) {
+        Subscription refused;
+        refused.refused = "too many distinct camera sets (" + std::to_string(max_streams_) +
+                          " streams); try again later";
+        done(std::move(refused));
+        return;
+      }
+      auto s = std::make_unique<Stream>();
+      s->id = next_id_++;
+      s->audience = std::move(audience);
+      // Never below a seq any stream gave out (see hub.h).
+      s->seq = published_;
+      stream = s.get();
+      streams_.push_back(std::move(s));
+      streams_count_ = streams_.size();
+    }
+    stream->subscribers.push_back({std::move(subscriber), user.user_id});
+    ++sessions_;
+    Subscription ok;
+    ok.ok = true;
+    ok.stream = stream->id;
+    ok.last_seq = stream->seq;
+    done(std::move(ok));
+  });
 }
 
 void Hub::subscribe(std::weak_ptr<HubSubscriber> subscriber, Role role,
                     std::function<void(std::uint64_t)> done) {
-  boost::asio::post(
-      strand_, [this, subscriber = std::move(subscriber), role, done = std::move(done)]() mutable {
-        if (stopped_) {
-          if (auto s = subscriber.lock()) s->going_away();
-          return;
-        }
-        Stream& s = stream(role);
-        s.subscribers.push_back(std::move(subscriber));
-        ++sessions_;
-        done(s.seq);
-      });
+  subscribe(std::move(subscriber), Audience{role, std::nullopt}, SessionUser{},
+            [done = std::move(done)](Subscription s) { done(s.last_seq); });
 }
 
-void Hub::unsubscribe(const HubSubscriber* subscriber, Role role) {
-  boost::asio::post(strand_, [this, subscriber, role] {
-    auto& subs = stream(role).subscribers;
-    auto removed = std::erase_if(subs, [subscriber](const std::weak_ptr<HubSubscriber>& w) {
-      auto sp = w.lock();
+void Hub::unsubscribe(const HubSubscriber* subscriber, std::uint64_t stream) {
+  boost::asio::post(strand_, [this, subscriber, stream] {
+    Stream* s = find(stream);
+    if (!s) return;
+    auto removed = std::erase_if(s->subscribers, [subscriber](const Subscriber& w) {
+      auto sp = w.ptr.lock();
       return !sp || sp.get() == subscriber;
     });
     sessions_ -= removed;
+    if (removed > 0 && s->subscribers.empty()) s->idle_since = std::chrono::steady_clock::now();
   });
 }
 
-void Hub::replay(Role role, std::uint64_t after, std::uint64_t upto,
+void Hub::replay(std::uint64_t stream, std::uint64_t after, std::uint64_t upto,
                  std::function<void(ReplayResult)> done) {
-  boost::asio::post(strand_, [this, role, after, upto, done = std::move(done)] {
-    Stream& s = stream(role);
+  boost::asio::post(strand_, [this, stream, after, upto, done = std::move(done)] {
     ReplayResult r;
-    r.oldest = s.ring.empty() ? 0 : s.ring.front().first;
-    if (after < upto) r.complete = !s.ring.empty() && r.oldest <= after + 1;
-    for (auto& [seq, msg] : s.ring)
+    // after > upto: the console counted on another stream (one since dropped,
+    // or before a restart); it cannot be resumed here.
+    r.complete = after == upto;
+    Stream* s = find(stream);
+    if (!s) {
+      done(std::move(r));
+      return;
+    }
+    r.oldest = s->ring.empty() ? 0 : s->ring.front().first;
+    if (after < upto) r.complete = !s->ring.empty() && r.oldest <= after + 1;
+    for (auto& [seq, msg] : s->ring)
       if (seq > after && seq <= upto) r.messages.push_back(msg);
     done(std::move(r));
+  });
+}
+
+void Hub::close_user(std::int64_t user_id, std::string reason) {
+  boost::asio::post(strand_, [this, user_id, reason = std::move(reason)] {
+    closed_users_[user_id] = {std::chrono::steady_clock::now(), reason};
+    for (auto& s : streams_)
+      for (auto& sub : s->subscribers)
+        if (sub.user_id == user_id)
+          if (auto p = sub.ptr.lock()) p->revoked(reason);
   });
 }
 
 void Hub::shutdown() {
   boost::asio::post(strand_, [this] {
     stopped_ = true;
-    for (Stream& s : streams_) {
-      for (auto& w : s.subscribers)
-        if (auto sub = w.lock()) sub->going_away();
-      s.subscribers.clear();
+    for (auto& s : streams_) {
+      for (auto& w : s->subscribers)
+        if (auto sub = w.ptr.lock()) sub->going_away();
+      s->subscribers.clear();
     }
     sessions_ = 0;
   });

@@ -1,8 +1,23 @@
 // The WebSocket hub: other modules publish JSON messages; every console
-// session whose role may see them receives them. One stream per role, each
-// with its own sequence number growing by one per message, so that a console
-// sees seq without gaps and can ask for what it missed ({"type":"resume"}).
-// Each message is serialized once per stream and shared by all sessions.
+// session whose audience may see them receives them.
+//
+// Streams per audience: an audience is a role and, for a user restricted to
+// some cameras (server/visibility.h), that set of cameras. Sessions of the
+// same audience share one stream: its sequence number, growing by one per
+// message of that stream, so that a console sees seq without gaps and can ask
+// for what it missed ({"type":"resume"}); its replay ring; and its serialized
+// messages (each message is serialized once per stream and shared by all the
+// stream's sessions: the cost is per stream, not per session).
+//
+// A message about a camera goes to the streams of its roles that may see the
+// camera; a message without a camera (e.g. audit) to every stream of its roles.
+// The three unrestricted role streams live for the whole run; a restricted
+// stream is made when its first session subscribes (at most max_streams of
+// them; beyond, the subscription is refused) and dropped once it has had no
+// session for idle_ttl (a console resuming it later gets complete = false and
+// reloads). A new stream's seq starts at the number of messages published so
+// far, so it is never below any seq another stream gave out: a console that
+// resumes across a dropped stream always sees the gap.
 //
 // Threading: all hub state lives on the hub's strand; publish() may be called
 // from any thread. Subscribers must not block in deliver(): they post to
@@ -13,13 +28,16 @@
 #include <boost/asio/strand.hpp>
 #include <nlohmann/json_fwd.hpp>
 
-#include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/role.h"
@@ -35,6 +53,32 @@ class HubSubscriber {
   virtual void deliver(SharedMessage message) = 0;
   // Service shutdown: close with 1001 (going away).
   virtual void going_away() = 0;
+  // The user's visible cameras changed (or the stream was refused): close
+  // with `reason`, so that the console reconnects with its new audience.
+  virtual void revoked(std::string reason) = 0;
+};
+
+// Who a stream is for. `cameras`: sorted, no duplicates; nullopt = every camera.
+struct Audience {
+  Role role = Role::operator_;
+  std::optional<std::vector<std::string>> cameras;
+  bool operator==(const Audience&) const = default;
+};
+
+// Whose session it is. `authenticated`: when its user's row was read (see
+// close_user); the default, the epoch, is never refused.
+struct SessionUser {
+  SessionUser(std::int64_t id = 0, std::chrono::steady_clock::time_point at = {})  // NOLINT
+      : user_id(id), authenticated(at) {}
+  std::int64_t user_id;
+  std::chrono::steady_clock::time_point authenticated;
+};
+
+struct Subscription {
+  bool ok = false;
+  std::uint64_t stream = 0;    // for replay() and unsubscribe()
+  std::uint64_t last_seq = 0;  // every later message of the stream is delivered live
+  std::string refused;         // why, when !ok
 };
 
 struct ReplayResult {
@@ -45,40 +89,82 @@ struct ReplayResult {
 
 class Hub {
  public:
-  explicit Hub(boost::asio::io_context& ioc, std::size_t ring_size = 1024);
+  static constexpr std::size_t kMaxStreams = 256;
+  static constexpr std::chrono::seconds kIdleTtl{300};
+
+  explicit Hub(boost::asio::io_context& ioc, std::size_t ring_size = 1024,
+               std::size_t max_streams = kMaxStreams,
+               std::chrono::steady_clock::duration idle_ttl = kIdleTtl);
 
   // Adds {"type": type, "seq": n} to `fields` (an object) and sends it to the
-  // streams of the roles in `audience`.
-  void publish(std::string type, nlohmann::json fields, RoleSet audience = RoleSet::all());
+  // streams of the roles in `audience`; with a `camera_id`, only to those
+  // that may see that camera.
+  void publish(std::string type, nlohmann::json fields, RoleSet audience = RoleSet::all(),
+               std::string camera_id = {});
 
-  // `done(last_seq)` runs on the hub strand once subscribed: every later
-  // message of this role's stream will be delivered live.
-  void subscribe(std::weak_ptr<HubSubscriber> subscriber, Role role,
-                 std::function<void(std::uint64_t last_seq)> done);
-  void unsubscribe(const HubSubscriber* subscriber, Role role);
-  // Messages of `role`'s stream with after < seq <= upto.
-  void replay(Role role, std::uint64_t after, std::uint64_t upto,
+  // `done` runs on the hub strand. `user` lets close_user() find the session.
+  void subscribe(std::weak_ptr<HubSubscriber> subscriber, Audience audience, SessionUser user,
+                 std::function<void(Subscription)> done);
+  void unsubscribe(const HubSubscriber* subscriber, std::uint64_t stream);
+  // Messages of `stream` with after < seq <= upto; complete = false when some
+  // left the ring, the stream no longer exists, or after > upto (the console
+  // counted on another stream).
+  void replay(std::uint64_t stream, std::uint64_t after, std::uint64_t upto,
               std::function<void(ReplayResult)> done);
+  // Every session of the user is told revoked(reason); so is every later
+  // subscription of the user authenticated before now (it may carry the
+  // audience from before the change that made the caller close them).
+  void close_user(std::int64_t user_id, std::string reason);
   // Tells every subscriber to close (service shutdown); new subscribers are refused.
   void shutdown();
 
+  // The unrestricted stream of a role (also for the calls below).
+  static std::uint64_t role_stream(Role role);
+  void subscribe(std::weak_ptr<HubSubscriber> subscriber, Role role,
+                 std::function<void(std::uint64_t last_seq)> done);
+  void unsubscribe(const HubSubscriber* subscriber, Role role) {
+    unsubscribe(subscriber, role_stream(role));
+  }
+  void replay(Role role, std::uint64_t after, std::uint64_t upto,
+              std::function<void(ReplayResult)> done) {
+    replay(role_stream(role), after, upto, std::move(done));
+  }
+
   std::uint64_t published() const { return published_; }
   std::size_t sessions() const { return sessions_; }
+  std::size_t streams() const { return streams_count_; }  // restricted ones included
 
  private:
+  struct Subscriber {
+    std::weak_ptr<HubSubscriber> ptr;
+    std::int64_t user_id = 0;
+  };
   struct Stream {
+    std::uint64_t id = 0;
+    Audience audience;
+    bool permanent = false;
     std::uint64_t seq = 0;
     std::deque<std::pair<std::uint64_t, SharedMessage>> ring;
-    std::vector<std::weak_ptr<HubSubscriber>> subscribers;
+    std::vector<Subscriber> subscribers;
+    std::chrono::steady_clock::time_point idle_since;
   };
-  Stream& stream(Role role);
+  Stream* find(std::uint64_t id);
+  void drop_idle(std::chrono::steady_clock::time_point now, bool throttled);
 
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   std::size_t ring_size_;
-  std::array<Stream, 3> streams_;
+  std::size_t max_streams_;
+  std::chrono::steady_clock::duration idle_ttl_;
+  std::vector<std::unique_ptr<Stream>> streams_;  // the role streams first, then restricted ones
+  // user -> (when close_user ran, why): bounded by the number of users.
+  std::unordered_map<std::int64_t, std::pair<std::chrono::steady_clock::time_point, std::string>>
+      closed_users_;
+  std::uint64_t next_id_ = 4;
+  std::chrono::steady_clock::time_point last_sweep_{};
   bool stopped_ = false;
   std::atomic<std::uint64_t> published_{0};
   std::atomic<std::size_t> sessions_{0};
+  std::atomic<std::size_t> streams_count_{3};
 };
 
 }  // namespace zaulek::server

@@ -52,11 +52,15 @@ Result<storage::User> create_user(storage::Catalog& catalog, AuditLog& audit,
 }
 
 nlohmann::json user_json(const storage::User& user) {
-  return {{"id", std::to_string(user.id)},
-          {"name", user.name},
-          {"role", to_string(user.role)},
-          {"created", format_rfc3339(user.created)},
-          {"disabled", user.disabled}};
+  return {
+      {"id", std::to_string(user.id)},
+      {"name", user.name},
+      {"role", to_string(user.role)},
+      {"created", format_rfc3339(user.created)},
+      {"disabled", user.disabled},
+      // null: every camera (administrators always); else the only ones the user sees.
+      {"cameras", user.cameras && user.role != Role::administrator ? nlohmann::json(*user.cameras)
+                                                                   : nlohmann::json(nullptr)}};
 }
 
 }  // namespace zaulek::server

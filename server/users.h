@@ -26,7 +26,7 @@ Result<storage::User> create_user(storage::Catalog& catalog, AuditLog& audit,
                                   const std::string& name, Role role, const std::string& password,
                                   const std::string& actor, const std::string& remote);
 
-// {"id","name","role","created","disabled"}; never the hash.
+// {"id","name","role","created","disabled","cameras"}; never the hash.
 nlohmann::json user_json(const storage::User& user);
 
 }  // namespace zaulek::server

@@ -10,6 +10,8 @@
 #include <string>
 #include <utility>
 
+#include <nlohmann/json.hpp>
+
 #include "storage/migrations.h"
 #include "storage/sqlite.h"
 
@@ -80,6 +82,12 @@ class ReaderPool {
   std::vector<std::unique_ptr<Connection>> idle_;
 };
 
+// A set of camera ids as a JSON array for json_each(); nullopt stays NULL.
+std::optional<std::string> camera_set_json(const std::optional<std::vector<std::string>>& ids) {
+  if (!ids) return std::nullopt;
+  return nlohmann::json(*ids).dump();
+}
+
 Result<User> read_user(const sql::Stmt& st) {
   User u;
   u.id = st.int64("id");
@@ -90,6 +98,17 @@ Result<User> read_user(const sql::Stmt& st) {
   u.password_hash = st.text("password_hash");
   u.created = from_ns(st.int64("created_ns"));
   u.disabled = st.int64("disabled") != 0;
+  if (auto cams = st.opt_text("cameras")) {
+    auto j = nlohmann::json::parse(*cams, nullptr, false);
+    if (j.is_discarded() || !j.is_array())
+      return make_error(ErrorKind::data_loss, "user " + u.name + " has an unreadable camera list");
+    std::vector<std::string> ids;
+    for (const auto& e : j)
+      if (e.is_string()) ids.push_back(e.get<std::string>());
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    u.cameras = std::move(ids);
+  }
   return u;
 }
 
@@ -459,6 +478,26 @@ class SqliteCatalog final : public Catalog {
     auto st = writer_->prepare("UPDATE users SET role = ?2 WHERE id = ?1");
     if (!st) return st.error();
     (*st)->bind(1, id).bind(2, to_string(role));
+    return changed_one((*st)->run(), "user", id);
+  }
+
+  Status set_user_cameras(std::int64_t id,
+                          const std::optional<std::vector<std::string>>& cameras) override {
+    std::optional<std::string> text;
+    if (cameras) {
+      std::vector<std::string> ids = *cameras;
+      std::sort(ids.begin(), ids.end());
+      ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+      text = nlohmann::json(ids).dump();
+    }
+    std::lock_guard lock(write_mu_);
+    auto st = writer_->prepare("UPDATE users SET cameras = ?2 WHERE id = ?1");
+    if (!st) return st.error();
+    (*st)->bind(1, id);
+    if (text)
+      (*st)->bind(2, *text);
+    else
+      (*st)->bind_null(2);
     return changed_one((*st)->run(), "user", id);
   }
 
@@ -1127,17 +1166,20 @@ class SqliteCatalog final : public Catalog {
     if (auto v = validate_limit(q.limit); !v) return v.error();
     auto r = readers_.borrow();
     if (!r) return r.error();
-    // Two statements so that each uses its own index.
+    // Two statements so that each uses its own index; a restricted set of
+    // cameras (?6, a JSON array) filters the time-ordered one.
     auto st = q.camera_id.empty()
                   ? (*r)->prepare(
                         "SELECT * FROM events WHERE time_ns >= ?2 AND time_ns < ?3 AND id > ?4 "
-                        "AND ?1 = '' ORDER BY time_ns, id LIMIT ?5")
+                        "AND ?1 = '' AND (?6 IS NULL OR camera_id IN "
+                        "(SELECT value FROM json_each(?6))) ORDER BY time_ns, id LIMIT ?5")
                   : (*r)->prepare(
                         "SELECT * FROM events WHERE camera_id = ?1 AND time_ns >= ?2 "
-                        "AND time_ns < ?3 AND id > ?4 ORDER BY time_ns, id LIMIT ?5");
+                        "AND time_ns < ?3 AND id > ?4 AND (?6 IS NULL OR camera_id IN "
+                        "(SELECT value FROM json_each(?6))) ORDER BY time_ns, id LIMIT ?5");
     if (!st) return st.error();
     (*st)->bind(1, q.camera_id).bind(2, q.from_ns).bind(3, q.to_ns).bind(4, q.after_id);
-    (*st)->bind(5, q.limit);
+    (*st)->bind(5, q.limit).bind(6, camera_set_json(q.cameras));
     return collect<Event>(**st,
                           [](const sql::Stmt& row) -> Result<Event> { return read_event(row); });
   }
@@ -1225,9 +1267,11 @@ class SqliteCatalog final : public Catalog {
     if (!r) return r.error();
     auto st = (*r)->prepare(
         "SELECT * FROM alarms WHERE (?1 = '' OR instr(?1, ',' || state || ',') > 0) "
-        "AND (?2 = '' OR camera_id = ?2) AND (?3 = 0 OR id < ?3) ORDER BY id DESC LIMIT ?4");
+        "AND (?2 = '' OR camera_id = ?2) AND (?3 = 0 OR id < ?3) AND (?5 IS NULL OR camera_id IN "
+        "(SELECT value FROM json_each(?5))) ORDER BY id DESC LIMIT ?4");
     if (!st) return st.error();
     (*st)->bind(1, states).bind(2, q.camera_id).bind(3, q.before_id).bind(4, q.limit);
+    (*st)->bind(5, camera_set_json(q.cameras));
     return collect<Alarm>(**st,
                           [](const sql::Stmt& row) -> Result<Alarm> { return read_alarm(row); });
   }

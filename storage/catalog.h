@@ -31,6 +31,9 @@ struct User {
   std::string password_hash;  // Argon2id encoded string; never leaves the server
   WallTime created;
   bool disabled = false;
+  // The only cameras this user may see (sorted, no duplicates); nullopt: every
+  // camera (the default). Administrators see every camera whatever is stored.
+  std::optional<std::vector<std::string>> cameras = std::nullopt;
 };
 
 struct Session {
@@ -167,6 +170,8 @@ struct EventQuery {
   std::int64_t to_ns = 0;     // exclusive
   std::int64_t after_id = 0;  // paging: only events with a larger id
   int limit = 100;
+  // Only events of these cameras (a user's visible set); nullopt = no restriction.
+  std::optional<std::vector<std::string>> cameras = std::nullopt;
 };
 
 enum class AlarmState { new_, acknowledged, resolved };
@@ -201,6 +206,8 @@ struct AlarmQuery {
   std::string camera_id;           // "" = all cameras
   std::int64_t before_id = 0;      // paging, newest first: only ids below (0 = no bound)
   int limit = 100;
+  // Only alarms of these cameras (a user's visible set); nullopt = no restriction.
+  std::optional<std::vector<std::string>> cameras = std::nullopt;
 };
 
 struct RaisedAlarm {
@@ -260,6 +267,9 @@ class Catalog {
   virtual Status set_user_disabled(std::int64_t id, bool disabled) = 0;  // not_found
   virtual Status set_user_password(std::int64_t id, const std::string& password_hash) = 0;
   virtual Status set_user_role(std::int64_t id, Role role) = 0;
+  // nullopt: every camera; ids are stored sorted without duplicates. not_found.
+  virtual Status set_user_cameras(std::int64_t id,
+                                  const std::optional<std::vector<std::string>>& cameras) = 0;
 
   // Sessions.
   virtual Status add_session(const Session& session) = 0;

@@ -33,6 +33,7 @@ const TEXT = {
 let lang = localStorage.getItem('zaulek.lang') || 'pl';
 let csrf = sessionStorage.getItem('zaulek.csrf') || '';
 let lastSeq = 0;
+let streamSeq = 0;  // the highest seq of the current stream (from its hello on)
 let socket = null;
 
 const t = (key, vars = {}) =>
@@ -86,7 +87,14 @@ function connect() {
   socket.onmessage = (ev) => {
     const frame = JSON.parse(ev.data);
     for (const msg of Array.isArray(frame) ? frame : [frame]) {
-      if (typeof msg.seq === 'number') lastSeq = Math.max(lastSeq, msg.seq);
+      if (msg.type === 'hello') streamSeq = msg.last_seq;
+      // The stream could not resume (another stream, e.g. after the user's
+      // cameras changed, or a restart): count from this stream from now on.
+      if (msg.type === 'resume_gap') lastSeq = streamSeq;
+      if (typeof msg.seq === 'number') {
+        lastSeq = Math.max(lastSeq, msg.seq);
+        streamSeq = Math.max(streamSeq, msg.seq);
+      }
       const li = document.createElement('li');
       li.textContent = JSON.stringify(msg);
       $('messages').prepend(li);

@@ -72,6 +72,13 @@ def test_user_add(tmp_path):
     r = run_cli(["--config", cfg, "user", "add", "bad name", "--role", "operator"],
                 stdin_text="password-ok\n")
     assert r.returncode == 1 and "user name" in r.stderr
+    # --cameras: ids of cameras that exist (none here), never for an administrator.
+    for args, code, msg in ((["--role", "administrator", "--cameras", "cam-1"], 2,
+                             "administrators always see every camera"),
+                            (["--role", "operator", "--cameras", "cam 1"], 2, "camera ids"),
+                            (["--role", "operator", "--cameras", "cam-9"], 1, "no camera cam-9")):
+        r = run_cli(["--config", cfg, "user", "add", "cyd", *args], stdin_text="password-ok\n")
+        assert r.returncode == code and msg in r.stderr, (args, r.stderr)
     # The user exists and can log in; the creation is audited as "cli".
     d.passwords["ala"] = "secret-password-1"
     d.start()
@@ -81,7 +88,7 @@ def test_user_add(tmp_path):
         r = requests.get(d.url("/api/v1/audit"), headers={"Authorization": "Bearer " + tok},
                          timeout=5)
         rows = [e for e in r.json()["entries"] if e["action"] == "user.create"]
-        assert [(e["actor"], e["target"]) for e in rows] == [("cli", "user:ala")]
+        assert [(e["actor"], e["target"]) for e in rows] == [("cli", "user:ala")]  # no cyd
     finally:
         assert d.stop()[0] == 0
 

@@ -17,8 +17,23 @@ def spec():
     return yaml.safe_load((SOURCE_DIR / "docs" / "api" / "openapi.yaml").read_text())
 
 
+def json_schema(node):
+    """OpenAPI 3.0 schema -> JSON Schema: `nullable: true` becomes a null type."""
+    if isinstance(node, list):
+        return [json_schema(x) for x in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: json_schema(v) for k, v in node.items() if k != "nullable"}
+    if node.get("nullable") and "type" in node:
+        out["type"] = [node["type"], "null"]
+        if "enum" in out:
+            out["enum"] = out["enum"] + [None]
+    return out
+
+
 def validate(spec, name, instance):
-    schema = {"$ref": f"#/components/schemas/{name}", "components": spec["components"]}
+    schema = {"$ref": f"#/components/schemas/{name}",
+              "components": json_schema(spec["components"])}
     jsonschema.validate(instance, schema)
 
 

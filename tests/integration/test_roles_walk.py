@@ -74,6 +74,7 @@ def test_route_table_is_what_the_contract_needs():
     assert routes[("GET", "/healthz")]["access"] == "public"
     assert routes[("POST", "/api/v1/auth/login")]["access"] == "public"
     assert routes[("GET", "/api/v1/users")]["roles"] == ["administrator"]
+    assert routes[("PATCH", "/api/v1/users/{id}")]["roles"] == ["administrator"]
     assert sorted(routes[("GET", "/api/v1/audit")]["roles"]) == ["administrator", "investigator"]
     assert routes[("GET", "/api/v1/ws")]["websocket"] is True
     everyone = ["administrator", "investigator", "operator"]

@@ -33,6 +33,7 @@ struct Recorder : HubSubscriber {
     got.push_back(json::parse(*m));
   }
   void going_away() override {}
+  void revoked(std::string) override {}
   std::vector<json> of_type(const std::string& type) {
     std::lock_guard lock(mu);
     std::vector<json> out;

@@ -13,8 +13,10 @@ namespace {
 struct Recorder : HubSubscriber {
   std::vector<SharedMessage> got;
   bool gone = false;
+  std::string revoked_reason;
   void deliver(SharedMessage m) override { got.push_back(std::move(m)); }
   void going_away() override { gone = true; }
+  void revoked(std::string reason) override { revoked_reason = std::move(reason); }
 };
 
 nlohmann::json parse(const SharedMessage& m) {
@@ -104,6 +106,199 @@ TEST(Hub, UnsubscribeDeadSubscribersAndShutdown) {
   ioc.run();
   EXPECT_TRUE(c->gone);
   EXPECT_FALSE(subscribed);
+}
+
+// Streams per audience (role, visible cameras): sessions with the same set
+// share one stream (seq, ring, serialized messages); a camera's message goes
+// only to the streams that may see the camera, seq contiguous in each.
+TEST(Hub, StreamsPerCameraSet) {
+  boost::asio::io_context ioc;
+  Hub hub(ioc, 16);
+  auto all = std::make_shared<Recorder>(), a1 = std::make_shared<Recorder>(),
+       a2 = std::make_shared<Recorder>(), b = std::make_shared<Recorder>(),
+       ab = std::make_shared<Recorder>(), admin = std::make_shared<Recorder>();
+  using Set = std::vector<std::string>;
+  Subscription s_all, s_a1, s_a2, s_b, s_ab, s_admin;
+  hub.subscribe(all, Audience{Role::operator_, std::nullopt}, 1,
+                [&](Subscription s) { s_all = s; });
+  hub.subscribe(a1, Audience{Role::operator_, Set{"cam-a"}}, 2, [&](Subscription s) { s_a1 = s; });
+  hub.subscribe(a2, Audience{Role::operator_, Set{"cam-a"}}, 3, [&](Subscription s) { s_a2 = s; });
+  hub.subscribe(b, Audience{Role::operator_, Set{"cam-b"}}, 4, [&](Subscription s) { s_b = s; });
+  // Unsorted with a duplicate: the same set as {cam-a, cam-b}.
+  hub.subscribe(ab, Audience{Role::operator_, Set{"cam-b", "cam-a", "cam-b"}}, 5,
+                [&](Subscription s) { s_ab = s; });
+  // An administrator sees every camera whatever the set says.
+  hub.subscribe(admin, Audience{Role::administrator, Set{"cam-a"}}, 6,
+                [&](Subscription s) { s_admin = s; });
+  ioc.run();
+  ioc.restart();
+  ASSERT_TRUE(s_all.ok && s_a1.ok && s_a2.ok && s_b.ok && s_ab.ok && s_admin.ok);
+  EXPECT_EQ(s_all.stream, Hub::role_stream(Role::operator_));
+  EXPECT_EQ(s_admin.stream, Hub::role_stream(Role::administrator));
+  EXPECT_EQ(s_a1.stream, s_a2.stream);
+  EXPECT_NE(s_a1.stream, s_b.stream);
+  EXPECT_NE(s_a1.stream, s_ab.stream);
+  EXPECT_EQ(hub.streams(), 6u);  // three role streams + {a}, {b}, {a, b}
+  EXPECT_EQ(hub.sessions(), 6u);
+
+  hub.publish("event", {{"n", 1}}, RoleSet::all(), "cam-a");
+  hub.publish("event", {{"n", 2}}, RoleSet::all(), "cam-b");
+  hub.publish("job", {{"n", 3}});  // no camera: every stream of the role
+  hub.publish("event", {{"n", 4}}, RoleSet::all(), "cam-c");
+  hub.publish("audit", {{"n", 5}}, RoleSet{Role::administrator});
+  hub.publish("alarm", {{"n", 6}}, RoleSet::all(), "cam-a");
+  ioc.run();
+  ioc.restart();
+
+  auto ns = [](const Recorder& r) {
+    std::vector<int> out;
+    for (auto& m : r.got) out.push_back(parse(m)["n"].get<int>());
+    return out;
+  };
+  auto seqs = [](const Recorder& r) {
+    std::vector<std::uint64_t> out;
+    for (auto& m : r.got) out.push_back(parse(m)["seq"].get<std::uint64_t>());
+    return out;
+  };
+  EXPECT_EQ(ns(*all), (std::vector<int>{1, 2, 3, 4, 6}));
+  EXPECT_EQ(ns(*a1), (std::vector<int>{1, 3, 6}));
+  EXPECT_EQ(ns(*b), (std::vector<int>{2, 3}));
+  EXPECT_EQ(ns(*ab), (std::vector<int>{1, 2, 3, 6}));
+  EXPECT_EQ(ns(*admin), (std::vector<int>{1, 2, 3, 4, 5, 6}));
+  // seq grows by one per message each console receives, from its hello.
+  for (auto* r : {all.get(), a1.get(), b.get(), ab.get(), admin.get()}) {
+    auto q = seqs(*r);
+    const Subscription& sub = r == all.get()  ? s_all
+                              : r == a1.get() ? s_a1
+                              : r == b.get()  ? s_b
+                              : r == ab.get() ? s_ab
+                                              : s_admin;
+    for (std::size_t i = 0; i < q.size(); ++i) EXPECT_EQ(q[i], sub.last_seq + 1 + i);
+  }
+  // One serialization per stream, shared by its sessions.
+  ASSERT_EQ(a2->got.size(), a1->got.size());
+  for (std::size_t i = 0; i < a1->got.size(); ++i) EXPECT_EQ(a1->got[i].get(), a2->got[i].get());
+  EXPECT_EQ(hub.published(), 6u);
+
+  // Replay of a restricted stream: exactly its own messages.
+  ReplayResult r;
+  hub.replay(s_a1.stream, s_a1.last_seq, s_a1.last_seq + 3, [&](ReplayResult x) { r = x; });
+  ioc.run();
+  ioc.restart();
+  EXPECT_TRUE(r.complete);
+  ASSERT_EQ(r.messages.size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(r.messages[i].get(), a1->got[i].get());
+  ReplayResult tail;
+  hub.replay(s_b.stream, s_b.last_seq + 1, s_b.last_seq + 2, [&](ReplayResult x) { tail = x; });
+  ioc.run();
+  ioc.restart();
+  EXPECT_TRUE(tail.complete);
+  ASSERT_EQ(tail.messages.size(), 1u);
+  EXPECT_EQ(parse(tail.messages[0])["n"], 3);
+}
+
+// Restricted streams are capped; one without sessions is dropped after the
+// idle time, and a resume of it then reports the gap; a new stream's seq
+// starts above every seq given out so far.
+TEST(Hub, StreamCapIdleDropAndSeqBase) {
+  boost::asio::io_context ioc;
+  Hub hub(ioc, 16, 2, std::chrono::seconds{0});
+  using Set = std::vector<std::string>;
+  for (int i = 0; i < 5; ++i) hub.publish("event", {{"n", i}}, RoleSet::all(), "cam-a");
+  auto a = std::make_shared<Recorder>(), b = std::make_shared<Recorder>(),
+       c = std::make_shared<Recorder>();
+  Subscription sa, sb, sc;
+  hub.subscribe(a, Audience{Role::operator_, Set{"cam-a"}}, 1, [&](Subscription s) { sa = s; });
+  hub.subscribe(b, Audience{Role::investigator, Set{"cam-a"}}, 2, [&](Subscription s) { sb = s; });
+  hub.subscribe(c, Audience{Role::operator_, Set{"cam-c"}}, 3, [&](Subscription s) { sc = s; });
+  ioc.run();
+  ioc.restart();
+  ASSERT_TRUE(sa.ok);
+  ASSERT_TRUE(sb.ok);
+  EXPECT_NE(sa.stream, sb.stream);  // same cameras, another role: another stream
+  EXPECT_EQ(sa.last_seq, 5u);       // not below the 5 messages published before
+  EXPECT_FALSE(sc.ok);
+  EXPECT_NE(sc.refused.find("too many"), std::string::npos);
+  EXPECT_EQ(hub.streams(), 5u);
+
+  hub.publish("event", {{"n", 5}}, RoleSet::all(), "cam-a");
+  ioc.run();
+  ioc.restart();
+  ASSERT_EQ(a->got.size(), 1u);
+  EXPECT_EQ(parse(a->got[0])["seq"], 6);
+
+  // a leaves: its stream goes at the next subscription, which now fits.
+  hub.unsubscribe(a.get(), sa.stream);
+  hub.subscribe(c, Audience{Role::operator_, Set{"cam-c"}}, 3, [&](Subscription s) { sc = s; });
+  ioc.run();
+  ioc.restart();
+  ASSERT_TRUE(sc.ok);
+  EXPECT_EQ(hub.streams(), 5u);
+  EXPECT_EQ(sc.last_seq, hub.published());
+  ReplayResult gone;
+  hub.replay(sa.stream, 5, 6, [&](ReplayResult x) { gone = x; });
+  // A console back on a new stream of the same set, resuming from the old
+  // stream's seq 6: the new stream starts at 6, so nothing was missed ...
+  auto a_again = std::make_shared<Recorder>();
+  Subscription sa2;
+  hub.subscribe(a_again, Audience{Role::operator_, Set{"cam-a"}}, 1,
+                [&](Subscription s) { sa2 = s; });
+  ioc.run();
+  ioc.restart();
+  EXPECT_FALSE(gone.complete);
+  EXPECT_TRUE(gone.messages.empty());
+  EXPECT_FALSE(sa2.ok);  // b's and c's streams fill the cap of 2
+  hub.unsubscribe(c.get(), sc.stream);
+  hub.subscribe(a_again, Audience{Role::operator_, Set{"cam-a"}}, 1,
+                [&](Subscription s) { sa2 = s; });
+  ioc.run();
+  ioc.restart();
+  ASSERT_TRUE(sa2.ok);
+  EXPECT_NE(sa2.stream, sa.stream);
+  EXPECT_GE(sa2.last_seq, 6u);
+  // ... and one that counted further than this stream cannot resume on it.
+  ReplayResult ahead;
+  hub.replay(sa2.stream, sa2.last_seq + 3, sa2.last_seq, [&](ReplayResult x) { ahead = x; });
+  ioc.run();
+  ioc.restart();
+  EXPECT_FALSE(ahead.complete);
+}
+
+TEST(Hub, CloseUserRevokesOnlyThatUsersSessions) {
+  boost::asio::io_context ioc;
+  Hub hub(ioc);
+  auto mine = std::make_shared<Recorder>(), mine2 = std::make_shared<Recorder>(),
+       other = std::make_shared<Recorder>();
+  hub.subscribe(mine, Audience{Role::operator_, std::vector<std::string>{"cam-a"}}, 7,
+                [](Subscription) {});
+  hub.subscribe(mine2, Audience{Role::operator_, std::nullopt}, 7, [](Subscription) {});
+  hub.subscribe(other, Audience{Role::operator_, std::vector<std::string>{"cam-a"}}, 8,
+                [](Subscription) {});
+  hub.close_user(7, "visible cameras changed; reconnect");
+  ioc.run();
+  EXPECT_EQ(mine->revoked_reason, "visible cameras changed; reconnect");
+  EXPECT_EQ(mine2->revoked_reason, "visible cameras changed; reconnect");
+  EXPECT_TRUE(other->revoked_reason.empty());
+
+  // A session of user 7 authenticated before the close (with the old set)
+  // that subscribes only now is refused too; one authenticated after is not.
+  auto before = std::chrono::steady_clock::now() - std::chrono::seconds{1};
+  auto late = std::make_shared<Recorder>(), fresh = std::make_shared<Recorder>();
+  bool late_done = false;
+  Subscription fresh_sub;
+  ioc.restart();
+  hub.subscribe(late, Audience{Role::operator_, std::vector<std::string>{"cam-a"}},
+                SessionUser{7, before}, [&](Subscription) { late_done = true; });
+  ioc.run();
+  ioc.restart();
+  hub.subscribe(fresh, Audience{Role::operator_, std::nullopt},
+                SessionUser{7, std::chrono::steady_clock::now()},
+                [&](Subscription s) { fresh_sub = s; });
+  ioc.run();
+  EXPECT_FALSE(late_done);
+  EXPECT_EQ(late->revoked_reason, "visible cameras changed; reconnect");
+  EXPECT_TRUE(fresh_sub.ok);
+  EXPECT_TRUE(fresh->revoked_reason.empty());
 }
 
 }  // namespace
