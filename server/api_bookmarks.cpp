@@ -1,5 +1,7 @@
 #include "server/api_bookmarks.h"
 
+#include "server/visibility.h"
+
 #include <spdlog/spdlog.h>
 
 #include <charconv>
@@ -68,8 +70,10 @@ Response list_bookmarks(ApiContext& ctx, Request& req) {
   storage::BookmarkQuery q;
   if (auto it = req.query.find("camera"); it != req.query.end() && !it->second.empty()) {
     if (!valid_camera_id(it->second)) return bad("query parameter 'camera' must be a camera id");
+    if (!may_see(*req.principal, it->second)) return camera_not_found(it->second);
     q.camera_id = it->second;
   }
+  q.cameras = visible_cameras(*req.principal);
   const std::int64_t now =
       std::chrono::duration_cast<std::chrono::nanoseconds>(ctx.clock->realtime().time_since_epoch())
           .count();
@@ -144,6 +148,7 @@ Response add_bookmark(ApiContext& ctx, Request& req) {
     if (has_control_chars(**note)) return bad("'note' has control characters");
     b.note = **note;
   }
+  if (!may_see(*req.principal, b.camera_id)) return camera_not_found(b.camera_id);
   if (auto c = ctx.catalog->find_camera(b.camera_id); !c) {
     if (c.error().kind == ErrorKind::not_found)
       return error_response(404, "not_found", "camera '" + b.camera_id + "' not found");
@@ -172,6 +177,8 @@ Response delete_bookmark(ApiContext& ctx, Request& req) {
     return error_response(404, "not_found", "bookmark '" + text.substr(0, 32) + "' not found");
   auto found = ctx.catalog->find_bookmark(id);
   if (!found) return error_response(found.error());
+  if (!may_see(*req.principal, found->camera_id))  // as if it did not exist
+    return error_response(404, "not_found", "bookmark '" + text.substr(0, 32) + "' not found");
   if (auto st = ctx.catalog->delete_bookmark(id); !st) return error_response(st.error());
   spdlog::info("bookmarks: {} deleted bookmark {} on {}", req.principal->name, id,
                found->camera_id);

@@ -244,6 +244,8 @@ struct BookmarkQuery {
   std::int64_t to_ns = 0;     // exclusive; bookmarks whose time_ns is in [from, to)
   std::int64_t after_id = 0;  // paging: only bookmarks with a larger id
   int limit = 100;
+  // Only these cameras (a user restricted to a set); nullopt: every camera.
+  std::optional<std::vector<std::string>> cameras = std::nullopt;
 };
 
 class Catalog {

@@ -208,6 +208,22 @@ def test_restricted_operator_sees_only_its_cameras(make_daemon):
             assert r.json()["error"]["message"] == f"no alarm {b_alarm}", r.text
         r = requests.post(d.url(f"/api/v1/alarms/{a_alarm}/ack"), headers=rita_h, timeout=10)
         assert r.status_code == 200 and r.json()["state"] == "acknowledged", r.text
+        # Bookmarks: only A's are listed; B's camera answers as if unknown.
+        op_h = d.bearer(ROLE_USERS["operator"])
+        when = all_events[0]["time"]
+        for cam in (cam_a, cam_b):
+            r = requests.post(d.url("/api/v1/bookmarks"), headers=op_h, timeout=10,
+                              json={"camera_id": cam, "time": when, "note": "seen " + cam})
+            assert r.status_code == 201, r.text
+        marks = requests.get(d.url("/api/v1/bookmarks"), headers=rita_h, timeout=10).json()
+        assert {b["camera_id"] for b in marks["bookmarks"]} == {cam_a}, marks
+        assert requests.get(d.url(f"/api/v1/bookmarks?camera={cam_b}"), headers=rita_h,
+                            timeout=10).status_code == 404
+        r = requests.post(d.url("/api/v1/bookmarks"), headers=rita_h, timeout=10,
+                          json={"camera_id": cam_b, "time": when})
+        assert r.status_code == 404, r.text
+        every = requests.get(d.url("/api/v1/bookmarks"), headers=op_h, timeout=10).json()
+        assert {b["camera_id"] for b in every["bookmarks"]} == {cam_a, cam_b}
         # B's alarm is untouched.
         b_now = requests.get(d.url(f"/api/v1/alarms?camera={cam_b}"),
                              headers=d.bearer(ROLE_USERS["operator"]), timeout=10).json()
