@@ -1,5 +1,7 @@
 #include "server/api.h"
 
+#include "server/api_params.h"
+
 #include <spdlog/spdlog.h>
 
 #include <charconv>
@@ -32,19 +34,6 @@ Result<std::string> string_field(const json& body, const char* name, std::size_t
     return make_error(ErrorKind::invalid_argument,
                       std::string("'") + name + "' is longer than " + std::to_string(max_len));
   return s;
-}
-
-Result<std::int64_t> int_param(const Request& req, const char* name, std::int64_t def,
-                               std::int64_t min, std::int64_t max) {
-  auto it = req.query.find(name);
-  if (it == req.query.end() || it->second.empty()) return def;
-  std::int64_t v = 0;
-  auto [p, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
-  if (ec != std::errc{} || p != it->second.data() + it->second.size() || v < min || v > max)
-    return make_error(ErrorKind::invalid_argument,
-                      std::string("query parameter '") + name + "' must be an integer from " +
-                          std::to_string(min) + " to " + std::to_string(max));
-  return v;
 }
 
 std::string session_cookie(const std::string& token, std::chrono::seconds max_age, bool tls) {
@@ -122,9 +111,9 @@ Response add_user(ApiContext& ctx, Request& req) {
 }
 
 Response list_audit(ApiContext& ctx, Request& req) {
-  auto after = int_param(req, "after", 0, 0, INT64_MAX);
+  auto after = int_query(req, "after", 0, 0, INT64_MAX);
   if (!after) return error_response(after.error());
-  auto limit = int_param(req, "limit", 100, 1, 1000);
+  auto limit = int_query(req, "limit", 100, 1, 1000);
   if (!limit) return error_response(limit.error());
   auto rows = ctx.catalog->list_audit(*after, static_cast<int>(*limit));
   if (!rows) return error_response(rows.error());

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include "server/api_params.h"
 
 #include "server/events.h"
 #include "server/visibility.h"
@@ -15,31 +16,6 @@ using nlohmann::json;
 
 Response bad(std::string message) {
   return error_response(400, "invalid_argument", message);
-}
-
-Result<std::int64_t> int_query(const Request& req, const char* name, std::int64_t def,
-                               std::int64_t min, std::int64_t max) {
-  auto it = req.query.find(name);
-  if (it == req.query.end() || it->second.empty()) return def;
-  std::int64_t v = 0;
-  auto [p, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
-  if (ec != std::errc{} || p != it->second.data() + it->second.size() || v < min || v > max)
-    return make_error(ErrorKind::invalid_argument,
-                      std::string("query parameter '") + name + "' must be an integer from " +
-                          std::to_string(min) + " to " + std::to_string(max));
-  return v;
-}
-
-// RFC 3339 time as nanoseconds since the epoch; `def` when absent.
-Result<std::int64_t> time_query(const Request& req, const char* name, std::int64_t def) {
-  auto it = req.query.find(name);
-  if (it == req.query.end() || it->second.empty()) return def;
-  WallTime t;
-  if (it->second.size() > 64 || !parse_rfc3339(it->second, t))
-    return make_error(ErrorKind::invalid_argument,
-                      std::string("query parameter '") + name +
-                          "' must be an RFC 3339 time, e.g. 2026-11-25T10:00:00Z");
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
 
 Response list_events(ApiContext& ctx, Request& req) {

@@ -1,6 +1,7 @@
 #include "server/api_recordings.h"
 
 #include <spdlog/spdlog.h>
+#include "server/api_params.h"
 
 #include <algorithm>
 #include <charconv>
@@ -29,36 +30,10 @@ Response bad(std::string message) {
   return error_response(400, "invalid_argument", message);
 }
 
-bool valid_camera_id(const std::string& id) {
-  return !id.empty() && id.size() <= 64 && id.front() != '.' &&
-         id.find_first_not_of(
-             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-             "0123456789._-") == std::string::npos;
-}
-
 std::int64_t now_ns(ApiContext& ctx) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              ctx.clock->realtime().time_since_epoch())
       .count();
-}
-
-std::string time_text(std::int64_t ns) {
-  return format_rfc3339(
-      WallTime{std::chrono::duration_cast<WallTime::duration>(std::chrono::nanoseconds(ns))});
-}
-
-Result<std::int64_t> parse_time(const std::string& text, const std::string& what) {
-  WallTime t;
-  if (text.size() > 64 || !parse_rfc3339(text, t))
-    return make_error(ErrorKind::invalid_argument,
-                      what + " must be an RFC 3339 time, e.g. 2026-11-25T10:00:00Z");
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-}
-
-Result<std::int64_t> time_query(const Request& req, const char* name, std::int64_t def) {
-  auto it = req.query.find(name);
-  if (it == req.query.end() || it->second.empty()) return def;
-  return parse_time(it->second, std::string("query parameter '") + name + "'");
 }
 
 // A camera in the catalogue, or one deleted whose footage is still kept.

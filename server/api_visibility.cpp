@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "server/api.h"
+#include "server/api_params.h"
 #include "server/dispatch.h"
 #include "server/users.h"
 #include "server/visibility.h"
@@ -19,13 +20,6 @@ constexpr std::size_t kMaxCameras = 1024;
 
 Response bad(std::string message) {
   return error_response(400, "invalid_argument", message);
-}
-
-bool valid_camera_id(const std::string& id) {
-  return !id.empty() && id.size() <= 64 && id.front() != '.' &&
-         id.find_first_not_of(
-             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-             "0123456789._-") == std::string::npos;
 }
 
 json cameras_json(const std::optional<std::vector<std::string>>& c) {
