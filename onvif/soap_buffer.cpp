@@ -68,7 +68,7 @@ std::string str(const std::string* s) {
 SoapContext::SoapContext() {
   // Plain XML both ways (HTTP is Beast's), UTF-8 kept as is, no id/href
   // graphs on output.
-  soap_ = soap_new2(SOAP_ENC_PLAIN | SOAP_C_UTFSTRING,
+  soap_ = soap_new2(SOAP_ENC_PLAIN | SOAP_C_UTFSTRING | SOAP_XML_TREE,
                     SOAP_ENC_PLAIN | SOAP_C_UTFSTRING | SOAP_XML_TREE | SOAP_XML_NOTYPE);
   soap_set_namespaces(soap_, namespaces);
   soap_->recv_maxlength = kMaxEnvelopeBytes;

@@ -22,6 +22,8 @@ namespace {
 constexpr std::size_t kMaxTopic = 1024;
 constexpr std::size_t kMaxItemText = 256;
 constexpr std::size_t kMaxItemsJson = 8000;  // the catalogue takes 8192
+// Published events waiting for the writer, at most (about 50 MB).
+constexpr std::size_t kMaxUnwritten = 100'000;
 
 // Valid UTF-8 with control characters and broken sequences replaced by '?',
 // cut at `max` bytes on a character boundary.
@@ -369,13 +371,47 @@ void EventService::submit(std::string camera_id, std::vector<onvif::ReceivedEven
   });
 }
 
+// Each event is published as soon as it has an id (reserved, not written):
+// the consoles do not wait for the disk. The rows follow on writer_, one
+// transaction per batch; what arrives while a batch is being written forms
+// the next (the slower the disk, the larger the batches). on_stored (the
+// alarm router) runs once the rows are there, since alarms refer to them.
 void EventService::flush() {
   flush_posted_ = false;
-  if (writing_ || pending_.empty()) return;
-  std::size_t n = std::min<std::size_t>(pending_.size(), storage::Catalog::kMaxBatch);
-  std::vector<storage::Event> batch(std::make_move_iterator(pending_.begin()),
-                                    std::make_move_iterator(pending_.begin() + n));
-  pending_.erase(pending_.begin(), pending_.begin() + n);
+  for (std::size_t done = 0; done < pending_.size();) {
+    std::size_t n = std::min<std::size_t>(pending_.size() - done, storage::Catalog::kMaxBatch);
+    auto first = catalog_.reserve_event_ids(static_cast<int>(n));
+    if (!first)
+      spdlog::error("events: no ids for {} events (published without one): {}", n,
+                    first.error().message);
+    for (std::size_t i = 0; i < n; ++i) {
+      storage::Event& e = pending_[done + i];
+      if (first) e.id = *first + static_cast<std::int64_t>(i);
+      if (hub_) hub_->publish("event", event_json(e), RoleSet::all(), e.camera_id);
+    }
+    done += n;
+  }
+  unwritten_.insert(unwritten_.end(), std::make_move_iterator(pending_.begin()),
+                    std::make_move_iterator(pending_.end()));
+  pending_.clear();
+  if (unwritten_.size() > kMaxUnwritten) {
+    // The disk has not kept up for minutes: memory is bounded, the oldest go.
+    std::size_t drop = unwritten_.size() - kMaxUnwritten;
+    store_failures_ += drop;
+    spdlog::error("events: {} events not written for want of disk time; dropping the oldest",
+                  drop);
+    unwritten_.erase(unwritten_.begin(), unwritten_.begin() + static_cast<std::ptrdiff_t>(drop));
+  }
+  write();
+}
+
+void EventService::write() {
+  if (writing_ || unwritten_.empty()) return;
+  std::size_t n = std::min<std::size_t>(unwritten_.size(), storage::Catalog::kMaxBatch);
+  std::vector<storage::Event> batch(
+      std::make_move_iterator(unwritten_.begin()),
+      std::make_move_iterator(unwritten_.begin() + static_cast<std::ptrdiff_t>(n)));
+  unwritten_.erase(unwritten_.begin(), unwritten_.begin() + static_cast<std::ptrdiff_t>(n));
   writing_ = true;
   asio::post(writer_, [this, batch = std::move(batch)]() mutable {
     auto ids = catalog_.add_events(batch);
@@ -387,13 +423,10 @@ void EventService::flush() {
       spdlog::error("events: could not store {} events: {}", batch.size(),
                     ids ? std::string("id count mismatch") : ids.error().message);
     }
-    if (hub_)
-      for (const auto& e : batch)
-        hub_->publish("event", event_json(e), RoleSet::all(), e.camera_id);
     if (options_.on_stored && ids) options_.on_stored(std::move(batch));
     asio::post(strand_, [this] {
       writing_ = false;
-      flush();  // what arrived meanwhile
+      write();  // what was published meanwhile
     });
   });
 }

@@ -17,11 +17,14 @@
 // Threading: everything runs on the io_context given to the constructor;
 // the service's own state (camera set, pending batch) on one strand, each
 // subscriber on a strand of its own. No thread per camera: a PullMessages
-// long-poll is one pending Asio operation. The catalogue write of a batch is
-// a blocking SQLite transaction on a writer thread of the service's own
-// (then the batch is published and handed to on_stored there, in order);
-// events that arrive meanwhile form the next batch (at most
-// storage::Catalog::kMaxBatch).
+// long-poll is one pending Asio operation. An event is published on the hub
+// as soon as it has an id (storage::Catalog::reserve_event_ids), before its
+// row is written: the consoles never wait for the disk. The catalogue write
+// of a batch is a blocking SQLite transaction on a writer thread of the
+// service's own (then the batch goes to on_stored there, in order); events
+// published meanwhile form the next batch (at most Catalog::kMaxBatch). An
+// event whose row cannot be written has still reached the consoles; the
+// failure is logged and counted (store_failures).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -101,6 +104,7 @@ class EventService {
   void poll();
   void sync();
   void flush();
+  void write();
   void set_mode(const std::string& camera_id, std::string mode);  // any thread; "" removes
 
   boost::asio::io_context& ioc_;
@@ -118,13 +122,14 @@ class EventService {
     std::shared_ptr<Subscriber> subscriber;
   };
   std::map<std::string, Entry> cameras_;
-  std::vector<storage::Event> pending_;
+  std::vector<storage::Event> pending_;    // received, not published yet
+  std::vector<storage::Event> unwritten_;  // published, not written yet
   bool flush_posted_ = false;
   bool writing_ = false;  // a batch is with writer_
   std::atomic<std::uint64_t> stored_{0}, store_failures_{0};
-  // The catalogue write, the hub publish and on_stored of each batch run
-  // here, one batch at a time and in order: an I/O thread never waits on
-  // the disk (a slow fsync stalled every console's deliveries).
+  // The catalogue write and on_stored of each batch run here, one batch at
+  // a time and in order: an I/O thread never waits on the disk (a slow
+  // fsync stalled every console's deliveries).
   boost::asio::thread_pool writer_{1};
   mutable std::mutex modes_mu_;  // written by subscribers' strands, read by /metrics
   std::map<std::string, std::string> modes_;

@@ -70,13 +70,17 @@ void Hub::publish(std::string type, nlohmann::json fields, RoleSet audience,
                               camera_id = std::move(camera_id)]() mutable {
     ++published_;
     fields["type"] = type;
+    fields.erase("seq");
+    // Serialized once; each stream puts its own seq in front, and every
+    // session of the stream shares that text.
+    const std::string body = fields.dump();
     std::optional<std::chrono::steady_clock::time_point> now;
     for (auto& sp : streams_) {
       Stream& s = *sp;
       if (!audience.contains(s.audience.role) || !sees(s.audience, camera_id)) continue;
-      fields["seq"] = ++s.seq;
-      // Serialized once per stream; every session of the stream shares it.
-      auto msg = std::make_shared<const std::string>(fields.dump());
+      std::string text = "{\"seq\":" + std::to_string(++s.seq) + ",";
+      text.append(body, 1);
+      auto msg = std::make_shared<const std::string>(std::move(text));
       s.ring.emplace_back(s.seq, msg);
       while (s.ring.size() > ring_size_) s.ring.pop_front();
       auto& subs = s.subscribers;

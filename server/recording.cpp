@@ -469,6 +469,11 @@ void RecordingService::count_states() {
     if (st.state == "backoff") ++backoff;
   }
   n_recorders_ = static_cast<int>(recorders_.size());
+  {
+    std::lock_guard lock(recorder_ids_mu_);
+    recorder_ids_.clear();
+    for (const auto& [id, e] : recorders_) recorder_ids_.insert(id);
+  }
   n_recording_ = recording;
   n_backoff_ = backoff;
 }
@@ -506,6 +511,10 @@ std::optional<RecorderStatus> RecordingService::status(const std::string& camera
 
 void RecordingService::event(const std::string& camera_id, bool active) {
   if (!started_ || stopped_) return;
+  {
+    std::lock_guard lock(recorder_ids_mu_);
+    if (!recorder_ids_.count(camera_id)) return;
+  }
   asio::post(strand_, [this, camera_id, active] {
     auto it = recorders_.find(camera_id);
     if (it != recorders_.end() && it->second.started) it->second.recorder->event(active);

@@ -39,6 +39,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <optional>
 #include <string>
 #include <thread>
@@ -191,6 +192,10 @@ class RecordingService {
       retention_failures_{0};
   std::atomic<bool> below_min_free_{false};
   std::atomic<int> n_recorders_{0}, n_recording_{0}, n_backoff_{0};
+  // Cameras with a recorder, for event() to skip the others without a hop
+  // to strand_ (every camera event passes there). Written on strand_.
+  mutable std::mutex recorder_ids_mu_;
+  std::set<std::string> recorder_ids_;
 };
 
 }  // namespace zaulek::server

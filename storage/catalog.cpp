@@ -1135,14 +1135,23 @@ class SqliteCatalog final : public Catalog {
     }
     std::vector<std::int64_t> ids;
     ids.reserve(events.size());
+    std::int64_t fresh = 0;  // ids for the events that come without one
+    if (auto without = std::count_if(events.begin(), events.end(),
+                                     [](const Event& e) { return e.id == 0; })) {
+      auto first = reserve_event_ids(static_cast<int>(without));
+      if (!first) return first.error();
+      fresh = *first;
+    }
     std::lock_guard lock(write_mu_);
     auto tx = sql::Transaction::begin(*writer_);
     if (!tx) return tx.error();
     for (const Event& e : events) {
       auto st = writer_->prepare(
-          "INSERT INTO events (camera_id, time_ns, kind, state, topic, source, data) "
-          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+          "INSERT INTO events (id, camera_id, time_ns, kind, state, topic, source, data) "
+          "VALUES (?8, ?1, ?2, ?3, ?4, ?5, ?6, ?7)");
       if (!st) return st.error();
+      std::int64_t id = e.id != 0 ? e.id : fresh++;
+      (*st)->bind(8, id);
       (*st)->bind(1, e.camera_id).bind(2, e.time_ns).bind(3, e.kind).bind(4, e.state);
       (*st)->bind(5, e.topic).bind(6, e.source.empty() ? std::string("{}") : e.source);
       (*st)->bind(7, e.data.empty() ? std::string("{}") : e.data);
@@ -1155,10 +1164,29 @@ class SqliteCatalog final : public Catalog {
         }
         return with_context(r.error(), "adding event of " + e.camera_id);
       }
-      ids.push_back(writer_->last_insert_rowid());
+      ids.push_back(id);
     }
     if (auto c = tx->commit(); !c) return c.error();
     return ids;
+  }
+
+  Result<std::int64_t> reserve_event_ids(int n) override {
+    if (n < 1 || n > kMaxBatch)
+      return make_error(ErrorKind::invalid_argument,
+                        "reserve 1 to " + std::to_string(kMaxBatch) + " event ids at a time");
+    std::lock_guard lock(event_ids_mu_);
+    if (next_event_id_ == 0) {  // first use: after the highest id on disk
+      auto r = readers_.borrow();
+      if (!r) return r.error();
+      auto st = (*r)->prepare("SELECT coalesce(max(id), 0) AS last FROM events");
+      if (!st) return st.error();
+      auto row = (*st)->step();
+      if (!row) return with_context(row.error(), "reading the last event id");
+      next_event_id_ = (*st)->int64("last") + 1;
+    }
+    std::int64_t first = next_event_id_;
+    next_event_id_ += n;
+    return first;
   }
 
   Result<std::vector<Event>> list_events(const EventQuery& q) override {
@@ -1620,6 +1648,10 @@ class SqliteCatalog final : public Catalog {
 
   Clock& clock_;
   std::mutex write_mu_;  // guards writer_; held only for one statement or transaction
+  // The next event id (0: not read from disk yet); never taken while
+  // holding write_mu_'s lock is awaited.
+  std::mutex event_ids_mu_;
+  std::int64_t next_event_id_ = 0;
   std::unique_ptr<Connection> writer_;
   ReaderPool readers_;
   int version_;

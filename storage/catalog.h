@@ -154,7 +154,7 @@ struct Export {
 
 // A normalized camera event, as in GET /api/v1/events.
 struct Event {
-  std::int64_t id = 0;  // assigned by the catalogue; grows with insertion
+  std::int64_t id = 0;  // 0: assigned by add_events; grows with insertion
   std::string camera_id;
   std::int64_t time_ns = 0;
   std::string kind;    // motion, line_crossing, intrusion, tamper, video_loss, io_input, other
@@ -344,8 +344,14 @@ class Catalog {
   // After a restart: every queued or running job failed with `reason`; returns how many.
   virtual Result<std::int64_t> fail_unfinished_exports(const std::string& reason) = 0;
 
-  // Events. Up to kMaxBatch per call, one transaction; returns the ids.
+  // Events. Up to kMaxBatch per call, one transaction; returns the ids: an
+  // event's own (from reserve_event_ids) when set, a new one otherwise.
   virtual Result<std::vector<std::int64_t>> add_events(const std::vector<Event>& events) = 0;
+  // The first of `n` (1..kMaxBatch) consecutive event ids never given out
+  // before by this catalogue, for events to be added later: zaulekd publishes
+  // an event to the consoles before its row is written (the disk stays off
+  // the alarm path). Every add_events without ids draws from the same counter.
+  virtual Result<std::int64_t> reserve_event_ids(int n) = 0;
   // Events in [from, to), by time then id; invalid_argument on a bad range/limit.
   virtual Result<std::vector<Event>> list_events(const EventQuery& query) = 0;
   // Deletes up to `limit` events older than `before_ns`, keeping those under a

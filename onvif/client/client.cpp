@@ -7,6 +7,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <charconv>
 #include <optional>
 
@@ -23,6 +26,17 @@ using tcp = asio::ip::tcp;
 namespace {
 
 constexpr std::size_t kMaxHeaderBytes = 16 * 1024;
+// A kept-alive connection idle for longer than this is closed rather than
+// reused: cameras drop idle connections after 5-60 s, and a request written
+// into one the camera is closing is lost.
+constexpr auto kMaxIdle = std::chrono::seconds(4);
+
+// True while the peer has neither closed nor sent anything unasked for.
+bool still_open(tcp::socket& s) {
+  char c;
+  ssize_t n = ::recv(s.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
 
 std::string host_port(const HttpUrl& u) {
   return (u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host) + ":" + u.port;
@@ -92,8 +106,35 @@ Result<HttpUrl> parse_http_url(std::string_view url) {
   return out;
 }
 
-// One SOAP call: resolve, connect, POST, read (bounded), and one retry with
-// HTTP Digest on a 401 challenge. Runs on the client's executor.
+// The connection kept alive after the last call (HTTP/1.1 keep-alive), for
+// the next call to the same host and port. On the client's executor only.
+struct Client::Idle {
+  tcp::socket socket;
+  std::string host_port;
+  std::chrono::steady_clock::time_point since;
+};
+
+std::unique_ptr<Client::Idle> Client::take_idle(const std::string& key) {
+  if (!idle_) return nullptr;
+  std::unique_ptr<Idle> idle = std::move(idle_);
+  if (idle->host_port != key || std::chrono::steady_clock::now() - idle->since > kMaxIdle ||
+      !still_open(idle->socket)) {
+    beast::error_code ignored;
+    idle->socket.close(ignored);
+    return nullptr;
+  }
+  return idle;
+}
+
+void Client::keep_idle(std::unique_ptr<Idle> idle) {
+  idle_ = std::move(idle);
+}
+
+// One SOAP call: resolve (unless the host is an address), connect (unless
+// the last call's connection is still open), POST, read (bounded), and one
+// retry with HTTP Digest on a 401 challenge. A reused connection that turns
+// out closed before any byte of the reply arrived is replaced by a new one
+// once. Runs on the client's executor.
 struct Client::Exchange : std::enable_shared_from_this<Exchange> {
   Exchange(std::shared_ptr<Client> c, HttpUrl u, std::function<std::string(bool)> m, bool a,
            Callback<std::string> d)
@@ -120,6 +161,8 @@ struct Client::Exchange : std::enable_shared_from_this<Exchange> {
   std::optional<http::response_parser<http::string_body>> parser;
   std::string digest_authorization;
   bool retried = false;
+  bool reused = false;      // on the previous call's connection
+  bool keep_alive = false;  // the reply allows the connection to be reused
   bool finished = false;
   bool timed_out = false;
   bool aborted = false;
@@ -133,6 +176,25 @@ struct Client::Exchange : std::enable_shared_from_this<Exchange> {
       beast::error_code ignored;
       self->stream.socket().close(ignored);
     });
+    if (auto idle = client->take_idle(host_port(url))) {
+      stream.socket() = std::move(idle->socket);
+      reused = true;
+      return write();
+    }
+    open();
+  }
+
+  // A new connection; no resolver (and its thread) for an address.
+  void open() {
+    reused = false;
+    beast::error_code ec;
+    auto address = asio::ip::make_address(url.host, ec);
+    if (!ec) {
+      auto port = static_cast<unsigned short>(std::stoi(url.port));
+      endpoints = tcp::resolver::results_type::create(tcp::endpoint(address, port), url.host,
+                                                      url.port);
+      return connect();
+    }
     resolver.async_resolve(
         url.host, url.port,
         [self = shared_from_this()](beast::error_code ec, tcp::resolver::results_type r) {
@@ -140,6 +202,19 @@ struct Client::Exchange : std::enable_shared_from_this<Exchange> {
           self->endpoints = std::move(r);
           self->connect();
         });
+  }
+
+  // The kept-alive connection was closed by the camera before it answered
+  // (its idle timeout raced our request): once more on a new one.
+  bool retry_fresh(beast::error_code ec) {
+    if (!reused || timed_out || aborted) return false;
+    if (ec != http::error::end_of_stream && ec != asio::error::eof &&
+        ec != asio::error::connection_reset && ec != asio::error::broken_pipe)
+      return false;
+    beast::error_code ignored;
+    stream.socket().close(ignored);
+    open();
+    return true;
   }
 
   void abort() {
@@ -165,14 +240,13 @@ struct Client::Exchange : std::enable_shared_from_this<Exchange> {
     req.set(http::field::host, host_port(url));
     req.set(http::field::user_agent, "zaulekd");
     req.set(http::field::content_type, "application/soap+xml; charset=utf-8");
-    req.set(http::field::connection, "close");
     if (!digest_authorization.empty()) req.set(http::field::authorization, digest_authorization);
     req.body() = make(auth);
     if (req.body().empty())
       return finish(make_error(ErrorKind::internal, "could not serialize the SOAP request"));
     req.prepare_payload();
     http::async_write(stream, req, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-      if (ec) return self->fail(ec, "cannot send to");
+      if (ec) return self->retry_fresh(ec) ? void() : self->fail(ec, "cannot send to");
       self->read();
     });
   }
@@ -193,6 +267,7 @@ struct Client::Exchange : std::enable_shared_from_this<Exchange> {
             return self->finish(
                 make_error(ErrorKind::invalid_argument,
                            "camera at " + host_port(self->url) + " sent oversized HTTP headers"));
+          if (ec && !self->parser->got_some() && self->retry_fresh(ec)) return;
           if (ec) return self->fail(ec, "no complete reply from");
           self->on_response();
         });
@@ -216,9 +291,10 @@ struct Client::Exchange : std::enable_shared_from_this<Exchange> {
           digest_authorization =
               make_http_digest("POST", url.target, client->credentials_.username,
                                client->credentials_.password, dc, cnonce.substr(0, 16), 1);
+          if (res.keep_alive()) return write();
           beast::error_code ignored;
           stream.socket().close(ignored);
-          return connect();
+          return open();
         }
       }
       return finish(make_error(ErrorKind::unauthenticated,
@@ -226,6 +302,7 @@ struct Client::Exchange : std::enable_shared_from_this<Exchange> {
                                        : "camera requires credentials (HTTP 401)"));
     }
     bool xml = res.body().find("Envelope") != std::string::npos;
+    keep_alive = res.keep_alive();
     if (status == 200 || ((status == 400 || status == 500) && xml))
       return finish(std::move(res.body()));
     return finish(
@@ -248,8 +325,14 @@ struct Client::Exchange : std::enable_shared_from_this<Exchange> {
     if (finished) return;
     finished = true;
     timer.cancel();
+    if (r && keep_alive && !timed_out && !aborted && stream.socket().is_open()) {
+      client->keep_idle(std::unique_ptr<Idle>(
+          new Idle{std::move(stream.socket()), host_port(url), std::chrono::steady_clock::now()}));
+    } else {
+      beast::error_code ignored;
+      stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    }
     beast::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
     stream.socket().close(ignored);
     auto d = std::move(done);
     d(std::move(r));

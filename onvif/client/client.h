@@ -1,6 +1,9 @@
 // Asynchronous ONVIF device/media client on Boost.Asio/Beast: SOAP 1.2 over
-// HTTP POST, one short connection per call, a deadline per call, the reply
-// bounded (kMaxEnvelopeBytes) before it is parsed (onvif/client/replies.h).
+// HTTP POST, a deadline per call, the reply bounded (kMaxEnvelopeBytes) before
+// it is parsed (onvif/client/replies.h). The connection is kept alive between
+// calls (a PullMessages loop would otherwise open a TCP connection per event
+// batch) and reused for at most 4 s of idleness; one that the camera closed
+// meanwhile is noticed before the request or, failing that, replaced once.
 //
 // Authentication: WS-UsernameToken PasswordDigest on every call except
 // GetSystemDateAndTime, with Created on the device's clock (the offset learnt
@@ -101,6 +104,11 @@ class Client : public std::enable_shared_from_this<Client> {
          ClientOptions options, Clock& clock);
   struct Exchange;
   friend struct Exchange;
+  struct Idle;
+  // The kept-alive connection, if it still serves `host_port`, is open and
+  // has not idled too long; otherwise closed and null.
+  std::unique_ptr<Idle> take_idle(const std::string& host_port);
+  void keep_idle(std::unique_ptr<Idle> idle);
   template <class Req>
   std::string envelope(const Req& body, bool with_token) const;
 
@@ -111,6 +119,7 @@ class Client : public std::enable_shared_from_this<Client> {
   Clock& clock_;
   std::chrono::seconds offset_{0};
   std::weak_ptr<Exchange> current_;
+  std::unique_ptr<Idle> idle_;
 };
 
 }  // namespace zaulek::onvif

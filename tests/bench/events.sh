@@ -14,7 +14,8 @@
 #     tests/bench/events.sh
 # (defaults shown; KEEP_DIR: keep the logs and every run's JSON line there;
 #  NICE: run the whole benchmark at that priority, root only; unset: unchanged;
-#  BATCH=1: the consoles connect with ?batch=1 and accept array frames)
+#  BATCH=1: the consoles connect with ?batch=1 and accept array frames;
+#  THREADS: zaulekd's [server] threads, default 2)
 #
 # Prints figures; never fails on a threshold (exit 1 only if it cannot run).
 # Every phase is bounded in time; everything started here is stopped by PID.
@@ -76,7 +77,7 @@ mkdir -p "$tmp/zaulekd"
 cat > "$tmp/zaulekd/zaulekd.toml" <<EOF
 [server]
 listen = "127.0.0.1:0"
-threads = 2
+threads = ${THREADS:-2}
 max_connections = 4096
 [storage]
 path = "$tmp/zaulekd/storage"

@@ -10,6 +10,8 @@
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
 #include <future>
 #include <set>
 #include <thread>
@@ -219,6 +221,60 @@ TEST_F(OnvifClientTest, OversizedReplyIsRefusedBeforeParsing) {
   server.join();
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind, ErrorKind::resource_exhausted) << r.error().message;
+}
+
+// Keep-alive: calls share one connection; one the camera closes after
+// reading a request (its idle timeout racing ours) is replaced once without
+// the caller noticing; one it closed after answering is not reused.
+TEST_F(OnvifClientTest, KeepsTheConnectionAliveAndReplacesAClosedOne) {
+  namespace http = boost::beast::http;
+  asio::io_context srv;
+  tcp::acceptor a(srv, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  auto port = a.local_endpoint().port();
+  std::vector<int> answered;  // requests answered per accepted connection
+  std::vector<std::string> connection_headers;
+  std::thread server([&] {
+    // Connection 1 answers two requests, reads a third and closes; 2 answers
+    // one and closes; 3 answers one.
+    const int plan[] = {2, 1, 1};
+    for (int conn = 0; conn < 3; ++conn) {
+      tcp::socket s(srv);
+      boost::system::error_code ec;
+      a.accept(s, ec);
+      if (ec) return;
+      boost::beast::flat_buffer buf;
+      answered.push_back(0);
+      for (int i = 0; i <= plan[conn]; ++i) {
+        http::request<http::string_body> req;
+        http::read(s, buf, req, ec);
+        if (ec) break;
+        connection_headers.emplace_back(req[http::field::connection]);
+        if (i == plan[conn]) break;  // read, never answered
+        http::response<http::string_body> res{http::status::ok, 11};
+        res.set(http::field::content_type, "application/soap+xml");
+        res.body() = "<Envelope>" + std::to_string(conn) + "</Envelope>";
+        res.prepare_payload();
+        http::write(s, res, ec);
+        ++answered.back();
+        if (conn > 0) break;  // closes right after answering
+      }
+    }
+  });
+  auto url = "http://127.0.0.1:" + std::to_string(port) + "/onvif/device_service";
+  auto c = client(url, {});
+  std::vector<std::string> bodies;
+  for (int i = 0; i < 4; ++i) {
+    auto r = run<std::string>(c, [&url](Client& cl, auto cb) {
+      cl.call(url, [](bool) { return std::string("<Envelope/>"); }, false, cb);
+    });
+    ASSERT_TRUE(r.ok()) << "call " << i << ": " << r.error().message;
+    bodies.push_back(*r);
+  }
+  server.join();
+  EXPECT_EQ(bodies, (std::vector<std::string>{"<Envelope>0</Envelope>", "<Envelope>0</Envelope>",
+                                              "<Envelope>1</Envelope>", "<Envelope>2</Envelope>"}));
+  EXPECT_EQ(answered, (std::vector<int>{2, 1, 1}));
+  for (const auto& h : connection_headers) EXPECT_NE(h, "close");
 }
 
 TEST_F(OnvifClientTest, BadUrls) {

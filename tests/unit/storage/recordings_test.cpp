@@ -594,6 +594,47 @@ TEST_F(StorageRecordingsTest, EventsAddListPage) {
   EXPECT_EQ(cat_->list_events({"", 2 * kSec, 3 * kSec, 0, 100})->size(), 1u);
 }
 
+// zaulekd publishes an event before writing it, under an id reserved here;
+// adds without ids draw from the same counter, which survives a reopen.
+TEST_F(StorageRecordingsTest, EventIdsReservedBeforeTheRowsAreWritten) {
+  auto first = cat_->add_events({motion("cam-1", 0)});
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  auto reserved = cat_->reserve_event_ids(3);
+  ASSERT_TRUE(reserved.ok()) << reserved.error().message;
+  EXPECT_EQ(*reserved, first->front() + 1);
+  auto other = cat_->add_events({motion("cam-2", kSec)});  // meanwhile, without an id
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(other->front(), *reserved + 3);
+  Event a = motion("cam-1", 2 * kSec), b = motion("cam-1", 3 * kSec);
+  a.id = *reserved + 2;  // written later, and out of order
+  b.id = *reserved;
+  auto ids = cat_->add_events({a, b});
+  ASSERT_TRUE(ids.ok()) << ids.error().message;
+  EXPECT_EQ(*ids, (std::vector<std::int64_t>{*reserved + 2, *reserved}));
+  auto all = cat_->list_events({"", 0, 10 * kSec, 0, 100});
+  ASSERT_TRUE(all.ok());
+  std::vector<std::int64_t> listed;
+  for (const auto& e : *all) listed.push_back(e.id);
+  EXPECT_EQ(listed, (std::vector<std::int64_t>{first->front(), *reserved + 3, *reserved + 2,
+                                               *reserved}));
+  // An id already written is refused, not overwritten.
+  Event again = motion("cam-1", 4 * kSec);
+  again.id = *reserved;
+  EXPECT_FALSE(cat_->add_events({again}).ok());
+  EXPECT_EQ(cat_->reserve_event_ids(0).error().kind, ErrorKind::invalid_argument);
+  EXPECT_EQ(cat_->reserve_event_ids(Catalog::kMaxBatch + 1).error().kind,
+            ErrorKind::invalid_argument);
+
+  // Reopened: after the highest id on disk.
+  cat_.reset();
+  auto c = Catalog::open(dir_.path() / "zaulek.db", clock_);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  cat_ = std::move(*c);
+  auto next = cat_->reserve_event_ids(1);
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(*next, *reserved + 4);
+}
+
 TEST_F(StorageRecordingsTest, EventsRejectBadInputAtomically) {
   Event bad = motion("cam-1", 0);
   bad.kind = "explosion";
