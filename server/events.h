@@ -19,12 +19,12 @@
 // subscriber on a strand of its own. No thread per camera: a PullMessages
 // long-poll is one pending Asio operation. An event is published on the hub
 // as soon as it has an id (storage::Catalog::reserve_event_ids), before its
-// row is written: the consoles never wait for the disk. The catalogue write
-// of a batch is a blocking SQLite transaction on a writer thread of the
-// service's own (then the batch goes to on_stored there, in order); events
+// row is written: neither the consoles nor the rules (on_published) wait for
+// the disk. The catalogue write of a batch is a blocking SQLite transaction
+// on a writer thread of the service's own, at most one per 10 ms; events
 // published meanwhile form the next batch (at most Catalog::kMaxBatch). An
-// event whose row cannot be written has still reached the consoles; the
-// failure is logged and counted (store_failures).
+// event whose row cannot be written has still reached the consoles and the
+// rules; the failure is logged and counted (store_failures).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -56,8 +56,9 @@ struct EventsOptions {
   std::chrono::milliseconds poll_interval{1000};
   onvif::SubscriptionOptions subscription;
   // Optional hooks (the alarm router, server/alarms.h); called on the
-  // service's strands, must not block. Each stored batch, ids set:
-  std::function<void(std::vector<storage::Event>)> on_stored;
+  // service's strands, must not block. Each published batch, ids set; the
+  // rows may not be written yet (alarms refer to events by id only):
+  std::function<void(std::vector<storage::Event>)> on_published;
   // A camera's subscription failed (failing = true, once per outage) or is
   // active again after a failure:
   std::function<void(const std::string& camera_id, bool failing, const std::string& reason)>
@@ -125,11 +126,14 @@ class EventService {
   std::vector<storage::Event> pending_;    // received, not published yet
   std::vector<storage::Event> unwritten_;  // published, not written yet
   bool flush_posted_ = false;
-  bool writing_ = false;  // a batch is with writer_
+  bool writing_ = false;        // a batch is with writer_
+  bool write_waiting_ = false;  // write_timer_ runs: the next batch is due then
+  boost::asio::steady_timer write_timer_;
+  std::chrono::steady_clock::time_point last_write_{};
   std::atomic<std::uint64_t> stored_{0}, store_failures_{0};
-  // The catalogue write and on_stored of each batch run here, one batch at
-  // a time and in order: an I/O thread never waits on the disk (a slow
-  // fsync stalled every console's deliveries).
+  // The catalogue write of each batch runs here, one batch at a time and in
+  // order: an I/O thread never waits on the disk (a slow fsync stalled every
+  // console's deliveries).
   boost::asio::thread_pool writer_{1};
   mutable std::mutex modes_mu_;  // written by subscribers' strands, read by /metrics
   std::map<std::string, std::string> modes_;

@@ -764,6 +764,9 @@ class Listener : public std::enable_shared_from_this<Listener> {
       reject(std::move(socket));
     } else {
       auto slot = std::make_unique<ConnectionSlot>(sh_.metrics);
+      // No Nagle: an alarm frame must not wait for the ACK of the one before.
+      beast::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
       if (sh_.tls)
         std::make_shared<HttpSession<TlsStream>>(std::move(socket), sh_, std::move(slot))->start();
       else
@@ -943,8 +946,8 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
         alarms.camera_status(id, std::string(to_string(s)), reason);
       });
   EventsOptions event_options;
-  // Stored events go to the rules, which hand them on to events-mode recorders.
-  event_options.on_stored = [&alarms](std::vector<storage::Event> e) {
+  // Published events go to the rules, which hand them on to events-mode recorders.
+  event_options.on_published = [&alarms](std::vector<storage::Event> e) {
     alarms.route(std::move(e));
   };
   event_options.on_subscription_health = [&alarms](const std::string& id, bool failing,

@@ -117,7 +117,7 @@ class RecordingService {
   // Stored camera events as the event service hands them on: motion,
   // line_crossing, intrusion, tamper and io_input start/stop drive event();
   // a pulse is a start and a stop (footage from pre_event before it to
-  // post_event after it). zaulekd calls it from EventsOptions::on_stored.
+  // post_event after it). zaulekd calls it from EventsOptions::on_published.
   void on_events(const std::vector<storage::Event>& events);
 
   // Prometheus text lines (zaulek_recording_*, zaulek_retention_*).

@@ -26,6 +26,7 @@ using tcp = asio::ip::tcp;
 namespace {
 
 constexpr std::size_t kMaxHeaderBytes = 16 * 1024;
+constexpr std::size_t kReadChunk = 16 * 1024;
 // A kept-alive connection idle for longer than this is closed rather than
 // reused: cameras drop idle connections after 5-60 s, and a request written
 // into one the camera is closing is lost.
@@ -228,6 +229,8 @@ struct Client::Exchange : std::enable_shared_from_this<Exchange> {
     stream.async_connect(endpoints,
                          [self = shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
                            if (ec) return self->fail(ec, "cannot connect to");
+                           beast::error_code ignored;
+                           self->stream.socket().set_option(tcp::no_delay(true), ignored);
                            self->write();
                          });
   }
@@ -256,6 +259,9 @@ struct Client::Exchange : std::enable_shared_from_this<Exchange> {
     parser->header_limit(kMaxHeaderBytes);
     parser->body_limit(kMaxEnvelopeBytes);
     buffer.clear();
+    // Beast reads into what the buffer has room for, at least 512 bytes: a
+    // 3 KiB PullMessages reply took seven recvmsg calls and reactor turns.
+    buffer.reserve(kReadChunk);
     http::async_read(
         stream, buffer, *parser, [self = shared_from_this()](beast::error_code ec, std::size_t) {
           if (ec == http::error::body_limit)

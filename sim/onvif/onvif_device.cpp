@@ -270,6 +270,8 @@ class Core : public std::enable_shared_from_this<Core> {
                                spdlog::warn("onvif sim {}: {} connections open, refusing one",
                                             self->identity_.name, kMaxSessions);
                              } else {
+                               beast::error_code ignored;
+                               socket.set_option(tcp::no_delay(true), ignored);
                                auto s = std::make_shared<Session>(std::move(socket), self);
                                self->add_session(s);
                                s->start();
@@ -446,6 +448,7 @@ void Session::do_read() {
   parser_.emplace();
   parser_->body_limit(onvif::kMaxEnvelopeBytes);
   parser_->header_limit(16 * 1024);
+  buffer_.reserve(16 * 1024);  // else Beast starts with 512-byte reads
   stream_.expires_after(std::chrono::seconds(30));
   http::async_read(stream_, buffer_, *parser_,
                    asio::bind_executor(core_->strand(), [self = shared_from_this()](
