@@ -1,6 +1,7 @@
 #include "server/api.h"
 
 #include "server/api_params.h"
+#include "server/visibility.h"
 
 #include <spdlog/spdlog.h>
 
@@ -115,7 +116,9 @@ Response list_audit(ApiContext& ctx, Request& req) {
   if (!after) return error_response(after.error());
   auto limit = int_query(req, "limit", 100, 1, 1000);
   if (!limit) return error_response(limit.error());
-  auto rows = ctx.catalog->list_audit(*after, static_cast<int>(*limit));
+  // A user restricted to some cameras reads nothing about the others.
+  auto rows =
+      ctx.catalog->list_audit(*after, static_cast<int>(*limit), visible_cameras(*req.principal));
   if (!rows) return error_response(rows.error());
   json arr = json::array();
   std::int64_t last = *after;

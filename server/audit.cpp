@@ -29,7 +29,8 @@ void AuditLog::record(std::string actor, std::string action, std::string target,
                  {"target", e.target},
                  {"detail", detail},
                  {"remote", e.remote}},
-                RoleSet{Role::administrator, Role::investigator});
+                RoleSet{Role::administrator, Role::investigator},
+                storage::audit_camera(e.target, e.detail));
 }
 
 }  // namespace zaulek::server

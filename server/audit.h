@@ -1,7 +1,9 @@
 // The audit trail: every mutating call and every login attempt writes a row
 // (actor, action, target, detail without secrets, remote address). When a hub
 // is attached, each row is also published as an `audit` WebSocket message to
-// the roles that may read GET /api/v1/audit (administrator, investigator).
+// the roles that may read GET /api/v1/audit (administrator, investigator);
+// an entry about a camera (storage::audit_camera) only to the consoles whose
+// user may see that camera, as GET /api/v1/audit lists it.
 #pragma once
 
 #include <string>

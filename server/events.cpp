@@ -421,8 +421,7 @@ void EventService::flush() {
     // The disk has not kept up for minutes: memory is bounded, the oldest go.
     std::size_t drop = unwritten_.size() - kMaxUnwritten;
     store_failures_ += drop;
-    spdlog::error("events: {} events not written for want of disk time; dropping the oldest",
-                  drop);
+    spdlog::error("events: {} events not written for want of disk time; dropping the oldest", drop);
     unwritten_.erase(unwritten_.begin(), unwritten_.begin() + static_cast<std::ptrdiff_t>(drop));
   }
   write();

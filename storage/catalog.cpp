@@ -88,6 +88,19 @@ std::optional<std::string> camera_set_json(const std::optional<std::vector<std::
   return nlohmann::json(*ids).dump();
 }
 
+}  // namespace
+
+std::string audit_camera(const std::string& target, const std::string& detail_json) {
+  if (target.rfind("camera:", 0) == 0) return target.substr(7);
+  auto detail = nlohmann::json::parse(detail_json, nullptr, false);
+  if (detail.is_object())
+    if (auto it = detail.find("camera_id"); it != detail.end() && it->is_string())
+      return it->get<std::string>();
+  return "";
+}
+
+namespace {
+
 Result<User> read_user(const sql::Stmt& st) {
   User u;
   u.id = st.int64("id");
@@ -597,15 +610,28 @@ class SqliteCatalog final : public Catalog {
   }
 
   Result<std::vector<AuditEntry>> list_audit(std::int64_t after_id, int limit) override {
+    return list_audit(after_id, limit, std::nullopt);
+  }
+
+  Result<std::vector<AuditEntry>> list_audit(
+      std::int64_t after_id, int limit,
+      const std::optional<std::vector<std::string>>& cameras) override {
     if (limit < 1 || limit > kMaxListLimit) {
       return make_error(ErrorKind::invalid_argument,
                         "limit must be 1 to " + std::to_string(kMaxListLimit));
     }
     auto r = readers_.borrow();
     if (!r) return r.error();
-    auto st = (*r)->prepare("SELECT * FROM audit WHERE id > ?1 ORDER BY id LIMIT ?2");
+    // The camera of an entry as audit_camera() finds it.
+    auto st = (*r)->prepare(
+        "SELECT * FROM (SELECT *, coalesce(CASE "
+        "WHEN target LIKE 'camera:%' THEN substr(target, 8) "
+        "WHEN json_type(detail, '$.camera_id') = 'text' THEN json_extract(detail, '$.camera_id') "
+        "END, '') AS camera FROM audit WHERE id > ?1) "
+        "WHERE ?3 IS NULL OR camera = '' OR camera IN (SELECT value FROM json_each(?3)) "
+        "ORDER BY id LIMIT ?2");
     if (!st) return st.error();
-    (*st)->bind(1, after_id).bind(2, limit);
+    (*st)->bind(1, after_id).bind(2, limit).bind(3, camera_set_json(cameras));
     std::vector<AuditEntry> out;
     for (;;) {
       auto row = (*st)->step();
@@ -1136,8 +1162,8 @@ class SqliteCatalog final : public Catalog {
     std::vector<std::int64_t> ids;
     ids.reserve(events.size());
     std::int64_t fresh = 0;  // ids for the events that come without one
-    if (auto without = std::count_if(events.begin(), events.end(),
-                                     [](const Event& e) { return e.id == 0; })) {
+    if (auto without =
+            std::count_if(events.begin(), events.end(), [](const Event& e) { return e.id == 0; })) {
       auto first = reserve_event_ids(static_cast<int>(without));
       if (!first) return first.error();
       fresh = *first;

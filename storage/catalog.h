@@ -44,6 +44,10 @@ struct Session {
   WallTime expires;
 };
 
+// The camera an audit entry concerns ("" for none): the id in a target
+// "camera:<id>", else a string "camera_id" in the detail JSON.
+std::string audit_camera(const std::string& target, const std::string& detail_json);
+
 struct AuditEntry {
   std::int64_t id = 0;
   WallTime time;
@@ -284,6 +288,11 @@ class Catalog {
   virtual Status audit(const AuditEntry& entry) = 0;
   // Entries with id > after_id, oldest first; 1 <= limit <= kMaxListLimit.
   virtual Result<std::vector<AuditEntry>> list_audit(std::int64_t after_id, int limit) = 0;
+  // The same, only entries that concern no camera or one of `cameras`
+  // (nullopt: every entry). An entry concerns the camera of its target
+  // "camera:<id>" or of a string "camera_id" in its detail (audit_camera()).
+  virtual Result<std::vector<AuditEntry>> list_audit(
+      std::int64_t after_id, int limit, const std::optional<std::vector<std::string>>& cameras) = 0;
 
   // PRAGMA quick_check over the whole file (slow on big catalogues: for
   // `zaulekd check`, not for start-up). data_loss with SQLite's findings.

@@ -192,8 +192,8 @@ struct Client::Exchange : std::enable_shared_from_this<Exchange> {
     auto address = asio::ip::make_address(url.host, ec);
     if (!ec) {
       auto port = static_cast<unsigned short>(std::stoi(url.port));
-      endpoints = tcp::resolver::results_type::create(tcp::endpoint(address, port), url.host,
-                                                      url.port);
+      endpoints =
+          tcp::resolver::results_type::create(tcp::endpoint(address, port), url.host, url.port);
       return connect();
     }
     resolver.async_resolve(

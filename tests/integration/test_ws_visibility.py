@@ -3,7 +3,8 @@ simulator (two cameras, ONVIF PullPoint over loopback) and real WebSocket
 consoles: an administrator restricts an operator to camera A; that operator's
 consoles and REST calls see only A (B answers 404, its alarm cannot be
 acknowledged), with seq growing by one per message received; a console that
-reconnects and resumes gets exactly the A messages it missed; the unrestricted
+reconnects and resumes gets exactly the A messages it missed; an investigator
+restricted to B reads no audit entry about A (REST and console); the unrestricted
 operator sees both; lifting the restriction closes the restricted consoles,
 which reconnect and see both cameras."""
 import json
@@ -208,6 +209,8 @@ def test_restricted_operator_sees_only_its_cameras(make_daemon):
             assert r.json()["error"]["message"] == f"no alarm {b_alarm}", r.text
         r = requests.post(d.url(f"/api/v1/alarms/{a_alarm}/ack"), headers=rita_h, timeout=10)
         assert r.status_code == 200 and r.json()["state"] == "acknowledged", r.text
+        vera_token = d.login("vera", "password-vera-1")["token"]
+        vera = UserConsole(d, vera_token)  # an investigator who sees only B
         # Bookmarks: only A's are listed; B's camera answers as if unknown.
         op_h = d.bearer(ROLE_USERS["operator"])
         when = all_events[0]["time"]
@@ -224,6 +227,26 @@ def test_restricted_operator_sees_only_its_cameras(make_daemon):
         assert r.status_code == 404, r.text
         every = requests.get(d.url("/api/v1/bookmarks"), headers=op_h, timeout=10).json()
         assert {b["camera_id"] for b in every["bookmarks"]} == {cam_a, cam_b}
+        # The audit trail: vera reads nothing about A, on REST or on her
+        # console (entries about no camera she reads); the administrator both.
+        def audit_cameras(headers):
+            entries = requests.get(d.url("/api/v1/audit?limit=1000"), headers=headers,
+                                   timeout=10).json()["entries"]
+            return entries, {e["target"][len("camera:"):] if e["target"].startswith("camera:")
+                             else e["detail"].get("camera_id") for e in entries} - {None}
+        entries, seen = audit_cameras({"Authorization": "Bearer " + vera_token})
+        assert seen == {cam_b}, seen
+        assert [e for e in entries if e["action"] == "user.cameras"], entries
+        assert [e for e in entries if e["action"] == "camera.add"], entries
+        _, seen = audit_cameras(admin)
+        assert {cam_a, cam_b} <= seen, seen
+        vera.next(lambda m: m["type"] == "audit" and m["action"] == "bookmark.add"
+                  and m["detail"]["camera_id"] == cam_b, what="the audit of B's bookmark")
+        about_a = [m for m in vera.got if m["type"] == "audit" and cam_a in
+                   (m["detail"].get("camera_id"), m["target"][len("camera:"):])]
+        assert not about_a, about_a
+        assert_contiguous(vera)
+        vera.close()
         # B's alarm is untouched.
         b_now = requests.get(d.url(f"/api/v1/alarms?camera={cam_b}"),
                              headers=d.bearer(ROLE_USERS["operator"]), timeout=10).json()

@@ -265,7 +265,8 @@ TEST_F(OnvifClientTest, KeepsTheConnectionAliveAndReplacesAClosedOne) {
   std::vector<std::string> bodies;
   for (int i = 0; i < 4; ++i) {
     auto r = run<std::string>(c, [&url](Client& cl, auto cb) {
-      cl.call(url, [](bool) { return std::string("<Envelope/>"); }, false, cb);
+      cl.call(
+          url, [](bool) { return std::string("<Envelope/>"); }, false, cb);
     });
     ASSERT_TRUE(r.ok()) << "call " << i << ": " << r.error().message;
     bodies.push_back(*r);

@@ -340,6 +340,41 @@ TEST_F(StorageCatalogTest, AuditAppendAndList) {
   EXPECT_GT((*rest)[0].id, (*first)[2].id);
 }
 
+// A user restricted to some cameras reads the entries about no camera and
+// about its cameras: by target camera:<id> or by a string camera_id in detail.
+TEST_F(StorageCatalogTest, AuditListedForACameraSet) {
+  auto add = [&](std::string action, std::string target, std::string detail) {
+    AuditEntry e;
+    e.actor = "alice";
+    e.action = std::move(action);
+    e.target = std::move(target);
+    e.detail = std::move(detail);
+    ASSERT_TRUE(cat_->audit(e).ok());
+  };
+  add("camera.add", "camera:cam-a", "{}");
+  add("camera.add", "camera:cam-b", R"({"camera_id":"cam-a"})");  // the target decides
+  add("alarm.ack", "alarm:7", R"({"camera_id":"cam-a"})");
+  add("alarm.ack", "alarm:8", R"({"camera_id":"cam-b"})");
+  add("alarm.ack", "alarm:9", R"({"camera_id":9})");  // not a camera id: about no camera
+  add("user.create", "user:bob", "{}");
+  auto actions = [&](const std::optional<std::vector<std::string>>& cams) {
+    std::vector<std::string> out;
+    auto rows = cat_->list_audit(0, 100, cams);
+    EXPECT_TRUE(rows.ok());
+    if (rows)
+      for (const auto& e : *rows) out.push_back(e.target);
+    return out;
+  };
+  EXPECT_EQ(actions(std::vector<std::string>{"cam-a"}),
+            (std::vector<std::string>{"camera:cam-a", "alarm:7", "alarm:9", "user:bob"}));
+  EXPECT_EQ(actions(std::vector<std::string>{}), (std::vector<std::string>{"alarm:9", "user:bob"}));
+  EXPECT_EQ(actions(std::nullopt).size(), 6u);
+  EXPECT_EQ(audit_camera("camera:cam-b", R"({"camera_id":"cam-a"})"), "cam-b");
+  EXPECT_EQ(audit_camera("alarm:8", R"({"camera_id":"cam-b"})"), "cam-b");
+  EXPECT_EQ(audit_camera("alarm:9", R"({"camera_id":9})"), "");
+  EXPECT_EQ(audit_camera("user:bob", "not json"), "");
+}
+
 TEST_F(StorageCatalogTest, AuditRejectsBadInput) {
   AuditEntry e;
   e.actor = "alice";

@@ -615,8 +615,8 @@ TEST_F(StorageRecordingsTest, EventIdsReservedBeforeTheRowsAreWritten) {
   ASSERT_TRUE(all.ok());
   std::vector<std::int64_t> listed;
   for (const auto& e : *all) listed.push_back(e.id);
-  EXPECT_EQ(listed, (std::vector<std::int64_t>{first->front(), *reserved + 3, *reserved + 2,
-                                               *reserved}));
+  EXPECT_EQ(listed,
+            (std::vector<std::int64_t>{first->front(), *reserved + 3, *reserved + 2, *reserved}));
   // An id already written is refused, not overwritten.
   Event again = motion("cam-1", 4 * kSec);
   again.id = *reserved;
