@@ -251,6 +251,23 @@ void RecordingService::retention_pass() {
     spdlog::error("retention: pass failed: {}", r.error().message);
     return;
   }
+  // The events and bookmarks of expired footage go with it (at most 500,000
+  // rows of each per pass, so that one pass after a long stop stays short).
+  storage::Catalog::ExpiredMetadata metadata;
+  for (int i = 0; i < 50; ++i) {
+    auto m = catalog_.delete_expired_metadata(options_.max_age_days, 10'000);
+    if (!m) {
+      ++retention_failures_;
+      spdlog::error("retention: events and bookmarks: {}", m.error().message);
+      break;
+    }
+    metadata.events += m->events;
+    metadata.bookmarks += m->bookmarks;
+    if (m->events < 10'000 && m->bookmarks < 10'000) break;
+  }
+  if (metadata.events || metadata.bookmarks)
+    spdlog::info("retention: {} events and {} bookmarks past their camera's retention deleted",
+                 metadata.events, metadata.bookmarks);
   const double secs = std::chrono::duration<double>(clock_.monotonic() - t0).count();
   retention_deleted_ += static_cast<std::uint64_t>(r->expired_deleted + r->pressure_deleted);
   retention_bytes_ += static_cast<std::uint64_t>(r->bytes_freed);

@@ -1238,17 +1238,51 @@ class SqliteCatalog final : public Catalog {
                           [](const sql::Stmt& row) -> Result<Event> { return read_event(row); });
   }
 
-  Result<std::int64_t> delete_events_before(std::int64_t before_ns, int limit) override {
+  Result<ExpiredMetadata> delete_expired_metadata(int max_age_days, int limit) override {
+    if (max_age_days < 1 || max_age_days > 3650)
+      return make_error(ErrorKind::invalid_argument, "max_age_days must be 1 to 3650");
     if (auto v = validate_limit(limit); !v) return v.error();
+    constexpr std::int64_t kDayNs = 86400LL * 1'000'000'000;
+    const std::int64_t now = to_ns(clock_.realtime());
     std::lock_guard lock(write_mu_);
-    auto st = writer_->prepare(
-        "DELETE FROM events WHERE id IN (SELECT id FROM events AS ev WHERE ev.time_ns < ?1 "
-        "AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.camera_id = ev.camera_id "
-        "AND h.from_ns <= ev.time_ns AND h.to_ns > ev.time_ns) ORDER BY ev.time_ns LIMIT ?2)");
-    if (!st) return st.error();
-    (*st)->bind(1, before_ns).bind(2, limit);
-    if (auto r = (*st)->run(); !r) return r.error();
-    return static_cast<std::int64_t>(writer_->changes());
+    // Nothing younger than the shortest retention goes: the time index
+    // bounds the scan, the camera's own retention decides.
+    std::int64_t shortest = max_age_days;
+    {
+      auto st = writer_->prepare("SELECT min(retention_days) AS days FROM cameras");
+      if (!st) return st.error();
+      auto row = (*st)->step();
+      if (!row) return row.error();
+      if (*row && !(*st)->is_null("days"))
+        shortest = std::min<std::int64_t>(shortest, (*st)->int64("days"));
+    }
+    auto sweep = [&](const char* sql) -> Result<std::int64_t> {
+      auto st = writer_->prepare(sql);
+      if (!st) return st.error();
+      (*st)->bind(1, now - shortest * kDayNs).bind(2, now).bind(3, max_age_days).bind(4, limit);
+      if (auto r = (*st)->run(); !r) return r.error();
+      return static_cast<std::int64_t>(writer_->changes());
+    };
+    ExpiredMetadata out;
+    auto events = sweep(
+        "DELETE FROM events WHERE id IN (SELECT x.id FROM events AS x "
+        "LEFT JOIN cameras c ON c.id = x.camera_id WHERE x.time_ns < ?1 "
+        "AND x.time_ns < ?2 - min(?3, coalesce(c.retention_days, ?3)) * 86400000000000 "
+        "AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.camera_id = x.camera_id "
+        "AND h.from_ns <= x.time_ns AND h.to_ns > x.time_ns) ORDER BY x.time_ns LIMIT ?4)");
+    if (!events) return with_context(events.error(), "deleting expired events");
+    out.events = *events;
+    auto bookmarks = sweep(
+        "DELETE FROM bookmarks WHERE id IN (SELECT x.id FROM bookmarks AS x "
+        "LEFT JOIN cameras c ON c.id = x.camera_id WHERE x.time_ns < ?1 "
+        "AND coalesce(x.until_ns, x.time_ns) < "
+        "?2 - min(?3, coalesce(c.retention_days, ?3)) * 86400000000000 "
+        "AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.camera_id = x.camera_id "
+        "AND h.from_ns < coalesce(x.until_ns, x.time_ns + 1) AND h.to_ns > x.time_ns) "
+        "ORDER BY x.time_ns LIMIT ?4)");
+    if (!bookmarks) return with_context(bookmarks.error(), "deleting expired bookmarks");
+    out.bookmarks = *bookmarks;
+    return out;
   }
 
   // ---- alarms ----

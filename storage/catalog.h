@@ -363,9 +363,14 @@ class Catalog {
   virtual Result<std::int64_t> reserve_event_ids(int n) = 0;
   // Events in [from, to), by time then id; invalid_argument on a bad range/limit.
   virtual Result<std::vector<Event>> list_events(const EventQuery& query) = 0;
-  // Deletes up to `limit` events older than `before_ns`, keeping those under a
-  // hold; returns how many went.
-  virtual Result<std::int64_t> delete_events_before(std::int64_t before_ns, int limit) = 0;
+  // Retention of what describes footage: events and bookmarks older than
+  // their camera's retention_days (at most max_age_days; max_age_days for a
+  // camera no longer catalogued; a bookmark's age counts from its end), except
+  // those under a hold. At most `limit` of each per call.
+  struct ExpiredMetadata {
+    std::int64_t events = 0, bookmarks = 0;
+  };
+  virtual Result<ExpiredMetadata> delete_expired_metadata(int max_age_days, int limit) = 0;
 
   // Alarms. raise_alarm folds into the open alarm with the same source_key
   // (count + 1, last event and time) or inserts a new one, in one transaction.

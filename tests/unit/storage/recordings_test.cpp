@@ -664,21 +664,56 @@ TEST_F(StorageRecordingsTest, EventsRejectBadInputAtomically) {
   EXPECT_EQ((*l)[0].state, "pulse");
 }
 
-TEST_F(StorageRecordingsTest, EventRetentionKeepsHeld) {
-  std::vector<Event> batch;
-  for (int i = 0; i < 10; ++i) batch.push_back(motion("cam-1", i * kMin));
-  ASSERT_TRUE(cat_->add_events(batch).ok());
-  ASSERT_TRUE(cat_->add_hold({0, "cam-1", 2 * kMin, 3 * kMin, "case", "a", {}}).ok());
-  auto n = cat_->delete_events_before(5 * kMin, 100);
-  ASSERT_TRUE(n.ok()) << n.error().message;
-  EXPECT_EQ(*n, 4);  // minutes 0, 1, 3, 4; minute 2 is held
-  auto left = cat_->list_events({"cam-1", 0, 10 * kMin, 0, 100});
+// Events and bookmarks follow their camera's retention (at most the legal
+// ceiling), a gone camera's the ceiling; holds keep theirs.
+TEST_F(StorageRecordingsTest, MetadataRetentionFollowsTheCameraAndKeepsHeld) {
+  auto short_cam = camera("Short");
+  short_cam.retention_days = 7;
+  auto a = cat_->add_camera(short_cam);
+  ASSERT_TRUE(a.ok()) << a.error().message;
+  auto b = cat_->add_camera(camera("Long"));  // 90 days
+  ASSERT_TRUE(b.ok());
+  const std::string sa = a->id, lb = b->id;
+  clock_.advance(std::chrono::hours(24 * 100));
+  const std::int64_t now = now_ns();
+  auto ago = [&](int days) { return now - days * kDay; };
+  ASSERT_TRUE(cat_->add_events({motion(sa, ago(10)), motion(sa, ago(3)), motion(lb, ago(10)),
+                                motion(lb, ago(95)), motion("cam-gone", ago(60)),
+                                motion("cam-gone", ago(91)), motion(sa, ago(20))})
+                  .ok());
+  ASSERT_TRUE(cat_->add_hold({0, sa, ago(21), ago(19), "case", "a", {}}).ok());
+  auto mark = [&](const std::string& cam, std::int64_t t, std::optional<std::int64_t> until) {
+    Bookmark m;
+    m.camera_id = cam;
+    m.time_ns = t;
+    m.until_ns = until;
+    m.created_by = "olga";
+    auto r = cat_->add_bookmark(m);
+    EXPECT_TRUE(r.ok()) << r.error().message;
+  };
+  mark(sa, ago(10), std::nullopt);  // goes
+  mark(sa, ago(10), ago(2));        // its end is recent: stays
+  mark(sa, ago(20), std::nullopt);  // held: stays
+  mark(lb, ago(10), std::nullopt);  // stays
+
+  auto r = cat_->delete_expired_metadata(90, 1000);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->events, 3);  // Short at 10 days, Long at 95, the gone camera's at 91
+  EXPECT_EQ(r->bookmarks, 1);
+  auto left = cat_->list_events({"", 0, now + 1, 0, 100});
   ASSERT_TRUE(left.ok());
-  ASSERT_EQ(left->size(), 6u);
-  EXPECT_EQ(left->front().time_ns, 2 * kMin);
-  auto bounded = cat_->delete_events_before(10 * kMin, 2);
-  ASSERT_TRUE(bounded.ok());
-  EXPECT_EQ(*bounded, 2);
+  std::vector<std::pair<std::string, std::int64_t>> got;
+  for (const auto& e : *left) got.emplace_back(e.camera_id, (now - e.time_ns) / kDay);
+  EXPECT_EQ(got, (std::vector<std::pair<std::string, std::int64_t>>{
+                     {"cam-gone", 60}, {sa, 20}, {lb, 10}, {sa, 3}}));
+  auto marks = cat_->list_bookmarks({"", 0, now + 1, 0, 100, std::nullopt});
+  ASSERT_TRUE(marks.ok()) << marks.error().message;
+  EXPECT_EQ(marks->size(), 3u);
+  // A lower legal ceiling applies to every camera; the limit bounds each call.
+  auto again = cat_->delete_expired_metadata(5, 1);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->events, 1);
+  EXPECT_EQ(cat_->delete_expired_metadata(0, 10).error().kind, ErrorKind::invalid_argument);
 }
 
 }  // namespace
