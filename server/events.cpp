@@ -287,18 +287,10 @@ void EventService::stop() {
     unwritten_.clear();
     if (!rest.empty())
       asio::post(writer_, [this, rest = std::move(rest)] {
-        for (std::size_t i = 0; i < rest.size(); i += storage::Catalog::kMaxBatch) {
-          auto end = std::min(rest.size(), i + storage::Catalog::kMaxBatch);
-          std::vector<storage::Event> batch(rest.begin() + static_cast<std::ptrdiff_t>(i),
-                                            rest.begin() + static_cast<std::ptrdiff_t>(end));
-          if (auto ids = catalog_.add_events(batch)) {
-            stored_ += batch.size();
-          } else {
-            store_failures_ += batch.size();
-            spdlog::error("events: could not store {} events at shutdown: {}", batch.size(),
-                          ids.error().message);
-          }
-        }
+        for (std::size_t i = 0; i < rest.size(); i += storage::Catalog::kMaxBatch)
+          store({rest.begin() + static_cast<std::ptrdiff_t>(i),
+                 rest.begin() + static_cast<std::ptrdiff_t>(
+                                    std::min(rest.size(), i + storage::Catalog::kMaxBatch))});
       });
   });
 }
@@ -447,19 +439,24 @@ void EventService::write() {
   unwritten_.erase(unwritten_.begin(), unwritten_.begin() + static_cast<std::ptrdiff_t>(n));
   writing_ = true;
   asio::post(writer_, [this, batch = std::move(batch)] {
-    auto ids = catalog_.add_events(batch);
-    if (ids && ids->size() == batch.size()) {
-      stored_ += batch.size();
-    } else {
-      store_failures_ += batch.size();
-      spdlog::error("events: could not store {} events: {}", batch.size(),
-                    ids ? std::string("id count mismatch") : ids.error().message);
-    }
+    store(batch);
     asio::post(strand_, [this] {
       writing_ = false;
       write();  // what was published meanwhile
     });
   });
+}
+
+// On writer_: one transaction; a failure is logged and counted.
+void EventService::store(const std::vector<storage::Event>& batch) {
+  auto ids = catalog_.add_events(batch);
+  if (ids && ids->size() == batch.size()) {
+    stored_ += batch.size();
+    return;
+  }
+  store_failures_ += batch.size();
+  spdlog::error("events: could not store {} events: {}", batch.size(),
+                ids ? std::string("id count mismatch") : ids.error().message);
 }
 
 }  // namespace zaulek::server

@@ -106,6 +106,7 @@ class EventService {
   void sync();
   void flush();
   void write();
+  void store(const std::vector<storage::Event>& batch);
   void set_mode(const std::string& camera_id, std::string mode);  // any thread; "" removes
 
   boost::asio::io_context& ioc_;

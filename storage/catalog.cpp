@@ -1216,26 +1216,14 @@ class SqliteCatalog final : public Catalog {
   }
 
   Result<std::vector<Event>> list_events(const EventQuery& q) override {
-    if (auto v = validate_range(q.from_ns, q.to_ns); !v) return v.error();
-    if (auto v = validate_limit(q.limit); !v) return v.error();
-    auto r = readers_.borrow();
-    if (!r) return r.error();
-    // Two statements so that each uses its own index; a restricted set of
-    // cameras (?6, a JSON array) filters the time-ordered one.
-    auto st = q.camera_id.empty()
-                  ? (*r)->prepare(
-                        "SELECT * FROM events WHERE time_ns >= ?2 AND time_ns < ?3 AND id > ?4 "
-                        "AND ?1 = '' AND (?6 IS NULL OR camera_id IN "
-                        "(SELECT value FROM json_each(?6))) ORDER BY time_ns, id LIMIT ?5")
-                  : (*r)->prepare(
-                        "SELECT * FROM events WHERE camera_id = ?1 AND time_ns >= ?2 "
-                        "AND time_ns < ?3 AND id > ?4 AND (?6 IS NULL OR camera_id IN "
-                        "(SELECT value FROM json_each(?6))) ORDER BY time_ns, id LIMIT ?5");
-    if (!st) return st.error();
-    (*st)->bind(1, q.camera_id).bind(2, q.from_ns).bind(3, q.to_ns).bind(4, q.after_id);
-    (*st)->bind(5, q.limit).bind(6, camera_set_json(q.cameras));
-    return collect<Event>(**st,
-                          [](const sql::Stmt& row) -> Result<Event> { return read_event(row); });
+    return list_by_time<Event>(
+        "SELECT * FROM events WHERE time_ns >= ?2 AND time_ns < ?3 AND id > ?4 AND ?1 = '' "
+        "AND (?6 IS NULL OR camera_id IN (SELECT value FROM json_each(?6))) "
+        "ORDER BY time_ns, id LIMIT ?5",
+        "SELECT * FROM events WHERE camera_id = ?1 AND time_ns >= ?2 AND time_ns < ?3 "
+        "AND id > ?4 AND (?6 IS NULL OR camera_id IN (SELECT value FROM json_each(?6))) "
+        "ORDER BY time_ns, id LIMIT ?5",
+        q.camera_id, q.from_ns, q.to_ns, q.after_id, q.limit, q.cameras, read_event);
   }
 
   Result<ExpiredMetadata> delete_expired_metadata(int max_age_days, int limit) override {
@@ -1520,26 +1508,14 @@ class SqliteCatalog final : public Catalog {
   }
 
   Result<std::vector<Bookmark>> list_bookmarks(const BookmarkQuery& q) override {
-    if (auto v = validate_range(q.from_ns, q.to_ns); !v) return v.error();
-    if (auto v = validate_limit(q.limit); !v) return v.error();
-    auto r = readers_.borrow();
-    if (!r) return r.error();
-    // Two statements so that each uses its own index; a restricted set of
-    // cameras (?6, a JSON array) filters both.
-    auto st = q.camera_id.empty()
-                  ? (*r)->prepare(
-                        "SELECT * FROM bookmarks WHERE time_ns >= ?2 AND time_ns < ?3 "
-                        "AND id > ?4 AND ?1 = '' AND (?6 IS NULL OR camera_id IN "
-                        "(SELECT value FROM json_each(?6))) ORDER BY time_ns, id LIMIT ?5")
-                  : (*r)->prepare(
-                        "SELECT * FROM bookmarks WHERE camera_id = ?1 AND time_ns >= ?2 "
-                        "AND time_ns < ?3 AND id > ?4 AND (?6 IS NULL OR camera_id IN "
-                        "(SELECT value FROM json_each(?6))) ORDER BY time_ns, id LIMIT ?5");
-    if (!st) return st.error();
-    (*st)->bind(1, q.camera_id).bind(2, q.from_ns).bind(3, q.to_ns).bind(4, q.after_id);
-    (*st)->bind(5, q.limit).bind(6, camera_set_json(q.cameras));
-    return collect<Bookmark>(
-        **st, [](const sql::Stmt& row) -> Result<Bookmark> { return read_bookmark(row); });
+    return list_by_time<Bookmark>(
+        "SELECT * FROM bookmarks WHERE time_ns >= ?2 AND time_ns < ?3 AND id > ?4 AND ?1 = '' "
+        "AND (?6 IS NULL OR camera_id IN (SELECT value FROM json_each(?6))) "
+        "ORDER BY time_ns, id LIMIT ?5",
+        "SELECT * FROM bookmarks WHERE camera_id = ?1 AND time_ns >= ?2 AND time_ns < ?3 "
+        "AND id > ?4 AND (?6 IS NULL OR camera_id IN (SELECT value FROM json_each(?6))) "
+        "ORDER BY time_ns, id LIMIT ?5",
+        q.camera_id, q.from_ns, q.to_ns, q.after_id, q.limit, q.cameras, read_bookmark);
   }
 
   Status delete_bookmark(std::int64_t id) override {
@@ -1584,6 +1560,28 @@ class SqliteCatalog final : public Catalog {
   }
 
  private:
+  // Rows whose time_ns is in [from, to), by time then id, after `after`
+  // (paging), of one camera or all, within a restricted set (?6, a JSON
+  // array): `all_sql` and `one_sql` (literals: statements are cached by
+  // address) bind ?1 camera, ?2 from, ?3 to, ?4 after, ?5 limit, ?6 the set.
+  // Two statements so that each uses its own index.
+  template <class T, class Read>
+  Result<std::vector<T>> list_by_time(const char* all_sql, const char* one_sql,
+                                      const std::string& camera_id, std::int64_t from,
+                                      std::int64_t to, std::int64_t after, int limit,
+                                      const std::optional<std::vector<std::string>>& cameras,
+                                      Read read) {
+    if (auto v = validate_range(from, to); !v) return v.error();
+    if (auto v = validate_limit(limit); !v) return v.error();
+    auto r = readers_.borrow();
+    if (!r) return r.error();
+    auto st = (*r)->prepare(camera_id.empty() ? all_sql : one_sql);
+    if (!st) return st.error();
+    (*st)->bind(1, camera_id).bind(2, from).bind(3, to).bind(4, after);
+    (*st)->bind(5, limit).bind(6, camera_set_json(cameras));
+    return collect<T>(**st, [&read](const sql::Stmt& row) -> Result<T> { return read(row); });
+  }
+
   // Overlap of [from, to) using the (camera_id, start_ns) index: a segment
   // that overlaps starts at most kMaxSegmentNs before `from`.
   static constexpr const char* kOverlapSql =
