@@ -55,12 +55,10 @@ using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 template <class Stream>
 constexpr bool kIsTls = std::is_same_v<Stream, TlsStream>;
 
-// A plain console's WebSocket runs on the bare socket: beast::tcp_stream's
-// per-operation timeout bookkeeping is not needed there (the WebSocket keeps
-// its own timeouts) and was a measurable share of each of 40,000 writes a
-// second. TLS keeps its stream.
-template <class Stream>
-using WsNextLayer = std::conditional_t<kIsTls<Stream>, Stream, tcp::socket>;
+// A plain console's WebSocket runs on the bare socket (HttpSession::
+// upgrade_on_lane): beast::tcp_stream's per-operation timeout bookkeeping is
+// not needed there (the WebSocket keeps its own timeouts) and was a
+// measurable share of each of 40,000 writes a second. TLS keeps its stream.
 
 inline tcp::socket& tcp_socket(tcp::socket& s) {
   return s;
@@ -140,6 +138,11 @@ struct Shared {
   ssl::context* tls = nullptr;
   std::atomic<bool> stopping{false};
   Registry registry;
+  // Plain WebSocket consoles, spread round robin over one strand per I/O
+  // thread: the hub posts once per lane and message (server/hub.h).
+  std::vector<Lane> lanes;
+  std::atomic<std::size_t> next_lane{0};
+  const Lane& lane() { return lanes[next_lane++ % lanes.size()]; }
 };
 
 // Counts an open connection for as long as it lives (HTTP, then WebSocket).
@@ -185,9 +188,11 @@ template <class Stream>
 class WsSession final : public HubSubscriber,
                         public std::enable_shared_from_this<WsSession<Stream>> {
  public:
+  // `lane`: the strand of `stream`'s executor when it is one of sh.lanes.
   WsSession(Stream&& stream, Shared& sh, Principal principal, std::string remote,
-            std::unique_ptr<ConnectionSlot> slot, bool batch)
+            std::unique_ptr<ConnectionSlot> slot, bool batch, const Lane* lane = nullptr)
       : ws_(std::move(stream)),
+        lane_(lane),
         batch_(batch),
         sh_(sh),
         principal_(std::move(principal)),
@@ -221,6 +226,9 @@ class WsSession final : public HubSubscriber,
       self->enqueue(message, true);
     });
   }
+
+  const Lane* lane() const override { return lane_; }
+  void deliver_here(const SharedMessage& message) override { enqueue(message, true); }
 
   void going_away() override {
     net::post(ws_.get_executor(), [self = this->shared_from_this()] {
@@ -418,6 +426,7 @@ class WsSession final : public HubSubscriber,
   }
 
   websocket::stream<Stream> ws_;
+  const Lane* lane_;
   const bool batch_;           // the console asked for array frames (?batch=1)
   std::size_t in_flight_ = 0;  // queue_ messages in the write in flight
   std::string batch_buf_;      // the array frame in flight
@@ -628,16 +637,33 @@ class HttpSession final : public Closable,
                                             remote_, std::move(slot_), batched)
             ->run(std::move(req));
       else
-        std::make_shared<WsSession<WsNextLayer<Stream>>>(stream_.release_socket(), sh_,
-                                                         std::move(*r.principal), remote_,
-                                                         std::move(slot_), batched)
-            ->run(std::move(req));
+        upgrade_on_lane(std::move(req), std::move(*r.principal), batched);
       // This session ends here; the WebSocket owns the connection now.
       return;
     }
     bool static_file = out.route_label == "static";
     write(out.response, req.version(), req.keep_alive(), !static_file, out.route_label, r.method,
           start, r.method == "HEAD");
+  }
+
+  // The plain socket moves to a lane (its descriptor rewrapped with the
+  // lane's executor), and the WebSocket starts there.
+  void upgrade_on_lane(http::request<http::string_body> req, Principal principal, bool batched) {
+    tcp::socket socket = stream_.release_socket();
+    const Lane& lane = sh_.lane();
+    beast::error_code ec;
+    auto protocol = socket.local_endpoint(ec).protocol();
+    if (!ec) {
+      auto fd = socket.release(ec);
+      if (!ec) {
+        auto ws = std::make_shared<WsSession<tcp::socket>>(tcp::socket(lane, protocol, fd), sh_,
+                                                           std::move(principal), remote_,
+                                                           std::move(slot_), batched, &lane);
+        net::post(lane, [ws, req = std::move(req)]() mutable { ws->run(std::move(req)); });
+        return;
+      }
+    }
+    spdlog::warn("ws: cannot move the connection from {} to a lane: {}", remote_, ec.message());
   }
 
   void observe(const std::string& route, const std::string& method, int status,
@@ -1003,6 +1029,7 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
   net::thread_pool work(2);
 
   Shared sh(cfg, router, dispatcher, metrics, hub, work, options.web_root, tls ? &*tls : nullptr);
+  for (int i = 0; i < threads; ++i) sh.lanes.emplace_back(net::make_strand(ioc));
   auto listener = std::make_shared<Listener>(ioc, sh);
   if (auto st = listener->open(tcp::endpoint(address, cfg.port)); !st) {
     spdlog::error("server: {}", st.error().message);

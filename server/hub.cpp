@@ -63,6 +63,38 @@ void Hub::drop_idle(std::chrono::steady_clock::time_point now, bool throttled) {
   streams_count_ = streams_.size();
 }
 
+void Hub::subscribers_changed(Stream& s, std::chrono::steady_clock::time_point now) {
+  s.lanes.clear();
+  s.direct = 0;
+  std::vector<std::pair<const Lane*, std::vector<std::weak_ptr<HubSubscriber>>>> by_lane;
+  for (const auto& sub : s.subscribers) {
+    if (!sub.lane) {
+      ++s.direct;
+      continue;
+    }
+    auto it = std::find_if(by_lane.begin(), by_lane.end(),
+                           [&](const auto& l) { return l.first == sub.lane; });
+    if (it == by_lane.end()) it = by_lane.insert(by_lane.end(), {sub.lane, {}});
+    it->second.push_back(sub.ptr);
+  }
+  for (auto& [lane, members] : by_lane)
+    s.lanes.push_back({lane, std::make_shared<const std::vector<std::weak_ptr<HubSubscriber>>>(
+                                 std::move(members))});
+  if (s.subscribers.empty()) s.idle_since = now;
+}
+
+void Hub::prune_dead(std::chrono::steady_clock::time_point now) {
+  if (now - last_prune_ < std::chrono::seconds{1}) return;
+  last_prune_ = now;
+  for (auto& s : streams_) {
+    auto removed =
+        std::erase_if(s->subscribers, [](const Subscriber& w) { return w.ptr.expired(); });
+    if (removed == 0) continue;
+    sessions_ -= removed;
+    subscribers_changed(*s, now);
+  }
+}
+
 void Hub::publish(std::string type, nlohmann::json fields, RoleSet audience,
                   std::string camera_id) {
   if (!fields.is_object()) fields = nlohmann::json::object();
@@ -74,7 +106,7 @@ void Hub::publish(std::string type, nlohmann::json fields, RoleSet audience,
     // Serialized once; each stream puts its own seq in front, and every
     // session of the stream shares that text.
     const std::string body = fields.dump();
-    std::optional<std::chrono::steady_clock::time_point> now;
+    const auto now = std::chrono::steady_clock::now();
     for (auto& sp : streams_) {
       Stream& s = *sp;
       if (!audience.contains(s.audience.role) || !sees(s.audience, camera_id)) continue;
@@ -83,24 +115,28 @@ void Hub::publish(std::string type, nlohmann::json fields, RoleSet audience,
       auto msg = std::make_shared<const std::string>(std::move(text));
       s.ring.emplace_back(s.seq, msg);
       while (s.ring.size() > ring_size_) s.ring.pop_front();
-      auto& subs = s.subscribers;
-      if (subs.empty()) continue;
-      for (std::size_t i = 0; i < subs.size();) {
-        if (auto sub = subs[i].ptr.lock()) {
+      for (const auto& l : s.lanes)
+        boost::asio::post(*l.lane, [members = l.members, msg] {
+          for (const auto& w : *members)
+            if (auto sub = w.lock()) sub->deliver_here(msg);
+        });
+      if (s.direct == 0) continue;
+      bool pruned = false;
+      for (auto& w : s.subscribers) {
+        if (w.lane) continue;
+        if (auto sub = w.ptr.lock())
           sub->deliver(msg);
-          ++i;
-        } else {
-          subs[i] = std::move(subs.back());
-          subs.pop_back();
-          --sessions_;
-        }
+        else
+          pruned = true;
       }
-      if (subs.empty()) {
-        if (!now) now = std::chrono::steady_clock::now();
-        s.idle_since = *now;
+      if (pruned) {
+        sessions_ -= std::erase_if(s.subscribers,
+                                   [](const Subscriber& w) { return !w.lane && w.ptr.expired(); });
+        subscribers_changed(s, now);
       }
     }
-    if (streams_.size() > 3) drop_idle(now.value_or(std::chrono::steady_clock::now()), true);
+    prune_dead(now);
+    if (streams_.size() > 3) drop_idle(now, true);
   });
 }
 
@@ -150,8 +186,11 @@ void Hub::subscribe(std::weak_ptr<HubSubscriber> subscriber, Audience audience, 
       streams_.push_back(std::move(s));
       streams_count_ = streams_.size();
     }
-    stream->subscribers.push_back({std::move(subscriber), user.user_id});
+    const Lane* lane = nullptr;
+    if (auto sp = subscriber.lock()) lane = sp->lane();
+    stream->subscribers.push_back({std::move(subscriber), user.user_id, lane});
     ++sessions_;
+    subscribers_changed(*stream, std::chrono::steady_clock::now());
     Subscription ok;
     ok.ok = true;
     ok.stream = stream->id;
@@ -175,7 +214,7 @@ void Hub::unsubscribe(const HubSubscriber* subscriber, std::uint64_t stream) {
       return !sp || sp.get() == subscriber;
     });
     sessions_ -= removed;
-    if (removed > 0 && s->subscribers.empty()) s->idle_since = std::chrono::steady_clock::now();
+    if (removed > 0) subscribers_changed(*s, std::chrono::steady_clock::now());
   });
 }
 
@@ -216,6 +255,7 @@ void Hub::shutdown() {
       for (auto& w : s->subscribers)
         if (auto sub = w.ptr.lock()) sub->going_away();
       s->subscribers.clear();
+      subscribers_changed(*s, std::chrono::steady_clock::now());
     }
     sessions_ = 0;
   });

@@ -5,6 +5,9 @@
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+#include <thread>
+
 #include "server/hub.h"
 
 namespace zaulek::server {
@@ -17,6 +20,23 @@ struct Recorder : HubSubscriber {
   void deliver(SharedMessage m) override { got.push_back(std::move(m)); }
   void going_away() override { gone = true; }
   void revoked(std::string reason) override { revoked_reason = std::move(reason); }
+};
+
+// A subscriber sharing a strand with others: the hub hands it messages on
+// that strand (deliver_here), never through deliver().
+struct LaneRecorder : HubSubscriber {
+  explicit LaneRecorder(const Lane& l) : lane_(l) {}
+  const Lane& lane_;
+  std::vector<SharedMessage> got;
+  int posted = 0, off_lane = 0;
+  const Lane* lane() const override { return &lane_; }
+  void deliver_here(const SharedMessage& m) override {
+    if (!lane_.running_in_this_thread()) ++off_lane;
+    got.push_back(m);
+  }
+  void deliver(SharedMessage) override { ++posted; }
+  void going_away() override {}
+  void revoked(std::string) override {}
 };
 
 nlohmann::json parse(const SharedMessage& m) {
@@ -55,6 +75,58 @@ TEST(Hub, PerRoleStreamsAndSharedSerialization) {
   // The same serialized string object for every session of a role.
   EXPECT_EQ(op1->got[0].get(), op2->got[0].get());
   EXPECT_EQ(hub.published(), 3u);
+}
+
+TEST(Hub, LaneSubscribersAreServedOnTheirLane) {
+  boost::asio::io_context ioc;
+  Hub hub(ioc, 8);
+  Lane lane_a = boost::asio::make_strand(ioc), lane_b = boost::asio::make_strand(ioc);
+  auto a1 = std::make_shared<LaneRecorder>(lane_a), a2 = std::make_shared<LaneRecorder>(lane_a),
+       b1 = std::make_shared<LaneRecorder>(lane_b);
+  auto direct = std::make_shared<Recorder>();
+  for (auto& s : {a1, a2, b1}) hub.subscribe(s, Role::operator_, [](std::uint64_t) {});
+  hub.subscribe(direct, Role::operator_, [](std::uint64_t) {});
+  ioc.run();
+  ioc.restart();
+  EXPECT_EQ(hub.sessions(), 4u);
+  for (int i = 0; i < 5; ++i) hub.publish("event", {{"n", i}});
+  ioc.run();
+  ioc.restart();
+  for (auto& s : {a1, a2, b1}) {
+    ASSERT_EQ(s->got.size(), 5u);
+    EXPECT_EQ(s->posted, 0);
+    EXPECT_EQ(s->off_lane, 0);
+    for (int i = 0; i < 5; ++i) {  // in order, seq without gaps
+      EXPECT_EQ(parse(s->got[static_cast<std::size_t>(i)])["n"], i);
+      EXPECT_EQ(parse(s->got[static_cast<std::size_t>(i)])["seq"], i + 1);
+    }
+  }
+  EXPECT_EQ(a1->got[3].get(), b1->got[3].get());  // one serialization for every lane
+  ASSERT_EQ(direct->got.size(), 5u);
+  EXPECT_EQ(direct->got[4].get(), a2->got[4].get());
+
+  // Unsubscribed: no more messages; the others on its lane still get theirs.
+  hub.unsubscribe(a1.get(), Role::operator_);
+  hub.publish("event", {{"n", 5}});
+  ioc.run();
+  ioc.restart();
+  EXPECT_EQ(a1->got.size(), 5u);
+  EXPECT_EQ(a2->got.size(), 6u);
+  EXPECT_EQ(b1->got.size(), 6u);
+  EXPECT_EQ(hub.sessions(), 3u);
+
+  // Gone without unsubscribing: skipped at once, counted out by the next
+  // sweep (at most once a second, from publish).
+  b1.reset();
+  hub.publish("event", {{"n", 6}});
+  ioc.run();
+  ioc.restart();
+  EXPECT_EQ(a2->got.size(), 7u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  hub.publish("event", {{"n", 7}});
+  ioc.run();
+  EXPECT_EQ(hub.sessions(), 2u);
+  EXPECT_EQ(a2->got.size(), 8u);
 }
 
 TEST(Hub, ReplayIsBoundedByTheRing) {
