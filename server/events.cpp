@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <nlohmann/json.hpp>
 
@@ -375,13 +376,13 @@ void EventService::submit(std::string camera_id, std::vector<onvif::ReceivedEven
   std::vector<storage::Event> stored;
   stored.reserve(events.size());
   for (const auto& e : events) stored.push_back(to_stored_event(camera_id, e));
-  asio::post(strand_, [this, stored = std::move(stored)]() mutable {
+  // Dispatched, not posted: called on an I/O thread (the camera's strand)
+  // with the service strand idle, the events are published right here,
+  // without a hop to another thread and the wake-up it costs.
+  asio::dispatch(strand_, [this, stored = std::move(stored)]() mutable {
     pending_.insert(pending_.end(), std::make_move_iterator(stored.begin()),
                     std::make_move_iterator(stored.end()));
-    if (!flush_posted_) {
-      flush_posted_ = true;
-      asio::post(strand_, [this] { flush(); });
-    }
+    flush();
   });
 }
 
@@ -391,7 +392,6 @@ void EventService::submit(std::string camera_id, std::vector<onvif::ReceivedEven
 // kWriteInterval: what is published meanwhile forms the next (at 2,000
 // events/s a transaction per event cost a tenth of a core in commits).
 void EventService::flush() {
-  flush_posted_ = false;
   for (std::size_t done = 0; done < pending_.size();) {
     std::size_t n = std::min<std::size_t>(pending_.size() - done, storage::Catalog::kMaxBatch);
     auto first = catalog_.reserve_event_ids(static_cast<int>(n));

@@ -126,9 +126,8 @@ class EventService {
   std::map<std::string, Entry> cameras_;
   std::vector<storage::Event> pending_;    // received, not published yet
   std::vector<storage::Event> unwritten_;  // published, not written yet
-  bool flush_posted_ = false;
-  bool writing_ = false;        // a batch is with writer_
-  bool write_waiting_ = false;  // write_timer_ runs: the next batch is due then
+  bool writing_ = false;                   // a batch is with writer_
+  bool write_waiting_ = false;             // write_timer_ runs: the next batch is due then
   boost::asio::steady_timer write_timer_;
   std::chrono::steady_clock::time_point last_write_{};
   std::atomic<std::uint64_t> stored_{0}, store_failures_{0};

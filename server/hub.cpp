@@ -1,5 +1,6 @@
 #include "server/hub.h"
 
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <nlohmann/json.hpp>
 
@@ -98,8 +99,8 @@ void Hub::prune_dead(std::chrono::steady_clock::time_point now) {
 void Hub::publish(std::string type, nlohmann::json fields, RoleSet audience,
                   std::string camera_id) {
   if (!fields.is_object()) fields = nlohmann::json::object();
-  boost::asio::post(strand_, [this, type = std::move(type), fields = std::move(fields), audience,
-                              camera_id = std::move(camera_id)]() mutable {
+  auto run = [this, type = std::move(type), fields = std::move(fields), audience,
+              camera_id = std::move(camera_id)]() mutable {
     ++published_;
     fields["type"] = type;
     fields.erase("seq");
@@ -137,7 +138,14 @@ void Hub::publish(std::string type, nlohmann::json fields, RoleSet audience,
     }
     prune_dead(now);
     if (streams_.size() > 3) drop_idle(now, true);
-  });
+  };
+  // Dispatched: from an I/O thread with the hub idle, the message goes out
+  // on this thread, without waking another. From within the hub's strand
+  // (a nested publish), posted, so that it follows the message in hand.
+  if (strand_.running_in_this_thread())
+    boost::asio::post(strand_, std::move(run));
+  else
+    boost::asio::dispatch(strand_, std::move(run));
 }
 
 void Hub::subscribe(std::weak_ptr<HubSubscriber> subscriber, Audience audience, SessionUser user,

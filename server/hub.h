@@ -108,7 +108,9 @@ class Hub {
 
   // Adds {"type": type, "seq": n} to `fields` (an object) and sends it to the
   // streams of the roles in `audience`; with a `camera_id`, only to those
-  // that may see that camera.
+  // that may see that camera. From an I/O thread with the hub's strand idle
+  // the message is handed to the lanes before publish() returns (dispatch:
+  // no wake-up of another thread); otherwise it is queued on the strand.
   void publish(std::string type, nlohmann::json fields, RoleSet audience = RoleSet::all(),
                std::string camera_id = {});
 
