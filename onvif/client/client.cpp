@@ -162,6 +162,7 @@ struct Client::Exchange : std::enable_shared_from_this<Exchange> {
   std::optional<http::response_parser<http::string_body>> parser;
   std::string digest_authorization;
   bool retried = false;
+  bool may_reuse = true;    // Idempotent::yes
   bool reused = false;      // on the previous call's connection
   bool keep_alive = false;  // the reply allows the connection to be reused
   bool finished = false;
@@ -177,7 +178,7 @@ struct Client::Exchange : std::enable_shared_from_this<Exchange> {
       beast::error_code ignored;
       self->stream.socket().close(ignored);
     });
-    if (auto idle = client->take_idle(host_port(url))) {
+    if (auto idle = may_reuse ? client->take_idle(host_port(url)) : nullptr) {
       stream.socket() = std::move(idle->socket);
       reused = true;
       return write();
@@ -367,7 +368,7 @@ void Client::cancel() {
 }
 
 void Client::call(const std::string& url, std::function<std::string(bool)> make, bool auth,
-                  Callback<std::string> done) {
+                  Callback<std::string> done, Idempotent idempotent) {
   auto u = parse_http_url(url);
   if (!u) {
     asio::post(executor_, [done = std::move(done), e = u.error()] { done(e); });
@@ -375,6 +376,7 @@ void Client::call(const std::string& url, std::function<std::string(bool)> make,
   }
   auto ex = std::make_shared<Exchange>(shared_from_this(), std::move(*u), std::move(make), auth,
                                        std::move(done));
+  ex->may_reuse = idempotent == Idempotent::yes;
   current_ = ex;
   ex->start();
 }

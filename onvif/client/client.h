@@ -96,8 +96,13 @@ class Client : public std::enable_shared_from_this<Client> {
   // Low level: POSTs the envelope made by `make(with_token)` (called again
   // for a digest retry, so a fresh nonce each time) and hands back the body
   // of a 200 reply, or of a 4xx/5xx reply that carries a SOAP envelope.
+  // `idempotent` = no: the call creates something on the camera (a
+  // subscription). It goes on a new connection, never on a kept-alive one,
+  // because a kept-alive connection that breaks before the reply is replaced
+  // by sending the request again, and the camera may have acted on the first.
+  enum class Idempotent : bool { no, yes };
   void call(const std::string& url, std::function<std::string(bool with_token)> make, bool auth,
-            Callback<std::string> done);
+            Callback<std::string> done, Idempotent idempotent = Idempotent::yes);
 
  private:
   Client(boost::asio::any_io_executor executor, std::string device_url, Credentials credentials,

@@ -101,7 +101,8 @@ void BasicSubscription::subscribe() {
           self->backoff_ = milliseconds(0);
           self->set_state(SubscriptionState::active, "");
           self->schedule_renew(r->lifetime);
-        });
+        },
+        Client::Idempotent::no);
   });
 }
 

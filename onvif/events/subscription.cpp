@@ -110,7 +110,8 @@ void PullPointSubscription::subscribe() {
           self->set_state(SubscriptionState::active, "");
           self->schedule_renew(r->lifetime);
           self->pull();
-        });
+        },
+        Client::Idempotent::no);
   });
 }
 

@@ -278,6 +278,66 @@ TEST_F(OnvifClientTest, KeepsTheConnectionAliveAndReplacesAClosedOne) {
   for (const auto& h : connection_headers) EXPECT_NE(h, "close");
 }
 
+// A call that creates something on the camera (Idempotent::no) goes on a
+// new connection, leaves the kept-alive one for the next call, and is not
+// sent again when its connection closes before the reply.
+TEST_F(OnvifClientTest, NonIdempotentCallsAreNeverResent) {
+  namespace http = boost::beast::http;
+  asio::io_context srv;
+  tcp::acceptor a(srv, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  auto port = a.local_endpoint().port();
+  int accepted = 0, requests_on_second = 0;
+  std::thread server([&] {
+    boost::system::error_code ec;
+    auto answer = [&](tcp::socket& s, boost::beast::flat_buffer& buf, const char* body) {
+      http::request<http::string_body> req;
+      http::read(s, buf, req, ec);
+      if (ec) return;
+      http::response<http::string_body> res{http::status::ok, 11};
+      res.set(http::field::content_type, "application/soap+xml");
+      res.body() = body;
+      res.prepare_payload();
+      http::write(s, res, ec);
+    };
+    tcp::socket first(srv), second(srv);
+    boost::beast::flat_buffer b1, b2;
+    a.accept(first, ec);
+    if (ec) return;
+    ++accepted;
+    answer(first, b1, "<Envelope>first</Envelope>");
+    // The subscription's connection: read the request, close unanswered.
+    a.accept(second, ec);
+    if (ec) return;
+    ++accepted;
+    http::request<http::string_body> req;
+    http::read(second, b2, req, ec);
+    if (!ec) ++requests_on_second;
+    second.close(ec);
+    // The next ordinary call comes back on the first connection.
+    answer(first, b1, "<Envelope>again</Envelope>");
+  });
+  auto url = "http://127.0.0.1:" + std::to_string(port) + "/onvif/device_service";
+  auto c = client(url, {});
+  auto call = [&](Client::Idempotent i) {
+    return run<std::string>(c, [&url, i](Client& cl, auto cb) {
+      cl.call(
+          url, [](bool) { return std::string("<Envelope/>"); }, false, cb, i);
+    });
+  };
+  auto r1 = call(Client::Idempotent::yes);
+  auto r2 = call(Client::Idempotent::no);
+  auto r3 = call(Client::Idempotent::yes);
+  server.join();
+  ASSERT_TRUE(r1.ok()) << r1.error().message;
+  EXPECT_EQ(*r1, "<Envelope>first</Envelope>");
+  ASSERT_FALSE(r2.ok());  // failed, not resent on a third connection
+  EXPECT_EQ(r2.error().kind, ErrorKind::unavailable) << r2.error().message;
+  ASSERT_TRUE(r3.ok()) << r3.error().message;
+  EXPECT_EQ(*r3, "<Envelope>again</Envelope>");
+  EXPECT_EQ(accepted, 2);
+  EXPECT_EQ(requests_on_second, 1);
+}
+
 TEST_F(OnvifClientTest, BadUrls) {
   for (const char* u : {"https://10.0.0.1/onvif", "ftp://x", "http://", "http://u:p@h/x",
                         "http://h:0/", "http://h:70000/", "http://h x/"}) {
