@@ -60,7 +60,14 @@ constexpr bool kIsTls = std::is_same_v<Stream, TlsStream>;
 // not needed there (the WebSocket keeps its own timeouts) and was a
 // measurable share of each of 40,000 writes a second. TLS keeps its stream.
 
+// A plain console's socket has its lane's strand as a concrete executor
+// type: no type-erased executor copies on every write.
+using LaneSocket = net::basic_stream_socket<tcp, Lane>;
+
 inline tcp::socket& tcp_socket(tcp::socket& s) {
+  return s;
+}
+inline LaneSocket& tcp_socket(LaneSocket& s) {
   return s;
 }
 inline tcp::socket& tcp_socket(beast::tcp_stream& s) {
@@ -656,9 +663,9 @@ class HttpSession final : public Closable,
     if (!ec) {
       auto fd = socket.release(ec);
       if (!ec) {
-        auto ws = std::make_shared<WsSession<tcp::socket>>(tcp::socket(lane, protocol, fd), sh_,
-                                                           std::move(principal), remote_,
-                                                           std::move(slot_), batched, &lane);
+        auto ws = std::make_shared<WsSession<LaneSocket>>(LaneSocket(lane, protocol, fd), sh_,
+                                                          std::move(principal), remote_,
+                                                          std::move(slot_), batched, &lane);
         net::post(lane, [ws, req = std::move(req)]() mutable { ws->run(std::move(req)); });
         return;
       }
