@@ -84,8 +84,8 @@ void Hub::subscribers_changed(Stream& s, std::chrono::steady_clock::time_point n
   if (s.subscribers.empty()) s.idle_since = now;
 }
 
-void Hub::prune_dead(std::chrono::steady_clock::time_point now) {
-  if (now - last_prune_ < std::chrono::seconds{1}) return;
+void Hub::prune_dead(std::chrono::steady_clock::time_point now, bool throttled) {
+  if (throttled && now - last_prune_ < std::chrono::seconds{1}) return;
   last_prune_ = now;
   for (auto& s : streams_) {
     auto removed =
@@ -108,6 +108,7 @@ void Hub::publish(std::string type, nlohmann::json fields, RoleSet audience,
     // session of the stream shares that text.
     const std::string body = fields.dump();
     const auto now = std::chrono::steady_clock::now();
+    bool found_dead = false;  // a direct subscriber gone: pruned now, not in a second
     for (auto& sp : streams_) {
       Stream& s = *sp;
       if (!audience.contains(s.audience.role) || !sees(s.audience, camera_id)) continue;
@@ -122,21 +123,15 @@ void Hub::publish(std::string type, nlohmann::json fields, RoleSet audience,
             if (auto sub = w.lock()) sub->deliver_here(msg);
         });
       if (s.direct == 0) continue;
-      bool pruned = false;
       for (auto& w : s.subscribers) {
         if (w.lane) continue;
         if (auto sub = w.ptr.lock())
           sub->deliver(msg);
         else
-          pruned = true;
-      }
-      if (pruned) {
-        sessions_ -= std::erase_if(s.subscribers,
-                                   [](const Subscriber& w) { return !w.lane && w.ptr.expired(); });
-        subscribers_changed(s, now);
+          found_dead = true;
       }
     }
-    prune_dead(now);
+    prune_dead(now, !found_dead);
     if (streams_.size() > 3) drop_idle(now, true);
   };
   // Dispatched: from an I/O thread with the hub idle, the message goes out

@@ -172,12 +172,13 @@ class Hub {
   };
   Stream* find(std::uint64_t id);
   void drop_idle(std::chrono::steady_clock::time_point now, bool throttled);
-  // After a change to s.subscribers: remakes s.lanes, s.direct, the session
-  // count and, when it has none left, s.idle_since.
+  // After a change to s.subscribers: remakes s.lanes, s.direct and, when it
+  // has none left, s.idle_since (callers count sessions_).
   void subscribers_changed(Stream& s, std::chrono::steady_clock::time_point now);
-  // Subscribers gone without unsubscribing (a lane's are not locked at
-  // publish, so publish cannot notice them): at most once a second.
-  void prune_dead(std::chrono::steady_clock::time_point now);
+  // Subscribers gone without unsubscribing, from every stream: throttled, at
+  // most once a second (a lane's are not locked at publish, so publish
+  // cannot notice them); at once when publish found a direct one gone.
+  void prune_dead(std::chrono::steady_clock::time_point now, bool throttled);
 
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   std::size_t ring_size_;
