@@ -33,8 +33,8 @@ struct ApiContext {
   Cameras* cameras = nullptr;             // camera registry (server/cameras.h)
   RecordingService* recording = nullptr;  // recorders (server/recording.h)
   AlarmRouter* alarms = nullptr;          // rules and alarms (server/alarms.h)
-  EventService* events = nullptr;         // camera events (server/events.h), for /metrics
-  NotifyConsumers* notify = nullptr;      // Basic Notification consumer (server/notify.h)
+  EventService* events = nullptr;     // camera events (server/events.h): /metrics, read-your-writes
+  NotifyConsumers* notify = nullptr;  // Basic Notification consumer (server/notify.h)
   std::string version;
   MonoTime started;
   bool tls = false;

@@ -14,6 +14,8 @@ namespace {
 
 using nlohmann::json;
 
+constexpr auto kWrittenWait = std::chrono::seconds(1);
+
 Response bad(std::string message) {
   return error_response(400, "invalid_argument", message);
 }
@@ -49,6 +51,11 @@ Response list_events(ApiContext& ctx, Request& req) {
   // Events of a camera the caller may not see are never listed (an empty
   // page, as for a camera without events).
   q.cameras = visible_cameras(*req.principal);
+  // Rows follow the consoles by up to 10 ms (server/events.h): wait, bounded,
+  // for those of the events published so far, so that an event a console
+  // has just received is listed. A disk slower than the bound lists them on
+  // a later request.
+  if (ctx.events) ctx.events->wait_written(kWrittenWait);
   auto rows = ctx.catalog->list_events(q);
   if (!rows) return error_response(rows.error());
   json arr = json::array();

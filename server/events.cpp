@@ -22,9 +22,9 @@ namespace {
 
 constexpr std::size_t kMaxTopic = 1024;
 constexpr std::size_t kMaxItemText = 256;
-constexpr std::size_t kMaxItemsJson = 8000;  // the catalogue takes 8192
-// Published events waiting for the writer, at most (about 50 MB).
+constexpr std::size_t kMaxItemsJson = 8000;                     // the catalogue takes 8192
 constexpr auto kWriteInterval = std::chrono::milliseconds(10);  // between transactions
+// Published events waiting for the writer, at most (about 50 MB).
 constexpr std::size_t kMaxUnwritten = 100'000;
 
 // Valid UTF-8 with control characters and broken sequences replaced by '?',
@@ -398,6 +398,7 @@ void EventService::flush() {
     if (!first)
       spdlog::error("events: no ids for {} events (published without one): {}", n,
                     first.error().message);
+    if (first) published_id_.store(*first + static_cast<std::int64_t>(n) - 1);
     for (std::size_t i = 0; i < n; ++i) {
       storage::Event& e = pending_[done + i];
       if (first) e.id = *first + static_cast<std::int64_t>(i);
@@ -452,11 +453,24 @@ void EventService::store(const std::vector<storage::Event>& batch) {
   auto ids = catalog_.add_events(batch);
   if (ids && ids->size() == batch.size()) {
     stored_ += batch.size();
-    return;
+  } else {
+    store_failures_ += batch.size();
+    spdlog::error("events: could not store {} events: {}", batch.size(),
+                  ids ? std::string("id count mismatch") : ids.error().message);
   }
-  store_failures_ += batch.size();
-  spdlog::error("events: could not store {} events: {}", batch.size(),
-                ids ? std::string("id count mismatch") : ids.error().message);
+  std::int64_t last = 0;
+  for (const auto& e : batch) last = std::max(last, e.id);
+  {
+    std::lock_guard lock(written_mu_);
+    written_id_ = std::max(written_id_, last);
+  }
+  written_cv_.notify_all();
+}
+
+bool EventService::wait_written(std::chrono::milliseconds bound) {
+  const std::int64_t target = published_id_.load();
+  std::unique_lock lock(written_mu_);
+  return written_cv_.wait_for(lock, bound, [&] { return written_id_ >= target; });
 }
 
 }  // namespace zaulek::server

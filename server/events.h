@@ -35,6 +35,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -97,6 +99,13 @@ class EventService {
   // Prometheus text: zaulek_event_subscription_mode{camera,mode} 1 per camera (any thread).
   std::string metrics_text() const;
 
+  // Blocks until the rows of every event published before the call are
+  // written (or their write has failed), for at most `bound`; false if the
+  // bound passed first. For GET /api/v1/events, on a work thread (never an
+  // I/O thread): a console that received an event and then lists events
+  // finds it, although rows follow the consoles by up to 10 ms.
+  bool wait_written(std::chrono::milliseconds bound);
+
   std::uint64_t stored() const { return stored_; }
   std::uint64_t store_failures() const { return store_failures_; }
 
@@ -131,6 +140,13 @@ class EventService {
   boost::asio::steady_timer write_timer_;
   std::chrono::steady_clock::time_point last_write_{};
   std::atomic<std::uint64_t> stored_{0}, store_failures_{0};
+  // Read-your-writes for wait_written: the highest id published (set on
+  // strand_ before the hub sees it) and the highest id of a batch the writer
+  // has finished (ids are reserved and written in order).
+  std::atomic<std::int64_t> published_id_{0};
+  std::mutex written_mu_;
+  std::condition_variable written_cv_;
+  std::int64_t written_id_ = 0;  // guarded by written_mu_
   // The catalogue write of each batch runs here, one batch at a time and in
   // order: an I/O thread never waits on the disk (a slow fsync stalled every
   // console's deliveries).

@@ -307,8 +307,8 @@ def test_camera_that_stops_answering_raises_a_health_alarm(make_daemon):
                    what="tamper event")
         assert m["camera_id"] == cam_id
         # Stored and listed.
-        events = list_events(d, d.bearer(ROLE_USERS["investigator"]), {"camera": cam_id},
-                             lambda ev: any(e["kind"] == "tamper" for e in ev))
+        events = list_events(d, d.bearer(ROLE_USERS["investigator"]), {"camera": cam_id})
+        assert m["id"] in [e["id"] for e in events], (m, events)
         kinds = [(e["kind"], e["state"], e["topic"]) for e in events]
         assert ("health", "start", "zaulek:Health/EventSubscription") in kinds, kinds
         assert ("health", "stop", "zaulek:Health/EventSubscription") in kinds, kinds
