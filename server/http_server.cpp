@@ -12,6 +12,9 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
+#include <linux/sockios.h>  // SIOCOUTQNSD
+#include <sys/ioctl.h>
+
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -70,12 +73,18 @@ inline tcp::socket& tcp_socket(beast::tcp_stream& s) {
   return s.socket();
 }
 
-// Live messages a console may have queued before it is closed as too slow
-// (a resume may add up to the hub's ring on top of this, also bounded).
 // Live messages queued per console before it is closed as too slow: half
-// the hub's ring (1024), so that what it lost can still be resumed; the
-// queue holds shared pointers, so the bound costs little memory.
+// the hub's ring (1024), so that what it lost can still be resumed (a resume
+// may add up to the ring on top of this, also bounded). The queue holds
+// shared pointers, so the bound costs little memory. Over it, a console is
+// closed only if the kernel also holds kWsBehindBytes for it that it could
+// not even send (the console's receive window is full: it is not reading): a burst the server
+// publishes faster than one write completes (after a stall of its own: CPU starved, a slow disk)
+// queues hundreds of messages behind a write the kernel has long taken, and must not close every
+// console at once. kMaxWsQueueHard bounds that case.
 constexpr std::size_t kMaxWsQueue = 512;
+constexpr std::size_t kMaxWsQueueHard = 4096;
+constexpr int kWsBehindBytes = 32 * 1024;
 // A console that asked for batches (?batch=1) and has fallen behind gets its
 // queued messages as one JSON array frame: at most this many per frame.
 constexpr std::size_t kMaxWsBatch = 64;
@@ -329,7 +338,8 @@ class WsSession final : public HubSubscriber,
   // `live`: a hub message subject to the queue bound.
   void enqueue(SharedMessage message, bool live) {
     if (closing_) return;
-    if (live && queue_.size() >= kMaxWsQueue) {
+    if (live && queue_.size() >= kMaxWsQueue &&
+        (queue_.size() >= kMaxWsQueueHard || console_not_reading())) {
       ++sh_.metrics.ws_overflow_closes;
       spdlog::warn("ws: '{}' from {} fell behind ({} messages queued); closing", principal_.name,
                    remote_, queue_.size());
@@ -338,6 +348,16 @@ class WsSession final : public HubSubscriber,
     }
     queue_.push_back(std::move(message));
     if (!writing_) do_write();
+  }
+
+  // The kernel holds at least kWsBehindBytes for this console not yet sent
+  // (SIOCOUTQNSD), or cannot say. Not SIOCOUTQ: that counts bytes sent and
+  // not acknowledged too, and delayed ACKs leave tens of KB of those to a
+  // console that reads at once.
+  bool console_not_reading() {
+    int unsent = 0;
+    int fd = tcp_socket(beast::get_lowest_layer(ws_)).native_handle();
+    return ioctl(fd, SIOCOUTQNSD, &unsent) != 0 || unsent >= kWsBehindBytes;
   }
 
   // One message per frame; with batching, what has piled up behind the
