@@ -83,6 +83,13 @@ const KEEP_RESOLVED = 20;  // alarms resolved during this session stay listed (g
 let lang = localStorage.getItem('zaulek.lang') || 'pl';
 let csrf = sessionStorage.getItem('zaulek.csrf') || '';
 let lastSeq = 0;
+// While a resume is replayed: the stream's seq at hello (replayed messages
+// are at or below it) and the highest live seq seen meanwhile. lastSeq moves
+// past replayed messages only as they come, so that a connection lost
+// during the replay resumes from the last one received.
+let resumeUpto = 0;
+let liveDuringResume = 0;
+let resuming = false;
 let streamSeq = 0;  // the highest seq of the current stream (from its hello on)
 let socket = null;
 let session = 0;    // counts logins: answers for an earlier one are dropped
@@ -438,18 +445,30 @@ function connect() {
         streamSeq = msg.last_seq;
         // Subscribed: resume what was missed (docs/events.md), or on a
         // first connection take the open alarms from the REST list.
-        if (lastSeq > 0) ws.send(JSON.stringify({ type: 'resume', after: lastSeq }));
-        else loadAlarms();
+        if (lastSeq > 0) {
+          resuming = true;
+          resumeUpto = msg.last_seq;
+          liveDuringResume = 0;
+          ws.send(JSON.stringify({ type: 'resume', after: lastSeq }));
+        } else {
+          loadAlarms();
+        }
       }
       // The stream could not resume (another stream, e.g. after the user's
       // cameras changed, or a restart): count from this stream from now on,
       // and list the alarms again.
       if (msg.type === 'resume_gap') {
+        resuming = false;
         lastSeq = streamSeq;
         loadAlarms();
       }
+      if (msg.type === 'resumed' && resuming) {
+        resuming = false;
+        lastSeq = Math.max(lastSeq, liveDuringResume);
+      }
       if (typeof msg.seq === 'number') {
-        lastSeq = Math.max(lastSeq, msg.seq);
+        if (resuming && msg.seq > resumeUpto) liveDuringResume = Math.max(liveDuringResume, msg.seq);
+        else lastSeq = Math.max(lastSeq, msg.seq);
         streamSeq = Math.max(streamSeq, msg.seq);
       }
       if (msg.type === 'alarm') alarmMessage(msg);
@@ -490,6 +509,7 @@ function logout(message = '') {
   // The next user's stream is not this one's: no resume across logins.
   lastSeq = 0;
   streamSeq = 0;
+  resuming = false;
   clearAlarms();
   $('messages').replaceChildren();
   showLogin(message);
