@@ -130,9 +130,10 @@ class Registry {
 };
 
 struct Shared {
-  Shared(const config::Server& c, const Router& r, Dispatcher& d, Metrics& m, Hub& h,
-         net::thread_pool& w, std::filesystem::path web, ssl::context* t)
-      : cfg(c),
+  Shared(net::io_context& ioc, int threads, const config::Server& c, const Router& r, Dispatcher& d,
+         Metrics& m, Hub& h, net::thread_pool& w, std::filesystem::path web, ssl::context* t)
+      : lanes(make_lanes(ioc, threads)),
+        cfg(c),
         router(r),
         dispatcher(d),
         metrics(m),
@@ -140,6 +141,18 @@ struct Shared {
         work(w),
         web_root(std::move(web)),
         tls(t) {}
+  static std::vector<Lane> make_lanes(net::io_context& ioc, int n) {
+    std::vector<Lane> v;
+    for (int i = 0; i < std::max(n, 1); ++i) v.emplace_back(net::make_strand(ioc));
+    return v;
+  }
+  // Plain WebSocket consoles, spread round robin over one strand per I/O
+  // thread: the hub posts once per lane and message (server/hub.h). Sessions
+  // and the hub hold pointers to these: made once, never resized.
+  const std::vector<Lane> lanes;
+  std::atomic<std::size_t> next_lane{0};
+  const Lane& lane() { return lanes[next_lane++ % lanes.size()]; }
+
   const config::Server& cfg;
   const Router& router;
   Dispatcher& dispatcher;
@@ -150,11 +163,6 @@ struct Shared {
   ssl::context* tls = nullptr;
   std::atomic<bool> stopping{false};
   Registry registry;
-  // Plain WebSocket consoles, spread round robin over one strand per I/O
-  // thread: the hub posts once per lane and message (server/hub.h).
-  std::vector<Lane> lanes;
-  std::atomic<std::size_t> next_lane{0};
-  const Lane& lane() { return lanes[next_lane++ % lanes.size()]; }
 };
 
 // Counts an open connection for as long as it lives (HTTP, then WebSocket).
@@ -1049,8 +1057,8 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
   Dispatcher dispatcher(router, auth);
   net::thread_pool work(2);
 
-  Shared sh(cfg, router, dispatcher, metrics, hub, work, options.web_root, tls ? &*tls : nullptr);
-  for (int i = 0; i < threads; ++i) sh.lanes.emplace_back(net::make_strand(ioc));
+  Shared sh(ioc, threads, cfg, router, dispatcher, metrics, hub, work, options.web_root,
+            tls ? &*tls : nullptr);
   auto listener = std::make_shared<Listener>(ioc, sh);
   if (auto st = listener->open(tcp::endpoint(address, cfg.port)); !st) {
     spdlog::error("server: {}", st.error().message);
