@@ -416,13 +416,6 @@ def test_kill9_daemon_loses_at_most_a_second(make_daemon):
         assert (storage(d) / r["path"]).exists(), r
 
 
-def metric(d, name):
-    text = requests.get(d.url("/metrics"), timeout=10).text
-    m = re.search(rf"^{name} (\d+)$", text, re.M)
-    assert m, f"{name} not in /metrics"
-    return int(m.group(1))
-
-
 def test_disk_full_pauses_and_resumes(tmp_path, make_daemon):
     """The storage file system is a small tmpfs of the test's own; a ballast
     file fills it: writing pauses (recorder in backoff), the catalogue reserve
@@ -460,9 +453,9 @@ def test_disk_full_pauses_and_resumes(tmp_path, make_daemon):
                 time.sleep(0.2)
             assert "No space left on device" in d.stderr(), d.stderr()[-3000:]
             t0 = time.monotonic()
-            while time.monotonic() - t0 < 30 and metric(d, "zaulek_recording_cameras_backoff") < 1:
+            while time.monotonic() - t0 < 30 and d.metric("zaulek_recording_cameras_backoff") < 1:
                 time.sleep(0.2)
-            assert metric(d, "zaulek_recording_cameras_backoff") == 1
+            assert d.metric("zaulek_recording_cameras_backoff") == 1
             # ... gives the reserve back and stores a storage health event and alarm.
             t0 = time.monotonic()
             storage_events = []
@@ -502,7 +495,7 @@ def test_disk_full_pauses_and_resumes(tmp_path, make_daemon):
             resumed = [r for r in rows(d, cid) if r["start_ns"] > max(x["end_ns"] for x in full_rows)]
             print(f"resumed after {time.monotonic() - t0:.1f} s: {len(resumed)} new segments")
             assert resumed, d.stderr()[-3000:]
-            assert metric(d, "zaulek_recording_cameras_recording") == 1
+            assert d.metric("zaulek_recording_cameras_recording") == 1
             t0 = time.monotonic()
             while time.monotonic() - t0 < 30 and not reserve.exists():
                 time.sleep(0.2)

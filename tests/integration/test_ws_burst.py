@@ -28,13 +28,6 @@ PER_CAMERA = 100  # 1,000 events: about twice a console's queue bound (512)
 CONSOLES = 20
 
 
-def metric(d, name):
-    for line in requests.get(d.url("/metrics"), timeout=5).text.splitlines():
-        if line.startswith(name + " "):
-            return int(float(line.split()[1]))
-    raise AssertionError(f"metric {name} missing")
-
-
 class Console:
     """A console that keeps reading (its own thread), with ?batch=1. Its
     receive buffer holds the whole burst (1 MiB), so that a reader thread
@@ -87,7 +80,7 @@ def test_a_burst_from_the_server_does_not_close_reading_consoles(make_daemon):
             assert r.status_code == 201, r.text
         wait_log(d, r"events \S+: subscribed", count=CAMERAS)
         consoles = [Console(d) for _ in range(CONSOLES)]
-        assert metric(d, "zaulek_ws_overflow_closes_total") == 0
+        assert d.metric("zaulek_ws_overflow_closes_total") == 0
 
         d.proc.send_signal(signal.SIGSTOP)
         try:
@@ -118,5 +111,5 @@ def test_a_burst_from_the_server_does_not_close_reading_consoles(make_daemon):
             assert len(c.events) == want, (len(c.events), want)
             assert len(set(c.events)) == want  # each event once
             assert c.seqs == list(range(c.seqs[0], c.seqs[0] + len(c.seqs))), "seq gaps"
-        assert metric(d, "zaulek_ws_overflow_closes_total") == 0
+        assert d.metric("zaulek_ws_overflow_closes_total") == 0
         assert not re.search(r"fell behind", d.stderr())

@@ -7,6 +7,7 @@ The daemon's whole stderr is kept in a file so tests can grep it.
 """
 import json
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -124,6 +125,13 @@ class Zaulekd:
 
     def bearer(self, name):
         return {"Authorization": "Bearer " + self.login(name)["token"]}
+
+    def metric(self, name):
+        """The value of an unlabelled counter or gauge from GET /metrics (loopback)."""
+        text = requests.get(self.url("/metrics"), timeout=10, verify=self.verify).text
+        m = re.search(rf"^{re.escape(name)} (\d+(?:\.\d+)?)$", text, re.M)
+        assert m, f"{name} not in /metrics"
+        return int(float(m.group(1)))
 
     @property
     def verify(self):
