@@ -149,5 +149,87 @@ TEST(OnvifSoapBuffer, TwoContextsReadInterleaved) {
   EXPECT_EQ((*rb)->ProfileToken, "bbbb");
 }
 
+// Contexts are pooled per thread (soap_buffer.cpp): one handed out again
+// must behave as a new one, whatever its last message was.
+std::string snapshot_request(const char* token) {
+  SoapContext c;
+  _trt__GetSnapshotUri r;
+  soap_default__trt__GetSnapshotUri(c.get(), &r);
+  r.ProfileToken = token;
+  OutHeader h;
+  h.action = "http://www.onvif.org/ver10/media/wsdl/GetSnapshotUri";
+  h.username = "admin";
+  h.password_digest = "digest";
+  h.nonce_base64 = "bm9uY2U=";
+  h.created = "2026-12-02T08:00:00Z";
+  return c.write(h, r);
+}
+
+TEST(OnvifSoapBuffer, PooledContextIsHandedOutAgain) {
+  struct soap* first = nullptr;
+  {
+    SoapContext c;
+    first = c.get();
+  }
+  SoapContext again;
+  EXPECT_EQ(again.get(), first);
+  SoapContext second;  // the pool had one: this one is new
+  EXPECT_NE(second.get(), first);
+}
+
+TEST(OnvifSoapBuffer, PooledContextWritesSoap12AfterReadingSoap11) {
+  const std::string before = snapshot_request("main");
+  ASSERT_NE(before.find("\"http://www.w3.org/2003/05/soap-envelope\""), std::string::npos);
+  {
+    // A SOAP 1.1 camera's fault: gSOAP switches the context's envelope
+    // namespace and version to 1.1 while reading it.
+    SoapContext in;
+    std::string xml =
+        R"(<?xml version="1.0"?><SOAP-ENV:Envelope )"
+        R"(xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/"><SOAP-ENV:Body>)"
+        R"(<SOAP-ENV:Fault><faultcode>SOAP-ENV:Client</faultcode>)"
+        R"(<faultstring>no such profile</faultstring></SOAP-ENV:Fault>)"
+        R"(</SOAP-ENV:Body></SOAP-ENV:Envelope>)";
+    ASSERT_TRUE(in.begin_read(xml).ok());
+    ASSERT_TRUE(in.body_is("SOAP-ENV:Fault"));
+    auto f = in.read_fault();
+    ASSERT_TRUE(f.ok()) << f.error().message;
+    EXPECT_EQ(f->reason, "no such profile");
+    EXPECT_EQ(in.get()->version, 1);
+  }
+  const std::string after = snapshot_request("main");
+  EXPECT_EQ(after, before);
+  EXPECT_EQ(after.find("schemas.xmlsoap.org/soap/envelope"), std::string::npos);
+  // A fault written by the next user is a SOAP 1.2 one (Code/Reason, not
+  // faultcode/faultstring).
+  SoapContext out;
+  const std::string fault = out.write_fault({true, "ter:InvalidArgVal", "bad token"});
+  EXPECT_NE(fault.find("SOAP-ENV:Code"), std::string::npos) << fault;
+  EXPECT_EQ(fault.find("faultstring"), std::string::npos) << fault;
+}
+
+TEST(OnvifSoapBuffer, PooledContextReadsAfterAnAbandonedRead) {
+  {
+    // Left in the middle of the body, and one left on a parse error.
+    SoapContext a;
+    ASSERT_TRUE(a.begin_read(snapshot_request("left")).ok());
+    SoapContext b;
+    auto h = b.begin_read("<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\"><s:Bo");
+    if (h.ok()) {
+      EXPECT_FALSE(b.read_body<_trt__GetSnapshotUri>().ok());
+    }
+  }
+  for (const char* token : {"one", "two", "three"}) {
+    SoapContext in;
+    auto h = in.begin_read(snapshot_request(token));
+    ASSERT_TRUE(h.ok()) << h.error().message;
+    EXPECT_TRUE(h->has_username_token);
+    EXPECT_EQ(h->username, "admin");
+    auto body = in.read_body<_trt__GetSnapshotUri>();
+    ASSERT_TRUE(body.ok()) << body.error().message;
+    EXPECT_EQ((*body)->ProfileToken, token);
+  }
+}
+
 }  // namespace
 }  // namespace zaulek::onvif
