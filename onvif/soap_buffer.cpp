@@ -72,9 +72,9 @@ std::string str(const std::string* s) {
 // one per message (two per PullMessages round trip) was about 6 % of
 // zaulekd's CPU. So each thread keeps a few finished contexts and hands them
 // out again, reset to the state of a new one: arena freed, namespace table
-// and SOAP version restored (reading a SOAP 1.1 envelope changes both;
-// gSOAP also sets them again when the next message begins, and the tests
-// check that a pooled context writes exactly what a new one does).
+// (and with it the SOAP version) restored. Reading a SOAP 1.1 envelope
+// changes both; gSOAP also sets them again when the next message begins,
+// and the tests check that a pooled context writes what a new one does.
 namespace {
 
 constexpr std::size_t kPooledPerThread = 4;
@@ -98,7 +98,6 @@ struct soap* new_context() {
 
 struct ContextPool {
   std::vector<struct soap*> idle;
-  short version = 0;  // a new context's soap->version
   ~ContextPool() {
     for (struct soap* s : idle) soap_free(s);
   }
@@ -114,24 +113,18 @@ SoapContext::SoapContext() {
     return;
   }
   soap_ = new_context();
-  if (pool.version == 0) pool.version = soap_->version;
 }
 
 SoapContext::~SoapContext() {
-  soap_destroy(soap_);
-  soap_end(soap_);
+  reset();
   if (pool.idle.size() >= kPooledPerThread) {
     soap_free(soap_);
     return;
   }
-  soap_->header = nullptr;
-  soap_->fault = nullptr;
-  soap_->error = SOAP_OK;
   soap_->encodingStyle = nullptr;
   soap_->data[0] = nullptr;
   soap_->data[1] = nullptr;
-  soap_set_namespaces(soap_, namespaces);
-  soap_->version = pool.version;
+  soap_set_namespaces(soap_, namespaces);  // the table, and the version it implies
   pool.idle.push_back(soap_);
 }
 
