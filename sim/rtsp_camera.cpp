@@ -61,11 +61,22 @@ struct RtspLoop::Impl {
   }
 
   static void feed_one(Feed& f, gint64 mono_us) {
-    GstClock* clock = gst_element_get_clock(f.appsrc);
-    if (clock == nullptr) return;  // not playing yet
+    // Clock and base time are read together, and only once the appsrc is
+    // PLAYING: while the pipeline is on its way there, the appsrc can have
+    // the clock but not yet this run's base time, and a frame stamped with
+    // that running time (the clock's whole uptime) would hold the sink in
+    // its clock wait for hours -- a stream that answers PLAY and sends
+    // nothing (seen under load in test_rtsp_floor).
+    GstElement* src = f.appsrc;
+    GST_OBJECT_LOCK(src);
+    GstClock* clock = GST_STATE(src) == GST_STATE_PLAYING && GST_ELEMENT_CLOCK(src) != nullptr
+                          ? GST_CLOCK(gst_object_ref(GST_ELEMENT_CLOCK(src)))
+                          : nullptr;
+    const GstClockTime base = GST_ELEMENT_CAST(src)->base_time;
+    GST_OBJECT_UNLOCK(src);
+    if (clock == nullptr) return;  // not playing (yet)
     const GstClockTime now_abs = gst_clock_get_time(clock);
     gst_object_unref(clock);
-    const GstClockTime base = gst_element_get_base_time(f.appsrc);
     if (now_abs < base) return;
     const GstClockTime now = now_abs - base;
     const auto& spec = f.clip->spec();
