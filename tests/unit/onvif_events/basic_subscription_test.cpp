@@ -23,6 +23,7 @@
 
 #include "core/crypto.h"
 #include "onvif/events/basic_subscription.h"
+#include "onvif/events/subscription.h"
 #include "sim/onvif_device.h"
 
 namespace zaulek::onvif {
