@@ -24,8 +24,6 @@ constexpr std::size_t kMaxTopic = 1024;
 constexpr std::size_t kMaxItemText = 256;
 constexpr std::size_t kMaxItemsJson = 8000;                     // the catalogue takes 8192
 constexpr auto kWriteInterval = std::chrono::milliseconds(10);  // between transactions
-// Published events waiting for the writer, at most (about 50 MB).
-constexpr std::size_t kMaxUnwritten = 100'000;
 
 // Valid UTF-8 with control characters and broken sequences replaced by '?',
 // cut at `max` bytes on a character boundary.
@@ -410,9 +408,9 @@ void EventService::flush() {
   unwritten_.insert(unwritten_.end(), std::make_move_iterator(pending_.begin()),
                     std::make_move_iterator(pending_.end()));
   pending_.clear();
-  if (unwritten_.size() > kMaxUnwritten) {
+  if (unwritten_.size() > options_.max_unwritten) {
     // The disk has not kept up for minutes: memory is bounded, the oldest go.
-    std::size_t drop = unwritten_.size() - kMaxUnwritten;
+    std::size_t drop = unwritten_.size() - options_.max_unwritten;
     store_failures_ += drop;
     spdlog::error("events: {} events not written for want of disk time; dropping the oldest", drop);
     unwritten_.erase(unwritten_.begin(), unwritten_.begin() + static_cast<std::ptrdiff_t>(drop));

@@ -37,6 +37,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -57,6 +58,9 @@ class NotifyConsumers;
 struct EventsOptions {
   std::chrono::milliseconds poll_interval{1000};
   onvif::SubscriptionOptions subscription;
+  // Published events waiting for the writer, at most (about 50 MB at the
+  // default); beyond it the oldest are dropped and counted as store failures.
+  std::size_t max_unwritten = 100'000;
   // Optional hooks (the alarm router, server/alarms.h); called on the
   // service's strands, must not block. Each published batch, ids set; the
   // rows may not be written yet (alarms refer to events by id only):
@@ -133,10 +137,10 @@ class EventService {
     std::shared_ptr<Subscriber> subscriber;
   };
   std::map<std::string, Entry> cameras_;
-  std::vector<storage::Event> pending_;    // received, not published yet
-  std::vector<storage::Event> unwritten_;  // published, not written yet
-  bool writing_ = false;                   // a batch is with writer_
-  bool write_waiting_ = false;             // write_timer_ runs: the next batch is due then
+  std::vector<storage::Event> pending_;   // received, not published yet
+  std::deque<storage::Event> unwritten_;  // published, not written yet (front: oldest)
+  bool writing_ = false;                  // a batch is with writer_
+  bool write_waiting_ = false;            // write_timer_ runs: the next batch is due then
   boost::asio::steady_timer write_timer_;
   std::chrono::steady_clock::time_point last_write_{};
   std::atomic<std::uint64_t> stored_{0}, store_failures_{0};
