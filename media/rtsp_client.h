@@ -2,7 +2,7 @@
 // interleaved on the RTSP connection), on Asio: no thread per camera, RTP
 // read in large chunks and depayloaded by media/rtp.h. This is the native
 // ingest that tests/bench/record.sh measures against ffmpeg and rtspsrc
-// (docs/recording.md "Performance"); media::Recorder does not use it yet.
+// (docs/recording.md "Performance") and media::Recorder's default ingest.
 //
 // What it does: DESCRIBE (SDP: the first video section, H.264 or H.265, its
 // parameter sets and control URL), SETUP interleaved=0-1, PLAY, OPTIONS as
