@@ -14,6 +14,7 @@
 #include "server/alarms.h"
 #include "server/audit.h"
 #include "server/hub.h"
+#include "tests/unit/eventually.h"
 #include "tests/unit/storage/test_dir.h"
 
 namespace zaulek::server {
@@ -43,14 +44,7 @@ struct Recorder : HubSubscriber {
   }
 };
 
-template <class F>
-bool eventually(F f) {
-  for (int i = 0; i < 1000; ++i) {  // 10 s at most
-    if (f()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return f();
-}
+using zaulek::testing::eventually;
 
 storage::Event event(const std::string& camera, const std::string& kind, std::int64_t t_ns,
                      const std::string& state = "start") {

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "server/events.h"
+#include "tests/unit/eventually.h"
 #include "tests/unit/storage/test_dir.h"
 
 namespace zaulek::server {
@@ -19,14 +20,7 @@ using namespace std::chrono_literals;
 constexpr std::int64_t kSec = 1'000'000'000;
 const WallTime kDec1{std::chrono::seconds{1'796'083'200}};  // 2026-12-01T00:00:00Z
 
-template <class F>
-bool eventually(F f) {
-  for (int i = 0; i < 1000; ++i) {  // 10 s at most
-    if (f()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return f();
-}
+using zaulek::testing::eventually;
 
 // `n` motion starts, one a second from `first` seconds after kDec1.
 std::vector<onvif::ReceivedEvent> motions(int first, int n) {

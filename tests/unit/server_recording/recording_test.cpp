@@ -11,6 +11,7 @@
 #include "server/api_bookmarks.h"
 #include "server/api_recordings.h"
 #include "server/audit.h"
+#include "tests/unit/eventually.h"
 
 namespace zaulek::server {
 namespace {
@@ -89,15 +90,7 @@ struct Fixture {
   }
 };
 
-// Polls (bounded) until `done`; false if it never came.
-template <class F>
-bool eventually(F done) {
-  for (int i = 0; i < 1000; ++i) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return done();
-}
+using zaulek::testing::eventually;
 
 bool has_metric(const RecordingService& s, const std::string& line) {
   return s.metrics_text().find("\n" + line + "\n") != std::string::npos;
