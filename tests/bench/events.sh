@@ -202,12 +202,17 @@ consider() {  # JSON line of a zaulekd run
   return 1
 }
 size=300
+declare -A held_max missed  # per console count: highest matrix rate that held; rates that missed
 header
 for k in "${console_counts[@]}"; do
   for r in "${rates[@]}"; do
     z=$(run_zaulek "$r" "$k") || { echo "zaulekd run $r x $k failed:" >&2; tail -3 "$tmp/tool.log" >&2; continue; }
     row "$z"
-    consider "$z" || true
+    if consider "$z"; then
+      [ "$r" -gt "${held_max[$k]:-0}" ] && held_max[$k]=$r
+    else
+      missed[$k]="${missed[$k]:-} $r"
+    fi
     zs=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["message_bytes"])' "$z")
     [ "$zs" -gt 0 ] && size=$zs
     m=$(run_mqtt "$r" "$k" "$size") || { echo "mosquitto run $r x $k failed:" >&2; tail -3 "$tmp/tool.log" >&2; continue; }
@@ -221,24 +226,32 @@ if [ "$search" = 1 ]; then
   echo "# search: highest fan-out with zaulekd p99 <= 5 ms and nothing lost"
   header
   for k in "${console_counts[@]}"; do
-    # Doubling from the lowest rate (halving, at most twice, if that one
-    # misses), then two bisection steps; at most 8 runs per console count.
-    lo=0; hi=0; r=${rates[0]}
-    for _ in 1 2 3 4 5 6; do
-      z=$(run_zaulek "$r" "$k") || break
-      row "$z"
-      if consider "$z"; then
-        lo=$r
-        r=$((r * 2))
-      else
-        hi=$r
-        [ "$lo" -gt 0 ] && break
-        r=$((r / 2))
-        [ "$r" -lt $((rates[0] / 4)) ] && break
-      fi
+    # From the matrix: between the highest rate that held and the lowest
+    # above it that missed, three bisection steps; when every matrix rate
+    # held, doubling from the highest first; when none held, from the lowest
+    # rate again (halving, at most twice, if it misses). At most 9 runs.
+    lo=${held_max[$k]:-0}; hi=0
+    for m in ${missed[$k]:-}; do
+      if [ "$m" -gt "$lo" ] && { [ "$hi" -eq 0 ] || [ "$m" -lt "$hi" ]; }; then hi=$m; fi
     done
+    if [ "$hi" -eq 0 ]; then
+      if [ "$lo" -gt 0 ]; then r=$((lo * 2)); else r=${rates[0]}; fi
+      for _ in 1 2 3 4 5 6; do
+        z=$(run_zaulek "$r" "$k") || break
+        row "$z"
+        if consider "$z"; then
+          lo=$r
+          r=$((r * 2))
+        else
+          hi=$r
+          [ "$lo" -gt 0 ] && break
+          r=$((r / 2))
+          [ "$r" -lt $((rates[0] / 4)) ] && break
+        fi
+      done
+    fi
     if [ "$hi" -gt 0 ] && [ "$lo" -gt 0 ]; then
-      for _ in 1 2; do
+      for _ in 1 2 3; do
         r=$(((lo + hi) / 2))
         [ "$r" -le "$lo" ] && break
         z=$(run_zaulek "$r" "$k") || break
