@@ -1,5 +1,6 @@
 """A console that stops reading is closed with 1008 once its bounded queue
-overflows, while a console that keeps reading gets every message in order.
+overflows, and after reconnecting resumes exactly what it missed; a console
+that keeps reading gets every message in order meanwhile.
 Producer: successful logins, each an `audit` message to administrators."""
 import json
 import socket
@@ -55,14 +56,45 @@ def test_slow_console_closed_fast_console_unaffected(daemon):
     # The slow one now reads what was buffered, then the close frame 1008.
     slow.settimeout(10)
     close_code = None
+    slow_seqs = []
     for _ in range(100000):
         op, data = slow.recv_data(control_frame=True)
         if op == websocket.ABNF.OPCODE_CLOSE:
             close_code = int.from_bytes(data[:2], "big")
             reason = data[2:].decode()
             break
+        m = json.loads(data)
+        if "seq" in m:
+            slow_seqs.append(m["seq"])
     assert close_code == 1008
     assert "too slow" in reason
+    assert slow_seqs, "the slow console got nothing before it was closed"
+    assert slow_seqs == list(range(slow_seqs[0], slow_seqs[0] + len(slow_seqs)))
+    slow.close()
+
+    # It reconnects and resumes from the last seq it got: exactly what it
+    # missed (everything up to the new hello's last_seq), no gap, no
+    # duplicate, no resume_gap (the ring holds more than the queue bound).
+    last = slow_seqs[-1]
+    back = websocket.create_connection(url, timeout=10, header=auth)
+    hello = json.loads(back.recv())
+    assert hello["type"] == "hello" and hello["last_seq"] > last
+    back.send(json.dumps({"type": "resume", "after": last}))
+    replayed, done = [], None
+    back.settimeout(10)
+    for _ in range(MAX_LOGINS * 2 + 10):
+        m = json.loads(back.recv())
+        assert m["type"] != "resume_gap", m
+        if m["type"] == "resumed":
+            done = m
+            break
+        if m["seq"] <= hello["last_seq"]:
+            replayed.append(m["seq"])
+    assert done is not None and done["after"] == last and done["upto"] == hello["last_seq"], done
+    assert replayed == list(range(last + 1, hello["last_seq"] + 1))
+    assert done["count"] == len(replayed)
+    print(f"closed after seq {last}; resumed {len(replayed)} messages up to {hello['last_seq']}")
+    back.close()
 
     # The fast one got every audit message, seq without gaps.
     deadline = time.monotonic() + 10
