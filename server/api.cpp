@@ -145,6 +145,7 @@ Response metrics(ApiContext& ctx, Request&) {
   if (ctx.hub) {
     extra.ws_published = ctx.hub->published();
     extra.ws_sessions = ctx.hub->sessions();
+    extra.ws_ring_bytes = ctx.hub->ring_bytes();
   }
   Response r;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";

@@ -74,8 +74,9 @@ inline tcp::socket& tcp_socket(beast::tcp_stream& s) {
 }
 
 // Live messages queued per console before it is closed as too slow: half
-// the hub's ring (1024), so that what it lost can still be resumed (a resume
-// may add up to the ring on top of this, also bounded). The queue holds
+// the hub's guaranteed ring (1024), so that what it lost can still be resumed
+// (a resume may add up to the ring on top of this, also bounded); the hard
+// bound below is within the ring's 8,192 while the rings' budget allows. The queue holds
 // shared pointers, so the bound costs little memory. Over it, a console is
 // closed only if the kernel also holds kWsBehindBytes for it that it could
 // not even send (the console's receive window is full: it is not reading): a burst the server

@@ -12,6 +12,10 @@ namespace {
 
 constexpr Role kRoles[] = {Role::operator_, Role::administrator, Role::investigator};
 
+// A ring slot's memory beyond the text: the shared string's control block
+// and header, the deque entry.
+constexpr std::size_t kSlotOverhead = 96;
+
 bool sees(const Audience& a, const std::string& camera_id) {
   if (camera_id.empty() || !a.cameras) return true;
   return std::binary_search(a.cameras->begin(), a.cameras->end(), camera_id);
@@ -19,10 +23,11 @@ bool sees(const Audience& a, const std::string& camera_id) {
 
 }  // namespace
 
-Hub::Hub(boost::asio::io_context& ioc, std::size_t ring_size, std::size_t max_streams,
+Hub::Hub(boost::asio::io_context& ioc, RingLimits ring, std::size_t max_streams,
          std::chrono::steady_clock::duration idle_ttl)
     : strand_(boost::asio::make_strand(ioc)),
-      ring_size_(ring_size == 0 ? 1 : ring_size),
+      ring_(std::max<std::size_t>(ring.keep, 1),
+            std::max(ring.most, std::max<std::size_t>(ring.keep, 1)), ring.budget_bytes),
       max_streams_(max_streams),
       idle_ttl_(idle_ttl) {
   for (Role role : kRoles) {
@@ -59,9 +64,12 @@ void Hub::drop_idle(std::chrono::steady_clock::time_point now, bool throttled) {
   if (throttled && now - last_sweep_ < std::chrono::seconds{1}) return;
   last_sweep_ = now;
   std::erase_if(streams_, [&](const std::unique_ptr<Stream>& s) {
-    return !s->permanent && s->subscribers.empty() && now - s->idle_since >= idle_ttl_;
+    bool idle = !s->permanent && s->subscribers.empty() && now - s->idle_since >= idle_ttl_;
+    if (idle) ring_bytes_ -= s->ring_bytes;
+    return idle;
   });
   streams_count_ = streams_.size();
+  ring_bytes_reported_ = ring_bytes_;
 }
 
 void Hub::subscribers_changed(Stream& s, std::chrono::steady_clock::time_point now) {
@@ -116,7 +124,15 @@ void Hub::publish(std::string type, nlohmann::json fields, RoleSet audience,
       text.append(body, 1);
       auto msg = std::make_shared<const std::string>(std::move(text));
       s.ring.emplace_back(s.seq, msg);
-      while (s.ring.size() > ring_size_) s.ring.pop_front();
+      s.ring_bytes += msg->size() + kSlotOverhead;
+      ring_bytes_ += msg->size() + kSlotOverhead;
+      while (s.ring.size() > ring_.most ||
+             (s.ring.size() > ring_.keep && ring_bytes_ > ring_.budget_bytes)) {
+        const std::size_t n = s.ring.front().second->size() + kSlotOverhead;
+        s.ring_bytes -= n;
+        ring_bytes_ -= n;
+        s.ring.pop_front();
+      }
       for (const auto& l : s.lanes)
         boost::asio::post(*l.lane, [members = l.members, msg] {
           for (const auto& w : *members)
@@ -133,6 +149,7 @@ void Hub::publish(std::string type, nlohmann::json fields, RoleSet audience,
     }
     prune_dead(now, !found_dead);
     if (streams_.size() > 3) drop_idle(now, true);
+    ring_bytes_reported_ = ring_bytes_;
   };
   // Dispatched: from an I/O thread with the hub idle, the message goes out
   // on this thread, without waking another. From within the hub's strand

@@ -91,6 +91,20 @@ struct Subscription {
   std::string refused;         // why, when !ok
 };
 
+// How much of a stream's past the hub keeps for resume: always its last
+// `keep` messages, and up to `most` while all streams' rings together hold
+// less than `budget_bytes` (the restricted streams, up to kMaxStreams of
+// them, would otherwise cost `most` each). A number alone is a fixed ring.
+struct RingLimits {
+  RingLimits(std::size_t fixed)
+      : keep(fixed), most(fixed) {}  // NOLINT(google-explicit-constructor)
+  RingLimits(std::size_t keep_, std::size_t most_, std::size_t budget)
+      : keep(keep_), most(most_), budget_bytes(budget) {}
+  std::size_t keep = 1024;
+  std::size_t most = 1024;
+  std::size_t budget_bytes = 0;
+};
+
 struct ReplayResult {
   std::vector<SharedMessage> messages;  // in seq order
   std::uint64_t oldest = 0;             // oldest seq still in the ring (0: ring empty)
@@ -101,8 +115,12 @@ class Hub {
  public:
   static constexpr std::size_t kMaxStreams = 256;
   static constexpr std::chrono::seconds kIdleTtl{300};
+  // 1,024 messages per stream always; up to 8,192 (2 s at 4,000 messages/s,
+  // more than a console's queue bound in server/http_server.cpp, so that a
+  // console closed at that bound can still resume) within 64 MiB in all.
+  static RingLimits default_ring() { return {1024, 8192, 64u << 20}; }
 
-  explicit Hub(boost::asio::io_context& ioc, std::size_t ring_size = 1024,
+  explicit Hub(boost::asio::io_context& ioc, RingLimits ring = default_ring(),
                std::size_t max_streams = kMaxStreams,
                std::chrono::steady_clock::duration idle_ttl = kIdleTtl);
 
@@ -144,7 +162,8 @@ class Hub {
 
   std::uint64_t published() const { return published_; }
   std::size_t sessions() const { return sessions_; }
-  std::size_t streams() const { return streams_count_; }  // restricted ones included
+  std::size_t streams() const { return streams_count_; }           // restricted ones included
+  std::size_t ring_bytes() const { return ring_bytes_reported_; }  // any thread
 
  private:
   struct Subscriber {
@@ -165,6 +184,7 @@ class Hub {
     bool permanent = false;
     std::uint64_t seq = 0;
     std::deque<std::pair<std::uint64_t, SharedMessage>> ring;
+    std::size_t ring_bytes = 0;           // counted in ring_bytes_ too
     std::vector<Subscriber> subscribers;  // all, laned or not
     std::vector<LaneMembers> lanes;
     std::size_t direct = 0;  // subscribers without a lane
@@ -181,7 +201,8 @@ class Hub {
   void prune_dead(std::chrono::steady_clock::time_point now, bool throttled);
 
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
-  std::size_t ring_size_;
+  RingLimits ring_;
+  std::size_t ring_bytes_ = 0;  // every stream's ring, estimated (text + bookkeeping)
   std::size_t max_streams_;
   std::chrono::steady_clock::duration idle_ttl_;
   std::vector<std::unique_ptr<Stream>> streams_;  // the role streams first, then restricted ones
@@ -195,6 +216,7 @@ class Hub {
   std::atomic<std::uint64_t> published_{0};
   std::atomic<std::size_t> sessions_{0};
   std::atomic<std::size_t> streams_count_{3};
+  std::atomic<std::size_t> ring_bytes_reported_{0};
 };
 
 }  // namespace zaulek::server

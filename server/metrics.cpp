@@ -49,6 +49,9 @@ std::string Metrics::render(const std::string& version, const Extra& extra) {
   out += fmt::format("zaulek_auth_login_failures_total {}\n", extra.login_failures);
   out += "# HELP zaulek_ws_sessions Open WebSocket sessions.\n# TYPE zaulek_ws_sessions gauge\n";
   out += fmt::format("zaulek_ws_sessions {}\n", extra.ws_sessions);
+  out += "# HELP zaulek_ws_ring_bytes Memory the WebSocket replay rings hold (estimated).\n";
+  out += "# TYPE zaulek_ws_ring_bytes gauge\n";
+  out += fmt::format("zaulek_ws_ring_bytes {}\n", extra.ws_ring_bytes);
   out += "# HELP zaulek_ws_messages_published_total Messages published to the hub.\n";
   out += "# TYPE zaulek_ws_messages_published_total counter\n";
   out += fmt::format("zaulek_ws_messages_published_total {}\n", extra.ws_published);

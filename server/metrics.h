@@ -32,6 +32,7 @@ class Metrics {
     std::uint64_t login_failures = 0;
     std::uint64_t ws_published = 0;
     std::size_t ws_sessions = 0;
+    std::size_t ws_ring_bytes = 0;
   };
   std::string render(const std::string& version, const Extra& extra);
 

@@ -269,6 +269,72 @@ TEST(Hub, StreamsPerCameraSet) {
   EXPECT_EQ(parse(tail.messages[0])["n"], 3);
 }
 
+// Beyond its guaranteed part (keep), a ring grows up to `most` while all
+// rings together stay within the budget; over the budget the stream being
+// published to is cut back to `keep`, never below; a dropped stream's bytes
+// leave the account.
+TEST(Hub, RingGrowsWithinTheBudgetAndKeepsItsGuaranteedPart) {
+  boost::asio::io_context ioc;
+  // Room for 16 messages on every stream: the ring stops at `most`.
+  Hub roomy(ioc, RingLimits{4, 16, 1u << 20});
+  for (int i = 1; i <= 20; ++i) roomy.publish("job", {{"n", i}});
+  ReplayResult r;
+  roomy.replay(Role::investigator, 4, 20, [&](ReplayResult x) { r = std::move(x); });
+  ioc.run();
+  ioc.restart();
+  EXPECT_TRUE(r.complete);  // 5..20: more than `keep`, all of `most`
+  EXPECT_EQ(r.oldest, 5u);
+  ASSERT_EQ(r.messages.size(), 16u);
+  EXPECT_EQ(parse(r.messages.front())["n"], 5);
+  EXPECT_GT(roomy.ring_bytes(), 3 * 16 * 30u);  // three role streams of 16 messages
+  EXPECT_LT(roomy.ring_bytes(), 3 * 16 * 300u);
+
+  // A budget for about 20 messages in all, three role streams: each keeps
+  // at least 4, none grows past what the budget allows.
+  Hub tight(ioc, RingLimits{4, 16, 20 * 130});
+  for (int i = 1; i <= 40; ++i) tight.publish("job", {{"n", i}});
+  ioc.run();
+  ioc.restart();
+  EXPECT_LE(tight.ring_bytes(), 20 * 130u + 3 * 130u);
+  std::size_t total = 0;
+  for (Role role : {Role::operator_, Role::administrator, Role::investigator}) {
+    tight.replay(role, 0, 40, [&](ReplayResult x) { r = std::move(x); });
+    ioc.run();
+    ioc.restart();
+    EXPECT_FALSE(r.complete);
+    EXPECT_GE(r.messages.size(), 4u);
+    EXPECT_LE(r.messages.size(), 16u);
+    EXPECT_EQ(parse(r.messages.back())["n"], 40);  // the newest always stay
+    total += r.messages.size();
+  }
+  EXPECT_LT(total, 3 * 16u);
+
+  // A restricted stream's ring is counted, and uncounted when it is dropped.
+  Hub h(ioc, RingLimits{4, 16, 1u << 20}, 4, std::chrono::seconds{0});
+  auto a = std::make_shared<Recorder>();
+  Subscription sa;
+  h.subscribe(a, Audience{Role::operator_, std::vector<std::string>{"cam-a"}}, 1,
+              [&](Subscription x) { sa = x; });
+  ioc.run();
+  ioc.restart();
+  ASSERT_TRUE(sa.ok);
+  for (int i = 0; i < 10; ++i) h.publish("event", {{"n", i}}, RoleSet::all(), "cam-a");
+  ioc.run();
+  ioc.restart();
+  const std::size_t with_restricted = h.ring_bytes();
+  h.unsubscribe(a.get(), sa.stream);
+  ioc.run();
+  ioc.restart();
+  // A new camera set's subscription sweeps idle streams at once.
+  auto b = std::make_shared<Recorder>();
+  h.subscribe(b, Audience{Role::operator_, std::vector<std::string>{"cam-b"}}, 2,
+              [](Subscription) {});
+  ioc.run();
+  ioc.restart();
+  EXPECT_EQ(h.streams(), 4u);  // the roles' and cam-b's; cam-a's went
+  EXPECT_LT(h.ring_bytes(), with_restricted);
+}
+
 // Restricted streams are capped; one without sessions is dropped after the
 // idle time, and a resume of it then reports the gap; a new stream's seq
 // starts above every seq given out so far.
