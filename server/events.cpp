@@ -24,6 +24,10 @@ constexpr std::size_t kMaxTopic = 1024;
 constexpr std::size_t kMaxItemText = 256;
 constexpr std::size_t kMaxItemsJson = 8000;                     // the catalogue takes 8192
 constexpr auto kWriteInterval = std::chrono::milliseconds(10);  // between transactions
+// After a batch the catalogue could not take (locked, disk full, I/O error):
+// the first retry, doubled up to the last.
+constexpr auto kRetryFirst = std::chrono::milliseconds(100);
+constexpr auto kRetryMost = std::chrono::milliseconds(5000);
 
 // Valid UTF-8 with control characters and broken sequences replaced by '?',
 // cut at `max` bytes on a character boundary.
@@ -289,7 +293,8 @@ void EventService::stop() {
         for (std::size_t i = 0; i < rest.size(); i += storage::Catalog::kMaxBatch)
           store({rest.begin() + static_cast<std::ptrdiff_t>(i),
                  rest.begin() + static_cast<std::ptrdiff_t>(
-                                    std::min(rest.size(), i + storage::Catalog::kMaxBatch))});
+                                    std::min(rest.size(), i + storage::Catalog::kMaxBatch))},
+                true);
       });
   });
 }
@@ -364,9 +369,20 @@ std::string EventService::metrics_text() const {
       "# HELP zaulek_event_subscription_mode How each camera's events arrive "
       "(pullpoint, basic_notification).\n"
       "# TYPE zaulek_event_subscription_mode gauge\n";
-  std::lock_guard lock(modes_mu_);
-  for (const auto& [id, mode] : modes_)
-    out += "zaulek_event_subscription_mode{camera=\"" + id + "\",mode=\"" + mode + "\"} 1\n";
+  {
+    std::lock_guard lock(modes_mu_);
+    for (const auto& [id, mode] : modes_)
+      out += "zaulek_event_subscription_mode{camera=\"" + id + "\",mode=\"" + mode + "\"} 1\n";
+  }
+  auto counter = [&out](const char* name, const char* help, std::uint64_t v) {
+    out += fmt::format("# HELP {0} {1}\n# TYPE {0} counter\n{0} {2}\n", name, help, v);
+  };
+  counter("zaulek_events_stored_total", "Camera events written to the catalogue.", stored_);
+  counter("zaulek_events_store_retries_total",
+          "Event batches the catalogue could not take at once (kept and retried).", store_retries_);
+  counter("zaulek_events_store_failures_total",
+          "Camera events published but never written (over the backlog bound, or refused).",
+          store_failures_);
   return out;
 }
 
@@ -408,61 +424,90 @@ void EventService::flush() {
   unwritten_.insert(unwritten_.end(), std::make_move_iterator(pending_.begin()),
                     std::make_move_iterator(pending_.end()));
   pending_.clear();
-  if (unwritten_.size() > options_.max_unwritten) {
-    // The disk has not kept up for minutes: memory is bounded, the oldest go.
-    std::size_t drop = unwritten_.size() - options_.max_unwritten;
-    store_failures_ += drop;
-    spdlog::error("events: {} events not written for want of disk time; dropping the oldest", drop);
-    unwritten_.erase(unwritten_.begin(), unwritten_.begin() + static_cast<std::ptrdiff_t>(drop));
-  }
+  bound_unwritten();
   write();
+}
+
+void EventService::bound_unwritten() {
+  if (unwritten_.size() <= options_.max_unwritten) return;
+  // The disk has not kept up for minutes: memory is bounded, the oldest go.
+  std::size_t drop = unwritten_.size() - options_.max_unwritten;
+  store_failures_ += drop;
+  spdlog::error("events: {} events not written for want of disk time; dropping the oldest", drop);
+  unwritten_.erase(unwritten_.begin(), unwritten_.begin() + static_cast<std::ptrdiff_t>(drop));
 }
 
 void EventService::write() {
   if (writing_ || write_waiting_ || unwritten_.empty()) return;
   auto now = std::chrono::steady_clock::now();
-  if (!stopped_ && now - last_write_ < kWriteInterval) {
+  if (!stopped_ && now < next_write_) {
     write_waiting_ = true;
-    write_timer_.expires_at(last_write_ + kWriteInterval);
+    write_timer_.expires_at(next_write_);
     write_timer_.async_wait([this](boost::system::error_code) {
       write_waiting_ = false;
       write();
     });
     return;
   }
-  last_write_ = now;
+  next_write_ = now + kWriteInterval;
   std::size_t n = std::min<std::size_t>(unwritten_.size(), storage::Catalog::kMaxBatch);
   std::vector<storage::Event> batch(
       std::make_move_iterator(unwritten_.begin()),
       std::make_move_iterator(unwritten_.begin() + static_cast<std::ptrdiff_t>(n)));
   unwritten_.erase(unwritten_.begin(), unwritten_.begin() + static_cast<std::ptrdiff_t>(n));
   writing_ = true;
-  asio::post(writer_, [this, batch = std::move(batch)] {
-    store(batch);
-    asio::post(strand_, [this] {
+  asio::post(writer_, [this, batch = std::move(batch)]() mutable {
+    const bool done = store(batch, false);
+    asio::post(strand_, [this, done, batch = std::move(batch)]() mutable {
       writing_ = false;
-      write();  // what was published meanwhile
+      if (done) {
+        retry_delay_ = std::chrono::milliseconds(0);
+      } else if (stopped_) {
+        // stop() has drained unwritten_ already: this batch gets its last try.
+        asio::post(writer_, [this, batch = std::move(batch)] { store(batch, true); });
+      } else {
+        // Back in front, in order, for a retry after a growing pause; what
+        // is published meanwhile queues behind it (bounded as ever).
+        unwritten_.insert(unwritten_.begin(), std::make_move_iterator(batch.begin()),
+                          std::make_move_iterator(batch.end()));
+        retry_delay_ = std::clamp(retry_delay_ * 2, kRetryFirst, kRetryMost);
+        next_write_ = std::chrono::steady_clock::now() + retry_delay_;
+        bound_unwritten();
+      }
+      write();  // what was published meanwhile, or the retry
     });
   });
 }
 
-// On writer_: one transaction; a failure is logged and counted.
-void EventService::store(const std::vector<storage::Event>& batch) {
+// On writer_: one transaction. True when the batch is done with: written,
+// or refused for good (logged and counted). False when the catalogue could
+// not take it now (locked past the busy timeout, disk full, I/O error) and
+// this is not the final try: nothing of it was written, the caller retries.
+bool EventService::store(const std::vector<storage::Event>& batch, bool final_try) {
   auto ids = catalog_.add_events(batch);
   if (ids && ids->size() == batch.size()) {
     stored_ += batch.size();
   } else {
+    const bool transient = !ids && (ids.error().kind == ErrorKind::unavailable ||
+                                    ids.error().kind == ErrorKind::resource_exhausted);
+    if (transient && !final_try) {
+      ++store_retries_;
+      spdlog::warn("events: could not store {} events yet (kept, retried): {}", batch.size(),
+                   ids.error().message);
+      return false;
+    }
     store_failures_ += batch.size();
     spdlog::error("events: could not store {} events: {}", batch.size(),
                   ids ? std::string("id count mismatch") : ids.error().message);
   }
-  std::int64_t last = 0;
-  for (const auto& e : batch) last = std::max(last, e.id);
+  std::int64_t highest = 0;
+  for (const auto& e : batch) highest = std::max(highest, e.id);
   {
     std::lock_guard lock(written_mu_);
-    written_id_ = std::max(written_id_, last);
+    written_id_ = std::max(written_id_, highest);
   }
   written_cv_.notify_all();
+  return true;
 }
 
 bool EventService::wait_written(std::chrono::milliseconds bound) {

@@ -22,9 +22,12 @@
 // row is written: neither the consoles nor the rules (on_published) wait for
 // the disk. The catalogue write of a batch is a blocking SQLite transaction
 // on a writer thread of the service's own, at most one per 10 ms; events
-// published meanwhile form the next batch (at most Catalog::kMaxBatch). An
-// event whose row cannot be written has still reached the consoles and the
-// rules; the failure is logged and counted (store_failures).
+// published meanwhile form the next batch (at most Catalog::kMaxBatch). A
+// batch the catalogue cannot take for now (locked, disk full, I/O error) is
+// kept and retried, in order, after 0.1 s doubling to 5 s (store_retries);
+// only beyond max_unwritten, or refused for good, is an event not written:
+// it has still reached the consoles and the rules, and the loss is logged
+// and counted (store_failures).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -112,6 +115,7 @@ class EventService {
 
   std::uint64_t stored() const { return stored_; }
   std::uint64_t store_failures() const { return store_failures_; }
+  std::uint64_t store_retries() const { return store_retries_; }
 
  private:
   class Subscriber;
@@ -119,7 +123,8 @@ class EventService {
   void sync();
   void flush();
   void write();
-  void store(const std::vector<storage::Event>& batch);
+  bool store(const std::vector<storage::Event>& batch, bool final_try);
+  void bound_unwritten();
   void set_mode(const std::string& camera_id, std::string mode);  // any thread; "" removes
 
   boost::asio::io_context& ioc_;
@@ -142,8 +147,9 @@ class EventService {
   bool writing_ = false;                  // a batch is with writer_
   bool write_waiting_ = false;            // write_timer_ runs: the next batch is due then
   boost::asio::steady_timer write_timer_;
-  std::chrono::steady_clock::time_point last_write_{};
-  std::atomic<std::uint64_t> stored_{0}, store_failures_{0};
+  std::chrono::steady_clock::time_point next_write_{};  // no transaction before
+  std::chrono::milliseconds retry_delay_{0};            // after the last failed batch
+  std::atomic<std::uint64_t> stored_{0}, store_failures_{0}, store_retries_{0};
   // Read-your-writes for wait_written: the highest id published (set on
   // strand_ before the hub sees it) and the highest id of a batch the writer
   // has finished (ids are reserved and written in order).

@@ -1,15 +1,18 @@
 // The event service's write path on a real io_context and a real SQLite
 // catalogue: when the writer falls behind, the published-but-unwritten
 // backlog is bounded (EventsOptions::max_unwritten), the oldest go and are
-// counted, and what comes after is written as usual.
+// counted, and what comes after is written as usual; a batch the catalogue
+// cannot take for now is kept and retried.
 #include <gtest/gtest.h>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <set>
 #include <thread>
 
 #include "server/events.h"
+#include "storage/sqlite.h"
 #include "tests/unit/eventually.h"
 #include "tests/unit/storage/test_dir.h"
 
@@ -123,6 +126,35 @@ TEST_F(EventServiceTest, UnderTheBoundEveryEventIsWrittenInBatches) {
   auto r = cat_->list_events(q);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->size(), 50u);
+}
+
+// Another process holds the catalogue's write lock past the busy timeout
+// (a backup, `zaulekd user add`, a slow disk): the batch is not lost but kept
+// and retried in order, and once the lock is gone every event is written
+// under the id the consoles were given.
+TEST_F(EventServiceTest, ABatchTheCatalogueCannotTakeIsKeptAndRetried) {
+  make_service({});
+  auto other = storage::sql::Connection::open(dir_.path() / "zaulek.db", false);
+  ASSERT_TRUE(other.ok()) << other.error().message;
+  ASSERT_TRUE((*other)->exec("BEGIN IMMEDIATE").ok());  // the write lock, held
+  svc_->submit("cam-1", motions(0, 20));
+  // The writer waits out SQLite's busy timeout (5 s), then keeps the batch.
+  ASSERT_TRUE(eventually([&] { return svc_->store_retries() >= 1; }));
+  svc_->submit("cam-2", motions(100, 5));  // queued behind the kept batch
+  EXPECT_EQ(svc_->stored(), 0u);
+  EXPECT_EQ(svc_->store_failures(), 0u);
+  ASSERT_TRUE((*other)->exec("ROLLBACK").ok());
+  ASSERT_TRUE(eventually([&] { return svc_->stored() == 25u; }))
+      << svc_->stored() << " stored, " << svc_->store_failures() << " failed";
+  EXPECT_TRUE(svc_->wait_written(5s));
+  EXPECT_EQ(svc_->store_failures(), 0u);
+  auto got = rows();
+  ASSERT_EQ(got.size(), 25u);
+  std::set<std::int64_t> ids;
+  for (const auto& e : got) ids.insert(e.id);
+  EXPECT_EQ(ids.size(), 25u);
+  EXPECT_EQ(*ids.rbegin() - *ids.begin(), 24);  // the reserved ids, none skipped
+  EXPECT_NE(svc_->metrics_text().find("zaulek_events_store_retries_total "), std::string::npos);
 }
 
 }  // namespace
