@@ -23,6 +23,7 @@ const TEXT = {
     'alarms.camera': 'Kamera', 'alarms.kind': 'Rodzaj', 'alarms.priority': 'Priorytet',
     'alarms.state': 'Stan', 'alarms.count': 'Zdarzenia', 'alarms.time': 'Czas',
     'alarms.actions': 'Działania', 'alarms.ack': 'Potwierdź', 'alarms.resolve': 'Rozwiąż',
+    'alarms.take': 'Przejmij',
     'alarms.note': 'Notatka: co zrobiono (wymagana)',
     'alarms.priority_of': '{p} z 5', 'alarms.last': 'ostatnie: {time}',
     'alarms.load_failed': 'Nie udało się pobrać listy alarmów: {err}',
@@ -57,6 +58,7 @@ const TEXT = {
     'alarms.camera': 'Camera', 'alarms.kind': 'Kind', 'alarms.priority': 'Priority',
     'alarms.state': 'State', 'alarms.count': 'Events', 'alarms.time': 'Time',
     'alarms.actions': 'Actions', 'alarms.ack': 'Acknowledge', 'alarms.resolve': 'Resolve',
+    'alarms.take': 'Take it',
     'alarms.note': 'Note: what was done (required)',
     'alarms.priority_of': '{p} of 5', 'alarms.last': 'latest: {time}',
     'alarms.load_failed': 'Could not load the alarms: {err}',
@@ -93,9 +95,10 @@ let resuming = false;
 let streamSeq = 0;  // the highest seq of the current stream (from its hello on)
 let socket = null;
 let session = 0;    // counts logins: answers for an earlier one are dropped
+let userName = '';  // who is signed in (Take it assigns the alarm to them)
 
 const alarms = new Map();       // id -> alarm, as the server last said
-const rows = new Map();         // id -> {tr, cells, ack, form, note, resolve, err, busy, error}
+const rows = new Map();         // id -> {tr, cells, ack, take, form, note, resolve, err, busy, error}
 const cameraNames = new Map();  // camera id -> name
 let camerasAsked = 0;           // when the camera names were last fetched (ms)
 let loading = null;             // the REST load in flight: {buffer: [alarm messages meanwhile]}
@@ -164,6 +167,7 @@ async function showStatus() {
   $('login-view').hidden = true;
   $('console-view').hidden = false;
   $('status-user').textContent = me.data.name;
+  userName = me.data.name;
   setText($('status-role'), 'role.' + me.data.role);
   $('status-role').dataset.role = me.data.role;
   loadCameras();
@@ -305,6 +309,10 @@ function makeRow(id) {
   const ack = element('button', 'ack');
   ack.type = 'button';
   ack.addEventListener('click', () => act(id, 'ack'));
+  // Assigns the alarm to the signed-in user (POST .../assign).
+  const take = element('button', 'take');
+  take.type = 'button';
+  take.addEventListener('click', () => act(id, 'assign', { user: userName }));
   const form = element('form', 'resolve');
   const note = element('input', 'note');
   note.name = 'note';
@@ -320,8 +328,8 @@ function makeRow(id) {
   });
   const err = element('p', 'error');
   err.setAttribute('role', 'alert');
-  cells.actions.append(ack, form, err);
-  return { tr, cells, ack, form, note, resolve, err, busy: false, error: null };
+  cells.actions.append(ack, take, form, err);
+  return { tr, cells, ack, take, form, note, resolve, err, busy: false, error: null };
 }
 
 const when = (s) => (s ? new Date(s).toLocaleString(lang === 'pl' ? 'pl-PL' : 'en-GB') : '');
@@ -356,12 +364,14 @@ function fillRow(row, a) {
   lines(cells.time, [when(a.first_time),
     a.count > 1 && a.last_time !== a.first_time ? t('alarms.last', { time: when(a.last_time) }) : '']);
   row.ack.textContent = t('alarms.ack');
+  row.take.textContent = t('alarms.take');
   row.resolve.textContent = t('alarms.resolve');
   row.note.placeholder = t('alarms.note');
   row.note.setAttribute('aria-label', t('alarms.note'));
   row.ack.hidden = a.state !== 'new';
+  row.take.hidden = a.state === 'resolved' || !userName || a.assigned_to === userName;
   row.form.hidden = a.state === 'resolved';
-  row.ack.disabled = row.resolve.disabled = row.busy;
+  row.ack.disabled = row.take.disabled = row.resolve.disabled = row.busy;
   row.err.textContent = row.error ? errorText(row.error) : '';
 }
 
@@ -502,6 +512,7 @@ async function reconnect() {
 function logout(message = '') {
   session += 1;
   csrf = '';
+  userName = '';
   sessionStorage.removeItem('zaulek.csrf');
   const ws = socket;
   socket = null;

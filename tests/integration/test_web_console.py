@@ -135,6 +135,8 @@ def check_row(drv, a, text):
         assert a["acknowledged_by"] in state, (state, a)
     else:
         assert a["resolved_by"] in state and a["note"] in state, (state, a)
+    if a.get("assigned_to") and a["state"] != "resolved":
+        assert text["state.assigned"].replace("{user}", a["assigned_to"]) in state, (state, a)
     return tr
 
 
@@ -199,6 +201,19 @@ def test_operator_handles_alarms_in_the_browser(make_daemon, browser):
              row_is(second, state="acknowledged"))
         tr = check_row(drv, r.json(), pl)
         assert admin in cell(tr, "state")
+
+        # Take it, clicked in the page: the alarm is assigned to this operator.
+        take = tr.find_element(By.CSS_SELECTOR, "button.take")
+        assert take.is_displayed() and take.text == pl["alarms.take"]
+        take.click()
+        assigned = pl["state.assigned"].replace("{user}", operator)
+        wait(drv, "the alarm assigned in the page",
+             lambda d: assigned in cell(row(d, second), "state").split("\n"))
+        a = rest_alarm(d, op_h, second, lambda a: a["assigned_to"] == operator)
+        assert (a["assigned_to"], a["state"]) == (operator, "acknowledged"), a
+        assert a["assigned_at"] is not None, a
+        check_row(drv, a, pl)
+        assert not row(drv, second).find_element(By.CSS_SELECTOR, "button.take").is_displayed()
 
         # Resolve without a note: the server refuses, the page shows its words.
         tr = row(drv, first)
