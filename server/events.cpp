@@ -10,6 +10,7 @@
 
 #include "onvif/events/basic_subscription.h"
 #include "server/hub.h"
+#include "server/metrics.h"
 #include "server/notify.h"
 
 namespace zaulek::server {
@@ -374,15 +375,14 @@ std::string EventService::metrics_text() const {
     for (const auto& [id, mode] : modes_)
       out += "zaulek_event_subscription_mode{camera=\"" + id + "\",mode=\"" + mode + "\"} 1\n";
   }
-  auto counter = [&out](const char* name, const char* help, std::uint64_t v) {
-    out += fmt::format("# HELP {0} {1}\n# TYPE {0} counter\n{0} {2}\n", name, help, v);
-  };
-  counter("zaulek_events_stored_total", "Camera events written to the catalogue.", stored_);
-  counter("zaulek_events_store_retries_total",
-          "Event batches the catalogue could not take at once (kept and retried).", store_retries_);
-  counter("zaulek_events_store_failures_total",
-          "Camera events published but never written (over the backlog bound, or refused).",
-          store_failures_);
+  append_metric(out, "zaulek_events_stored_total", "counter",
+                "Camera events written to the catalogue.", stored_);
+  append_metric(out, "zaulek_events_store_retries_total", "counter",
+                "Event batches the catalogue could not take at once (kept and retried).",
+                store_retries_);
+  append_metric(out, "zaulek_events_store_failures_total", "counter",
+                "Camera events published but never written (over the backlog bound, or refused).",
+                store_failures_);
   return out;
 }
 

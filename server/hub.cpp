@@ -16,6 +16,10 @@ constexpr Role kRoles[] = {Role::operator_, Role::administrator, Role::investiga
 // and header, the deque entry.
 constexpr std::size_t kSlotOverhead = 96;
 
+std::size_t slot_bytes(const SharedMessage& m) {
+  return m->size() + kSlotOverhead;
+}
+
 bool sees(const Audience& a, const std::string& camera_id) {
   if (camera_id.empty() || !a.cameras) return true;
   return std::binary_search(a.cameras->begin(), a.cameras->end(), camera_id);
@@ -65,11 +69,11 @@ void Hub::drop_idle(std::chrono::steady_clock::time_point now, bool throttled) {
   last_sweep_ = now;
   std::erase_if(streams_, [&](const std::unique_ptr<Stream>& s) {
     bool idle = !s->permanent && s->subscribers.empty() && now - s->idle_since >= idle_ttl_;
-    if (idle) ring_bytes_ -= s->ring_bytes;
+    if (idle)
+      for (const auto& slot : s->ring) ring_bytes_ -= slot_bytes(slot.second);
     return idle;
   });
   streams_count_ = streams_.size();
-  ring_bytes_reported_ = ring_bytes_;
 }
 
 void Hub::subscribers_changed(Stream& s, std::chrono::steady_clock::time_point now) {
@@ -124,13 +128,10 @@ void Hub::publish(std::string type, nlohmann::json fields, RoleSet audience,
       text.append(body, 1);
       auto msg = std::make_shared<const std::string>(std::move(text));
       s.ring.emplace_back(s.seq, msg);
-      s.ring_bytes += msg->size() + kSlotOverhead;
-      ring_bytes_ += msg->size() + kSlotOverhead;
+      ring_bytes_ += slot_bytes(msg);
       while (s.ring.size() > ring_.most ||
              (s.ring.size() > ring_.keep && ring_bytes_ > ring_.budget_bytes)) {
-        const std::size_t n = s.ring.front().second->size() + kSlotOverhead;
-        s.ring_bytes -= n;
-        ring_bytes_ -= n;
+        ring_bytes_ -= slot_bytes(s.ring.front().second);
         s.ring.pop_front();
       }
       for (const auto& l : s.lanes)
@@ -149,7 +150,6 @@ void Hub::publish(std::string type, nlohmann::json fields, RoleSet audience,
     }
     prune_dead(now, !found_dead);
     if (streams_.size() > 3) drop_idle(now, true);
-    ring_bytes_reported_ = ring_bytes_;
   };
   // Dispatched: from an I/O thread with the hub idle, the message goes out
   // on this thread, without waking another. From within the hub's strand

@@ -162,8 +162,8 @@ class Hub {
 
   std::uint64_t published() const { return published_; }
   std::size_t sessions() const { return sessions_; }
-  std::size_t streams() const { return streams_count_; }           // restricted ones included
-  std::size_t ring_bytes() const { return ring_bytes_reported_; }  // any thread
+  std::size_t streams() const { return streams_count_; }  // restricted ones included
+  std::size_t ring_bytes() const { return ring_bytes_; }  // any thread
 
  private:
   struct Subscriber {
@@ -184,7 +184,6 @@ class Hub {
     bool permanent = false;
     std::uint64_t seq = 0;
     std::deque<std::pair<std::uint64_t, SharedMessage>> ring;
-    std::size_t ring_bytes = 0;           // counted in ring_bytes_ too
     std::vector<Subscriber> subscribers;  // all, laned or not
     std::vector<LaneMembers> lanes;
     std::size_t direct = 0;  // subscribers without a lane
@@ -202,7 +201,6 @@ class Hub {
 
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   RingLimits ring_;
-  std::size_t ring_bytes_ = 0;  // every stream's ring, estimated (text + bookkeeping)
   std::size_t max_streams_;
   std::chrono::steady_clock::duration idle_ttl_;
   std::vector<std::unique_ptr<Stream>> streams_;  // the role streams first, then restricted ones
@@ -216,7 +214,8 @@ class Hub {
   std::atomic<std::uint64_t> published_{0};
   std::atomic<std::size_t> sessions_{0};
   std::atomic<std::size_t> streams_count_{3};
-  std::atomic<std::size_t> ring_bytes_reported_{0};
+  // Every stream's ring, estimated (text + bookkeeping); changed on strand_ only.
+  std::atomic<std::size_t> ring_bytes_{0};
 };
 
 }  // namespace zaulek::server

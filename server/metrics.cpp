@@ -31,6 +31,11 @@ void Metrics::observe_request(const std::string& route, const std::string& metho
   h.sum += seconds;
 }
 
+void append_metric(std::string& out, const char* name, const char* type, const char* help,
+                   std::uint64_t value) {
+  out += fmt::format("# HELP {0} {1}\n# TYPE {0} {2}\n{0} {3}\n", name, help, type, value);
+}
+
 std::string Metrics::render(const std::string& version, const Extra& extra) {
   std::string out;
   out += "# HELP zaulek_build_info Build information.\n# TYPE zaulek_build_info gauge\n";

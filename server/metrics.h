@@ -14,6 +14,11 @@
 
 namespace zaulek::server {
 
+// One unlabelled series in Prometheus text: its HELP and TYPE lines and the
+// value ("counter" or "gauge"), appended to `out`.
+void append_metric(std::string& out, const char* name, const char* type, const char* help,
+                   std::uint64_t value);
+
 class Metrics {
  public:
   static constexpr std::array<double, 12> kBuckets = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1,

@@ -9,6 +9,7 @@
 #include <future>
 #include <set>
 
+#include "server/metrics.h"
 #include "storage/footage.h"
 
 namespace zaulek::server {
@@ -556,9 +557,8 @@ void RecordingService::on_events(const std::vector<storage::Event>& events) {
 
 std::string RecordingService::metrics_text() const {
   std::string out;
-  auto line = [&out](const char* name, const char* type, const char* help, auto value) {
-    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
-           name + " " + std::to_string(value) + "\n";
+  auto line = [&out](const char* name, const char* type, const char* help, std::uint64_t value) {
+    append_metric(out, name, type, help, value);
   };
   line("zaulek_recording_cameras", "gauge", "Cameras with a recorder.", n_recorders_.load());
   line("zaulek_recording_cameras_recording", "gauge", "Recorders receiving and writing.",
