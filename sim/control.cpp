@@ -50,6 +50,8 @@ json faults_json(const FleetCamera& c) {
       {"wrong_password", c.onvif_faults.wrong_password},
       {"duplicate_discovery", c.onvif_faults.duplicate_discovery},
       {"no_pullpoint", c.onvif_faults.no_pullpoint},
+      {"event_flood", c.onvif_faults.event_flood},
+      {"pull_fault", c.onvif_faults.pull_fault},
   };
 }
 
@@ -108,7 +110,7 @@ ControlReply post_faults(asio::io_context& io, FleetCamera& c, const json& req) 
   static const char* kKnown[] = {"rtsp_drop",      "rtsp_stall_ms",  "no_keyframes",
                                  "reboot_s",       "clock_skew_s",   "soap_delay_ms",
                                  "malformed_soap", "wrong_password", "duplicate_discovery",
-                                 "no_pullpoint"};
+                                 "no_pullpoint",   "event_flood",    "pull_fault"};
   for (const auto& [key, value] : req.items()) {
     bool known = false;
     for (const char* k : kKnown) known = known || key == k;
@@ -128,7 +130,8 @@ ControlReply post_faults(asio::io_context& io, FleetCamera& c, const json& req) 
                            {"no_keyframes", &no_key},
                            {"malformed_soap", &of.malformed_soap},
                            {"wrong_password", &of.wrong_password},
-                           {"no_pullpoint", &of.no_pullpoint}}) {
+                           {"no_pullpoint", &of.no_pullpoint},
+                           {"pull_fault", &of.pull_fault}}) {
     if (auto err = get_bool(name, *out); !err.empty()) return error_reply(400, err);
   }
   std::int64_t stall_ms = 0;
@@ -141,11 +144,13 @@ ControlReply post_faults(asio::io_context& io, FleetCamera& c, const json& req) 
   std::int64_t skew = of.clock_skew.count();
   std::int64_t delay = of.soap_delay.count();
   std::int64_t dups = of.duplicate_discovery;
+  std::int64_t flood = of.event_flood;
   for (const IntField& f : {IntField{"rtsp_stall_ms", 0, kMaxStallMs, &stall_ms},
                             IntField{"reboot_s", 0, kMaxRebootS, &reboot_s},
                             IntField{"clock_skew_s", -kMaxSkewS, kMaxSkewS, &skew},
                             IntField{"soap_delay_ms", 0, kMaxSoapDelayMs, &delay},
-                            IntField{"duplicate_discovery", 0, kMaxDuplicates, &dups}}) {
+                            IntField{"duplicate_discovery", 0, kMaxDuplicates, &dups},
+                            IntField{"event_flood", 0, 1000, &flood}}) {
     if (!req.contains(f.name)) continue;
     auto n = int_field(req[f.name], f.name, f.lo, f.hi);
     if (!n) return error_reply(400, n.error().message);
@@ -154,10 +159,12 @@ ControlReply post_faults(asio::io_context& io, FleetCamera& c, const json& req) 
   of.clock_skew = std::chrono::seconds(skew);
   of.soap_delay = std::chrono::milliseconds(delay);
   of.duplicate_discovery = static_cast<int>(dups);
+  of.event_flood = static_cast<int>(flood);
 
   const bool touches_onvif = req.contains("clock_skew_s") || req.contains("soap_delay_ms") ||
                              req.contains("malformed_soap") || req.contains("wrong_password") ||
-                             req.contains("duplicate_discovery") || req.contains("no_pullpoint");
+                             req.contains("duplicate_discovery") || req.contains("no_pullpoint") ||
+                             req.contains("event_flood") || req.contains("pull_fault");
   if (touches_onvif) {
     of.down = c.onvif_faults.down;
     c.onvif_faults = of;

@@ -57,6 +57,13 @@ struct OnvifFaults {
   // Basic Notification (wsnt:Subscribe) still works. Pull-point
   // subscriptions made before it was set keep working until they end.
   bool no_pullpoint = false;
+  // A flooding camera: every PullMessages is answered at once with this many
+  // notifications (queued events first, then motion start/stop), whatever
+  // MessageLimit asked for. 0 = off; at most 1000.
+  int event_flood = 0;
+  // Every PullMessages is answered with a SOAP fault (ter:InvalidArgVal);
+  // CreatePullPointSubscription still succeeds.
+  bool pull_fault = false;
 };
 
 class OnvifDevice {
@@ -78,6 +85,11 @@ class OnvifDevice {
   virtual std::chrono::system_clock::time_point fire_event(const EventSpec& event) = 0;
   virtual void set_faults(const OnvifFaults& faults) = 0;
   virtual OnvifFaults faults() const = 0;
+  // When the device received its last (at most 1,024) requests of an
+  // operation: "CreatePullPointSubscription" or "PullMessages". Tests of a
+  // client's pacing and backoff read the gaps from here.
+  virtual std::vector<std::chrono::steady_clock::time_point> request_times(
+      const std::string& operation) const = 0;
 
   // The scopes a device announces (GetScopes, WS-Discovery):
   // onvif://www.onvif.org/{type/video_encoder, Profile/Streaming, name/<name>,

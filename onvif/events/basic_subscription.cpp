@@ -70,6 +70,7 @@ void BasicSubscription::deliver(const std::string& consumer_url,
   // the URL only from our Subscribe, so it is ours either way.
   auto out = received(notifications, clock_.realtime());
   notifications_ += out.size();
+  delivered();
   on_events_(std::move(out));
 }
 

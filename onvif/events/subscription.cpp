@@ -1,5 +1,7 @@
 #include "onvif/events/subscription.h"
 
+#include <algorithm>
+
 namespace zaulek::onvif {
 
 namespace asio = boost::asio;
@@ -21,10 +23,12 @@ PullPointSubscription::PullPointSubscription(asio::any_io_executor executor, std
     : SubscriptionBase(executor, std::move(device_url), std::move(events_url), credentials, options,
                        clock, std::move(on_events), std::move(on_state)),
       puller_(Client::create(executor, device_url_, credentials,
-                             {options.pull_timeout + options.call_timeout}, clock)) {}
+                             {options.pull_timeout + options.call_timeout}, clock)),
+      pace_timer_(executor) {}
 
 void PullPointSubscription::ended() {
   puller_->cancel();
+  pace_timer_.cancel();
 }
 
 void PullPointSubscription::send_subscribe(std::uint64_t gen) {
@@ -53,6 +57,7 @@ void PullPointSubscription::pull() {
   if (stopping_) return;
   const auto gen = generation_;
   auto self = this->self();
+  pull_started_ = clock_.monotonic();
   puller_->call(
       ref_.address,
       [self](bool with_token) {
@@ -66,12 +71,30 @@ void PullPointSubscription::pull() {
         const WallTime now = self->clock_.realtime();
         auto r = parse_pull_messages(*body, now);
         if (!r) return self->fail("PullMessages: " + r.error().message);
-        if (!r->notifications.empty() && self->on_events_) {
-          self->on_events_(self->received(r->notifications, now));
+        auto& notes = r->notifications;
+        const auto limit = static_cast<std::size_t>(std::max(1, self->options_.message_limit));
+        if (notes.size() > limit) {
+          self->excess_ += notes.size() - limit;
+          notes.resize(limit);
+        }
+        self->delivered();
+        if (!notes.empty() && self->on_events_) {
+          self->on_events_(self->received(notes, now));
           if (!self->current(gen)) return;
         }
-        self->pull();
+        self->pull_later();
       });
+}
+
+void PullPointSubscription::pull_later() {
+  const auto since = clock_.monotonic() - pull_started_;
+  if (since >= options_.min_pull_interval) return pull();
+  const auto gen = generation_;
+  pace_timer_.expires_after(options_.min_pull_interval - since);
+  pace_timer_.async_wait([self = this->self(), gen](boost::system::error_code ec) {
+    if (ec || !self->current(gen)) return;
+    self->pull();
+  });
 }
 
 }  // namespace zaulek::onvif

@@ -5,6 +5,13 @@
 // subscription gone after a camera reboot) with capped, jittered backoff
 // (the life it shares with BasicSubscription is in subscription_base.h).
 //
+// Budget: a reply with more notifications than the MessageLimit we asked
+// for is cut to the limit and the rest counted (excess()), not treated as a
+// failure: re-subscribing would only meet the same camera again, and its
+// first `limit` events still arrive. The next pull starts no sooner than
+// min_pull_interval after the previous one started (a timer on the strand),
+// so a camera that answers at once is pulled a bounded number of times.
+//
 // Transport: onvif/client's Client::call (Beast, bounded replies, deadline
 // per call, HTTP digest retry). Requests carry a WS-UsernameToken whose
 // Created is on the camera's clock (GetSystemDateAndTime before each
@@ -44,8 +51,11 @@ class PullPointSubscription final : public SubscriptionBase {
   void send_subscribe(std::uint64_t gen) override;
   void ended() override;
   void pull();
+  void pull_later();  // pull(), paced by min_pull_interval
 
   std::shared_ptr<Client> puller_;  // its own connection: the long-poll blocks it
+  boost::asio::steady_timer pace_timer_;
+  MonoTime pull_started_{};
 };
 
 }  // namespace zaulek::onvif

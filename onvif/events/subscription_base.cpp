@@ -85,9 +85,14 @@ void SubscriptionBase::subscribe() {
 void SubscriptionBase::subscribed(SubscriptionRef ref, milliseconds lifetime) {
   ref_ = std::move(ref);
   ++subscriptions_;
-  backoff_ = milliseconds(0);
+  active_since_ = clock_.monotonic();
   set_state(SubscriptionState::active, "");
   schedule_renew(lifetime);
+}
+
+void SubscriptionBase::delivered() {
+  if (backoff_.count() != 0 && clock_.monotonic() - active_since_ >= options_.healthy_after)
+    backoff_ = milliseconds(0);
 }
 
 std::vector<ReceivedEvent> SubscriptionBase::received(
@@ -130,6 +135,7 @@ void SubscriptionBase::renew() {
         if (!r) return self->fail("Renew: " + r.error().message);
         if (*r <= milliseconds(0)) return self->fail("Renew: TerminationTime is not in the future");
         ++self->renewals_;
+        self->delivered();
         self->schedule_renew(*r);
       });
 }

@@ -6,6 +6,13 @@
 // into ReceivedEvents. A subclass only says how it subscribes and what else
 // it cancels when a subscription ends.
 //
+// Backoff: retry_min doubling to retry_max (x0.8..1.2 jitter) per failure.
+// A successful subscribe does not reset it (a camera that accepts Create
+// and then faults every PullMessages would otherwise be called every
+// retry_min forever); only a subscription that has been active for
+// healthy_after and still delivers (a pull, a Notify or a Renew succeeds)
+// resets it.
+//
 // Threading: create it on a strand; every callback runs there. start() and
 // stop() must be called on that strand too; after stop's `done` nothing
 // else is called.
@@ -33,9 +40,14 @@ struct SubscriptionOptions {
   std::chrono::milliseconds lifetime{60000};     // InitialTerminationTime / Renew
   std::chrono::milliseconds pull_timeout{5000};  // PullMessages Timeout (long-poll)
   std::chrono::milliseconds call_timeout{5000};  // every other call; pulls get pull_timeout + this
-  int message_limit = 100;
+  int message_limit = 100;  // PullMessages MessageLimit; a longer reply is cut to it
+  // A PullMessages reply that comes back sooner than this after the pull
+  // started makes the next pull wait for the rest (a camera answering at
+  // once, empty or full, is not called thousands of times a second).
+  std::chrono::milliseconds min_pull_interval{100};
   std::chrono::milliseconds retry_min{500};
-  std::chrono::milliseconds retry_max{30000};
+  std::chrono::milliseconds retry_max{60000};
+  std::chrono::milliseconds healthy_after{60000};  // delivering this long resets the backoff
 };
 
 // The renew deadline for a subscription with `lifetime` left: a fifth of it
@@ -64,6 +76,11 @@ class SubscriptionBase : public std::enable_shared_from_this<SubscriptionBase> {
   std::uint64_t subscriptions() const { return subscriptions_; }  // successful subscribes
   std::uint64_t renewals() const { return renewals_; }
   std::uint64_t failures() const { return failures_; }
+  // The wait before the next re-subscribe (0 once healthy; see above).
+  std::chrono::milliseconds backoff() const { return backoff_; }
+  // Notifications a camera sent beyond the MessageLimit we asked for, cut
+  // off and not delivered (the caller counts them as suppressed).
+  std::uint64_t excess() const { return excess_; }
 
  protected:
   SubscriptionBase(boost::asio::any_io_executor executor, std::string device_url,
@@ -81,8 +98,11 @@ class SubscriptionBase : public std::enable_shared_from_this<SubscriptionBase> {
 
   RequestAuth auth() const;
   void set_state(SubscriptionState s, const std::string& reason);
-  // The camera accepted: remember it, reset the backoff, Renew in time.
+  // The camera accepted: remember it, Renew in time (the backoff stays).
   void subscribed(SubscriptionRef ref, std::chrono::milliseconds lifetime);
+  // The subscription works (a pull, a Notify or a Renew succeeded): resets
+  // the backoff once it has been active for healthy_after.
+  void delivered();
   void fail(const std::string& reason);
   // Camera times (UtcTime) moved to our clock; `now` where there is none.
   std::vector<ReceivedEvent> received(const std::vector<Notification>& notifications,
@@ -100,6 +120,7 @@ class SubscriptionBase : public std::enable_shared_from_this<SubscriptionBase> {
   SubscriptionRef ref_;
   std::uint64_t generation_ = 0;  // bumps on failure/stop: older callbacks are ignored
   bool stopping_ = false;
+  std::uint64_t excess_ = 0;
 
  private:
   void subscribe();
@@ -110,6 +131,7 @@ class SubscriptionBase : public std::enable_shared_from_this<SubscriptionBase> {
   std::mt19937 rng_;
   SubscriptionState state_ = SubscriptionState::stopped;
   std::chrono::milliseconds backoff_{0};
+  MonoTime active_since_{};
   std::uint64_t subscriptions_ = 0, renewals_ = 0, failures_ = 0;
 };
 

@@ -227,6 +227,20 @@ class Core : public std::enable_shared_from_this<Core> {
     }
   }
 
+  void note_request(const std::string& operation) {
+    std::lock_guard lock(times_mu_);
+    auto& times = request_times_[operation];
+    if (times.size() >= 1024) times.pop_front();
+    times.push_back(zaulek::system_clock().monotonic());
+  }
+  std::vector<std::chrono::steady_clock::time_point> request_times(
+      const std::string& operation) const {
+    std::lock_guard lock(times_mu_);
+    auto it = request_times_.find(operation);
+    if (it == request_times_.end()) return {};
+    return {it->second.begin(), it->second.end()};
+  }
+
   WallTime fire_event(const EventSpec& spec) {
     WallTime t = device_now();
     std::string utc = format_rfc3339(t);
@@ -413,7 +427,8 @@ class Core : public std::enable_shared_from_this<Core> {
                        bool& async);
 
   void pull_messages(const Request& req, int sub_id, const _tev__PullMessages& body, Done done);
-  std::string pull_response(SoapContext& ctx, Subscription* sub, int limit);
+  // `flood` > 0: exactly that many notifications, whatever `limit` says.
+  std::string pull_response(SoapContext& ctx, Subscription* sub, int limit, int flood = 0);
 
   // Device/Media responses.
   std::string device_information(SoapContext& ctx);
@@ -433,6 +448,8 @@ class Core : public std::enable_shared_from_this<Core> {
   bool running_ = false;
   std::list<std::weak_ptr<Session>> sessions_;
   mutable std::mutex faults_mu_;  // faults are read per request from any thread
+  mutable std::mutex times_mu_;   // request_times_ is read by tests from any thread
+  std::map<std::string, std::deque<std::chrono::steady_clock::time_point>> request_times_;
   OnvifFaults faults_;
   std::atomic<int> object_counter_{0};
   std::map<int, Subscription> subs_;
@@ -678,6 +695,7 @@ std::string Core::dispatch(const Request& req, SoapContext& ctx, const std::stri
   }
   bool create_pull = ctx.body_is("tev:CreatePullPointSubscription");
   bool subscribe = !create_pull && ctx.body_is("wsnt:Subscribe");
+  if (create_pull) note_request("CreatePullPointSubscription");
   if (create_pull && faults().no_pullpoint) {
     // As a camera without a PullPoint answers (ONVIF Core: env:Receiver,
     // ter:ActionNotSupported).
@@ -769,6 +787,8 @@ std::string Core::dispatch(const Request& req, SoapContext& ctx, const std::stri
       auto b = ctx.read_body<_tev__PullMessages>();
       if (!b) return read_error(b.error());
       if (!it->second.pull) return bad("ter:InvalidArgVal", "not a pull-point subscription");
+      note_request("PullMessages");
+      if (faults().pull_fault) return bad("ter:InvalidArgVal", "PullMessages refused (fault)");
       async = true;
       pull_messages(req, sub_id, **b, std::move(done));
       return {};
@@ -819,7 +839,7 @@ std::string Core::dispatch(const Request& req, SoapContext& ctx, const std::stri
   return bad("ter:ActionNotSupported", "operation not supported: " + ctx.body_tag());
 }
 
-std::string Core::pull_response(SoapContext& out, Subscription* sub, int limit) {
+std::string Core::pull_response(SoapContext& out, Subscription* sub, int limit, int flood) {
   WallTime now = device_now();
   _tev__PullMessagesResponse r;
   soap_default__tev__PullMessagesResponse(out.get(), &r);
@@ -829,11 +849,22 @@ std::string Core::pull_response(SoapContext& out, Subscription* sub, int limit) 
     r.TerminationTime =
         format_rfc3339(now + std::chrono::duration_cast<std::chrono::milliseconds>(left));
     std::string address = subscription_url(sub->id);
+    if (flood > 0) limit = flood;
     while (!sub->queue.empty() && static_cast<int>(r.wsnt__NotificationMessage.size()) < limit) {
       wsnt__NotificationMessageHolderType holder;
       onvif_sim::fill_notification(out, sub->queue.front(), address, holder);
       r.wsnt__NotificationMessage.push_back(holder);
       sub->queue.pop_front();
+    }
+    // The flooding camera's filler: motion start and stop, one after another.
+    const std::string utc = format_rfc3339(now);
+    while (static_cast<int>(r.wsnt__NotificationMessage.size()) < flood) {
+      bool start = r.wsnt__NotificationMessage.size() % 2 == 0;
+      auto msg = onvif_sim::make_event({"motion", start}, utc, 0);
+      if (!msg) break;
+      wsnt__NotificationMessageHolderType holder;
+      onvif_sim::fill_notification(out, *msg, address, holder);
+      r.wsnt__NotificationMessage.push_back(holder);
     }
   } else {
     r.TerminationTime = r.CurrentTime;  // ended while waiting
@@ -846,6 +877,7 @@ std::string Core::pull_response(SoapContext& out, Subscription* sub, int limit) 
 void Core::pull_messages(const Request& req, int sub_id, const _tev__PullMessages& body,
                          Done done) {
   int limit = std::clamp(body.MessageLimit, 1, 1000);
+  const int flood = std::clamp(faults().event_flood, 0, 1000);
   auto timeout = onvif_sim::parse_duration(body.Timeout);
   if (!timeout) {
     SoapContext fctx;
@@ -857,16 +889,16 @@ void Core::pull_messages(const Request& req, int sub_id, const _tev__PullMessage
   auto wait = std::min<std::chrono::milliseconds>(*timeout, kMaxPullWait);
   Subscription& sub = subs_.at(sub_id);
   auto respond = [self = shared_from_this(), req_version = req.version(), keep = req.keep_alive(),
-                  sub_id, limit, done = std::move(done)]() {
+                  sub_id, limit, flood, done = std::move(done)]() {
     auto it = self->subs_.find(sub_id);
     SoapContext out;
     std::string xml =
-        self->pull_response(out, it == self->subs_.end() ? nullptr : &it->second, limit);
+        self->pull_response(out, it == self->subs_.end() ? nullptr : &it->second, limit, flood);
     Request fake{http::verb::post, "/", req_version};
     fake.keep_alive(keep);
     self->finish(self->soap_response(fake, http::status::ok, std::move(xml)), done);
   };
-  if (!sub.queue.empty() || wait.count() == 0) return respond();
+  if (!sub.queue.empty() || wait.count() == 0 || flood > 0) return respond();
   if (sub.waiter) {
     // One waiting pull per subscription: the older one is answered now.
     auto older = std::move(sub.waiter);
@@ -1166,6 +1198,10 @@ class DeviceImpl final : public OnvifDevice {
   }
   void set_faults(const OnvifFaults& faults) override { core_->set_faults(faults); }
   OnvifFaults faults() const override { return core_->faults(); }
+  std::vector<std::chrono::steady_clock::time_point> request_times(
+      const std::string& operation) const override {
+    return core_->request_times(operation);
+  }
 
  private:
   std::shared_ptr<Core> core_;

@@ -1,7 +1,10 @@
 // The PullPoint subscription against the simulator's ONVIF device over real
 // loopback sockets: events arrive, Renew happens before termination, a
 // camera that stops answering PullMessages is re-subscribed, stop()
-// unsubscribes. Waits are bounded; no assertion is on a duration.
+// unsubscribes; a flooding camera is cut to MessageLimit and paced, and a
+// camera that faults every pull is re-subscribed ever more slowly. Waits are
+// bounded; the only durations asserted are lower bounds of our own waiting,
+// read from the times the device received each request.
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
@@ -61,6 +64,7 @@ class OnvifEventsSubscriptionTest : public ::testing::Test {
           strand_, url, url, Credentials{"admin", password}, options, system_clock(),
           [this](std::vector<ReceivedEvent> events) {
             std::lock_guard lock(mu_);
+            batches_.push_back(events.size());
             for (auto& e : events) events_.push_back(std::move(e));
             cv_.notify_all();
           },
@@ -99,8 +103,29 @@ class OnvifEventsSubscriptionTest : public ::testing::Test {
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<ReceivedEvent> events_;
+  std::vector<std::size_t> batches_;  // events per on_events call
   std::vector<std::pair<SubscriptionState, std::string>> states_;
 };
+
+// Waits (bounded) until the device has received `n` requests of `operation`.
+std::vector<std::chrono::steady_clock::time_point> wait_requests(sim::OnvifDevice& device,
+                                                                 const std::string& operation,
+                                                                 std::size_t n) {
+  auto times = device.request_times(operation);
+  for (int i = 0; i < 300 && times.size() < n; ++i) {
+    std::this_thread::sleep_for(100ms);
+    times = device.request_times(operation);
+  }
+  return times;
+}
+
+std::vector<std::chrono::milliseconds> gaps(
+    const std::vector<std::chrono::steady_clock::time_point>& times) {
+  std::vector<std::chrono::milliseconds> out;
+  for (std::size_t i = 1; i < times.size(); ++i)
+    out.push_back(std::chrono::duration_cast<std::chrono::milliseconds>(times[i] - times[i - 1]));
+  return out;
+}
 
 TEST_F(OnvifEventsSubscriptionTest, MotionArrivesNormalized) {
   start({});
@@ -221,6 +246,88 @@ TEST_F(OnvifEventsSubscriptionTest, StopUnsubscribes) {
   ASSERT_EQ(stopped.get_future().wait_for(10s), std::future_status::ready);
   EXPECT_EQ(on_strand([&] { return sub_->state(); }), SubscriptionState::stopped);
   sub_.reset();
+}
+
+TEST_F(OnvifEventsSubscriptionTest, FloodIsCutToMessageLimitAndPaced) {
+  sim::OnvifFaults f;
+  f.event_flood = 50;  // every pull answered at once with 50, whatever we ask for
+  device_->set_faults(f);
+  SubscriptionOptions o;
+  o.message_limit = 10;
+  o.min_pull_interval = 300ms;
+  start(o);
+  auto pulls = wait_requests(*device_, "PullMessages", 6);
+  ASSERT_GE(pulls.size(), 6u);
+  // The device saw each pull start at least min_pull_interval after the
+  // previous one, give or take the loopback latency of the two requests.
+  for (auto g : gaps(pulls)) EXPECT_GE(g, 150ms);
+  EXPECT_GE(pulls.back() - pulls.front(), 300ms * static_cast<int>(pulls.size() - 1) - 150ms);
+  // Every delivery is cut to the limit; the rest is counted, not lost silently.
+  auto [excess, delivered] = on_strand([&] {
+    std::lock_guard lock(mu_);
+    return std::pair{sub_->excess(), events_.size()};
+  });
+  EXPECT_GE(delivered, 50u);
+  EXPECT_EQ(excess, delivered * 4);  // 40 cut for every 10 delivered
+  std::lock_guard lock(mu_);
+  for (auto n : batches_) EXPECT_EQ(n, 10u);
+  EXPECT_EQ(count(SubscriptionState::failed), 0u);
+}
+
+TEST_F(OnvifEventsSubscriptionTest, InstantEmptyRepliesArePaced) {
+  SubscriptionOptions o;
+  o.pull_timeout = 0ms;  // the device answers every pull at once, empty
+  o.min_pull_interval = 300ms;
+  start(o);
+  auto pulls = wait_requests(*device_, "PullMessages", 6);
+  ASSERT_GE(pulls.size(), 6u);
+  for (auto g : gaps(pulls)) EXPECT_GE(g, 150ms);
+  EXPECT_GE(pulls.back() - pulls.front(), 300ms * static_cast<int>(pulls.size() - 1) - 150ms);
+  // Paced, not broken: an event still arrives.
+  device_->fire_event({"motion", true});
+  EXPECT_TRUE(wait([&] { return events_.size() >= 1; }));
+}
+
+TEST_F(OnvifEventsSubscriptionTest, BackoffGrowsWhenEveryPullFaults) {
+  sim::OnvifFaults f;
+  f.pull_fault = true;  // Create succeeds, every PullMessages is a SOAP fault
+  device_->set_faults(f);
+  SubscriptionOptions o;
+  o.retry_min = 50ms;
+  o.retry_max = 5s;
+  start(o);
+  auto creates = wait_requests(*device_, "CreatePullPointSubscription", 5);
+  ASSERT_GE(creates.size(), 5u);
+  // Between two creates we waited at least the backoff (x0.8 jitter), and
+  // the backoff doubled each time although every create succeeded.
+  auto g = gaps(creates);
+  for (std::size_t k = 0; k < 4; ++k) EXPECT_GE(g[k], 40ms * (1 << k)) << "gap " << k;
+  EXPECT_GE(on_strand([&] { return sub_->backoff(); }), 400ms);
+  EXPECT_GE(on_strand([&] { return sub_->subscriptions(); }), 5u);
+}
+
+TEST_F(OnvifEventsSubscriptionTest, BackoffResetsOnceTheSubscriptionHasDeliveredForAWhile) {
+  sim::OnvifFaults f;
+  f.pull_fault = true;
+  device_->set_faults(f);
+  SubscriptionOptions o;
+  o.retry_min = 50ms;
+  o.retry_max = 5s;
+  o.pull_timeout = 100ms;  // a successful (empty) pull every 0.1 s once healthy
+  o.healthy_after = 500ms;
+  start(o);
+  ASSERT_GE(wait_requests(*device_, "CreatePullPointSubscription", 4).size(), 4u);
+  EXPECT_GE(on_strand([&] { return sub_->backoff(); }), 200ms);
+  device_->set_faults({});
+  bool reset = false;
+  for (int i = 0; i < 300 && !reset; ++i) {
+    reset = on_strand(
+        [&] { return sub_->backoff() == 0ms && sub_->state() == SubscriptionState::active; });
+    if (!reset) std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_TRUE(reset);
+  device_->fire_event({"motion", true});
+  EXPECT_TRUE(wait([&] { return events_.size() >= 1; }));
 }
 
 }  // namespace
