@@ -1,0 +1,261 @@
+// Decode times from presentation times on synthetic GOP structures, in the
+// decode order real encoders send: no reordering, x264's B-frames with and
+// without pyramid, x265's hierarchical GOP, RTP wrap, a camera restarting its
+// clock, reconnects and hostile sequences.
+#include "media/reorder.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <vector>
+
+namespace zaulek::media {
+namespace {
+
+constexpr std::int64_t F = 40'000'000;  // 25 fps
+constexpr std::int64_t kBase = 1'000'000'000'000;
+
+struct In {
+  std::int64_t pts;
+  bool key;
+};
+
+// One closed GOP of `len` frames starting at presentation slot `start`, in
+// decode order: mini-GOPs of `b` B-frames; with pyramid the middle one is a
+// reference decoded first (x264 b-pyramid=normal, x265 hierarchical).
+void gop(std::vector<In>& out, std::int64_t start, int len, int b, bool pyramid) {
+  out.push_back({start, true});
+  std::int64_t pos = start;
+  const std::int64_t end = start + len - 1;
+  auto bs = [&](std::int64_t lo, std::int64_t hi, auto&& self) -> void {
+    if (lo > hi) return;
+    if (!pyramid) {
+      for (std::int64_t i = lo; i <= hi; ++i) out.push_back({i, false});
+      return;
+    }
+    const std::int64_t mid = (lo + hi + 1) / 2;
+    out.push_back({mid, false});
+    self(lo, mid - 1, self);
+    self(mid + 1, hi, self);
+  };
+  while (pos < end) {
+    const std::int64_t p = std::min<std::int64_t>(pos + b + 1, end);
+    out.push_back({p, false});
+    bs(pos + 1, p - 1, bs);
+    pos = p;
+  }
+}
+
+std::vector<In> stream(int gops, int len, int b, bool pyramid, std::int64_t first = 0) {
+  std::vector<In> slots;
+  for (int g = 0; g < gops; ++g) gop(slots, first + g * len, len, b, pyramid);
+  for (auto& s : slots) s.pts = kBase + s.pts * F;
+  return slots;
+}
+
+struct Result {
+  std::vector<std::int64_t> dts;
+  std::vector<bool> jump;
+};
+
+Result feed(DecodeTimes& d, const std::vector<In>& in) {
+  Result r;
+  for (const In& f : in) {
+    const auto out = d.push(f.pts, f.key);
+    r.dts.push_back(out.dts);
+    r.jump.push_back(out.jump);
+  }
+  return r;
+}
+
+// dts <= pts always; strictly increasing where no jump was reported.
+void expect_valid(const std::vector<In>& in, const Result& r) {
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    EXPECT_LE(r.dts[i], in[i].pts) << "frame " << i;
+    if (i > 0 && !r.jump[i]) {
+      EXPECT_GT(r.dts[i], r.dts[i - 1]) << "frame " << i;
+    }
+  }
+}
+
+int jumps(const Result& r) {
+  int n = 0;
+  for (bool j : r.jump) n += j ? 1 : 0;
+  return n;
+}
+
+TEST(Reorder, GopGeneratorMatchesX264Pyramid) {
+  std::vector<In> g;
+  gop(g, 0, 9, 3, true);
+  std::vector<std::int64_t> order;
+  for (auto& f : g) order.push_back(f.pts);
+  EXPECT_EQ(order, (std::vector<std::int64_t>{0, 4, 2, 1, 3, 8, 6, 5, 7}));
+}
+
+TEST(Reorder, NoBFramesEndsWithDtsEqualPts) {
+  const auto in = stream(3, 50, 0, false);
+  DecodeTimes d;
+  const Result r = feed(d, in);
+  expect_valid(in, r);
+  EXPECT_EQ(jumps(r), 0);
+  // First GOP: room for the start depth; from the second keyframe, PTS = DTS.
+  EXPECT_EQ(r.dts[0], in[0].pts - DecodeTimes::kStartDepth * F);
+  for (std::size_t i = 50; i < in.size(); ++i) EXPECT_EQ(r.dts[i], in[i].pts) << i;
+  EXPECT_EQ(d.depth(), 0);
+  EXPECT_EQ(d.frame_ns(), F);
+}
+
+TEST(Reorder, IbbpWithoutPyramidHasDepthOne) {
+  const auto in = stream(3, 48, 2, false);
+  DecodeTimes d;
+  const Result r = feed(d, in);
+  expect_valid(in, r);
+  EXPECT_EQ(jumps(r), 0);
+  EXPECT_EQ(d.learned(), 1);
+  EXPECT_EQ(d.depth(), 1);
+  // Steady state: decode times on the frame grid, one frame behind.
+  for (std::size_t i = 49; i < in.size(); ++i) EXPECT_EQ(r.dts[i], kBase + (i - 1) * F) << i;
+}
+
+TEST(Reorder, X264PyramidHasDepthTwo) {
+  const auto in = stream(4, 50, 3, true);
+  DecodeTimes d;
+  const Result r = feed(d, in);
+  expect_valid(in, r);
+  EXPECT_EQ(jumps(r), 0);
+  EXPECT_EQ(d.learned(), 2);
+  EXPECT_EQ(d.depth(), 2);
+  for (std::size_t i = 51; i < in.size(); ++i) EXPECT_EQ(r.dts[i], kBase + (i - 2) * F) << i;
+  // Decode times step by one frame except once, where the depth was lowered.
+  int steps = 0;
+  for (std::size_t i = 1; i < in.size(); ++i) steps += r.dts[i] - r.dts[i - 1] != F ? 1 : 0;
+  EXPECT_EQ(steps, 1);
+}
+
+TEST(Reorder, H265HierarchicalSevenBFramesHasDepthThree) {
+  const auto in = stream(3, 64, 7, true);
+  DecodeTimes d;
+  const Result r = feed(d, in);
+  expect_valid(in, r);
+  EXPECT_EQ(jumps(r), 0);
+  EXPECT_EQ(d.learned(), 3);
+}
+
+TEST(Reorder, DeeperThanTheStartDepthIsOneJump) {
+  // 31 B-frames hierarchical: depth 5 > kStartDepth.
+  const auto in = stream(3, 64, 31, true);
+  DecodeTimes d;
+  const Result r = feed(d, in);
+  expect_valid(in, r);
+  EXPECT_EQ(jumps(r), 1);
+  EXPECT_EQ(d.learned(), 5);
+}
+
+TEST(Reorder, ReconnectKeepsTheLearnedDepth) {
+  DecodeTimes d;
+  feed(d, stream(2, 50, 3, true));
+  d.restart();
+  EXPECT_EQ(d.depth(), 2);
+  const auto in = stream(2, 50, 3, true, 1000);
+  const Result r = feed(d, in);
+  expect_valid(in, r);
+  EXPECT_EQ(jumps(r), 0);
+  EXPECT_EQ(r.dts[0], in[0].pts - 2 * F);  // no start-depth lag this time
+}
+
+TEST(Reorder, RestartBeforeAWholeGopUsesTheStartDepth) {
+  DecodeTimes d;
+  feed(d, stream(1, 10, 0, false));  // one GOP begun, none completed
+  d.restart();
+  EXPECT_EQ(d.depth(), DecodeTimes::kStartDepth);
+}
+
+TEST(Reorder, RtpWrapWithBFrames) {
+  // 90 kHz ticks, 3600 per frame, pyramid order, starting just below 2^32.
+  const auto in = stream(2, 50, 3, true);
+  RtpUnwrap u;
+  DecodeTimes d;
+  std::vector<In> pts;
+  const std::uint32_t start = 0xFFFFFFFFu - 20 * 3600;
+  for (const In& f : in) {
+    const auto slot = (f.pts - kBase) / F;
+    const std::uint32_t rtp = start + static_cast<std::uint32_t>(slot * 3600);
+    const std::int64_t ticks = u.ticks(rtp);
+    EXPECT_EQ(ticks, slot * 3600);  // first unit is slot 0
+    pts.push_back({ticks * 1'000'000'000 / 90'000, f.key});
+  }
+  const Result r = feed(d, pts);
+  expect_valid(pts, r);
+  EXPECT_EQ(jumps(r), 0);
+}
+
+TEST(Reorder, CameraRestartingItsClockIsOneJump) {
+  auto in = stream(2, 50, 3, true);
+  auto after = stream(2, 50, 3, true);
+  for (auto& f : after) f.pts -= kBase - 5 * F;  // back to almost zero
+  in.insert(in.end(), after.begin(), after.end());
+  DecodeTimes d;
+  const Result r = feed(d, in);
+  expect_valid(in, r);
+  EXPECT_EQ(jumps(r), 1);
+  EXPECT_TRUE(r.jump[100]);
+  // And a leap forward by an hour.
+  DecodeTimes e;
+  auto fwd = stream(1, 50, 0, false);
+  auto later = stream(1, 50, 0, false, 90'000);
+  fwd.insert(fwd.end(), later.begin(), later.end());
+  const Result r2 = feed(e, fwd);
+  expect_valid(fwd, r2);
+  EXPECT_EQ(jumps(r2), 1);
+  EXPECT_TRUE(r2.jump[50]);
+}
+
+TEST(Reorder, RepeatedPtsIsAJump) {
+  DecodeTimes d;
+  std::vector<In> in = {
+      {kBase, true}, {kBase + F, false}, {kBase + F, false}, {kBase + 2 * F, false}};
+  const Result r = feed(d, in);
+  expect_valid(in, r);
+  EXPECT_FALSE(r.jump[1]);
+  EXPECT_TRUE(r.jump[2]);
+  EXPECT_FALSE(r.jump[3]);
+}
+
+TEST(Reorder, FrameDurationFromTheStream) {
+  DecodeTimes d;
+  EXPECT_EQ(d.frame_ns(), 0);
+  std::vector<In> in;
+  for (int i = 0; i < 20; ++i) in.push_back({kBase + i * 100'000'000LL, i % 10 == 0});
+  const Result r = feed(d, in);
+  expect_valid(in, r);
+  EXPECT_EQ(d.frame_ns(), 100'000'000);
+  // A gap (a stalled camera) does not change it.
+  d.push(kBase + 30 * 100'000'000LL, false);
+  EXPECT_EQ(d.frame_ns(), 100'000'000);
+}
+
+TEST(Reorder, HostileSequencesKeepTheContract) {
+  std::mt19937_64 rng(7);
+  for (int round = 0; round < 50; ++round) {
+    DecodeTimes d;
+    std::vector<In> in;
+    std::int64_t t = static_cast<std::int64_t>(rng() % 1'000'000'000'000);
+    for (int i = 0; i < 300; ++i) {
+      const int kind = static_cast<int>(rng() % 10);
+      if (kind < 6) {
+        t += F;
+      } else if (kind < 9) {
+        t -= static_cast<std::int64_t>(rng() % 8) * F;
+      } else {
+        t += static_cast<std::int64_t>(rng() % 40'000'000'000) - 20'000'000'000;
+      }
+      in.push_back({t, rng() % 25 == 0});
+    }
+    const Result r = feed(d, in);
+    expect_valid(in, r);
+    EXPECT_LE(d.depth(), DecodeTimes::kMaxDepth);
+  }
+}
+
+}  // namespace
+}  // namespace zaulek::media
