@@ -589,6 +589,7 @@ class RecorderImpl final : public Recorder, public std::enable_shared_from_this<
     target.url = cfg_.url;
     target.username = cfg_.username;
     target.password = cfg_.password;
+    target.allow_basic = cfg_.allow_basic_auth;
     target.timeout = cfg_.stall_timeout;
     RtspHandlers h;
     std::weak_ptr<RecorderImpl> weak = weak_from_this();

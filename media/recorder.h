@@ -70,6 +70,9 @@ struct CameraConfig {
   std::string url;       // rtsp://host:port/path (no credentials in it)
   std::string username;  // passed as rtspsrc user-id; never logged
   std::string password;  // passed as rtspsrc user-pw; never logged
+  // Native ingest: answer a Basic challenge (password in clear); otherwise it
+  // fails the camera with a reason. rtspsrc (gstreamer ingest) ignores it.
+  bool allow_basic_auth = false;
   Transport transport = Transport::tcp;
   Ingest ingest = Ingest::native;
   std::filesystem::path dir;  // this camera's directory (created if missing)

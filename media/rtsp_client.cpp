@@ -1,7 +1,8 @@
 #include "media/rtsp_client.h"
 
+#include "media/rtsp_parse.h"
+
 #include <openssl/evp.h>
-#include <strings.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -20,43 +21,7 @@ namespace {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-constexpr std::size_t kMaxHead = 16 * 1024;
-constexpr std::size_t kMaxBody = 64 * 1024;
 constexpr std::size_t kReadChunk = 256 * 1024;
-constexpr std::int64_t kNtpToUnixSeconds = 2'208'988'800LL;
-
-std::string header(std::string_view head, std::string_view name) {
-  std::size_t p = 0;
-  while ((p = head.find("\r\n", p)) != std::string_view::npos) {
-    p += 2;
-    if (head.size() - p > name.size() &&
-        strncasecmp(head.data() + p, name.data(), name.size()) == 0 &&
-        head[p + name.size()] == ':') {
-      std::size_t v = p + name.size() + 1;
-      while (v < head.size() && head[v] == ' ') ++v;
-      return std::string(head.substr(v, head.find("\r\n", v) - v));
-    }
-  }
-  return {};
-}
-
-// The value of key="value" or key=value in a WWW-Authenticate challenge.
-std::string param(std::string_view challenge, std::string_view key) {
-  std::size_t p = 0;
-  while ((p = challenge.find(key, p)) != std::string_view::npos) {
-    const bool start = p == 0 || challenge[p - 1] == ' ' || challenge[p - 1] == ',';
-    p += key.size();
-    if (!start || p >= challenge.size() || challenge[p] != '=') continue;
-    ++p;
-    if (p < challenge.size() && challenge[p] == '"') {
-      auto e = challenge.find('"', p + 1);
-      return std::string(challenge.substr(p + 1, e == std::string_view::npos ? e : e - p - 1));
-    }
-    auto e = challenge.find(',', p);
-    return std::string(challenge.substr(p, e == std::string_view::npos ? e : e - p));
-  }
-  return {};
-}
 
 std::string md5_hex(const std::string& s) {
   unsigned char d[EVP_MAX_MD_SIZE];
@@ -78,47 +43,6 @@ std::string base64(const std::string& s) {
                       reinterpret_cast<const unsigned char*>(s.data()), static_cast<int>(s.size()));
   out.resize(static_cast<std::size_t>(n));
   return out;
-}
-
-// Appends one base64 parameter set as a byte-stream NAL unit; false if bad.
-bool append_param_set(std::string_view b64, std::vector<std::uint8_t>& out) {
-  if (b64.empty() || b64.size() > 4096) return false;
-  std::string in(b64);
-  while (in.size() % 4 != 0) in += '=';
-  std::vector<std::uint8_t> buf(in.size() / 4 * 3 + 1);
-  const int n = EVP_DecodeBlock(buf.data(), reinterpret_cast<const unsigned char*>(in.data()),
-                                static_cast<int>(in.size()));
-  if (n <= 0) return false;
-  std::size_t len = static_cast<std::size_t>(n);
-  for (std::size_t i = in.size(); i > 0 && in[i - 1] == '='; --i) --len;  // decoder pads with 0
-  out.insert(out.end(), {0, 0, 0, 1});
-  out.insert(out.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(len));
-  return true;
-}
-
-void append_param_sets(std::string_view list, std::vector<std::uint8_t>& out) {
-  std::size_t p = 0;
-  while (p <= list.size()) {
-    auto e = list.find(',', p);
-    if (e == std::string_view::npos) e = list.size();
-    append_param_set(list.substr(p, e - p), out);
-    p = e + 1;
-  }
-}
-
-// fmtp value of `key` (key=value;key=value).
-std::string fmtp_value(std::string_view fmtp, std::string_view key) {
-  std::size_t p = 0;
-  while (p < fmtp.size()) {
-    while (p < fmtp.size() && (fmtp[p] == ' ' || fmtp[p] == ';')) ++p;
-    auto e = fmtp.find(';', p);
-    if (e == std::string_view::npos) e = fmtp.size();
-    auto item = fmtp.substr(p, e - p);
-    if (item.size() > key.size() && item.substr(0, key.size()) == key && item[key.size()] == '=')
-      return std::string(item.substr(key.size() + 1));
-    p = e + 1;
-  }
-  return {};
 }
 
 class Client final : public RtspClient, public std::enable_shared_from_this<Client> {
@@ -155,25 +79,9 @@ class Client final : public RtspClient, public std::enable_shared_from_this<Clie
   enum class Step { connecting, describe, setup, play, playing };
 
   void begin() {
-    std::string_view u(target_.url);
-    if (u.rfind("rtsp://", 0) != 0) return fail("not an rtsp:// URL");
-    u.remove_prefix(7);
-    const auto slash = u.find('/');
-    const auto hostport = u.substr(0, slash);
-    if (hostport.find('@') != std::string_view::npos)
-      return fail("credentials in the URL (give them separately)");
-    std::string host, port = "554";
-    if (!hostport.empty() && hostport.front() == '[') {  // [v6]:port
-      const auto close = hostport.find(']');
-      if (close == std::string_view::npos) return fail("bad IPv6 address in the URL");
-      host = std::string(hostport.substr(1, close - 1));
-      if (close + 1 < hostport.size() && hostport[close + 1] == ':')
-        port = std::string(hostport.substr(close + 2));
-    } else {
-      const auto colon = hostport.rfind(':');
-      host = std::string(hostport.substr(0, colon));
-      if (colon != std::string_view::npos) port = std::string(hostport.substr(colon + 1));
-    }
+    auto url = rtsp::parse_url(target_.url);
+    if (!url) return fail(url.error().message);
+    const std::string host = url->host, port = url->port;
     arm(target_.timeout, "connecting");
     auto resolver = std::make_shared<tcp::resolver>(ex_);
     resolver->async_resolve(
@@ -224,25 +132,24 @@ class Client final : public RtspClient, public std::enable_shared_from_this<Clie
   }
 
   std::string authorization(const char* method, const std::string& uri) const {
-    if (challenge_.empty() || target_.username.empty()) return {};
-    if (strncasecmp(challenge_.c_str(), "Basic", 5) == 0)
+    if (!challenge_ || target_.username.empty()) return {};
+    const rtsp::Challenge& c = *challenge_;
+    // answer() refuses a Basic challenge unless the target allows it.
+    if (c.scheme == rtsp::AuthScheme::basic)
       return "Authorization: Basic " + base64(target_.username + ":" + target_.password) + "\r\n";
-    const std::string realm = param(challenge_, "realm"), nonce = param(challenge_, "nonce");
-    const std::string ha1 = md5_hex(target_.username + ":" + realm + ":" + target_.password);
+    const std::string ha1 = md5_hex(target_.username + ":" + c.realm + ":" + target_.password);
     const std::string ha2 = md5_hex(std::string(method) + ":" + uri);
     std::string a = "Authorization: Digest username=\"" + target_.username + "\", realm=\"" +
-                    realm + "\", nonce=\"" + nonce + "\", uri=\"" + uri + "\"";
-    const std::string qop = param(challenge_, "qop");
-    if (qop.find("auth") != std::string::npos) {
+                    c.realm + "\", nonce=\"" + c.nonce + "\", uri=\"" + uri + "\"";
+    if (c.qop_auth) {
       char nc[9];
       std::snprintf(nc, sizeof nc, "%08x", ++nonce_count_);
       a += ", qop=auth, nc=" + std::string(nc) + ", cnonce=\"" + cnonce_ + "\", response=\"" +
-           md5_hex(ha1 + ":" + nonce + ":" + nc + ":" + cnonce_ + ":auth:" + ha2) + "\"";
+           md5_hex(ha1 + ":" + c.nonce + ":" + nc + ":" + cnonce_ + ":auth:" + ha2) + "\"";
     } else {
-      a += ", response=\"" + md5_hex(ha1 + ":" + nonce + ":" + ha2) + "\"";
+      a += ", response=\"" + md5_hex(ha1 + ":" + c.nonce + ":" + ha2) + "\"";
     }
-    if (auto opaque = param(challenge_, "opaque"); !opaque.empty())
-      a += ", opaque=\"" + opaque + "\"";
+    if (!c.opaque.empty()) a += ", opaque=\"" + c.opaque + "\"";
     return a + "\r\n";
   }
 
@@ -277,80 +184,78 @@ class Client final : public RtspClient, public std::enable_shared_from_this<Clie
 
   void read() {
     if (buf_.size() - have_ < kReadChunk / 4) buf_.resize(std::max(buf_.size() * 2, kReadChunk));
-    sock_.async_read_some(asio::buffer(buf_.data() + have_, buf_.size() - have_),
-                          [self = shared_from_this()](auto ec, std::size_t n) {
-                            if (self->done_) return;
-                            if (ec) return self->fail("read: " + ec.message());
-                            self->have_ += n;
-                            const std::size_t used = self->consume();
-                            if (self->done_) return;
-                            std::memmove(self->buf_.data(), self->buf_.data() + used,
-                                         self->have_ - used);
-                            self->have_ -= used;
-                            self->read();
-                          });
+    sock_.async_read_some(
+        asio::buffer(buf_.data() + have_, buf_.size() - have_),
+        [self = shared_from_this()](auto ec, std::size_t n) {
+          if (self->done_) return;
+          if (ec) return self->fail("read: " + ec.message());
+          self->have_ += n;
+          std::size_t used = 0;
+          try {
+            used = self->consume();
+          } catch (const std::exception& e) {
+            // Last line of defence: the parsers do not throw,
+            // but nothing a camera sends may end the process.
+            return self->fail(std::string("internal error parsing the camera's answer: ") +
+                              e.what());
+          }
+          if (self->done_) return;
+          std::memmove(self->buf_.data(), self->buf_.data() + used, self->have_ - used);
+          self->have_ -= used;
+          self->read();
+        });
   }
 
   std::size_t consume() {
-    const auto* p = buf_.data();
     std::size_t off = 0;
     while (off < have_ && !done_) {
-      if (p[off] == '$') {  // interleaved: '$', channel, length (16 bits)
-        if (have_ - off < 4) break;
-        const std::size_t len = (std::size_t{p[off + 2]} << 8) | p[off + 3];
-        if (have_ - off < 4 + len) break;
-        packet(p[off + 1], p + off + 4, len);
-        off += 4 + len;
-        continue;
-      }
-      std::string_view rest(reinterpret_cast<const char*>(p + off), have_ - off);
-      if (rest.rfind("RTSP/1.0 ", 0) != 0 && rest.size() >= 9) {
-        fail("the camera sent neither an RTSP answer nor interleaved data");
+      auto frame = rtsp::next_frame({buf_.data() + off, have_ - off});
+      if (!frame) {
+        fail(frame.error().message);
         return off;
       }
-      const auto end = rest.find("\r\n\r\n");
-      if (end == std::string_view::npos) {
-        if (rest.size() > kMaxHead) fail("RTSP answer head over 16 KiB");
-        break;
+      const auto* p = buf_.data() + off;
+      switch (frame->kind) {
+        case rtsp::Frame::Kind::need_more:
+          return off;
+        case rtsp::Frame::Kind::interleaved:
+          packet(frame->channel, p + 4, frame->size - 4);
+          break;
+        case rtsp::Frame::Kind::answer:
+          answer(frame->answer, std::string_view(reinterpret_cast<const char*>(p) + frame->body_at,
+                                                 frame->size - frame->body_at));
+          break;
       }
-      const std::string head(rest.substr(0, end + 2));
-      const std::string length = header(head, "Content-Length");
-      const std::size_t body_len = length.empty() ? 0 : std::strtoul(length.c_str(), nullptr, 10);
-      if (body_len > kMaxBody) {
-        fail("RTSP answer body over 64 KiB");
-        return off;
-      }
-      if (rest.size() < end + 4 + body_len) break;
-      answer(head, std::string(rest.substr(end + 4, body_len)));
-      off += end + 4 + body_len;
+      off += frame->size;
     }
     return off;
   }
 
-  void answer(const std::string& head, const std::string& body) {
-    const int status = std::atoi(head.c_str() + 9);
+  void answer(const rtsp::Answer& a, std::string_view body) {
     if (step_ == Step::playing) return;  // keep-alive answers
-    if (status == 401 && !target_.username.empty() && !auth_tried_) {
-      challenge_ = header(head, "WWW-Authenticate");
-      if (challenge_.empty()) return fail("401 without a WWW-Authenticate challenge");
+    if (a.status == 401) {
+      if (target_.username.empty()) return fail("the camera wants credentials");
+      if (auth_tried_) return fail("wrong credentials (401)");
+      auto c = rtsp::choose_challenge(a);
+      if (!c) return fail(c.error().message);
+      if (c->scheme == rtsp::AuthScheme::basic && !target_.allow_basic)
+        return fail(
+            "the camera asks for Basic authentication (password in clear); allow it for this "
+            "camera if you accept that");
+      challenge_ = std::move(*c);
       auth_tried_ = true;
       return request(last_method_.c_str(), last_uri_, last_extra_);
     }
-    if (status == 401)
-      return fail(target_.username.empty() ? "the camera wants credentials"
-                                           : "wrong credentials (401)");
-    if (status != 200)
-      return fail(last_method_ + " answered " + head.substr(9, head.find("\r\n") - 9));
+    if (a.status != 200)
+      return fail(last_method_ + " answered " + std::to_string(a.status) + " " + a.reason);
     switch (step_) {
       case Step::describe:
-        return described(head, body);
+        return described(a, body);
       case Step::setup: {
-        const std::string s = header(head, "Session");
-        session_ = s.substr(0, s.find(';'));
-        if (session_.empty() || session_.size() > 256)
-          return fail("SETUP answer without a Session");
-        if (auto t = s.find("timeout="); t != std::string::npos)
-          session_timeout_s_ = std::clamp(std::atoi(s.c_str() + t + 8), 4, 3600);
+        auto s = rtsp::parse_session(rtsp::header(a, "Session").value_or(""));
+        if (!s) return fail(s.error().message);
+        session_ = s->id;
+        session_timeout_s_ = s->timeout_s;
         step_ = Step::play;
         return request("PLAY", target_.url, "Range: npt=0.000-\r\n");
       }
@@ -366,49 +271,20 @@ class Client final : public RtspClient, public std::enable_shared_from_this<Clie
     }
   }
 
-  void described(const std::string& head, const std::string& sdp) {
-    const auto m = sdp.find("m=video");
-    if (m == std::string::npos) return fail("the SDP has no video");
-    const auto next_m = sdp.find("\nm=", m + 1);
-    const std::string video = sdp.substr(m, next_m == std::string::npos ? next_m : next_m - m);
-    auto attr = [&video](std::string_view name) -> std::string {
-      const auto a = video.find(name);
-      if (a == std::string::npos) return {};
-      const auto e = video.find_first_of("\r\n", a);
-      return video.substr(a + name.size(), e == std::string::npos ? e : e - a - name.size());
-    };
-    const std::string rtpmap = attr("a=rtpmap:");
-    if (rtpmap.find("H264/") != std::string::npos) {
-      stream_.codec = Codec::h264;
-    } else if (rtpmap.find("H265/") != std::string::npos) {
-      stream_.codec = Codec::h265;
-    } else {
-      return fail("video is neither H.264 nor H.265 (" + rtpmap.substr(0, 64) + ")");
-    }
-    if (auto slash = rtpmap.find('/'); slash != std::string::npos)
-      stream_.clock_rate =
-          static_cast<std::uint32_t>(std::strtoul(rtpmap.c_str() + slash + 1, nullptr, 10));
-    if (stream_.clock_rate == 0) stream_.clock_rate = 90'000;
-    const std::string fmtp = attr("a=fmtp:");
-    if (stream_.codec == Codec::h264) {
-      append_param_sets(fmtp_value(fmtp, "sprop-parameter-sets"), stream_.params);
-    } else {
-      for (const char* k : {"sprop-vps", "sprop-sps", "sprop-pps"})
-        append_param_sets(fmtp_value(fmtp, k), stream_.params);
-    }
+  void described(const rtsp::Answer& a, std::string_view sdp) {
+    std::string_view base = target_.url;
+    if (auto b = rtsp::header(a, "Content-Base"); b && !b->empty())
+      base = *b;
+    else if (auto l = rtsp::header(a, "Content-Location"); l && !l->empty())
+      base = *l;
+    auto video = rtsp::parse_sdp_video(sdp, base);
+    if (!video) return fail(video.error().message);
+    stream_.codec = video->codec;
+    stream_.clock_rate = video->clock_rate;
+    stream_.params = std::move(video->params);
     depay_ = rtp::Depayloader(stream_.codec);
-    const std::string control = attr("a=control:");
-    std::string base = header(head, "Content-Base");
-    if (base.empty()) base = target_.url;
-    std::string setup_url;
-    if (control.empty() || control == "*")
-      setup_url = base;
-    else if (control.rfind("rtsp://", 0) == 0)
-      setup_url = control;
-    else
-      setup_url = base + (base.back() == '/' ? "" : "/") + control;
     step_ = Step::setup;
-    request("SETUP", setup_url, "Transport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n");
+    request("SETUP", video->control_url, "Transport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n");
   }
 
   // Once playing: a check every quarter timeout instead of a timer reset per
@@ -447,28 +323,12 @@ class Client final : public RtspClient, public std::enable_shared_from_this<Clie
     handlers_.on_unit(*u, wall);
   }
 
-  // RTCP compound packet: the sender report (PT 200) maps RTP time to NTP.
   void rtcp(const std::uint8_t* p, std::size_t n) {
-    std::size_t o = 0;
-    while (o + 4 <= n) {
-      const std::size_t len = 4 * ((std::size_t{p[o + 2]} << 8 | p[o + 3]) + 1);
-      if ((p[o] >> 6) != 2 || o + len > n) return;
-      if (p[o + 1] == 200 && len >= 28) {
-        auto u32 = [p, o](std::size_t at) {
-          return (std::uint32_t{p[o + at]} << 24) | (std::uint32_t{p[o + at + 1]} << 16) |
-                 (std::uint32_t{p[o + at + 2]} << 8) | p[o + at + 3];
-        };
-        const std::int64_t secs = static_cast<std::int64_t>(u32(8)) - kNtpToUnixSeconds;
-        const std::uint32_t frac = u32(12);
-        if (secs > 0) {
-          sr_wall_ns_ = secs * 1'000'000'000LL +
-                        static_cast<std::int64_t>((std::uint64_t{frac} * 1'000'000'000ULL) >> 32);
-          sr_rtp_ = u32(16);
-          sr_known_ = true;
-          ++sender_reports_;
-        }
-      }
-      o += len;
+    if (auto sr = rtsp::parse_sender_report({p, n})) {
+      sr_wall_ns_ = sr->wall_ns;
+      sr_rtp_ = sr->rtp_time;
+      sr_known_ = true;
+      ++sender_reports_;
     }
   }
 
@@ -485,7 +345,7 @@ class Client final : public RtspClient, public std::enable_shared_from_this<Clie
   int cseq_ = 0;
   std::string session_;
   int session_timeout_s_ = 60;
-  std::string challenge_;
+  std::optional<rtsp::Challenge> challenge_;
   bool auth_tried_ = false;
   mutable unsigned nonce_count_ = 0;
   std::string cnonce_ = std::to_string(std::random_device{}());

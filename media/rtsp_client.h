@@ -7,11 +7,13 @@
 // What it does: DESCRIBE (SDP: the first video section, H.264 or H.265, its
 // parameter sets and control URL), SETUP interleaved=0-1, PLAY, OPTIONS as
 // keep-alive at half the session timeout, TEARDOWN on stop. Digest (RFC 2617,
-// MD5, with or without qop=auth) or Basic authentication when the camera
-// answers 401; credentials are never logged or put in error texts. RTCP
-// sender reports map RTP time to wall time. Every wait is bounded: connect,
-// each answer and the stream itself (no RTP for `timeout` is an error).
-// Answers are bounded in size before they are parsed.
+// MD5, with or without qop=auth) when the camera answers 401; Basic only when
+// the target allows it (else the client fails and sends nothing); credentials
+// are never logged or put in error texts. RTCP sender reports map RTP time to
+// wall time. Every wait is bounded: connect, each answer and the stream itself
+// (no RTP for `timeout` is an error). Everything the camera sends is parsed by
+// media/rtsp_parse.h (bounded before it is read); a malformed answer, or any
+// exception while handling one, fails this client through on_error.
 //
 // Threading: everything runs on the executor given to create() (a strand);
 // handlers are called there. After on_error the client is finished.
@@ -34,6 +36,8 @@ namespace zaulek::media {
 struct RtspTarget {
   std::string url;  // rtsp://host[:port]/path, no credentials in it
   std::string username, password;
+  // Basic sends the password in clear: only when the camera's record says so.
+  bool allow_basic = false;
   std::chrono::milliseconds timeout{10'000};
 };
 

@@ -42,6 +42,12 @@ class Bits {
     }
     return ((1u << zeros) - 1) + u(zeros);
   }
+  // ue() within [0, max] (the range the standard allows), else a failure.
+  std::uint32_t ue(std::uint32_t max) {
+    const std::uint32_t v = ue();
+    if (v > max) failed = true;
+    return failed ? 0 : v;
+  }
   std::int32_t se() {
     const std::uint32_t k = ue();
     return (k & 1) != 0 ? static_cast<std::int32_t>((k + 1) / 2)
@@ -81,7 +87,7 @@ std::optional<PictureSize> h264(std::span<const std::uint8_t> nal) {
   Bits b(nal, 1);
   const std::uint32_t profile = b.u(8);
   b.skip(16);  // constraint flags, level
-  b.ue();      // seq_parameter_set_id
+  b.ue(31);    // seq_parameter_set_id
   std::uint32_t chroma = 1;
   bool separate = false;
   switch (profile) {
@@ -101,8 +107,8 @@ std::optional<PictureSize> h264(std::span<const std::uint8_t> nal) {
       chroma = b.ue();
       if (chroma > 3) return std::nullopt;
       if (chroma == 3) separate = b.u(1) != 0;
-      b.ue();  // bit_depth_luma_minus8
-      b.ue();  // bit_depth_chroma_minus8
+      b.ue(6);  // bit_depth_luma_minus8
+      b.ue(6);  // bit_depth_chroma_minus8
       b.skip(1);
       if (b.u(1) != 0) {  // seq_scaling_matrix_present_flag
         const int lists = chroma != 3 ? 8 : 12;
@@ -111,7 +117,11 @@ std::optional<PictureSize> h264(std::span<const std::uint8_t> nal) {
           const int size = i < 6 ? 16 : 64;
           int last = 8, next = 8;
           for (int j = 0; j < size && !b.failed; ++j) {
-            if (next != 0) next = (last + b.se() + 256) % 256;
+            if (next != 0) {
+              const std::int32_t delta = b.se();  // delta_scale: -128..127
+              if (delta < -128 || delta > 127) return std::nullopt;
+              next = (last + delta + 256) % 256;
+            }
             last = next == 0 ? last : next;
           }
         }
@@ -121,10 +131,10 @@ std::optional<PictureSize> h264(std::span<const std::uint8_t> nal) {
     default:
       break;
   }
-  b.ue();  // log2_max_frame_num_minus4
+  b.ue(12);  // log2_max_frame_num_minus4
   const std::uint32_t poc_type = b.ue();
   if (poc_type == 0) {
-    b.ue();
+    b.ue(12);  // log2_max_pic_order_cnt_lsb_minus4
   } else if (poc_type == 1) {
     b.skip(1);
     b.se();
@@ -135,7 +145,7 @@ std::optional<PictureSize> h264(std::span<const std::uint8_t> nal) {
   } else if (poc_type != 2) {
     return std::nullopt;
   }
-  b.ue();     // max_num_ref_frames
+  b.ue(16);   // max_num_ref_frames
   b.skip(1);  // gaps_in_frame_num_value_allowed_flag
   const long long w_mbs = static_cast<long long>(b.ue()) + 1;
   const long long h_units = static_cast<long long>(b.ue()) + 1;
@@ -175,7 +185,7 @@ std::optional<PictureSize> h265(std::span<const std::uint8_t> nal) {
     if (profile_present[i]) b.skip(88);
     if (level_present[i]) b.skip(8);
   }
-  b.ue();  // sps_seq_parameter_set_id
+  b.ue(15);  // sps_seq_parameter_set_id
   const std::uint32_t chroma = b.ue();
   if (chroma > 3) return std::nullopt;
   const bool separate = chroma == 3 && b.u(1) != 0;

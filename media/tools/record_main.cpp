@@ -43,6 +43,8 @@ options:
                          RTSP/RTP receiver over TCP: our own client (default)
                          or rtspsrc (UDP always uses rtspsrc; docs/recording.md)
   --user NAME            RTSP user; the password is read from $ZAULEK_RECORD_PASSWORD
+  --allow-basic          native ingest: answer a Basic challenge (password in clear);
+                         without it such a camera fails with a reason
   --latency-ms N         jitterbuffer latency (default 200)
   --stall-ms N           no data for this long rebuilds the pipeline (default 10000)
   --flush-ms N           buffered data reaches the kernel at least this often (default 200)
@@ -142,6 +144,8 @@ int main(int argc, char** argv) {
       if (!value(v)) return usage_error("--user needs a name");
       base.username = v;
       if (const char* pw = std::getenv("ZAULEK_RECORD_PASSWORD")) base.password = pw;
+    } else if (a == "--allow-basic") {
+      base.allow_basic_auth = true;
     } else if (a == "--latency-ms") {
       if (!number(n) || n > 10'000) return usage_error("--latency-ms: 0..10000");
       base.latency = std::chrono::milliseconds(n);
