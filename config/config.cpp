@@ -433,6 +433,29 @@ const Field kFields[] = {
                     "(which must then not be 0.0.0.0 or ::).",
      .get = [](const Config& c) -> Value { return c.events.notify_url; },
      .set = [](Config& c, Value&& v) { c.events.notify_url = as_str(std::move(v)); }},
+    {.section = "events",
+     .key = "max_per_camera_per_second",
+     .kind = Kind::integer,
+     .min = 1,
+     .max = 100000,
+     .description = "Each camera's event budget: events per second it may send on average "
+                    "(token bucket). Events over it are not published or stored; they are counted "
+                    "(`zaulek_events_suppressed_total`) and summarized once a second as one event "
+                    "of kind `other`, topic `zaulek:Events/RateLimited`.",
+     .get = [](const Config& c) -> Value {
+       return std::int64_t{c.events.max_per_camera_per_second};
+     },
+     .set = [](Config& c,
+               Value&& v) { c.events.max_per_camera_per_second = static_cast<int>(as_int(v)); }},
+    {.section = "events",
+     .key = "burst",
+     .kind = Kind::integer,
+     .min = 1,
+     .max = 100000,
+     .description = "Events a camera that has been quiet may send at once before "
+                    "`max_per_camera_per_second` applies (the token bucket's size).",
+     .get = [](const Config& c) -> Value { return std::int64_t{c.events.burst}; },
+     .set = [](Config& c, Value&& v) { c.events.burst = static_cast<int>(as_int(v)); }},
     // [log]
     {.section = "log",
      .key = "level",

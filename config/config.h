@@ -73,6 +73,8 @@ struct Events {
   // Base URL cameras without a PullPoint send their Notifies to (Basic
   // Notification); "" = derived from server.listen and the bound port.
   std::string notify_url;
+  int max_per_camera_per_second = 50;  // each camera's event budget (token bucket rate)
+  int burst = 200;                     // and what a quiet camera may send at once
 };
 
 struct Log {

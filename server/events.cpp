@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <set>
 
 #include "onvif/events/basic_subscription.h"
 #include "server/hub.h"
@@ -181,10 +182,24 @@ class EventService::Subscriber : public std::enable_shared_from_this<Subscriber>
     if (stopped_) return;
     events_url_ = events_url;
     auto self = shared_from_this();
+    excess_seen_ = 0;
     sub_ = onvif::PullPointSubscription::create(
         strand_, url_, events_url, credentials_, options_, clock_,
         [self](std::vector<onvif::ReceivedEvent> events) {
-          self->service_->submit(self->id_, std::move(events));
+          // Notifications beyond our MessageLimit were cut off: counted too.
+          std::uint64_t dropped = 0;
+          if (self->sub_) {
+            dropped = self->sub_->excess() - self->excess_seen_;
+            self->excess_seen_ = self->sub_->excess();
+          }
+          if (dropped > 0 && !self->logged_excess_) {
+            self->logged_excess_ = true;
+            spdlog::warn(
+                "events {}: the camera answers PullMessages with more than the {} notifications "
+                "asked for; the rest are cut off and counted as suppressed",
+                self->id_, self->options_.message_limit);
+          }
+          self->service_->submit(self->id_, std::move(events), dropped);
         },
         [self](onvif::SubscriptionState s, const std::string& reason) {
           if (s == onvif::SubscriptionState::active) {
@@ -255,6 +270,8 @@ class EventService::Subscriber : public std::enable_shared_from_this<Subscriber>
   milliseconds backoff_{0};
   bool stopped_ = false;
   bool logged_failure_ = false;
+  std::uint64_t excess_seen_ = 0;  // sub_->excess() already passed to submit()
+  bool logged_excess_ = false;
 };
 
 EventService::EventService(asio::io_context& ioc, storage::Catalog& catalog, Hub* hub,
@@ -267,7 +284,9 @@ EventService::EventService(asio::io_context& ioc, storage::Catalog& catalog, Hub
       options_(options),
       strand_(ioc.get_executor()),
       poll_timer_(strand_),
-      write_timer_(strand_) {}
+      write_timer_(strand_),
+      budget_(clock, options_.budget),
+      summary_timer_(strand_) {}
 
 EventService::~EventService() {
   writer_.join();  // the batch being written finishes; nothing posts back after this
@@ -284,6 +303,8 @@ void EventService::stop() {
     for (auto& [id, entry] : cameras_)
       if (entry.subscriber) entry.subscriber->stop();
     cameras_.clear();
+    summary_timer_.cancel();
+    summarize();  // what was suppressed since the last tick is told, not lost
     // What is published but not written goes to the writer now, after the
     // batch it may be writing (the destructor waits for both).
     write_timer_.cancel();
@@ -383,21 +404,91 @@ std::string EventService::metrics_text() const {
   append_metric(out, "zaulek_events_store_failures_total", "counter",
                 "Camera events published but never written (over the backlog bound, or refused).",
                 store_failures_);
+  out +=
+      "# HELP zaulek_events_suppressed_total Camera events over the camera's budget (rate, "
+      "burst, or beyond the PullMessages MessageLimit), counted and summarized, not published.\n"
+      "# TYPE zaulek_events_suppressed_total counter\n";
+  for (const auto& [id, n] : budget_.totals())
+    out += "zaulek_events_suppressed_total{camera=\"" + id + "\"} " + std::to_string(n) + "\n";
   return out;
 }
 
-void EventService::submit(std::string camera_id, std::vector<onvif::ReceivedEvent> events) {
+std::uint64_t EventService::suppressed() const {
+  std::uint64_t n = 0;
+  for (const auto& [id, count] : budget_.totals()) n += count;
+  return n;
+}
+
+void EventService::submit(std::string camera_id, std::vector<onvif::ReceivedEvent> events,
+                          std::uint64_t dropped) {
+  // The budget first, on the camera's thread: a flood costs a count, not a
+  // conversion, a hop to the service strand and a publish per event.
+  const std::size_t pass = budget_.admit(camera_id, events.size(), dropped);
+  const bool over = pass < events.size() || dropped > 0;
+  events.erase(events.begin() + static_cast<std::ptrdiff_t>(pass), events.end());
+  if (events.empty() && !over) return;
   std::vector<storage::Event> stored;
   stored.reserve(events.size());
   for (const auto& e : events) stored.push_back(to_stored_event(camera_id, e));
   // Dispatched, not posted: called on an I/O thread (the camera's strand)
   // with the service strand idle, the events are published right here,
   // without a hop to another thread and the wake-up it costs.
-  asio::dispatch(strand_, [this, stored = std::move(stored)]() mutable {
-    pending_.insert(pending_.end(), std::make_move_iterator(stored.begin()),
-                    std::make_move_iterator(stored.end()));
-    flush();
+  asio::dispatch(strand_, [this, over, stored = std::move(stored)]() mutable {
+    if (!stored.empty()) {
+      pending_.insert(pending_.end(), std::make_move_iterator(stored.begin()),
+                      std::make_move_iterator(stored.end()));
+      flush();
+    }
+    if (over) arm_summary();
   });
+}
+
+// A tick every summary_interval while any camera is over its budget: each
+// such camera gets one summary per tick, so a flood that goes on is told
+// once per interval and one that has ended at most one interval later.
+void EventService::arm_summary() {
+  if (summary_armed_ || stopped_) return;
+  summary_armed_ = true;
+  summary_timer_.expires_after(options_.summary_interval);
+  summary_timer_.async_wait([this](boost::system::error_code ec) {
+    summary_armed_ = false;
+    if (ec || stopped_) return;
+    summarize();
+  });
+}
+
+void EventService::summarize() {
+  auto summaries = budget_.take_summaries();
+  std::set<std::string> over;
+  for (const auto& s : summaries) {
+    over.insert(s.camera_id);
+    if (!over_budget_.count(s.camera_id))
+      spdlog::warn(
+          "events {}: over its budget ({}/s, burst {}); the excess is counted and "
+          "summarized as {} events",
+          s.camera_id, budget_.options().per_second, budget_.options().burst, kRateLimitedTopic);
+    storage::Event e;
+    e.camera_id = s.camera_id;
+    e.time_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(s.to.time_since_epoch()).count();
+    e.kind = "other";
+    e.state = "pulse";
+    e.topic = kRateLimitedTopic;
+    e.source = json{{"Subsystem", "events"}}.dump();
+    e.data = json{{"suppressed", s.count},
+                  {"from", format_rfc3339(s.from)},
+                  {"to", format_rfc3339(s.to)},
+                  {"max_per_second", budget_.options().per_second},
+                  {"burst", budget_.options().burst}}
+                 .dump();
+    pending_.push_back(std::move(e));
+  }
+  for (const auto& id : over_budget_)
+    if (!over.count(id)) spdlog::info("events {}: within its budget again", id);
+  over_budget_ = std::move(over);
+  if (summaries.empty()) return;
+  flush();
+  arm_summary();  // the flood may go on; the next tick with nothing to tell stops
 }
 
 // Each event is published as soon as it has an id (reserved, not written):

@@ -28,6 +28,15 @@
 // only beyond max_unwritten, or refused for good, is an event not written:
 // it has still reached the consoles and the rules, and the loss is logged
 // and counted (store_failures).
+//
+// Budget: every camera event enters through submit() (PullPoint and Basic
+// Notification alike) and passes a per-camera token bucket first
+// (server/event_budget.h; EventsOptions::budget). Events over it are not
+// published; they are counted per camera (zaulek_events_suppressed_total)
+// with the notifications a camera sent beyond our MessageLimit, and once per
+// summary_interval each camera with a count gets one published and stored
+// event: kind `other`, topic `zaulek:Events/RateLimited`, data
+// {suppressed, from, to, max_per_second, burst}.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -45,11 +54,13 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "core/clock.h"
 #include "onvif/events/subscription.h"
+#include "server/event_budget.h"
 #include "server/secretbox.h"
 #include "storage/catalog.h"
 
@@ -64,6 +75,9 @@ struct EventsOptions {
   // Published events waiting for the writer, at most (about 50 MB at the
   // default); beyond it the oldest are dropped and counted as store failures.
   std::size_t max_unwritten = 100'000;
+  // Per-camera rate limit (see the top of this file).
+  EventBudgetOptions budget;
+  std::chrono::milliseconds summary_interval{1000};  // between a camera's RateLimited events
   // Optional hooks (the alarm router, server/alarms.h); called on the
   // service's strands, must not block. Each published batch, ids set; the
   // rows may not be written yet (alarms refer to events by id only):
@@ -79,6 +93,8 @@ struct EventsOptions {
 
 // The DESIGN.md event shape of a stored event.
 nlohmann::json event_json(const storage::Event& e);
+// The topic of the summary of a camera's events over its budget.
+inline constexpr const char* kRateLimitedTopic = "zaulek:Events/RateLimited";
 // A received event as the catalogue stores it; names, values and the topic
 // bounded (the catalogue refuses topics over 1024 and source/data over 8192
 // bytes) and made valid UTF-8.
@@ -97,8 +113,11 @@ class EventService {
   // and the catalogue poll. Does not wait.
   void stop();
 
-  // Stores and publishes (any thread).
-  void submit(std::string camera_id, std::vector<onvif::ReceivedEvent> events);
+  // Stores and publishes what the camera's budget admits (any thread);
+  // `dropped`: events the camera sent that were cut off before this (over
+  // a PullMessages MessageLimit), counted as suppressed.
+  void submit(std::string camera_id, std::vector<onvif::ReceivedEvent> events,
+              std::uint64_t dropped = 0);
 
   // "pullpoint" or "basic_notification" for a camera whose subscriber has
   // chosen (from the first CreatePullPointSubscription answer); "" otherwise.
@@ -116,6 +135,8 @@ class EventService {
   std::uint64_t stored() const { return stored_; }
   std::uint64_t store_failures() const { return store_failures_; }
   std::uint64_t store_retries() const { return store_retries_; }
+  // Events over the cameras' budgets, all cameras (any thread).
+  std::uint64_t suppressed() const;
 
  private:
   class Subscriber;
@@ -126,6 +147,8 @@ class EventService {
   bool store(const std::vector<storage::Event>& batch, bool final_try);
   void bound_unwritten();
   void set_mode(const std::string& camera_id, std::string mode);  // any thread; "" removes
+  void arm_summary();
+  void summarize();  // publishes one RateLimited event per camera with suppressed events
 
   boost::asio::io_context& ioc_;
   storage::Catalog& catalog_;
@@ -163,6 +186,10 @@ class EventService {
   boost::asio::thread_pool writer_{1};
   mutable std::mutex modes_mu_;  // written by subscribers' strands, read by /metrics
   std::map<std::string, std::string> modes_;
+  EventBudget budget_;
+  boost::asio::steady_timer summary_timer_;  // on strand_
+  bool summary_armed_ = false;               // on strand_
+  std::set<std::string> over_budget_;        // on strand_: cameras summarized at the last tick
 };
 
 }  // namespace zaulek::server

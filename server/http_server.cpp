@@ -1024,6 +1024,8 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
         alarms.camera_status(id, std::string(to_string(s)), reason);
       });
   EventsOptions event_options;
+  event_options.budget = {static_cast<std::uint32_t>(config.events.max_per_camera_per_second),
+                          static_cast<std::uint32_t>(config.events.burst)};
   // Published events go to the rules, which hand them on to events-mode recorders.
   event_options.on_published = [&alarms](std::vector<storage::Event> e) {
     alarms.route(std::move(e));
