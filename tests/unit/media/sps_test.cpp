@@ -96,5 +96,83 @@ TEST(MediaSps, EveryTruncationAndRandomBytesAreSafe) {
   RecordProperty("random_answered", answered);
 }
 
+// Bits MSB first, exp-Golomb coded as the standard writes them.
+struct BitWriter {
+  std::vector<std::uint8_t> out;
+  int used = 8;
+  void bit(unsigned b) {
+    if (used == 8) {
+      out.push_back(0);
+      used = 0;
+    }
+    out.back() |= static_cast<std::uint8_t>((b & 1) << (7 - used++));
+  }
+  void u(int n, std::uint64_t v) {
+    for (int i = n - 1; i >= 0; --i) bit(static_cast<unsigned>(v >> i));
+  }
+  void ue(std::uint64_t v) {
+    int len = 0;
+    while ((v + 1) >> (len + 1)) ++len;
+    u(len, 0);
+    u(len + 1, v + 1);
+  }
+};
+
+// A 1280x720 High profile SPS whose first scaling list starts with the
+// delta_scale of se code `first` (the rest 0): the parser used to add it to
+// `last + 256` in int.
+std::vector<std::uint8_t> high_sps_with_delta(std::uint64_t first) {
+  BitWriter w;
+  w.u(8, 0x67);
+  w.u(8, 100);  // profile_idc High
+  w.u(16, 0x001f);
+  w.ue(0);  // seq_parameter_set_id
+  w.ue(1);  // chroma_format_idc 4:2:0
+  w.ue(0);  // bit depths
+  w.ue(0);
+  w.bit(0);
+  w.bit(1);  // seq_scaling_matrix_present_flag
+  w.bit(1);  // list 0 present: 16 delta_scale values
+  w.ue(first);
+  for (int j = 1; j < 16; ++j) w.ue(0);
+  w.u(7, 0);  // lists 1..7 absent
+  w.ue(0);    // log2_max_frame_num_minus4
+  w.ue(0);    // pic_order_cnt_type
+  w.ue(0);    // log2_max_pic_order_cnt_lsb_minus4
+  w.ue(1);    // max_num_ref_frames
+  w.bit(0);
+  w.ue(79);  // 80 macroblocks wide
+  w.ue(44);  // 45 high
+  w.bit(1);  // frame_mbs_only_flag
+  w.bit(1);
+  w.bit(0);  // no cropping
+  w.bit(0);  // no VUI
+  w.bit(1);  // rbsp_stop_one_bit
+  return w.out;
+}
+
+TEST(MediaSps, OutOfRangeDeltaScaleIsRefusedWithoutOverflow) {
+  // se codes: 2k - 1 is +k, 2k is -k.
+  EXPECT_EQ(sps_picture_size(Codec::h264, high_sps_with_delta(0)), (PictureSize{1280, 720}));
+  // delta_scale is -128..127.
+  EXPECT_EQ(sps_picture_size(Codec::h264, high_sps_with_delta(253)), (PictureSize{1280, 720}));
+  EXPECT_EQ(sps_picture_size(Codec::h264, high_sps_with_delta(256)), (PictureSize{1280, 720}));
+  EXPECT_FALSE(sps_picture_size(Codec::h264, high_sps_with_delta(255)));  // +128
+  EXPECT_FALSE(sps_picture_size(Codec::h264, high_sps_with_delta(258)));  // -129
+  // +2^31 - 1 (INT_MAX): the sum UBSan flags.
+  EXPECT_FALSE(sps_picture_size(Codec::h264, high_sps_with_delta(0xfffffffdULL)));
+}
+
+TEST(MediaSps, OutOfRangeExpGolombFieldsAreRefused) {
+  // seq_parameter_set_id 32 (0..31 allowed) in the sim's Main SPS.
+  BitWriter w;
+  w.u(8, 0x67);
+  w.u(8, 77);
+  w.u(16, 0x4028);
+  w.ue(32);
+  for (int i = 0; i < 16; ++i) w.u(8, 0xaa);
+  EXPECT_FALSE(sps_picture_size(Codec::h264, w.out));
+}
+
 }  // namespace
 }  // namespace zaulek::media
