@@ -64,6 +64,26 @@ constexpr std::int64_t kMiB = 1024 * 1024;
 constexpr std::size_t kMaxInterfaces = 64;
 constexpr std::size_t kMaxInterfaceName = 15;  // IFNAMSIZ - 1
 
+// An IP network "ADDRESS[/BITS]"; returns what is wrong, or empty.
+std::string check_network(const std::string& text) {
+  const auto slash = text.find('/');
+  const std::string addr = text.substr(0, slash);
+  unsigned char buf[16];
+  int max = 0;
+  if (inet_pton(AF_INET, addr.c_str(), buf) == 1)
+    max = 32;
+  else if (inet_pton(AF_INET6, addr.c_str(), buf) == 1)
+    max = 128;
+  else
+    return "not an IP network (10.1.0.0/16, fd00::/8)";
+  if (slash == std::string::npos) return {};
+  const std::string bits = text.substr(slash + 1);
+  if (bits.empty() || bits.size() > 3 ||
+      bits.find_first_not_of("0123456789") != std::string::npos || std::stoi(bits) > max)
+    return "prefix length must be 0.." + std::to_string(max);
+  return {};
+}
+
 // "host:port" or "[v6]:port"; host must be an IP literal (the server binds it as is).
 std::string split_listen(const std::string& text, std::string& host, std::uint16_t& port) {
   std::string h, p;
@@ -375,6 +395,21 @@ const Field kFields[] = {
      .get = [](const Config& c) -> Value { return c.discovery.interfaces; },
      .set = [](Config& c, Value&& v) { c.discovery.interfaces = std::get<Strings>(std::move(v)); }},
     {.section = "discovery",
+     .key = "trusted_networks",
+     .kind = Kind::string_list,
+     .min = 0,
+     .max = kMaxInterfaces,
+     .check = check_network,
+     .range_note = "0..64 networks in CIDR form (10.1.0.0/16, fd00::/8)",
+     .description = "Networks where a camera that WS-Discovery sees at a new address is followed "
+                    "there at once. Elsewhere (the default: nowhere) such a sighting is only "
+                    "shown and audited, and an administrator moves the camera "
+                    "(`POST /api/v1/cameras/{id}/move`): WS-Discovery is unauthenticated, so "
+                    "anyone on the camera network can claim a camera's identity.",
+     .get = [](const Config& c) -> Value { return c.discovery.trusted_networks; },
+     .set = [](Config& c,
+               Value&& v) { c.discovery.trusted_networks = std::get<Strings>(std::move(v)); }},
+    {.section = "discovery",
      .key = "timeout_ms",
      .kind = Kind::integer,
      .min = 100,
@@ -613,6 +648,10 @@ std::string check_value(const Field& f, const Value& v) {
         return "has " + std::to_string(list.size()) + " entries; at most " + std::to_string(f.max) +
                " allowed";
       for (const auto& s : list) {
+        if (f.check) {
+          if (auto what = f.check(s); !what.empty()) return "entry " + toml_quote(s) + ": " + what;
+          continue;
+        }
         if (s.empty() || s.size() > kMaxInterfaceName || s.find('\0') != std::string::npos)
           return "entry " + toml_quote(s) + " is not an interface name (1.." +
                  std::to_string(kMaxInterfaceName) + " characters)";

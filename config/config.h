@@ -58,6 +58,8 @@ struct Recording {
 
 struct Discovery {
   std::vector<std::string> interfaces{"lo"};
+  // Where a camera seen at a new address is followed without an administrator.
+  std::vector<std::string> trusted_networks;
   std::chrono::milliseconds default_timeout{2000};
 };
 

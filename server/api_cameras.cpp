@@ -87,6 +87,25 @@ json stream_json(const storage::Stream& s) {
           {"height", s.height}};
 }
 
+json sighting_json(const Sighting& s) {
+  return {{"onvif_url", s.onvif_url},
+          {"endpoint", s.endpoint},
+          {"via", s.via},
+          {"first_seen", format_rfc3339(s.first_seen)},
+          {"last_seen", format_rfc3339(s.last_seen)}};
+}
+
+// An optional boolean field: nullopt when absent; error text when wrong.
+std::optional<bool> opt_bool(const json& body, const char* name, std::string& error) {
+  auto it = body.find(name);
+  if (it == body.end() || it->is_null()) return std::nullopt;
+  if (!it->is_boolean()) {
+    error = std::string("'") + name + "' must be true or false";
+    return std::nullopt;
+  }
+  return it->get<bool>();
+}
+
 // Never the password, never the user name: credentials stay in the server.
 json camera_json(const storage::Camera& c, const std::vector<storage::Stream>& streams,
                  const std::optional<CameraState>& st) {
@@ -104,6 +123,7 @@ json camera_json(const storage::Camera& c, const std::vector<storage::Stream>& s
              {{"mode", std::string(storage::to_string(c.recording_mode))},
               {"retention_days", c.retention_days}}},
             {"streams", s},
+            {"allow_basic_auth", c.allow_basic_auth},
             {"created", format_rfc3339(c.created)},
             {"updated", format_rfc3339(c.updated)}};
   if (st) {
@@ -114,6 +134,7 @@ json camera_json(const storage::Camera& c, const std::vector<storage::Stream>& s
         st->last_seen == WallTime{} ? json(nullptr) : json(format_rfc3339(st->last_seen));
     j["clock_offset_s"] = st->clock_offset_s;
     j["snapshot_uri"] = st->snapshot_uri.empty() ? json(nullptr) : json(st->snapshot_uri);
+    j["sighting"] = st->sighting ? sighting_json(*st->sighting) : json(nullptr);
   } else {
     j["status"] = "connecting";
     j["status_reason"] = "";
@@ -121,6 +142,7 @@ json camera_json(const storage::Camera& c, const std::vector<storage::Stream>& s
     j["last_seen"] = nullptr;
     j["clock_offset_s"] = 0;
     j["snapshot_uri"] = nullptr;
+    j["sighting"] = nullptr;
   }
   return j;
 }
@@ -221,7 +243,7 @@ Response scan(ApiContext& ctx, Request& req) {
   if (!r) return error_response(503, "discovery_failed", r.error().message);
   for (const auto& m : moved)
     ctx.audit->record(
-        req.principal->name, "camera.moved", "camera:" + m.id,
+        req.principal->name, m.followed ? "camera.moved" : "camera.sighted", "camera:" + m.id,
         json{{"from", m.from}, {"to", m.to}, {"endpoint", m.endpoint}, {"via", m.via}}.dump(),
         req.remote);
   auto known = ctx.catalog->list_cameras();
@@ -313,6 +335,9 @@ Response add_camera(ApiContext& ctx, Request& req) {
   if (!read_recording(body, max_age, mode, days, err)) return bad(err);
   a.mode = mode.value_or(storage::RecordingMode::continuous);
   a.retention_days = days.value_or(max_age);
+  auto basic = opt_bool(body, "allow_basic_auth", err);
+  if (!err.empty()) return bad(err);
+  a.allow_basic_auth = basic.value_or(false);
 
   auto added = ctx.cameras->add(a);
   if (!added) {
@@ -332,7 +357,8 @@ Response add_camera(ApiContext& ctx, Request& req) {
                          {"manufacturer", c.manufacturer},
                          {"model", c.model},
                          {"recording_mode", std::string(storage::to_string(c.recording_mode))},
-                         {"retention_days", c.retention_days}}
+                         {"retention_days", c.retention_days},
+                         {"allow_basic_auth", c.allow_basic_auth}}
                         .dump(),
                     req.remote);
   return json_response(201, camera_json(c, added->streams, added->state));
@@ -349,11 +375,16 @@ Response patch_camera(ApiContext& ctx, Request& req) {
   std::optional<storage::RecordingMode> mode;
   std::optional<int> days;
   if (!read_recording(body, ctx.cameras->options().max_age_days, mode, days, err)) return bad(err);
-  for (const char* secret : {"password", "username", "onvif_url"})
+  auto basic = opt_bool(body, "allow_basic_auth", err);
+  if (!err.empty()) return bad(err);
+  if (body.contains("onvif_url"))
+    return bad("'onvif_url' is changed by POST /api/v1/cameras/{id}/move, which checks the device");
+  for (const char* secret : {"password", "username"})
     if (body.contains(secret))
       return bad(std::string("'") + secret +
                  "' cannot be changed; delete the camera and add it again");
-  if (!name && !mode && !days) return bad("nothing to change: give name and/or recording");
+  if (!name && !mode && !days && !basic)
+    return bad("nothing to change: give name, recording and/or allow_basic_auth");
   const std::string& id = req.params.at("id");
   auto c = ctx.catalog->find_camera(id);
   if (!c) return error_response(c.error());
@@ -371,11 +402,49 @@ Response patch_camera(ApiContext& ctx, Request& req) {
     changes["retention_days"] = {{"from", c->retention_days}, {"to", *days}};
     c->retention_days = *days;
   }
+  if (basic) {
+    changes["allow_basic_auth"] = {{"from", c->allow_basic_auth}, {"to", *basic}};
+    c->allow_basic_auth = *basic;
+  }
   auto u = ctx.catalog->update_camera(*c);
   if (!u) return error_response(u.error());
   ctx.audit->record(req.principal->name, "camera.update", "camera:" + id, changes.dump(),
                     req.remote);
   return json_response(200, camera_json(*u, streams_of(ctx, id), ctx.cameras->state(id)));
+}
+
+// An administrator confirms a move (a sighting, or a camera re-addressed by
+// hand): onboarded at the new address before anything is stored.
+Response move_camera(ApiContext& ctx, Request& req) {
+  const json& body = *req.json;
+  if (!body.is_object()) return bad("body must be a JSON object");
+  std::string err;
+  auto url = opt_string(body, "onvif_url", kMaxUrl, err);
+  if (!err.empty()) return bad(err);
+  if (!url) return bad("'onvif_url' is required (http://HOST[:PORT]/onvif/device_service)");
+  if (auto u = onvif::parse_http_url(*url); !u) return bad(u.error().message);
+  const std::string& id = req.params.at("id");
+  auto before = ctx.catalog->find_camera(id);
+  if (!before) return error_response(before.error());
+  auto moved = ctx.cameras->move(id, *url);
+  if (!moved) {
+    ctx.audit->record(req.principal->name, "camera.move_failed", "camera:" + id,
+                      json{{"from", before->onvif_url},
+                           {"to", *url},
+                           {"error", std::string(to_string(moved.error().kind))},
+                           {"message", moved.error().message}}
+                          .dump(),
+                      req.remote);
+    if (moved.error().kind == ErrorKind::failed_precondition &&
+        moved.error().message.find("is not camera") != std::string::npos)
+      return error_response(409, "camera_identity_mismatch", moved.error().message);
+    if (moved.error().kind == ErrorKind::not_found) return error_response(moved.error());
+    return onboarding_error(moved.error());
+  }
+  ctx.audit->record(
+      req.principal->name, "camera.moved", "camera:" + id,
+      json{{"from", before->onvif_url}, {"to", *url}, {"via", "administrator"}}.dump(), req.remote);
+  return json_response(200, camera_json(moved->camera, moved->streams, moved->state));
 }
 
 Response delete_camera(ApiContext& ctx, Request& req) {
@@ -410,6 +479,8 @@ void register_camera_routes(Router& router, ApiContext& ctx) {
   router.add({"PATCH", "/api/v1/cameras/{id}", Access::roles, admin, true, false, h(patch_camera)});
   router.add(
       {"DELETE", "/api/v1/cameras/{id}", Access::roles, admin, false, false, h(delete_camera)});
+  router.add(
+      {"POST", "/api/v1/cameras/{id}/move", Access::roles, admin, true, false, h(move_camera)});
 }
 
 }  // namespace zaulek::server

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <future>
@@ -345,20 +346,22 @@ void Cameras::follow_moved_cameras(const onvif::ScanResult& result, std::vector<
     if (d.endpoint.empty()) continue;
     for (const auto& c : *cams)
       if (c.endpoint_ref == d.endpoint)
-        if (auto m = follow(c, d, *cams, "probe"); m && moved) moved->push_back(*m);
+        if (auto m = sighted(c, d, *cams, "probe"); m && moved) moved->push_back(*m);
   }
 }
 
-std::optional<Cameras::Moved> Cameras::follow(const storage::Camera& c,
-                                              const onvif::DiscoveryTarget& d,
-                                              const std::vector<storage::Camera>& all,
-                                              const char* via) {
+std::optional<Cameras::Moved> Cameras::sighted(const storage::Camera& c,
+                                               const onvif::DiscoveryTarget& d,
+                                               const std::vector<storage::Camera>& all,
+                                               const char* via) {
   if (std::find(d.xaddrs.begin(), d.xaddrs.end(), c.onvif_url) != d.xaddrs.end())
     return std::nullopt;  // still where we know it
   std::string to;
+  std::string host;
   for (const auto& x : d.xaddrs)
-    if (onvif::parse_http_url(x)) {
+    if (auto u = onvif::parse_http_url(x)) {
       to = x;
+      host = u->host;
       break;
     }
   if (to.empty()) return std::nullopt;
@@ -369,24 +372,75 @@ std::optional<Cameras::Moved> Cameras::follow(const storage::Camera& c,
                  c.id, d.endpoint, to);
     return std::nullopt;
   }
+  Moved m{c.id, c.onvif_url, to, d.endpoint, via, false};
+  if (in_trusted_network(host, options_.trusted_networks)) {
+    if (!follow(c, to)) return std::nullopt;
+    spdlog::warn(
+        "camera {}: moved from {} to {} (same WS-Discovery endpoint {}, seen by {}, in a "
+        "trusted network); following it",
+        c.id, c.onvif_url, to, d.endpoint, via);
+    m.followed = true;
+    return m;
+  }
+  // Only a proposal: the camera stays where it is and nothing is sent there.
+  const WallTime now = clock_.realtime();
+  bool tell = on_registry([&]() -> bool {
+    auto it = states_.find(c.id);
+    if (it == states_.end()) return false;
+    auto& s = it->second.sighting;
+    const bool fresh = !s || s->onvif_url != to;
+    if (fresh) s = Sighting{to, d.endpoint, via, now, now};
+    s->last_seen = now;
+    if (!fresh) return false;
+    // A flood of forged announcements with ever new addresses: the state
+    // shows the latest, the log, audit and consoles hear of one per 10 s.
+    auto& told = sighting_told_[c.id];
+    if (told != WallTime{} && now - told < 10s) return false;
+    told = now;
+    publish_sighting(c.id, *s);
+    return true;
+  });
+  if (!tell) return std::nullopt;
+  spdlog::warn(
+      "camera {}: its WS-Discovery endpoint {} was seen at {} (by {}); not moved: an "
+      "administrator confirms a move (POST /api/v1/cameras/{}/move)",
+      c.id, d.endpoint, to, via, c.id);
+  return m;
+}
+
+void Cameras::publish_sighting(const std::string& id, const Sighting& s) {
+  if (!hub_) return;
+  const auto& st = states_.at(id);
+  hub_->publish("camera",
+                {{"camera_id", id},
+                 {"status", to_string(st.status)},
+                 {"previous", to_string(st.status)},
+                 {"reason", st.reason},
+                 {"since", format_rfc3339(st.since)},
+                 {"sighting",
+                  {{"onvif_url", s.onvif_url},
+                   {"endpoint", s.endpoint},
+                   {"via", s.via},
+                   {"first_seen", format_rfc3339(s.first_seen)},
+                   {"last_seen", format_rfc3339(s.last_seen)}}}},
+                RoleSet::all(), id);
+}
+
+bool Cameras::follow(const storage::Camera& c, const std::string& to) {
   auto password = box_.open(c.password_enc);
-  if (!password) return std::nullopt;
+  if (!password) return false;
   storage::Camera updated = c;
   updated.onvif_url = to;
   if (auto u = catalog_.update_camera(updated); !u) {
     spdlog::error("camera {}: found at {} but could not be updated: {}", c.id, to,
                   u.error().message);
-    return std::nullopt;
+    return false;
   }
-  spdlog::warn(
-      "camera {}: moved from {} to {} (same WS-Discovery endpoint {}, seen by {}); "
-      "following it",
-      c.id, c.onvif_url, to, d.endpoint, via);
   CameraState st;
   st.since = clock_.realtime();
   supervise(c.id, to, {c.username, *password}, st);
   refresh_streams(c.id, to, {c.username, *password});
-  return Moved{c.id, c.onvif_url, to, d.endpoint, via};
+  return true;
 }
 
 // The stream URIs of a moved camera name its old address: learn them again
@@ -446,8 +500,10 @@ void Cameras::on_announcement(const onvif::Announcement& a) {
   if (!cams) return;
   for (const auto& c : *cams) {
     if (c.endpoint_ref != d.endpoint) continue;
-    if (auto m = follow(c, d, *cams, "hello")) {
+    if (auto m = sighted(c, d, *cams, "hello")) {
       if (on_moved_) on_moved_(*m);
+    } else if (std::find(d.xaddrs.begin(), d.xaddrs.end(), c.onvif_url) == d.xaddrs.end()) {
+      continue;  // seen elsewhere: not a sign that it is back where we know it
     } else if (auto it = supervisors_.find(c.id); it != supervisors_.end()) {
       it->second->poke();  // back (a reboot): probe now, not at the next retry
     }
@@ -467,22 +523,9 @@ Result<Cameras::Added> Cameras::add(const AddCamera& req) {
       return make_error(ErrorKind::already_exists,
                         "camera " + c.id + " already has this onvif_url");
 
-  auto strand = asio::make_strand(ioc_);
-  auto client = onvif::Client::create(strand, req.onvif_url, {req.username, req.password},
-                                      onvif::ClientOptions{options_.onvif_timeout}, clock_);
-  auto p = std::make_shared<std::promise<Result<onvif::OnboardInfo>>>();
-  auto fut = p->get_future();
-  asio::post(strand, [client, p] {
-    client->onboard([p](Result<onvif::OnboardInfo> r) { p->set_value(std::move(r)); });
-  });
-  // Seven calls at most, each within its own deadline.
-  auto got = wait_for(fut, options_.onvif_timeout * 7 + 2s);
-  if (!got) {
-    asio::post(strand, [client] { client->cancel(); });
-    return make_error(ErrorKind::deadline_exceeded, "camera did not finish onboarding in time");
-  }
-  if (!*got) return got->error();
-  const onvif::OnboardInfo& info = **got;
+  auto got = onboard(req.onvif_url, {req.username, req.password});
+  if (!got) return got.error();
+  const onvif::OnboardInfo& info = *got;
 
   storage::Camera cam;
   cam.name = req.name;
@@ -501,6 +544,7 @@ Result<Cameras::Added> Cameras::add(const AddCamera& req) {
   cam.endpoint_ref = req.endpoint;
   cam.recording_mode = req.mode;
   cam.retention_days = req.retention_days;
+  cam.allow_basic_auth = req.allow_basic_auth;
   auto stored = catalog_.add_camera(cam);
   if (!stored) return stored.error();
   auto streams = streams_of(stored->id, info);
@@ -524,6 +568,75 @@ Result<Cameras::Added> Cameras::add(const AddCamera& req) {
                   RoleSet::all(), stored->id);
   spdlog::info("camera {}: added ({} {}, clock offset {} s)", stored->id, cam.manufacturer,
                cam.model, state.clock_offset_s);
+  return Added{*stored, streams, state};
+}
+
+Result<onvif::OnboardInfo> Cameras::onboard(const std::string& url,
+                                            onvif::Credentials credentials) {
+  auto strand = asio::make_strand(ioc_);
+  auto client = onvif::Client::create(strand, url, std::move(credentials),
+                                      onvif::ClientOptions{options_.onvif_timeout}, clock_);
+  auto p = std::make_shared<std::promise<Result<onvif::OnboardInfo>>>();
+  auto fut = p->get_future();
+  asio::post(strand, [client, p] {
+    client->onboard([p](Result<onvif::OnboardInfo> r) { p->set_value(std::move(r)); });
+  });
+  // Seven calls at most, each within its own deadline.
+  auto got = wait_for(fut, options_.onvif_timeout * 7 + 2s);
+  if (!got) {
+    asio::post(strand, [client] { client->cancel(); });
+    return make_error(ErrorKind::deadline_exceeded, "camera did not finish onboarding in time");
+  }
+  return std::move(*got);
+}
+
+Result<Cameras::Added> Cameras::move(const std::string& id, const std::string& onvif_url) {
+  if (!running_) return make_error(ErrorKind::unavailable, "camera service is not running");
+  auto c = catalog_.find_camera(id);
+  if (!c) return c.error();
+  if (c->onvif_url == onvif_url)
+    return make_error(ErrorKind::invalid_argument, "camera " + id + " is already at this address");
+  auto all = catalog_.list_cameras();
+  if (!all) return all.error();
+  for (const auto& o : *all)
+    if (o.id != id && o.onvif_url == onvif_url)
+      return make_error(ErrorKind::already_exists,
+                        "camera " + o.id + " already has this onvif_url");
+  auto password = box_.open(c->password_enc);
+  if (!password) return password.error();
+  auto got = onboard(onvif_url, {c->username, *password});
+  if (!got) return got.error();
+  const onvif::OnboardInfo& info = *got;
+  // The same device, as far as it can tell: a device that holds the
+  // credentials but another serial number is another camera.
+  auto differs = [](const std::string& known, const std::string& seen) {
+    return !known.empty() && known != seen;
+  };
+  if (differs(c->serial, info.device.serial) || differs(c->hardware_id, info.device.hardware_id))
+    return make_error(ErrorKind::failed_precondition,
+                      "the device at the new address is not camera " + id + " (serial number " +
+                          info.device.serial + ", expected " + c->serial + "); not moved");
+  storage::Camera updated = *c;
+  updated.onvif_url = onvif_url;
+  auto stored = catalog_.update_camera(updated);
+  if (!stored) return stored.error();
+  auto streams = streams_of(id, info);
+  if (auto st = catalog_.set_streams(id, streams); !st) return st.error();
+  CameraState state;
+  state.status = CameraStatus::online;
+  state.since = state.last_seen = clock_.realtime();
+  state.clock_offset_s = info.clock_offset.count();
+  state.snapshot_uri = info.snapshot_uri;
+  supervise(id, onvif_url, {c->username, *password}, state);  // the sighting ends here
+  if (hub_)
+    hub_->publish("camera",
+                  {{"camera_id", id},
+                   {"status", to_string(state.status)},
+                   {"previous", "moved"},
+                   {"reason", ""},
+                   {"since", format_rfc3339(state.since)}},
+                  RoleSet::all(), id);
+  spdlog::info("camera {}: moved from {} to {} by an administrator", id, c->onvif_url, onvif_url);
   return Added{*stored, streams, state};
 }
 
@@ -558,6 +671,64 @@ void Cameras::forget(const std::string& id) {
                   RoleSet::all(), id);
 }
 
+namespace {
+
+// `cidr` as a network, or nullopt (an address alone is a /32 or /128).
+std::optional<std::pair<asio::ip::address, int>> parse_network(const std::string& cidr) {
+  const auto slash = cidr.find('/');
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(cidr.substr(0, slash), ec);
+  if (ec) return std::nullopt;
+  const int max = addr.is_v4() ? 32 : 128;
+  int bits = max;
+  if (slash != std::string::npos) {
+    const std::string b = cidr.substr(slash + 1);
+    if (b.empty() || b.size() > 3 || b.find_first_not_of("0123456789") != std::string::npos)
+      return std::nullopt;
+    bits = std::stoi(b);
+    if (bits > max) return std::nullopt;
+  }
+  return std::pair{addr, bits};
+}
+
+bool same_prefix(const unsigned char* a, const unsigned char* b, int bits) {
+  for (int i = 0; bits > 0; ++i, bits -= 8) {
+    const unsigned mask = bits >= 8 ? 0xffu : (0xffu << (8 - bits)) & 0xffu;
+    if ((a[i] & mask) != (b[i] & mask)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string check_network(const std::string& cidr) {
+  if (parse_network(cidr)) return {};
+  return "\"" + cidr.substr(0, 64) +
+         "\" is not a network (an IP address with an optional /prefix: 10.1.0.0/16, fd00::/8)";
+}
+
+bool in_trusted_network(const std::string& host, const std::vector<std::string>& networks) {
+  std::string h = host;
+  if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(h, ec);
+  if (ec) return false;
+  if (addr.is_v6() && addr.to_v6().is_v4_mapped())
+    addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
+  for (const auto& n : networks) {
+    auto net = parse_network(n);
+    if (!net || net->first.is_v4() != addr.is_v4()) continue;
+    if (addr.is_v4()) {
+      auto a = addr.to_v4().to_bytes(), b = net->first.to_v4().to_bytes();
+      if (same_prefix(a.data(), b.data(), net->second)) return true;
+    } else {
+      auto a = addr.to_v6().to_bytes(), b = net->first.to_v6().to_bytes();
+      if (same_prefix(a.data(), b.data(), net->second)) return true;
+    }
+  }
+  return false;
+}
+
 Result<std::unique_ptr<Cameras>> start_cameras(
     const config::Config& config, storage::Catalog& catalog, Hub* hub, Clock& clock,
     std::function<void(const Cameras::Moved&)> on_moved) {
@@ -573,6 +744,7 @@ Result<std::unique_ptr<Cameras>> start_cameras(
   o.retry_min = std::min(o.retry_min, o.retry_max);
   o.onvif_timeout = config.cameras.onvif_timeout;
   o.max_age_days = config.retention.max_age_days;
+  o.trusted_networks = config.discovery.trusted_networks;
   auto cams = std::make_unique<Cameras>(catalog, std::move(*box), hub, clock, std::move(o));
   cams->set_on_moved(std::move(on_moved));
   if (auto st = cams->start(); !st) return st.error();

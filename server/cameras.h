@@ -45,13 +45,26 @@ class Hub;
 enum class CameraStatus { connecting, online, unauthorized, offline, degraded };
 std::string_view to_string(CameraStatus status);
 
+// A known camera's WS-Discovery endpoint reference seen at another address
+// (a Hello or a scan's ProbeMatch). WS-Discovery is unauthenticated UDP, so
+// anyone on the camera network can claim any endpoint: a sighting is only a
+// proposal that an administrator confirms (Cameras::move), except inside
+// discovery.trusted_networks. Nothing is sent to the sighted address.
+struct Sighting {
+  std::string onvif_url;  // where the endpoint was seen
+  std::string endpoint;
+  std::string via;  // "probe" (a scan) or "hello"
+  WallTime first_seen, last_seen;
+};
+
 struct CameraState {
   CameraStatus status = CameraStatus::connecting;
   std::string reason;  // why it is not online ("" when online)
   WallTime since;      // when this status began
   WallTime last_seen{};
-  std::int64_t clock_offset_s = 0;  // camera clock - our clock
-  std::string snapshot_uri;         // learnt when added ("" after a restart)
+  std::int64_t clock_offset_s = 0;   // camera clock - our clock
+  std::string snapshot_uri;          // learnt when added ("" after a restart)
+  std::optional<Sighting> sighting;  // seen elsewhere, not moved (see Sighting)
 };
 
 // A device that discovery has seen (a scan's answer or a Hello), by endpoint
@@ -73,7 +86,17 @@ struct CamerasOptions {
   int max_age_days = 90;  // retention ceiling for retention_days
   // Listen for WS-Discovery Hello/Bye on discovery_interfaces.
   bool listen_announcements = true;
+  // CIDR networks ("10.1.0.0/16") where a camera seen at a new address is
+  // followed there without an administrator (discovery.trusted_networks);
+  // empty: every move is only proposed.
+  std::vector<std::string> trusted_networks;
 };
+
+// Whether `host` (an IP literal) lies in one of `networks` (CIDR strings;
+// malformed entries never match). A host name never matches.
+bool in_trusted_network(const std::string& host, const std::vector<std::string>& networks);
+// "" when `cidr` is a network like 10.1.0.0/16 or fd00::/8, else what is wrong.
+std::string check_network(const std::string& cidr);
 
 struct AddCamera {
   std::string name;  // "" = from the device (manufacturer model)
@@ -81,6 +104,7 @@ struct AddCamera {
   std::string endpoint;  // WS-Discovery endpoint reference from a scan ("" = unknown)
   storage::RecordingMode mode = storage::RecordingMode::continuous;
   int retention_days = 90;
+  bool allow_basic_auth = false;  // RTSP Basic (password in clear) allowed for this camera
 };
 
 class Cameras {
@@ -97,35 +121,45 @@ class Cameras {
 
   const CamerasOptions& options() const { return options_; }
 
-  // A camera found at a new address under its known endpoint reference.
-  struct Moved {
-    std::string id, from, to, endpoint;
-    std::string via;  // "probe" or "hello"
-  };
-  // Called (on the registry's thread) for every move that a Hello revealed;
-  // scans return theirs to the caller instead. Set before start().
-  void set_on_moved(std::function<void(const Moved&)> fn) { on_moved_ = std::move(fn); }
-
-  // Devices seen by scans and Hello announcements and not yet gone (Bye),
-  // in order of first sight. Hello/Bye are heard on the discovery
-  // interfaces while the registry runs: a known camera that says Hello from
-  // a new address (DHCP) is followed there at once (onvif_url and stream
-  // URIs updated, logged, on_moved), one that says Hello from its address
-  // (a reboot) is probed at once instead of at its next retry.
-  std::vector<DiscoveredDevice> discovered();
-  // Discovery scan (blocking, at most timeout + 2 s). A catalogued camera
-  // whose endpoint reference answers from other XAddrs (a DHCP lease
-  // changed) is followed there: onvif_url updated, supervisor restarted,
-  // logged, and listed in `moved` for the caller to audit.
-  Result<onvif::ScanResult> scan(std::chrono::milliseconds timeout,
-                                 std::vector<std::string> targets,
-                                 std::vector<Moved>* moved = nullptr);
-
   struct Added {
     storage::Camera camera;
     std::vector<storage::Stream> streams;
     CameraState state;
   };
+
+  // A camera's endpoint reference seen at a new address: followed there
+  // (inside a trusted network) or only proposed (a Sighting).
+  struct Moved {
+    std::string id, from, to, endpoint;
+    std::string via;        // "probe" or "hello"
+    bool followed = false;  // false: proposed only, the camera stays where it was
+  };
+  // Called (on the registry's thread) for every sighting that a Hello
+  // revealed; scans return theirs to the caller instead. Set before start().
+  void set_on_moved(std::function<void(const Moved&)> fn) { on_moved_ = std::move(fn); }
+
+  // Devices seen by scans and Hello announcements and not yet gone (Bye),
+  // in order of first sight. Hello/Bye are heard on the discovery
+  // interfaces while the registry runs: a known camera that says Hello from
+  // a new address gets a Sighting (logged, on the hub, on_moved), and is
+  // followed there only inside trusted_networks; one that says Hello from
+  // its address (a reboot) is probed at once instead of at its next retry.
+  std::vector<DiscoveredDevice> discovered();
+  // Discovery scan (blocking, at most timeout + 2 s). A catalogued camera
+  // whose endpoint reference answers from other XAddrs is handled as a
+  // Hello from there would be, and listed in `moved` for the caller to audit.
+  Result<onvif::ScanResult> scan(std::chrono::milliseconds timeout,
+                                 std::vector<std::string> targets,
+                                 std::vector<Moved>* moved = nullptr);
+
+  // An administrator's move of camera `id` to `onvif_url`: onboards there
+  // with the stored credentials first (blocking, like add), checks that the
+  // device is the same one (serial number and hardware id, where the camera
+  // had them), then stores the address and the new stream URIs and restarts
+  // supervision. Errors as add(), plus not_found, already_exists (another
+  // camera has the address) and failed_precondition (another device answers).
+  Result<Added> move(const std::string& id, const std::string& onvif_url);
+
   // Onboards, stores (password sealed) and supervises. Errors keep their
   // kind: unauthenticated (wrong credentials), unavailable, deadline_exceeded,
   // invalid_argument (bad reply), failed_precondition (SOAP fault),
@@ -149,9 +183,14 @@ class Cameras {
   void supervise(const std::string& id, const std::string& url, onvif::Credentials credentials,
                  CameraState initial);
   void follow_moved_cameras(const onvif::ScanResult& result, std::vector<Moved>* moved);
-  // Follows camera `c` to the first usable XAddr of `d` (nullopt: nothing to do).
-  std::optional<Moved> follow(const storage::Camera& c, const onvif::DiscoveryTarget& d,
-                              const std::vector<storage::Camera>& all, const char* via);
+  // Camera `c` seen at the first usable XAddr of `d`: followed (trusted
+  // network) or a sighting recorded (nullopt: nothing new to report).
+  std::optional<Moved> sighted(const storage::Camera& c, const onvif::DiscoveryTarget& d,
+                               const std::vector<storage::Camera>& all, const char* via);
+  // Stores the new address and restarts supervision (the trusted follow).
+  bool follow(const storage::Camera& c, const std::string& to);
+  Result<onvif::OnboardInfo> onboard(const std::string& url, onvif::Credentials credentials);
+  void publish_sighting(const std::string& id, const Sighting& s);  // on strand_
   void refresh_streams(const std::string& id, const std::string& url,
                        onvif::Credentials credentials);
   void remember(const onvif::DiscoveryTarget& d, const char* via);  // on strand_
@@ -174,6 +213,7 @@ class Cameras {
   // On strand_ only.
   std::map<std::string, std::shared_ptr<Supervisor>> supervisors_;
   std::map<std::string, CameraState> states_;
+  std::map<std::string, WallTime> sighting_told_;  // last report per camera (flood bound)
   std::vector<DiscoveredDevice> discovered_;
   std::shared_ptr<onvif::AnnouncementListener> listener_;
   std::function<void(const Moved&)> on_moved_;

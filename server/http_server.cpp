@@ -25,7 +25,9 @@
 #include <thread>
 #include <unordered_map>
 
+#include "core/camera_faults.h"
 #include "core/clock.h"
+#include "core/utf8.h"
 #include "server/alarms.h"
 #include "server/api.h"
 #include "server/audit.h"
@@ -893,6 +895,21 @@ class Listener : public std::enable_shared_from_this<Listener> {
   std::chrono::steady_clock::time_point last_reject_log_{};
 };
 
+// Runs a camera-facing io_context. Every handler there has its own
+// boundary (onvif/client/client.h); this is the last one: an exception that
+// still escapes is logged and counted, and the thread runs on.
+void run_camera_facing(net::io_context& ioc) {
+  for (;;) {
+    try {
+      ioc.run();
+      return;
+    } catch (const std::exception& e) {
+      count_camera_fault(CameraFault::onvif_reply);
+      spdlog::error("server: a camera-facing handler failed: {}", to_valid_utf8(e.what(), 200));
+    }
+  }
+}
+
 Status write_port_file(const std::filesystem::path& file, std::uint16_t port) {
   // Written then renamed, so a reader never sees a half-written number.
   auto tmp = file;
@@ -987,7 +1004,7 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
   // A camera that a Hello revealed at a new address: no user did it.
   auto cameras = start_cameras(config, catalog, &hub, clock, [&audit](const Cameras::Moved& m) {
     audit.record(
-        "system", "camera.moved", "camera:" + m.id,
+        "system", m.followed ? "camera.moved" : "camera.sighted", "camera:" + m.id,
         nlohmann::json{{"from", m.from}, {"to", m.to}, {"endpoint", m.endpoint}, {"via", m.via}}
             .dump(),
         "");
@@ -997,7 +1014,7 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
     return 1;
   }
   ctx.cameras = cameras->get();
-  // Camera events (server/events.h): subscriptions run on this io_context.
+  // Camera events (server/events.h): subscriptions run on camera_ioc (below).
   auto event_box = SecretBox::open_or_create(config.storage.path / "secret.key");
   if (!event_box) {
     spdlog::error("server: events: {}", event_box.error().message);
@@ -1052,7 +1069,13 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
   NotifyConsumers notify;
   event_options.notify = &notify;
   ctx.notify = &notify;
-  EventService events(ioc, catalog, &hub, std::move(*event_box), clock, event_options);
+  // Camera events (PullPoint long-polls, Renew, Subscribe: every reply read
+  // by gSOAP) on an io_context of their own, never on the one serving
+  // consoles: what a camera's replies cost is bounded (onvif/xml_prescan.h)
+  // but it delays only other cameras' events, never /healthz or a console.
+  net::io_context camera_ioc{threads};
+  auto camera_work = net::make_work_guard(camera_ioc);
+  EventService events(camera_ioc, catalog, &hub, std::move(*event_box), clock, event_options);
   ctx.events = &events;
   events.start();
   Router router;
@@ -1114,6 +1137,7 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
     sh.stopping = true;
     listener->stop();
     events.stop();
+    camera_work.reset();  // camera_ioc ends once the Unsubscribes are done
     alarms.stop();
     sweep.cancel();
     hub.shutdown();
@@ -1127,14 +1151,18 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
       spdlog::warn("server: {} connections still open after {}s; stopping anyway",
                    metrics.connections_open.load(), kShutdownGrace.count());
       forced = true;
+      camera_ioc.stop();
       ioc.stop();
     });
   });
 
-  std::vector<std::thread> pool;
+  std::vector<std::thread> pool, camera_pool;
+  for (int i = 0; i < threads; ++i)
+    camera_pool.emplace_back([&camera_ioc] { run_camera_facing(camera_ioc); });
   for (int i = 1; i < threads; ++i) pool.emplace_back([&ioc] { ioc.run(); });
   ioc.run();
   for (auto& t : pool) t.join();
+  for (auto& t : camera_pool) t.join();
   work.join();
   (*cameras)->stop();  // joins its thread: no status listener call outlives `alarms`
   recording.stop();    // open segments closed and indexed

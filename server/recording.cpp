@@ -344,7 +344,8 @@ void RecordingService::sync() {
     }
     std::string fp = uri + '\n' + c.username + '\n' +
                      std::string(c.password_enc.begin(), c.password_enc.end()) + '\n' +
-                     std::string(storage::to_string(c.recording_mode));
+                     std::string(storage::to_string(c.recording_mode)) + '\n' +
+                     (c.allow_basic_auth ? "basic" : "");
     want[c.id] = {&c, uri, fp};
   }
   for (auto it = recorders_.begin(); it != recorders_.end();) {

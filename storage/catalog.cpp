@@ -141,6 +141,7 @@ Result<Camera> read_camera(const sql::Stmt& st) {
   if (!mode) return make_error(ErrorKind::data_loss, "camera " + c.id + " has an unknown mode");
   c.recording_mode = *mode;
   c.retention_days = static_cast<int>(st.int64("retention_days"));
+  c.allow_basic_auth = st.int64("allow_basic_auth") != 0;
   c.created = from_ns(st.int64("created_ns"));
   c.updated = from_ns(st.int64("updated_ns"));
   return c;
@@ -677,14 +678,15 @@ class SqliteCatalog final : public Catalog {
       auto st = writer_->prepare(
           "INSERT INTO cameras (id, name, onvif_url, username, password_enc, manufacturer, "
           "model, serial, hardware_id, endpoint_ref, recording_mode, retention_days, "
-          "created_ns, updated_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
-          "?13, ?13)");
+          "created_ns, updated_ns, allow_basic_auth) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+          "?9, ?10, ?11, ?12, ?13, ?13, ?14)");
       if (!st) return st.error();
       (*st)->bind(1, c.id).bind(2, c.name).bind(3, c.onvif_url).bind(4, c.username);
       (*st)->bind_blob(5, c.password_enc).bind(6, c.manufacturer).bind(7, c.model);
       (*st)->bind(8, c.serial).bind(9, c.hardware_id).bind(10, c.endpoint_ref);
       (*st)->bind(11, to_string(c.recording_mode)).bind(12, c.retention_days);
       (*st)->bind(13, to_ns(c.created));
+      (*st)->bind(14, std::int64_t{c.allow_basic_auth});
       auto r = (*st)->run();
       if (r) {
         if (auto s = tx->commit(); !s) return s.error();
@@ -726,13 +728,15 @@ class SqliteCatalog final : public Catalog {
     auto st = writer_->prepare(
         "UPDATE cameras SET name = ?2, onvif_url = ?3, username = ?4, password_enc = ?5, "
         "manufacturer = ?6, model = ?7, serial = ?8, hardware_id = ?9, endpoint_ref = ?10, "
-        "recording_mode = ?11, retention_days = ?12, updated_ns = ?13 WHERE id = ?1");
+        "recording_mode = ?11, retention_days = ?12, updated_ns = ?13, allow_basic_auth = ?14 "
+        "WHERE id = ?1");
     if (!st) return st.error();
     (*st)->bind(1, c.id).bind(2, c.name).bind(3, c.onvif_url).bind(4, c.username);
     (*st)->bind_blob(5, c.password_enc).bind(6, c.manufacturer).bind(7, c.model);
     (*st)->bind(8, c.serial).bind(9, c.hardware_id).bind(10, c.endpoint_ref);
     (*st)->bind(11, to_string(c.recording_mode)).bind(12, c.retention_days);
     (*st)->bind(13, to_ns(clock_.realtime()));
+    (*st)->bind(14, std::int64_t{c.allow_basic_auth});
     if (auto r = (*st)->run(); !r) return with_context(r.error(), "updating camera " + c.id);
     if (writer_->changes() == 0) return make_error(ErrorKind::not_found, "no camera " + c.id);
     auto back = writer_->prepare("SELECT * FROM cameras WHERE id = ?1");

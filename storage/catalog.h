@@ -76,8 +76,10 @@ struct Camera {
   std::string endpoint_ref;  // WS-Discovery endpoint reference (urn:uuid:...)
   RecordingMode recording_mode = RecordingMode::continuous;
   int retention_days = 90;  // 1..3650; the effective limit is min(this, config max_age_days)
-  WallTime created;         // set by the catalogue
-  WallTime updated;         // set by the catalogue
+  // The recorder may answer an RTSP Basic challenge (the password in clear).
+  bool allow_basic_auth = false;
+  WallTime created;  // set by the catalogue
+  WallTime updated;  // set by the catalogue
 };
 
 enum class StreamKind { main, sub };

@@ -75,6 +75,20 @@ def test_add_camera_returns_streams_and_hides_credentials(make_daemon):
         dup, _ = add_camera(d, h, cam["onvif_url"], USER, PASSWORD)
         assert dup.status_code == 409, dup.text
 
+        # RTSP Basic (password in clear) is off unless an administrator allows it.
+        assert body["allow_basic_auth"] is False and body["sighting"] is None
+        url = d.url(f"/api/v1/cameras/{body['id']}")
+        bad = requests.patch(url, headers=h, json={"allow_basic_auth": "yes"}, timeout=10)
+        assert bad.status_code == 400 and "allow_basic_auth" in bad.text, bad.text
+        assert requests.patch(url, headers=d.bearer("olga"), json={"allow_basic_auth": True},
+                              timeout=10).status_code == 403
+        ok = requests.patch(url, headers=h, json={"allow_basic_auth": True}, timeout=10)
+        assert ok.status_code == 200 and ok.json()["allow_basic_auth"] is True, ok.text
+        updates = [e for e in requests.get(d.url("/api/v1/audit"), headers=h,
+                                           params={"limit": 100}, timeout=10).json()["entries"]
+                   if e["action"] == "camera.update"]
+        assert updates[0]["detail"] == {"allow_basic_auth": {"from": False, "to": True}}, updates
+
         # Supervision keeps it online (probes every 500 ms with these credentials).
         time.sleep(1.5)
         assert cameras(d, h)[0]["status"] == "online"

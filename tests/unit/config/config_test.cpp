@@ -130,6 +130,7 @@ pre_event_s = 0
 post_event_s = 600
 [discovery]
 interfaces = ["eth0", "eth1"]
+trusted_networks = ["10.20.0.0/16", "fd00::/8", "192.168.1.7"]
 timeout_ms = 100
 [log]
 level = "debug"
@@ -143,6 +144,8 @@ level = "debug"
   EXPECT_EQ(cfg->recording.post_event, std::chrono::seconds(600));
   EXPECT_EQ(cfg->discovery.default_timeout, std::chrono::milliseconds(100));
   EXPECT_EQ(cfg->discovery.interfaces, (std::vector<std::string>{"eth0", "eth1"}));
+  EXPECT_EQ(cfg->discovery.trusted_networks,
+            (std::vector<std::string>{"10.20.0.0/16", "fd00::/8", "192.168.1.7"}));
   auto again = parse_text(to_toml(*cfg));
   ASSERT_TRUE(again.ok()) << again.error().message;
   EXPECT_EQ(to_toml(*again), to_toml(*cfg));
@@ -285,6 +288,13 @@ TEST(ConfigErrors, ExactMessages) {
       {"interface name empty", "[discovery]\ninterfaces = [\"\"]\n",
        "zaulekd.toml:2:14: discovery.interfaces: entry \"\" is not an interface name (1..15 "
        "characters)"},
+      {"trusted network not a network",
+       "[discovery]\ntrusted_networks = [\"10.0.0.0/8\", \"lan\"]\n",
+       "zaulekd.toml:2:20: discovery.trusted_networks: entry \"lan\": not an IP network "
+       "(10.1.0.0/16, fd00::/8)"},
+      {"trusted network prefix too long", "[discovery]\ntrusted_networks = [\"10.0.0.0/33\"]\n",
+       "zaulekd.toml:2:20: discovery.trusted_networks: entry \"10.0.0.0/33\": prefix length must "
+       "be 0..32"},
       {"discovery timeout too low", "[discovery]\ntimeout_ms = 99\n",
        "zaulekd.toml:2:14: discovery.timeout_ms: 99 is out of range 100..60000"},
       {"control characters are escaped", "[log]\nlevel = \"a\\u001b[31m\"\n",

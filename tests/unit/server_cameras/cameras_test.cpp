@@ -1,6 +1,7 @@
 // The camera registry against simulated ONVIF devices (in process, real
 // loopback sockets) and a real SQLite catalogue: statuses, and a camera that
-// reappears at a new address under its endpoint reference being followed.
+// reappears at a new address under its endpoint reference: proposed (a
+// sighting) and moved by an administrator, or followed in a trusted network.
 #include "server/cameras.h"
 
 #include <gtest/gtest.h>
@@ -48,10 +49,10 @@ class CamerasTest : public ::testing::Test {
     catalog_.reset();
     fs::remove_all(dir_);
   }
-  sim::OnvifDevice& device() {
+  sim::OnvifDevice& device(const std::string& serial = "MOVE-1") {
     sim::CameraIdentity id;
     id.name = "moving-cam";
-    id.serial = "MOVE-1";
+    id.serial = serial;
     id.hardware_id = "SimCam-1080";
     id.endpoint_uuid = kEndpoint;
     id.rtsp_main_url = "rtsp://127.0.0.1:8554/main";
@@ -62,7 +63,7 @@ class CamerasTest : public ::testing::Test {
     devices_.back()->start();
     return *devices_.back();
   }
-  Cameras& cameras() {
+  Cameras& cameras(std::vector<std::string> trusted = {}) {
     auto box = SecretBox::open_or_create(dir_ / "secret.key");
     EXPECT_TRUE(box.ok());
     CamerasOptions o;
@@ -72,6 +73,7 @@ class CamerasTest : public ::testing::Test {
     o.retry_min = 100ms;
     o.retry_max = 300ms;
     o.onvif_timeout = 1000ms;
+    o.trusted_networks = std::move(trusted);
     cameras_ = std::make_unique<Cameras>(*catalog_, std::move(*box), nullptr, system_clock(), o);
     EXPECT_TRUE(cameras_->start().ok());
     return *cameras_;
@@ -138,9 +140,9 @@ TEST_F(CamerasTest, StatusesFollowTheDevice) {
   EXPECT_FALSE(again.state(id).has_value());
 }
 
-TEST_F(CamerasTest, CameraAtANewAddressIsFollowedByEndpointReference) {
+TEST_F(CamerasTest, CameraAtANewAddressIsFollowedInATrustedNetwork) {
   auto& old_dev = device();
-  auto& cams = cameras();
+  auto& cams = cameras({"10.0.0.0/8", "127.0.0.0/8"});
   auto added = cams.add({"Gate", old_dev.device_service_url(), "admin", "pw-7781", kEndpoint,
                          storage::RecordingMode::events, 7});
   ASSERT_TRUE(added.ok()) << added.error().message;
@@ -163,6 +165,7 @@ TEST_F(CamerasTest, CameraAtANewAddressIsFollowedByEndpointReference) {
   EXPECT_EQ(moved[0].id, id);
   EXPECT_EQ(moved[0].from, old_url);
   EXPECT_EQ(moved[0].to, new_dev.device_service_url());
+  EXPECT_TRUE(moved[0].followed);
   auto stored = catalog_->find_camera(id);
   ASSERT_TRUE(stored.ok());
   EXPECT_EQ(stored->onvif_url, new_dev.device_service_url());
@@ -172,6 +175,88 @@ TEST_F(CamerasTest, CameraAtANewAddressIsFollowedByEndpointReference) {
   moved.clear();
   ASSERT_TRUE(cams.scan(300ms, {"127.0.0.1"}, &moved).ok());
   EXPECT_TRUE(moved.empty());
+}
+
+TEST_F(CamerasTest, CameraAtANewAddressIsOnlyProposedAndAnAdministratorMovesIt) {
+  auto& old_dev = device();
+  auto& cams = cameras();  // no trusted network: the default
+  auto added = cams.add({"Gate", old_dev.device_service_url(), "admin", "pw-7781", kEndpoint,
+                         storage::RecordingMode::events, 7});
+  ASSERT_TRUE(added.ok()) << added.error().message;
+  const std::string id = added->camera.id;
+  const std::string old_url = old_dev.device_service_url();
+
+  // An impostor: the camera's endpoint reference, another serial number.
+  auto& impostor = device("EVIL-9");
+  responder_ = sim::DiscoveryResponder::create(io_, "127.0.0.1", {&impostor}, discovery_port_);
+  responder_->start();
+  std::vector<Cameras::Moved> moved;
+  ASSERT_TRUE(cams.scan(500ms, {"127.0.0.1"}, &moved).ok());
+  ASSERT_EQ(moved.size(), 1u);
+  EXPECT_FALSE(moved[0].followed);
+  EXPECT_EQ(moved[0].to, impostor.device_service_url());
+  auto stored = catalog_->find_camera(id);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->onvif_url, old_url);  // not moved
+  auto st = cams.state(id);
+  ASSERT_TRUE(st.has_value());
+  ASSERT_TRUE(st->sighting.has_value());
+  EXPECT_EQ(st->sighting->onvif_url, impostor.device_service_url());
+  EXPECT_EQ(st->sighting->via, "probe");
+  EXPECT_EQ(st->sighting->endpoint, kEndpoint);
+  EXPECT_EQ(wait_status(id, CameraStatus::online), CameraStatus::online);  // still supervised
+  // The same sighting again is not reported again.
+  moved.clear();
+  ASSERT_TRUE(cams.scan(300ms, {"127.0.0.1"}, &moved).ok());
+  EXPECT_TRUE(moved.empty());
+
+  // An administrator's move to the impostor fails: another serial number.
+  auto wrong = cams.move(id, impostor.device_service_url());
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.error().kind, ErrorKind::failed_precondition) << wrong.error().message;
+  EXPECT_NE(wrong.error().message.find("is not camera"), std::string::npos);
+  EXPECT_EQ(catalog_->find_camera(id)->onvif_url, old_url);
+  // Nowhere: the error of onboarding, nothing stored.
+  auto nowhere = cams.move(id, "http://127.0.0.1:1/onvif/device_service");
+  ASSERT_FALSE(nowhere.ok());
+  EXPECT_EQ(nowhere.error().kind, ErrorKind::unavailable) << nowhere.error().message;
+  EXPECT_FALSE(cams.move("cam-404", old_url).ok());
+
+  // The real camera at a new address: moved, online, the sighting gone.
+  auto& new_dev = device();
+  auto ok = cams.move(id, new_dev.device_service_url());
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  EXPECT_EQ(ok->camera.onvif_url, new_dev.device_service_url());
+  EXPECT_EQ(catalog_->find_camera(id)->onvif_url, new_dev.device_service_url());
+  EXPECT_EQ(ok->streams.size(), 2u);
+  auto after = cams.state(id);
+  ASSERT_TRUE(after.has_value());
+  EXPECT_FALSE(after->sighting.has_value());
+  EXPECT_EQ(after->status, CameraStatus::online);
+}
+
+TEST(TrustedNetworks, MatchesAddressesInsideOnly) {
+  const std::vector<std::string> nets{"10.1.0.0/16", "192.168.7.9", "fd00::/8", "garbage/99"};
+  EXPECT_TRUE(in_trusted_network("10.1.200.3", nets));
+  EXPECT_FALSE(in_trusted_network("10.2.0.1", nets));
+  EXPECT_TRUE(in_trusted_network("192.168.7.9", nets));
+  EXPECT_FALSE(in_trusted_network("192.168.7.10", nets));
+  EXPECT_TRUE(in_trusted_network("[fd12::1]", nets));
+  EXPECT_TRUE(in_trusted_network("fd12::1", nets));
+  EXPECT_FALSE(in_trusted_network("fe80::1", nets));
+  EXPECT_TRUE(in_trusted_network("::ffff:10.1.0.1", nets));  // v4-mapped
+  EXPECT_FALSE(in_trusted_network("camera.local", nets));    // names never match
+  EXPECT_FALSE(in_trusted_network("", nets));
+  EXPECT_FALSE(in_trusted_network("10.1.0.1", {}));
+  EXPECT_TRUE(in_trusted_network("1.2.3.4", {"0.0.0.0/0"}));
+  EXPECT_TRUE(in_trusted_network("10.1.0.1", {"10.1.0.0/17"}));
+  EXPECT_FALSE(in_trusted_network("10.1.128.1", {"10.1.0.0/17"}));
+  EXPECT_EQ(check_network("10.1.0.0/16"), "");
+  EXPECT_EQ(check_network("fd00::/8"), "");
+  EXPECT_NE(check_network("10.1.0.0/33"), "");
+  EXPECT_NE(check_network("10.1.0.0/"), "");
+  EXPECT_NE(check_network("host.example/8"), "");
+  EXPECT_NE(check_network("10.1.0.0/-1"), "");
 }
 
 }  // namespace
