@@ -1,5 +1,6 @@
 #include "media/recorder.h"
 
+#include "media/reorder.h"
 #include "media/rtsp_client.h"
 #include "media/segment.h"
 #include "media/sps.h"
@@ -222,42 +223,63 @@ class RecorderImpl final : public Recorder, public std::enable_shared_from_this<
       return;  // with nothing before it, there is nothing to time it by
     }
     write_pending(now);
+    // The RTP timestamp is the presentation time; decode times are derived
+    // the same way as on the native ingest (media/reorder.h), whatever the
+    // parser guessed.
     if (!GST_CLOCK_TIME_IS_VALID(pts)) pts = dts;
-    if (!GST_CLOCK_TIME_IS_VALID(dts) || dts > pts) dts = pts;
-    const auto dts_ns = static_cast<std::int64_t>(dts);
-
+    const bool keyframe = !GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT);
     if (GST_BUFFER_DURATION_IS_VALID(buf) && GST_BUFFER_DURATION(buf) > 0 &&
         GST_BUFFER_DURATION(buf) < GST_SECOND)
       frame_ns_ = static_cast<std::int64_t>(GST_BUFFER_DURATION(buf));
     std::optional<std::int64_t> ntp_wall;
     if (auto* meta = gst_buffer_get_reference_timestamp_meta(buf, ntp_caps()))
       ntp_wall = static_cast<std::int64_t>(meta->timestamp) - kNtpToUnixNs;
-    const std::int64_t cts_ns = static_cast<std::int64_t>(pts) - dts_ns;
-    advance_time(dts_ns, cts_ns, ntp_wall);
+    const std::int64_t cts_ns = time_frame(static_cast<std::int64_t>(pts), keyframe, ntp_wall);
     pending_.sample = std::move(sample);
     pending_.extra.clear();
     pending_.media_ns = media_ns_;
     pending_.cts_ns = cts_ns;
-    pending_.keyframe = !GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT);
+    pending_.keyframe = keyframe;
+  }
+
+  // Times one frame given its presentation time, in decode order: derives
+  // its decode time (B-frames: media/reorder.h), advances the time line and
+  // returns the composition offset (PTS - DTS, >= 0).
+  std::int64_t time_frame(std::int64_t pts_ns, bool keyframe,
+                          std::optional<std::int64_t> ntp_wall) {
+    const DecodeTimes::Frame d = reorder_.push(pts_ns, keyframe);
+    const std::int64_t cts_ns = pts_ns - d.dts;
+    advance_time(d.dts, cts_ns, ntp_wall, d.jump);
+    return cts_ns;
   }
 
   // Media time and wall time of the frame whose stream DTS is dts_ns;
   // ntp_wall: its presentation time from an RTCP sender report, when known.
-  void advance_time(std::int64_t dts_ns, std::int64_t cts_ns,
-                    std::optional<std::int64_t> ntp_wall) {
-    // Media time: the stream's DTS made continuous. A jump back, or forward by
+  // jump: the decode times say a new time line starts here (media/reorder.h).
+  void advance_time(std::int64_t dts_ns, std::int64_t cts_ns, std::optional<std::int64_t> ntp_wall,
+                    bool jump) {
+    // Frame spacing from the presentation times (not from DTS steps, which
+    // skip ahead once when the reorder depth is lowered).
+    if (const std::int64_t f = reorder_.frame_ns(); f > 1'000'000 && f < 1'000'000'000)
+      frame_ns_ = f;
+    // Media time: the derived DTS made continuous. A jump back, or forward by
     // more than 10 s, is replaced by one frame's duration and counted.
+    // Nor may it run ahead of our own clock (media/reorder.h paced_step).
+    const MonoTime mono = clock_.monotonic();
     if (!have_last_) {
       media_ns_ = 0;
+      pace_mono_ = mono;
     } else {
       std::int64_t delta = dts_ns - last_dts_;
-      if (delta <= 0 || delta > 10'000'000'000LL) {
+      if (jump || delta <= 0 || delta > 10'000'000'000LL) {
         ++stats_.timestamp_jumps;
         delta = frame_ns_;
-      } else if (delta > 1'000'000 && delta < 1'000'000'000) {
-        frame_ns_ = delta;
       }
-      media_ns_ += delta;
+      const std::int64_t paced = paced_step(
+          media_ns_,
+          std::chrono::duration_cast<std::chrono::nanoseconds>(mono - pace_mono_).count(), delta);
+      if (paced != delta) ++stats_.timestamp_jumps;
+      media_ns_ += paced;
     }
     last_dts_ = dts_ns;
     have_last_ = true;
@@ -365,10 +387,12 @@ class RecorderImpl final : public Recorder, public std::enable_shared_from_this<
     if (!sample.s && !f.native) return;
     const bool keyframe = f.keyframe;
     const std::int64_t media = f.media_ns;
+    const std::int64_t cts = std::max<std::int64_t>(0, f.cts_ns);
     if (seg_ && keyframe &&
         // Half a frame of slack: early frames' jittery timestamps must not
-        // push the cut a whole GOP later.
-        media - seg_start_media_ + frame_ns_ / 2 >=
+        // push the cut a whole GOP later. Presentation time: decode times
+        // step once when the reorder depth is lowered.
+        media + cts - seg_start_media_ - seg_start_cts_ + frame_ns_ / 2 >=
             std::chrono::duration_cast<std::chrono::nanoseconds>(cfg_.segment_duration).count()) {
       close_segment("duration");
     }
@@ -380,10 +404,13 @@ class RecorderImpl final : public Recorder, public std::enable_shared_from_this<
       // Within a segment time is media time (smooth, exact durations); the
       // wall clock only places the segment's start, never before the end of
       // the previous one.
-      std::int64_t start = anchor_wall_ns_ + (media - anchor_media_);
+      // The segment starts when its first frame is presented (its decode
+      // time plus its composition offset).
+      std::int64_t start = anchor_wall_ns_ + (media - anchor_media_) + cts;
       if (start < last_end_ns_) start = last_end_ns_;
       if (!open_segment(start, now)) return;
       seg_start_media_ = media;
+      seg_start_cts_ = cts;
     }
     GstBuffer* buf = sample.s ? gst_sample_get_buffer(sample.s) : nullptr;
     GstMapInfo map{};
@@ -398,8 +425,7 @@ class RecorderImpl final : public Recorder, public std::enable_shared_from_this<
     const std::int64_t rel = media - seg_start_media_;
     const std::uint64_t dts90 =
         ts::kTimestampOrigin + static_cast<std::uint64_t>(rel * 9 / 100'000);
-    const std::uint64_t pts90 =
-        dts90 + static_cast<std::uint64_t>(std::max<std::int64_t>(0, f.cts_ns) * 9 / 100'000);
+    const std::uint64_t pts90 = dts90 + static_cast<std::uint64_t>(cts * 9 / 100'000);
     std::span<const std::uint8_t> au = f.native ? std::span<const std::uint8_t>(f.data)
                                                 : std::span<const std::uint8_t>(map.data, map.size);
     if (!f.extra.empty()) {
@@ -427,7 +453,9 @@ class RecorderImpl final : public Recorder, public std::enable_shared_from_this<
     ++stats_.frames;
     ++seg_info_.frames;
     if (keyframe) ++seg_info_.keyframes;
-    seg_last_wall_ns_ = seg_start_ns_ + rel;
+    // The segment ends with the frame presented last, which with B-frames is
+    // not the one decoded last.
+    seg_last_wall_ns_ = std::max(seg_last_wall_ns_, seg_start_ns_ + rel + cts - seg_start_cts_);
   }
 
   void on_message(std::uint64_t generation, GstMessageType type, std::string text) {
@@ -570,16 +598,17 @@ class RecorderImpl final : public Recorder, public std::enable_shared_from_this<
       }
     }
     write_pending(now);
-    // RTP time made 64-bit (wraps every 13 h at 90 kHz).
-    if (have_rtp_) rtp_ticks_ += static_cast<std::int32_t>(u.rtp_time - last_rtp_);
-    last_rtp_ = u.rtp_time;
-    have_rtp_ = true;
-    const std::int64_t dts_ns = rtp_ticks_ * 1'000'000'000LL / clock_rate_;
-    advance_time(dts_ns, 0, wall_ns);
+    // RTP time (the presentation time) made 64-bit; split so that a long
+    // connection cannot overflow the nanoseconds.
+    const std::int64_t ticks = rtp_clock_.ticks(u.rtp_time);
+    const std::int64_t rate = clock_rate_ > 0 ? clock_rate_ : 90'000;
+    const std::int64_t pts_ns =
+        ticks / rate * 1'000'000'000LL + ticks % rate * 1'000'000'000LL / rate;
+    const std::int64_t cts_ns = time_frame(pts_ns, u.keyframe, wall_ns);
     pending_.native = true;
     pending_.data.assign(u.data.begin(), u.data.end());
     pending_.media_ns = media_ns_;
-    pending_.cts_ns = 0;  // RTP carries presentation time only
+    pending_.cts_ns = cts_ns;
     pending_.keyframe = u.keyframe;
   }
 
@@ -602,8 +631,6 @@ class RecorderImpl final : public Recorder, public std::enable_shared_from_this<
     h.on_error = [weak, generation](const std::string& e) {
       if (auto r = weak.lock()) r->on_failure(generation, e);
     };
-    have_rtp_ = false;
-    rtp_ticks_ = 0;
     rtsp_ = make_rtsp_client(strand_, std::move(target), std::move(h));
     set_state("connecting", "");
     spdlog::info("camera {}: connecting to {} over tcp (native ingest)", cfg_.id,
@@ -738,9 +765,6 @@ class RecorderImpl final : public Recorder, public std::enable_shared_from_this<
   std::shared_ptr<Link> link_;
   std::shared_ptr<RtspClient> rtsp_;  // native ingest instead of pipeline_
   std::uint32_t clock_rate_ = 90'000;
-  bool have_rtp_ = false;
-  std::uint32_t last_rtp_ = 0;
-  std::int64_t rtp_ticks_ = 0;
   std::uint64_t generation_ = 0;
   MonoTime last_data_{};
 
@@ -757,7 +781,10 @@ class RecorderImpl final : public Recorder, public std::enable_shared_from_this<
   bool have_last_ = false;
   std::int64_t anchor_media_ = 0;
   std::int64_t anchor_wall_ns_ = 0;
-  std::int64_t last_dts_ = 0;  // the stream's own DTS of the last frame
+  std::int64_t last_dts_ = 0;  // the derived DTS of the last frame
+  DecodeTimes reorder_;        // PTS (RTP) -> DTS; keeps the learned depth
+  MonoTime pace_mono_{};       // when media time 0 of this instance arrived
+  RtpUnwrap rtp_clock_;
   std::int64_t media_ns_ = 0;  // continuous media time of the last frame
   std::int64_t frame_ns_ = kDefaultFrameNs;
   std::int64_t last_end_ns_ = 0;  // end of the last closed segment (ordering)
@@ -778,6 +805,7 @@ class RecorderImpl final : public Recorder, public std::enable_shared_from_this<
   SegmentInfo seg_info_;
   std::int64_t seg_start_ns_ = 0;
   std::int64_t seg_start_media_ = 0;
+  std::int64_t seg_start_cts_ = 0;  // composition offset of the segment's first frame
   std::int64_t seg_last_wall_ns_ = 0;
   CameraStats stats_;
 };
@@ -928,6 +956,8 @@ void RecorderImpl::build() {
   anchored_ = false;
   ntp_seen_ = false;
   have_last_ = false;
+  reorder_.restart();
+  rtp_clock_.reset();
   gst_caps_replace(&last_caps_, nullptr);
   // A new instance starts a new media time line: frames of the old one
   // cannot be mixed with it.

@@ -11,6 +11,13 @@ std::int64_t RtpUnwrap::ticks(std::uint32_t rtp) {
   return ticks_;
 }
 
+std::int64_t paced_step(std::int64_t media_elapsed, std::int64_t wall_elapsed, std::int64_t delta) {
+  const std::int64_t wall = std::max<std::int64_t>(0, wall_elapsed);
+  const std::int64_t limit = wall + wall / 1000 + kPaceSlack;
+  if (media_elapsed + delta <= limit) return delta;
+  return std::clamp(limit - media_elapsed, std::min(kMinStep, delta), delta);
+}
+
 std::int64_t DecodeTimes::frame_ns() const {
   std::int64_t best = 0;
   const Entry* prev = nullptr;

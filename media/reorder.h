@@ -45,6 +45,17 @@ class RtpUnwrap {
   std::int64_t ticks_ = 0;
 };
 
+// Media time may run ahead of the monotonic clock by kPaceSlack (a camera
+// sending a buffered GOP at once, jitter) plus 0.1 % (clock drift), no more:
+// a camera whose timestamps run fast, or leap forward by less than a jump
+// each time, cannot make the catalogue claim footage for time that has not
+// passed. Returns the step to take instead of `delta` (>= one 90 kHz tick,
+// so that decode times still increase). Elapsed times are since the same
+// start of the time line; all in ns.
+constexpr std::int64_t kPaceSlack = 3'000'000'000;
+constexpr std::int64_t kMinStep = 11'112;
+std::int64_t paced_step(std::int64_t media_elapsed, std::int64_t wall_elapsed, std::int64_t delta);
+
 class DecodeTimes {
  public:
   static constexpr int kStartDepth = 4;  // x264 pyramid needs 2; 4 as VLC's live555 module

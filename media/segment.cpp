@@ -212,9 +212,13 @@ SegmentInfo info_from_scan(const ts::Scan& scan, const std::filesystem::path& pa
   info.path = path;
   info.start = WallTime{
       std::chrono::duration_cast<WallTime::duration>(std::chrono::nanoseconds{scan.meta.start_ns})};
-  // Frame duration is not stored; take the mean spacing (or 40 ms for one frame).
-  std::uint64_t span90 = scan.last_dts >= scan.first_dts ? scan.last_dts - scan.first_dts : 0;
-  const std::uint64_t frame90 = scan.frames > 1 ? span90 / (scan.frames - 1) : ts::kClock / 25;
+  // The start is the first frame's presentation; the end is the last frame
+  // shown plus its duration. Frame duration is not stored; take the mean
+  // spacing of presentation times (decode times may step once, see
+  // media/reorder.h), or 40 ms for one frame.
+  std::uint64_t span90 = scan.max_pts >= scan.first_pts ? scan.max_pts - scan.first_pts : 0;
+  const std::uint64_t frame90 =
+      scan.frames > 1 ? (scan.max_pts - scan.min_pts) / (scan.frames - 1) : ts::kClock / 25;
   span90 += frame90;
   info.end = info.start + std::chrono::duration_cast<WallTime::duration>(
                               std::chrono::microseconds{span90 * 1000 / 90});

@@ -406,8 +406,13 @@ void Scanner::packet(const std::uint8_t* p) {
     if (flags == 0 || n < (flags == 3 ? 19u : 14u)) return;
     const std::uint64_t pts = read_timestamp(q + 9);
     const std::uint64_t dts = flags == 3 ? read_timestamp(q + 14) : pts;
-    if (scan_.frames == 0) scan_.first_dts = dts;
+    if (scan_.frames == 0) {
+      scan_.first_dts = dts;
+      scan_.first_pts = scan_.min_pts = scan_.max_pts = pts;
+    }
     scan_.last_dts = dts;
+    scan_.min_pts = std::min(scan_.min_pts, pts);
+    scan_.max_pts = std::max(scan_.max_pts, pts);
     ++scan_.frames;
     if (random_access) ++scan_.keyframes;
   } else if (pid == kPmtPid && !scan_.has_meta) {

@@ -90,6 +90,11 @@ struct Scan {
   std::uint32_t keyframes = 0;
   std::uint64_t first_dts = 0;
   std::uint64_t last_dts = 0;
+  // Presentation times: of the first frame, and the lowest and highest (with
+  // B-frames the last frame in the file is not the last one shown).
+  std::uint64_t first_pts = 0;
+  std::uint64_t min_pts = 0;
+  std::uint64_t max_pts = 0;
 };
 
 // Feeds packets in order; stops counting at the first bad packet.

@@ -257,5 +257,40 @@ TEST(Reorder, HostileSequencesKeepTheContract) {
   }
 }
 
+TEST(Pace, AStreamAtItsRateIsNotTouched) {
+  // 25 fps for an hour on a fake clock, the camera 0.05 % fast.
+  std::int64_t media = 0;
+  std::int64_t wall = 0;
+  for (int i = 0; i < 90'000; ++i) {
+    wall += F;
+    const std::int64_t step = paced_step(media, wall, F + F / 2000);
+    ASSERT_EQ(step, F + F / 2000) << i;
+    media += step;
+  }
+}
+
+TEST(Pace, ABufferedGopAtConnectIsTakenAsIs) {
+  // 2 s of frames arrive at once, then the stream runs in real time.
+  std::int64_t media = 0;
+  for (int i = 0; i < 50; ++i) media += paced_step(media, 0, F);
+  EXPECT_EQ(media, 50 * F);
+}
+
+TEST(Pace, TimestampsRunningFastAreHeldToTheWallClock) {
+  // Every frame claims 9 s (under the 10 s jump bound) while 40 ms pass.
+  std::int64_t media = 0;
+  std::int64_t wall = 0;
+  for (int i = 0; i < 1000; ++i) {
+    wall += F;
+    const std::int64_t step = paced_step(media, wall, 9'000'000'000);
+    ASSERT_GE(step, kMinStep);
+    media += step;
+    ASSERT_LE(media, wall + wall / 1000 + kPaceSlack + kMinStep) << i;
+  }
+  // A real gap afterwards (the camera stalled 5 s) is taken again.
+  wall += 5'000'000'000;
+  EXPECT_EQ(paced_step(media, wall, 5'000'000'000), 5'000'000'000);
+}
+
 }  // namespace
 }  // namespace zaulek::media

@@ -74,6 +74,31 @@ TEST(MediaSegmentWriter, WritesPartThenRenamesAndProbes) {
   EXPECT_EQ(info->end - info->start, std::chrono::seconds(2));
 }
 
+TEST(MediaSegmentWriter, ProbeOfBFramesSpansThePresentationTimes) {
+  // x264's pyramid in decode order (I0 P4 B2 b1 b3 ...), DTS two frames
+  // behind as media/reorder.h derives them: the end is the last frame shown
+  // plus one frame, not the last one decoded.
+  TempDir dir;
+  MonoTime now{};
+  auto w = SegmentWriter::create(dir.path(), {Codec::h264, 64, 64, kStart}, {}, now);
+  ASSERT_TRUE(w) << w.error().message;
+  const int order[] = {0, 4, 2, 1, 3, 8, 6, 5, 7, 12, 10, 9, 11};
+  const std::uint64_t origin = ts::kTimestampOrigin;
+  for (int i = 0; i < 13; ++i) {
+    const std::uint64_t dts = origin + static_cast<std::uint64_t>(i) * 3600;
+    const std::uint64_t pts = origin + 2 * 3600 + static_cast<std::uint64_t>(order[i]) * 3600;
+    ASSERT_LE(dts, pts);
+    now += std::chrono::milliseconds(40);
+    ASSERT_TRUE((*w)->add_frame(au(i == 0), pts, dts, i == 0, now));
+  }
+  auto path = (*w)->finish();
+  ASSERT_TRUE(path) << path.error().message;
+  auto info = probe_segment(*path, "cam");
+  ASSERT_TRUE(info) << info.error().message;
+  EXPECT_EQ(info->frames, 13u);
+  EXPECT_EQ(info->end - info->start, std::chrono::milliseconds(13 * 40));
+}
+
 TEST(MediaSegmentWriter, SameStartTimeGetsASuffix) {
   TempDir dir;
   MonoTime now{};
