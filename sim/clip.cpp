@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <system_error>
@@ -51,7 +52,24 @@ std::string encode_description(const ClipSpec& s, const std::string& out) {
   const int frames = s.fps * s.seconds;
   std::string enc;
   std::string parse;
-  if (s.codec == Codec::h264) {
+  if (s.bframes) {
+    // B-frames: x264's defaults (3, b-pyramid), fixed so that every GOP has
+    // the pyramid; closed GOPs so that replay may start at any keyframe. The
+    // file is MPEG-TS, which keeps each frame's PTS and DTS.
+    if (s.codec == Codec::h264) {
+      enc = "x264enc key-int-max=" + std::to_string(s.gop_frames) +
+            " bitrate=" + std::to_string(s.bitrate_kbps) +
+            " speed-preset=superfast sliced-threads=false bframes=3 b-pyramid=true b-adapt=false "
+            "! video/x-h264,profile=main";
+      parse = "h264parse config-interval=-1 ! video/x-h264,stream-format=byte-stream,alignment=au";
+    } else {
+      enc = "x265enc key-int-max=" + std::to_string(s.gop_frames) +
+            " bitrate=" + std::to_string(s.bitrate_kbps) +
+            " speed-preset=ultrafast option-string=\"bframes=3:b-adapt=0:b-pyramid=1:open-gop=0\"";
+      parse = "h265parse config-interval=-1 ! video/x-h265,stream-format=byte-stream,alignment=au";
+    }
+    parse += " ! mpegtsmux";
+  } else if (s.codec == Codec::h264) {
     // superfast: the one-time 1080p encode takes a few seconds; no B-frames
     // so that PTS == DTS and replay needs no reordering; one slice per frame
     // (zerolatency would slice), as most cameras send.
@@ -75,10 +93,38 @@ std::string encode_description(const ClipSpec& s, const std::string& out) {
 }
 
 // Reads a cached byte-stream file back as access units.
+// B-frames: each unit's presentation slot from its PTS, relative to its
+// decode slot, shifted so that no unit presents before it is decoded. False
+// when the PTS do not make one frame per slot.
+bool set_pts_offsets(std::vector<AccessUnit>& units, const std::vector<GstClockTime>& pts,
+                     int fps) {
+  if (pts.size() != units.size() || pts.empty()) return false;
+  GstClockTime first = GST_CLOCK_TIME_NONE;
+  for (GstClockTime t : pts) {
+    if (!GST_CLOCK_TIME_IS_VALID(t)) return false;
+    first = GST_CLOCK_TIME_IS_VALID(first) ? std::min(first, t) : t;
+  }
+  const GstClockTime frame = GST_SECOND / static_cast<GstClockTime>(fps);
+  std::vector<bool> taken(units.size(), false);
+  std::vector<long long> offset(units.size());
+  long long delay = 0;
+  for (std::size_t i = 0; i < units.size(); ++i) {
+    const auto slot = static_cast<std::size_t>((pts[i] - first + frame / 2) / frame);
+    if (slot >= units.size() || taken[slot]) return false;
+    taken[slot] = true;
+    offset[i] = static_cast<long long>(slot) - static_cast<long long>(i);
+    delay = std::max(delay, -offset[i]);
+  }
+  for (std::size_t i = 0; i < units.size(); ++i)
+    units[i].pts_offset = static_cast<int>(offset[i] + delay);
+  return true;
+}
+
 Result<std::vector<AccessUnit>> read_units(const ClipSpec& s, const std::filesystem::path& file) {
-  const std::string parse = s.codec == Codec::h264
-                                ? "h264parse ! video/x-h264,stream-format=byte-stream,alignment=au"
-                                : "h265parse ! video/x-h265,stream-format=byte-stream,alignment=au";
+  std::string parse = s.codec == Codec::h264
+                          ? "h264parse ! video/x-h264,stream-format=byte-stream,alignment=au"
+                          : "h265parse ! video/x-h265,stream-format=byte-stream,alignment=au";
+  if (s.bframes) parse = "tsdemux ! " + parse;
   const std::string description =
       "filesrc location=\"" + file.string() + "\" ! " + parse + " ! appsink name=sink sync=false";
   GError* err = nullptr;
@@ -92,6 +138,7 @@ Result<std::vector<AccessUnit>> read_units(const ClipSpec& s, const std::filesys
   GstElement* sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
   gst_element_set_state(pipeline, GST_STATE_PLAYING);
   std::vector<AccessUnit> units;
+  std::vector<GstClockTime> pts;
   const std::size_t limit = static_cast<std::size_t>(s.fps) * s.seconds * 2;
   while (units.size() <= limit) {
     GstSample* sample = gst_app_sink_try_pull_sample(GST_APP_SINK(sink), 10 * GST_SECOND);
@@ -101,6 +148,7 @@ Result<std::vector<AccessUnit>> read_units(const ClipSpec& s, const std::filesys
     au.buffer = gst_buffer_ref(buf);
     au.keyframe = !GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT);
     units.push_back(au);
+    pts.push_back(GST_BUFFER_PTS(buf));
     gst_sample_unref(sample);
   }
   gst_element_set_state(pipeline, GST_STATE_NULL);
@@ -113,6 +161,11 @@ Result<std::vector<AccessUnit>> read_units(const ClipSpec& s, const std::filesys
                                                 std::to_string(units.size()) +
                                                 " frames, expected " + std::to_string(expected));
   }
+  if (s.bframes && !set_pts_offsets(units, pts, s.fps)) {
+    for (auto& u : units) gst_buffer_unref(u.buffer);
+    return make_error(ErrorKind::data_loss,
+                      "clip " + file.string() + ": presentation times are not one per frame");
+  }
   return units;
 }
 
@@ -122,7 +175,8 @@ std::string ClipSpec::cache_name() const {
   return std::string(codec_name(codec)) + "-" + std::to_string(width) + "x" +
          std::to_string(height) + "-" + std::to_string(fps) + "fps-" +
          std::to_string(bitrate_kbps) + "k-" + std::to_string(seconds) + "s-g" +
-         std::to_string(gop_frames) + "-v2." + codec_name(codec);
+         std::to_string(gop_frames) +
+         (bframes ? "-b3-v2.ts" : "-v2." + std::string(codec_name(codec)));
 }
 
 Clip::Clip(ClipSpec spec, std::vector<AccessUnit> units) : spec_(spec), units_(std::move(units)) {

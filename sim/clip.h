@@ -25,6 +25,9 @@ struct ClipSpec {
   int bitrate_kbps = 4000;
   int seconds = 10;
   int gop_frames = 50;  // key-int-max: one keyframe every 2 s at 25 fps
+  // B-frames as x264/x265 make them by default (3 between references, the
+  // middle one a reference: b-pyramid), closed GOPs; sent in decode order.
+  bool bframes = false;
 
   // File name in the cache: every parameter is part of it, so a changed spec
   // never reads a stale clip.
@@ -36,6 +39,9 @@ struct ClipSpec {
 struct AccessUnit {
   GstBuffer* buffer = nullptr;  // owned by Clip; read-only, timestamps unset
   bool keyframe = false;
+  // Frames from its decode slot to its presentation slot (PTS = DTS +
+  // pts_offset frames); 0 throughout without B-frames.
+  int pts_offset = 0;
 };
 
 class Clip {

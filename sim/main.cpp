@@ -15,6 +15,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <csignal>
 #include <cstdio>
@@ -22,6 +23,7 @@
 #include <iostream>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -41,6 +43,8 @@ const char* kUsage = R"(usage: zaulek-sim --cameras N [options]
   --user U --password-file F
                          RTSP digest / ONVIF credentials (password: first line of F)
   --h265                 main stream in H.265 (sub stays H.264)
+  --bframes LIST         these cameras' encoders use B-frames (x264/x265 b-pyramid):
+                         camera indices, comma-separated, or 'all'
   --script FILE          scripted events: '<seconds> <camera|*> <kind> <start|stop>'
   --seed S               random motion events, reproducible from S
   --event-rate R         random events per camera per minute (default 2)
@@ -59,6 +63,7 @@ struct Options {
   std::string user;
   std::string password_file;
   bool h265 = false;
+  std::string bframes;  // --bframes as given; checked against --cameras
   std::string script;
   std::optional<std::uint64_t> seed;
   double event_rate = 2.0;
@@ -71,6 +76,22 @@ template <class T>
 bool parse_number(const std::string& s, T& out) {
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
   return ec == std::errc() && p == s.data() + s.size();
+}
+
+// Which cameras encode with B-frames (--bframes), or nullopt when malformed.
+std::optional<std::vector<bool>> bframes_cameras(const Options& o) {
+  std::vector<bool> on(static_cast<std::size_t>(std::max(o.cameras, 0)), o.bframes == "all");
+  if (o.bframes.empty() || o.bframes == "all") return on;
+  std::size_t at = 0;
+  while (at <= o.bframes.size()) {
+    const std::size_t comma = std::min(o.bframes.find(',', at), o.bframes.size());
+    int i = -1;
+    if (!parse_number(o.bframes.substr(at, comma - at), i) || i < 0 || i >= o.cameras)
+      return std::nullopt;
+    on[static_cast<std::size_t>(i)] = true;
+    at = comma + 1;
+  }
+  return on;
 }
 
 // Returns an error text, or empty on success.
@@ -113,7 +134,7 @@ std::string parse_args(int argc, char** argv, Options& o, bool& help) {
       }
       o.event_rate = r;
     } else if (a == "--bind" || a == "--user" || a == "--password-file" || a == "--script" ||
-               a == "--cache-dir" || a == "--log-level") {
+               a == "--cache-dir" || a == "--log-level" || a == "--bframes") {
       if (!value(v)) return a + ": expected a value";
       if (a == "--bind") o.bind = v;
       if (a == "--user") o.user = v;
@@ -121,6 +142,7 @@ std::string parse_args(int argc, char** argv, Options& o, bool& help) {
       if (a == "--script") o.script = v;
       if (a == "--cache-dir") o.cache_dir = v;
       if (a == "--log-level") o.log_level = v;
+      if (a == "--bframes") o.bframes = v;
     } else {
       return "unknown option " + a;
     }
@@ -128,6 +150,7 @@ std::string parse_args(int argc, char** argv, Options& o, bool& help) {
   if (help) return {};
   if (o.cameras == 0) return "--cameras N is required";
   if (o.user.empty() != o.password_file.empty()) return "--user and --password-file go together";
+  if (!bframes_cameras(o)) return "--bframes: camera indices below --cameras, or 'all'";
   if (o.base_port != 0) {
     if (o.base_port < 2 || o.base_port + 2 * o.cameras - 1 > 65535) {
       return "--base-port: P-1 .. P+2N-1 must be valid ports";
@@ -224,6 +247,21 @@ int run(const Options& o) {
     spdlog::critical("sub clip: {}", sub_clip.error().message);
     return 1;
   }
+  // Cameras with B-frames get their own clips (both streams), made only if used.
+  const std::vector<bool> bframes = *bframes_cameras(o);
+  std::shared_ptr<const Clip> main_b, sub_b;
+  if (std::find(bframes.begin(), bframes.end(), true) != bframes.end()) {
+    ClipSpec mb = main_spec, sb = sub_spec;
+    mb.bframes = sb.bframes = true;
+    auto m = load_or_encode_clip(mb, cache);
+    auto b = m ? load_or_encode_clip(sb, cache) : Result<std::shared_ptr<const Clip>>(m.error());
+    if (!b) {
+      spdlog::critical("B-frame clip: {}", b.error().message);
+      return 1;
+    }
+    main_b = *m;
+    sub_b = *b;
+  }
   spdlog::info("clips in memory: main {} KiB, sub {} KiB", (*main_clip)->bytes() / 1024,
                (*sub_clip)->bytes() / 1024);
 
@@ -247,8 +285,8 @@ int run(const Options& o) {
     rc.port = o.base_port != 0 ? static_cast<std::uint16_t>(o.base_port + 2 * i + 1) : 0;
     rc.username = o.user;
     rc.password = password;
-    rc.main_clip = *main_clip;
-    rc.sub_clip = *sub_clip;
+    rc.main_clip = bframes[static_cast<std::size_t>(i)] ? main_b : *main_clip;
+    rc.sub_clip = bframes[static_cast<std::size_t>(i)] ? sub_b : *sub_clip;
     auto rtsp = RtspCamera::create(loop, rc);
     if (!rtsp) {
       spdlog::critical("{}", rtsp.error().message);
@@ -324,6 +362,7 @@ int run(const Options& o) {
                {"onvif_url", c->onvif_url},
                {"rtsp_main", c->rtsp->main_url()},
                {"rtsp_sub", c->rtsp->sub_url()},
+               {"bframes", bframes[static_cast<std::size_t>(c->index)]},
                {"snapshot_url", c->snapshot_url.empty() ? json(nullptr) : json(c->snapshot_url)}});
     }
     json doc{{"cameras", cams},

@@ -101,7 +101,8 @@ struct RtspLoop::Impl {
       ++f.slot;
       if (au.keyframe && f.camera->no_keyframes.load()) continue;
       GstBuffer* buf = gst_buffer_copy(au.buffer);  // shares the memory, own timestamps
-      GST_BUFFER_PTS(buf) = pts;
+      // due() is the decode slot; a B-frame is presented later (clip.h).
+      GST_BUFFER_PTS(buf) = pts + static_cast<GstClockTime>(au.pts_offset) * frame;
       GST_BUFFER_DTS(buf) = pts;
       GST_BUFFER_DURATION(buf) = frame;
       gst_app_src_push_buffer(GST_APP_SRC(f.appsrc), buf);  // takes buf
