@@ -39,7 +39,7 @@ json faults_json(const FleetCamera& c) {
     return until > now ? std::chrono::duration_cast<std::chrono::milliseconds>(until - now).count()
                        : 0;
   };
-  return json{
+  json faults{
       {"rtsp_stall_ms_left", left_ms(c.stalled_until)},
       {"no_keyframes", c.rtsp->no_keyframes()},
       {"rebooting", c.rtsp->down()},
@@ -53,6 +53,8 @@ json faults_json(const FleetCamera& c) {
       {"event_flood", c.onvif_faults.event_flood},
       {"pull_fault", c.onvif_faults.pull_fault},
   };
+  add_rtsp_garbage_json(c, faults);
+  return faults;
 }
 
 json camera_json(const FleetCamera& c) {
@@ -110,7 +112,8 @@ ControlReply post_faults(asio::io_context& io, FleetCamera& c, const json& req) 
   static const char* kKnown[] = {"rtsp_drop",      "rtsp_stall_ms",  "no_keyframes",
                                  "reboot_s",       "clock_skew_s",   "soap_delay_ms",
                                  "malformed_soap", "wrong_password", "duplicate_discovery",
-                                 "no_pullpoint",   "event_flood",    "pull_fault"};
+                                 "no_pullpoint",   "event_flood",    "pull_fault",
+                                 "rtsp_garbage"};
   for (const auto& [key, value] : req.items()) {
     bool known = false;
     for (const char* k : kKnown) known = known || key == k;
@@ -160,6 +163,18 @@ ControlReply post_faults(asio::io_context& io, FleetCamera& c, const json& req) 
   of.soap_delay = std::chrono::milliseconds(delay);
   of.duplicate_discovery = static_cast<int>(dups);
   of.event_flood = static_cast<int>(flood);
+
+  std::optional<GarbageSetting> garbage;
+  if (req.contains("rtsp_garbage")) {
+    auto g = parse_rtsp_garbage(req["rtsp_garbage"]);
+    if (!g) return error_reply(400, g.error().message);
+    garbage = *g;
+  }
+  // Applied first: it alone can still fail (a rebooting camera, a port taken).
+  if (garbage) {
+    if (auto st = apply_rtsp_garbage(io, c, *garbage); !st)
+      return error_reply(409, st.error().message);
+  }
 
   const bool touches_onvif = req.contains("clock_skew_s") || req.contains("soap_delay_ms") ||
                              req.contains("malformed_soap") || req.contains("wrong_password") ||

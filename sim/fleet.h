@@ -4,6 +4,7 @@
 #pragma once
 
 #include "core/error.h"
+#include "sim/hostile_rtsp.h"
 #include "sim/onvif_device.h"
 #include "sim/rtsp_camera.h"
 
@@ -27,6 +28,7 @@ struct FleetCamera {
   std::chrono::steady_clock::time_point rebooting_until{};  // epoch: not rebooting
   std::chrono::steady_clock::time_point stalled_until{};
   std::unique_ptr<boost::asio::steady_timer> reboot_timer;
+  std::unique_ptr<HostileRtsp> hostile_rtsp;  // set: the rtsp_garbage fault holds the port
 };
 
 struct Fleet {
