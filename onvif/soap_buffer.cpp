@@ -1,5 +1,9 @@
 #include "onvif/soap_buffer.h"
 
+#include "core/camera_faults.h"
+#include "core/utf8.h"
+#include "onvif/xml_prescan.h"
+
 #include <new>
 #include <sstream>
 #include <vector>
@@ -148,7 +152,8 @@ Error SoapContext::read_error(const char* what) {
   if (soap_->error != SOAP_OK) {
     char buf[512];
     soap_sprint_fault(soap_, buf, sizeof buf);
-    detail = buf;
+    // gSOAP's text may quote the sender's tags: valid UTF-8, one line.
+    detail = to_valid_utf8(buf);
     for (char& c : detail)
       if (c == '\n' || c == '\r') c = ' ';
   }
@@ -157,9 +162,43 @@ Error SoapContext::read_error(const char* what) {
                     std::string("malformed SOAP (") + what + "): " + detail);
 }
 
+Error SoapContext::thrown(const char* what, const char* exception) noexcept {
+  count_camera_fault(CameraFault::onvif_reply);
+  soap_->data[0] = nullptr;
+  try {
+    return make_error(ErrorKind::internal, std::string("SOAP (") + what + ") could not be read: " +
+                                               to_valid_utf8(exception, 200));
+  } catch (...) {
+    return Error{};  // the message could not be made either (out of memory)
+  }
+}
+
 Result<InHeader> SoapContext::begin_read(std::string_view xml) {
-  if (xml.size() > kMaxEnvelopeBytes)
+  try {
+    return begin_read_checked(xml);
+  } catch (const std::exception& e) {
+    return thrown("envelope", e.what());
+  }
+}
+
+Result<InHeader> SoapContext::begin_read_checked(std::string_view xml) {
+  if (xml.size() > kMaxEnvelopeBytes) {
+    count_camera_fault(CameraFault::onvif_reply_too_large);
     return make_error(ErrorKind::resource_exhausted, "SOAP envelope larger than 1 MiB");
+  }
+  // gSOAP's cost is not bounded by size alone (xml_prescan.h).
+  if (auto st = prescan_xml(xml); !st) {
+    if (st.error().kind == ErrorKind::resource_exhausted)
+      count_camera_fault(CameraFault::onvif_reply_too_complex);
+    return make_error(st.error().kind, "malformed SOAP: " + st.error().message);
+  }
+  // Strings gSOAP reads are the input's bytes (SOAP_C_UTFSTRING): made
+  // valid here, once, for every reader (JSON dumps throw on invalid UTF-8).
+  repaired_.clear();
+  if (valid_utf8_prefix(xml) != xml.size()) {
+    repaired_ = to_valid_utf8(xml);
+    xml = repaired_;
+  }
   in_ = {xml, 0};
   soap_->data[0] = &in_;
   soap_->header = nullptr;
@@ -218,14 +257,18 @@ int SoapContext::finish_read() {
 }
 
 Result<Fault> SoapContext::read_fault() {
-  if (soap_getfault(soap_) != SOAP_OK || finish_read() != SOAP_OK) return read_error("fault");
-  Fault f;
-  const char** code = soap_faultcode(soap_);
-  std::string c = code ? str(*code) : std::string();
-  f.sender = c.find("Sender") != std::string::npos || c.find("Client") != std::string::npos;
-  f.subcode = str(soap_fault_subcode(soap_));
-  f.reason = str(soap_fault_string(soap_));
-  return f;
+  try {
+    if (soap_getfault(soap_) != SOAP_OK || finish_read() != SOAP_OK) return read_error("fault");
+    Fault f;
+    const char** code = soap_faultcode(soap_);
+    std::string c = code ? str(*code) : std::string();
+    f.sender = c.find("Sender") != std::string::npos || c.find("Client") != std::string::npos;
+    f.subcode = str(soap_fault_subcode(soap_));
+    f.reason = str(soap_fault_string(soap_));
+    return f;
+  } catch (const std::exception& e) {
+    return thrown("fault", e.what());
+  }
 }
 
 void SoapContext::prepare_header(const OutHeader& o) {

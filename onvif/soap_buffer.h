@@ -116,16 +116,27 @@ class SoapContext {
 
   // Reads an envelope up to the first body element. On success the body
   // element is next: test it with body_is() and read it with read_body().
+  // Untrusted bytes: the envelope is bounded (kMaxEnvelopeBytes) and
+  // pre-scanned (onvif/xml_prescan.h: attributes and namespaces per
+  // element, depth, elements) before gSOAP sees it, and bytes that are not
+  // valid UTF-8 are replaced by '?' (a copy; the caller's bytes are not
+  // changed), so every string read is valid UTF-8. No reader throws: an
+  // exception inside gSOAP or our conversion becomes an Error (counted as
+  // a camera fault).
   Result<InHeader> begin_read(std::string_view xml);
   bool body_is(const char* tag);
   // The body element's tag as the sender wrote it (for error messages).
   std::string body_tag() const;
   template <class T>
-  Result<T*> read_body() {
-    T* value = SoapType<T>::make(soap_);
-    if (!value || !SoapType<T>::in(soap_, value) || finish_read() != SOAP_OK)
-      return read_error(SoapType<T>::tag);
-    return value;
+  Result<T*> read_body() noexcept {
+    try {
+      T* value = SoapType<T>::make(soap_);
+      if (!value || !SoapType<T>::in(soap_, value) || finish_read() != SOAP_OK)
+        return read_error(SoapType<T>::tag);
+      return value;
+    } catch (const std::exception& e) {
+      return thrown(SoapType<T>::tag, e.what());
+    }
   }
   // Reads a SOAP Fault body (when body_is("SOAP-ENV:Fault")).
   Result<Fault> read_fault();
@@ -146,9 +157,12 @@ class SoapContext {
   std::string write_envelope(const std::function<int()>& body);
   int finish_read();
   Error read_error(const char* what);
+  Error thrown(const char* what, const char* exception) noexcept;
+  Result<InHeader> begin_read_checked(std::string_view xml);
 
   struct soap* soap_;
   std::pair<std::string_view, std::size_t> in_;  // input being read, position
+  std::string repaired_;                         // the input with invalid UTF-8 replaced
 };
 
 }  // namespace zaulek::onvif

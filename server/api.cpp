@@ -8,6 +8,7 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "core/camera_faults.h"
 #include "server/api_alarms.h"
 #include "server/api_bookmarks.h"
 #include "server/api_cameras.h"
@@ -153,6 +154,7 @@ Response metrics(ApiContext& ctx, Request&) {
   if (ctx.recording) r.body += ctx.recording->metrics_text();
   if (ctx.events) r.body += ctx.events->metrics_text();
   if (ctx.notify) r.body += ctx.notify->metrics_text();
+  r.body += camera_faults_metrics();  // zaulek_camera_faults_total{kind}
   return r;
 }
 

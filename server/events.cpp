@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <set>
 
+#include "core/utf8.h"
 #include "onvif/events/basic_subscription.h"
 #include "server/hub.h"
 #include "server/metrics.h"
@@ -31,31 +32,13 @@ constexpr auto kWriteInterval = std::chrono::milliseconds(10);  // between trans
 constexpr auto kRetryFirst = std::chrono::milliseconds(100);
 constexpr auto kRetryMost = std::chrono::milliseconds(5000);
 
-// Valid UTF-8 with control characters and broken sequences replaced by '?',
+// Valid UTF-8 (core/utf8.h: surrogates, overlong forms, F5..FF and
+// truncated sequences replaced) with control characters replaced by '?',
 // cut at `max` bytes on a character boundary.
 std::string clean(std::string_view s, std::size_t max) {
-  std::string out;
-  out.reserve(std::min(s.size(), max));
-  std::size_t i = 0;
-  while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    std::size_t len = c < 0x80         ? 1
-                      : (c >> 5) == 6  ? 2
-                      : (c >> 4) == 14 ? 3
-                      : (c >> 3) == 30 ? 4
-                                       : 0;
-    bool ok = len > 0 && i + len <= s.size();
-    for (std::size_t k = 1; ok && k < len; ++k)
-      ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
-    if (ok && len == 1 && (c < 0x20 || c == 0x7f)) ok = false;
-    std::size_t take = ok ? len : 1;
-    if (out.size() + (ok ? len : 1) > max) break;
-    if (ok)
-      out.append(s.substr(i, len));
-    else
-      out += '?';
-    i += take;
-  }
+  std::string out = to_valid_utf8(s, max);
+  for (char& c : out)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
   return out;
 }
 

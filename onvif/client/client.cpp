@@ -1,6 +1,7 @@
 #include "onvif/client/client.h"
 
 #include <sodium.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -13,6 +14,7 @@
 #include <charconv>
 #include <optional>
 
+#include "core/camera_faults.h"
 #include "onvif/auth.h"
 #include "onvif/soap_buffer.h"
 
@@ -200,9 +202,11 @@ struct Client::Exchange : std::enable_shared_from_this<Exchange> {
     resolver.async_resolve(
         url.host, url.port,
         [self = shared_from_this()](beast::error_code ec, tcp::resolver::results_type r) {
-          if (ec) return self->fail(ec, "cannot resolve");
-          self->endpoints = std::move(r);
-          self->connect();
+          self->guarded([&] {
+            if (ec) return self->fail(ec, "cannot resolve");
+            self->endpoints = std::move(r);
+            self->connect();
+          });
         });
   }
 
@@ -229,10 +233,12 @@ struct Client::Exchange : std::enable_shared_from_this<Exchange> {
   void connect() {
     stream.async_connect(endpoints,
                          [self = shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
-                           if (ec) return self->fail(ec, "cannot connect to");
-                           beast::error_code ignored;
-                           self->stream.socket().set_option(tcp::no_delay(true), ignored);
-                           self->write();
+                           self->guarded([&] {
+                             if (ec) return self->fail(ec, "cannot connect to");
+                             beast::error_code ignored;
+                             self->stream.socket().set_option(tcp::no_delay(true), ignored);
+                             self->write();
+                           });
                          });
   }
 
@@ -250,11 +256,19 @@ struct Client::Exchange : std::enable_shared_from_this<Exchange> {
       return finish(make_error(ErrorKind::internal, "could not serialize the SOAP request"));
     req.prepare_payload();
     http::async_write(stream, req, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-      if (ec) return self->retry_fresh(ec) ? void() : self->fail(ec, "cannot send to");
-      self->read();
+      self->guarded([&] {
+        if (ec) return self->retry_fresh(ec) ? void() : self->fail(ec, "cannot send to");
+        self->read();
+      });
     });
   }
 
+  // The header first, alone: Beast 1.74's eager read of header and body
+  // together (http::async_read) goes on past its own body_limit error when
+  // the first body bytes came in the same segment, and string_body then
+  // reserves the declared Content-Length (1 TiB: bad_alloc). async_read_header
+  // stops after the header, before string_body's reader is initialised, so
+  // the declared size is checked here and nothing is allocated for it.
   void read() {
     parser.emplace();
     parser->header_limit(kMaxHeaderBytes);
@@ -263,21 +277,45 @@ struct Client::Exchange : std::enable_shared_from_this<Exchange> {
     // Beast reads into what the buffer has room for, at least 512 bytes: a
     // 3 KiB PullMessages reply took seven recvmsg calls and reactor turns.
     buffer.reserve(kReadChunk);
-    http::async_read(
-        stream, buffer, *parser, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-          if (ec == http::error::body_limit)
-            return self->finish(make_error(ErrorKind::resource_exhausted,
-                                           "camera at " + host_port(self->url) +
-                                               " sent a reply larger than " +
-                                               std::to_string(kMaxEnvelopeBytes) + " bytes"));
-          if (ec == http::error::header_limit)
-            return self->finish(
-                make_error(ErrorKind::invalid_argument,
-                           "camera at " + host_port(self->url) + " sent oversized HTTP headers"));
-          if (ec && !self->parser->got_some() && self->retry_fresh(ec)) return;
-          if (ec) return self->fail(ec, "no complete reply from");
-          self->on_response();
-        });
+    http::async_read_header(stream, buffer, *parser,
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              self->guarded([&] { self->on_header(ec); });
+                            });
+  }
+
+  void on_header(beast::error_code ec) {
+    // Beast refuses a Content-Length over body_limit itself (body_limit);
+    // the check is repeated so that no Beast version's order matters.
+    if ((!ec || ec == http::error::body_limit) && parser->is_header_done()) {
+      if (auto declared = parser->content_length(); declared && *declared > kMaxEnvelopeBytes)
+        return too_large("declared a reply of " + std::to_string(*declared) +
+                         " bytes (Content-Length), over the limit of " +
+                         std::to_string(kMaxEnvelopeBytes));
+    }
+    if (ec) return on_read(ec);
+    // Chunked and unsized (to the end of the connection) bodies: Beast
+    // counts them against body_limit while they stream.
+    http::async_read(stream, buffer, *parser,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       self->guarded([&] { self->on_read(ec); });
+                     });
+  }
+
+  void too_large(const std::string& what) {
+    count_camera_fault(CameraFault::onvif_reply_too_large);
+    finish(make_error(ErrorKind::resource_exhausted,
+                      "camera at " + host_port(url) + " " + what + " bytes"));
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec == http::error::body_limit)
+      return too_large("sent a reply larger than " + std::to_string(kMaxEnvelopeBytes));
+    if (ec == http::error::header_limit)
+      return finish(make_error(ErrorKind::invalid_argument,
+                               "camera at " + host_port(url) + " sent oversized HTTP headers"));
+    if (ec && !parser->got_some() && retry_fresh(ec)) return;
+    if (ec) return fail(ec, "no complete reply from");
+    on_response();
   }
 
   void on_response() {
@@ -342,7 +380,63 @@ struct Client::Exchange : std::enable_shared_from_this<Exchange> {
     beast::error_code ignored;
     stream.socket().close(ignored);
     auto d = std::move(done);
-    d(std::move(r));
+    deliver(d, std::move(r));
+  }
+
+  // Containment: an exception in a handler of this exchange (a camera's
+  // reply meeting something we did not foresee) fails this call with the
+  // reason; Asio would otherwise pass it out of run() and end the process.
+  template <class F>
+  void guarded(F&& f) noexcept {
+    try {
+      f();
+    } catch (const std::exception& e) {
+      contained(e.what());
+    } catch (...) {
+      contained("unknown exception");
+    }
+  }
+
+  void contained(const char* what) noexcept {
+    count_camera_fault(CameraFault::onvif_reply);
+    spdlog::warn("onvif: handling the reply of camera at {} failed: {}", host_port(url),
+                 printable(what));
+    try {
+      finish(make_error(ErrorKind::internal, "the reply of camera at " + host_port(url) +
+                                                 " could not be handled: " + printable(what)));
+    } catch (...) {
+      // finish() delivers inside its own guard; nothing is left to fail.
+    }
+  }
+
+  // The caller's callback. One that throws on a reply (its parser met
+  // something unforeseen) is called once more, with the error, so that its
+  // failure path runs (state with a reason, backoff); an exception from
+  // that is only counted and logged.
+  void deliver(Callback<std::string>& d, Result<std::string> r) noexcept {
+    const bool was_ok = r.ok();
+    std::string what;
+    try {
+      d(std::move(r));
+      return;
+    } catch (const std::exception& e) {
+      what = printable(e.what());
+    } catch (...) {
+      what = "unknown exception";
+    }
+    count_camera_fault(CameraFault::onvif_reply);
+    spdlog::warn("onvif: handling the reply of camera at {} failed: {}", host_port(url), what);
+    if (!was_ok) return;
+    try {
+      d(make_error(ErrorKind::internal,
+                   "the reply of camera at " + host_port(url) + " could not be handled: " + what));
+    } catch (const std::exception& e) {
+      count_camera_fault(CameraFault::onvif_reply);
+      spdlog::warn("onvif: handling the failure of camera at {} failed too: {}", host_port(url),
+                   printable(e.what()));
+    } catch (...) {
+      count_camera_fault(CameraFault::onvif_reply);
+    }
   }
 };
 

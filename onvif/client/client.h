@@ -11,9 +11,17 @@
 // answers 401 with a Digest challenge. Credentials are never logged and never
 // appear in an Error message.
 //
+// Untrusted replies (docs/design/onvif.md): the HTTP header is read alone
+// first and a declared Content-Length over kMaxEnvelopeBytes refused before
+// any body is allocated; chunked and unsized bodies are bounded while they
+// stream; the envelope is pre-scanned before gSOAP parses it.
+//
 // Threading: a Client lives on the executor it is created with (give it a
 // strand); call its methods there, its callbacks run there. No threads, no
-// blocking sockets. Callbacks are always invoked exactly once.
+// blocking sockets. Callbacks are always invoked exactly once, except that
+// a callback that throws on a reply is invoked once more with the error
+// (kind internal, the exception's text): an exception never leaves a
+// handler of this client (counted as CameraFault::onvif_reply).
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>

@@ -4,6 +4,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 
+#include <spdlog/spdlog.h>
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -16,12 +17,19 @@
 #include <memory>
 #include <optional>
 
+#include "core/camera_faults.h"
+#include "core/utf8.h"
+
 namespace zaulek::onvif {
 
 namespace asio = boost::asio;
 using udp = asio::ip::udp;
 
 namespace {
+
+// Datagrams one scan reads at most: a flood during the scan's timeout costs
+// parsing up to here, then only counting.
+constexpr std::size_t kMaxScanDatagrams = 16384;
 
 // The first IPv4 address of interface `name`, if any.
 std::optional<asio::ip::address_v4> interface_address(const std::string& name) {
@@ -128,14 +136,34 @@ class Scan : public std::enable_shared_from_this<Scan> {
         asio::buffer(buf_), sender_,
         [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
           if (ec || self->finished_) return;
-          self->on_datagram(n);
+          self->guarded_datagram(n);
           self->receive();
         });
   }
 
+  // Containment: an exception while reading one datagram (anyone on the
+  // network may send it) ignores that datagram, never ends the scan or the
+  // thread.
+  void guarded_datagram(std::size_t n) noexcept {
+    try {
+      on_datagram(n);
+    } catch (const std::exception& e) {
+      ++result_.ignored;
+      count_camera_fault(CameraFault::onvif_reply);
+      spdlog::warn("discovery: a datagram from {} could not be read: {}",
+                   sender_.address().to_string(), to_valid_utf8(e.what(), 200));
+    } catch (...) {
+      ++result_.ignored;
+      count_camera_fault(CameraFault::onvif_reply);
+    }
+  }
+
   void on_datagram(std::size_t n) {
     ++result_.datagrams;
-    if (n > kMaxDatagramBytes) {  // truncated: larger than any datagram we accept
+    // The buffer holds any UDP datagram (65,507 bytes at most) and one byte
+    // more; parsing is bounded per datagram (kMaxDatagramBytes, then the
+    // XML pre-scan) and per scan (kMaxScanDatagrams).
+    if (n > kMaxDatagramBytes || result_.datagrams > kMaxScanDatagrams) {
       ++result_.ignored;
       return;
     }
@@ -291,7 +319,7 @@ class Listener final : public AnnouncementListener, public std::enable_shared_fr
         asio::buffer(buf_), sender_,
         [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
           if (self->stopped_ || ec == asio::error::operation_aborted) return;
-          if (!ec) self->on_datagram(n);
+          if (!ec) self->guarded_datagram(n);
           self->receive();
         });
   }
@@ -318,6 +346,22 @@ class Listener final : public AnnouncementListener, public std::enable_shared_fr
     }
     ++handled_;
     handler_(*a);
+  }
+
+  // Containment, as the scanner's: the datagram (or the handler's work on
+  // it) fails alone; the listener keeps listening.
+  void guarded_datagram(std::size_t n) noexcept {
+    try {
+      on_datagram(n);
+    } catch (const std::exception& e) {
+      ++ignored_;
+      count_camera_fault(CameraFault::onvif_reply);
+      spdlog::warn("discovery: an announcement from {} could not be handled: {}",
+                   sender_.address().to_string(), to_valid_utf8(e.what(), 200));
+    } catch (...) {
+      ++ignored_;
+      count_camera_fault(CameraFault::onvif_reply);
+    }
   }
 
   ListenOptions options_;

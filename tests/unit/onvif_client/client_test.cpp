@@ -12,10 +12,12 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
+#include <cstdio>
 #include <future>
 #include <set>
 #include <thread>
 
+#include "core/camera_faults.h"
 #include "core/crypto.h"
 #include "onvif/client/discovery_client.h"
 #include "onvif/soap_buffer.h"
@@ -28,7 +30,7 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
 class OnvifClientTest : public ::testing::Test {
- protected:
+ public:
   void SetUp() override {
     crypto::init();
     guard_.emplace(io_.get_executor());
@@ -221,6 +223,114 @@ TEST_F(OnvifClientTest, OversizedReplyIsRefusedBeforeParsing) {
   server.join();
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind, ErrorKind::resource_exhausted) << r.error().message;
+}
+
+// A hostile reply on a raw socket: `reply` written in ONE write (header
+// and the first body bytes in one segment), after the request is read;
+// the server then waits until the client closes. Returns the call's result.
+using Wrap = std::function<Client::Callback<std::string>(Client::Callback<std::string>)>;
+Result<std::string> call_hostile(OnvifClientTest& t, const std::string& reply, Wrap wrap = {});
+
+// Content-Length far over the limit, header and first body bytes together:
+// refused from the header, before any body is allocated (1 TiB once
+// aborted zaulekd with bad_alloc; 10 GiB grew it to 4 GB).
+TEST_F(OnvifClientTest, DeclaredLengthOverTheLimitIsRefusedFromTheHeader) {
+  for (std::uint64_t size :
+       {std::uint64_t{1} << 40, std::uint64_t{10} << 30, std::uint64_t{kMaxEnvelopeBytes} + 1}) {
+    std::string reply =
+        "HTTP/1.1 200 OK\r\nContent-Type: application/soap+xml\r\n"
+        "Content-Length: " +
+        std::to_string(size) + "\r\n\r\n<Envelope>" + std::string(3000, 'a');
+    auto r = call_hostile(*this, reply);
+    ASSERT_FALSE(r.ok()) << size;
+    EXPECT_EQ(r.error().kind, ErrorKind::resource_exhausted) << r.error().message;
+    EXPECT_NE(r.error().message.find("camera at 127.0.0.1:"), std::string::npos)
+        << r.error().message;
+    EXPECT_NE(r.error().message.find("declared a reply of " + std::to_string(size) + " bytes"),
+              std::string::npos)
+        << r.error().message;
+  }
+}
+
+// Chunked, and without any length (to the end of the connection): bounded
+// by the same limit while streaming.
+TEST_F(OnvifClientTest, ChunkedAndUnsizedBodiesAreBoundedWhileStreaming) {
+  std::string chunk(64 * 1024, 'a');
+  char size_line[32];
+  std::snprintf(size_line, sizeof size_line, "%zx\r\n", chunk.size());
+  std::string chunked =
+      "HTTP/1.1 200 OK\r\nContent-Type: application/soap+xml\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (std::size_t sent = 0; sent <= kMaxEnvelopeBytes; sent += chunk.size())
+    chunked += size_line + chunk + "\r\n";
+  auto r = call_hostile(*this, chunked);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::resource_exhausted) << r.error().message;
+  EXPECT_NE(r.error().message.find("larger than " + std::to_string(kMaxEnvelopeBytes)),
+            std::string::npos)
+      << r.error().message;
+
+  std::string unsized = "HTTP/1.1 200 OK\r\nContent-Type: application/soap+xml\r\n\r\n" +
+                        std::string(kMaxEnvelopeBytes + 4096, 'a');
+  auto u = call_hostile(*this, unsized);
+  ASSERT_FALSE(u.ok());
+  EXPECT_EQ(u.error().kind, ErrorKind::resource_exhausted) << u.error().message;
+}
+
+// Containment: a callback that throws on a reply (its parser met something
+// unforeseen) is called again with the reason; the thread and the process
+// go on, and the fault is counted.
+TEST_F(OnvifClientTest, ACallbackThatThrowsFailsTheCallNotTheProcess) {
+  auto before = camera_faults(CameraFault::onvif_reply);
+  std::vector<bool> seen;  // ok() of each invocation
+  auto r = call_hostile(
+      *this, "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 11\r\n\r\n<Envelope/>",
+      [&seen](Client::Callback<std::string> cb) {
+        return [&seen, cb](Result<std::string> r) {
+          seen.push_back(r.ok());
+          if (r.ok()) throw std::length_error("basic_string::_M_create");
+          cb(std::move(r));
+        };
+      });
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::internal);
+  EXPECT_NE(r.error().message.find("could not be handled: basic_string::_M_create"),
+            std::string::npos)
+      << r.error().message;
+  EXPECT_EQ(seen, (std::vector<bool>{true, false}));
+  EXPECT_EQ(camera_faults(CameraFault::onvif_reply), before + 1);
+  // The client's executor still runs: the next call is answered.
+  auto again = call_hostile(
+      *this, "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 11\r\n\r\n<Envelope/>");
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(*again, "<Envelope/>");
+}
+
+Result<std::string> call_hostile(OnvifClientTest& t, const std::string& reply, Wrap wrap) {
+  asio::io_context srv;
+  tcp::acceptor a(srv, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  auto port = a.local_endpoint().port();
+  std::thread server([&] {
+    tcp::socket s(srv);
+    boost::system::error_code ec;
+    a.accept(s, ec);
+    if (ec) return;
+    boost::beast::flat_buffer buf;
+    boost::beast::http::request<boost::beast::http::string_body> req;
+    boost::beast::http::read(s, buf, req, ec);
+    if (ec) return;
+    asio::write(s, asio::buffer(reply), ec);
+    // Until the client gives up and closes (bounded by its call timeout).
+    char c;
+    while (!ec) s.read_some(asio::buffer(&c, 1), ec);
+  });
+  auto url = "http://127.0.0.1:" + std::to_string(port) + "/onvif/device_service";
+  auto c = t.client(url, {});
+  auto r = t.run<std::string>(c, [&url, &wrap](Client& cl, Client::Callback<std::string> cb) {
+    cl.call(
+        url, [](bool) { return std::string("<Envelope/>"); }, false, wrap ? wrap(cb) : cb);
+  });
+  server.join();
+  return r;
 }
 
 // Keep-alive: calls share one connection; one the camera closes after
