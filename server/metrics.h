@@ -1,5 +1,6 @@
 // Prometheus text exposition for /metrics. Request counters are keyed by the
-// route *pattern* (never the raw path) so that label cardinality is bounded.
+// route *pattern* (never the raw path) and a known method (else "other") so
+// that label cardinality is bounded whatever clients send.
 // Thread-safe: a short mutex, since every connection strand records here.
 #pragma once
 
@@ -10,6 +11,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <tuple>
 
 namespace zaulek::server {
@@ -18,6 +20,9 @@ namespace zaulek::server {
 // value ("counter" or "gauge"), appended to `out`.
 void append_metric(std::string& out, const char* name, const char* type, const char* help,
                    std::uint64_t value);
+
+// The method as a label: one of the methods HTTP routes use, else "other".
+std::string_view method_label(std::string_view method);
 
 class Metrics {
  public:

@@ -366,5 +366,19 @@ TEST_F(DispatchTest, LoginRateLimitedPerUserAndAudited) {
   EXPECT_EQ(failed, 4);
 }
 
+TEST(MetricsLabels, UnknownMethodsAreOneLabel) {
+  EXPECT_EQ(method_label("GET"), "GET");
+  EXPECT_EQ(method_label("PATCH"), "PATCH");
+  EXPECT_EQ(method_label("get"), "other");
+  EXPECT_EQ(method_label(std::string(8192, 'X')), "other");
+  EXPECT_EQ(method_label(""), "other");
+  Metrics m;
+  for (int i = 0; i < 1500; ++i) m.observe_request("unmatched", "M" + std::to_string(i), 400, 0);
+  m.observe_request("unmatched", "GET", 404, 0);
+  const std::string text = m.render("test", {});
+  EXPECT_NE(text.find("method=\"other\",status=\"400\"} 1500"), std::string::npos) << text;
+  EXPECT_EQ(text.find("M1499"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace zaulek::server
