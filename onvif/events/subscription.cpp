@@ -73,6 +73,7 @@ void PullPointSubscription::pull() {
         if (!r) return self->fail("PullMessages: " + r.error().message);
         auto& notes = r->notifications;
         const auto limit = static_cast<std::size_t>(std::max(1, self->options_.message_limit));
+        const bool partial = !notes.empty() && notes.size() < limit;
         if (notes.size() > limit) {
           self->excess_ += notes.size() - limit;
           notes.resize(limit);
@@ -82,15 +83,16 @@ void PullPointSubscription::pull() {
           self->on_events_(self->received(notes, now));
           if (!self->current(gen)) return;
         }
-        self->pull_later();
+        self->pull_later(partial ? self->options_.busy_pull_interval
+                                 : self->options_.min_pull_interval);
       });
 }
 
-void PullPointSubscription::pull_later() {
+void PullPointSubscription::pull_later(milliseconds interval) {
   const auto since = clock_.monotonic() - pull_started_;
-  if (since >= options_.min_pull_interval) return pull();
+  if (since >= interval) return pull();
   const auto gen = generation_;
-  pace_timer_.expires_after(options_.min_pull_interval - since);
+  pace_timer_.expires_after(interval - since);
   pace_timer_.async_wait([self = this->self(), gen](boost::system::error_code ec) {
     if (ec || !self->current(gen)) return;
     self->pull();

@@ -8,8 +8,9 @@
 // Budget: a reply with more notifications than the MessageLimit we asked
 // for is cut to the limit and the rest counted (excess()), not treated as a
 // failure: re-subscribing would only meet the same camera again, and its
-// first `limit` events still arrive. The next pull starts no sooner than
-// min_pull_interval after the previous one started (a timer on the strand),
+// first `limit` events still arrive. After an empty or full reply the next
+// pull starts no sooner than min_pull_interval after the previous one
+// started, after a partial one busy_pull_interval (a timer on the strand),
 // so a camera that answers at once is pulled a bounded number of times.
 //
 // Transport: onvif/client's Client::call (Beast, bounded replies, deadline
@@ -51,7 +52,7 @@ class PullPointSubscription final : public SubscriptionBase {
   void send_subscribe(std::uint64_t gen) override;
   void ended() override;
   void pull();
-  void pull_later();  // pull(), paced by min_pull_interval
+  void pull_later(std::chrono::milliseconds interval);  // pull(), `interval` after the last
 
   std::shared_ptr<Client> puller_;  // its own connection: the long-poll blocks it
   boost::asio::steady_timer pace_timer_;

@@ -42,9 +42,14 @@ struct SubscriptionOptions {
   std::chrono::milliseconds call_timeout{5000};  // every other call; pulls get pull_timeout + this
   int message_limit = 100;  // PullMessages MessageLimit; a longer reply is cut to it
   // A PullMessages reply that comes back sooner than this after the pull
-  // started makes the next pull wait for the rest (a camera answering at
-  // once, empty or full, is not called thousands of times a second).
+  // started, empty or with MessageLimit notifications, makes the next pull
+  // wait for the rest (a camera answering at once is not called thousands
+  // of times a second). A reply with some events but fewer than the limit
+  // waits only for busy_pull_interval: a camera with a few events a second
+  // keeps its latency, and each such pull brings under message_limit
+  // notifications, so the notifications read per second stay bounded alike.
   std::chrono::milliseconds min_pull_interval{100};
+  std::chrono::milliseconds busy_pull_interval{10};
   std::chrono::milliseconds retry_min{500};
   std::chrono::milliseconds retry_max{60000};
   std::chrono::milliseconds healthy_after{60000};  // delivering this long resets the backoff

@@ -254,7 +254,7 @@ TEST_F(OnvifEventsSubscriptionTest, FloodIsCutToMessageLimitAndPaced) {
   device_->set_faults(f);
   SubscriptionOptions o;
   o.message_limit = 10;
-  o.min_pull_interval = 300ms;
+  o.min_pull_interval = 300ms;  // full replies: this interval, not busy_pull_interval
   start(o);
   auto pulls = wait_requests(*device_, "PullMessages", 6);
   ASSERT_GE(pulls.size(), 6u);
@@ -286,6 +286,22 @@ TEST_F(OnvifEventsSubscriptionTest, InstantEmptyRepliesArePaced) {
   // Paced, not broken: an event still arrives.
   device_->fire_event({"motion", true});
   EXPECT_TRUE(wait([&] { return events_.size() >= 1; }));
+}
+
+TEST_F(OnvifEventsSubscriptionTest, PartialRepliesArePacedByTheBusyInterval) {
+  sim::OnvifFaults f;
+  f.event_flood = 5;  // at once, but fewer than the limit: a busy camera, not a flood
+  device_->set_faults(f);
+  SubscriptionOptions o;
+  o.message_limit = 10;
+  o.min_pull_interval = 1h;  // were it applied, the second pull would never come
+  o.busy_pull_interval = 200ms;
+  start(o);
+  auto pulls = wait_requests(*device_, "PullMessages", 6);
+  ASSERT_GE(pulls.size(), 6u);
+  for (auto g : gaps(pulls)) EXPECT_GE(g, 100ms);
+  EXPECT_GE(pulls.back() - pulls.front(), 200ms * static_cast<int>(pulls.size() - 1) - 100ms);
+  EXPECT_EQ(on_strand([&] { return sub_->excess(); }), 0u);
 }
 
 TEST_F(OnvifEventsSubscriptionTest, BackoffGrowsWhenEveryPullFaults) {
