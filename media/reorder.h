@@ -46,13 +46,14 @@ class RtpUnwrap {
 };
 
 // Media time may run ahead of the monotonic clock by kPaceSlack (a camera
-// sending a buffered GOP at once, jitter) plus 0.1 % (clock drift), no more:
+// sending a buffered GOP at once, jitter, frames that waited for a busy
+// strand when the first one was timed) plus 0.1 % (clock drift), no more:
 // a camera whose timestamps run fast, or leap forward by less than a jump
 // each time, cannot make the catalogue claim footage for time that has not
 // passed. Returns the step to take instead of `delta` (>= one 90 kHz tick,
 // so that decode times still increase). Elapsed times are since the same
 // start of the time line; all in ns.
-constexpr std::int64_t kPaceSlack = 3'000'000'000;
+constexpr std::int64_t kPaceSlack = 5'000'000'000;
 constexpr std::int64_t kMinStep = 11'112;
 std::int64_t paced_step(std::int64_t media_elapsed, std::int64_t wall_elapsed, std::int64_t delta);
 
