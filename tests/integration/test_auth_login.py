@@ -92,3 +92,18 @@ def test_bearer_needs_no_csrf(daemon):
                       json={"name": "bez-csrf", "password": "password-123", "role": "investigator"},
                       timeout=5)
     assert r.status_code == 201
+
+
+def test_a_user_name_cannot_write_a_log_line_of_its_own(daemon):
+    """The name in a login is the client's text: one with a newline is refused
+    before anything logs it, and every log record is escaped into one line
+    anyway (core/log.h escape_line, unit-tested), so no field can forge one."""
+    forged = "nobody\n2026-01-01T00:00:00.000Z info auth: 'adam' logged in from 10.0.0.1\x1b[2J"
+    st, _, body = login_from(daemon, "127.0.0.2", forged, "wrong-password")
+    assert st in (400, 401), body
+    st, _, body = login_from(daemon, "127.0.0.2", "nobody", "wrong-password")
+    assert st == 401 and body["error"]["code"] == "unauthenticated"
+    log = daemon.stderr()
+    assert "failed login for 'nobody' from 127.0.0.2" in log  # proof that logins are logged
+    assert not any(line.startswith("2026-01-01T00:00:00.000Z") for line in log.splitlines())
+    assert "\x1b" not in log

@@ -3,6 +3,7 @@
 #include "core/clock.h"
 #include "core/crypto.h"
 #include "core/error.h"
+#include "core/log.h"
 #include "core/role.h"
 
 namespace zaulek {
@@ -69,6 +70,20 @@ TEST(Role, ParsesTheThreeRoles) {
   RoleSet s{Role::administrator, Role::investigator};
   EXPECT_TRUE(s.contains(Role::investigator));
   EXPECT_FALSE(s.contains(Role::operator_));
+}
+
+}  // namespace
+}  // namespace zaulek
+
+namespace zaulek {
+namespace {
+
+TEST(Log, EscapesControlCharactersIntoOneLine) {
+  EXPECT_EQ(log::escape_line("plain text ąę"), "plain text ąę");
+  EXPECT_EQ(log::escape_line("a\nwarn: forged"), "a\\nwarn: forged");
+  EXPECT_EQ(log::escape_line("a\r\tb"), "a\\r\\tb");
+  EXPECT_EQ(log::escape_line(std::string("\x1b[31m\x7f\0z", 8)), "\\x1b[31m\\x7f\\x00z");
+  EXPECT_EQ(log::escape_line("\xed\xa0\x80"), "???");  // not UTF-8: replaced, not passed on
 }
 
 }  // namespace
