@@ -83,6 +83,10 @@ max_connections = 4096
 path = "$tmp/zaulekd/storage"
 [discovery]
 interfaces = []
+# The fan-out is measured, not the per-camera budget (docs/events.md, Budgets).
+[events]
+max_per_camera_per_second = 100000
+burst = 100000
 [log]
 level = "warn"
 EOF
