@@ -11,9 +11,16 @@
 // other than SOAP/XML or a body that is not a wsnt:Notify -> 400; nothing a
 // camera (or anyone) sends can do more than that.
 //
-// Threading: route handlers are synchronous and run on any I/O thread, so
-// the token table is behind a mutex (held only for the lookup); a sink is
-// called on the handler's thread outside the lock and must only post.
+// Untrusted bodies: zaulekd's HTTP server bounds every request body
+// (server.max_body_bytes, refused from the header), this handler 256 KiB;
+// only a POST with a valid token is parsed, and parse_notify pre-scans the
+// XML and makes its text valid UTF-8 (docs/design/onvif.md, "Untrusted
+// replies").
+//
+// Threading: route handlers are synchronous and run on the HTTP worker pool
+// (never an I/O thread), so the token table is behind a mutex (held only for
+// the lookup); a sink is called on the handler's thread outside the lock
+// and must only post.
 #pragma once
 
 #include <atomic>

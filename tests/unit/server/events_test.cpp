@@ -302,5 +302,24 @@ TEST_F(EventServiceTest, WhatIsSuppressedWhenTheServiceStopsIsStillTold) {
   EXPECT_EQ(told(rows(), "cam-1"), 3u);
 }
 
+// Event text that is not UTF-8 (surrogate, overlong forms, F5, above
+// U+10FFFF, truncated) is replaced before it reaches JSON: the event dumps
+// (nlohmann::json::dump threw on it, and the throw aborted zaulekd).
+TEST(EventText, InvalidUtf8IsReplacedBeforeJson) {
+  const std::string bad = "\xed\xa0\x80\xc0\xaf\xe0\x80\xaf\xf5\xf4\x90\x80\x80\xe2\x82";
+  onvif::ReceivedEvent e;
+  e.event.topic = "tns1:VideoSource/" + bad;
+  e.event.source = {{"Video" + bad, "src" + bad}};
+  e.event.data = {{"State", "on" + bad}};
+  e.time = WallTime{std::chrono::seconds(1700000000)};
+  storage::Event stored = to_stored_event("cam-1", e);
+  EXPECT_EQ(stored.topic, "tns1:VideoSource/???????????????");
+  std::string dumped;
+  ASSERT_NO_THROW(dumped = event_json(stored).dump());
+  auto j = nlohmann::json::parse(dumped);
+  EXPECT_EQ(j["data"]["State"], "on???????????????");
+  EXPECT_EQ(j["source"]["Video???????????????"], "src???????????????");
+}
+
 }  // namespace
 }  // namespace zaulek::server

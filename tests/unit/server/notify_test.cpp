@@ -97,5 +97,33 @@ TEST_F(NotifyConsumersTest, UnknownMalformedOversizedAndRetired) {
   EXPECT_NE(m.find("zaulek_notify_consumers 0"), std::string::npos) << m;
 }
 
+// What a hostile poster (one that knows a token) can send: a Notify that
+// would cost gSOAP seconds is refused before parsing, with the reason; text
+// that is not UTF-8 reaches the sink replaced, never as it came.
+TEST_F(NotifyConsumersTest, CostlyNotifyIsRefusedAndInvalidUtf8Replaced) {
+  std::string url = consumers_.open(sink());
+  std::string costly = good_notify();
+  auto tag = costly.find(":Notify");
+  ASSERT_NE(tag, std::string::npos);
+  std::string attrs;
+  for (int i = 0; i < 20000; ++i) attrs += " a" + std::to_string(i) + "=''";
+  costly.insert(tag + 7, attrs);
+  ASSERT_LT(costly.size(), kMaxNotifyBytes);
+  auto r = consumers_.handle(notify_request(url, costly));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("more than 64 attributes on one element"), std::string::npos) << r.body;
+  EXPECT_TRUE(got_.empty());
+
+  std::string bad = good_notify();
+  auto value = bad.find("Value=\"true\"");
+  ASSERT_NE(value, std::string::npos);
+  bad.replace(value + 7, 4, "tr\xed\xa0\x80ue\xc0\xaf");
+  auto ok = consumers_.handle(notify_request(url, bad));
+  ASSERT_EQ(ok.status, 202) << ok.body;
+  ASSERT_EQ(got_.size(), 1u);
+  ASSERT_EQ(got_[0].second.size(), 1u);
+  EXPECT_EQ(got_[0].second[0].data, (onvif::Items{{"IsMotion", "tr???ue??"}}));
+}
+
 }  // namespace
 }  // namespace zaulek::server
