@@ -42,6 +42,9 @@ bool parse_rfc3339(std::string_view text, WallTime& out) {
     return false;
   }
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return false;
+  // Nanoseconds since 1970 in 64 bits end in 2262: a year past that wrapped
+  // (3000-01-01 was stored as 1830). Nothing we keep lies outside these.
+  if (y < kMinYear || y >= kMaxYear) return false;
   std::size_t i = 19;
   long long frac_ns = 0;
   if (i < str.size() && str[i] == '.') {

@@ -41,7 +41,10 @@ class FakeClock final : public Clock {
 
 // RFC 3339 in UTC with millisecond precision: 2026-11-25T09:40:16.123Z
 std::string format_rfc3339(WallTime t);
-// Accepts RFC 3339 with Z or a numeric offset, optional fraction. false on error.
+// Accepts RFC 3339 with Z or a numeric offset, optional fraction, with a year
+// in [kMinYear, kMaxYear). false on error.
+inline constexpr int kMinYear = 1970;
+inline constexpr int kMaxYear = 2200;
 bool parse_rfc3339(std::string_view text, WallTime& out);
 
 }  // namespace zaulek

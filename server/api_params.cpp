@@ -21,7 +21,8 @@ Result<std::int64_t> parse_time(const std::string& text, const std::string& what
   WallTime t;
   if (text.size() > 64 || !parse_rfc3339(text, t))
     return make_error(ErrorKind::invalid_argument,
-                      what + " must be an RFC 3339 time, e.g. 2026-11-25T10:00:00Z");
+                      what + " must be an RFC 3339 time from " + std::to_string(kMinYear) + " to " +
+                          std::to_string(kMaxYear) + ", e.g. 2026-11-25T10:00:00Z");
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
 

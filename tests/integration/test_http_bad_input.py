@@ -224,3 +224,27 @@ def test_too_many_connections_503(make_daemon):
     m = requests.get(d.url("/metrics"), timeout=5).text
     rejected = [l for l in m.splitlines() if l.startswith("zaulek_http_connections_rejected_total ")]
     assert len(rejected) == 1 and int(rejected[0].split()[1]) >= 1
+
+
+def test_times_outside_1970_to_2200_are_refused_naming_the_field(daemon):
+    """Nanoseconds since 1970 in 64 bits end in 2262: a bookmark at 3000-01-01
+    was once stored as 1830. Such times are refused with the field's name."""
+    h = daemon.bearer(ROLE_USERS["investigator"])
+    cases = [
+        ("/api/v1/bookmarks", {"camera_id": "cam-1", "time": "3000-01-01T00:00:00Z"}, "'time'"),
+        ("/api/v1/bookmarks", {"camera_id": "cam-1", "time": "2026-01-01T00:00:00Z",
+                               "until": "2262-04-12T00:00:00Z"}, "'until'"),
+        ("/api/v1/holds", {"camera_id": "cam-1", "from": "1969-12-31T23:59:59Z",
+                           "to": "2026-01-01T00:00:00Z", "reason": "case 7"}, "'from'"),
+        ("/api/v1/holds", {"camera_id": "cam-1", "from": "2026-01-01T00:00:00Z",
+                           "to": "9999-12-31T23:59:59Z", "reason": "case 7"}, "'to'"),
+    ]
+    for path, body, field in cases:
+        r = requests.post(daemon.url(path), json=body, headers=h, timeout=5)
+        assert r.status_code == 400, (path, body, r.text)
+        message = r.json()["error"]["message"]
+        assert message.startswith(field) and "from 1970 to 2200" in message, message
+    r = requests.get(daemon.url("/api/v1/bookmarks"), headers=h,
+                     params={"from": "0001-01-01T00:00:00Z"}, timeout=5)
+    assert r.status_code == 400 and "'from'" in r.json()["error"]["message"], r.text
+    assert_healthy(daemon)

@@ -88,3 +88,22 @@ TEST(Log, EscapesControlCharactersIntoOneLine) {
 
 }  // namespace
 }  // namespace zaulek
+
+namespace zaulek {
+namespace {
+
+TEST(Clock, Rfc3339OutsideTheNanosecondRangeIsRefused) {
+  WallTime t;
+  EXPECT_FALSE(parse_rfc3339("3000-01-01T00:00:00Z", t));  // once stored as 1830
+  EXPECT_FALSE(parse_rfc3339("2262-04-12T00:00:00Z", t));
+  EXPECT_FALSE(parse_rfc3339("2200-01-01T00:00:00Z", t));
+  EXPECT_FALSE(parse_rfc3339("1969-12-31T23:59:59Z", t));
+  EXPECT_FALSE(parse_rfc3339("0001-01-01T00:00:00Z", t));
+  ASSERT_TRUE(parse_rfc3339("2199-12-31T23:59:59.999Z", t));
+  EXPECT_EQ(format_rfc3339(t), "2199-12-31T23:59:59.999Z");
+  ASSERT_TRUE(parse_rfc3339("1970-01-01T00:00:00Z", t));
+  EXPECT_EQ(t.time_since_epoch().count(), 0);
+}
+
+}  // namespace
+}  // namespace zaulek
