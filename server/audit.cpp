@@ -33,4 +33,27 @@ void AuditLog::record(std::string actor, std::string action, std::string target,
                 storage::audit_camera(e.target, e.detail));
 }
 
+void AuditHeadLogger::log() {
+  auto head = catalog_.audit_head();
+  if (!head) {
+    spdlog::error("audit: could not read the chain head: {}", head.error().message);
+    return;
+  }
+  if (last_ && *last_ == *head) return;
+  if (last_ && last_->id > 0) {
+    // The head logged before must still be in the chain; if not, entries
+    // were removed or rewritten behind zaulekd's back (one indexed read).
+    auto still = catalog_.list_audit(last_->id - 1, 1);
+    if (still &&
+        (still->empty() || still->front().id != last_->id || still->front().hash != last_->hash))
+      spdlog::error(
+          "audit: the chain head logged before ({}:{}) is no longer in the trail: "
+          "entries were removed or rewritten",
+          last_->id, last_->hash);
+  }
+  last_ = *head;
+  // ID:HASH is what `zaulekd audit verify --head` takes.
+  spdlog::info("audit: chain head {}:{}", head->id, head->hash);
+}
+
 }  // namespace zaulek::server

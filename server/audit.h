@@ -6,6 +6,7 @@
 // user may see that camera, as GET /api/v1/audit lists it.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "core/clock.h"
@@ -28,6 +29,21 @@ class AuditLog {
   storage::Catalog& catalog_;
   Clock& clock_;
   Hub* hub_;
+};
+
+// Writes the audit chain's head (last id and hash) to the log, so that a
+// removed tail, which leaves an intact shorter chain, shows against the
+// journal: `zaulekd audit verify --head ID:HASH` (docs/administrators.md).
+// zaulekd calls it at start, every 10 minutes and at shutdown; only the first
+// call and a changed head write a line. Not thread-safe: one caller.
+class AuditHeadLogger {
+ public:
+  explicit AuditHeadLogger(storage::Catalog& catalog) : catalog_(catalog) {}
+  void log();
+
+ private:
+  storage::Catalog& catalog_;
+  std::optional<storage::AuditHead> last_;
 };
 
 }  // namespace zaulek::server

@@ -52,6 +52,7 @@ std::string usage() {
          "       zaulekd --config FILE --check\n"
          "       zaulekd --config FILE user add NAME --role operator|administrator|investigator\n"
          "                                          [--cameras ID,ID,...]\n"
+         "       zaulekd --config FILE audit verify [--head ID:HASH]\n"
          "       zaulekd --list-routes\n"
          "       zaulekd --help | --version\n"
          "\n"
@@ -62,6 +63,10 @@ std::string usage() {
          "  --list-routes      print the HTTP route table as JSON and exit\n"
          "  user add NAME      create a user; the password (8 to 1024 characters) is read\n"
          "                     as one line from standard input\n"
+         "  audit verify       check the audit trail's hash chain: exit 0 with the number\n"
+         "                     of entries and the head, 1 naming the first entry changed,\n"
+         "                     moved or missing; --head ID:HASH (a head from the log)\n"
+         "                     must still be in the chain\n"
          "  --help             this text\n"
          "  --version          print the version\n";
 }
@@ -125,6 +130,20 @@ Result<CommandLine> parse_command_line(const std::vector<std::string_view>& args
       }
       if (ids.empty()) return usage_error("--cameras needs at least one camera id");
       cl.cameras = std::move(ids);
+    } else if (a == "--head") {
+      auto v = value(a);
+      if (!v) return v.error();
+      auto colon = v->find(':');
+      std::string hash = colon == std::string::npos ? "" : v->substr(colon + 1);
+      std::int64_t id = 0;
+      bool ok = colon > 0 && colon != std::string::npos && colon <= 18 && hash.size() == 64 &&
+                v->find_first_not_of("0123456789") == colon &&
+                hash.find_first_not_of("0123456789abcdef") == std::string::npos;
+      if (ok) id = std::stoll(v->substr(0, colon));
+      if (!ok || id < 1)
+        return usage_error("--head takes ID:HASH as the log writes it, e.g. 42:" +
+                           std::string(64, '0'));
+      cl.head = storage::AuditHead{id, hash};
     } else if (a == "--check") {
       if (auto st = no_value(a); !st) return st.error();
       check = true;
@@ -154,7 +173,13 @@ Result<CommandLine> parse_command_line(const std::vector<std::string_view>& args
     cl.mode = CommandLine::Mode::list_routes;
     return cl;
   }
-  if (!positional.empty()) {
+  if (!positional.empty() && positional[0] == "audit") {
+    if (positional.size() != 2 || positional[1] != "verify")
+      return usage_error("the audit command is: audit verify [--head ID:HASH]");
+    if (check) return usage_error("--check cannot be combined with audit verify");
+    if (cl.role || cl.cameras) return usage_error("--role and --cameras belong to user add");
+    cl.mode = CommandLine::Mode::audit_verify;
+  } else if (!positional.empty()) {
     if (positional[0] != "user")
       return usage_error("unknown command '" + std::string(positional[0]) + "'");
     if (positional.size() < 2 || positional[1] != "add")
@@ -171,6 +196,8 @@ Result<CommandLine> parse_command_line(const std::vector<std::string_view>& args
     if (cl.cameras) return usage_error("--cameras belongs to user add");
     cl.mode = check ? CommandLine::Mode::check : CommandLine::Mode::run;
   }
+  if (cl.head && cl.mode != CommandLine::Mode::audit_verify)
+    return usage_error("--head belongs to audit verify");
   if (!cl.config) return usage_error("--config FILE is required");
   return cl;
 }
@@ -262,6 +289,28 @@ int run_main(const std::vector<std::string_view>& args, std::istream& in, std::o
       out << "user " << user->name << " sees only " << cl.cameras->size() << " camera(s)\n";
     }
     out << "created user " << user->name << " (" << to_string(user->role) << ")\n";
+    return 0;
+  }
+
+  if (cl.mode == CommandLine::Mode::audit_verify) {
+    auto catalog = open_catalog(*cfg);
+    if (!catalog) {
+      err << "zaulekd: " << catalog.error().message << "\n";
+      return 1;
+    }
+    // A read snapshot: safe while zaulekd runs; entries added meanwhile are not read.
+    auto v = (*catalog)->verify_audit(cl.head);
+    if (!v) {
+      err << "zaulekd: audit verify: " << v.error().message << "\n";
+      return 1;
+    }
+    if (!v->intact) {
+      out << "audit trail broken at entry " << v->bad_id << ": " << v->problem << " (" << v->checked
+          << " entries before it are intact)\n";
+      return 1;
+    }
+    out << "audit trail intact: " << v->checked << " entries checked, head " << v->head.id << ":"
+        << v->head.hash << "\n";
     return 0;
   }
 

@@ -1,6 +1,6 @@
-// zaulekd's command line: run, --check, user add, --list-routes, --help,
-// --version. Exit codes: 0 success, 1 failure (config error, duplicate user,
-// cannot listen), 2 usage error.
+// zaulekd's command line: run, --check, user add, audit verify,
+// --list-routes, --help, --version. Exit codes: 0 success, 1 failure (config
+// error, duplicate user, cannot listen, a broken audit chain), 2 usage error.
 #pragma once
 
 #include <filesystem>
@@ -12,11 +12,12 @@
 
 #include "core/error.h"
 #include "core/role.h"
+#include "storage/catalog.h"
 
 namespace zaulek::server {
 
 struct CommandLine {
-  enum class Mode { run, check, user_add, list_routes, help, version };
+  enum class Mode { run, check, user_add, audit_verify, list_routes, help, version };
   Mode mode = Mode::run;
   std::optional<std::filesystem::path> config;
   std::optional<std::string> log_level;
@@ -24,6 +25,7 @@ struct CommandLine {
   std::string user_name;
   std::optional<Role> role;
   std::optional<std::vector<std::string>> cameras;  // user add --cameras a,b: only these
+  std::optional<storage::AuditHead> head;           // audit verify --head ID:HASH
 };
 
 // invalid_argument with a one-line reason on a usage error.

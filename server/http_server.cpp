@@ -1116,6 +1116,21 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
   };
   schedule_sweep();
 
+  // The audit chain's head goes to the log now, every 10 minutes when it
+  // moved, and at shutdown (below), so that a removed tail shows.
+  AuditHeadLogger audit_head(catalog);
+  audit_head.log();
+  net::steady_timer audit_head_timer(ioc);
+  std::function<void()> schedule_audit_head = [&] {
+    audit_head_timer.expires_after(std::chrono::minutes{10});
+    audit_head_timer.async_wait([&](beast::error_code e) {
+      if (e) return;
+      audit_head.log();
+      schedule_audit_head();
+    });
+  };
+  schedule_audit_head();
+
   net::steady_timer watchdog(ioc);
   std::atomic<bool> forced{false};
   net::steady_timer drain(ioc);
@@ -1140,6 +1155,7 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
     camera_work.reset();  // camera_ioc ends once the Unsubscribes are done
     alarms.stop();
     sweep.cancel();
+    audit_head_timer.cancel();
     hub.shutdown();
     sh.registry.shutdown_all();
     // Whatever has not finished by then is cut off; once every connection
@@ -1166,6 +1182,7 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
   work.join();
   (*cameras)->stop();  // joins its thread: no status listener call outlives `alarms`
   recording.stop();    // open segments closed and indexed
+  audit_head.log();    // after the last audited call
   spdlog::info("server: stopped");
   if (forced) {
     // Handlers of the connections cut off still sit in the io_context and

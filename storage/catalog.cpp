@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "storage/audit_chain.h"
 #include "storage/migrations.h"
 #include "storage/sqlite.h"
 
@@ -46,6 +47,7 @@ class ReaderPool {
       if (c_) pool_->give_back(std::move(c_));
     }
     Connection* operator->() const { return c_.get(); }
+    Connection& operator*() const { return *c_; }
 
    private:
     ReaderPool* pool_;
@@ -81,6 +83,20 @@ class ReaderPool {
   std::mutex mu_;
   std::vector<std::unique_ptr<Connection>> idle_;
 };
+
+const std::string kEmptyDetail = "{}";
+
+// The last audit entry. A NULL hash (only after tampering) reads as the
+// genesis hash so that appending still works; verify_audit reports it.
+Result<AuditHead> read_audit_head(Connection& c) {
+  auto st = c.prepare("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1");
+  if (!st) return st.error();
+  auto row = (*st)->step();
+  if (!row) return row.error();
+  if (!*row) return AuditHead{};
+  return AuditHead{(*st)->int64("id"),
+                   (*st)->opt_text("hash").value_or(std::string(kAuditGenesis))};
+}
 
 // A set of camera ids as a JSON array for json_each(); nullopt stays NULL.
 std::optional<std::string> camera_set_json(const std::optional<std::vector<std::string>>& ids) {
@@ -590,16 +606,28 @@ class SqliteCatalog final : public Catalog {
       return make_error(ErrorKind::invalid_argument,
                         "audit entry '" + e.action.substr(0, 128) + "' has an oversized field");
     }
-    WallTime t = e.time == WallTime{} ? clock_.realtime() : e.time;
+    const std::int64_t time_ns = to_ns(e.time == WallTime{} ? clock_.realtime() : e.time);
+    const std::string& detail = e.detail.empty() ? kEmptyDetail : e.detail;
     std::lock_guard lock(write_mu_);
     // The audit trail is evidence: its commits wait for the disk (see sqlite.cpp).
     DurableScope durable(*writer_);
+    // The head is read inside the write transaction: BEGIN IMMEDIATE holds
+    // the file's write lock, so no other connection (a second process such
+    // as `zaulekd user add`) can append between the read and the insert and
+    // fork the chain; write_mu_ does the same within this process.
+    auto tx = sql::Transaction::begin(*writer_);
+    if (!tx) return with_context(tx.error(), "appending audit entry '" + e.action + "'");
+    auto head = read_audit_head(*writer_);
+    if (!head) return with_context(head.error(), "appending audit entry '" + e.action + "'");
+    const std::int64_t id = head->id + 1;
     auto st = writer_->prepare(
-        "INSERT INTO audit (time_ns, actor, action, target, detail, remote) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+        "INSERT INTO audit (id, time_ns, actor, action, target, detail, remote, prev_hash, hash) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
     if (!st) return st.error();
-    (*st)->bind(1, to_ns(t)).bind(2, e.actor).bind(3, e.action).bind(4, e.target);
-    (*st)->bind(5, e.detail.empty() ? std::string("{}") : e.detail).bind(6, e.remote);
+    (*st)->bind(1, id).bind(2, time_ns).bind(3, e.actor).bind(4, e.action).bind(5, e.target);
+    (*st)->bind(6, detail).bind(7, e.remote).bind(8, head->hash);
+    (*st)->bind(9,
+                audit_hash(id, time_ns, e.actor, e.action, e.target, detail, e.remote, head->hash));
     if (auto s = (*st)->run(); !s) {
       if (s.error().kind == ErrorKind::invalid_argument) {
         return make_error(ErrorKind::invalid_argument,
@@ -607,7 +635,21 @@ class SqliteCatalog final : public Catalog {
       }
       return with_context(s.error(), "appending audit entry '" + e.action + "'");
     }
+    if (auto s = tx->commit(); !s)
+      return with_context(s.error(), "appending audit entry '" + e.action + "'");
     return {};
+  }
+
+  Result<AuditHead> audit_head() override {
+    auto r = readers_.borrow();
+    if (!r) return r.error();
+    return read_audit_head(**r);
+  }
+
+  Result<AuditVerification> verify_audit(const std::optional<AuditHead>& expected) override {
+    auto r = readers_.borrow();
+    if (!r) return r.error();
+    return verify_audit_chain(**r, expected);
   }
 
   Result<std::vector<AuditEntry>> list_audit(std::int64_t after_id, int limit) override {
@@ -646,6 +688,8 @@ class SqliteCatalog final : public Catalog {
       e.target = (*st)->text("target");
       e.detail = (*st)->text("detail");
       e.remote = (*st)->text("remote");
+      e.prev_hash = (*st)->opt_text("prev_hash").value_or("");
+      e.hash = (*st)->opt_text("hash").value_or("");
       out.push_back(std::move(e));
     }
     return out;

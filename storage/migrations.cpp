@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "storage/audit_chain.h"
 #include "storage/sqlite.h"
 
 namespace zaulek::storage {
@@ -24,6 +25,8 @@ Status migrate(sql::Connection& c, int target) {
   // IMMEDIATE: two processes opening an old database at once must not both migrate.
   auto tx = sql::Transaction::begin(c);
   if (!tx) return tx.error();
+  // Migration 0010 chains the existing audit entries with the C++ encoding.
+  if (auto s = register_audit_functions(c); !s) return s;
   auto current = read_schema_version(c);
   if (!current) return current.error();
   if (*current > latest) {
