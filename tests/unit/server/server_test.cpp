@@ -187,6 +187,14 @@ TEST(CommandLine, Parses) {
   EXPECT_EQ(cl->role, Role::investigator);
   EXPECT_EQ(parse_command_line({"--version"})->mode, CommandLine::Mode::version);
   EXPECT_EQ(parse_command_line({"--list-routes"})->mode, CommandLine::Mode::list_routes);
+  const std::string head = "42:" + std::string(64, 'a');
+  cl = parse_command_line({"--config", "z.toml", "audit", "verify", "--head", head});
+  ASSERT_TRUE(cl) << cl.error().message;
+  EXPECT_EQ(cl->mode, CommandLine::Mode::audit_verify);
+  EXPECT_EQ(cl->head, (storage::AuditHead{42, std::string(64, 'a')}));
+  const std::string head_message =
+      "--head takes ID:HASH as the log writes it, e.g. 42:" + std::string(64, '0');
+  const std::string short_head = "42:abc", zero_head = "0:" + std::string(64, 'a');
 
   struct Bad {
     std::vector<std::string_view> args;
@@ -204,6 +212,10 @@ TEST(CommandLine, Parses) {
            {{"--config", "z", "user", "del", "ala"},
             "the user command is: user add NAME --role ROLE"},
            {{"--config", "z", "frobnicate"}, "unknown command 'frobnicate'"},
+           {{"--config", "z", "audit"}, "the audit command is: audit verify [--head ID:HASH]"},
+           {{"--config", "z", "audit", "verify", "--head", short_head}, head_message},
+           {{"--config", "z", "audit", "verify", "--head", zero_head}, head_message},
+           {{"--config", "z", "--head", head}, "--head belongs to audit verify"},
        }) {
     auto r = parse_command_line(b.args);
     ASSERT_FALSE(r) << b.message;
