@@ -552,14 +552,14 @@ Result<storage::Alarm> AlarmRouter::resolve(std::int64_t id, const std::string& 
 
 Result<storage::Alarm> AlarmRouter::assign(std::int64_t id, const std::string& by,
                                            const std::string& user, const std::string& remote) {
+  // The alarm first, then one answer for every user who cannot take it: an
+  // error must not tell who exists or which role they have.
+  if (auto known = catalog_.find_alarm(id); !known) return known.error();
   auto u = catalog_.find_user(user);
-  if (!u || u->disabled)
-    return make_error(ErrorKind::invalid_argument, "'user': no active user " + user.substr(0, 64));
-  if (u->role == Role::investigator)
+  if (!u || u->disabled || u->role == Role::investigator)
     return make_error(ErrorKind::invalid_argument,
-                      "'user': " + user +
-                          " is an investigator; alarms go to operators and "
-                          "administrators");
+                      "'user': " + user.substr(0, 64) +
+                          " is not an active operator or administrator; alarms go to them");
   auto a = catalog_.assign_alarm(id, user);
   if (!a) return a;
   if (audit_)

@@ -153,6 +153,17 @@ def test_motion_alarm_lifecycle_across_consoles(make_daemon):
         assert post(d, "/api/v1/alarms/999999/ack", "operator").status_code == 404
         r = post(d, f"/api/v1/alarms/{alarm_id}/assign", "administrator", {"user": "nobody"})
         assert r.status_code == 400 and "nobody" in r.json()["error"]["message"], r.text
+        # An unknown alarm is 404 whoever is named; an investigator and nobody
+        # get the same words: errors do not enumerate users or their roles.
+        for user in ("nobody", ROLE_USERS["investigator"], ROLE_USERS["operator"]):
+            r = post(d, "/api/v1/alarms/999999/assign", "operator", {"user": user})
+            assert r.status_code == 404, r.text
+        r2 = post(d, f"/api/v1/alarms/{alarm_id}/assign", "operator",
+                  {"user": ROLE_USERS["investigator"]})
+        assert r2.status_code == 400, r2.text
+        r3 = post(d, f"/api/v1/alarms/{alarm_id}/assign", "operator", {"user": "nobody"})
+        assert (r2.json()["error"]["message"].replace(ROLE_USERS["investigator"], "X")
+                == r3.json()["error"]["message"].replace("nobody", "X")), (r2.text, r3.text)
         r = post(d, f"/api/v1/alarms/{alarm_id}/assign", "administrator",
                  {"user": ROLE_USERS["operator"]})
         assert r.status_code == 200 and r.json()["assigned_to"] == ROLE_USERS["operator"], r.text
