@@ -132,7 +132,11 @@ Response list_audit(ApiContext& ctx, Request& req) {
                    {"action", e.action},
                    {"target", e.target},
                    {"detail", detail},
-                   {"remote", e.remote}});
+                   {"remote", e.remote},
+                   // Not prev_hash: for a user restricted to some cameras it
+                   // is the hash of an entry they may not see, a target for
+                   // guessing that entry (low-entropy fields, a known time window).
+                   {"hash", e.hash}});
     last = std::max(last, e.id);
   }
   return json_response(200, {{"entries", arr}, {"next_after", std::to_string(last)}});

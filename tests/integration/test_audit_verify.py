@@ -79,6 +79,9 @@ def test_verify_counts_names_a_changed_row_and_the_logged_head_catches_truncatio
     con.close()
     assert len(rows) == last_id >= len(entries)
     assert rows[-1][8] == last_hash
+    # GET /api/v1/audit shows each entry's hash as stored.
+    by_id = {row[0]: row[8] for row in rows}
+    assert [e["hash"] for e in entries] == [by_id[int(e["id"])] for e in entries]
 
     # The encoding as docs/administrators.md gives it, computed here independently.
     prev = GENESIS
