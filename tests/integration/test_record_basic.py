@@ -92,9 +92,19 @@ def test_credentials_work_and_are_never_logged(tmp_path, ingest):
         info = recordlib.read_json_line(proc, 60)
         assert info is not None
         url = info["urls"][0]
+        # The test source asks for Basic: the native client answers it only
+        # when allowed (docs/recording.md), and sends nothing otherwise.
+        basic = ["--allow-basic"] if ingest == "native" else []
+        if ingest == "native":
+            refused = subprocess.run([recordlib.recorder_bin(), "--out", str(tmp_path / "refused"),
+                                      "--user", "operator", "--duration", "3", "--ingest", ingest,
+                                      url], capture_output=True, text=True, timeout=60,
+                                     env=dict(os.environ, ZAULEK_RECORD_PASSWORD=password))
+            assert refused.returncode == 0 and refused.stdout.strip() == ""
+            assert "asks for Basic authentication" in refused.stderr, refused.stderr
         # Wrong password: no recording, a clear error, retries; never the password.
         bad = subprocess.run([recordlib.recorder_bin(), "--out", str(tmp_path / "bad"), "--user",
-                              "operator", "--duration", "4", "--backoff-ms", "500",
+                              "operator", "--duration", "4", "--backoff-ms", "500", *basic,
                               "--log-level", "debug", "--ingest", ingest, url],
                              capture_output=True, text=True, timeout=60,
                              env=dict(os.environ, ZAULEK_RECORD_PASSWORD="wrong-" + password))
@@ -104,7 +114,7 @@ def test_credentials_work_and_are_never_logged(tmp_path, ingest):
         assert password not in bad.stderr and "wrong-" not in bad.stderr
         # Right password: records; still never logged, not even at debug level.
         good = subprocess.run([recordlib.recorder_bin(), "--out", str(tmp_path / "good"), "--user",
-                               "operator", "--duration", "5", "--segment-seconds", "2",
+                               "operator", "--duration", "5", "--segment-seconds", "2", *basic,
                                "--log-level", "debug", "--ingest", ingest, url],
                               capture_output=True, text=True, timeout=60,
                               env=dict(os.environ, ZAULEK_RECORD_PASSWORD=password))
