@@ -367,6 +367,7 @@ void RecordingService::sync() {
     cfg.id = id;
     cfg.url = w.uri;
     cfg.username = c.username;
+    cfg.allow_basic_auth = c.allow_basic_auth;
     if (!c.password_enc.empty()) {
       auto password = box_.open(c.password_enc);
       if (!password) {
