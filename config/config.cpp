@@ -322,6 +322,16 @@ const Field kFields[] = {
      .get = [](const Config& c) -> Value { return std::int64_t{c.storage.catalog_reserve_mb}; },
      .set = [](Config& c,
                Value&& v) { c.storage.catalog_reserve_mb = static_cast<int>(as_int(v)); }},
+    {.section = "storage",
+     .key = "key_file",
+     .kind = Kind::optional_path,
+     .description = "The 256-bit key that encrypts camera passwords in the catalogue, created "
+                    "0600 at first start and refused if group or others may read it. Unset: "
+                    "`secret.key` in `path`. Put it elsewhere (the systemd layout: "
+                    "`/etc/zaulek/secret.key`) so that a backup of the storage folder does not "
+                    "carry the key beside the credentials it opens.",
+     .get = [](const Config& c) { return opt_path(c.storage.key_file); },
+     .set = [](Config& c, Value&& v) { c.storage.key_file = to_opt_path(std::move(v)); }},
     // [retention]
     {.section = "retention",
      .key = "max_age_days",

@@ -42,6 +42,12 @@ struct Auth {
 struct Storage {
   std::filesystem::path path = "/var/lib/zaulek";  // segments + zaulek.db
   int catalog_reserve_mb = 32;  // 0..4096: kept free for the catalogue when footage fills the disk
+  // The key that opens camera credentials; unset: `path`/secret.key. Kept
+  // apart from the catalogue so that a backup of one does not carry both.
+  std::optional<std::filesystem::path> key_file;
+  std::filesystem::path secret_key_file() const {
+    return key_file ? *key_file : path / "secret.key";
+  }
 };
 
 struct Retention {

@@ -734,7 +734,7 @@ Result<std::unique_ptr<Cameras>> start_cameras(
     std::function<void(const Cameras::Moved&)> on_moved) {
   std::error_code ec;
   std::filesystem::create_directories(config.storage.path, ec);
-  auto box = SecretBox::open_or_create(config.storage.path / "secret.key");
+  auto box = SecretBox::open_or_create(config.storage.secret_key_file());
   if (!box) return box.error();
   CamerasOptions o;
   o.discovery_interfaces = config.discovery.interfaces;

@@ -221,7 +221,7 @@ class Cameras {
 };
 
 // The registry as zaulekd runs it: options from the config, credentials key
-// `<storage.path>/secret.key` (created 0600 at first start), started.
+// `storage.key_file` (created 0600 at first start), started.
 Result<std::unique_ptr<Cameras>> start_cameras(
     const config::Config& config, storage::Catalog& catalog, Hub* hub, Clock& clock,
     std::function<void(const Cameras::Moved&)> on_moved = {});

@@ -1015,13 +1015,13 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
   }
   ctx.cameras = cameras->get();
   // Camera events (server/events.h): subscriptions run on camera_ioc (below).
-  auto event_box = SecretBox::open_or_create(config.storage.path / "secret.key");
+  auto event_box = SecretBox::open_or_create(config.storage.secret_key_file());
   if (!event_box) {
     spdlog::error("server: events: {}", event_box.error().message);
     return 1;
   }
   // Recording (server/recording.h): reconciliation, recorders, retention.
-  auto recording_box = SecretBox::open_or_create(config.storage.path / "secret.key");
+  auto recording_box = SecretBox::open_or_create(config.storage.secret_key_file());
   if (!recording_box) {
     spdlog::error("server: recording: {}", recording_box.error().message);
     return 1;

@@ -1,7 +1,7 @@
 // Camera credentials at rest: libsodium crypto_secretbox (XSalsa20-Poly1305)
-// under a 256-bit key kept in `<storage.path>/secret.key` (created 0600 at
-// first start, never overwritten). A sealed value is nonce || ciphertext.
-// Nothing here logs a plaintext; errors name the key file, never a secret.
+// under a 256-bit key kept in `storage.key_file` (default
+// `<storage.path>/secret.key`; created 0600 at first start, never overwritten). A sealed value is
+// nonce || ciphertext. Nothing here logs a plaintext; errors name the key file, never a secret.
 #pragma once
 
 #include <cstdint>

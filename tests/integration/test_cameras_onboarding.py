@@ -219,3 +219,23 @@ def test_patch_and_delete(make_daemon):
     upd = [e for e in audit["entries"] if e["action"] == "camera.update"][0]
     assert upd["detail"]["name"] == {"from": "Alley 7", "to": "Alley 7 north"}
     assert upd["target"] == f"camera:{cid}"
+
+
+def test_the_credentials_key_can_live_apart_from_the_catalogue(make_daemon, tmp_path):
+    """storage.key_file: created 0600 where configured (nothing in the storage
+    folder), and a key that others may read stops the start, naming it."""
+    keys = tmp_path / "keys"
+    keys.mkdir(mode=0o700)
+    key = keys / "secret.key"
+    d = make_daemon(storage={"key_file": str(key)})
+    assert stat.S_IMODE(os.stat(key).st_mode) == 0o600
+    assert key.stat().st_size == 32
+    assert not (d.dir / "storage" / "secret.key").exists()
+    d.stop()
+    os.chmod(key, 0o644)
+    from zaulekd_fixture import ZAULEKD
+    import subprocess
+    r = subprocess.run([str(ZAULEKD), "--config", str(d.config_path)], capture_output=True,
+                       text=True, timeout=30, stdin=subprocess.DEVNULL)
+    assert r.returncode != 0
+    assert f"secret key {key}: readable by group or others; chmod 600 it" in r.stderr + r.stdout

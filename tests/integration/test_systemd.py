@@ -186,6 +186,7 @@ def test_sysusers_and_tmpfiles_in_a_scratch_root(tmp_path):
 
     check("etc/zaulek", 0o755, 0, 0)
     check("etc/zaulek/tls", 0o750, 0, gid)
+    check("etc/zaulek/private", 0o700, uid, gid)
     check("var/lib/zaulek", 0o750, uid, gid)
 
 
