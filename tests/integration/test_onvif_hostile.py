@@ -87,8 +87,7 @@ def read_response(conn):
 class HostileOnvif:
     """A raw ONVIF endpoint on 127.0.0.1. Requests whose SOAP body names one of
     `hostile` get `reply` (written with one sendall: header and body bytes
-    in one segment), after which the connection is only drained until the
-    client closes it. Everything else goes to `upstream` (a simulated camera,
+    in one segment). Everything else goes to `upstream` (a simulated camera,
     "host:port"), with the camera's address in the reply rewritten to ours so
     that the service addresses (events, subscriptions) lead back here."""
 
@@ -131,10 +130,8 @@ class HostileOnvif:
                     with self.lock:
                         reply = self.reply
                         self.sent += 1
-                    conn.sendall(reply)
-                    while conn.recv(65536):  # until zaulekd gives up and closes
-                        pass
-                    return
+                    conn.sendall(reply)  # then the next request, or zaulekd closes
+                    continue
                 conn.sendall(self._forward(req))
         except OSError:
             pass
@@ -263,6 +260,9 @@ def test_hostile_events_endpoint_fails_that_camera_alone(make_daemon):
         wait_log(d, rf"events {re.escape(cam_id)}: subscription failed, re-subscribing: "
                     rf"PullMessages: camera at 127\.0\.0\.1:{proxy.port} declared a reply of "
                     rf"{TIB} bytes")
+        # The camera itself stays supervised; the API answers.
+        one = requests.get(d.url(f"/api/v1/cameras/{cam_id}"), headers=h, timeout=10)
+        assert one.status_code == 200, one.text
         watch.finish()
         proxy.close()
 
