@@ -17,6 +17,8 @@ std::string_view to_string(CameraFault kind) {
       return "onvif_reply_too_large";
     case CameraFault::onvif_reply_too_complex:
       return "onvif_reply_too_complex";
+    case CameraFault::escaped_handler:
+      return "escaped_handler";
   }
   return "other";
 }

@@ -12,6 +12,7 @@
 
 #include "onvif/client/client.h"
 #include "server/hub.h"
+#include "server/run_contained.h"
 
 namespace zaulek::server {
 
@@ -193,7 +194,7 @@ auto Cameras::on_registry(F f) -> decltype(f()) {
 Status Cameras::start() {
   if (running_) return {};
   work_.emplace(ioc_.get_executor());
-  thread_ = std::thread([this] { ioc_.run(); });
+  thread_ = std::thread([this] { run_contained(ioc_, "camera registry"); });
   running_ = true;
   auto cams = catalog_.list_cameras();
   if (!cams) return cams.error();

@@ -41,6 +41,7 @@
 #include "server/notify.h"
 #include "server/recording.h"
 #include "server/routes.h"
+#include "server/run_contained.h"
 #include "server/service.h"
 #include "server/static_files.h"
 #include "server/visibility.h"
@@ -895,21 +896,6 @@ class Listener : public std::enable_shared_from_this<Listener> {
   std::chrono::steady_clock::time_point last_reject_log_{};
 };
 
-// Runs a camera-facing io_context. Every handler there has its own
-// boundary (onvif/client/client.h); this is the last one: an exception that
-// still escapes is logged and counted, and the thread runs on.
-void run_camera_facing(net::io_context& ioc) {
-  for (;;) {
-    try {
-      ioc.run();
-      return;
-    } catch (const std::exception& e) {
-      count_camera_fault(CameraFault::onvif_reply);
-      spdlog::error("server: a camera-facing handler failed: {}", to_valid_utf8(e.what(), 200));
-    }
-  }
-}
-
 Status write_port_file(const std::filesystem::path& file, std::uint16_t port) {
   // Written then renamed, so a reader never sees a half-written number.
   auto tmp = file;
@@ -1174,7 +1160,7 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
 
   std::vector<std::thread> pool, camera_pool;
   for (int i = 0; i < threads; ++i)
-    camera_pool.emplace_back([&camera_ioc] { run_camera_facing(camera_ioc); });
+    camera_pool.emplace_back([&camera_ioc] { run_contained(camera_ioc, "camera events"); });
   for (int i = 1; i < threads; ++i) pool.emplace_back([&ioc] { ioc.run(); });
   ioc.run();
   for (auto& t : pool) t.join();

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "server/metrics.h"
+#include "server/run_contained.h"
 #include "storage/footage.h"
 
 namespace zaulek::server {
@@ -101,7 +102,7 @@ void RecordingService::start() {
   // GStreamer is initialized by the first recorder (media::make_recorder).
   work_.emplace(ioc_.get_executor());
   for (int i = 0; i < std::max(1, options_.threads); ++i)
-    threads_.emplace_back([this] { ioc_.run(); });
+    threads_.emplace_back([this] { run_contained(ioc_, "recording"); });
   maintenance_ = std::thread([this] { maintenance(); });
 }
 

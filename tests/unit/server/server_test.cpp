@@ -3,6 +3,8 @@
 // login rate limiting, static file confinement, command line parsing.
 #include <gtest/gtest.h>
 
+#include <boost/asio/post.hpp>
+
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -13,6 +15,7 @@
 #include "server/cli.h"
 #include "server/dispatch.h"
 #include "server/rate_limiter.h"
+#include "server/run_contained.h"
 #include "server/static_files.h"
 #include "server/users.h"
 
@@ -390,6 +393,19 @@ TEST(MetricsLabels, UnknownMethodsAreOneLabel) {
   const std::string text = m.render("test", {});
   EXPECT_NE(text.find("method=\"other\",status=\"400\"} 1500"), std::string::npos) << text;
   EXPECT_EQ(text.find("M1499"), std::string::npos);
+}
+
+TEST(RunContained, AThrowingHandlerIsCountedAndTheOthersRun) {
+  boost::asio::io_context ioc;
+  const auto before = camera_faults(CameraFault::escaped_handler);
+  int ran = 0;
+  boost::asio::post(ioc, [] { throw std::runtime_error("camera said \xed\xa0\x80 nonsense"); });
+  boost::asio::post(ioc, [&ran] { ++ran; });
+  boost::asio::post(ioc, [] { throw 42; });
+  boost::asio::post(ioc, [&ran] { ++ran; });
+  run_contained(ioc, "test");  // returns once the work is done, not at the first throw
+  EXPECT_EQ(ran, 2);
+  EXPECT_EQ(camera_faults(CameraFault::escaped_handler), before + 2);
 }
 
 }  // namespace
