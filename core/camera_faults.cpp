@@ -19,6 +19,8 @@ std::string_view to_string(CameraFault kind) {
       return "onvif_reply_too_complex";
     case CameraFault::escaped_handler:
       return "escaped_handler";
+    case CameraFault::rtsp_answer:
+      return "rtsp_answer";
   }
   return "other";
 }

@@ -15,8 +15,9 @@ enum class CameraFault : std::uint8_t {
   onvif_reply_too_large,    // a reply over the size limit, declared or streamed
   onvif_reply_too_complex,  // refused by the XML pre-scan (attributes, namespaces, depth, ...)
   escaped_handler,          // an exception escaped a camera-facing handler (server/run_contained.h)
+  rtsp_answer,              // an RTSP answer the parsers refused (media/rtsp_parse.h)
 };
-inline constexpr std::size_t kCameraFaultKinds = 4;
+inline constexpr std::size_t kCameraFaultKinds = 5;
 
 std::string_view to_string(CameraFault kind);
 void count_camera_fault(CameraFault kind);

@@ -1,5 +1,6 @@
 #include "media/rtsp_client.h"
 
+#include "core/camera_faults.h"
 #include "media/rtsp_parse.h"
 
 #include <openssl/evp.h>
@@ -110,6 +111,12 @@ class Client final : public RtspClient, public std::enable_shared_from_this<Clie
     });
   }
 
+  // A camera's answer that the parsers refused: counted, then failed as any error.
+  void malformed(std::string what) {
+    count_camera_fault(CameraFault::rtsp_answer);
+    fail(std::move(what));
+  }
+
   void fail(std::string what) {
     if (done_) return;
     done_ = true;
@@ -196,8 +203,8 @@ class Client final : public RtspClient, public std::enable_shared_from_this<Clie
           } catch (const std::exception& e) {
             // Last line of defence: the parsers do not throw,
             // but nothing a camera sends may end the process.
-            return self->fail(std::string("internal error parsing the camera's answer: ") +
-                              e.what());
+            return self->malformed(std::string("internal error parsing the camera's answer: ") +
+                                   e.what());
           }
           if (self->done_) return;
           std::memmove(self->buf_.data(), self->buf_.data() + used, self->have_ - used);
@@ -211,7 +218,7 @@ class Client final : public RtspClient, public std::enable_shared_from_this<Clie
     while (off < have_ && !done_) {
       auto frame = rtsp::next_frame({buf_.data() + off, have_ - off});
       if (!frame) {
-        fail(frame.error().message);
+        malformed(frame.error().message);
         return off;
       }
       const auto* p = buf_.data() + off;
@@ -237,7 +244,7 @@ class Client final : public RtspClient, public std::enable_shared_from_this<Clie
       if (target_.username.empty()) return fail("the camera wants credentials");
       if (auth_tried_) return fail("wrong credentials (401)");
       auto c = rtsp::choose_challenge(a);
-      if (!c) return fail(c.error().message);
+      if (!c) return malformed(c.error().message);
       if (c->scheme == rtsp::AuthScheme::basic && !target_.allow_basic)
         return fail(
             "the camera asks for Basic authentication (password in clear); allow it for this "
@@ -253,7 +260,7 @@ class Client final : public RtspClient, public std::enable_shared_from_this<Clie
         return described(a, body);
       case Step::setup: {
         auto s = rtsp::parse_session(rtsp::header(a, "Session").value_or(""));
-        if (!s) return fail(s.error().message);
+        if (!s) return malformed(s.error().message);
         session_ = s->id;
         session_timeout_s_ = s->timeout_s;
         step_ = Step::play;
@@ -278,7 +285,7 @@ class Client final : public RtspClient, public std::enable_shared_from_this<Clie
     else if (auto l = rtsp::header(a, "Content-Location"); l && !l->empty())
       base = *l;
     auto video = rtsp::parse_sdp_video(sdp, base);
-    if (!video) return fail(video.error().message);
+    if (!video) return malformed(video.error().message);
     stream_.codec = video->codec;
     stream_.clock_rate = video->clock_rate;
     stream_.params = std::move(video->params);

@@ -151,6 +151,11 @@ def test_daemon_records_healthy_cameras_beside_a_hostile_one(make_daemon):
         assert rec["state"] == "backoff" and rec["state_detail"], rec
         assert any(r in rec["state_detail"] for r in REASONS.values()), rec
         assert d.metric("zaulek_recording_cameras_backoff") == 1
+        # Four of the five were answers the parsers refused (the fifth, Basic,
+        # is refused by policy): counted as contained camera faults.
+        text = requests.get(d.url("/metrics"), headers=h, timeout=10).text
+        refused = re.search(r'^zaulek_camera_faults_total\{kind="rtsp_answer"\} (\d+)$', text, re.M)
+        assert refused and int(refused.group(1)) >= 4, text[-3000:]
 
         # The healthy cameras record on through the hostile cycles: two more
         # segments each (bounded wait), never out of "recording".
