@@ -250,6 +250,43 @@ def test_h265_camera_is_recorded(make_daemon):
 
 
 
+def test_bframe_cameras_are_catalogued_by_their_frames(make_daemon):
+    """zaulekd (native ingest) records a camera whose encoder uses B-frames
+    (zaulek-sim --bframes: x264 3 B-frames with b-pyramid; x265 likewise)
+    beside one without: each closed segment's catalogue duration is its
+    frame count times the frame duration within one frame (B-frames once
+    stretched 16 s of frames over 65 s of catalogue), segments do not
+    overlap, and the catalogue never claims more time than passed."""
+    frame_ns = 40_000_000  # the simulator's 25 fps
+    d = make_daemon(extra_toml=config())
+    h = admin_headers(d)
+    for h265 in (False, True):
+        with SimFleet(cameras=2, user=USER, password=PASSWORD, h265=h265,
+                      extra_args=["--bframes", "0"]) as sim:
+            assert [c["bframes"] for c in sim.cameras] == [True, False]
+            began = time.time_ns()
+            ids = [add_sim_camera(d, h, c) for c in sim.cameras]
+            for cid in ids:
+                segs = wait_rows(d, cid, 2)
+                elapsed = time.time_ns() - began
+                for s in segs:
+                    info = ffprobe(storage(d) / s["path"])
+                    assert info["codec"] == ("hevc" if h265 else "h264")
+                    row = s["end_ns"] - s["start_ns"]
+                    print(f"{cid} {s['path']}: {info['packets']} frames, row {row / 1e9:.3f} s")
+                    assert abs(row - info["packets"] * frame_ns) <= frame_ns, (s, info)
+                for a, b in zip(segs, segs[1:]):
+                    assert b["start_ns"] >= a["end_ns"], (a, b)
+                covered = sum(s["end_ns"] - s["start_ns"] for s in segs)
+                assert covered <= elapsed, (covered, elapsed)
+                assert segs[-1]["end_ns"] - segs[0]["start_ns"] <= elapsed
+            for cid in ids:
+                r = requests.delete(d.url(f"/api/v1/cameras/{cid}"), headers=h, timeout=10)
+                assert r.status_code == 200, r.text
+    code, _ = d.stop()
+    assert code == 0
+
+
 def shift_days(d, days):
     """Moves every segment row and hold `days` into the past: as if that much
     time had passed (the daemon is stopped meanwhile)."""
