@@ -296,6 +296,10 @@ EventState classify_state(const Notification& n) {
   return state_for(find_topic_rule(n.topic), n);
 }
 
+bool is_occurrence(const NormalizedEvent& e) {
+  return !(e.state == EventState::pulse && iequals(e.property_operation, "initialized"));
+}
+
 NormalizedEvent normalize(const Notification& n) {
   NormalizedEvent e;
   const TopicRule* rule = find_topic_rule(n.topic);

@@ -76,6 +76,12 @@ EventKind classify_topic(std::string_view topic);
 // literally true/false; a message without one is a pulse.
 EventState classify_state(const Notification& n);
 NormalizedEvent normalize(const Notification& n);
+// Whether a normalized message reports something that happened. A property
+// "Initialized" is the state a camera reports when a subscription begins;
+// for a topic without a state (a pulse: a line crossed) it is no event, and
+// taking it for one raised a crossing on every (re)subscription (Uniview
+// sends LineDetector/Crossed so).
+bool is_occurrence(const NormalizedEvent& e);
 
 // The topic without namespace prefixes and surrounding whitespace:
 // "tns1:RuleEngine/CellMotionDetector/Motion" -> "RuleEngine/CellMotionDetector/Motion".

@@ -102,6 +102,7 @@ std::vector<ReceivedEvent> SubscriptionBase::received(
   const auto offset = control_->clock_offset();
   for (const auto& n : notifications) {
     ReceivedEvent e{normalize(n), now};
+    if (!is_occurrence(e.event)) continue;
     WallTime t;
     if (!n.utc_time.empty() && parse_rfc3339(n.utc_time, t)) e.time = t - offset;
     out.push_back(std::move(e));

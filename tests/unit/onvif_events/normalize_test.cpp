@@ -405,5 +405,25 @@ TEST(OnvifEventsNormalize, KindNames) {
   EXPECT_EQ(to_string(EventState::pulse), "pulse");
 }
 
+TEST(Occurrence, AnInitializedPulseIsNoEvent) {
+  // Uniview's message when a subscription begins (home-assistant/core#35916):
+  // the rule's initial "state", not a crossing that happened.
+  const Notification initial = msg(
+      "tns1:RuleEngine/LineDetector/Crossed", "Initialized",
+      {{"VideoSourceConfigurationToken", "video_source_config1"}, {"Rule", "MyLineDetectorRule"}},
+      {{"ObjectId", "0"}});
+  EXPECT_FALSE(is_occurrence(normalize(initial)));
+  Notification crossed = initial;
+  crossed.property_operation = "Changed";
+  EXPECT_TRUE(is_occurrence(normalize(crossed)));
+  // A stateful property reported at subscription time is the camera's state: kept.
+  const auto motion = normalize(msg("tns1:RuleEngine/CellMotionDetector/Motion", "Initialized",
+                                    {{"Rule", "MyMotionDetectorRule"}}, {{"IsMotion", "true"}}));
+  EXPECT_EQ(motion.state, EventState::start);
+  EXPECT_TRUE(is_occurrence(motion));
+  // A pulse without PropertyOperation (not a property) is an event.
+  EXPECT_TRUE(is_occurrence(normalize(n("tns1:RuleEngine/LineDetector/Crossed", {}, ""))));
+}
+
 }  // namespace
 }  // namespace zaulek::onvif
