@@ -226,6 +226,33 @@ const Field kFields[] = {
      .get = [](const Config& c) -> Value { return std::int64_t{c.server.max_connections}; },
      .set = [](Config& c, Value&& v) { c.server.max_connections = static_cast<int>(as_int(v)); }},
     {.section = "server",
+     .key = "max_connections_per_address",
+     .kind = Kind::integer,
+     .min = 1,
+     .max = 100000,
+     .description = "Open connections from one client address; beyond this its new ones get "
+                    "503 and are closed. The address is the TCP peer's (a proxy's own address "
+                    "behind a proxy).",
+     .get = [](const Config& c) -> Value {
+       return std::int64_t{c.server.max_connections_per_address};
+     },
+     .set = [](Config& c,
+               Value&& v) { c.server.max_connections_per_address = static_cast<int>(as_int(v)); }},
+    {.section = "server",
+     .key = "max_unauthenticated_per_address",
+     .kind = Kind::integer,
+     .min = 1,
+     .max = 100000,
+     .description = "Open connections from one client address on which no request has yet "
+                    "carried a valid session; beyond this its new ones get 503 and are closed.",
+     .get = [](const Config& c) -> Value {
+       return std::int64_t{c.server.max_unauthenticated_per_address};
+     },
+     .set =
+         [](Config& c, Value&& v) {
+           c.server.max_unauthenticated_per_address = static_cast<int>(as_int(v));
+         }},
+    {.section = "server",
      .key = "max_header_bytes",
      .kind = Kind::integer,
      .min = 1024,
@@ -252,7 +279,7 @@ const Field kFields[] = {
      .kind = Kind::integer,
      .min = 1,
      .max = 3600,
-     .description = "Seconds allowed to read one request (and for the TLS handshake).",
+     .description = "Seconds allowed to read one request.",
      .get = [](const Config& c) -> Value {
        return static_cast<std::int64_t>(c.server.read_timeout.count());
      },
@@ -267,6 +294,18 @@ const Field kFields[] = {
        return static_cast<std::int64_t>(c.server.idle_timeout.count());
      },
      .set = [](Config& c, Value&& v) { c.server.idle_timeout = std::chrono::seconds(as_int(v)); }},
+    {.section = "server",
+     .key = "first_byte_timeout_s",
+     .kind = Kind::integer,
+     .min = 1,
+     .max = 3600,
+     .description = "Seconds a new connection may stay silent before its first byte (and, "
+                    "with TLS, to finish the handshake); then it is closed.",
+     .get = [](const Config& c) -> Value {
+       return static_cast<std::int64_t>(c.server.first_byte_timeout.count());
+     },
+     .set = [](Config& c,
+               Value&& v) { c.server.first_byte_timeout = std::chrono::seconds(as_int(v)); }},
     {.section = "server",
      .key = "web_root",
      .kind = Kind::optional_path,

@@ -26,10 +26,13 @@ struct Server {
   bool allow_plain_http = false;  // plain HTTP on a non-loopback address needs this
   int threads = 2;
   int max_connections = 512;
+  int max_connections_per_address = 64;      // per client (TCP peer) address
+  int max_unauthenticated_per_address = 16;  // of those, not yet shown a valid session
   std::size_t max_header_bytes = 16 * 1024;
   std::size_t max_body_bytes = 1024 * 1024;
   std::chrono::seconds read_timeout{15};
   std::chrono::seconds idle_timeout{60};
+  std::chrono::seconds first_byte_timeout{5};  // a new connection's first byte (or TLS handshake)
   std::optional<std::filesystem::path> web_root;  // console files; default: built-in path
 };
 

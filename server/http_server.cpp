@@ -34,6 +34,7 @@
 #include "server/auth.h"
 #include "server/build_info.h"
 #include "server/cameras.h"
+#include "server/connection_limits.h"
 #include "server/dispatch.h"
 #include "server/events.h"
 #include "server/hub.h"
@@ -167,18 +168,37 @@ struct Shared {
   ssl::context* tls = nullptr;
   std::atomic<bool> stopping{false};
   Registry registry;
+  AddressTable addresses;
 };
 
-// Counts an open connection for as long as it lives (HTTP, then WebSocket).
+// Counts an open connection for as long as it lives (HTTP, then WebSocket),
+// in the global count and in its address's entry (admitted by the Listener).
+// Touched only by the strand that owns the connection.
 class ConnectionSlot {
  public:
-  explicit ConnectionSlot(Metrics& m) : m_(m) { ++m_.connections_open; }
-  ~ConnectionSlot() { --m_.connections_open; }
+  ConnectionSlot(Metrics& m, AddressTable& t, std::string address)
+      : m_(m), table_(t), address_(std::move(address)) {
+    ++m_.connections_open;
+  }
+  ~ConnectionSlot() {
+    table_.release(address_, authenticated_);
+    --m_.connections_open;
+  }
   ConnectionSlot(const ConnectionSlot&) = delete;
   ConnectionSlot& operator=(const ConnectionSlot&) = delete;
+  // A request on this connection carried a valid session: from now on it
+  // counts against its address's limit only, not the smaller unauthenticated one.
+  void mark_authenticated() {
+    if (authenticated_) return;
+    authenticated_ = true;
+    table_.authenticated(address_);
+  }
 
  private:
   Metrics& m_;
+  AddressTable& table_;
+  std::string address_;
+  bool authenticated_ = false;
 };
 
 std::string address_text(const net::ip::address& a) {
@@ -186,6 +206,18 @@ std::string address_text(const net::ip::address& a) {
     return net::ip::make_address_v4(net::ip::v4_mapped, a.to_v6())
         .to_string();  // "::ffff:127.0.0.1" -> "127.0.0.1"
   return a.to_string();
+}
+
+// The key a connection counts under: the peer's address; for IPv6 its /64,
+// which one host usually holds whole (it could otherwise pick a new address
+// for each connection).
+std::string address_key(const net::ip::address& a) {
+  if (a.is_v6() && !a.to_v6().is_v4_mapped()) {
+    auto bytes = a.to_v6().to_bytes();
+    std::fill(bytes.begin() + 8, bytes.end(), 0);
+    return net::ip::address_v6(bytes).to_string() + "/64";
+  }
+  return address_text(a);
 }
 
 bool is_loopback(const net::ip::address& a) {
@@ -505,7 +537,7 @@ class HttpSession final : public Closable,
     registry_id_ = sh_.registry.add(this->weak_from_this());
     net::dispatch(executor_, [self = this->shared_from_this()] {
       if constexpr (kIsTls<Stream>) {
-        beast::get_lowest_layer(self->stream_).expires_after(self->sh_.cfg.read_timeout);
+        beast::get_lowest_layer(self->stream_).expires_after(self->sh_.cfg.first_byte_timeout);
         self->stream_.async_handshake(ssl::stream_base::server,
                                       beast::bind_front_handler(&HttpSession::on_handshake, self));
       } else {
@@ -542,8 +574,11 @@ class HttpSession final : public Closable,
   void do_read() {
     if (sh_.stopping) return close_now();
     if (buffer_.size() == 0) {
-      // Between requests: wait for the first byte with the idle timeout.
-      beast::get_lowest_layer(stream_).expires_after(sh_.cfg.idle_timeout);
+      // Between requests: wait for the first byte with the idle timeout; a
+      // new connection that has sent nothing yet gets the shorter
+      // first_byte_timeout (it holds a slot of its address and of the server).
+      beast::get_lowest_layer(stream_).expires_after(heard_ ? sh_.cfg.idle_timeout
+                                                            : sh_.cfg.first_byte_timeout);
       stream_.async_read_some(
           buffer_.prepare(4096),
           beast::bind_front_handler(&HttpSession::on_first_bytes, this->shared_from_this()));
@@ -554,9 +589,14 @@ class HttpSession final : public Closable,
 
   void on_first_bytes(beast::error_code ec, std::size_t n) {
     if (ec) {
-      if (ec == beast::error::timeout) spdlog::debug("http: {} idle, closing", remote_);
+      if (ec == beast::error::timeout && !heard_)
+        spdlog::debug("http: {} sent nothing within {}s, closing", remote_,
+                      sh_.cfg.first_byte_timeout.count());
+      else if (ec == beast::error::timeout)
+        spdlog::debug("http: {} idle, closing", remote_);
       return close_now();
     }
+    heard_ = true;
     buffer_.commit(n);
     read_request();
   }
@@ -657,6 +697,7 @@ class HttpSession final : public Closable,
 
   void respond(Request r, http::request<http::string_body> req, Outcome out,
                std::chrono::steady_clock::time_point start) {
+    if (r.principal && slot_) slot_->mark_authenticated();
     if (out.upgrade) {
       if (sh_.stopping) {
         Response resp = error_response(503, "unavailable", "server shutting down");
@@ -788,6 +829,7 @@ class HttpSession final : public Closable,
   std::array<char, 16384> discard_{};
   bool closed_ = false;
   bool upgraded_ = false;
+  bool heard_ = false;  // a byte has arrived on this connection
   std::uint64_t registry_id_ = 0;
 };
 
@@ -841,10 +883,21 @@ class Listener : public std::enable_shared_from_this<Listener> {
       });
       return;
     }
+    beast::error_code peer_ec;
+    auto peer = socket.remote_endpoint(peer_ec);
+    std::string key = peer_ec ? std::string("unknown") : address_key(peer.address());
+    auto admit = AddressTable::Admit::ok;
     if (sh_.metrics.connections_open.load() >= sh_.cfg.max_connections) {
-      reject(std::move(socket));
+      reject(std::move(socket), Metrics::Refusal::total, key);
+    } else if ((admit = sh_.addresses.admit(key, sh_.cfg.max_connections_per_address,
+                                            sh_.cfg.max_unauthenticated_per_address)) !=
+               AddressTable::Admit::ok) {
+      reject(std::move(socket),
+             admit == AddressTable::Admit::per_address ? Metrics::Refusal::per_address
+                                                       : Metrics::Refusal::unauthenticated,
+             key);
     } else {
-      auto slot = std::make_unique<ConnectionSlot>(sh_.metrics);
+      auto slot = std::make_unique<ConnectionSlot>(sh_.metrics, sh_.addresses, std::move(key));
       // No Nagle: an alarm frame must not wait for the ACK of the one before.
       beast::error_code ignored;
       socket.set_option(tcp::no_delay(true), ignored);
@@ -857,18 +910,25 @@ class Listener : public std::enable_shared_from_this<Listener> {
     do_accept();
   }
 
-  // Over the limit: a short 503 (plain HTTP only; a TLS peer just sees the
+  // Over a limit: a short 503 (plain HTTP only; a TLS peer just sees the
   // close) and the connection is closed. The log line is rate-limited.
-  void reject(tcp::socket socket) {
-    ++sh_.metrics.connections_rejected;
+  void reject(tcp::socket socket, Metrics::Refusal reason, const std::string& address) {
+    auto refused = sh_.metrics.count_refusal(reason);
     auto now = std::chrono::steady_clock::now();
     if (now - last_reject_log_ > std::chrono::seconds{1}) {
       last_reject_log_ = now;
-      beast::error_code ec;
-      auto ep = socket.remote_endpoint(ec);
-      spdlog::warn("http: connection limit ({}) reached; refusing {} ({} refused so far)",
-                   sh_.cfg.max_connections, ec ? "unknown" : address_text(ep.address()),
-                   sh_.metrics.connections_rejected.load());
+      if (reason == Metrics::Refusal::total)
+        spdlog::warn("http: connection limit ({}) reached; refusing {} ({} refused so far)",
+                     sh_.cfg.max_connections, address, refused);
+      else if (reason == Metrics::Refusal::per_address)
+        spdlog::warn(
+            "http: per-address connection limit ({}) reached by {}; refusing ({} refused so far)",
+            sh_.cfg.max_connections_per_address, address, refused);
+      else
+        spdlog::warn(
+            "http: unauthenticated connection limit per address ({}) reached by {}; refusing "
+            "({} refused so far)",
+            sh_.cfg.max_unauthenticated_per_address, address, refused);
     }
     auto s = std::make_shared<tcp::socket>(std::move(socket));
     if (sh_.tls) {

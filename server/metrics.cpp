@@ -57,9 +57,13 @@ std::string Metrics::render(const std::string& version, const Extra& extra) {
   out += "# HELP zaulek_http_connections Open HTTP/WebSocket connections.\n";
   out += "# TYPE zaulek_http_connections gauge\n";
   out += fmt::format("zaulek_http_connections {}\n", connections_open.load());
-  out += "# HELP zaulek_http_connections_rejected_total Connections refused over the limit.\n";
+  out +=
+      "# HELP zaulek_http_connections_rejected_total Connections refused at accept, by the limit "
+      "they were over: total (server.max_connections), per_address, unauthenticated.\n";
   out += "# TYPE zaulek_http_connections_rejected_total counter\n";
-  out += fmt::format("zaulek_http_connections_rejected_total {}\n", connections_rejected.load());
+  for (std::size_t i = 0; i < kRefusalLabels.size(); ++i)
+    out += fmt::format("zaulek_http_connections_rejected_total{{reason=\"{}\"}} {}\n",
+                       kRefusalLabels[i], connections_rejected[i].load());
   out += "# HELP zaulek_auth_login_failures_total Failed logins.\n";
   out += "# TYPE zaulek_auth_login_failures_total counter\n";
   out += fmt::format("zaulek_auth_login_failures_total {}\n", extra.login_failures);

@@ -33,7 +33,15 @@ class Metrics {
                        double seconds);
 
   std::atomic<std::int64_t> connections_open{0};
-  std::atomic<std::uint64_t> connections_rejected{0};
+  // Connections refused at accept, by reason (a bounded label set):
+  // server.max_connections, max_connections_per_address, max_unauthenticated_per_address.
+  enum class Refusal { total, per_address, unauthenticated };
+  static constexpr std::array<const char*, 3> kRefusalLabels = {"total", "per_address",
+                                                                "unauthenticated"};
+  std::array<std::atomic<std::uint64_t>, 3> connections_rejected{};
+  std::uint64_t count_refusal(Refusal r) {
+    return ++connections_rejected[static_cast<std::size_t>(r)];
+  }
   std::atomic<std::uint64_t> ws_overflow_closes{0};
   std::atomic<std::uint64_t> ws_batches{0};  // array frames sent to consoles behind
 

@@ -79,6 +79,9 @@ cat > "$tmp/zaulekd/zaulekd.toml" <<EOF
 listen = "127.0.0.1:0"
 threads = ${THREADS:-2}
 max_connections = 4096
+# every console connects from 127.0.0.1, many at once
+max_connections_per_address = 4096
+max_unauthenticated_per_address = 4096
 [storage]
 path = "$tmp/zaulekd/storage"
 [discovery]

@@ -222,7 +222,8 @@ def test_too_many_connections_503(make_daemon):
         time.sleep(0.05)
     assert "connection limit (4) reached" in d.stderr()
     m = requests.get(d.url("/metrics"), timeout=5).text
-    rejected = [l for l in m.splitlines() if l.startswith("zaulek_http_connections_rejected_total ")]
+    rejected = [l for l in m.splitlines()
+                if l.startswith('zaulek_http_connections_rejected_total{reason="total"} ')]
     assert len(rejected) == 1 and int(rejected[0].split()[1]) >= 1
 
 
