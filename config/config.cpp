@@ -210,6 +210,21 @@ const Field kFields[] = {
      .get = [](const Config& c) -> Value { return c.server.allow_plain_http; },
      .set = [](Config& c, Value&& v) { c.server.allow_plain_http = std::get<bool>(v); }},
     {.section = "server",
+     .key = "trusted_proxies",
+     .kind = Kind::string_list,
+     .min = 0,
+     .max = kMaxInterfaces,
+     .check = check_network,
+     .range_note = "0..64 IP addresses or networks in CIDR form (127.0.0.1, 10.1.0.0/16)",
+     .description = "Reverse proxies whose `X-Forwarded-For` header names the client. From such "
+                    "a peer the client address is the right-most entry that is not itself a "
+                    "trusted proxy; it is what login throttling, the audit trail, the logs and "
+                    "anonymous `/metrics` (loopback only) see. From any other peer the header "
+                    "is ignored. Empty (the default): the TCP peer is the client.",
+     .get = [](const Config& c) -> Value { return c.server.trusted_proxies; },
+     .set = [](Config& c,
+               Value&& v) { c.server.trusted_proxies = std::get<Strings>(std::move(v)); }},
+    {.section = "server",
      .key = "threads",
      .kind = Kind::integer,
      .min = 1,
@@ -328,8 +343,11 @@ const Field kFields[] = {
      .kind = Kind::integer,
      .min = 1,
      .max = 1000,
-     .description = "Failed logins per user and per address within `login_window_s` before "
-                    "further attempts are refused.",
+     .description = "Failed logins for one user from one client address before that pair "
+                    "waits `login_window_s`/8, doubling with each further failure up to "
+                    "`login_window_s`; a client address that fails this many times 4 over "
+                    "(any users) within `login_window_s` is refused until the oldest failure "
+                    "leaves the window. Failures never refuse a user at another address.",
      .get = [](const Config& c) -> Value { return std::int64_t{c.auth.login_max_failures}; },
      .set = [](Config& c, Value&& v) { c.auth.login_max_failures = static_cast<int>(as_int(v)); }},
     {.section = "auth",

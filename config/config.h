@@ -24,6 +24,8 @@ struct Server {
   std::optional<std::filesystem::path> tls_cert;
   std::optional<std::filesystem::path> tls_key;
   bool allow_plain_http = false;  // plain HTTP on a non-loopback address needs this
+  // Peers (IPs, CIDRs) whose X-Forwarded-For names the client; default none.
+  std::vector<std::string> trusted_proxies;
   int threads = 2;
   int max_connections = 512;
   int max_connections_per_address = 64;      // per client (TCP peer) address

@@ -16,8 +16,8 @@ Auth::Auth(storage::Catalog& catalog, AuditLog& audit, Clock& clock,
       audit_(audit),
       clock_(clock),
       ttl_(session_ttl),
-      by_user_(clock, login_max_failures, login_window),
-      by_address_(clock, login_max_failures, login_window) {
+      by_pair_(clock, login_max_failures, login_window),
+      by_address_(clock, login_max_failures * kAddressFailuresFactor, login_window) {
   // Same cost parameters as real hashes, for a password nobody knows.
   auto h = crypto::hash_password(crypto::random_token());
   if (h) dummy_hash_ = *h;
@@ -25,9 +25,10 @@ Auth::Auth(storage::Catalog& catalog, AuditLog& audit, Clock& clock,
 
 Result<LoginResult> Auth::login(const std::string& user, const std::string& password,
                                 const std::string& remote, std::optional<LoginRefusal>* refusal) {
-  const std::string user_key = "user:" + user;
+  // Length-prefixed so that no user name can reach into the address part.
+  const std::string pair_key = std::to_string(user.size()) + ":" + user + remote;
   const std::string addr_key = "addr:" + remote;
-  auto blocked = by_user_.blocked_for(user_key);
+  auto blocked = by_pair_.blocked_for(pair_key);
   if (auto b = by_address_.blocked_for(addr_key); b && (!blocked || *b > *blocked)) blocked = b;
   if (blocked) {
     spdlog::warn("auth: login for '{}' from {} refused: too many failures (retry in {}s)", user,
@@ -52,7 +53,7 @@ Result<LoginResult> Auth::login(const std::string& user, const std::string& pass
     }
   }
   if (!ok) {
-    by_user_.record_failure(user_key);
+    by_pair_.record_failure(pair_key);
     by_address_.record_failure(addr_key);
     ++login_failures_;
     spdlog::warn("auth: failed login for '{}' from {}", user, remote);
@@ -61,7 +62,7 @@ Result<LoginResult> Auth::login(const std::string& user, const std::string& pass
     if (refusal) *refusal = LoginRefusal{e, std::nullopt};
     return e;
   }
-  by_user_.reset(user_key);
+  by_pair_.reset(pair_key);
 
   LoginResult r;
   r.token = crypto::random_token();

@@ -1,4 +1,4 @@
-// Logins, sessions and login rate limiting. Tokens are 256 random bits given
+// Logins, sessions and login throttling. Tokens are 256 random bits given
 // to the client once; the catalogue stores only their SHA-256. Unknown users
 // cost the same Argon2id verification as known ones (a dummy hash).
 #pragma once
@@ -32,6 +32,8 @@ struct LoginRefusal {
 
 class Auth {
  public:
+  static constexpr int kAddressFailuresFactor = 4;
+
   Auth(storage::Catalog& catalog, AuditLog& audit, Clock& clock, std::chrono::seconds session_ttl,
        int login_max_failures, std::chrono::seconds login_window);
 
@@ -49,7 +51,11 @@ class Auth {
   AuditLog& audit_;
   Clock& clock_;
   std::chrono::seconds ttl_;
-  RateLimiter by_user_;
+  // Failures count per (user, address) with growing delays, and per address
+  // (one that tries many names) with a ceiling kAddressFailuresFactor times
+  // higher. There is deliberately no lock per user alone: failures from one
+  // address never refuse that user at another (docs/design/threats.md).
+  BackoffLimiter by_pair_;
   RateLimiter by_address_;
   std::string dummy_hash_;
   std::atomic<std::uint64_t> login_failures_{0};

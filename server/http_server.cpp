@@ -528,7 +528,6 @@ class HttpSession final : public Closable,
     auto ep = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
     if (!ec) {
       remote_ = address_text(ep.address());
-      loopback_ = is_loopback(ep.address());
     }
   }
   ~HttpSession() override { sh_.registry.remove(registry_id_); }
@@ -661,15 +660,20 @@ class HttpSession final : public Closable,
     }
     static const char* kHeaders[] = {"authorization", "cookie", "content-type", "x-csrf-token",
                                      "origin",        "host",   "upgrade"};
+    std::string forwarded_for;  // every X-Forwarded-For, joined as one list
     for (auto& f : req) {
       std::string name(f.name_string());
       for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       for (const char* h : kHeaders)
         if (name == h) r.headers[name] = std::string(f.value());
+      if (name == "x-forwarded-for")
+        forwarded_for += (forwarded_for.empty() ? "" : ",") + std::string(f.value());
     }
     r.body = std::move(req.body());
-    r.remote = remote_;
-    r.remote_loopback = loopback_;
+    // Per request: a proxy may carry several clients on one connection.
+    auto client = client_address(remote_, forwarded_for, sh_.cfg.trusted_proxies);
+    r.remote = std::move(client.address);
+    r.remote_loopback = client.loopback;
     r.tls = kIsTls<Stream>;
 
     bool api = r.path.rfind("/api/", 0) == 0;
@@ -705,15 +709,15 @@ class HttpSession final : public Closable,
       }
       observe(out.route_label, r.method, 101, start);
       upgraded_ = true;
-      spdlog::debug("http: {} upgrading to WebSocket as '{}'", remote_, r.principal->name);
+      spdlog::debug("http: {} upgrading to WebSocket as '{}'", r.remote, r.principal->name);
       auto batch = r.query.find("batch");
       bool batched = batch != r.query.end() && batch->second == "1";
       if constexpr (kIsTls<Stream>)
         std::make_shared<WsSession<Stream>>(std::move(stream_), sh_, std::move(*r.principal),
-                                            remote_, std::move(slot_), batched)
+                                            r.remote, std::move(slot_), batched)
             ->run(std::move(req));
       else
-        upgrade_on_lane(std::move(req), std::move(*r.principal), batched);
+        upgrade_on_lane(std::move(req), std::move(*r.principal), r.remote, batched);
       // This session ends here; the WebSocket owns the connection now.
       return;
     }
@@ -724,7 +728,8 @@ class HttpSession final : public Closable,
 
   // The plain socket moves to a lane (its descriptor rewrapped with the
   // lane's executor), and the WebSocket starts there.
-  void upgrade_on_lane(http::request<http::string_body> req, Principal principal, bool batched) {
+  void upgrade_on_lane(http::request<http::string_body> req, Principal principal,
+                       const std::string& client, bool batched) {
     tcp::socket socket = stream_.release_socket();
     const Lane& lane = sh_.lane();
     beast::error_code ec;
@@ -735,7 +740,7 @@ class HttpSession final : public Closable,
       return;  // `socket` closes it
     }
     auto ws = std::make_shared<WsSession<LaneSocket>>(LaneSocket(lane, protocol, fd), sh_,
-                                                      std::move(principal), remote_,
+                                                      std::move(principal), client,
                                                       std::move(slot_), batched, &lane);
     net::post(lane, [ws, req = std::move(req)]() mutable { ws->run(std::move(req)); });
   }
@@ -821,8 +826,7 @@ class HttpSession final : public Closable,
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<void> res_;
-  std::string remote_ = "unknown";
-  bool loopback_ = false;
+  std::string remote_ = "unknown";  // the TCP peer; a request's client: client_address()
   bool busy_ = false;
   bool receiving_ = false;  // part of a request has arrived, the rest is awaited
   bool linger_ = false;     // close with drain_then_close (an error was answered)

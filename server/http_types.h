@@ -67,4 +67,17 @@ int http_status(ErrorKind kind);
 Response error_response(const Error& error);
 Response json_response(int status, const nlohmann::json& body);
 
+// Who sent a request. From a peer in `trusted_proxies` (server.trusted_proxies:
+// IPs and CIDRs) the client is the right-most X-Forwarded-For entry that is
+// not itself a trusted proxy; an entry that is not an IP literal stops the walk
+// at the proxy that added it. From any other peer the header is ignored.
+// `peer` is the TCP peer's address text; `forwarded_for` every X-Forwarded-For
+// header joined by commas ("" when none).
+struct ClientAddress {
+  std::string address;
+  bool loopback = false;
+};
+ClientAddress client_address(const std::string& peer, const std::string& forwarded_for,
+                             const std::vector<std::string>& trusted_proxies);
+
 }  // namespace zaulek::server

@@ -112,6 +112,75 @@ TEST(RateLimiter, TracksABoundedNumberOfKeys) {
   EXPECT_LE(rl.tracked_keys(), 100u);
 }
 
+TEST(BackoffLimiter, DelaysGrowPerKeyAndAreForgotten) {
+  using std::chrono::seconds;
+  FakeClock clock;
+  BackoffLimiter bl(clock, 3, seconds{80});  // first delay 80/8 = 10 s, then 20, 40, 80
+  bl.record_failure("olga@a");
+  bl.record_failure("olga@a");
+  EXPECT_FALSE(bl.blocked_for("olga@a"));
+  bl.record_failure("olga@a");
+  EXPECT_EQ(bl.blocked_for("olga@a"), seconds{10});
+  EXPECT_FALSE(bl.blocked_for("olga@b"));  // another key is untouched
+  clock.advance(seconds{4});
+  EXPECT_EQ(bl.blocked_for("olga@a"), seconds{6});
+  int expected[] = {20, 40, 80, 80, 80};
+  clock.advance(seconds{6});
+  for (int d : expected) {
+    EXPECT_FALSE(bl.blocked_for("olga@a"));
+    bl.record_failure("olga@a");
+    EXPECT_EQ(bl.blocked_for("olga@a"), seconds{d});
+    clock.advance(seconds{d});
+  }
+  // Quiet for the window beyond the last delay: forgotten, counting starts again.
+  clock.advance(seconds{80});
+  EXPECT_FALSE(bl.blocked_for("olga@a"));
+  bl.record_failure("olga@a");
+  EXPECT_FALSE(bl.blocked_for("olga@a"));
+  bl.record_failure("olga@a");
+  bl.record_failure("olga@a");
+  EXPECT_EQ(bl.blocked_for("olga@a"), seconds{10});
+  bl.reset("olga@a");
+  EXPECT_FALSE(bl.blocked_for("olga@a"));
+}
+
+TEST(BackoffLimiter, TracksABoundedNumberOfKeys) {
+  FakeClock clock;
+  BackoffLimiter bl(clock, 2, std::chrono::seconds{60}, 100);
+  for (int i = 0; i < 1000; ++i) bl.record_failure("k" + std::to_string(i));
+  EXPECT_LE(bl.tracked_keys(), 100u);
+}
+
+TEST(ClientAddress, XForwardedForCountsOnlyFromTrustedProxies) {
+  const std::vector<std::string> trusted{"127.0.0.1", "10.0.0.0/8"};
+  auto client = [&](const std::string& peer, const std::string& xff) {
+    return client_address(peer, xff, trusted).address;
+  };
+  EXPECT_EQ(client("127.0.0.1", ""), "127.0.0.1");
+  EXPECT_TRUE(client_address("127.0.0.1", "", trusted).loopback);
+  EXPECT_EQ(client("127.0.0.1", "192.0.2.5"), "192.0.2.5");
+  EXPECT_FALSE(client_address("127.0.0.1", "192.0.2.5", trusted).loopback);
+  // Trusted hops are skipped; entries left of the first untrusted one are the
+  // client's own text and are not believed.
+  EXPECT_EQ(client("127.0.0.1", "192.0.2.5, 10.1.2.3"), "192.0.2.5");
+  EXPECT_EQ(client("127.0.0.1", "127.0.0.1, 192.0.2.5"), "192.0.2.5");
+  EXPECT_EQ(client("10.9.9.9", "10.0.0.1,10.0.0.2"), "10.0.0.1");
+  // From an untrusted peer the header changes nothing.
+  EXPECT_EQ(client("192.0.2.66", "127.0.0.1"), "192.0.2.66");
+  EXPECT_FALSE(client_address("192.0.2.66", "127.0.0.1", trusted).loopback);
+  EXPECT_EQ(client_address("127.0.0.1", "192.0.2.5", {}).address, "127.0.0.1");
+  EXPECT_TRUE(client_address("127.0.0.1", "192.0.2.5", {}).loopback);
+  // Anything but an IP literal stops at the proxy that passed it on.
+  EXPECT_EQ(client("127.0.0.1", "not-an-ip"), "127.0.0.1");
+  EXPECT_EQ(client("127.0.0.1", "192.0.2.5:4711"), "127.0.0.1");
+  EXPECT_EQ(client("127.0.0.1", "192.0.2.5,"), "127.0.0.1");
+  EXPECT_EQ(client("127.0.0.1", "192.0.2.5, unknown, 10.0.0.3"), "10.0.0.3");
+  EXPECT_EQ(client("127.0.0.1", "[2001:db8::1]"), "2001:db8::1");
+  EXPECT_EQ(client("127.0.0.1", " ::ffff:192.0.2.5 "), "192.0.2.5");
+  EXPECT_EQ(client("127.0.0.1", "::1"), "::1");
+  EXPECT_TRUE(client_address("127.0.0.1", "::1", trusted).loopback);
+}
+
 TEST(Helpers, BearerCookieContentTypeDepth) {
   EXPECT_EQ(bearer_token("Bearer abc"), "abc");
   EXPECT_EQ(bearer_token("bearer   abc "), "abc");
@@ -263,7 +332,7 @@ class DispatchTest : public ::testing::Test {
     parse_target(r.target, r.path, r.query, &ok);
     r.body = std::move(body);
     r.headers = std::move(headers);
-    r.remote = "192.0.2.7";
+    r.remote = remote_addr_;
     return dispatcher_->handle(r, false);
   }
 
@@ -281,6 +350,7 @@ class DispatchTest : public ::testing::Test {
 
   TempDir dir_;
   FakeClock clock_;
+  std::string remote_addr_ = "192.0.2.7";  // the client address call() gives
   std::unique_ptr<storage::Catalog> catalog_;
   std::unique_ptr<AuditLog> audit_;
   std::unique_ptr<Auth> auth_;
@@ -351,34 +421,61 @@ TEST_F(DispatchTest, TokenExpires) {
   EXPECT_EQ(code(o), "unauthenticated");
 }
 
-TEST_F(DispatchTest, LoginRateLimitedPerUserAndAudited) {
-  for (int i = 0; i < 3; ++i) login("olga", "wrong-password", 401);
-  // Even the right password is refused now, with Retry-After.
-  auto o = call("POST", "/api/v1/auth/login", R"({"username":"olga","password":"olga-password"})",
-                {{"content-type", "application/json"}});
-  EXPECT_EQ(o.response.status, 429);
-  bool retry = false;
+int retry_after(const Outcome& o) {
   for (auto& [k, v] : o.response.headers)
-    if (k == "Retry-After") retry = std::stoi(v) > 0 && std::stoi(v) <= 60;
-  EXPECT_TRUE(retry);
-  // Another user from the same address is limited too (per address).
-  login("adam", "adam-password", 429);
-  clock_.advance(std::chrono::seconds{61});
+    if (k == "Retry-After") return std::stoi(v);
+  return -1;
+}
+
+// Limit 3 failures, window 60 s: a (user, address) pair waits 8 s (60/8 rounded
+// up), then 15 s, ...; the same user elsewhere is never refused; an address
+// is refused after 12 failures for any users.
+TEST_F(DispatchTest, LoginThrottledPerUserAndAddressAndAudited) {
+  const std::string olga_ok = R"({"username":"olga","password":"olga-password"})";
+  const std::map<std::string, std::string> json{{"content-type", "application/json"}};
+  for (int i = 0; i < 3; ++i) login("olga", "wrong-password", 401);
+  // Even the right password is refused now at this address, with Retry-After.
+  auto o = call("POST", "/api/v1/auth/login", olga_ok, json);
+  EXPECT_EQ(o.response.status, 429);
+  EXPECT_EQ(retry_after(o), 8);
+  // Another user at the same address is not refused.
+  login("adam", "adam-password");
+  // Nor is olga at her own workstation.
+  remote_addr_ = "192.0.2.8";
   login("olga", "olga-password");
+  // Back at the guessing address, the delay doubles with each further failure.
+  remote_addr_ = "192.0.2.7";
+  clock_.advance(std::chrono::seconds{8});
+  login("olga", "wrong-password", 401);
+  o = call("POST", "/api/v1/auth/login", olga_ok, json);
+  EXPECT_EQ(o.response.status, 429);
+  EXPECT_EQ(retry_after(o), 15);
+  clock_.advance(std::chrono::seconds{15});
+  login("olga", "olga-password");
+  // A success clears the pair: one failure is not refused again.
+  login("olga", "wrong-password", 401);
+  login("olga", "olga-password");
+  // An address trying many names is refused after 4 x 3 failures.
+  remote_addr_ = "192.0.2.9";
+  for (int i = 0; i < 12; ++i) login("ghost" + std::to_string(i), "x", 401);
+  login("adam", "adam-password", 429);
+  remote_addr_ = "192.0.2.10";
+  login("adam", "adam-password");
   // Unknown users fail like wrong passwords.
-  auto unknown = call("POST", "/api/v1/auth/login", R"({"username":"ghost","password":"x"})",
-                      {{"content-type", "application/json"}});
+  auto unknown = call("POST", "/api/v1/auth/login", R"({"username":"ghost","password":"x"})", json);
   EXPECT_EQ(unknown.response.status, 401);
   EXPECT_EQ(nlohmann::json::parse(unknown.response.body)["error"]["message"],
             "wrong user name or password");
   auto rows = catalog_->list_audit(0, 1000);
   ASSERT_TRUE(rows);
-  int failed = 0;
+  int failed = 0, limited = 0;
   for (auto& e : *rows) {
     if (e.action == "auth.login_failed") ++failed;
+    if (e.action == "auth.login_limited") ++limited;
     EXPECT_EQ(e.detail.find("wrong-password"), std::string::npos);
   }
-  EXPECT_EQ(failed, 4);
+  EXPECT_EQ(failed, 3 + 1 + 1 + 12 + 1);
+  EXPECT_EQ(limited, 3);
 }
 
 TEST(MetricsLabels, UnknownMethodsAreOneLabel) {
