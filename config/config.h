@@ -74,14 +74,14 @@ struct Discovery {
   std::chrono::milliseconds default_timeout{2000};
 };
 
-// Camera supervision (server/cameras.h): health probes and their retries.
+// Camera supervision (server/cameras/cameras.h): health probes and their retries.
 struct Cameras {
   std::chrono::milliseconds health_interval{10000};  // between probes of an online camera
   std::chrono::milliseconds retry_max{60000};        // cap of the retry backoff
   std::chrono::milliseconds onvif_timeout{5000};     // per SOAP call
 };
 
-// Camera events (server/events.h).
+// Camera events (server/events/events.h).
 struct Events {
   // Base URL cameras without a PullPoint send their Notifies to (Basic
   // Notification); "" = derived from server.listen and the bound port.

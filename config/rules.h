@@ -1,6 +1,6 @@
 // Alarm rules: the shape shared by [[rules]] in the config file and by rules
 // made over the API (POST /api/v1/rules); one validator for both. What a
-// rule does is server/alarms.h; the syntax is in docs/events.md.
+// rule does is server/alarms/alarms.h; the syntax is in docs/events.md.
 #pragma once
 
 #include <cstdint>
@@ -22,7 +22,7 @@ struct Rule {
   int priority = 3;              // 1 (lowest) .. 5 (most urgent)
   bool enabled = true;
   // Events-mode recording around the events this rule matches (see
-  // server/alarms.h: once any armed rule has record, only such rules start
+  // server/alarms/alarms.h: once any armed rule has record, only such rules start
   // events-mode recording).
   bool record = false;
   // With record: 0 = the recording follows the event (start to stop, a

@@ -2,7 +2,7 @@
 #include <string_view>
 #include <vector>
 
-#include "server/cli.h"
+#include "server/app/cli.h"
 
 int main(int argc, char** argv) {
   std::vector<std::string_view> args(argv + 1, argv + argc);

@@ -11,9 +11,9 @@
 #include <mutex>
 #include <thread>
 
-#include "server/alarms.h"
-#include "server/audit.h"
-#include "server/hub.h"
+#include "server/alarms/alarms.h"
+#include "server/hub/hub.h"
+#include "server/security/audit.h"
 #include "tests/unit/eventually.h"
 #include "tests/unit/storage/test_dir.h"
 

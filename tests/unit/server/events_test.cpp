@@ -17,7 +17,7 @@
 #include <set>
 #include <thread>
 
-#include "server/events.h"
+#include "server/events/events.h"
 #include "storage/sqlite.h"
 #include "tests/unit/eventually.h"
 #include "tests/unit/storage/test_dir.h"

@@ -8,7 +8,7 @@
 #include <chrono>
 #include <thread>
 
-#include "server/hub.h"
+#include "server/hub/hub.h"
 
 namespace zaulek::server {
 namespace {

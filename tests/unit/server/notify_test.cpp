@@ -6,7 +6,7 @@
 
 #include "core/crypto.h"
 #include "onvif/events/replies.h"
-#include "server/notify.h"
+#include "server/events/notify.h"
 
 namespace zaulek::server {
 namespace {

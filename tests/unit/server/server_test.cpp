@@ -11,13 +11,13 @@
 #include <sstream>
 
 #include "core/crypto.h"
-#include "server/api.h"
-#include "server/cli.h"
-#include "server/dispatch.h"
-#include "server/rate_limiter.h"
+#include "server/api/api.h"
+#include "server/app/cli.h"
+#include "server/http/dispatch.h"
+#include "server/http/static_files.h"
 #include "server/run_contained.h"
-#include "server/static_files.h"
-#include "server/users.h"
+#include "server/security/rate_limiter.h"
+#include "server/security/users.h"
 
 namespace zaulek::server {
 namespace {

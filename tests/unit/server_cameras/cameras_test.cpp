@@ -2,7 +2,7 @@
 // loopback sockets) and a real SQLite catalogue: statuses, and a camera that
 // reappears at a new address under its endpoint reference: proposed (a
 // sighting) and moved by an administrator, or followed in a trusted network.
-#include "server/cameras.h"
+#include "server/cameras/cameras.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "server/secretbox.h"
+#include "server/security/secretbox.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

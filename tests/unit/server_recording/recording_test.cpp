@@ -1,4 +1,4 @@
-#include "server/recording.h"
+#include "server/recording/recording.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -7,10 +7,10 @@
 #include <thread>
 
 #include "media/segment.h"
-#include "server/api.h"
-#include "server/api_bookmarks.h"
-#include "server/api_recordings.h"
-#include "server/audit.h"
+#include "server/api/api.h"
+#include "server/api/bookmarks.h"
+#include "server/api/recordings.h"
+#include "server/security/audit.h"
 #include "tests/unit/eventually.h"
 
 namespace zaulek::server {

@@ -1,0 +1,50 @@
+// The foundation's endpoints (auth, users, audit, health, metrics, the
+// WebSocket route) registered into the route table.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "core/clock.h"
+#include "server/http/metrics.h"
+#include "server/http/routes.h"
+#include "server/hub/hub.h"
+#include "server/security/audit.h"
+#include "server/security/auth.h"
+#include "storage/catalog.h"
+
+namespace zaulek::server {
+
+class Cameras;           // server/cameras/cameras.h
+class RecordingService;  // server/recording/recording.h
+class AlarmRouter;       // server/alarms/alarms.h
+class EventService;      // server/events/events.h
+class NotifyConsumers;   // server/events/notify.h
+
+// Pointers, all set when serving; all null for --list-routes, which only
+// reads the table and never calls a handler.
+struct ApiContext {
+  storage::Catalog* catalog = nullptr;
+  AuditLog* audit = nullptr;
+  Auth* auth = nullptr;
+  Hub* hub = nullptr;
+  Metrics* metrics = nullptr;
+  Clock* clock = nullptr;
+  Cameras* cameras = nullptr;             // camera registry (server/cameras/cameras.h)
+  RecordingService* recording = nullptr;  // recorders (server/recording/recording.h)
+  AlarmRouter* alarms = nullptr;          // rules and alarms (server/alarms/alarms.h)
+  EventService* events =
+      nullptr;  // camera events (server/events/events.h): /metrics, read-your-writes
+  NotifyConsumers* notify = nullptr;  // Basic Notification consumer (server/events/notify.h)
+  std::string version;
+  MonoTime started;
+  bool tls = false;
+  std::chrono::seconds session_ttl{3600};
+};
+
+// `ctx` must outlive the router.
+void register_routes(Router& router, ApiContext& ctx);
+// PATCH /api/v1/users/{id}: a user's visible cameras (server/api/visibility.cpp).
+void register_visibility_routes(Router& router, ApiContext& ctx);
+
+}  // namespace zaulek::server

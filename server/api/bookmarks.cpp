@@ -1,0 +1,182 @@
+#include "server/api/bookmarks.h"
+
+#include "server/api/params.h"
+#include "server/security/visibility.h"
+
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+
+namespace zaulek::server {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr std::int64_t kDayNs = 86'400LL * 1'000'000'000;
+constexpr std::size_t kMaxNote = 4096;
+
+Response bad(std::string message) {
+  return error_response(400, "invalid_argument", message);
+}
+
+bool has_control_chars(const std::string& s) {
+  for (unsigned char c : s)
+    if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) return true;
+  return false;
+}
+
+Response list_bookmarks(ApiContext& ctx, Request& req) {
+  storage::BookmarkQuery q;
+  if (auto it = req.query.find("camera"); it != req.query.end() && !it->second.empty()) {
+    if (!valid_camera_id(it->second)) return bad("query parameter 'camera' must be a camera id");
+    if (!may_see(*req.principal, it->second)) return camera_not_found(it->second);
+    q.camera_id = it->second;
+  }
+  q.cameras = visible_cameras(*req.principal);
+  const std::int64_t now =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(ctx.clock->realtime().time_since_epoch())
+          .count();
+  auto from = time_query(req, "from", 0);
+  if (!from) return error_response(from.error());
+  // Default end a day ahead, as for events (a camera clock running fast).
+  auto to = time_query(req, "to", now + kDayNs);
+  if (!to) return error_response(to.error());
+  if (*to <= *from) return bad("'to' must be after 'from'");
+  auto limit = int_query(req, "limit", 100, 1, storage::Catalog::kMaxListLimit);
+  if (!limit) return error_response(limit.error());
+  auto after = int_query(req, "after", 0, 0, INT64_MAX);
+  if (!after) return error_response(after.error());
+  q.from_ns = *from;
+  q.to_ns = *to;
+  q.limit = static_cast<int>(*limit);
+  q.after_id = *after;
+  auto rows = ctx.catalog->list_bookmarks(q);
+  if (!rows) return error_response(rows.error());
+  json arr = json::array();
+  for (const auto& b : *rows) arr.push_back(bookmark_json(b));
+  json body = {{"bookmarks", arr}};
+  body["next_after"] = rows->size() == static_cast<std::size_t>(q.limit) && !rows->empty()
+                           ? json(std::to_string(rows->back().id))
+                           : json(nullptr);
+  return json_response(200, body);
+}
+
+Response add_bookmark(ApiContext& ctx, Request& req) {
+  const json& body = *req.json;
+  if (!body.is_object()) return bad("body must be a JSON object {camera_id, time, until?, note?}");
+  for (const auto& [key, value] : body.items()) {
+    if (key != "camera_id" && key != "time" && key != "until" && key != "note")
+      return bad("unknown field '" + key.substr(0, 64) + "'");
+  }
+  auto string_field = [&](const char* name, bool required) -> Result<std::optional<std::string>> {
+    auto it = body.find(name);
+    if (it == body.end() || (!required && it->is_null())) {
+      if (required)
+        return make_error(ErrorKind::invalid_argument,
+                          std::string("'") + name + "' is required (a string)");
+      return std::optional<std::string>();
+    }
+    if (!it->is_string())
+      return make_error(ErrorKind::invalid_argument,
+                        std::string("'") + name + "' must be a string");
+    return std::optional<std::string>(it->get<std::string>());
+  };
+  auto camera = string_field("camera_id", true);
+  if (!camera) return error_response(camera.error());
+  auto time_text_in = string_field("time", true);
+  if (!time_text_in) return error_response(time_text_in.error());
+  auto until_text = string_field("until", false);
+  if (!until_text) return error_response(until_text.error());
+  auto note = string_field("note", false);
+  if (!note) return error_response(note.error());
+  if (!valid_camera_id(**camera))
+    return bad("'camera_id' must be a camera id ([A-Za-z0-9._-], 1 to 64)");
+  auto time = parse_time(**time_text_in, "'time'");
+  if (!time) return error_response(time.error());
+  storage::Bookmark b;
+  b.camera_id = **camera;
+  b.time_ns = *time;
+  if (*until_text) {
+    auto until = parse_time(**until_text, "'until'");
+    if (!until) return error_response(until.error());
+    if (*until <= *time) return bad("'until' must be after 'time'");
+    b.until_ns = *until;
+  }
+  if (*note) {
+    if ((*note)->size() > kMaxNote) return bad("'note' is longer than 4096 bytes");
+    if (has_control_chars(**note)) return bad("'note' has control characters");
+    b.note = **note;
+  }
+  if (!may_see(*req.principal, b.camera_id)) return camera_not_found(b.camera_id);
+  if (auto c = ctx.catalog->find_camera(b.camera_id); !c) {
+    if (c.error().kind == ErrorKind::not_found)
+      return error_response(404, "not_found", "camera '" + b.camera_id + "' not found");
+    return error_response(c.error());
+  }
+  b.created_by = req.principal->name;
+  auto added = ctx.catalog->add_bookmark(b);
+  if (!added) return error_response(added.error());
+  spdlog::info("bookmarks: {} marked {} at {} (bookmark {})", b.created_by, b.camera_id,
+               time_text(b.time_ns), added->id);
+  ctx.audit->record(req.principal->name, "bookmark.add", "bookmark:" + std::to_string(added->id),
+                    json{{"camera_id", b.camera_id},
+                         {"time", time_text(b.time_ns)},
+                         {"until", b.until_ns ? json(time_text(*b.until_ns)) : json(nullptr)},
+                         {"note", b.note}}
+                        .dump(),
+                    req.remote);
+  return json_response(201, bookmark_json(*added));
+}
+
+Response delete_bookmark(ApiContext& ctx, Request& req) {
+  const std::string& text = req.params.at("id");
+  std::int64_t id = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (ec != std::errc{} || p != text.data() + text.size() || id < 1)
+    return error_response(404, "not_found", "bookmark '" + text.substr(0, 32) + "' not found");
+  auto found = ctx.catalog->find_bookmark(id);
+  if (!found) return error_response(found.error());
+  if (!may_see(*req.principal, found->camera_id))  // as if it did not exist
+    return error_response(404, "not_found", "bookmark '" + text.substr(0, 32) + "' not found");
+  if (auto st = ctx.catalog->delete_bookmark(id); !st) return error_response(st.error());
+  spdlog::info("bookmarks: {} deleted bookmark {} on {}", req.principal->name, id,
+               found->camera_id);
+  ctx.audit->record(req.principal->name, "bookmark.delete", "bookmark:" + std::to_string(id),
+                    bookmark_json(*found).dump(), req.remote);
+  return json_response(200, {{"id", std::to_string(id)}, {"status", "deleted"}});
+}
+
+}  // namespace
+
+json bookmark_json(const storage::Bookmark& b) {
+  return {{"id", std::to_string(b.id)},
+          {"camera_id", b.camera_id},
+          {"time", time_text(b.time_ns)},
+          {"until", b.until_ns ? json(time_text(*b.until_ns)) : json(nullptr)},
+          {"alarm_id", b.alarm_id ? json(std::to_string(*b.alarm_id)) : json(nullptr)},
+          {"rule_id", b.rule_id ? json(*b.rule_id) : json(nullptr)},
+          {"note", b.note},
+          {"created_by", b.created_by},
+          {"created", format_rfc3339(b.created)}};
+}
+
+void register_bookmark_routes(Router& router, ApiContext& ctx) {
+  const RoleSet all = RoleSet::all();
+  const RoleSet evidence{Role::administrator, Role::investigator};
+  auto h = [&ctx](Response (*fn)(ApiContext&, Request&)) {
+    return [&ctx, fn](Request& r) {
+      if (!ctx.catalog || !ctx.clock || !ctx.audit)
+        return error_response(503, "unavailable", "the bookmark service is not running");
+      return fn(ctx, r);
+    };
+  };
+  router.add({"GET", "/api/v1/bookmarks", Access::roles, all, false, false, h(list_bookmarks)});
+  router.add({"POST", "/api/v1/bookmarks", Access::roles, all, true, false, h(add_bookmark)});
+  router.add({"DELETE", "/api/v1/bookmarks/{id}", Access::roles, evidence, false, false,
+              h(delete_bookmark)});
+}
+
+}  // namespace zaulek::server

@@ -1,0 +1,486 @@
+#include "server/api/cameras.h"
+
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+
+#include "onvif/client/client.h"
+#include "server/cameras/cameras.h"
+#include "server/recording/recording.h"
+#include "server/security/visibility.h"
+
+namespace zaulek::server {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr std::size_t kMaxName = 128;
+constexpr std::size_t kMaxUrl = 2048;
+constexpr std::size_t kMaxUsername = 128;
+constexpr std::size_t kMaxPassword = 256;
+constexpr std::size_t kMaxTargets = 256;
+
+Response bad(std::string message) {
+  return error_response(400, "invalid_argument", message);
+}
+
+bool has_control_chars(const std::string& s) {
+  for (unsigned char c : s)
+    if (c < 0x20 || c == 0x7f) return true;
+  return false;
+}
+
+// An optional string field: nullopt when absent; error text when wrong.
+std::optional<std::string> opt_string(const json& body, const char* name, std::size_t max,
+                                      std::string& error) {
+  auto it = body.find(name);
+  if (it == body.end() || it->is_null()) return std::nullopt;
+  if (!it->is_string()) {
+    error = std::string("'") + name + "' must be a string";
+    return std::nullopt;
+  }
+  const auto& s = it->get_ref<const std::string&>();
+  if (s.size() > max) {
+    error = std::string("'") + name + "' is longer than " + std::to_string(max);
+    return std::nullopt;
+  }
+  return s;
+}
+
+// recording {mode, retention_days} (either may be absent); fills what is given.
+bool read_recording(const json& body, int max_age_days, std::optional<storage::RecordingMode>& mode,
+                    std::optional<int>& days, std::string& error) {
+  auto it = body.find("recording");
+  if (it == body.end() || it->is_null()) return true;
+  if (!it->is_object()) {
+    error = "'recording' must be an object {mode, retention_days}";
+    return false;
+  }
+  if (auto m = it->find("mode"); m != it->end()) {
+    auto parsed = m->is_string() ? storage::parse_recording_mode(m->get<std::string>())
+                                 : std::optional<storage::RecordingMode>();
+    if (!parsed) {
+      error = "'recording.mode' must be continuous, events or off";
+      return false;
+    }
+    mode = parsed;
+  }
+  if (auto d = it->find("retention_days"); d != it->end()) {
+    if (!d->is_number_integer() || d->get<std::int64_t>() < 1 ||
+        d->get<std::int64_t>() > max_age_days) {
+      error = "'recording.retention_days' must be an integer from 1 to " +
+              std::to_string(max_age_days) + " (retention.max_age_days)";
+      return false;
+    }
+    days = static_cast<int>(d->get<std::int64_t>());
+  }
+  return true;
+}
+
+json stream_json(const storage::Stream& s) {
+  return {{"kind", std::string(storage::to_string(s.kind))},
+          {"profile_token", s.profile_token},
+          {"rtsp_uri", s.rtsp_uri},
+          {"codec", s.codec},
+          {"width", s.width},
+          {"height", s.height}};
+}
+
+json sighting_json(const Sighting& s) {
+  return {{"onvif_url", s.onvif_url},
+          {"endpoint", s.endpoint},
+          {"via", s.via},
+          {"first_seen", format_rfc3339(s.first_seen)},
+          {"last_seen", format_rfc3339(s.last_seen)}};
+}
+
+// An optional boolean field: nullopt when absent; error text when wrong.
+std::optional<bool> opt_bool(const json& body, const char* name, std::string& error) {
+  auto it = body.find(name);
+  if (it == body.end() || it->is_null()) return std::nullopt;
+  if (!it->is_boolean()) {
+    error = std::string("'") + name + "' must be true or false";
+    return std::nullopt;
+  }
+  return it->get<bool>();
+}
+
+// Never the password, never the user name: credentials stay in the server.
+json camera_json(const storage::Camera& c, const std::vector<storage::Stream>& streams,
+                 const std::optional<CameraState>& st) {
+  json s = json::array();
+  for (const auto& x : streams) s.push_back(stream_json(x));
+  json j = {{"id", c.id},
+            {"name", c.name},
+            {"onvif_url", c.onvif_url},
+            {"manufacturer", c.manufacturer},
+            {"model", c.model},
+            {"serial", c.serial},
+            {"hardware_id", c.hardware_id},
+            {"endpoint", c.endpoint_ref},
+            {"recording",
+             {{"mode", std::string(storage::to_string(c.recording_mode))},
+              {"retention_days", c.retention_days}}},
+            {"streams", s},
+            {"allow_basic_auth", c.allow_basic_auth},
+            {"created", format_rfc3339(c.created)},
+            {"updated", format_rfc3339(c.updated)}};
+  if (st) {
+    j["status"] = std::string(to_string(st->status));
+    j["status_reason"] = st->reason;
+    j["status_since"] = format_rfc3339(st->since);
+    j["last_seen"] =
+        st->last_seen == WallTime{} ? json(nullptr) : json(format_rfc3339(st->last_seen));
+    j["clock_offset_s"] = st->clock_offset_s;
+    j["snapshot_uri"] = st->snapshot_uri.empty() ? json(nullptr) : json(st->snapshot_uri);
+    j["sighting"] = st->sighting ? sighting_json(*st->sighting) : json(nullptr);
+  } else {
+    j["status"] = "connecting";
+    j["status_reason"] = "";
+    j["status_since"] = format_rfc3339(c.created);
+    j["last_seen"] = nullptr;
+    j["clock_offset_s"] = 0;
+    j["snapshot_uri"] = nullptr;
+    j["sighting"] = nullptr;
+  }
+  return j;
+}
+
+// ONVIF errors while adding a camera, as the administrator should read them.
+Response onboarding_error(const Error& e) {
+  switch (e.kind) {
+    case ErrorKind::unauthenticated:
+      return error_response(422, "camera_unauthorized",
+                            "the camera refused the username or password: " + e.message);
+    case ErrorKind::unavailable:
+      return error_response(502, "camera_unreachable", "cannot reach the camera: " + e.message);
+    case ErrorKind::deadline_exceeded:
+      return error_response(504, "camera_timeout",
+                            "the camera did not answer in time: " + e.message);
+    case ErrorKind::invalid_argument:
+    case ErrorKind::resource_exhausted:
+      return error_response(502, "camera_bad_reply",
+                            "the camera's reply could not be used: " + e.message);
+    case ErrorKind::failed_precondition:
+      return error_response(502, "camera_error", "the camera refused a request: " + e.message);
+    case ErrorKind::already_exists:
+      return error_response(409, "already_exists", e.message);
+    default:
+      return error_response(e);
+  }
+}
+
+std::vector<storage::Stream> streams_of(ApiContext& ctx, const std::string& id) {
+  auto s = ctx.catalog->list_streams(id);
+  return s ? *s : std::vector<storage::Stream>{};
+}
+
+// A discovered device as scans and the device list show it; `known` tells
+// whether a catalogued camera has its endpoint reference or one of its XAddrs.
+json device_json(const onvif::DiscoveryTarget& d,
+                 const Result<std::vector<storage::Camera>>& known) {
+  std::string name, hardware;
+  for (const auto& s : d.scopes) {
+    auto take = [&](std::string_view prefix, std::string& out) {
+      if (s.rfind(prefix, 0) == 0 && out.empty()) out = s.substr(prefix.size());
+    };
+    take("onvif://www.onvif.org/name/", name);
+    take("onvif://www.onvif.org/hardware/", hardware);
+  }
+  std::string known_id;
+  if (known)
+    for (const auto& c : *known)
+      if ((!c.endpoint_ref.empty() && c.endpoint_ref == d.endpoint) ||
+          std::find(d.xaddrs.begin(), d.xaddrs.end(), c.onvif_url) != d.xaddrs.end())
+        known_id = c.id;
+  return {{"endpoint", d.endpoint},
+          {"xaddrs", d.xaddrs},
+          {"scopes", d.scopes},
+          {"name", name},
+          {"hardware", hardware},
+          {"known", !known_id.empty()},
+          {"camera_id", known_id.empty() ? json(nullptr) : json(known_id)}};
+}
+
+Response discovered_devices(ApiContext& ctx, Request&) {
+  auto known = ctx.catalog->list_cameras();
+  json devices = json::array();
+  for (const auto& d : ctx.cameras->discovered()) {
+    json j = device_json(d.target, known);
+    j["via"] = d.via;
+    j["first_seen"] = format_rfc3339(d.first_seen);
+    j["last_seen"] = format_rfc3339(d.last_seen);
+    devices.push_back(std::move(j));
+  }
+  return json_response(200, {{"devices", devices}});
+}
+
+Response scan(ApiContext& ctx, Request& req) {
+  const json& body = *req.json;
+  if (!body.is_object()) return bad("body must be a JSON object");
+  auto timeout = ctx.cameras->options().discovery_timeout;
+  if (auto it = body.find("timeout_ms"); it != body.end() && !it->is_null()) {
+    if (!it->is_number_integer() || it->get<std::int64_t>() < 100 ||
+        it->get<std::int64_t>() > 30000)
+      return bad("'timeout_ms' must be an integer from 100 to 30000");
+    timeout = std::chrono::milliseconds(it->get<std::int64_t>());
+  }
+  std::vector<std::string> targets;
+  if (auto it = body.find("targets"); it != body.end() && !it->is_null()) {
+    if (!it->is_array() || it->size() > kMaxTargets)
+      return bad("'targets' must be an array of at most " + std::to_string(kMaxTargets) +
+                 " IPv4 addresses");
+    for (const auto& t : *it) {
+      if (!t.is_string()) return bad("'targets' must hold strings");
+      auto p = onvif::parse_target(t.get<std::string>(), 3702);
+      if (!p) return bad(p.error().message);
+      targets.push_back(t.get<std::string>());
+    }
+  }
+  std::vector<Cameras::Moved> moved;
+  auto r = ctx.cameras->scan(timeout, targets, &moved);
+  if (!r) return error_response(503, "discovery_failed", r.error().message);
+  for (const auto& m : moved)
+    ctx.audit->record(
+        req.principal->name, m.followed ? "camera.moved" : "camera.sighted", "camera:" + m.id,
+        json{{"from", m.from}, {"to", m.to}, {"endpoint", m.endpoint}, {"via", m.via}}.dump(),
+        req.remote);
+  auto known = ctx.catalog->list_cameras();
+  json devices = json::array();
+  for (const auto& d : r->devices) devices.push_back(device_json(d, known));
+  ctx.audit->record(req.principal->name, "discovery.scan", "discovery",
+                    json{{"targets", targets.size()},
+                         {"timeout_ms", timeout.count()},
+                         {"devices", r->devices.size()}}
+                        .dump(),
+                    req.remote);
+  return json_response(
+      200, {{"devices", devices}, {"warnings", r->warnings}, {"multicast", r->multicast_sent}});
+}
+
+Response list_cameras(ApiContext& ctx, Request& req) {
+  auto cams = ctx.catalog->list_cameras();
+  if (!cams) return error_response(cams.error());
+  auto states = ctx.cameras->states();
+  json arr = json::array();
+  for (const auto& c : *cams) {
+    if (!may_see(*req.principal, c.id)) continue;
+    auto it = states.find(c.id);
+    arr.push_back(camera_json(c, streams_of(ctx, c.id),
+                              it == states.end() ? std::nullopt : std::optional(it->second)));
+  }
+  return json_response(200, {{"cameras", arr}});
+}
+
+Response get_camera(ApiContext& ctx, Request& req) {
+  const std::string& id = req.params.at("id");
+  if (!may_see(*req.principal, id)) return camera_not_found(id);
+  auto c = ctx.catalog->find_camera(id);
+  if (!c) return error_response(c.error());
+  json j = camera_json(*c, streams_of(ctx, id), ctx.cameras->state(id));
+  // The recorder's state: recording, connecting, backoff (with why), or off.
+  auto rec = ctx.recording ? ctx.recording->status(id) : std::nullopt;
+  json& r = j["recording"];
+  if (rec) {
+    r["state"] = rec->state;
+    r["state_detail"] = rec->detail;
+    r["state_since"] = format_rfc3339(rec->since);
+    r["segments"] = rec->segments;
+    r["frames"] = rec->frames;
+    r["restarts"] = rec->restarts;
+  } else {
+    r["state"] = c->recording_mode == storage::RecordingMode::off ? "off" : "stopped";
+  }
+  return json_response(200, j);
+}
+
+Response add_camera(ApiContext& ctx, Request& req) {
+  const json& body = *req.json;
+  if (!body.is_object()) return bad("body must be a JSON object");
+  std::string err;
+  AddCamera a;
+  auto url = opt_string(body, "onvif_url", kMaxUrl, err);
+  if (!err.empty()) return bad(err);
+  if (!url) return bad("'onvif_url' is required (http://HOST[:PORT]/onvif/device_service)");
+  if (auto u = onvif::parse_http_url(*url); !u) return bad(u.error().message);
+  a.onvif_url = *url;
+  auto user = opt_string(body, "username", kMaxUsername, err);
+  if (!err.empty()) return bad(err);
+  auto password = opt_string(body, "password", kMaxPassword, err);
+  if (!err.empty()) return bad(err);
+  if (!user || !password)
+    return bad(
+        "'username' and 'password' are required (empty strings for a camera without "
+        "authentication)");
+  if (has_control_chars(*user)) return bad("'username' has control characters");
+  a.username = *user;
+  a.password = *password;
+  auto name = opt_string(body, "name", kMaxName, err);
+  if (!err.empty()) return bad(err);
+  if (name) {
+    if (name->empty() || has_control_chars(*name))
+      return bad("'name' must be 1 to 128 printable characters");
+    a.name = *name;
+  }
+  auto endpoint = opt_string(body, "endpoint", 256, err);
+  if (!err.empty()) return bad(err);
+  if (endpoint) {
+    if (has_control_chars(*endpoint)) return bad("'endpoint' has control characters");
+    a.endpoint = *endpoint;
+  }
+  int max_age = ctx.cameras->options().max_age_days;
+  std::optional<storage::RecordingMode> mode;
+  std::optional<int> days;
+  if (!read_recording(body, max_age, mode, days, err)) return bad(err);
+  a.mode = mode.value_or(storage::RecordingMode::continuous);
+  a.retention_days = days.value_or(max_age);
+  auto basic = opt_bool(body, "allow_basic_auth", err);
+  if (!err.empty()) return bad(err);
+  a.allow_basic_auth = basic.value_or(false);
+
+  auto added = ctx.cameras->add(a);
+  if (!added) {
+    spdlog::info("cameras: adding {} failed: {}", a.onvif_url, added.error().message);
+    ctx.audit->record(req.principal->name, "camera.add_failed", "camera_url:" + a.onvif_url,
+                      json{{"onvif_url", a.onvif_url},
+                           {"error", std::string(to_string(added.error().kind))},
+                           {"message", added.error().message}}
+                          .dump(),
+                      req.remote);
+    return onboarding_error(added.error());
+  }
+  const auto& c = added->camera;
+  ctx.audit->record(req.principal->name, "camera.add", "camera:" + c.id,
+                    json{{"name", c.name},
+                         {"onvif_url", c.onvif_url},
+                         {"manufacturer", c.manufacturer},
+                         {"model", c.model},
+                         {"recording_mode", std::string(storage::to_string(c.recording_mode))},
+                         {"retention_days", c.retention_days},
+                         {"allow_basic_auth", c.allow_basic_auth}}
+                        .dump(),
+                    req.remote);
+  return json_response(201, camera_json(c, added->streams, added->state));
+}
+
+Response patch_camera(ApiContext& ctx, Request& req) {
+  const json& body = *req.json;
+  if (!body.is_object()) return bad("body must be a JSON object");
+  std::string err;
+  auto name = opt_string(body, "name", kMaxName, err);
+  if (!err.empty()) return bad(err);
+  if (name && (name->empty() || has_control_chars(*name)))
+    return bad("'name' must be 1 to 128 printable characters");
+  std::optional<storage::RecordingMode> mode;
+  std::optional<int> days;
+  if (!read_recording(body, ctx.cameras->options().max_age_days, mode, days, err)) return bad(err);
+  auto basic = opt_bool(body, "allow_basic_auth", err);
+  if (!err.empty()) return bad(err);
+  if (body.contains("onvif_url"))
+    return bad("'onvif_url' is changed by POST /api/v1/cameras/{id}/move, which checks the device");
+  for (const char* secret : {"password", "username"})
+    if (body.contains(secret))
+      return bad(std::string("'") + secret +
+                 "' cannot be changed; delete the camera and add it again");
+  if (!name && !mode && !days && !basic)
+    return bad("nothing to change: give name, recording and/or allow_basic_auth");
+  const std::string& id = req.params.at("id");
+  auto c = ctx.catalog->find_camera(id);
+  if (!c) return error_response(c.error());
+  json changes = json::object();
+  if (name) {
+    changes["name"] = {{"from", c->name}, {"to", *name}};
+    c->name = *name;
+  }
+  if (mode) {
+    changes["recording_mode"] = {{"from", std::string(storage::to_string(c->recording_mode))},
+                                 {"to", std::string(storage::to_string(*mode))}};
+    c->recording_mode = *mode;
+  }
+  if (days) {
+    changes["retention_days"] = {{"from", c->retention_days}, {"to", *days}};
+    c->retention_days = *days;
+  }
+  if (basic) {
+    changes["allow_basic_auth"] = {{"from", c->allow_basic_auth}, {"to", *basic}};
+    c->allow_basic_auth = *basic;
+  }
+  auto u = ctx.catalog->update_camera(*c);
+  if (!u) return error_response(u.error());
+  ctx.audit->record(req.principal->name, "camera.update", "camera:" + id, changes.dump(),
+                    req.remote);
+  return json_response(200, camera_json(*u, streams_of(ctx, id), ctx.cameras->state(id)));
+}
+
+// An administrator confirms a move (a sighting, or a camera re-addressed by
+// hand): onboarded at the new address before anything is stored.
+Response move_camera(ApiContext& ctx, Request& req) {
+  const json& body = *req.json;
+  if (!body.is_object()) return bad("body must be a JSON object");
+  std::string err;
+  auto url = opt_string(body, "onvif_url", kMaxUrl, err);
+  if (!err.empty()) return bad(err);
+  if (!url) return bad("'onvif_url' is required (http://HOST[:PORT]/onvif/device_service)");
+  if (auto u = onvif::parse_http_url(*url); !u) return bad(u.error().message);
+  const std::string& id = req.params.at("id");
+  auto before = ctx.catalog->find_camera(id);
+  if (!before) return error_response(before.error());
+  auto moved = ctx.cameras->move(id, *url);
+  if (!moved) {
+    ctx.audit->record(req.principal->name, "camera.move_failed", "camera:" + id,
+                      json{{"from", before->onvif_url},
+                           {"to", *url},
+                           {"error", std::string(to_string(moved.error().kind))},
+                           {"message", moved.error().message}}
+                          .dump(),
+                      req.remote);
+    if (moved.error().kind == ErrorKind::failed_precondition &&
+        moved.error().message.find("is not camera") != std::string::npos)
+      return error_response(409, "camera_identity_mismatch", moved.error().message);
+    if (moved.error().kind == ErrorKind::not_found) return error_response(moved.error());
+    return onboarding_error(moved.error());
+  }
+  ctx.audit->record(
+      req.principal->name, "camera.moved", "camera:" + id,
+      json{{"from", before->onvif_url}, {"to", *url}, {"via", "administrator"}}.dump(), req.remote);
+  return json_response(200, camera_json(moved->camera, moved->streams, moved->state));
+}
+
+Response delete_camera(ApiContext& ctx, Request& req) {
+  const std::string& id = req.params.at("id");
+  auto c = ctx.catalog->find_camera(id);
+  if (!c) return error_response(c.error());
+  if (auto st = ctx.catalog->delete_camera(id); !st) return error_response(st.error());
+  ctx.cameras->forget(id);
+  ctx.audit->record(req.principal->name, "camera.delete", "camera:" + id,
+                    json{{"name", c->name}, {"onvif_url", c->onvif_url}}.dump(), req.remote);
+  return json_response(200, {{"id", id}, {"status", "deleted"}});
+}
+
+}  // namespace
+
+void register_camera_routes(Router& router, ApiContext& ctx) {
+  const RoleSet all = RoleSet::all();
+  const RoleSet admin{Role::administrator};
+  auto h = [&ctx](Response (*fn)(ApiContext&, Request&)) {
+    return [&ctx, fn](Request& r) {
+      if (!ctx.cameras || !ctx.catalog || !ctx.audit)
+        return error_response(503, "unavailable", "the camera service is not running");
+      return fn(ctx, r);
+    };
+  };
+  router.add({"POST", "/api/v1/discovery/scan", Access::roles, admin, true, false, h(scan)});
+  router.add({"GET", "/api/v1/discovery/devices", Access::roles, admin, false, false,
+              h(discovered_devices)});
+  router.add({"GET", "/api/v1/cameras", Access::roles, all, false, false, h(list_cameras)});
+  router.add({"POST", "/api/v1/cameras", Access::roles, admin, true, false, h(add_camera)});
+  router.add({"GET", "/api/v1/cameras/{id}", Access::roles, all, false, false, h(get_camera)});
+  router.add({"PATCH", "/api/v1/cameras/{id}", Access::roles, admin, true, false, h(patch_camera)});
+  router.add(
+      {"DELETE", "/api/v1/cameras/{id}", Access::roles, admin, false, false, h(delete_camera)});
+  router.add(
+      {"POST", "/api/v1/cameras/{id}/move", Access::roles, admin, true, false, h(move_camera)});
+}
+
+}  // namespace zaulek::server

@@ -1,0 +1,48 @@
+#include "server/api/params.h"
+
+#include <charconv>
+#include <chrono>
+
+namespace zaulek::server {
+
+bool valid_camera_id(const std::string& id) {
+  return !id.empty() && id.size() <= 64 && id.front() != '.' &&
+         id.find_first_not_of(
+             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+             "0123456789._-") == std::string::npos;
+}
+
+std::string time_text(std::int64_t ns) {
+  return format_rfc3339(
+      WallTime{std::chrono::duration_cast<WallTime::duration>(std::chrono::nanoseconds(ns))});
+}
+
+Result<std::int64_t> parse_time(const std::string& text, const std::string& what) {
+  WallTime t;
+  if (text.size() > 64 || !parse_rfc3339(text, t))
+    return make_error(ErrorKind::invalid_argument,
+                      what + " must be an RFC 3339 time from " + std::to_string(kMinYear) + " to " +
+                          std::to_string(kMaxYear) + ", e.g. 2026-11-25T10:00:00Z");
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+Result<std::int64_t> time_query(const Request& req, const char* name, std::int64_t def) {
+  auto it = req.query.find(name);
+  if (it == req.query.end() || it->second.empty()) return def;
+  return parse_time(it->second, std::string("query parameter '") + name + "'");
+}
+
+Result<std::int64_t> int_query(const Request& req, const char* name, std::int64_t def,
+                               std::int64_t min, std::int64_t max) {
+  auto it = req.query.find(name);
+  if (it == req.query.end() || it->second.empty()) return def;
+  std::int64_t v = 0;
+  auto [p, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
+  if (ec != std::errc{} || p != it->second.data() + it->second.size() || v < min || v > max)
+    return make_error(ErrorKind::invalid_argument,
+                      std::string("query parameter '") + name + "' must be an integer from " +
+                          std::to_string(min) + " to " + std::to_string(max));
+  return v;
+}
+
+}  // namespace zaulek::server

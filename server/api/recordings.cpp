@@ -1,0 +1,246 @@
+#include "server/api/recordings.h"
+
+#include <spdlog/spdlog.h>
+#include "server/api/params.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+
+#include "server/api/bookmarks.h"
+#include "server/recording/recording.h"
+#include "server/security/visibility.h"
+
+namespace zaulek::server {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr std::int64_t kSecondNs = 1'000'000'000;
+constexpr std::int64_t kDayNs = 86'400 * kSecondNs;
+// Segments whose gap is at most this merge into one range (the recorder
+// starts a segment where the previous one ended; a reconnect leaves a gap).
+constexpr std::int64_t kMergeToleranceNs = kSecondNs;
+constexpr std::size_t kMaxReason = 1024;
+constexpr int kTimelineBookmarks = 1000;
+
+Response bad(std::string message) {
+  return error_response(400, "invalid_argument", message);
+}
+
+std::int64_t now_ns(ApiContext& ctx) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             ctx.clock->realtime().time_since_epoch())
+      .count();
+}
+
+// A camera in the catalogue, or one deleted whose footage is still kept.
+Status camera_known(ApiContext& ctx, const std::string& id) {
+  if (!valid_camera_id(id))
+    return make_error(ErrorKind::invalid_argument,
+                      "'" + id.substr(0, 64) + "' is not a camera id ([A-Za-z0-9._-], 1 to 64)");
+  auto c = ctx.catalog->find_camera(id);
+  if (c) return {};
+  if (c.error().kind != ErrorKind::not_found) return c.error();
+  auto any = ctx.catalog->list_segments(id, 0, INT64_MAX, 1);
+  if (!any) return any.error();
+  if (any->empty()) return make_error(ErrorKind::not_found, "camera '" + id + "' not found");
+  return {};
+}
+
+json range_json(const storage::TimeRange& r) {
+  return {{"start", time_text(r.start_ns)}, {"end", time_text(r.end_ns)}};
+}
+
+Response recordings(ApiContext& ctx, Request& req) {
+  const std::string& id = req.params.at("id");
+  if (valid_camera_id(id) && !may_see(*req.principal, id))
+    return error_response(404, "not_found", "camera '" + id + "' not found");
+  if (auto st = camera_known(ctx, id); !st) return error_response(st.error());
+  const std::int64_t now = now_ns(ctx);
+  auto to = time_query(req, "to", now);
+  if (!to) return error_response(to.error());
+  auto from = time_query(req, "from", *to - kDayNs);
+  if (!from) return error_response(from.error());
+  if (*to <= *from) return bad("'to' must be after 'from'");
+  auto t = ctx.catalog->timeline(id, *from, *to, kMergeToleranceNs);
+  if (!t) return error_response(t.error());
+  // The live edge: the segment being written, up to its last written frame.
+  if (ctx.recording) {
+    if (auto st = ctx.recording->status(id); st && st->open_end_ns > st->open_start_ns) {
+      std::int64_t s = std::max(st->open_start_ns, *from);
+      std::int64_t e = std::min(st->open_end_ns, *to);
+      if (s < e) {
+        ++t->segments;
+        auto& ranges = t->ranges;
+        auto pos = std::find_if(ranges.begin(), ranges.end(),
+                                [&](const storage::TimeRange& r) { return r.start_ns > s; });
+        ranges.insert(pos, storage::TimeRange{s, e});
+        std::vector<storage::TimeRange> merged;
+        for (const auto& r : ranges) {
+          if (!merged.empty() && r.start_ns - merged.back().end_ns <= kMergeToleranceNs)
+            merged.back().end_ns = std::max(merged.back().end_ns, r.end_ns);
+          else
+            merged.push_back(r);
+        }
+        ranges = std::move(merged);
+        t->gaps.clear();
+        std::int64_t at = *from;
+        for (const auto& r : ranges) {
+          if (r.start_ns > at) t->gaps.push_back({at, r.start_ns});
+          at = std::max(at, r.end_ns);
+        }
+        if (at < *to) t->gaps.push_back({at, *to});
+      }
+    }
+  }
+  json ranges = json::array(), gaps = json::array();
+  for (const auto& r : t->ranges) ranges.push_back(range_json(r));
+  for (const auto& g : t->gaps) gaps.push_back(range_json(g));
+  // The bookmarks on the same stretch (the first kTimelineBookmarks by time).
+  auto marks = ctx.catalog->list_bookmarks({id, *from, *to, 0, kTimelineBookmarks});
+  if (!marks) return error_response(marks.error());
+  json bookmarks = json::array();
+  for (const auto& b : *marks) bookmarks.push_back(bookmark_json(b));
+  return json_response(200, {{"camera_id", id},
+                             {"from", time_text(*from)},
+                             {"to", time_text(*to)},
+                             {"ranges", ranges},
+                             {"gaps", gaps},
+                             {"segments", t->segments},
+                             {"bookmarks", bookmarks}});
+}
+
+json hold_json(const storage::Hold& h) {
+  return {{"id", std::to_string(h.id)},
+          {"camera_id", h.camera_id},
+          {"from", time_text(h.from_ns)},
+          {"to", time_text(h.to_ns)},
+          {"reason", h.reason},
+          {"created_by", h.created_by},
+          {"created", format_rfc3339(h.created)}};
+}
+
+Result<std::string> string_field(const json& body, const char* name) {
+  auto it = body.find(name);
+  if (it == body.end() || !it->is_string())
+    return make_error(ErrorKind::invalid_argument, std::string("'") + name + "' must be a string");
+  return it->get<std::string>();
+}
+
+bool has_control_chars(const std::string& s) {
+  for (unsigned char c : s)
+    if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) return true;
+  return false;
+}
+
+Response add_hold(ApiContext& ctx, Request& req) {
+  const json& body = *req.json;
+  if (!body.is_object()) return bad("body must be a JSON object {camera_id, from, to, reason}");
+  auto camera = string_field(body, "camera_id");
+  if (!camera) return error_response(camera.error());
+  auto from_text = string_field(body, "from");
+  if (!from_text) return error_response(from_text.error());
+  auto to_text = string_field(body, "to");
+  if (!to_text) return error_response(to_text.error());
+  auto reason = string_field(body, "reason");
+  if (!reason) return error_response(reason.error());
+  auto from = parse_time(*from_text, "'from'");
+  if (!from) return error_response(from.error());
+  auto to = parse_time(*to_text, "'to'");
+  if (!to) return error_response(to.error());
+  if (*to <= *from) return bad("'to' must be after 'from'");
+  if (reason->empty() || reason->size() > kMaxReason)
+    return bad("'reason' must be 1 to 1024 bytes");
+  if (has_control_chars(*reason)) return bad("'reason' has control characters");
+  auto st = valid_camera_id(*camera) && !may_see(*req.principal, *camera)
+                ? Status(make_error(ErrorKind::not_found, "invisible"))
+                : camera_known(ctx, *camera);
+  if (!st) {
+    if (st.error().kind == ErrorKind::not_found)
+      return error_response(404, "not_found",
+                            "camera '" + *camera + "' not found (no camera and no footage)");
+    return error_response(st.error());
+  }
+  storage::Hold h;
+  h.camera_id = *camera;
+  h.from_ns = *from;
+  h.to_ns = *to;
+  h.reason = *reason;
+  h.created_by = req.principal->name;
+  auto added = ctx.catalog->add_hold(h);
+  if (!added) return error_response(added.error());
+  spdlog::info("holds: {} placed hold {} on {} from {} to {}", h.created_by, added->id, h.camera_id,
+               time_text(h.from_ns), time_text(h.to_ns));
+  ctx.audit->record(req.principal->name, "hold.add", "hold:" + std::to_string(added->id),
+                    json{{"camera_id", h.camera_id},
+                         {"from", time_text(h.from_ns)},
+                         {"to", time_text(h.to_ns)},
+                         {"reason", h.reason}}
+                        .dump(),
+                    req.remote);
+  return json_response(201, hold_json(*added));
+}
+
+Response list_holds(ApiContext& ctx, Request& req) {
+  std::string camera;
+  if (auto it = req.query.find("camera"); it != req.query.end() && !it->second.empty()) {
+    if (!valid_camera_id(it->second)) return bad("query parameter 'camera' must be a camera id");
+    camera = it->second;
+  }
+  auto holds = ctx.catalog->list_holds(camera);
+  if (!holds) return error_response(holds.error());
+  json arr = json::array();
+  for (const auto& h : *holds)
+    if (may_see(*req.principal, h.camera_id)) arr.push_back(hold_json(h));
+  return json_response(200, {{"holds", arr}});
+}
+
+Response delete_hold(ApiContext& ctx, Request& req) {
+  const std::string& text = req.params.at("id");
+  std::int64_t id = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (ec != std::errc{} || p != text.data() + text.size() || id < 1)
+    return error_response(404, "not_found", "hold '" + text.substr(0, 32) + "' not found");
+  auto holds = ctx.catalog->list_holds("");
+  if (!holds) return error_response(holds.error());
+  auto it = std::find_if(holds->begin(), holds->end(),
+                         [id](const storage::Hold& h) { return h.id == id; });
+  if (it == holds->end() || !may_see(*req.principal, it->camera_id))
+    return error_response(404, "not_found", "hold " + std::to_string(id) + " not found");
+  if (auto st = ctx.catalog->delete_hold(id); !st) return error_response(st.error());
+  spdlog::info("holds: {} released hold {} on {}", req.principal->name, id, it->camera_id);
+  ctx.audit->record(req.principal->name, "hold.delete", "hold:" + std::to_string(id),
+                    json{{"camera_id", it->camera_id},
+                         {"from", time_text(it->from_ns)},
+                         {"to", time_text(it->to_ns)},
+                         {"reason", it->reason},
+                         {"created_by", it->created_by}}
+                        .dump(),
+                    req.remote);
+  return json_response(200, {{"id", std::to_string(id)}, {"status", "deleted"}});
+}
+
+}  // namespace
+
+void register_recording_routes(Router& router, ApiContext& ctx) {
+  const RoleSet all = RoleSet::all();
+  const RoleSet evidence{Role::administrator, Role::investigator};
+  auto h = [&ctx](Response (*fn)(ApiContext&, Request&)) {
+    return [&ctx, fn](Request& r) {
+      if (!ctx.catalog || !ctx.clock || !ctx.audit)
+        return error_response(503, "unavailable", "the recording service is not running");
+      return fn(ctx, r);
+    };
+  };
+  router.add(
+      {"GET", "/api/v1/cameras/{id}/recordings", Access::roles, all, false, false, h(recordings)});
+  router.add({"GET", "/api/v1/holds", Access::roles, evidence, false, false, h(list_holds)});
+  router.add({"POST", "/api/v1/holds", Access::roles, evidence, true, false, h(add_hold)});
+  router.add(
+      {"DELETE", "/api/v1/holds/{id}", Access::roles, evidence, false, false, h(delete_hold)});
+}
+
+}  // namespace zaulek::server

@@ -1,0 +1,89 @@
+// PATCH /api/v1/users/{id} {"cameras": [...] | null}: an administrator
+// restricts a user to some cameras, or lifts the restriction (server/security/visibility.h).
+#include <algorithm>
+#include <charconv>
+#include <nlohmann/json.hpp>
+
+#include "server/api/api.h"
+#include "server/api/params.h"
+#include "server/http/dispatch.h"
+#include "server/security/users.h"
+#include "server/security/visibility.h"
+
+namespace zaulek::server {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr std::size_t kMaxCameras = 1024;
+
+Response bad(std::string message) {
+  return error_response(400, "invalid_argument", message);
+}
+
+json cameras_json(const std::optional<std::vector<std::string>>& c) {
+  return c ? json(*c) : json(nullptr);
+}
+
+Response patch_user(ApiContext& ctx, Request& req) {
+  const std::string& text = req.params.at("id");
+  std::int64_t id = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (ec != std::errc{} || p != text.data() + text.size() || id < 1)
+    return error_response(404, "not_found", "no user " + text.substr(0, 32));
+  const json& body = *req.json;
+  for (const auto& item : body.items())
+    if (item.key() != "cameras")
+      return bad("'" + item.key().substr(0, 64) + "' cannot be changed here");
+  auto it = body.find("cameras");
+  if (it == body.end()) return bad("nothing to change: give 'cameras' (a list of ids, or null)");
+  std::optional<std::vector<std::string>> cameras;
+  if (!it->is_null()) {
+    if (!it->is_array()) return bad("'cameras' must be a list of camera ids, or null for all");
+    if (it->size() > kMaxCameras)
+      return bad("'cameras' has more than " + std::to_string(kMaxCameras) + " ids");
+    auto known = ctx.catalog->list_cameras();
+    if (!known) return error_response(known.error());
+    std::vector<std::string> ids;
+    for (const auto& e : *it) {
+      if (!e.is_string() || !valid_camera_id(e.get_ref<const std::string&>()))
+        return bad("'cameras' must hold camera ids ([A-Za-z0-9._-], 1 to 64)");
+      const auto& cid = e.get_ref<const std::string&>();
+      bool exists = std::any_of(known->begin(), known->end(),
+                                [&](const storage::Camera& c) { return c.id == cid; });
+      if (!exists) return bad("'cameras': no camera " + cid);
+      ids.push_back(cid);
+    }
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    cameras = std::move(ids);
+  }
+  auto user = ctx.catalog->find_user(id);
+  if (!user) return error_response(user.error());
+  if (cameras && user->role == Role::administrator)
+    return bad("user '" + user->name +
+               "' is an administrator; administrators always see every camera");
+  if (auto st = ctx.catalog->set_user_cameras(id, cameras); !st) return error_response(st.error());
+  ctx.audit->record(
+      req.principal->name, "user.cameras", "user:" + user->name,
+      json{{"from", cameras_json(user->cameras)}, {"to", cameras_json(cameras)}}.dump(),
+      req.remote);
+  // Open consoles of the user reconnect and subscribe with the new set.
+  if (ctx.hub) ctx.hub->close_user(id, "visible cameras changed; reconnect");
+  user->cameras = cameras;
+  return json_response(200, user_json(*user));
+}
+
+}  // namespace
+
+void register_visibility_routes(Router& router, ApiContext& ctx) {
+  router.add({"PATCH", "/api/v1/users/{id}", Access::roles, RoleSet{Role::administrator}, true,
+              false, [&ctx](Request& r) {
+                if (!ctx.catalog || !ctx.audit)
+                  return error_response(503, "unavailable", "the catalogue is not open");
+                return patch_user(ctx, r);
+              }});
+}
+
+}  // namespace zaulek::server

@@ -1,0 +1,83 @@
+// What a route handler sees: a request and a response without Beast types, so
+// handlers and the dispatcher are plain code that unit tests call directly.
+#pragma once
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/error.h"
+#include "core/role.h"
+
+namespace zaulek::server {
+
+// The authenticated caller of a request.
+struct Principal {
+  std::int64_t user_id = 0;
+  std::string name;
+  Role role = Role::operator_;
+  std::string token_hash;  // identifies the session (for logout); never the token
+  std::string csrf_token;
+  bool via_cookie = false;  // cookie auth needs X-CSRF-Token on state changes
+  // The cameras this user may see (sorted); nullopt: every camera. Use
+  // server/security/visibility.h, never this field directly.
+  std::optional<std::vector<std::string>> cameras = std::nullopt;
+  // Steady time just before the user's row was read (Hub::close_user).
+  std::chrono::steady_clock::time_point authenticated{};
+};
+
+struct Request {
+  std::string method;                          // "GET", "POST", ...
+  std::string target;                          // as received, with query
+  std::string path;                            // percent-decoded path without the query
+  std::map<std::string, std::string> query;    // decoded query parameters
+  std::map<std::string, std::string> params;   // {name} segments of the route pattern
+  std::map<std::string, std::string> headers;  // lower-case names (the few we read)
+  std::string body;
+  std::shared_ptr<nlohmann::json> json;  // parsed body for routes that take JSON
+  std::string remote;                    // client address, no port
+  bool remote_loopback = false;
+  bool tls = false;
+  std::optional<Principal> principal;
+
+  std::string header(const std::string& lower_name) const {
+    auto it = headers.find(lower_name);
+    return it == headers.end() ? std::string{} : it->second;
+  }
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+};
+
+// {"error":{"code":code,"message":message}}
+Response error_response(int status, std::string_view code, std::string_view message);
+// Maps the error space to HTTP (the one place that does; docs/design/errors.md).
+int http_status(ErrorKind kind);
+Response error_response(const Error& error);
+Response json_response(int status, const nlohmann::json& body);
+
+// Who sent a request. From a peer in `trusted_proxies` (server.trusted_proxies:
+// IPs and CIDRs) the client is the right-most X-Forwarded-For entry that is
+// not itself a trusted proxy; an entry that is not an IP literal stops the walk
+// at the proxy that added it. From any other peer the header is ignored.
+// `peer` is the TCP peer's address text; `forwarded_for` every X-Forwarded-For
+// header joined by commas ("" when none).
+struct ClientAddress {
+  std::string address;
+  bool loopback = false;
+};
+ClientAddress client_address(const std::string& peer, const std::string& forwarded_for,
+                             const std::vector<std::string>& trusted_proxies);
+
+}  // namespace zaulek::server

@@ -1,0 +1,58 @@
+// The route table: every endpoint declared once with its method, path
+// pattern, who may call it and its handler. The dispatcher enforces access
+// from this table; `zaulekd --list-routes` prints it; a test compares it
+// with docs/api/openapi.yaml and walks every route with every role.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/role.h"
+#include "server/http/http_types.h"
+
+namespace zaulek::server {
+
+enum class Access {
+  public_,            // anyone, no credentials
+  roles,              // an authenticated user whose role is in `roles`
+  loopback_or_roles,  // anonymous from a loopback address, else as `roles` (/metrics)
+};
+
+struct Route {
+  std::string method;   // GET, POST, PUT, PATCH, DELETE
+  std::string pattern;  // "/api/v1/users/{id}"
+  Access access = Access::roles;
+  RoleSet roles;
+  bool json_body = false;  // needs Content-Type: application/json and a JSON body
+  bool websocket = false;  // upgrade route; the HTTP server takes over after auth
+  std::function<Response(Request&)> handler;
+};
+
+class Router {
+ public:
+  void add(Route route);
+  const std::vector<Route>& routes() const { return routes_; }
+
+  struct Match {
+    const Route* route = nullptr;  // null: no route for this method
+    bool path_known = false;       // some route has this path (405 vs 404)
+    std::vector<std::string> allowed_methods;
+  };
+  // Fills request.params on a match.
+  Match match(std::string_view method, std::string_view path,
+              std::map<std::string, std::string>* params) const;
+
+  // [{"method","path","access","roles":[...]}] for --list-routes.
+  std::string describe_json() const;
+
+ private:
+  std::vector<Route> routes_;
+};
+
+// 0 if allowed, else 401 (no or bad credentials) or 403 (role may not).
+int check_access(const Route& route, const std::optional<Principal>& principal,
+                 bool remote_loopback);
+
+}  // namespace zaulek::server

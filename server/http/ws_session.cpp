@@ -1,0 +1,310 @@
+// A console's WebSocket: the hub's live messages through a bounded queue,
+// resume after a reconnect, and closing a console that does not read.
+#include <utility>  // before Asio: Boost 1.74 misses it
+
+#include <linux/sockios.h>  // SIOCOUTQNSD
+#include <spdlog/spdlog.h>
+#include <sys/ioctl.h>
+
+#include <deque>
+#include <nlohmann/json.hpp>
+
+#include "server/http/ws_session.h"
+#include "server/security/visibility.h"
+
+namespace zaulek::server::transport {
+namespace {
+
+template <class Stream>
+class WsSession final : public HubSubscriber,
+                        public std::enable_shared_from_this<WsSession<Stream>> {
+ public:
+  // `lane`: the strand of `stream`'s executor when it is one of sh.lanes.
+  WsSession(Stream&& stream, Shared& sh, Principal principal, std::string remote,
+            std::unique_ptr<ConnectionSlot> slot, bool batch, const Lane* lane = nullptr)
+      : ws_(std::move(stream)),
+        lane_(lane),
+        batch_(batch),
+        sh_(sh),
+        principal_(std::move(principal)),
+        remote_(std::move(remote)),
+        slot_(std::move(slot)),
+        close_timer_(ws_.get_executor()) {}
+
+  void run(http::request<http::string_body> req) {
+    // The websocket stream keeps its own timeouts; the TCP one must be off.
+    if constexpr (kIsTls<Stream>) beast::get_lowest_layer(ws_).expires_never();
+    websocket::stream_base::timeout t{};
+    t.handshake_timeout = sh_.cfg.read_timeout;
+    t.idle_timeout = sh_.cfg.idle_timeout;
+    t.keep_alive_pings = true;  // ping when idle half the time; close if no pong
+    ws_.set_option(t);
+    bool tls = kIsTls<Stream>;
+    ws_.set_option(websocket::stream_base::decorator(
+        [tls](websocket::response_type& res) { security_headers(res, true, tls); }));
+    ws_.read_message_max(kMaxWsMessageIn);
+    // A small kernel send buffer: a console that stops reading shows up in
+    // our bounded queue after tens of kilobytes, not megabytes.
+    beast::error_code ec;
+    tcp_socket(beast::get_lowest_layer(ws_))
+        .set_option(net::socket_base::send_buffer_size(kWsSendBuffer), ec);
+    ws_.async_accept(req,
+                     beast::bind_front_handler(&WsSession::on_accept, this->shared_from_this()));
+  }
+
+  void deliver(SharedMessage message) override {
+    net::post(ws_.get_executor(), [self = this->shared_from_this(), message = std::move(message)] {
+      self->enqueue(message, true);
+    });
+  }
+
+  const Lane* lane() const override { return lane_; }
+  void deliver_here(const SharedMessage& message) override { enqueue(message, true); }
+
+  void going_away() override {
+    net::post(ws_.get_executor(), [self = this->shared_from_this()] {
+      self->close_with(websocket::close_code::going_away, "server shutting down");
+    });
+  }
+
+  void revoked(std::string reason) override {
+    net::post(ws_.get_executor(), [self = this->shared_from_this(), reason = std::move(reason)] {
+      self->close_with(websocket::close_code::policy_error, reason);
+    });
+  }
+
+ private:
+  void on_accept(beast::error_code ec) {
+    if (ec) {
+      spdlog::debug("ws: handshake with {} failed: {}", remote_, ec.message());
+      return;
+    }
+    spdlog::info("ws: '{}' connected from {}", principal_.name, remote_);
+    // The stream of this session's audience: its role and visible cameras.
+    sh_.hub.subscribe(
+        this->weak_from_this(), Audience{principal_.role, visible_cameras(principal_)},
+        SessionUser{principal_.user_id, principal_.authenticated},
+        [self = this->shared_from_this()](Subscription sub) {
+          net::post(self->ws_.get_executor(), [self, sub = std::move(sub)] {
+            if (!sub.ok) {
+              spdlog::warn("ws: '{}' from {} refused: {}", self->principal_.name, self->remote_,
+                           sub.refused);
+              return self->close_with(websocket::close_code::try_again_later, sub.refused);
+            }
+            self->stream_ = sub.stream;
+            self->live_start_ = sub.last_seq;
+            self->send_control({{"type", "hello"},
+                                {"last_seq", sub.last_seq},
+                                {"stream", sub.stream},
+                                {"user", self->principal_.name},
+                                {"role", to_string(self->principal_.role)}});
+          });
+        });
+    do_read();
+  }
+
+  void do_read() {
+    ws_.async_read(in_, beast::bind_front_handler(&WsSession::on_read, this->shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec) {
+      if (ec != websocket::error::closed && ec != net::error::operation_aborted)
+        spdlog::debug("ws: '{}' from {}: {}", principal_.name, remote_, ec.message());
+      finish();
+      return;
+    }
+    std::string text = beast::buffers_to_string(in_.data());
+    in_.consume(in_.size());
+    handle_message(text);
+    do_read();
+  }
+
+  void handle_message(const std::string& text) {
+    if (!json_depth_ok(text, kMaxJsonDepth)) return send_error("message nests too deeply");
+    auto j = nlohmann::json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return send_error("message is not a JSON object");
+    auto type = j.find("type");
+    if (type == j.end() || !type->is_string()) return send_error("message has no string 'type'");
+    if (*type == "ping") return send_control({{"type", "pong"}});
+    if (*type == "resume") {
+      auto after = j.find("after");
+      if (after == j.end() || !after->is_number_unsigned())
+        return send_error("'after' must be a non-negative integer");
+      std::uint64_t a = after->get<std::uint64_t>();
+      std::uint64_t upto = live_start_;
+      sh_.hub.replay(stream_, a, upto, [self = this->shared_from_this(), a, upto](ReplayResult r) {
+        net::post(self->ws_.get_executor(), [self, a, upto, r = std::move(r)] {
+          if (!r.complete)
+            self->send_control({{"type", "resume_gap"}, {"after", a}, {"oldest", r.oldest}});
+          for (auto& m : r.messages) self->enqueue(m, false);
+          self->send_control(
+              {{"type", "resumed"}, {"after", a}, {"upto", upto}, {"count", r.messages.size()}});
+        });
+      });
+      return;
+    }
+    send_error("unknown message type");
+  }
+
+  void send_error(std::string_view message) {
+    send_control({{"type", "error"}, {"message", message}});
+  }
+  void send_control(const nlohmann::json& j) {
+    enqueue(std::make_shared<const std::string>(j.dump()), false);
+  }
+
+  // `live`: a hub message subject to the queue bound.
+  void enqueue(SharedMessage message, bool live) {
+    if (closing_) return;
+    if (live && queue_.size() >= kMaxWsQueue &&
+        (queue_.size() >= kMaxWsQueueHard || console_not_reading())) {
+      ++sh_.metrics.ws_overflow_closes;
+      spdlog::warn("ws: '{}' from {} fell behind ({} messages queued); closing", principal_.name,
+                   remote_, queue_.size());
+      close_with(websocket::close_code::policy_error, "too slow; reconnect and resume");
+      return;
+    }
+    queue_.push_back(std::move(message));
+    if (!writing_) do_write();
+  }
+
+  // The kernel holds at least kWsBehindBytes for this console not yet sent
+  // (SIOCOUTQNSD), or cannot say. Not SIOCOUTQ: that counts bytes sent and
+  // not acknowledged too, and delayed ACKs leave tens of KB of those to a
+  // console that reads at once.
+  bool console_not_reading() {
+    int unsent = 0;
+    int fd = tcp_socket(beast::get_lowest_layer(ws_)).native_handle();
+    return ioctl(fd, SIOCOUTQNSD, &unsent) != 0 || unsent >= kWsBehindBytes;
+  }
+
+  // One message per frame; with batching, what has piled up behind the
+  // write in flight goes as one array frame `[m1,m2,...]` (each message as
+  // the hub serialized it, joined, not parsed again): a console that fell
+  // behind costs one write per batch instead of one per message.
+  void do_write() {
+    if (queue_.empty()) return;
+    writing_ = true;
+    ws_.text(true);
+    in_flight_ = 1;
+    if (batch_ && queue_.size() > 1) {
+      batch_buf_.assign(1, '[');
+      std::size_t n = 0;
+      for (const auto& m : queue_) {
+        if (n > 0 && (n >= kMaxWsBatch || batch_buf_.size() + m->size() + 2 > kMaxWsBatchBytes))
+          break;
+        if (n++ > 0) batch_buf_ += ',';
+        batch_buf_ += *m;
+      }
+      in_flight_ = n;
+      batch_buf_ += ']';
+      ++sh_.metrics.ws_batches;
+      return ws_.async_write(
+          net::buffer(batch_buf_),
+          beast::bind_front_handler(&WsSession::on_write, this->shared_from_this()));
+    }
+    ws_.async_write(net::buffer(*queue_.front()),
+                    beast::bind_front_handler(&WsSession::on_write, this->shared_from_this()));
+  }
+
+  void on_write(beast::error_code ec, std::size_t) {
+    writing_ = false;
+    if (ec) {
+      spdlog::debug("ws: write to {} failed: {}", remote_, ec.message());
+      finish();
+      beast::error_code ignored;
+      tcp_socket(beast::get_lowest_layer(ws_)).close(ignored);
+      return;
+    }
+    queue_.erase(queue_.begin(),
+                 queue_.begin() + static_cast<std::ptrdiff_t>(std::min(in_flight_, queue_.size())));
+    in_flight_ = 0;
+    if (pending_close_) return start_close();
+    do_write();
+  }
+
+  // Queued messages are dropped; the close frame follows the write in flight
+  // (whose messages stay at the front: their buffers are being sent, and
+  // on_write pops them).
+  void close_with(websocket::close_code code, std::string reason) {
+    if (closing_) return;
+    closing_ = true;
+    queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(
+                                      writing_ ? std::min(in_flight_, queue_.size()) : 0),
+                 queue_.end());
+    close_reason_ = websocket::close_reason(code, reason);
+    // A peer that stops reading would hold the write (and so the close)
+    // forever: give it a grace period, then drop the connection.
+    close_timer_.expires_after(std::chrono::seconds{3});
+    close_timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
+      beast::error_code ignored;
+      if (!ec) tcp_socket(beast::get_lowest_layer(self->ws_)).close(ignored);
+    });
+    if (writing_) {
+      pending_close_ = true;
+      return;
+    }
+    start_close();
+  }
+
+  void start_close() {
+    pending_close_ = false;
+    if (!ws_.is_open()) {
+      close_timer_.cancel();
+      return;
+    }
+    ws_.async_close(close_reason_, [self = this->shared_from_this()](beast::error_code) {
+      self->close_timer_.cancel();
+    });
+  }
+
+  void finish() {
+    if (finished_) return;
+    finished_ = true;
+    close_timer_.cancel();
+    if (stream_ != 0) sh_.hub.unsubscribe(this, stream_);
+    spdlog::info("ws: '{}' from {} disconnected", principal_.name, remote_);
+  }
+
+  websocket::stream<Stream> ws_;
+  const Lane* lane_;
+  const bool batch_;           // the console asked for array frames (?batch=1)
+  std::size_t in_flight_ = 0;  // queue_ messages in the write in flight
+  std::string batch_buf_;      // the array frame in flight
+  Shared& sh_;
+  Principal principal_;
+  std::string remote_;
+  std::unique_ptr<ConnectionSlot> slot_;
+  net::steady_timer close_timer_;
+  beast::flat_buffer in_;
+  std::deque<SharedMessage> queue_;
+  std::uint64_t live_start_ = 0;
+  std::uint64_t stream_ = 0;  // the hub stream, once subscribed
+  bool writing_ = false;
+  bool closing_ = false;
+  bool pending_close_ = false;
+  bool finished_ = false;
+  websocket::close_reason close_reason_;
+};
+
+}  // namespace
+
+void start_websocket(TlsStream&& stream, Shared& sh, Principal principal, std::string remote,
+                     std::unique_ptr<ConnectionSlot> slot, bool batch,
+                     http::request<http::string_body> req) {
+  std::make_shared<WsSession<TlsStream>>(std::move(stream), sh, std::move(principal),
+                                         std::move(remote), std::move(slot), batch)
+      ->run(std::move(req));
+}
+
+void start_websocket(LaneSocket&& socket, const Lane& lane, Shared& sh, Principal principal,
+                     std::string remote, std::unique_ptr<ConnectionSlot> slot, bool batch,
+                     http::request<http::string_body> req) {
+  auto ws =
+      std::make_shared<WsSession<LaneSocket>>(std::move(socket), sh, std::move(principal),
+                                              std::move(remote), std::move(slot), batch, &lane);
+  net::post(lane, [ws, req = std::move(req)]() mutable { ws->run(std::move(req)); });
+}
+
+}  // namespace zaulek::server::transport
