@@ -39,6 +39,11 @@ class FakeClock final : public Clock {
   std::atomic<MonoTime::rep> mono_ns_{0};
 };
 
+// Nanoseconds since the Unix epoch: how the catalogue and the API store times.
+inline std::int64_t to_unix_ns(WallTime t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
 // RFC 3339 in UTC with millisecond precision: 2026-11-25T09:40:16.123Z
 std::string format_rfc3339(WallTime t);
 // Accepts RFC 3339 with Z or a numeric offset, optional fraction, with a year

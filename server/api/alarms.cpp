@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "server/alarms/alarms.h"
+#include "server/api/params.h"
 #include "server/security/visibility.h"
 
 namespace zaulek::server {
@@ -11,10 +12,6 @@ namespace zaulek::server {
 namespace {
 
 using nlohmann::json;
-
-Response bad(std::string message) {
-  return error_response(400, "invalid_argument", message);
-}
 
 std::optional<std::int64_t> parse_id(const std::string& text) {
   std::int64_t v = 0;
@@ -45,14 +42,9 @@ Response list_alarms(ApiContext& ctx, Request& req) {
       rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
     }
   }
-  if (auto it = req.query.find("camera"); it != req.query.end()) {
-    const std::string& id = it->second;
-    if (id.size() > 64 ||
-        id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                             "0123456789._-") != std::string::npos)
-      return bad("query parameter 'camera' must be a camera id");
-    q.camera_id = id;
-  }
+  auto camera = camera_query(req);
+  if (!camera) return error_response(camera.error());
+  q.camera_id = std::move(*camera);
   if (auto it = req.query.find("limit"); it != req.query.end()) {
     auto v = parse_id(it->second);
     if (!v || *v > storage::Catalog::kMaxListLimit)
@@ -159,13 +151,8 @@ void register_alarm_routes(Router& router, ApiContext& ctx) {
   const RoleSet all = RoleSet::all();
   const RoleSet act{Role::operator_, Role::administrator};
   const RoleSet admin{Role::administrator};
-  auto h = [&ctx](Response (*fn)(ApiContext&, Request&)) {
-    return [&ctx, fn](Request& r) {
-      if (!ctx.catalog || !ctx.alarms || !ctx.audit)
-        return error_response(503, "unavailable", "the alarm service is not running");
-      return fn(ctx, r);
-    };
-  };
+  auto h = service_handlers(ctx, "alarm",
+                            [](const ApiContext& c) { return c.catalog && c.alarms && c.audit; });
   router.add({"GET", "/api/v1/alarms", Access::roles, all, false, false, h(list_alarms)});
   router.add({"POST", "/api/v1/alarms/{id}/ack", Access::roles, act, false, false, h(ack)});
   router.add({"POST", "/api/v1/alarms/{id}/resolve", Access::roles, act, true, false, h(resolve)});

@@ -42,6 +42,22 @@ struct ApiContext {
   std::chrono::seconds session_ttl{3600};
 };
 
+// A route handler of one service: `handler(fn)` calls fn(ctx, request) while
+// `running(ctx)` holds, else answers 503 "the <service> service is not running"
+// (a context without that service: --list-routes, or a unit test's).
+using ApiHandler = Response (*)(ApiContext&, Request&);
+inline auto service_handlers(ApiContext& ctx, const char* service,
+                             bool (*running)(const ApiContext&)) {
+  return [&ctx, service, running](ApiHandler fn) {
+    return [&ctx, service, running, fn](Request& r) {
+      if (!running(ctx))
+        return error_response(503, "unavailable",
+                              std::string("the ") + service + " service is not running");
+      return fn(ctx, r);
+    };
+  };
+}
+
 // `ctx` must outlive the router.
 void register_routes(Router& router, ApiContext& ctx);
 // PATCH /api/v1/users/{id}: a user's visible cameras (server/api/visibility.cpp).

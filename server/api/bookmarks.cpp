@@ -18,10 +18,6 @@ using nlohmann::json;
 constexpr std::int64_t kDayNs = 86'400LL * 1'000'000'000;
 constexpr std::size_t kMaxNote = 4096;
 
-Response bad(std::string message) {
-  return error_response(400, "invalid_argument", message);
-}
-
 bool has_control_chars(const std::string& s) {
   for (unsigned char c : s)
     if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) return true;
@@ -30,29 +26,22 @@ bool has_control_chars(const std::string& s) {
 
 Response list_bookmarks(ApiContext& ctx, Request& req) {
   storage::BookmarkQuery q;
-  if (auto it = req.query.find("camera"); it != req.query.end() && !it->second.empty()) {
-    if (!valid_camera_id(it->second)) return bad("query parameter 'camera' must be a camera id");
-    if (!may_see(*req.principal, it->second)) return camera_not_found(it->second);
-    q.camera_id = it->second;
+  auto camera = camera_query(req);
+  if (!camera) return error_response(camera.error());
+  if (!camera->empty()) {
+    if (!may_see(*req.principal, *camera)) return camera_not_found(*camera);
+    q.camera_id = std::move(*camera);
   }
   q.cameras = visible_cameras(*req.principal);
-  const std::int64_t now =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(ctx.clock->realtime().time_since_epoch())
-          .count();
-  auto from = time_query(req, "from", 0);
-  if (!from) return error_response(from.error());
   // Default end a day ahead, as for events (a camera clock running fast).
-  auto to = time_query(req, "to", now + kDayNs);
-  if (!to) return error_response(to.error());
-  if (*to <= *from) return bad("'to' must be after 'from'");
-  auto limit = int_query(req, "limit", 100, 1, storage::Catalog::kMaxListLimit);
-  if (!limit) return error_response(limit.error());
-  auto after = int_query(req, "after", 0, 0, INT64_MAX);
-  if (!after) return error_response(after.error());
-  q.from_ns = *from;
-  q.to_ns = *to;
-  q.limit = static_cast<int>(*limit);
-  q.after_id = *after;
+  auto window = window_query(req, 0, to_unix_ns(ctx.clock->realtime()) + kDayNs);
+  if (!window) return error_response(window.error());
+  auto page = page_query(req, storage::Catalog::kMaxListLimit);
+  if (!page) return error_response(page.error());
+  q.from_ns = window->from_ns;
+  q.to_ns = window->to_ns;
+  q.limit = page->limit;
+  q.after_id = page->after_id;
   auto rows = ctx.catalog->list_bookmarks(q);
   if (!rows) return error_response(rows.error());
   json arr = json::array();
@@ -166,13 +155,8 @@ json bookmark_json(const storage::Bookmark& b) {
 void register_bookmark_routes(Router& router, ApiContext& ctx) {
   const RoleSet all = RoleSet::all();
   const RoleSet evidence{Role::administrator, Role::investigator};
-  auto h = [&ctx](Response (*fn)(ApiContext&, Request&)) {
-    return [&ctx, fn](Request& r) {
-      if (!ctx.catalog || !ctx.clock || !ctx.audit)
-        return error_response(503, "unavailable", "the bookmark service is not running");
-      return fn(ctx, r);
-    };
-  };
+  auto h = service_handlers(ctx, "bookmark",
+                            [](const ApiContext& c) { return c.catalog && c.clock && c.audit; });
   router.add({"GET", "/api/v1/bookmarks", Access::roles, all, false, false, h(list_bookmarks)});
   router.add({"POST", "/api/v1/bookmarks", Access::roles, all, true, false, h(add_bookmark)});
   router.add({"DELETE", "/api/v1/bookmarks/{id}", Access::roles, evidence, false, false,

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "onvif/client/client.h"
+#include "server/api/params.h"
 #include "server/cameras/cameras.h"
 #include "server/recording/recording.h"
 #include "server/security/visibility.h"
@@ -20,10 +21,6 @@ constexpr std::size_t kMaxUrl = 2048;
 constexpr std::size_t kMaxUsername = 128;
 constexpr std::size_t kMaxPassword = 256;
 constexpr std::size_t kMaxTargets = 256;
-
-Response bad(std::string message) {
-  return error_response(400, "invalid_argument", message);
-}
 
 bool has_control_chars(const std::string& s) {
   for (unsigned char c : s)
@@ -463,13 +460,8 @@ Response delete_camera(ApiContext& ctx, Request& req) {
 void register_camera_routes(Router& router, ApiContext& ctx) {
   const RoleSet all = RoleSet::all();
   const RoleSet admin{Role::administrator};
-  auto h = [&ctx](Response (*fn)(ApiContext&, Request&)) {
-    return [&ctx, fn](Request& r) {
-      if (!ctx.cameras || !ctx.catalog || !ctx.audit)
-        return error_response(503, "unavailable", "the camera service is not running");
-      return fn(ctx, r);
-    };
-  };
+  auto h = service_handlers(ctx, "camera",
+                            [](const ApiContext& c) { return c.cameras && c.catalog && c.audit; });
   router.add({"POST", "/api/v1/discovery/scan", Access::roles, admin, true, false, h(scan)});
   router.add({"GET", "/api/v1/discovery/devices", Access::roles, admin, false, false,
               h(discovered_devices)});

@@ -15,39 +15,23 @@ namespace {
 using nlohmann::json;
 
 constexpr auto kWrittenWait = std::chrono::seconds(1);
-
-Response bad(std::string message) {
-  return error_response(400, "invalid_argument", message);
-}
+constexpr std::int64_t kDayNs = 86'400LL * 1'000'000'000;
 
 Response list_events(ApiContext& ctx, Request& req) {
   storage::EventQuery q;
-  if (auto it = req.query.find("camera"); it != req.query.end()) {
-    const std::string& id = it->second;
-    if (id.size() > 64 ||
-        id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                             "0123456789._-") != std::string::npos)
-      return bad("query parameter 'camera' must be a camera id");
-    q.camera_id = id;
-  }
-  const std::int64_t now_ns =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(ctx.clock->realtime().time_since_epoch())
-          .count();
-  auto from = time_query(req, "from", 0);
-  if (!from) return error_response(from.error());
+  auto camera = camera_query(req);
+  if (!camera) return error_response(camera.error());
+  q.camera_id = std::move(*camera);
   // Default end: a day ahead, so that events stamped by a camera whose clock
   // runs a little fast are still listed.
-  auto to = time_query(req, "to", now_ns + std::int64_t{86400} * 1'000'000'000);
-  if (!to) return error_response(to.error());
-  if (*to <= *from) return bad("'to' must be after 'from'");
-  auto limit = int_query(req, "limit", 100, 1, storage::Catalog::kMaxListLimit);
-  if (!limit) return error_response(limit.error());
-  auto after = int_query(req, "after", 0, 0, INT64_MAX);
-  if (!after) return error_response(after.error());
-  q.from_ns = *from;
-  q.to_ns = *to;
-  q.limit = static_cast<int>(*limit);
-  q.after_id = *after;
+  auto window = window_query(req, 0, to_unix_ns(ctx.clock->realtime()) + kDayNs);
+  if (!window) return error_response(window.error());
+  auto page = page_query(req, storage::Catalog::kMaxListLimit);
+  if (!page) return error_response(page.error());
+  q.from_ns = window->from_ns;
+  q.to_ns = window->to_ns;
+  q.limit = page->limit;
+  q.after_id = page->after_id;
   // Events of a camera the caller may not see are never listed (an empty
   // page, as for a camera without events).
   q.cameras = visible_cameras(*req.principal);
@@ -71,13 +55,7 @@ Response list_events(ApiContext& ctx, Request& req) {
 
 void register_event_routes(Router& router, ApiContext& ctx) {
   const RoleSet all = RoleSet::all();
-  auto h = [&ctx](Response (*fn)(ApiContext&, Request&)) {
-    return [&ctx, fn](Request& r) {
-      if (!ctx.catalog || !ctx.clock)
-        return error_response(503, "unavailable", "the event service is not running");
-      return fn(ctx, r);
-    };
-  };
+  auto h = service_handlers(ctx, "event", [](const ApiContext& c) { return c.catalog && c.clock; });
   router.add({"GET", "/api/v1/events", Access::roles, all, false, false, h(list_events)});
 }
 

@@ -26,6 +26,10 @@ Result<std::int64_t> parse_time(const std::string& text, const std::string& what
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
 
+Response bad(std::string message) {
+  return error_response(400, "invalid_argument", message);
+}
+
 Result<std::int64_t> time_query(const Request& req, const char* name, std::int64_t def) {
   auto it = req.query.find(name);
   if (it == req.query.end() || it->second.empty()) return def;
@@ -43,6 +47,32 @@ Result<std::int64_t> int_query(const Request& req, const char* name, std::int64_
                       std::string("query parameter '") + name + "' must be an integer from " +
                           std::to_string(min) + " to " + std::to_string(max));
   return v;
+}
+
+Result<std::string> camera_query(const Request& req) {
+  auto it = req.query.find("camera");
+  if (it == req.query.end() || it->second.empty()) return std::string();
+  if (!valid_camera_id(it->second))
+    return make_error(ErrorKind::invalid_argument, "query parameter 'camera' must be a camera id");
+  return it->second;
+}
+
+Result<TimeWindow> window_query(const Request& req, std::int64_t default_from,
+                                std::int64_t default_to) {
+  auto from = time_query(req, "from", default_from);
+  if (!from) return from.error();
+  auto to = time_query(req, "to", default_to);
+  if (!to) return to.error();
+  if (*to <= *from) return make_error(ErrorKind::invalid_argument, "'to' must be after 'from'");
+  return TimeWindow{*from, *to};
+}
+
+Result<Page> page_query(const Request& req, int max_limit) {
+  auto limit = int_query(req, "limit", 100, 1, max_limit);
+  if (!limit) return limit.error();
+  auto after = int_query(req, "after", 0, 0, INT64_MAX);
+  if (!after) return after.error();
+  return Page{static_cast<int>(*limit), *after};
 }
 
 }  // namespace zaulek::server

@@ -20,10 +20,33 @@ bool valid_camera_id(const std::string& id);
 std::string time_text(std::int64_t ns);
 Result<std::int64_t> parse_time(const std::string& text, const std::string& what);
 
+// 400 invalid_argument with `message`.
+Response bad(std::string message);
+
 // Query parameter `name` as a time (nanoseconds) or an integer in [min, max];
 // `def` when absent or empty.
 Result<std::int64_t> time_query(const Request& req, const char* name, std::int64_t def);
 Result<std::int64_t> int_query(const Request& req, const char* name, std::int64_t def,
                                std::int64_t min, std::int64_t max);
+
+// Query parameter `camera`: "" (all cameras) when absent or empty, else a
+// camera id.
+Result<std::string> camera_query(const Request& req);
+
+// Query parameters `from` and `to` (defaults when absent); `to` after `from`.
+struct TimeWindow {
+  std::int64_t from_ns = 0;
+  std::int64_t to_ns = 0;
+};
+Result<TimeWindow> window_query(const Request& req, std::int64_t default_from,
+                                std::int64_t default_to);
+
+// Query parameters `limit` (1 to max_limit, default 100) and `after` (an id;
+// the page starts after it, default 0 = the first page).
+struct Page {
+  int limit = 100;
+  std::int64_t after_id = 0;
+};
+Result<Page> page_query(const Request& req, int max_limit);
 
 }  // namespace zaulek::server

@@ -26,16 +26,6 @@ constexpr std::int64_t kMergeToleranceNs = kSecondNs;
 constexpr std::size_t kMaxReason = 1024;
 constexpr int kTimelineBookmarks = 1000;
 
-Response bad(std::string message) {
-  return error_response(400, "invalid_argument", message);
-}
-
-std::int64_t now_ns(ApiContext& ctx) {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             ctx.clock->realtime().time_since_epoch())
-      .count();
-}
-
 // A camera in the catalogue, or one deleted whose footage is still kept.
 Status camera_known(ApiContext& ctx, const std::string& id) {
   if (!valid_camera_id(id))
@@ -59,19 +49,19 @@ Response recordings(ApiContext& ctx, Request& req) {
   if (valid_camera_id(id) && !may_see(*req.principal, id))
     return error_response(404, "not_found", "camera '" + id + "' not found");
   if (auto st = camera_known(ctx, id); !st) return error_response(st.error());
-  const std::int64_t now = now_ns(ctx);
-  auto to = time_query(req, "to", now);
+  // The day before `to`, unless `from` says otherwise.
+  auto to = time_query(req, "to", to_unix_ns(ctx.clock->realtime()));
   if (!to) return error_response(to.error());
-  auto from = time_query(req, "from", *to - kDayNs);
-  if (!from) return error_response(from.error());
-  if (*to <= *from) return bad("'to' must be after 'from'");
-  auto t = ctx.catalog->timeline(id, *from, *to, kMergeToleranceNs);
+  auto window = window_query(req, *to - kDayNs, *to);
+  if (!window) return error_response(window.error());
+  const std::int64_t from = window->from_ns, to_ns = window->to_ns;
+  auto t = ctx.catalog->timeline(id, from, to_ns, kMergeToleranceNs);
   if (!t) return error_response(t.error());
   // The live edge: the segment being written, up to its last written frame.
   if (ctx.recording) {
     if (auto st = ctx.recording->status(id); st && st->open_end_ns > st->open_start_ns) {
-      std::int64_t s = std::max(st->open_start_ns, *from);
-      std::int64_t e = std::min(st->open_end_ns, *to);
+      std::int64_t s = std::max(st->open_start_ns, from);
+      std::int64_t e = std::min(st->open_end_ns, to_ns);
       if (s < e) {
         ++t->segments;
         auto& ranges = t->ranges;
@@ -87,12 +77,12 @@ Response recordings(ApiContext& ctx, Request& req) {
         }
         ranges = std::move(merged);
         t->gaps.clear();
-        std::int64_t at = *from;
+        std::int64_t at = from;
         for (const auto& r : ranges) {
           if (r.start_ns > at) t->gaps.push_back({at, r.start_ns});
           at = std::max(at, r.end_ns);
         }
-        if (at < *to) t->gaps.push_back({at, *to});
+        if (at < to_ns) t->gaps.push_back({at, to_ns});
       }
     }
   }
@@ -100,13 +90,13 @@ Response recordings(ApiContext& ctx, Request& req) {
   for (const auto& r : t->ranges) ranges.push_back(range_json(r));
   for (const auto& g : t->gaps) gaps.push_back(range_json(g));
   // The bookmarks on the same stretch (the first kTimelineBookmarks by time).
-  auto marks = ctx.catalog->list_bookmarks({id, *from, *to, 0, kTimelineBookmarks});
+  auto marks = ctx.catalog->list_bookmarks({id, from, to_ns, 0, kTimelineBookmarks});
   if (!marks) return error_response(marks.error());
   json bookmarks = json::array();
   for (const auto& b : *marks) bookmarks.push_back(bookmark_json(b));
   return json_response(200, {{"camera_id", id},
-                             {"from", time_text(*from)},
-                             {"to", time_text(*to)},
+                             {"from", time_text(from)},
+                             {"to", time_text(to_ns)},
                              {"ranges", ranges},
                              {"gaps", gaps},
                              {"segments", t->segments},
@@ -185,12 +175,9 @@ Response add_hold(ApiContext& ctx, Request& req) {
 }
 
 Response list_holds(ApiContext& ctx, Request& req) {
-  std::string camera;
-  if (auto it = req.query.find("camera"); it != req.query.end() && !it->second.empty()) {
-    if (!valid_camera_id(it->second)) return bad("query parameter 'camera' must be a camera id");
-    camera = it->second;
-  }
-  auto holds = ctx.catalog->list_holds(camera);
+  auto camera = camera_query(req);
+  if (!camera) return error_response(camera.error());
+  auto holds = ctx.catalog->list_holds(*camera);
   if (!holds) return error_response(holds.error());
   json arr = json::array();
   for (const auto& h : *holds)
@@ -228,13 +215,8 @@ Response delete_hold(ApiContext& ctx, Request& req) {
 void register_recording_routes(Router& router, ApiContext& ctx) {
   const RoleSet all = RoleSet::all();
   const RoleSet evidence{Role::administrator, Role::investigator};
-  auto h = [&ctx](Response (*fn)(ApiContext&, Request&)) {
-    return [&ctx, fn](Request& r) {
-      if (!ctx.catalog || !ctx.clock || !ctx.audit)
-        return error_response(503, "unavailable", "the recording service is not running");
-      return fn(ctx, r);
-    };
-  };
+  auto h = service_handlers(ctx, "recording",
+                            [](const ApiContext& c) { return c.catalog && c.clock && c.audit; });
   router.add(
       {"GET", "/api/v1/cameras/{id}/recordings", Access::roles, all, false, false, h(recordings)});
   router.add({"GET", "/api/v1/holds", Access::roles, evidence, false, false, h(list_holds)});

@@ -18,10 +18,6 @@ using nlohmann::json;
 
 constexpr std::size_t kMaxCameras = 1024;
 
-Response bad(std::string message) {
-  return error_response(400, "invalid_argument", message);
-}
-
 json cameras_json(const std::optional<std::vector<std::string>>& c) {
   return c ? json(*c) : json(nullptr);
 }
