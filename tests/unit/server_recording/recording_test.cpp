@@ -114,6 +114,7 @@ TEST(RecordingService, ReconcilesBeforeRecording) {
   ASSERT_TRUE(f.catalog->add_segment(ghost));
 
   RecordingOptions o;
+  o.min_free_percent = 0;  // the host's free space is not under test: retention must not run
   auto svc = f.service(o);
   EXPECT_FALSE(svc->ready());
   svc->start();
