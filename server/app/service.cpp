@@ -116,7 +116,7 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
     }
   }
 
-  Hub hub(ioc);
+  Hub hub(ioc, clock);
   AuditLog audit(catalog, clock, &hub);
   Auth auth(catalog, audit, clock,
             std::chrono::duration_cast<std::chrono::seconds>(config.auth.session_ttl),

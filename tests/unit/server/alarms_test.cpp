@@ -67,7 +67,7 @@ class AlarmRouterTest : public ::testing::Test {
     auto c = storage::Catalog::open(dir_.path() / "zaulek.db", clock_);
     ASSERT_TRUE(c.ok()) << c.error().message;
     cat_ = std::move(*c);
-    hub_ = std::make_unique<Hub>(ioc_);
+    hub_ = std::make_unique<Hub>(ioc_, clock_);
     audit_ = std::make_unique<AuditLog>(*cat_, clock_, hub_.get());
     rec_ = std::make_shared<Recorder>();
     hub_->subscribe(rec_, Role::operator_, [](std::uint64_t) {});
