@@ -268,7 +268,7 @@ void AlarmRouter::legacy_step(const std::vector<storage::Event>& all) {
 void AlarmRouter::record_step(const storage::Event& e) {
   if (!recording_.event) return;
   const std::string key = e.kind + "|" + e.source;
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = clock_.monotonic();
   if (e.state == "stop") {
     auto cam = rule_recording_.find(e.camera_id);
     if (cam == rule_recording_.end()) return;
@@ -319,7 +319,8 @@ void AlarmRouter::record_step(const storage::Event& e) {
 void AlarmRouter::arm_record_timer(std::chrono::steady_clock::time_point at) {
   if (at >= record_timer_at_) return;
   record_timer_at_ = at;
-  record_timer_.expires_at(at);
+  // `at` is on clock_, which need not be the timer's: wait for what is left.
+  record_timer_.expires_after(at - clock_.monotonic());
   record_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec) return;  // cancelled or re-armed (the router may be gone: touch nothing)
     sweep_record_sources();
@@ -329,7 +330,7 @@ void AlarmRouter::arm_record_timer(std::chrono::steady_clock::time_point at) {
 void AlarmRouter::sweep_record_sources() {
   record_timer_at_ = std::chrono::steady_clock::time_point::max();
   if (stopped_) return;
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = clock_.monotonic();
   auto next = std::chrono::steady_clock::time_point::max();
   for (auto cam = rule_recording_.begin(); cam != rule_recording_.end();) {
     for (auto src = cam->second.begin(); src != cam->second.end();) {

@@ -116,7 +116,7 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
     }
   }
 
-  Hub hub(ioc);
+  Hub hub(ioc, clock);
   AuditLog audit(catalog, clock, &hub);
   Auth auth(catalog, audit, clock,
             std::chrono::duration_cast<std::chrono::seconds>(config.auth.session_ttl),
@@ -215,8 +215,8 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
   Dispatcher dispatcher(router, auth);
   net::thread_pool work(2);
 
-  HttpServer http(ioc, threads, cfg, router, dispatcher, metrics, hub, work, options.web_root,
-                  tls ? &*tls : nullptr);
+  HttpServer http(ioc, threads, cfg, router, dispatcher, metrics, hub, clock, work,
+                  options.web_root, tls ? &*tls : nullptr);
   if (auto st = http.open(tcp::endpoint(address, cfg.port)); !st) {
     spdlog::error("server: {}", st.error().message);
     return 1;

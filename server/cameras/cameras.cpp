@@ -248,10 +248,9 @@ void Cameras::stop() {
   done.get_future().wait_for(5s);
   running_ = false;
   work_.reset();
-  // Let the stops run, then cut whatever is still pending.
-  auto deadline = std::chrono::steady_clock::now() + 2s;
-  while (!ioc_.stopped() && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(10ms);
+  // Let the stops run (up to 2 s, counted in naps: no clock read, and no
+  // endless wait under a FakeClock), then cut whatever is still pending.
+  for (int nap = 0; nap < 200 && !ioc_.stopped(); ++nap) std::this_thread::sleep_for(10ms);
   ioc_.stop();
   if (thread_.joinable()) thread_.join();
 }

@@ -513,12 +513,15 @@ void EventService::bound_unwritten() {
 
 void EventService::write() {
   if (writing_ || write_waiting_ || unwritten_.empty()) return;
-  auto now = std::chrono::steady_clock::now();
+  auto now = clock_.monotonic();
   if (!stopped_ && now < next_write_) {
     write_waiting_ = true;
-    write_timer_.expires_at(next_write_);
+    // next_write_ is on clock_, which need not be the timer's: wait for what
+    // is left, and once the timer has fired the pause is served.
+    write_timer_.expires_after(next_write_ - now);
     write_timer_.async_wait([this](boost::system::error_code) {
       write_waiting_ = false;
+      next_write_ = MonoTime::min();
       write();
     });
     return;
@@ -545,7 +548,7 @@ void EventService::write() {
         unwritten_.insert(unwritten_.begin(), std::make_move_iterator(batch.begin()),
                           std::make_move_iterator(batch.end()));
         retry_delay_ = std::clamp(retry_delay_ * 2, kRetryFirst, kRetryMost);
-        next_write_ = std::chrono::steady_clock::now() + retry_delay_;
+        next_write_ = clock_.monotonic() + retry_delay_;
         bound_unwritten();
       }
       write();  // what was published meanwhile, or the retry

@@ -138,11 +138,11 @@ class HttpSession final : public Closable,
     // bytes would reset the connection and lose our answer (see close_now).
     linger_ = true;
     Response r = error_response(status, code, message);
-    write(r, 11, false, true, "unmatched", "-", std::chrono::steady_clock::now());
+    write(r, 11, false, true, "unmatched", "-", sh_.clock.monotonic());
   }
 
   void handle() {
-    auto start = std::chrono::steady_clock::now();
+    auto start = sh_.clock.monotonic();
     http::request<http::string_body> req = parser_->release();
     parser_.reset();
     busy_ = true;
@@ -242,7 +242,7 @@ class HttpSession final : public Closable,
 
   void observe(const std::string& route, const std::string& method, int status,
                std::chrono::steady_clock::time_point start) {
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    double secs = std::chrono::duration<double>(sh_.clock.monotonic() - start).count();
     sh_.metrics.observe_request(route, method, status, secs);
   }
 

@@ -29,7 +29,7 @@ struct Principal {
   // The cameras this user may see (sorted); nullopt: every camera. Use
   // server/security/visibility.h, never this field directly.
   std::optional<std::vector<std::string>> cameras = std::nullopt;
-  // Steady time just before the user's row was read (Hub::close_user).
+  // Clock::monotonic() just before the user's row was read (Hub::close_user).
   std::chrono::steady_clock::time_point authenticated{};
 };
 

@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <optional>
+
 #include "server/http/http_session.h"
 #include "server/http/server.h"
 #include "server/http/transport.h"
@@ -86,8 +88,8 @@ class Listener final : public std::enable_shared_from_this<Listener> {
   // close) and the connection is closed. The log line is rate-limited.
   void reject(tcp::socket socket, Metrics::Refusal reason, const std::string& address) {
     auto refused = sh_.metrics.count_refusal(reason);
-    auto now = std::chrono::steady_clock::now();
-    if (now - last_reject_log_ > std::chrono::seconds{1}) {
+    auto now = sh_.clock.monotonic();
+    if (!last_reject_log_ || now - *last_reject_log_ > std::chrono::seconds{1}) {
       last_reject_log_ = now;
       if (reason == Metrics::Refusal::total)
         spdlog::warn("http: connection limit ({}) reached; refusing {} ({} refused so far)",
@@ -125,17 +127,17 @@ class Listener final : public std::enable_shared_from_this<Listener> {
   tcp::acceptor acceptor_;
   Shared& sh_;
   net::steady_timer retry_;
-  std::chrono::steady_clock::time_point last_reject_log_{};
+  std::optional<MonoTime> last_reject_log_;  // none yet: the first is logged
 };
 
 }  // namespace transport
 
 HttpServer::HttpServer(boost::asio::io_context& ioc, int threads, const config::Server& cfg,
                        const Router& router, Dispatcher& dispatcher, Metrics& metrics, Hub& hub,
-                       boost::asio::thread_pool& work, std::filesystem::path web_root,
+                       Clock& clock, boost::asio::thread_pool& work, std::filesystem::path web_root,
                        boost::asio::ssl::context* tls)
     : shared_(std::make_unique<transport::Shared>(ioc, threads, cfg, router, dispatcher, metrics,
-                                                  hub, work, std::move(web_root), tls)),
+                                                  hub, clock, work, std::move(web_root), tls)),
       listener_(std::make_shared<transport::Listener>(ioc, *shared_)) {}
 
 HttpServer::~HttpServer() = default;

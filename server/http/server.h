@@ -17,6 +17,7 @@
 #include <string>
 
 #include "config/config.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "server/http/dispatch.h"
 #include "server/http/metrics.h"
@@ -33,10 +34,10 @@ class Listener;
 class HttpServer {
  public:
   // `threads` console lanes (strands) are made on `ioc`. Request handlers
-  // run on `work`. Everything passed must outlive the server; `tls` null
-  // for plain HTTP.
+  // run on `work`. `clock` times requests (metrics) and paces the refusal
+  // log. Everything passed must outlive the server; `tls` null for plain HTTP.
   HttpServer(boost::asio::io_context& ioc, int threads, const config::Server& cfg,
-             const Router& router, Dispatcher& dispatcher, Metrics& metrics, Hub& hub,
+             const Router& router, Dispatcher& dispatcher, Metrics& metrics, Hub& hub, Clock& clock,
              boost::asio::thread_pool& work, std::filesystem::path web_root,
              boost::asio::ssl::context* tls);
   ~HttpServer();

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "core/clock.h"
 #include "server/http/connection_limits.h"
 #include "server/http/dispatch.h"
 #include "server/http/metrics.h"
@@ -114,13 +115,15 @@ class Registry {
 
 struct Shared {
   Shared(net::io_context& ioc, int threads, const config::Server& c, const Router& r, Dispatcher& d,
-         Metrics& m, Hub& h, net::thread_pool& w, std::filesystem::path web, ssl::context* t)
+         Metrics& m, Hub& h, Clock& k, net::thread_pool& w, std::filesystem::path web,
+         ssl::context* t)
       : lanes(make_lanes(ioc, threads)),
         cfg(c),
         router(r),
         dispatcher(d),
         metrics(m),
         hub(h),
+        clock(k),
         work(w),
         web_root(std::move(web)),
         tls(t) {}
@@ -141,6 +144,7 @@ struct Shared {
   Dispatcher& dispatcher;
   Metrics& metrics;
   Hub& hub;
+  Clock& clock;            // request timing, the refusal log's pace
   net::thread_pool& work;  // request handlers (may block); see HttpSession::handle
   std::filesystem::path web_root;
   ssl::context* tls = nullptr;

@@ -27,9 +27,10 @@ bool sees(const Audience& a, const std::string& camera_id) {
 
 }  // namespace
 
-Hub::Hub(boost::asio::io_context& ioc, RingLimits ring, std::size_t max_streams,
+Hub::Hub(boost::asio::io_context& ioc, Clock& clock, RingLimits ring, std::size_t max_streams,
          std::chrono::steady_clock::duration idle_ttl)
     : strand_(boost::asio::make_strand(ioc)),
+      clock_(clock),
       ring_(std::max<std::size_t>(ring.keep, 1),
             std::max(ring.most, std::max<std::size_t>(ring.keep, 1)), ring.budget_bytes),
       max_streams_(max_streams),
@@ -119,7 +120,7 @@ void Hub::publish(std::string type, nlohmann::json fields, RoleSet audience,
     // Serialized once; each stream puts its own seq in front, and every
     // session of the stream shares that text.
     const std::string body = fields.dump();
-    const auto now = std::chrono::steady_clock::now();
+    const auto now = clock_.monotonic();
     bool found_dead = false;  // a direct subscriber gone: pruned now, not in a second
     for (auto& sp : streams_) {
       Stream& s = *sp;
@@ -185,7 +186,7 @@ void Hub::subscribe(std::weak_ptr<HubSubscriber> subscriber, Audience audience, 
     }
     Stream* stream = audience.cameras ? nullptr : find(role_stream(audience.role));
     if (!stream) {
-      drop_idle(std::chrono::steady_clock::now(), false);
+      drop_idle(clock_.monotonic(), false);
       for (auto& s : streams_)
         if (s->audience == audience) stream = s.get();
     }
@@ -210,7 +211,7 @@ void Hub::subscribe(std::weak_ptr<HubSubscriber> subscriber, Audience audience, 
     if (auto sp = subscriber.lock()) lane = sp->lane();
     stream->subscribers.push_back({std::move(subscriber), user.user_id, lane});
     ++sessions_;
-    subscribers_changed(*stream, std::chrono::steady_clock::now());
+    subscribers_changed(*stream, clock_.monotonic());
     Subscription ok;
     ok.ok = true;
     ok.stream = stream->id;
@@ -234,7 +235,7 @@ void Hub::unsubscribe(const HubSubscriber* subscriber, std::uint64_t stream) {
       return !sp || sp.get() == subscriber;
     });
     sessions_ -= removed;
-    if (removed > 0) subscribers_changed(*s, std::chrono::steady_clock::now());
+    if (removed > 0) subscribers_changed(*s, clock_.monotonic());
   });
 }
 
@@ -260,7 +261,7 @@ void Hub::replay(std::uint64_t stream, std::uint64_t after, std::uint64_t upto,
 
 void Hub::close_user(std::int64_t user_id, std::string reason) {
   boost::asio::post(strand_, [this, user_id, reason = std::move(reason)] {
-    closed_users_[user_id] = {std::chrono::steady_clock::now(), reason};
+    closed_users_[user_id] = {clock_.monotonic(), reason};
     for (auto& s : streams_)
       for (auto& sub : s->subscribers)
         if (sub.user_id == user_id)
@@ -275,7 +276,7 @@ void Hub::shutdown() {
       for (auto& w : s->subscribers)
         if (auto sub = w.ptr.lock()) sub->going_away();
       s->subscribers.clear();
-      subscribers_changed(*s, std::chrono::steady_clock::now());
+      subscribers_changed(*s, clock_.monotonic());
     }
     sessions_ = 0;
   });

@@ -43,6 +43,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/role.h"
 
 namespace zaulek::server {
@@ -75,8 +76,8 @@ struct Audience {
   bool operator==(const Audience&) const = default;
 };
 
-// Whose session it is. `authenticated`: when its user's row was read (see
-// close_user); the default, the epoch, is never refused.
+// Whose session it is. `authenticated`: when its user's row was read, on the
+// hub's Clock (see close_user); the default, the epoch, is never refused.
 struct SessionUser {
   SessionUser(std::int64_t id = 0, std::chrono::steady_clock::time_point at = {})  // NOLINT
       : user_id(id), authenticated(at) {}
@@ -120,7 +121,9 @@ class Hub {
   // console closed at that bound can still resume) within 64 MiB in all.
   static RingLimits default_ring() { return {1024, 8192, 64u << 20}; }
 
-  explicit Hub(boost::asio::io_context& ioc, RingLimits ring = default_ring(),
+  // `clock`: idle streams' age, the prune throttle and close_user's time
+  // (compared with SessionUser::authenticated, read from the same clock).
+  explicit Hub(boost::asio::io_context& ioc, Clock& clock, RingLimits ring = default_ring(),
                std::size_t max_streams = kMaxStreams,
                std::chrono::steady_clock::duration idle_ttl = kIdleTtl);
 
@@ -200,6 +203,7 @@ class Hub {
   void prune_dead(std::chrono::steady_clock::time_point now, bool throttled);
 
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
+  Clock& clock_;
   RingLimits ring_;
   std::size_t max_streams_;
   std::chrono::steady_clock::duration idle_ttl_;

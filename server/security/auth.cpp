@@ -96,7 +96,7 @@ Result<Principal> Auth::authenticate(const std::string& token) {
   }
   if (s->expires <= clock_.realtime())
     return make_error(ErrorKind::unauthenticated, "invalid or expired token");
-  auto authenticated = std::chrono::steady_clock::now();
+  auto authenticated = clock_.monotonic();
   auto u = catalog_.find_user(s->user_id);
   if (!u || u->disabled) return make_error(ErrorKind::unauthenticated, "invalid or expired token");
   Principal p;

@@ -67,7 +67,7 @@ class AlarmRouterTest : public ::testing::Test {
     auto c = storage::Catalog::open(dir_.path() / "zaulek.db", clock_);
     ASSERT_TRUE(c.ok()) << c.error().message;
     cat_ = std::move(*c);
-    hub_ = std::make_unique<Hub>(ioc_);
+    hub_ = std::make_unique<Hub>(ioc_, clock_);
     audit_ = std::make_unique<AuditLog>(*cat_, clock_, hub_.get());
     rec_ = std::make_shared<Recorder>();
     hub_->subscribe(rec_, Role::operator_, [](std::uint64_t) {});
@@ -510,14 +510,18 @@ TEST_F(AlarmRouterTest, RecordSecondsHoldsForThatLongWhateverTheStop) {
   feed({event("cam-1", "motion", kDec1)});
   feed({event("cam-1", "motion", kDec1 + kSec / 10, "stop")});
   EXPECT_EQ(calls(), Calls{"cam-1 on"});
+  // The hold is on the router's clock (its timer then finds it over).
+  clock_.advance(std::chrono::seconds{1});
   ASSERT_TRUE(eventually([&] { return calls() == Calls{"cam-1 off"}; }));
   // A start whose stop never comes ends too.
   feed({event("cam-2", "motion", kDec1)});
   EXPECT_EQ(calls(), Calls{"cam-2 on"});
+  clock_.advance(std::chrono::seconds{1});
   ASSERT_TRUE(eventually([&] { return calls() == Calls{"cam-2 off"}; }));
   // A pulse records for the hold, not just around it.
   feed({event("cam-3", "line_crossing", kDec1, "pulse")});
   EXPECT_EQ(calls(), Calls{"cam-3 on"});
+  clock_.advance(std::chrono::seconds{1});
   ASSERT_TRUE(eventually([&] { return calls() == Calls{"cam-3 off"}; }));
   EXPECT_EQ(calls(), Calls{});
 }

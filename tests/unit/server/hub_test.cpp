@@ -6,8 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
-#include <thread>
 
+#include "core/clock.h"
 #include "server/hub/hub.h"
 
 namespace zaulek::server {
@@ -45,7 +45,8 @@ nlohmann::json parse(const SharedMessage& m) {
 
 TEST(Hub, PerRoleStreamsAndSharedSerialization) {
   boost::asio::io_context ioc;
-  Hub hub(ioc, 4);
+  FakeClock clock;
+  Hub hub(ioc, clock, 4);
   auto op1 = std::make_shared<Recorder>(), op2 = std::make_shared<Recorder>(),
        admin = std::make_shared<Recorder>();
   std::uint64_t start = 99;
@@ -79,7 +80,8 @@ TEST(Hub, PerRoleStreamsAndSharedSerialization) {
 
 TEST(Hub, LaneSubscribersAreServedOnTheirLane) {
   boost::asio::io_context ioc;
-  Hub hub(ioc, 8);
+  FakeClock clock;
+  Hub hub(ioc, clock, 8);
   Lane lane_a = boost::asio::make_strand(ioc), lane_b = boost::asio::make_strand(ioc);
   auto a1 = std::make_shared<LaneRecorder>(lane_a), a2 = std::make_shared<LaneRecorder>(lane_a),
        b1 = std::make_shared<LaneRecorder>(lane_b);
@@ -122,7 +124,8 @@ TEST(Hub, LaneSubscribersAreServedOnTheirLane) {
   ioc.run();
   ioc.restart();
   EXPECT_EQ(a2->got.size(), 7u);
-  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  EXPECT_EQ(hub.sessions(), 3u);  // not yet: no second has passed
+  clock.advance(std::chrono::milliseconds(1100));
   hub.publish("event", {{"n", 7}});
   ioc.run();
   EXPECT_EQ(hub.sessions(), 2u);
@@ -131,7 +134,8 @@ TEST(Hub, LaneSubscribersAreServedOnTheirLane) {
 
 TEST(Hub, ReplayIsBoundedByTheRing) {
   boost::asio::io_context ioc;
-  Hub hub(ioc, 4);
+  FakeClock clock;
+  Hub hub(ioc, clock, 4);
   for (int i = 1; i <= 10; ++i) hub.publish("job", {{"n", i}});
   ReplayResult all, recent, none;
   hub.replay(Role::investigator, 0, 10, [&](ReplayResult r) { all = std::move(r); });
@@ -152,7 +156,8 @@ TEST(Hub, ReplayIsBoundedByTheRing) {
 
 TEST(Hub, UnsubscribeDeadSubscribersAndShutdown) {
   boost::asio::io_context ioc;
-  Hub hub(ioc);
+  FakeClock clock;
+  Hub hub(ioc, clock);
   auto a = std::make_shared<Recorder>();
   auto b = std::make_shared<Recorder>();
   hub.subscribe(a, Role::operator_, [](std::uint64_t) {});
@@ -185,7 +190,8 @@ TEST(Hub, UnsubscribeDeadSubscribersAndShutdown) {
 // only to the streams that may see the camera, seq contiguous in each.
 TEST(Hub, StreamsPerCameraSet) {
   boost::asio::io_context ioc;
-  Hub hub(ioc, 16);
+  FakeClock clock;
+  Hub hub(ioc, clock, 16);
   auto all = std::make_shared<Recorder>(), a1 = std::make_shared<Recorder>(),
        a2 = std::make_shared<Recorder>(), b = std::make_shared<Recorder>(),
        ab = std::make_shared<Recorder>(), admin = std::make_shared<Recorder>();
@@ -275,8 +281,9 @@ TEST(Hub, StreamsPerCameraSet) {
 // leave the account.
 TEST(Hub, RingGrowsWithinTheBudgetAndKeepsItsGuaranteedPart) {
   boost::asio::io_context ioc;
+  FakeClock clock;
   // Room for 16 messages on every stream: the ring stops at `most`.
-  Hub roomy(ioc, RingLimits{4, 16, 1u << 20});
+  Hub roomy(ioc, clock, RingLimits{4, 16, 1u << 20});
   for (int i = 1; i <= 20; ++i) roomy.publish("job", {{"n", i}});
   ReplayResult r;
   roomy.replay(Role::investigator, 4, 20, [&](ReplayResult x) { r = std::move(x); });
@@ -291,7 +298,7 @@ TEST(Hub, RingGrowsWithinTheBudgetAndKeepsItsGuaranteedPart) {
 
   // A budget for about 20 messages in all, three role streams: each keeps
   // at least 4, none grows past what the budget allows.
-  Hub tight(ioc, RingLimits{4, 16, 20 * 130});
+  Hub tight(ioc, clock, RingLimits{4, 16, 20 * 130});
   for (int i = 1; i <= 40; ++i) tight.publish("job", {{"n", i}});
   ioc.run();
   ioc.restart();
@@ -310,7 +317,7 @@ TEST(Hub, RingGrowsWithinTheBudgetAndKeepsItsGuaranteedPart) {
   EXPECT_LT(total, 3 * 16u);
 
   // A restricted stream's ring is counted, and uncounted when it is dropped.
-  Hub h(ioc, RingLimits{4, 16, 1u << 20}, 4, std::chrono::seconds{0});
+  Hub h(ioc, clock, RingLimits{4, 16, 1u << 20}, 4, std::chrono::seconds{0});
   auto a = std::make_shared<Recorder>();
   Subscription sa;
   h.subscribe(a, Audience{Role::operator_, std::vector<std::string>{"cam-a"}}, 1,
@@ -340,7 +347,8 @@ TEST(Hub, RingGrowsWithinTheBudgetAndKeepsItsGuaranteedPart) {
 // starts above every seq given out so far.
 TEST(Hub, StreamCapIdleDropAndSeqBase) {
   boost::asio::io_context ioc;
-  Hub hub(ioc, 16, 2, std::chrono::seconds{0});
+  FakeClock clock;
+  Hub hub(ioc, clock, 16, 2, std::chrono::seconds{0});
   using Set = std::vector<std::string>;
   for (int i = 0; i < 5; ++i) hub.publish("event", {{"n", i}}, RoleSet::all(), "cam-a");
   auto a = std::make_shared<Recorder>(), b = std::make_shared<Recorder>(),
@@ -404,7 +412,9 @@ TEST(Hub, StreamCapIdleDropAndSeqBase) {
 
 TEST(Hub, CloseUserRevokesOnlyThatUsersSessions) {
   boost::asio::io_context ioc;
-  Hub hub(ioc);
+  FakeClock clock;
+  clock.advance(std::chrono::hours{1});  // off the epoch, SessionUser's "never refused"
+  Hub hub(ioc, clock);
   auto mine = std::make_shared<Recorder>(), mine2 = std::make_shared<Recorder>(),
        other = std::make_shared<Recorder>();
   hub.subscribe(mine, Audience{Role::operator_, std::vector<std::string>{"cam-a"}}, 7,
@@ -420,17 +430,22 @@ TEST(Hub, CloseUserRevokesOnlyThatUsersSessions) {
 
   // A session of user 7 authenticated before the close (with the old set)
   // that subscribes only now is refused too; one authenticated after is not.
-  auto before = std::chrono::steady_clock::now() - std::chrono::seconds{1};
-  auto late = std::make_shared<Recorder>(), fresh = std::make_shared<Recorder>();
+  auto before = clock.monotonic() - std::chrono::seconds{1};
+  auto late = std::make_shared<Recorder>(), fresh = std::make_shared<Recorder>(),
+       same_instant = std::make_shared<Recorder>();
   bool late_done = false;
   Subscription fresh_sub;
   ioc.restart();
   hub.subscribe(late, Audience{Role::operator_, std::vector<std::string>{"cam-a"}},
                 SessionUser{7, before}, [&](Subscription) { late_done = true; });
+  // Authenticated at the very instant of the close: it may have read the old set.
+  hub.subscribe(same_instant, Audience{Role::operator_, std::nullopt},
+                SessionUser{7, clock.monotonic()}, [](Subscription) {});
   ioc.run();
+  EXPECT_EQ(same_instant->revoked_reason, "visible cameras changed; reconnect");
   ioc.restart();
-  hub.subscribe(fresh, Audience{Role::operator_, std::nullopt},
-                SessionUser{7, std::chrono::steady_clock::now()},
+  clock.advance(std::chrono::milliseconds{1});
+  hub.subscribe(fresh, Audience{Role::operator_, std::nullopt}, SessionUser{7, clock.monotonic()},
                 [&](Subscription s) { fresh_sub = s; });
   ioc.run();
   EXPECT_FALSE(late_done);

@@ -14,6 +14,7 @@
 
 #include "core/crypto.h"
 #include "sim/onvif_device.h"
+#include "tests/unit/eventually.h"
 
 namespace zaulek::server {
 namespace {
@@ -78,15 +79,13 @@ class CamerasTest : public ::testing::Test {
     EXPECT_TRUE(cameras_->start().ok());
     return *cameras_;
   }
-  // Polls (bounded) until the camera has `want`; returns what it last saw.
+  // Waits (bounded) until the camera has `want`; returns what it last saw.
   CameraStatus wait_status(const std::string& id, CameraStatus want) {
     CameraStatus last = CameraStatus::connecting;
-    for (int i = 0; i < 300; ++i) {
-      auto st = cameras_->state(id);
-      if (st) last = st->status;
-      if (last == want) break;
-      std::this_thread::sleep_for(50ms);
-    }
+    zaulek::testing::eventually([&] {
+      if (auto st = cameras_->state(id)) last = st->status;
+      return last == want;
+    });
     return last;
   }
 
