@@ -1,13 +1,6 @@
 #include "media/record/timeline.h"
 
 namespace zaulek::media {
-namespace {
-
-std::int64_t to_ns(WallTime t) {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-}
-
-}  // namespace
 
 std::int64_t rtp_ticks_to_ns(std::int64_t ticks, std::uint32_t clock_rate) {
   const std::int64_t rate = clock_rate > 0 ? clock_rate : 90'000;
@@ -63,7 +56,7 @@ Timeline::Timed Timeline::frame(std::int64_t pts_ns, bool keyframe,
   // time whenever a frame carries it. See docs/design/time.md.
   if (!anchored_) {
     anchor_media_ = media_ns_;
-    anchor_wall_ns_ = to_ns(wall);
+    anchor_wall_ns_ = to_unix_ns(wall);
     anchored_ = true;
   }
   if (ntp_wall && *ntp_wall > 0) {
@@ -74,7 +67,7 @@ Timeline::Timed Timeline::frame(std::int64_t pts_ns, bool keyframe,
       // How far the camera's clock (via its sender reports) is from ours at
       // arrival: a wrong camera clock shows here.
       ntp_seen_ = true;
-      counters_.ntp_offset_ms = (anchor_wall_ns_ - to_ns(wall)) / 1'000'000;
+      counters_.ntp_offset_ms = (anchor_wall_ns_ - to_unix_ns(wall)) / 1'000'000;
       out.first_ntp = true;
     }
   }

@@ -16,10 +16,6 @@ namespace {
 constexpr std::int64_t F = 40'000'000;  // 25 fps
 constexpr std::int64_t kBase = 1'000'000'000'000;
 
-std::int64_t ns(WallTime t) {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-}
-
 struct In {
   std::int64_t slot;  // presentation slot (frames)
   bool key;
@@ -60,7 +56,7 @@ struct Feeder {
 
 TEST(MediaTimeline, PlainStreamKeepsPresentationTimesAndAnchorsAtArrival) {
   Feeder f;
-  const std::int64_t arrival = ns(f.clock.realtime());
+  const std::int64_t arrival = to_unix_ns(f.clock.realtime());
   const auto in = stream(4, 25, 0);
   for (const In& i : in) f.push(kBase + i.slot * F, i.key);
   const auto& first = f.out.front();
@@ -168,7 +164,7 @@ TEST(MediaTimeline, MediaTimeIsPacedByTheClock) {
 TEST(MediaTimeline, SenderReportAnchorsWallTime) {
   Feeder f;
   for (int i = 0; i < 30; ++i) f.push(kBase + i * F, i % 25 == 0);
-  const std::int64_t arrival = ns(f.clock.realtime());
+  const std::int64_t arrival = to_unix_ns(f.clock.realtime());
   const std::int64_t ntp = arrival + 1'500'000'000;  // the camera's clock is 1.5 s ahead
   const auto t = f.push(kBase + 30 * F, false, ntp);
   EXPECT_TRUE(t.first_ntp);
@@ -193,7 +189,7 @@ TEST(MediaTimeline, RestartAnchorsAgain) {
   EXPECT_EQ(f.tl.frame_ns(), 2 * F);
   f.tl.restart();
   f.clock.advance(std::chrono::seconds(3));
-  const std::int64_t arrival = ns(f.clock.realtime());
+  const std::int64_t arrival = to_unix_ns(f.clock.realtime());
   const auto t = f.push(5'000'000'000, true);
   EXPECT_EQ(t.media_ns, 0);
   EXPECT_EQ(f.tl.wall_ns(t.media_ns, t.cts_ns), arrival + t.cts_ns);
