@@ -21,6 +21,7 @@
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "media/codec.h"
 
 #include <boost/asio/io_context.hpp>
 
@@ -33,9 +34,6 @@
 #include <vector>
 
 namespace zaulek::media {
-
-enum class Codec { h264, h265 };
-std::string_view to_string(Codec codec);
 
 enum class Transport { tcp, udp };
 

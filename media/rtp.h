@@ -16,7 +16,7 @@
 #include <span>
 #include <vector>
 
-#include "media/recorder.h"
+#include "media/codec.h"
 
 namespace zaulek::media::rtp {
 

@@ -54,6 +54,7 @@ class Client final : public RtspClient, public std::enable_shared_from_this<Clie
         timer_(ex),
         keepalive_(ex),
         target_(std::move(target)),
+        clock_(target_.clock ? *target_.clock : system_clock()),
         handlers_(std::move(handlers)),
         buf_(kReadChunk) {
     if (target_.timeout <= std::chrono::milliseconds::zero())
@@ -268,7 +269,7 @@ class Client final : public RtspClient, public std::enable_shared_from_this<Clie
       }
       case Step::play:
         step_ = Step::playing;
-        last_rx_ = std::chrono::steady_clock::now();
+        last_rx_ = clock_.monotonic();
         watch_stream();
         schedule_keepalive();
         if (handlers_.on_playing) handlers_.on_playing(stream_);
@@ -300,7 +301,7 @@ class Client final : public RtspClient, public std::enable_shared_from_this<Clie
     timer_.expires_after(target_.timeout / 4);
     timer_.async_wait([self = shared_from_this()](auto ec) {
       if (ec || self->done_) return;
-      if (std::chrono::steady_clock::now() - self->last_rx_ > self->target_.timeout)
+      if (self->clock_.monotonic() - self->last_rx_ > self->target_.timeout)
         return self->fail("no data for " + std::to_string(self->target_.timeout.count()) + " ms");
       self->watch_stream();
     });
@@ -319,7 +320,7 @@ class Client final : public RtspClient, public std::enable_shared_from_this<Clie
     if (step_ != Step::playing) return;
     if (channel == 1) return rtcp(p, n);
     if (channel != 0) return;
-    last_rx_ = std::chrono::steady_clock::now();
+    last_rx_ = clock_.monotonic();
     const rtp::AccessUnit* u = depay_.push({p, n});
     if (!u || !handlers_.on_unit) return;
     std::optional<std::int64_t> wall;
@@ -343,6 +344,7 @@ class Client final : public RtspClient, public std::enable_shared_from_this<Clie
   tcp::socket sock_;
   asio::steady_timer timer_, keepalive_;
   RtspTarget target_;
+  const Clock& clock_;
   RtspHandlers handlers_;
   std::vector<std::uint8_t> buf_;
   std::size_t have_ = 0;
@@ -363,7 +365,7 @@ class Client final : public RtspClient, public std::enable_shared_from_this<Clie
   std::int64_t sr_wall_ns_ = 0;
   std::uint32_t sr_rtp_ = 0;
   std::uint64_t sender_reports_ = 0;
-  std::chrono::steady_clock::time_point last_rx_{};
+  MonoTime last_rx_{};
 };
 
 }  // namespace

@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "core/clock.h"
 #include "media/rtp.h"
 
 namespace zaulek::media {
@@ -39,6 +40,8 @@ struct RtspTarget {
   // Basic sends the password in clear: only when the camera's record says so.
   bool allow_basic = false;
   std::chrono::milliseconds timeout{10'000};
+  // Times the stream's silence (`timeout`); null: system_clock(). Not owned.
+  const Clock* clock = nullptr;
 };
 
 struct RtspStream {

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "media/recorder.h"
+#include "media/codec.h"
 
 namespace zaulek::media::rtsp {
 

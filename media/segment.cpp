@@ -36,10 +36,6 @@ Status write_all(int fd, const std::uint8_t* data, std::size_t size,
 
 }  // namespace
 
-std::string_view to_string(Codec codec) {
-  return codec == Codec::h264 ? "h264" : "h265";
-}
-
 std::string segment_stem(WallTime t) {
   const auto ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();

@@ -8,7 +8,7 @@
 #include <optional>
 #include <span>
 
-#include "media/recorder.h"
+#include "media/codec.h"
 
 namespace zaulek::media {
 

@@ -3,7 +3,7 @@
 // kernel and when they reach the disk; see docs/recording.md.
 #pragma once
 
-#include "media/recorder.h"
+#include "media/codec.h"
 
 #include <cstddef>
 #include <cstdint>

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "core/error.h"
+#include "media/codec.h"
 
 #include <gst/gst.h>
 
@@ -15,7 +16,8 @@
 
 namespace zaulek::sim {
 
-enum class Codec { h264, h265 };
+// The codec names as media/ has them (sim may depend on media/).
+using media::Codec;
 
 struct ClipSpec {
   Codec codec = Codec::h264;
