@@ -79,6 +79,11 @@ std::string Metrics::render(const std::string& version, const Extra& extra) {
   out += "# TYPE zaulek_ws_overflow_closes_total counter\n";
   out += fmt::format("zaulek_ws_overflow_closes_total {}\n", ws_overflow_closes.load());
   out +=
+      "# HELP zaulek_ws_unread_closes_total Sessions closed because they sent messages without "
+      "reading the replies.\n";
+  out += "# TYPE zaulek_ws_unread_closes_total counter\n";
+  out += fmt::format("zaulek_ws_unread_closes_total {}\n", ws_unread_closes.load());
+  out +=
       "# HELP zaulek_ws_batch_frames_total Array frames (several messages) sent to consoles "
       "that asked for batches and had fallen behind.\n";
   out += "# TYPE zaulek_ws_batch_frames_total counter\n";

@@ -43,7 +43,8 @@ class Metrics {
     return ++connections_rejected[static_cast<std::size_t>(r)];
   }
   std::atomic<std::uint64_t> ws_overflow_closes{0};
-  std::atomic<std::uint64_t> ws_batches{0};  // array frames sent to consoles behind
+  std::atomic<std::uint64_t> ws_unread_closes{0};  // sent requests, never read the replies
+  std::atomic<std::uint64_t> ws_batches{0};        // array frames sent to consoles behind
 
   struct Extra {
     double uptime_seconds = 0;

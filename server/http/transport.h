@@ -75,6 +75,10 @@ constexpr int kWsBehindBytes = 32 * 1024;
 constexpr std::size_t kMaxWsBatch = 64;
 constexpr std::size_t kMaxWsBatchBytes = 256 * 1024;
 constexpr std::size_t kMaxWsMessageIn = 64 * 1024;
+// Replies to a console's own messages (pong, error, resumed) not yet sent:
+// a console that reads has one or two; past this it is sending without
+// reading, and is closed.
+constexpr std::size_t kMaxWsReplies = 64;
 constexpr int kWsSendBuffer = 64 * 1024;
 
 class Closable {

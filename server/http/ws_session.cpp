@@ -54,12 +54,12 @@ class WsSession final : public HubSubscriber,
 
   void deliver(SharedMessage message) override {
     net::post(ws_.get_executor(), [self = this->shared_from_this(), message = std::move(message)] {
-      self->enqueue(message, true);
+      self->enqueue(message, Origin::hub);
     });
   }
 
   const Lane* lane() const override { return lane_; }
-  void deliver_here(const SharedMessage& message) override { enqueue(message, true); }
+  void deliver_here(const SharedMessage& message) override { enqueue(message, Origin::hub); }
 
   void going_away() override {
     net::post(ws_.get_executor(), [self = this->shared_from_this()] {
@@ -131,13 +131,17 @@ class WsSession final : public HubSubscriber,
       auto after = j.find("after");
       if (after == j.end() || !after->is_number_unsigned())
         return send_error("'after' must be a non-negative integer");
+      // One replay at a time: each may queue up to a ring of messages.
+      if (resuming_) return send_error("a resume is already in progress");
+      resuming_ = true;
       std::uint64_t a = after->get<std::uint64_t>();
       std::uint64_t upto = live_start_;
       sh_.hub.replay(stream_, a, upto, [self = this->shared_from_this(), a, upto](ReplayResult r) {
         net::post(self->ws_.get_executor(), [self, a, upto, r = std::move(r)] {
+          self->resuming_ = false;
           if (!r.complete)
             self->send_control({{"type", "resume_gap"}, {"after", a}, {"oldest", r.oldest}});
-          for (auto& m : r.messages) self->enqueue(m, false);
+          for (auto& m : r.messages) self->enqueue(m, Origin::replay);
           self->send_control(
               {{"type", "resumed"}, {"after", a}, {"upto", upto}, {"count", r.messages.size()}});
         });
@@ -151,13 +155,17 @@ class WsSession final : public HubSubscriber,
     send_control({{"type", "error"}, {"message", message}});
   }
   void send_control(const nlohmann::json& j) {
-    enqueue(std::make_shared<const std::string>(j.dump()), false);
+    enqueue(std::make_shared<const std::string>(j.dump()), Origin::reply);
   }
 
-  // `live`: a hub message subject to the queue bound.
-  void enqueue(SharedMessage message, bool live) {
+  // Every outgoing message is bounded by where it comes from: the hub's
+  // live ones by the queue (a console that does not keep up), the replies
+  // to the console's own messages by kMaxWsReplies unsent (a console that
+  // sends without reading), a replay by one resume at a time.
+  enum class Origin { hub, reply, replay };
+  void enqueue(SharedMessage message, Origin origin) {
     if (closing_) return;
-    if (live && queue_.size() >= kMaxWsQueue &&
+    if (origin == Origin::hub && queue_.size() >= kMaxWsQueue &&
         (queue_.size() >= kMaxWsQueueHard || console_not_reading())) {
       ++sh_.metrics.ws_overflow_closes;
       spdlog::warn("ws: '{}' from {} fell behind ({} messages queued); closing", principal_.name,
@@ -165,7 +173,16 @@ class WsSession final : public HubSubscriber,
       close_with(websocket::close_code::policy_error, "too slow; reconnect and resume");
       return;
     }
-    queue_.push_back(std::move(message));
+    if (origin == Origin::reply && replies_queued_ >= kMaxWsReplies) {
+      ++sh_.metrics.ws_unread_closes;
+      spdlog::warn("ws: '{}' from {} sends without reading ({} replies unsent); closing",
+                   principal_.name, remote_, replies_queued_);
+      close_with(websocket::close_code::policy_error, "sends without reading");
+      return;
+    }
+    bool reply = origin == Origin::reply;
+    replies_queued_ += reply;
+    queue_.push_back({std::move(message), reply});
     if (!writing_) do_write();
   }
 
@@ -191,11 +208,12 @@ class WsSession final : public HubSubscriber,
     if (batch_ && queue_.size() > 1) {
       batch_buf_.assign(1, '[');
       std::size_t n = 0;
-      for (const auto& m : queue_) {
-        if (n > 0 && (n >= kMaxWsBatch || batch_buf_.size() + m->size() + 2 > kMaxWsBatchBytes))
+      for (const auto& q : queue_) {
+        if (n > 0 &&
+            (n >= kMaxWsBatch || batch_buf_.size() + q.message->size() + 2 > kMaxWsBatchBytes))
           break;
         if (n++ > 0) batch_buf_ += ',';
-        batch_buf_ += *m;
+        batch_buf_ += *q.message;
       }
       in_flight_ = n;
       batch_buf_ += ']';
@@ -204,7 +222,7 @@ class WsSession final : public HubSubscriber,
           net::buffer(batch_buf_),
           beast::bind_front_handler(&WsSession::on_write, this->shared_from_this()));
     }
-    ws_.async_write(net::buffer(*queue_.front()),
+    ws_.async_write(net::buffer(*queue_.front().message),
                     beast::bind_front_handler(&WsSession::on_write, this->shared_from_this()));
   }
 
@@ -217,8 +235,9 @@ class WsSession final : public HubSubscriber,
       tcp_socket(beast::get_lowest_layer(ws_)).close(ignored);
       return;
     }
-    queue_.erase(queue_.begin(),
-                 queue_.begin() + static_cast<std::ptrdiff_t>(std::min(in_flight_, queue_.size())));
+    auto sent = queue_.begin() + static_cast<std::ptrdiff_t>(std::min(in_flight_, queue_.size()));
+    for (auto it = queue_.begin(); it != sent; ++it) replies_queued_ -= it->reply;
+    queue_.erase(queue_.begin(), sent);
     in_flight_ = 0;
     if (pending_close_) return start_close();
     do_write();
@@ -233,6 +252,8 @@ class WsSession final : public HubSubscriber,
     queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(
                                       writing_ ? std::min(in_flight_, queue_.size()) : 0),
                  queue_.end());
+    replies_queued_ = 0;
+    for (const auto& q : queue_) replies_queued_ += q.reply;
     close_reason_ = websocket::close_reason(code, reason);
     // A peer that stops reading would hold the write (and so the close)
     // forever: give it a grace period, then drop the connection.
@@ -278,7 +299,13 @@ class WsSession final : public HubSubscriber,
   std::unique_ptr<ConnectionSlot> slot_;
   net::steady_timer close_timer_;
   beast::flat_buffer in_;
-  std::deque<SharedMessage> queue_;
+  struct Queued {
+    SharedMessage message;
+    bool reply;  // an answer to the console's own message
+  };
+  std::deque<Queued> queue_;
+  std::size_t replies_queued_ = 0;  // of queue_
+  bool resuming_ = false;           // a replay is under way
   std::uint64_t live_start_ = 0;
   std::uint64_t stream_ = 0;  // the hub stream, once subscribed
   bool writing_ = false;
