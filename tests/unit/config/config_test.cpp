@@ -295,6 +295,9 @@ TEST(ConfigErrors, ExactMessages) {
       {"trusted network prefix too long", "[discovery]\ntrusted_networks = [\"10.0.0.0/33\"]\n",
        "zaulekd.toml:2:20: discovery.trusted_networks: entry \"10.0.0.0/33\": prefix length must "
        "be 0..32"},
+      {"trusted network with a NUL", "[discovery]\ntrusted_networks = [\"10.0.0.1\\u0000\"]\n",
+       "zaulekd.toml:2:20: discovery.trusted_networks: entry \"10.0.0.1\\u0000\": not an IP "
+       "network (10.1.0.0/16, fd00::/8)"},
       {"trusted proxy not an address", "[server]\ntrusted_proxies = [\"proxy.local\"]\n",
        "zaulekd.toml:2:19: server.trusted_proxies: entry \"proxy.local\": not an IP network "
        "(10.1.0.0/16, fd00::/8)"},
