@@ -8,7 +8,6 @@
 #include <nlohmann/json.hpp>
 
 #include <charconv>
-#include <ctime>
 
 namespace zaulek::sim {
 
@@ -215,7 +214,7 @@ ControlReply post_event(FleetCamera& c, const json& req) {
   if (!t) return error_reply(409, t.error().message);
   const auto ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(t->time_since_epoch()).count();
-  return {200, json{{"time", format_rfc3339_us(*t)}, {"time_ns", ns}}.dump()};
+  return {200, json{{"time", format_rfc3339(*t, 6)}, {"time_ns", ns}}.dump()};
 }
 
 // "/sim/cameras/12/events" -> 12, "events". Index must be plain decimal.
@@ -237,20 +236,6 @@ bool known_event_kind(const std::string& kind) {
     if (kind == k) return true;
   }
   return false;
-}
-
-std::string format_rfc3339_us(std::chrono::system_clock::time_point t) {
-  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch());
-  auto secs = std::chrono::floor<std::chrono::seconds>(us);
-  const auto frac = (us - secs).count();
-  const std::time_t tt = static_cast<std::time_t>(secs.count());
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<long long>(frac));
-  return buf;
 }
 
 Result<std::chrono::system_clock::time_point> fire_event(FleetCamera& camera,

@@ -102,7 +102,7 @@ struct EventScheduler::Impl : std::enable_shared_from_this<Impl> {
     auto t = fire_event(c, ev);
     if (t) {
       spdlog::info("camera {}: event {} {} at {}", camera, ev.kind, ev.state ? "start" : "stop",
-                   format_rfc3339_us(*t));
+                   format_rfc3339(*t, 6));
     } else {
       spdlog::warn("camera {}: event {} {} not fired: {}", camera, ev.kind,
                    ev.state ? "start" : "stop", t.error().message);

@@ -11,16 +11,6 @@ constexpr const char* kMediaNs = "http://www.onvif.org/ver10/media/wsdl";
 constexpr const char* kEventsNs = "http://www.onvif.org/ver10/events/wsdl";
 constexpr const char* kDeviceNs = "http://www.onvif.org/ver10/device/wsdl";
 
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
 void set_service(ServiceAddrs& out, std::string_view ns, const std::string& xaddr) {
   if (ns == kDeviceNs && out.device.empty()) out.device = xaddr;
   if (ns == kMediaNs && out.media.empty()) out.media = xaddr;
@@ -45,11 +35,12 @@ Result<WallTime> parse_system_date_and_time(std::string_view xml) {
                           std::to_string(d.Month) + "-" + std::to_string(d.Day) + " " +
                           std::to_string(t.Hour) + ":" + std::to_string(t.Minute) + ":" +
                           std::to_string(t.Second));
-  std::int64_t secs =
-      days_from_civil(d.Year, static_cast<unsigned>(d.Month), static_cast<unsigned>(d.Day)) *
-          86400 +
-      t.Hour * 3600 + t.Minute * 60 + t.Second;
-  return WallTime{std::chrono::seconds{secs}};
+  // A day past the month's end (Feb 31) counts on into the next month, as
+  // sys_days does for any valid year and month.
+  using namespace std::chrono;
+  const sys_days date{year{d.Year} / month{static_cast<unsigned>(d.Month)} /
+                      day{static_cast<unsigned>(d.Day)}};
+  return WallTime{date + hours{t.Hour} + minutes{t.Minute} + seconds{t.Second}};
 }
 
 Result<DeviceInfo> parse_device_information(std::string_view xml) {
