@@ -1,7 +1,6 @@
 #include "media/rtsp_parse.h"
 
 #include <algorithm>
-#include <charconv>
 
 #include "core/text.h"
 
@@ -47,9 +46,7 @@ std::string quote(std::string_view s) {
 template <class T>
 std::optional<T> number(std::string_view s) {
   T v{};
-  if (!is_digits(s)) return std::nullopt;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+  if (!is_digits(s) || !parse_number(s, v)) return std::nullopt;
   return v;
 }
 

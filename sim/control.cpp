@@ -1,13 +1,13 @@
 #include "sim/control.h"
 
+#include "core/text.h"
+
 #include <spdlog/spdlog.h>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
-
-#include <charconv>
 
 namespace zaulek::sim {
 
@@ -223,8 +223,7 @@ bool parse_camera_path(std::string_view rest, int& index, std::string_view& acti
   if (slash == std::string_view::npos || slash == 0) return false;
   const auto digits = rest.substr(0, slash);
   if (digits.size() > 6) return false;
-  auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), index);
-  if (ec != std::errc() || p != digits.data() + digits.size() || index < 0) return false;
+  if (!parse_number(digits, index) || index < 0) return false;
   action = rest.substr(slash + 1);
   return true;
 }

@@ -2,6 +2,7 @@
 // engine zaulekd uses, printing one JSON line per closed segment on stdout.
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/text.h"
 #include "media/recorder.h"
 
 #include <boost/asio/io_context.hpp>
@@ -12,7 +13,6 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
-#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -66,11 +66,6 @@ options:
   --help                 this text
 )";
 
-bool parse_int(const std::string& text, long long& out) {
-  const auto r = std::from_chars(text.data(), text.data() + text.size(), out);
-  return r.ec == std::errc{} && r.ptr == text.data() + text.size() && out >= 0;
-}
-
 std::int64_t ns(WallTime t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
@@ -120,7 +115,7 @@ int main(int argc, char** argv) {
     };
     auto number = [&](long long& n) {
       std::string v;
-      return value(v) && parse_int(v, n);
+      return value(v) && parse_number(v, n) && n >= 0;
     };
     long long n = 0;
     std::string v;

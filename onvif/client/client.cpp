@@ -11,7 +11,6 @@
 #include <sys/socket.h>
 
 #include <cerrno>
-#include <charconv>
 #include <optional>
 
 #include "core/camera_faults.h"
@@ -96,9 +95,7 @@ Result<HttpUrl> parse_http_url(std::string_view url) {
     out.port = "80";
   } else {
     unsigned v = 0;
-    auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), v);
-    if (ec != std::errc{} || p != port.data() + port.size() || v == 0 || v > 65535)
-      return bad("bad port");
+    if (!parse_number(port, v) || v == 0 || v > 65535) return bad("bad port");
     out.port = std::to_string(v);
   }
   for (char c : out.target)

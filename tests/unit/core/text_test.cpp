@@ -31,5 +31,23 @@ TEST(Text, PrintableReplacesAndCuts) {
   EXPECT_EQ(printable(std::string(300, 'x')).size(), 203u);  // 200 and "..."
 }
 
+TEST(Text, ParseNumberTakesTheWholeTextOrNothing) {
+  int i = 7;
+  EXPECT_TRUE(parse_number("42", i));
+  EXPECT_EQ(i, 42);
+  EXPECT_TRUE(parse_number("-3", i));
+  EXPECT_EQ(i, -3);
+  for (const char* bad : {"", " 1", "1 ", "+1", "1x", "0x10", "99999999999"}) {
+    i = 7;
+    EXPECT_FALSE(parse_number(bad, i)) << bad;
+    EXPECT_EQ(i, 7) << bad;
+  }
+  unsigned u = 0;
+  EXPECT_FALSE(parse_number("-1", u));
+  double d = 0;
+  EXPECT_TRUE(parse_number("1.5", d));
+  EXPECT_EQ(d, 1.5);
+}
+
 }  // namespace
 }  // namespace zaulek
