@@ -212,9 +212,7 @@ ControlReply post_event(FleetCamera& c, const json& req) {
   if (c.onvif == nullptr) return error_reply(501, "ONVIF is not built into this simulator");
   auto t = fire_event(c, ev);
   if (!t) return error_reply(409, t.error().message);
-  const auto ns =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(t->time_since_epoch()).count();
-  return {200, json{{"time", format_rfc3339(*t, 6)}, {"time_ns", ns}}.dump()};
+  return {200, json{{"time", format_rfc3339(*t, 6)}, {"time_ns", to_unix_ns(*t)}}.dump()};
 }
 
 // "/sim/cameras/12/events" -> 12, "events". Index must be plain decimal.

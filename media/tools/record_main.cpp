@@ -66,17 +66,13 @@ options:
   --help                 this text
 )";
 
-std::int64_t ns(WallTime t) {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-}
-
 nlohmann::json to_json(const media::SegmentInfo& s) {
   return {{"camera", s.camera_id},
           {"path", s.path.string()},
           {"start", format_rfc3339(s.start)},
           {"end", format_rfc3339(s.end)},
-          {"start_ns", ns(s.start)},
-          {"end_ns", ns(s.end)},
+          {"start_ns", to_unix_ns(s.start)},
+          {"end_ns", to_unix_ns(s.end)},
           {"bytes", s.bytes},
           {"codec", std::string(media::to_string(s.codec))},
           {"width", s.width},
