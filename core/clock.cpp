@@ -18,16 +18,26 @@ Clock& system_clock() {
   return clock;
 }
 
-std::string format_rfc3339(WallTime t) {
+std::string format_rfc3339(WallTime t, int fraction_digits) {
   using namespace std::chrono;
-  const auto ms = duration_cast<milliseconds>(t.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-  const int frac = static_cast<int>(ms - static_cast<long long>(secs) * 1000);
+  fraction_digits = fraction_digits < 0 ? 0 : fraction_digits > 9 ? 9 : fraction_digits;
+  long long per_second = 1;
+  for (int i = 0; i < fraction_digits; ++i) per_second *= 10;
+  // Whole units of the fraction (toward zero), then whole seconds (floor).
+  const long long units =
+      duration_cast<nanoseconds>(t.time_since_epoch()).count() / (1'000'000'000LL / per_second);
+  std::time_t secs = static_cast<std::time_t>(units >= 0 ? units / per_second
+                                                         : (units - per_second + 1) / per_second);
+  const long long frac = units - static_cast<long long>(secs) * per_second;
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+  int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+                        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  if (fraction_digits > 0)
+    n += std::snprintf(buf + n, sizeof buf - static_cast<std::size_t>(n), ".%0*lld",
+                       fraction_digits, frac);
+  std::snprintf(buf + n, sizeof buf - static_cast<std::size_t>(n), "Z");
   return buf;
 }
 

@@ -44,8 +44,10 @@ inline std::int64_t to_unix_ns(WallTime t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
 
-// RFC 3339 in UTC with millisecond precision: 2026-11-25T09:40:16.123Z
-std::string format_rfc3339(WallTime t);
+// RFC 3339 in UTC, by default with millisecond precision:
+// 2026-11-25T09:40:16.123Z; `fraction_digits` 0..9 (0: no fraction; 6:
+// microseconds). The fraction is truncated, never rounded up.
+std::string format_rfc3339(WallTime t, int fraction_digits = 3);
 // Accepts RFC 3339 with Z or a numeric offset, optional fraction, with a year
 // in [kMinYear, kMaxYear). false on error.
 inline constexpr int kMinYear = 1970;

@@ -5,14 +5,13 @@
 #include <array>
 #include <cstdlib>
 
+#include "core/encoding.h"
+
 namespace zaulek::crypto {
 
 namespace {
-std::string to_hex(const unsigned char* data, std::size_t n) {
-  std::string out(n * 2 + 1, '\0');
-  sodium_bin2hex(out.data(), out.size(), data, n);
-  out.pop_back();
-  return out;
+std::string hex(const unsigned char* data, std::size_t n) {
+  return to_hex(std::string_view(reinterpret_cast<const char*>(data), n));
 }
 
 // ZAULEK_TEST_FAST_HASH=1 lowers Argon2id cost for test suites only; the
@@ -48,13 +47,13 @@ bool verify_password(std::string_view encoded, std::string_view password) {
 std::string random_token() {
   std::array<unsigned char, 32> bytes{};
   randombytes_buf(bytes.data(), bytes.size());
-  return to_hex(bytes.data(), bytes.size());
+  return hex(bytes.data(), bytes.size());
 }
 
 std::string sha256_hex(std::string_view data) {
   std::array<unsigned char, crypto_hash_sha256_BYTES> out{};
   crypto_hash_sha256(out.data(), reinterpret_cast<const unsigned char*>(data.data()), data.size());
-  return to_hex(out.data(), out.size());
+  return hex(out.data(), out.size());
 }
 
 bool equal_constant_time(std::string_view a, std::string_view b) {

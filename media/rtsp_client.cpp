@@ -1,9 +1,9 @@
 #include "media/rtsp_client.h"
 
 #include "core/camera_faults.h"
+#include "core/digest.h"
+#include "core/encoding.h"
 #include "media/rtsp_parse.h"
-
-#include <openssl/evp.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -23,28 +23,6 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
 constexpr std::size_t kReadChunk = 256 * 1024;
-
-std::string md5_hex(const std::string& s) {
-  unsigned char d[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  EVP_Digest(s.data(), s.size(), d, &n, EVP_md5(), nullptr);
-  static const char* k = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < n; ++i) {
-    out += k[d[i] >> 4];
-    out += k[d[i] & 15];
-  }
-  return out;
-}
-
-std::string base64(const std::string& s) {
-  std::string out(4 * ((s.size() + 2) / 3) + 1, '\0');
-  const int n =
-      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                      reinterpret_cast<const unsigned char*>(s.data()), static_cast<int>(s.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
 
 class Client final : public RtspClient, public std::enable_shared_from_this<Client> {
  public:
@@ -144,21 +122,13 @@ class Client final : public RtspClient, public std::enable_shared_from_this<Clie
     const rtsp::Challenge& c = *challenge_;
     // answer() refuses a Basic challenge unless the target allows it.
     if (c.scheme == rtsp::AuthScheme::basic)
-      return "Authorization: Basic " + base64(target_.username + ":" + target_.password) + "\r\n";
-    const std::string ha1 = md5_hex(target_.username + ":" + c.realm + ":" + target_.password);
-    const std::string ha2 = md5_hex(std::string(method) + ":" + uri);
-    std::string a = "Authorization: Digest username=\"" + target_.username + "\", realm=\"" +
-                    c.realm + "\", nonce=\"" + c.nonce + "\", uri=\"" + uri + "\"";
-    if (c.qop_auth) {
-      char nc[9];
-      std::snprintf(nc, sizeof nc, "%08x", ++nonce_count_);
-      a += ", qop=auth, nc=" + std::string(nc) + ", cnonce=\"" + cnonce_ + "\", response=\"" +
-           md5_hex(ha1 + ":" + c.nonce + ":" + nc + ":" + cnonce_ + ":auth:" + ha2) + "\"";
-    } else {
-      a += ", response=\"" + md5_hex(ha1 + ":" + c.nonce + ":" + ha2) + "\"";
-    }
-    if (!c.opaque.empty()) a += ", opaque=\"" + c.opaque + "\"";
-    return a + "\r\n";
+      return "Authorization: Basic " + base64_encode(target_.username + ":" + target_.password) +
+             "\r\n";
+    const digest::Challenge d{c.realm, c.nonce, c.opaque, c.qop_auth};
+    return "Authorization: " +
+           digest::authorization(method, uri, target_.username, target_.password, d, cnonce_,
+                                 c.qop_auth ? ++nonce_count_ : 0) +
+           "\r\n";
   }
 
   void request(const char* method, const std::string& uri, const std::string& extra) {

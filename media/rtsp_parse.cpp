@@ -1,7 +1,8 @@
 #include "media/rtsp_parse.h"
 
 #include <algorithm>
-#include <charconv>
+
+#include "core/text.h"
 
 namespace zaulek::media::rtsp {
 namespace {
@@ -17,25 +18,13 @@ Error bad(std::string message) {
   return make_error(ErrorKind::invalid_argument, std::move(message));
 }
 
-char lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i])) return false;
-  return true;
+// RTSP's optional white space: space and tab.
+std::string_view trim(std::string_view s) {
+  return zaulek::trim(s, " \t");
 }
 
 bool istarts_with(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
 }
 
 bool is_digits(std::string_view s) {
@@ -43,7 +32,7 @@ bool is_digits(std::string_view s) {
 }
 
 // Printable ASCII, safe to copy into a request line or a quoted header value.
-bool printable(std::string_view s, bool allow_space) {
+bool all_printable(std::string_view s, bool allow_space) {
   return std::all_of(s.begin(), s.end(), [allow_space](char c) {
     return (c > ' ' && c < 127) || (allow_space && c == ' ');
   });
@@ -51,18 +40,13 @@ bool printable(std::string_view s, bool allow_space) {
 
 // A short, printable rendering of the camera's bytes for an error text.
 std::string quote(std::string_view s) {
-  std::string out;
-  for (char c : s.substr(0, kQuote)) out += (c >= ' ' && c < 127) ? c : '?';
-  if (s.size() > kQuote) out += "...";
-  return out;
+  return printable(s, kQuote);
 }
 
 template <class T>
 std::optional<T> number(std::string_view s) {
   T v{};
-  if (!is_digits(s)) return std::nullopt;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+  if (!is_digits(s) || !parse_number(s, v)) return std::nullopt;
   return v;
 }
 
@@ -113,7 +97,7 @@ Result<Answer> parse_head(std::string_view head, std::size_t max_body) {
       }
       a.status = *status;
       a.reason = std::string(trim(line.size() > 12 ? line.substr(13) : std::string_view{}));
-      if (!printable(a.reason, true)) a.reason = quote(a.reason);
+      if (!all_printable(a.reason, true)) a.reason = quote(a.reason);
       return true;
     }
     if (line.empty()) return true;                      // a blank line left in by the caller
@@ -132,7 +116,7 @@ Result<Answer> parse_head(std::string_view head, std::size_t max_body) {
       return false;
     }
     const std::string_view name = trim(line.substr(0, colon));
-    if (name.empty() || !printable(name, false)) {
+    if (name.empty() || !all_printable(name, false)) {
       error = "bad RTSP header name: \"" + quote(line) + "\"";
       return false;
     }
@@ -278,9 +262,9 @@ void append_param_sets(std::string_view list, VideoSection& v) {
 
 Result<std::string> resolve_control(std::string_view control, std::string_view base) {
   control = trim(control);
-  if (control.size() > kMaxUrl || !printable(control, false))
+  if (control.size() > kMaxUrl || !all_printable(control, false))
     return bad("bad control URL in the SDP: \"" + quote(control) + "\"");
-  if (base.size() > kMaxUrl || !printable(base, false) || !istarts_with(base, "rtsp://"))
+  if (base.size() > kMaxUrl || !all_printable(base, false) || !istarts_with(base, "rtsp://"))
     return bad("bad base URL for the SDP: \"" + quote(base) + "\"");
   if (control.empty() || control == "*") return std::string(base);
   if (istarts_with(control, "rtsp://")) return std::string(control);
@@ -460,7 +444,7 @@ Result<Challenge> parse_challenge(std::string_view value) {
       rest.remove_prefix(comma == std::string_view::npos ? rest.size() : comma);
     }
     // Values are copied into our quoted Authorization header.
-    if (!printable(val, true) || val.find_first_of("\"\\") != std::string::npos)
+    if (!all_printable(val, true) || val.find_first_of("\"\\") != std::string::npos)
       return bad("bad characters in the authentication challenge's " + quote(key));
     if (iequals(key, "realm"))
       c.realm = std::move(val);
@@ -515,7 +499,7 @@ Result<Session> parse_session(std::string_view value) {
   const auto semi = value.find(';');
   Session s;
   s.id = std::string(trim(value.substr(0, semi)));
-  if (s.id.empty() || s.id.size() > 256 || !printable(s.id, false))
+  if (s.id.empty() || s.id.size() > 256 || !all_printable(s.id, false))
     return bad("SETUP answer without a usable Session");
   std::string_view rest =
       semi == std::string_view::npos ? std::string_view{} : value.substr(semi + 1);
@@ -534,7 +518,7 @@ Result<Session> parse_session(std::string_view value) {
 
 Result<RtspUrl> parse_url(std::string_view u) {
   if (u.size() > kMaxUrl || !istarts_with(u, "rtsp://")) return bad("not an rtsp:// URL");
-  if (!printable(u, false)) return bad("bad characters in the URL");
+  if (!all_printable(u, false)) return bad("bad characters in the URL");
   u.remove_prefix(7);
   const std::string_view hostport = u.substr(0, u.find('/'));
   if (hostport.find('@') != std::string_view::npos)

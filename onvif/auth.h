@@ -1,7 +1,8 @@
 // ONVIF authentication helpers, shared by the simulator (verify) and the
 // zaulekd client (compute): WS-UsernameToken PasswordDigest (ONVIF Core
-// 5.9.4: Base64(SHA1(nonce + created + password))) and HTTP Digest (RFC 7616,
-// MD5, qop=auth). Nothing here logs; secrets stay in the caller's hands.
+// 5.9.4: Base64(SHA1(nonce + created + password))), and HTTP Digest (RFC 7616,
+// MD5, qop=auth) under the names ONVIF code knows, from core/digest.h (the one
+// copy, shared with RTSP). Nothing here logs; secrets stay in the caller's hands.
 #pragma once
 
 #include <chrono>
@@ -12,12 +13,13 @@
 #include <unordered_set>
 
 #include "core/clock.h"
+#include "core/digest.h"
+#include "core/encoding.h"
 
 namespace zaulek::onvif {
 
-std::string base64_encode(std::string_view bytes);
-// false on invalid Base64.
-bool base64_decode(std::string_view text, std::string& out);
+using zaulek::base64_decode;
+using zaulek::base64_encode;
 
 // Base64(SHA1(nonce + created + password)); nonce is the raw (decoded) bytes.
 std::string password_digest(std::string_view nonce, std::string_view created,
@@ -54,20 +56,25 @@ class UsernameTokenVerifier {
   std::unordered_set<std::string> nonces_;
 };
 
-// HTTP Digest (MD5, qop=auth).
-std::string md5_hex(std::string_view data);
-struct DigestChallenge {
-  std::string realm, nonce, opaque;
-};
+// HTTP Digest (MD5, qop=auth): core/digest.h.
+using digest::md5_hex;
+using DigestChallenge = digest::Challenge;
 // Finds parameter `key` in a `Digest k="v", ...` header; false when absent or malformed.
-bool parse_digest_params(std::string_view header, std::string_view key, std::string& value);
+inline bool parse_digest_params(std::string_view header, std::string_view key, std::string& value) {
+  return digest::param(header, key, value);
+}
 // Verifies an Authorization: Digest header for method/uri against password.
-bool verify_http_digest(std::string_view authorization, std::string_view method,
-                        std::string_view expected_user, std::string_view expected_password,
-                        std::string_view realm, std::string_view nonce);
+inline bool verify_http_digest(std::string_view authorization, std::string_view method,
+                               std::string_view expected_user, std::string_view expected_password,
+                               std::string_view realm, std::string_view nonce) {
+  return digest::verify(authorization, method, expected_user, expected_password, realm, nonce);
+}
 // Builds an Authorization: Digest value (client side).
-std::string make_http_digest(std::string_view method, std::string_view uri, std::string_view user,
-                             std::string_view password, const DigestChallenge& challenge,
-                             std::string_view cnonce, unsigned nc);
+inline std::string make_http_digest(std::string_view method, std::string_view uri,
+                                    std::string_view user, std::string_view password,
+                                    const DigestChallenge& challenge, std::string_view cnonce,
+                                    unsigned nc) {
+  return digest::authorization(method, uri, user, password, challenge, cnonce, nc);
+}
 
 }  // namespace zaulek::onvif

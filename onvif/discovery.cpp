@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "core/text.h"
 #include "onvif/soap_buffer.h"
 
 namespace zaulek::onvif {
@@ -42,11 +43,6 @@ std::string join(const std::vector<std::string>& v) {
 // (case-insensitive), probe path segments a prefix of the target's.
 bool scope_matches(std::string_view probe, std::string_view target, bool exact) {
   if (exact) return probe == target;
-  auto lower = [](std::string_view s) {
-    std::string r(s);
-    for (char& c : r) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return r;
-  };
   auto split_uri = [&](std::string_view u, std::string& head, std::vector<std::string>& segs) {
     auto scheme_end = u.find("://");
     if (scheme_end == std::string_view::npos) {
@@ -54,7 +50,7 @@ bool scope_matches(std::string_view probe, std::string_view target, bool exact) 
       return;
     }
     auto path_start = u.find('/', scheme_end + 3);
-    head = lower(u.substr(0, path_start));
+    head = ascii_lower(u.substr(0, path_start));
     if (path_start == std::string_view::npos) return;
     std::string_view path = u.substr(path_start + 1);
     while (!path.empty()) {

@@ -1,14 +1,13 @@
 #include "sim/control.h"
 
+#include "core/text.h"
+
 #include <spdlog/spdlog.h>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
-
-#include <charconv>
-#include <ctime>
 
 namespace zaulek::sim {
 
@@ -213,9 +212,7 @@ ControlReply post_event(FleetCamera& c, const json& req) {
   if (c.onvif == nullptr) return error_reply(501, "ONVIF is not built into this simulator");
   auto t = fire_event(c, ev);
   if (!t) return error_reply(409, t.error().message);
-  const auto ns =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(t->time_since_epoch()).count();
-  return {200, json{{"time", format_rfc3339_us(*t)}, {"time_ns", ns}}.dump()};
+  return {200, json{{"time", format_rfc3339(*t, 6)}, {"time_ns", to_unix_ns(*t)}}.dump()};
 }
 
 // "/sim/cameras/12/events" -> 12, "events". Index must be plain decimal.
@@ -224,8 +221,7 @@ bool parse_camera_path(std::string_view rest, int& index, std::string_view& acti
   if (slash == std::string_view::npos || slash == 0) return false;
   const auto digits = rest.substr(0, slash);
   if (digits.size() > 6) return false;
-  auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), index);
-  if (ec != std::errc() || p != digits.data() + digits.size() || index < 0) return false;
+  if (!parse_number(digits, index) || index < 0) return false;
   action = rest.substr(slash + 1);
   return true;
 }
@@ -237,20 +233,6 @@ bool known_event_kind(const std::string& kind) {
     if (kind == k) return true;
   }
   return false;
-}
-
-std::string format_rfc3339_us(std::chrono::system_clock::time_point t) {
-  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch());
-  auto secs = std::chrono::floor<std::chrono::seconds>(us);
-  const auto frac = (us - secs).count();
-  const std::time_t tt = static_cast<std::time_t>(secs.count());
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<long long>(frac));
-  return buf;
 }
 
 Result<std::chrono::system_clock::time_point> fire_event(FleetCamera& camera,

@@ -1,9 +1,10 @@
 #include "sim/events.h"
 
+#include "core/text.h"
+
 #include <spdlog/spdlog.h>
 #include <boost/asio/steady_timer.hpp>
 
-#include <charconv>
 #include <cmath>
 #include <fstream>
 #include <random>
@@ -42,9 +43,7 @@ Result<std::vector<ScriptEvent>> parse_script(std::string_view text, const std::
     if (in >> extra) return fail("unexpected '" + extra + "' after the state");
     ScriptEvent ev;
     double s = 0;
-    auto [p, ec] = std::from_chars(secs.data(), secs.data() + secs.size(), s);
-    if (ec != std::errc() || p != secs.data() + secs.size() || !std::isfinite(s) || s < 0 ||
-        s > kMaxScriptSeconds) {
+    if (!parse_number(secs, s) || !std::isfinite(s) || s < 0 || s > kMaxScriptSeconds) {
       return fail("bad time '" + secs + "' (seconds since start, 0 to 604800)");
     }
     ev.at = std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(s * 1000)));
@@ -52,8 +51,7 @@ Result<std::vector<ScriptEvent>> parse_script(std::string_view text, const std::
       ev.camera = -1;
     } else {
       int idx = -1;
-      auto [cp, cec] = std::from_chars(cam.data(), cam.data() + cam.size(), idx);
-      if (cec != std::errc() || cp != cam.data() + cam.size() || idx < 0 || idx >= cameras) {
+      if (!parse_number(cam, idx) || idx < 0 || idx >= cameras) {
         return fail("bad camera '" + cam + "' (0 to " + std::to_string(cameras - 1) + " or *)");
       }
       ev.camera = idx;
@@ -102,7 +100,7 @@ struct EventScheduler::Impl : std::enable_shared_from_this<Impl> {
     auto t = fire_event(c, ev);
     if (t) {
       spdlog::info("camera {}: event {} {} at {}", camera, ev.kind, ev.state ? "start" : "stop",
-                   format_rfc3339_us(*t));
+                   format_rfc3339(*t, 6));
     } else {
       spdlog::warn("camera {}: event {} {} not fired: {}", camera, ev.kind,
                    ev.state ? "start" : "stop", t.error().message);

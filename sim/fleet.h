@@ -3,6 +3,7 @@
 // Touched only on the io_context thread (the simulator runs io with one thread).
 #pragma once
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "sim/hostile_rtsp.h"
 #include "sim/onvif_device.h"
@@ -39,9 +40,6 @@ struct Fleet {
 // or the camera is rebooting.
 Result<std::chrono::system_clock::time_point> fire_event(FleetCamera& camera,
                                                          const EventSpec& event);
-
-// RFC 3339 in UTC with microseconds: 2026-11-25T09:40:16.123456Z
-std::string format_rfc3339_us(std::chrono::system_clock::time_point t);
 
 // The event kinds the ONVIF side understands (EventSpec::kind).
 bool known_event_kind(const std::string& kind);

@@ -1,6 +1,7 @@
 // zaulek-sim: a fleet of simulated ONVIF/RTSP cameras in one process, with a
 // control API for events and faults. See docs/simulator.md.
 #include "core/log.h"
+#include "core/text.h"
 #include "sim/clip.h"
 #include "sim/control.h"
 #include "sim/events.h"
@@ -16,7 +17,6 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <charconv>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -71,12 +71,6 @@ struct Options {
   bool json = false;
   std::string log_level = "info";
 };
-
-template <class T>
-bool parse_number(const std::string& s, T& out) {
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc() && p == s.data() + s.size();
-}
 
 // Which cameras encode with B-frames (--bframes), or nullopt when malformed.
 std::optional<std::vector<bool>> bframes_cameras(const Options& o) {

@@ -2,6 +2,7 @@
 // engine zaulekd uses, printing one JSON line per closed segment on stdout.
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/text.h"
 #include "media/recorder.h"
 
 #include <boost/asio/io_context.hpp>
@@ -12,7 +13,6 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
-#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -66,22 +66,13 @@ options:
   --help                 this text
 )";
 
-bool parse_int(const std::string& text, long long& out) {
-  const auto r = std::from_chars(text.data(), text.data() + text.size(), out);
-  return r.ec == std::errc{} && r.ptr == text.data() + text.size() && out >= 0;
-}
-
-std::int64_t ns(WallTime t) {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-}
-
 nlohmann::json to_json(const media::SegmentInfo& s) {
   return {{"camera", s.camera_id},
           {"path", s.path.string()},
           {"start", format_rfc3339(s.start)},
           {"end", format_rfc3339(s.end)},
-          {"start_ns", ns(s.start)},
-          {"end_ns", ns(s.end)},
+          {"start_ns", to_unix_ns(s.start)},
+          {"end_ns", to_unix_ns(s.end)},
           {"bytes", s.bytes},
           {"codec", std::string(media::to_string(s.codec))},
           {"width", s.width},
@@ -120,7 +111,7 @@ int main(int argc, char** argv) {
     };
     auto number = [&](long long& n) {
       std::string v;
-      return value(v) && parse_int(v, n);
+      return value(v) && parse_number(v, n) && n >= 0;
     };
     long long n = 0;
     std::string v;

@@ -11,10 +11,10 @@
 #include <sys/socket.h>
 
 #include <cerrno>
-#include <charconv>
 #include <optional>
 
 #include "core/camera_faults.h"
+#include "core/text.h"
 #include "onvif/auth.h"
 #include "onvif/soap_buffer.h"
 
@@ -45,19 +45,15 @@ std::string host_port(const HttpUrl& u) {
   return (u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host) + ":" + u.port;
 }
 
-std::string printable(std::string_view s, std::size_t max = 120) {
-  std::string out;
-  for (char c : s.substr(0, max)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
-  if (s.size() > max) out += "...";
-  return out;
-}
+// Bytes of a URL or an exception's text quoted in an error or a log line.
+constexpr std::size_t kQuote = 120;
 
 }  // namespace
 
 Result<HttpUrl> parse_http_url(std::string_view url) {
   auto bad = [&](const std::string& why) {
     return make_error(ErrorKind::invalid_argument,
-                      "'" + printable(url) + "' is not an ONVIF device URL: " + why);
+                      "'" + printable(url, kQuote) + "' is not an ONVIF device URL: " + why);
   };
   if (url.size() > 2048) return bad("longer than 2048 characters");
   constexpr std::string_view kScheme = "http://";
@@ -99,9 +95,7 @@ Result<HttpUrl> parse_http_url(std::string_view url) {
     out.port = "80";
   } else {
     unsigned v = 0;
-    auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), v);
-    if (ec != std::errc{} || p != port.data() + port.size() || v == 0 || v > 65535)
-      return bad("bad port");
+    if (!parse_number(port, v) || v == 0 || v > 65535) return bad("bad port");
     out.port = std::to_string(v);
   }
   for (char c : out.target)
@@ -353,7 +347,7 @@ struct Client::Exchange : std::enable_shared_from_this<Exchange> {
     return finish(
         make_error(status >= 500 ? ErrorKind::unavailable : ErrorKind::failed_precondition,
                    "camera at " + host_port(url) + " answered HTTP " + std::to_string(status) +
-                       " for " + printable(url.target)));
+                       " for " + printable(url.target, kQuote)));
   }
 
   void fail(beast::error_code ec, const char* what) {
@@ -400,10 +394,11 @@ struct Client::Exchange : std::enable_shared_from_this<Exchange> {
   void contained(const char* what) noexcept {
     count_camera_fault(CameraFault::onvif_reply);
     spdlog::warn("onvif: handling the reply of camera at {} failed: {}", host_port(url),
-                 printable(what));
+                 printable(what, kQuote));
     try {
-      finish(make_error(ErrorKind::internal, "the reply of camera at " + host_port(url) +
-                                                 " could not be handled: " + printable(what)));
+      finish(
+          make_error(ErrorKind::internal, "the reply of camera at " + host_port(url) +
+                                              " could not be handled: " + printable(what, kQuote)));
     } catch (...) {
       // finish() delivers inside its own guard; nothing is left to fail.
     }
@@ -420,7 +415,7 @@ struct Client::Exchange : std::enable_shared_from_this<Exchange> {
       d(std::move(r));
       return;
     } catch (const std::exception& e) {
-      what = printable(e.what());
+      what = printable(e.what(), kQuote);
     } catch (...) {
       what = "unknown exception";
     }
@@ -433,7 +428,7 @@ struct Client::Exchange : std::enable_shared_from_this<Exchange> {
     } catch (const std::exception& e) {
       count_camera_fault(CameraFault::onvif_reply);
       spdlog::warn("onvif: handling the failure of camera at {} failed too: {}", host_port(url),
-                   printable(e.what()));
+                   printable(e.what(), kQuote));
     } catch (...) {
       count_camera_fault(CameraFault::onvif_reply);
     }

@@ -12,12 +12,12 @@
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <charconv>
 #include <map>
 #include <memory>
 #include <optional>
 
 #include "core/camera_faults.h"
+#include "core/text.h"
 #include "core/utf8.h"
 
 namespace zaulek::onvif {
@@ -243,9 +243,7 @@ Result<std::pair<std::string, std::uint16_t>> parse_target(std::string_view targ
     host = target.substr(0, colon);
     std::string_view p = target.substr(colon + 1);
     unsigned v = 0;
-    auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), v);
-    if (ec != std::errc{} || end != p.data() + p.size() || v == 0 || v > 65535)
-      return bad("bad port");
+    if (!parse_number(p, v) || v == 0 || v > 65535) return bad("bad port");
     port = static_cast<std::uint16_t>(v);
   }
   boost::system::error_code ec;

@@ -1,9 +1,8 @@
 #include "onvif/client/replies.h"
 
 #include <algorithm>
-#include <cctype>
 
-#include "onvif/soap_buffer.h"
+#include "onvif/soap_reply.h"
 
 namespace zaulek::onvif {
 namespace {
@@ -11,66 +10,6 @@ namespace {
 constexpr const char* kMediaNs = "http://www.onvif.org/ver10/media/wsdl";
 constexpr const char* kEventsNs = "http://www.onvif.org/ver10/events/wsdl";
 constexpr const char* kDeviceNs = "http://www.onvif.org/ver10/device/wsdl";
-
-bool contains_nocase(std::string_view hay, std::string_view needle) {
-  auto it = std::search(hay.begin(), hay.end(), needle.begin(), needle.end(), [](char a, char b) {
-    return std::tolower(static_cast<unsigned char>(a)) ==
-           std::tolower(static_cast<unsigned char>(b));
-  });
-  return it != hay.end();
-}
-
-// Text from the outside world, made safe for a log line or an error message.
-std::string printable(std::string_view s, std::size_t max = 200) {
-  std::string out;
-  for (char c : s.substr(0, max)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
-  if (s.size() > max) out += "...";
-  return out;
-}
-
-Error fault_error(const Fault& f) {
-  if (contains_nocase(f.subcode, "NotAuthorized") || contains_nocase(f.reason, "not authorized"))
-    return make_error(ErrorKind::unauthenticated,
-                      "camera refused the credentials (SOAP fault " +
-                          printable(f.subcode.empty() ? "NotAuthorized" : f.subcode) +
-                          (f.reason.empty() ? "" : ": " + printable(f.reason)) + ")");
-  return make_error(ErrorKind::failed_precondition,
-                    "camera answered with a SOAP fault" +
-                        (f.subcode.empty() ? std::string() : " " + printable(f.subcode)) +
-                        (f.reason.empty() ? std::string() : ": " + printable(f.reason)));
-}
-
-template <class T>
-Result<T*> read_reply(SoapContext& ctx, std::string_view xml) {
-  if (xml.size() > kMaxEnvelopeBytes)
-    return make_error(ErrorKind::resource_exhausted,
-                      "camera reply larger than " + std::to_string(kMaxEnvelopeBytes) + " bytes");
-  auto header = ctx.begin_read(xml);
-  if (!header) return header.error();
-  if (ctx.body_is("SOAP-ENV:Fault")) {
-    auto f = ctx.read_fault();
-    if (!f) return f.error();
-    return fault_error(*f);
-  }
-  if (!ctx.body_is(SoapType<T>::tag)) {
-    std::string tag = ctx.body_tag();
-    return make_error(
-        ErrorKind::invalid_argument,
-        std::string("expected ") + SoapType<T>::tag + " in the camera's reply, got " +
-            (tag.empty() ? std::string("an empty body") : "'" + printable(tag) + "'"));
-  }
-  return ctx.read_body<T>();
-}
-
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
 
 void set_service(ServiceAddrs& out, std::string_view ns, const std::string& xaddr) {
   if (ns == kDeviceNs && out.device.empty()) out.device = xaddr;
@@ -96,11 +35,12 @@ Result<WallTime> parse_system_date_and_time(std::string_view xml) {
                           std::to_string(d.Month) + "-" + std::to_string(d.Day) + " " +
                           std::to_string(t.Hour) + ":" + std::to_string(t.Minute) + ":" +
                           std::to_string(t.Second));
-  std::int64_t secs =
-      days_from_civil(d.Year, static_cast<unsigned>(d.Month), static_cast<unsigned>(d.Day)) *
-          86400 +
-      t.Hour * 3600 + t.Minute * 60 + t.Second;
-  return WallTime{std::chrono::seconds{secs}};
+  // A day past the month's end (Feb 31) counts on into the next month, as
+  // sys_days does for any valid year and month.
+  using namespace std::chrono;
+  const sys_days date{year{d.Year} / month{static_cast<unsigned>(d.Month)} /
+                      day{static_cast<unsigned>(d.Day)}};
+  return WallTime{date + hours{t.Hour} + minutes{t.Minute} + seconds{t.Second}};
 }
 
 Result<DeviceInfo> parse_device_information(std::string_view xml) {

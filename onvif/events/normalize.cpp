@@ -2,34 +2,19 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <optional>
+
+#include "core/text.h"
 
 namespace zaulek::onvif {
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
-}
 
 bool has(const std::string& hay, std::string_view needle) {
   return hay.find(needle) != std::string::npos;
 }
 
 std::optional<bool> as_bool(std::string_view value, bool strict) {
-  std::string v = lower(trim(value));
+  std::string v = ascii_lower(trim(value));
   if (v == "true") return true;
   if (v == "false") return false;
   if (strict) return std::nullopt;
@@ -192,15 +177,6 @@ constexpr Keyword kKeywords[] = {
     {"vmd", K::motion},
 };
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
-
 // The part of `list` before the first `sep`, removed from it with the separator.
 std::string_view next_part(std::string_view& list, char sep) {
   auto at = list.find(sep);
@@ -267,7 +243,7 @@ namespace {
 
 EventKind kind_for(const TopicRule* rule, std::string_view topic) {
   if (rule) return rule->kind;
-  const std::string t = "/" + lower(strip_topic_prefixes(topic)) + "/";
+  const std::string t = "/" + ascii_lower(strip_topic_prefixes(topic)) + "/";
   for (const auto& k : kKeywords)
     if (has(t, k.word)) return k.kind;
   return EventKind::other;

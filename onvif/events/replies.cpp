@@ -7,7 +7,8 @@
 #include <cstdio>
 #include <cstring>
 
-#include "onvif/soap_buffer.h"
+#include "core/text.h"
+#include "onvif/soap_reply.h"
 
 namespace zaulek::onvif {
 namespace {
@@ -15,58 +16,9 @@ namespace {
 constexpr const char* kEventsWsdl = "http://www.onvif.org/ver10/events/wsdl/";
 constexpr const char* kWsnBw2 = "http://docs.oasis-open.org/wsn/bw-2/";
 
-bool contains_nocase(std::string_view hay, std::string_view needle) {
-  auto it = std::search(hay.begin(), hay.end(), needle.begin(), needle.end(), [](char a, char b) {
-    return std::tolower(static_cast<unsigned char>(a)) ==
-           std::tolower(static_cast<unsigned char>(b));
-  });
-  return it != hay.end();
-}
-
-std::string printable(std::string_view s, std::size_t max = 200) {
-  std::string out;
-  for (char c : s.substr(0, max)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
-  if (s.size() > max) out += "...";
-  return out;
-}
-
-Error fault_error(const Fault& f) {
-  if (contains_nocase(f.subcode, "NotAuthorized") || contains_nocase(f.reason, "not authorized"))
-    return make_error(ErrorKind::unauthenticated,
-                      "camera refused the credentials (SOAP fault " +
-                          printable(f.subcode.empty() ? "NotAuthorized" : f.subcode) + ")");
-  return make_error(ErrorKind::failed_precondition,
-                    "camera answered with a SOAP fault" +
-                        (f.subcode.empty() ? std::string() : " " + printable(f.subcode)) +
-                        (f.reason.empty() ? std::string() : ": " + printable(f.reason)));
-}
-
-template <class T>
-Result<T*> read_reply(SoapContext& ctx, std::string_view xml) {
-  if (xml.size() > kMaxEnvelopeBytes)
-    return make_error(ErrorKind::resource_exhausted,
-                      "camera reply larger than " + std::to_string(kMaxEnvelopeBytes) + " bytes");
-  auto header = ctx.begin_read(xml);
-  if (!header) return header.error();
-  if (ctx.body_is("SOAP-ENV:Fault")) {
-    auto f = ctx.read_fault();
-    if (!f) return f.error();
-    return fault_error(*f);
-  }
-  if (!ctx.body_is(SoapType<T>::tag)) {
-    std::string tag = ctx.body_tag();
-    return make_error(
-        ErrorKind::invalid_argument,
-        std::string("expected ") + SoapType<T>::tag + " in the camera's reply, got " +
-            (tag.empty() ? std::string("an empty body") : "'" + printable(tag) + "'"));
-  }
-  return ctx.read_body<T>();
-}
-
+// What std::isspace calls white space (XML's, and vertical tab and form feed).
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
+  return zaulek::trim(s, " \t\n\v\f\r");
 }
 
 Items items(const tt__ItemList* list) {
@@ -92,6 +44,33 @@ std::vector<Notification> notifications_of(
       n.data = items(m->Data);
     }
     out.push_back(std::move(n));
+  }
+  return out;
+}
+
+// The SubscriptionReference of a CreatePullPointSubscription or Subscribe
+// reply: its address (bounded) and reference parameters (bounded together).
+Result<SubscriptionRef> subscription_ref(const wsa5__EndpointReferenceType& ref,
+                                         const char* reply) {
+  SubscriptionRef out;
+  out.address = std::string(trim(ref.Address ? ref.Address : ""));
+  if (out.address.empty())
+    return make_error(ErrorKind::invalid_argument,
+                      std::string(reply) + " without a SubscriptionReference address");
+  if (out.address.size() > 2048)
+    return make_error(ErrorKind::invalid_argument, "subscription address longer than 2048 bytes");
+  if (ref.ReferenceParameters) {
+    std::size_t bytes = 0;
+    for (int i = 0; i < ref.ReferenceParameters->__size; ++i) {
+      const char* p = ref.ReferenceParameters->__any[i];
+      if (!p || !*p) continue;
+      bytes += std::strlen(p);
+      if (bytes > kMaxReferenceParameterBytes)
+        return make_error(ErrorKind::resource_exhausted,
+                          "subscription reference parameters larger than " +
+                              std::to_string(kMaxReferenceParameterBytes) + " bytes");
+      out.reference_parameters.emplace_back(p);
+    }
   }
   return out;
 }
@@ -206,27 +185,9 @@ Result<CreatePullPointReply> parse_create_pull_point(std::string_view xml, WallT
   auto r = read_reply<_tev__CreatePullPointSubscriptionResponse>(ctx, xml);
   if (!r) return r.error();
   CreatePullPointReply out;
-  const auto& ref = (*r)->SubscriptionReference;
-  out.ref.address = std::string(trim(ref.Address ? ref.Address : ""));
-  if (out.ref.address.empty())
-    return make_error(
-        ErrorKind::invalid_argument,
-        "CreatePullPointSubscriptionResponse without a SubscriptionReference address");
-  if (out.ref.address.size() > 2048)
-    return make_error(ErrorKind::invalid_argument, "subscription address longer than 2048 bytes");
-  if (ref.ReferenceParameters) {
-    std::size_t bytes = 0;
-    for (int i = 0; i < ref.ReferenceParameters->__size; ++i) {
-      const char* p = ref.ReferenceParameters->__any[i];
-      if (!p || !*p) continue;
-      bytes += std::strlen(p);
-      if (bytes > kMaxReferenceParameterBytes)
-        return make_error(ErrorKind::resource_exhausted,
-                          "subscription reference parameters larger than " +
-                              std::to_string(kMaxReferenceParameterBytes) + " bytes");
-      out.ref.reference_parameters.emplace_back(p);
-    }
-  }
+  auto ref = subscription_ref((*r)->SubscriptionReference, "CreatePullPointSubscriptionResponse");
+  if (!ref) return ref.error();
+  out.ref = std::move(*ref);
   auto life = termination_lifetime((*r)->wsnt__TerminationTime, (*r)->wsnt__CurrentTime, now);
   if (!life) return life.error();
   out.lifetime = *life;
@@ -322,26 +283,9 @@ Result<CreatePullPointReply> parse_subscribe(std::string_view xml, WallTime now,
   auto r = read_reply<_wsnt__SubscribeResponse>(ctx, xml);
   if (!r) return r.error();
   CreatePullPointReply out;
-  const auto& ref = (*r)->SubscriptionReference;
-  out.ref.address = std::string(trim(ref.Address ? ref.Address : ""));
-  if (out.ref.address.empty())
-    return make_error(ErrorKind::invalid_argument,
-                      "SubscribeResponse without a SubscriptionReference address");
-  if (out.ref.address.size() > 2048)
-    return make_error(ErrorKind::invalid_argument, "subscription address longer than 2048 bytes");
-  if (ref.ReferenceParameters) {
-    std::size_t bytes = 0;
-    for (int i = 0; i < ref.ReferenceParameters->__size; ++i) {
-      const char* p = ref.ReferenceParameters->__any[i];
-      if (!p || !*p) continue;
-      bytes += std::strlen(p);
-      if (bytes > kMaxReferenceParameterBytes)
-        return make_error(ErrorKind::resource_exhausted,
-                          "subscription reference parameters larger than " +
-                              std::to_string(kMaxReferenceParameterBytes) + " bytes");
-      out.ref.reference_parameters.emplace_back(p);
-    }
-  }
+  auto ref = subscription_ref((*r)->SubscriptionReference, "SubscribeResponse");
+  if (!ref) return ref.error();
+  out.ref = std::move(*ref);
   out.lifetime = requested;
   if ((*r)->TerminationTime && !trim(*(*r)->TerminationTime).empty()) {
     auto life = termination_lifetime(*(*r)->TerminationTime,
@@ -359,12 +303,8 @@ Result<std::vector<Notification>> parse_notify(std::string_view xml) {
   SoapContext ctx;
   auto header = ctx.begin_read(xml);
   if (!header) return header.error();
-  if (!ctx.body_is(SoapType<_wsnt__Notify>::tag)) {
-    std::string tag = ctx.body_tag();
-    return make_error(ErrorKind::invalid_argument,
-                      "expected wsnt:Notify, got " + (tag.empty() ? std::string("an empty body")
-                                                                  : "'" + printable(tag) + "'"));
-  }
+  if (!ctx.body_is(SoapType<_wsnt__Notify>::tag))
+    return unexpected_body(SoapType<_wsnt__Notify>::tag, "", ctx.body_tag());
   auto r = ctx.read_body<_wsnt__Notify>();
   if (!r) return r.error();
   if ((*r)->NotificationMessage.size() > kMaxNotificationsPerPull)
@@ -378,7 +318,10 @@ Result<std::vector<Notification>> parse_notify(std::string_view xml) {
 bool is_action_not_supported(std::string_view message) {
   // "camera answered with a SOAP fault ter:ActionNotSupported: ..." (also
   // wsa:ActionNotSupported, wsa5:ActionNotSupported from WS-Addressing).
-  return contains_nocase(message, "SOAP fault") && contains_nocase(message, "ActionNotSupported");
+  // Not a NotAuthorized fault ("camera refused the credentials (SOAP fault
+  // ...: <reason>)"), whatever its reason says: that is the credentials.
+  return contains_nocase(message, "answered with a SOAP fault") &&
+         contains_nocase(message, "ActionNotSupported");
 }
 
 std::string make_subscribe(const RequestAuth& auth, const std::string& consumer_url,

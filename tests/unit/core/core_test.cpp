@@ -31,6 +31,18 @@ TEST(Clock, Rfc3339RoundTrip) {
   EXPECT_FALSE(parse_rfc3339("2026-11-25T09:40:16.Z", t));
 }
 
+TEST(Clock, Rfc3339FractionDigits) {
+  const WallTime t{std::chrono::nanoseconds{1'764'063'616'123'456'789LL}};
+  EXPECT_EQ(format_rfc3339(t), "2025-11-25T09:40:16.123Z");
+  EXPECT_EQ(format_rfc3339(t, 6), "2025-11-25T09:40:16.123456Z");
+  EXPECT_EQ(format_rfc3339(t, 9), "2025-11-25T09:40:16.123456789Z");
+  EXPECT_EQ(format_rfc3339(t, 0), "2025-11-25T09:40:16Z");
+  // Before 1970 the second is the one the instant lies in.
+  const WallTime before{std::chrono::microseconds{-1}};
+  EXPECT_EQ(format_rfc3339(before, 6), "1969-12-31T23:59:59.999999Z");
+  EXPECT_EQ(format_rfc3339(before), "1970-01-01T00:00:00.000Z");  // -1 us is 0 ms
+}
+
 TEST(Clock, FakeClockAdvancesBothClocks) {
   FakeClock clock;
   const auto w = clock.realtime();

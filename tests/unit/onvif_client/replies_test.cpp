@@ -84,6 +84,14 @@ TEST(OnvifClientReplies, SystemDateAndTimeFallsBackToLocalAndRejectsNonsense) {
   ASSERT_FALSE(n.ok());
   EXPECT_EQ(n.error().message, "camera reported no date and time");
 
+  // A day past the month's end counts on into the next month.
+  std::string feb31 = kDateTime;
+  feb31.replace(feb31.find("<tt:Month>11"), 12, "<tt:Month>2");
+  feb31.replace(feb31.find("<tt:Day>25"), 10, "<tt:Day>31");
+  auto f = parse_system_date_and_time(env12(feb31));
+  ASSERT_TRUE(f.ok()) << f.error().message;
+  EXPECT_EQ(format_rfc3339(*f), "2026-03-03T09:40:16.000Z");
+
   std::string month13 = kDateTime;
   month13.replace(month13.find("<tt:Month>11"), 12, "<tt:Month>13");
   auto m = parse_system_date_and_time(env12(month13));

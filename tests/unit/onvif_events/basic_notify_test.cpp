@@ -152,6 +152,15 @@ TEST(BasicNotify, ActionNotSupportedIsToldApart) {
   ASSERT_FALSE(c);
   EXPECT_TRUE(is_action_not_supported(c.error().message)) << c.error().message;
   EXPECT_FALSE(is_action_not_supported("connection refused"));
+  // A credentials fault is about the credentials, whatever its reason says.
+  auto d = parse_create_pull_point(
+      envelope("<s:Fault><s:Code><s:Value>s:Sender</s:Value><s:Subcode><s:Value>"
+               "ter:NotAuthorized</s:Value></s:Subcode></s:Code><s:Reason><s:Text "
+               "xml:lang=\"en\">ActionNotSupported without login</s:Text></s:Reason></s:Fault>"),
+      kNow);
+  ASSERT_FALSE(d);
+  EXPECT_EQ(d.error().kind, ErrorKind::unauthenticated);
+  EXPECT_FALSE(is_action_not_supported(d.error().message)) << d.error().message;
 }
 
 }  // namespace

@@ -138,6 +138,9 @@ TEST(OnvifEventsReplies, Faults) {
   auto a = parse_create_pull_point(fault("ter:NotAuthorized", "Sender not authorized"), kNow);
   ASSERT_FALSE(a);
   EXPECT_EQ(a.error().kind, ErrorKind::unauthenticated);
+  // The same reading as onvif/client's: subcode and reason.
+  EXPECT_EQ(a.error().message,
+            "camera refused the credentials (SOAP fault ter:NotAuthorized: Sender not authorized)");
   auto b = parse_pull_messages(fault("ter:InvalidArgVal", "unknown subscription"), kNow);
   ASSERT_FALSE(b);
   EXPECT_EQ(b.error().kind, ErrorKind::failed_precondition);

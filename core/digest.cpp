@@ -1,0 +1,105 @@
+#include "core/digest.h"
+
+#include <openssl/evp.h>
+
+#include <cstdio>
+
+#include "core/crypto.h"
+#include "core/encoding.h"
+
+namespace zaulek::digest {
+namespace {
+
+std::string hash(const EVP_MD* md, std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), out, &len, md, nullptr);
+  return std::string(reinterpret_cast<char*>(out), len);
+}
+
+}  // namespace
+
+std::string md5_hex(std::string_view data) {
+  return to_hex(hash(EVP_md5(), data));
+}
+
+std::string sha1(std::string_view data) {
+  return hash(EVP_sha1(), data);
+}
+
+std::string response(std::string_view method, std::string_view uri, std::string_view user,
+                     std::string_view realm, std::string_view password, std::string_view nonce,
+                     std::string_view qop, std::string_view nc, std::string_view cnonce) {
+  std::string s(user);
+  s.append(":").append(realm).append(":").append(password);
+  const std::string ha1 = md5_hex(s);
+  s.assign(method).append(":").append(uri);
+  const std::string ha2 = md5_hex(s);
+  s.assign(ha1).append(":").append(nonce).append(":");
+  if (!qop.empty()) s.append(nc).append(":").append(cnonce).append(":").append(qop).append(":");
+  s.append(ha2);
+  return md5_hex(s);
+}
+
+bool param(std::string_view header, std::string_view key, std::string& value) {
+  if (header.substr(0, 7) != "Digest ") return false;
+  std::string_view rest = header.substr(7);
+  while (!rest.empty()) {
+    while (!rest.empty() && (rest.front() == ' ' || rest.front() == ',')) rest.remove_prefix(1);
+    auto eq = rest.find('=');
+    if (eq == std::string_view::npos) return false;
+    std::string_view k = rest.substr(0, eq);
+    rest.remove_prefix(eq + 1);
+    std::string_view v;
+    if (!rest.empty() && rest.front() == '"') {
+      auto end = rest.find('"', 1);
+      if (end == std::string_view::npos) return false;
+      v = rest.substr(1, end - 1);
+      rest.remove_prefix(end + 1);
+    } else {
+      auto end = rest.find(',');
+      v = rest.substr(0, end);
+      rest.remove_prefix(end == std::string_view::npos ? rest.size() : end);
+    }
+    if (k == key) {
+      value = v;
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string authorization(std::string_view method, std::string_view uri, std::string_view user,
+                          std::string_view password, const Challenge& c, std::string_view cnonce,
+                          unsigned nc) {
+  char ncbuf[9];
+  std::snprintf(ncbuf, sizeof ncbuf, "%08x", nc);
+  const std::string_view qop = c.qop_auth ? "auth" : "";
+  std::string out = "Digest username=\"" + std::string(user) + "\", realm=\"" + c.realm +
+                    "\", nonce=\"" + c.nonce + "\", uri=\"" + std::string(uri) + "\"";
+  if (c.qop_auth)
+    out += ", qop=auth, nc=" + std::string(ncbuf) + ", cnonce=\"" + std::string(cnonce) + "\"";
+  out += ", response=\"" +
+         response(method, uri, user, c.realm, password, c.nonce, qop, ncbuf, cnonce) + "\"";
+  if (!c.opaque.empty()) out += ", opaque=\"" + c.opaque + "\"";
+  return out;
+}
+
+bool verify(std::string_view authorization, std::string_view method, std::string_view expected_user,
+            std::string_view expected_password, std::string_view realm, std::string_view nonce) {
+  std::string user, r, n, uri, got, qop, nc, cnonce;
+  if (!param(authorization, "username", user) || !param(authorization, "realm", r) ||
+      !param(authorization, "nonce", n) || !param(authorization, "uri", uri) ||
+      !param(authorization, "response", got))
+    return false;
+  if (user != expected_user || r != realm || n != nonce) return false;
+  if (param(authorization, "qop", qop)) {
+    if (qop != "auth" || !param(authorization, "nc", nc) || !param(authorization, "cnonce", cnonce))
+      return false;
+  }
+  const std::string expected =
+      response(method, uri, user, r, expected_password, n, qop, nc, cnonce);
+  return got.size() == expected.size() && crypto::equal_constant_time(got, expected);
+}
+
+}  // namespace zaulek::digest

@@ -1,0 +1,53 @@
+// core/text.h: the string helpers for outside text.
+#include <gtest/gtest.h>
+
+#include "core/text.h"
+
+namespace zaulek {
+namespace {
+
+TEST(Text, CaseIsAsciiOnly) {
+  EXPECT_EQ(ascii_lower("Digest REALM=\"X\""), "digest realm=\"x\"");
+  EXPECT_EQ(ascii_lower("\xc3\x84"), "\xc3\x84");  // UTF-8 bytes untouched
+  EXPECT_TRUE(iequals("Content-Length", "content-LENGTH"));
+  EXPECT_FALSE(iequals("Content-Length", "Content-Lengt"));
+  EXPECT_TRUE(contains_nocase("ter:ActionNotSupported", "actionnotsupported"));
+  EXPECT_TRUE(contains_nocase("abc", ""));
+  EXPECT_FALSE(contains_nocase("ab", "abc"));
+}
+
+TEST(Text, TrimTakesTheBlanksAsked) {
+  EXPECT_EQ(trim(" \t\r\nx y\n "), "x y");
+  EXPECT_EQ(trim("\r\n\t "), "");
+  EXPECT_EQ(trim(""), "");
+  EXPECT_EQ(trim("\r x \r", " \t"), "\r x \r");
+  EXPECT_EQ(trim("\v x\f", " \t\n\v\f\r"), "x");
+}
+
+TEST(Text, PrintableReplacesAndCuts) {
+  EXPECT_EQ(printable("ok"), "ok");
+  EXPECT_EQ(printable(std::string("a\0b\x7f\xff\n", 6)), "a?b???");
+  EXPECT_EQ(printable("abcdef", 3), "abc...");
+  EXPECT_EQ(printable(std::string(300, 'x')).size(), 203u);  // 200 and "..."
+}
+
+TEST(Text, ParseNumberTakesTheWholeTextOrNothing) {
+  int i = 7;
+  EXPECT_TRUE(parse_number("42", i));
+  EXPECT_EQ(i, 42);
+  EXPECT_TRUE(parse_number("-3", i));
+  EXPECT_EQ(i, -3);
+  for (const char* bad : {"", " 1", "1 ", "+1", "1x", "0x10", "99999999999"}) {
+    i = 7;
+    EXPECT_FALSE(parse_number(bad, i)) << bad;
+    EXPECT_EQ(i, 7) << bad;
+  }
+  unsigned u = 0;
+  EXPECT_FALSE(parse_number("-1", u));
+  double d = 0;
+  EXPECT_TRUE(parse_number("1.5", d));
+  EXPECT_EQ(d, 1.5);
+}
+
+}  // namespace
+}  // namespace zaulek
