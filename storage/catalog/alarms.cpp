@@ -93,7 +93,7 @@ Result<RaisedAlarm> SqliteCatalog::raise_alarm(const Alarm& a) {
         "first_event_id, last_event_id, first_ns, last_ns, created_ns) "
         "VALUES (?1, ?2, ?3, ?4, ?5, 'new', 1, ?6, ?7, ?8, ?9, ?10) RETURNING *",
         read_alarm, a.camera_id, a.kind, a.source_key, a.rule_id, a.priority, a.first_event_id,
-        a.last_event_id, a.first_ns, a.last_ns, to_ns(clock_.realtime()));
+        a.last_event_id, a.first_ns, a.last_ns, to_unix_ns(clock_.realtime()));
     if (!added) return with_context(added.error(), "adding an alarm of " + a.camera_id);
     if (!*added) return make_error(ErrorKind::internal, "alarm insert returned no row");
     out.alarm = std::move(**added);
@@ -148,7 +148,7 @@ Result<Alarm> SqliteCatalog::change_alarm(std::int64_t id, const char* update, B
 Result<Alarm> SqliteCatalog::acknowledge_alarm(std::int64_t id, const std::string& by) {
   if (by.empty() || by.size() > 256)
     return make_error(ErrorKind::invalid_argument, "acknowledging user must be 1 to 256 bytes");
-  const std::int64_t now = to_ns(clock_.realtime());
+  const std::int64_t now = to_unix_ns(clock_.realtime());
   return change_alarm(
       id,
       "UPDATE alarms SET state = 'acknowledged', acknowledged_by = ?2, acknowledged_ns = ?3 "
@@ -162,7 +162,7 @@ Result<Alarm> SqliteCatalog::resolve_alarm(std::int64_t id, const std::string& b
     return make_error(ErrorKind::invalid_argument, "resolving user must be 1 to 256 bytes");
   if (note.empty() || note.size() > 4096)
     return make_error(ErrorKind::invalid_argument, "a resolve note of 1 to 4096 bytes is required");
-  const std::int64_t now = to_ns(clock_.realtime());
+  const std::int64_t now = to_unix_ns(clock_.realtime());
   return change_alarm(
       id,
       "UPDATE alarms SET state = 'resolved', resolved_by = ?2, resolved_ns = ?3, note = ?4 "
@@ -173,7 +173,7 @@ Result<Alarm> SqliteCatalog::resolve_alarm(std::int64_t id, const std::string& b
 Result<Alarm> SqliteCatalog::assign_alarm(std::int64_t id, const std::string& user) {
   if (user.empty() || user.size() > 256)
     return make_error(ErrorKind::invalid_argument, "assigned user must be 1 to 256 bytes");
-  const std::int64_t now = to_ns(clock_.realtime());
+  const std::int64_t now = to_unix_ns(clock_.realtime());
   return change_alarm(
       id,
       "UPDATE alarms SET assigned_to = ?2, assigned_ns = ?3 "
@@ -191,7 +191,7 @@ Result<StoredRule> SqliteCatalog::add_rule(const StoredRule& rule) {
   std::lock_guard lock(write_mu_);
   if (auto s = sql::execute(
           *writer_, "INSERT INTO rules (id, spec, created_by, created_ns) VALUES (?1, ?2, ?3, ?4)",
-          r.id, r.spec, r.created_by, to_ns(r.created));
+          r.id, r.spec, r.created_by, to_unix_ns(r.created));
       !s) {
     if (s.error().kind == ErrorKind::already_exists)
       return make_error(ErrorKind::already_exists, "rule " + r.id + " already exists");

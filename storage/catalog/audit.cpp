@@ -54,7 +54,7 @@ Status SqliteCatalog::audit(const AuditEntry& e) {
     return make_error(ErrorKind::invalid_argument,
                       "audit entry '" + e.action.substr(0, 128) + "' has an oversized field");
   }
-  const std::int64_t time_ns = to_ns(e.time == WallTime{} ? clock_.realtime() : e.time);
+  const std::int64_t time_ns = to_unix_ns(e.time == WallTime{} ? clock_.realtime() : e.time);
   const std::string& detail = e.detail.empty() ? kEmptyDetail : e.detail;
   std::lock_guard lock(write_mu_);
   // The audit trail is evidence: its commits wait for the disk (see sqlite.cpp).

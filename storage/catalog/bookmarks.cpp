@@ -41,7 +41,7 @@ Result<Bookmark> SqliteCatalog::add_bookmark(const Bookmark& bookmark) {
                             "rule_id, note, created_by, created_ns) "
                             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                             b.camera_id, b.time_ns, b.until_ns, b.alarm_id, b.rule_id, b.note,
-                            b.created_by, to_ns(b.created));
+                            b.created_by, to_unix_ns(b.created));
       !r)
     return with_context(r.error(), "adding bookmark on " + b.camera_id);
   b.id = writer_->last_insert_rowid();

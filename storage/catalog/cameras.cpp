@@ -113,7 +113,7 @@ Result<Camera> SqliteCatalog::add_camera(const Camera& camera) {
         "?9, ?10, ?11, ?12, ?13, ?13, ?14)",
         c.id, c.name, c.onvif_url, c.username, c.password_enc, c.manufacturer, c.model, c.serial,
         c.hardware_id, c.endpoint_ref, to_string(c.recording_mode), c.retention_days,
-        to_ns(c.created), std::int64_t{c.allow_basic_auth});
+        to_unix_ns(c.created), std::int64_t{c.allow_basic_auth});
     if (r) {
       if (auto s = tx->commit(); !s) return s.error();
       return c;
@@ -147,7 +147,7 @@ Result<Camera> SqliteCatalog::update_camera(const Camera& c) {
           "WHERE id = ?1",
           c.id, c.name, c.onvif_url, c.username, c.password_enc, c.manufacturer, c.model, c.serial,
           c.hardware_id, c.endpoint_ref, to_string(c.recording_mode), c.retention_days,
-          to_ns(clock_.realtime()), std::int64_t{c.allow_basic_auth});
+          to_unix_ns(clock_.realtime()), std::int64_t{c.allow_basic_auth});
       !r)
     return with_context(r.error(), "updating camera " + c.id);
   if (writer_->changes() == 0) return make_error(ErrorKind::not_found, "no camera " + c.id);

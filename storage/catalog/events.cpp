@@ -109,7 +109,7 @@ Result<Catalog::ExpiredMetadata> SqliteCatalog::delete_expired_metadata(int max_
     return make_error(ErrorKind::invalid_argument, "max_age_days must be 1 to 3650");
   if (auto v = validate_limit(limit); !v) return v.error();
   constexpr std::int64_t kDayNs = 86400LL * 1'000'000'000;
-  const std::int64_t now = to_ns(clock_.realtime());
+  const std::int64_t now = to_unix_ns(clock_.realtime());
   std::lock_guard lock(write_mu_);
   // Nothing younger than the shortest retention goes: the time index
   // bounds the scan, the camera's own retention decides.

@@ -70,10 +70,11 @@ Result<Export> SqliteCatalog::add_export(const Export& job) {
   if (!next) return next.error();
   if (!*next) return make_error(ErrorKind::data_loss, "export id counter is missing");
   x.id = "exp-" + std::to_string(**next);
-  if (auto r = sql::execute(*writer_,
-                            "INSERT INTO exports (id, camera_id, from_ns, to_ns, state, "
-                            "created_by, created_ns) VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6)",
-                            x.id, x.camera_id, x.from_ns, x.to_ns, x.created_by, to_ns(x.created));
+  if (auto r =
+          sql::execute(*writer_,
+                       "INSERT INTO exports (id, camera_id, from_ns, to_ns, state, "
+                       "created_by, created_ns) VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6)",
+                       x.id, x.camera_id, x.from_ns, x.to_ns, x.created_by, to_unix_ns(x.created));
       !r)
     return with_context(r.error(), "adding export " + x.id);
   if (auto c = tx->commit(); !c) return c.error();
@@ -100,7 +101,7 @@ Result<Export> SqliteCatalog::update_export(const Export& job) {
           "finished_ns = CASE WHEN ?7 THEN ?8 ELSE NULL END "
           "WHERE id = ?1 AND instr(',' || ?9 || ',', ',' || state || ',') > 0",
           job.id, to_string(job.state), job.path, job.bytes, job.sha256, job.error,
-          finished ? 1 : 0, to_ns(clock_.realtime()), from_states);
+          finished ? 1 : 0, to_unix_ns(clock_.realtime()), from_states);
       !r)
     return with_context(r.error(), "updating export " + job.id);
   const bool changed = writer_->changes() > 0;
@@ -134,7 +135,7 @@ Result<std::int64_t> SqliteCatalog::fail_unfinished_exports(const std::string& r
   if (auto r = sql::execute(*writer_,
                             "UPDATE exports SET state = 'failed', error = ?1, finished_ns = ?2 "
                             "WHERE state IN ('queued', 'running')",
-                            reason, to_ns(clock_.realtime()));
+                            reason, to_unix_ns(clock_.realtime()));
       !r)
     return r.error();
   return static_cast<std::int64_t>(writer_->changes());

@@ -31,11 +31,11 @@ Result<Hold> SqliteCatalog::add_hold(const Hold& hold) {
   std::lock_guard lock(write_mu_);
   // A hold is what keeps evidence from retention: it must survive a power cut.
   sql::DurableScope durable(*writer_);
-  if (auto r =
-          sql::execute(*writer_,
-                       "INSERT INTO holds (camera_id, from_ns, to_ns, reason, created_by, "
-                       "created_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                       h.camera_id, h.from_ns, h.to_ns, h.reason, h.created_by, to_ns(h.created));
+  if (auto r = sql::execute(*writer_,
+                            "INSERT INTO holds (camera_id, from_ns, to_ns, reason, created_by, "
+                            "created_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                            h.camera_id, h.from_ns, h.to_ns, h.reason, h.created_by,
+                            to_unix_ns(h.created));
       !r)
     return with_context(r.error(), "adding hold on " + h.camera_id);
   h.id = writer_->last_insert_rowid();

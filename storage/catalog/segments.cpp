@@ -330,7 +330,7 @@ Result<std::vector<Segment>> SqliteCatalog::retention_candidates(std::optional<i
                      " SELECT id FROM cams WHERE id IS NOT NULL",
                      [](const sql::Stmt& row) { return row.text("id"); });
   if (!cameras) return cameras.error();
-  const std::int64_t now = to_ns(clock_.realtime());
+  const std::int64_t now = to_unix_ns(clock_.realtime());
   constexpr std::int64_t kDayNs = 86400LL * 1'000'000'000;
   std::vector<std::vector<Segment>> lists;
   for (const std::string& camera : *cameras) {

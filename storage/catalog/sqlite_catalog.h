@@ -17,10 +17,7 @@
 
 namespace zaulek::storage {
 
-inline std::int64_t to_ns(WallTime t) {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-}
-
+// The inverse of to_unix_ns (core/clock.h).
 inline WallTime from_ns(std::int64_t ns) {
   return WallTime{std::chrono::duration_cast<WallTime::duration>(std::chrono::nanoseconds{ns})};
 }

@@ -57,7 +57,7 @@ Result<User> SqliteCatalog::add_user(const std::string& name, Role role,
   if (auto s = sql::execute(
           *writer_,
           "INSERT INTO users (name, role, password_hash, created_ns) VALUES (?1, ?2, ?3, ?4)", name,
-          to_string(role), password_hash, to_ns(u.created));
+          to_string(role), password_hash, to_unix_ns(u.created));
       !s) {
     if (s.error().kind == ErrorKind::already_exists) {
       return make_error(ErrorKind::already_exists, "user '" + name + "' already exists");
@@ -118,11 +118,11 @@ Status SqliteCatalog::set_user_cameras(std::int64_t id,
 Status SqliteCatalog::add_session(const Session& s) {
   if (s.token_hash.empty()) return make_error(ErrorKind::invalid_argument, "empty token hash");
   std::lock_guard lock(write_mu_);
-  if (auto r =
-          sql::execute(*writer_,
-                       "INSERT INTO sessions (token_hash, user_id, csrf_token, created_ns, "
-                       "expires_ns) VALUES (?1, ?2, ?3, ?4, ?5)",
-                       s.token_hash, s.user_id, s.csrf_token, to_ns(s.created), to_ns(s.expires));
+  if (auto r = sql::execute(*writer_,
+                            "INSERT INTO sessions (token_hash, user_id, csrf_token, created_ns, "
+                            "expires_ns) VALUES (?1, ?2, ?3, ?4, ?5)",
+                            s.token_hash, s.user_id, s.csrf_token, to_unix_ns(s.created),
+                            to_unix_ns(s.expires));
       !r) {
     // Never put the token hash in a message: it is as good as the token here.
     if (r.error().kind == ErrorKind::not_found) {
@@ -136,7 +136,7 @@ Status SqliteCatalog::add_session(const Session& s) {
 
 Result<Session> SqliteCatalog::find_session(const std::string& token_hash) {
   return find_one("SELECT * FROM sessions WHERE token_hash = ?1 AND expires_ns > ?2", read_session,
-                  "no such session, or it has expired", token_hash, to_ns(clock_.realtime()));
+                  "no such session, or it has expired", token_hash, to_unix_ns(clock_.realtime()));
 }
 
 Status SqliteCatalog::delete_session(const std::string& token_hash) {
@@ -148,7 +148,7 @@ Status SqliteCatalog::delete_session(const std::string& token_hash) {
 Status SqliteCatalog::delete_expired_sessions() {
   std::lock_guard lock(write_mu_);
   return sql::execute(*writer_, "DELETE FROM sessions WHERE expires_ns <= ?1",
-                      to_ns(clock_.realtime()));
+                      to_unix_ns(clock_.realtime()));
 }
 
 Status SqliteCatalog::delete_user_sessions(std::int64_t user_id) {
