@@ -216,6 +216,27 @@ Status Connection::exec(const char* sql) {
   return {};
 }
 
+Result<ReaderPool::Lease> ReaderPool::borrow() {
+  {
+    std::lock_guard lock(mu_);
+    if (!idle_.empty()) {
+      auto c = std::move(idle_.back());
+      idle_.pop_back();
+      return Lease(this, std::move(c));
+    }
+  }
+  // Opening happens outside the lock; a burst of readers opens a few more.
+  auto c = Connection::open(path_, false);
+  if (!c) return c.error();
+  if (auto s = (*c)->exec("PRAGMA query_only = ON"); !s) return s.error();
+  return Lease(this, std::move(*c));
+}
+
+void ReaderPool::give_back(std::unique_ptr<Connection> c) {
+  std::lock_guard lock(mu_);
+  if (idle_.size() < kMaxIdle) idle_.push_back(std::move(c));
+}
+
 Result<Transaction> Transaction::begin(Connection& c) {
   if (auto s = c.exec("BEGIN IMMEDIATE"); !s) return s.error();
   return Transaction(c);

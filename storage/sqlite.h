@@ -1,6 +1,9 @@
 // Internal: a thin RAII layer over the SQLite C API. Bound parameters only;
 // columns are read by name so that a schema change cannot shift values into
 // the wrong field. Every SQLite result code is mapped to one ErrorKind here.
+// On top, the plumbing every query shares: execute (no rows), query_one (one
+// row or none), query_all (every row, or a page with its sql::Limit), the
+// reader pool and the synchronous=FULL scope.
 #pragma once
 
 #include <sqlite3.h>
@@ -8,10 +11,13 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/error.h"
@@ -20,6 +26,12 @@ namespace zaulek::storage::sql {
 
 // Maps an SQLite (extended) result code to our error space, see sqlite.cpp.
 Error to_error(int code, std::string_view what, sqlite3* db);
+
+// A LIMIT bound as a parameter; a type of its own so that a page query can
+// find (and check) it among the other parameters.
+struct Limit {
+  int value;
+};
 
 class Stmt {
  public:
@@ -38,6 +50,18 @@ class Stmt {
   Stmt& bind_null(int index);
   Stmt& bind(int index, const std::optional<std::string>& value) {
     return value ? bind(index, *value) : bind_null(index);
+  }
+  Stmt& bind(int index, const std::optional<std::int64_t>& value) {
+    return value ? bind(index, *value) : bind_null(index);
+  }
+  Stmt& bind(int index, const std::vector<std::uint8_t>& value) { return bind_blob(index, value); }
+  Stmt& bind(int index, Limit limit) { return bind(index, limit.value); }
+  // Binds `values` to ?1, ?2, ... in order.
+  template <class... Args>
+  Stmt& bind_all(const Args&... values) {
+    int index = 0;
+    (bind(++index, values), ...);
+    return *this;
   }
 
   // Runs one step: true when a row is ready, false when done; error otherwise.
@@ -104,6 +128,116 @@ class Connection {
   sqlite3* db_;
   std::filesystem::path path_;
   std::unordered_map<const char*, std::unique_ptr<Stmt>> cache_;
+};
+
+// What a row reader (const Stmt& -> T or Result<T>) makes: T.
+template <class T>
+struct ResultValue {
+  using type = T;
+};
+template <class T>
+struct ResultValue<Result<T>> {
+  using type = T;
+};
+template <class Read>
+using RowOf = typename ResultValue<std::decay_t<std::invoke_result_t<Read&, const Stmt&>>>::type;
+
+// Runs `sql` (a string literal: the statement cache key) with `args` bound to
+// ?1, ?2, ... to completion: for statements without rows.
+template <class... Args>
+Status execute(Connection& c, const char* sql, const Args&... args) {
+  auto st = c.prepare(sql);
+  if (!st) return st.error();
+  (*st)->bind_all(args...);
+  return (*st)->run();
+}
+
+// Find one: the first row of `sql` with `args` bound to ?1, ?2, ..., read by
+// `read`; nullopt when the query returns no row.
+template <class Read, class... Args>
+Result<std::optional<RowOf<Read>>> query_one(Connection& c, const char* sql, Read read,
+                                             const Args&... args) {
+  using T = RowOf<Read>;
+  auto st = c.prepare(sql);
+  if (!st) return st.error();
+  (*st)->bind_all(args...);
+  auto row = (*st)->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<T>();
+  Result<T> value = read(**st);
+  if (!value) return value.error();
+  return std::optional<T>(std::move(*value));
+}
+
+// Every row that `st` (bound) still returns, read by `read`.
+template <class Read>
+Result<std::vector<RowOf<Read>>> collect(Stmt& st, Read read) {
+  std::vector<RowOf<Read>> out;
+  for (;;) {
+    auto row = st.step();
+    if (!row) return row.error();
+    if (!*row) return out;
+    Result<RowOf<Read>> value = read(static_cast<const Stmt&>(st));
+    if (!value) return value.error();
+    out.push_back(std::move(*value));
+  }
+}
+
+// List: every row of `sql` with `args` bound to ?1, ?2, ..., read by `read`;
+// a page when the SQL carries its LIMIT (and keyset bound) among `args`.
+template <class Read, class... Args>
+Result<std::vector<RowOf<Read>>> query_all(Connection& c, const char* sql, Read read,
+                                           const Args&... args) {
+  auto st = c.prepare(sql);
+  if (!st) return st.error();
+  (*st)->bind_all(args...);
+  return collect(**st, read);
+}
+
+// Reader connections, borrowed one per call: a slow reader never holds the
+// writer, and readers never share a connection (SQLite's rule in NOMUTEX
+// mode). They are opened query_only.
+class ReaderPool {
+ public:
+  class Lease {
+   public:
+    Lease(ReaderPool* pool, std::unique_ptr<Connection> c) : pool_(pool), c_(std::move(c)) {}
+    Lease(Lease&& o) noexcept = default;
+    Lease& operator=(Lease&&) = delete;
+    ~Lease() {
+      if (c_) pool_->give_back(std::move(c_));
+    }
+    Connection* operator->() const { return c_.get(); }
+    Connection& operator*() const { return *c_; }
+
+   private:
+    ReaderPool* pool_;
+    std::unique_ptr<Connection> c_;
+  };
+
+  explicit ReaderPool(std::filesystem::path path) : path_(std::move(path)) {}
+  Result<Lease> borrow();
+
+ private:
+  void give_back(std::unique_ptr<Connection> c);
+
+  static constexpr std::size_t kMaxIdle = 8;
+  std::filesystem::path path_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<Connection>> idle_;
+};
+
+// Switches a connection to synchronous=FULL for one commit: the WAL is
+// fsynced before COMMIT returns, so a power cut cannot lose it.
+class DurableScope {
+ public:
+  explicit DurableScope(Connection& c) : c_(c) { (void)c_.exec("PRAGMA synchronous = FULL"); }
+  ~DurableScope() { (void)c_.exec("PRAGMA synchronous = NORMAL"); }
+  DurableScope(const DurableScope&) = delete;
+  DurableScope& operator=(const DurableScope&) = delete;
+
+ private:
+  Connection& c_;
 };
 
 // Owns a BEGIN ... COMMIT; rolls back in the destructor unless committed.

@@ -1,0 +1,15 @@
+#include "core/ids.h"
+
+namespace zaulek {
+
+bool valid_camera_id(const std::string& id) {
+  if (id.empty() || id.size() > 64 || id.front() == '.') return false;
+  for (char ch : id) {
+    bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '-' || ch == '_' || ch == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace zaulek

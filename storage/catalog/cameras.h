@@ -1,0 +1,69 @@
+// Cameras and their streams. Part of Catalog (storage/catalog.h).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/error.h"
+
+namespace zaulek::storage {
+
+enum class RecordingMode { continuous, events, off };
+std::string_view to_string(RecordingMode mode);
+std::optional<RecordingMode> parse_recording_mode(std::string_view text);
+
+struct Camera {
+  std::string
+      id;  // "cam-<n>" assigned by add_camera when empty; [A-Za-z0-9._-]{1,64}, no leading "."
+  std::string name;
+  std::string onvif_url;
+  std::string username;
+  std::vector<std::uint8_t> password_enc;  // sealed by the server; storage never sees plaintext
+  std::string manufacturer;
+  std::string model;
+  std::string serial;
+  std::string hardware_id;
+  std::string endpoint_ref;  // WS-Discovery endpoint reference (urn:uuid:...)
+  RecordingMode recording_mode = RecordingMode::continuous;
+  int retention_days = 90;  // 1..3650; the effective limit is min(this, config max_age_days)
+  // The recorder may answer an RTSP Basic challenge (the password in clear).
+  bool allow_basic_auth = false;
+  WallTime created;  // set by the catalogue
+  WallTime updated;  // set by the catalogue
+};
+
+enum class StreamKind { main, sub };
+std::string_view to_string(StreamKind kind);
+
+struct Stream {
+  std::string camera_id;
+  StreamKind kind = StreamKind::main;
+  std::string profile_token;
+  std::string rtsp_uri;  // without credentials
+  std::string codec;
+  int width = 0;
+  int height = 0;
+};
+
+class CameraCatalog {
+ public:
+  // Cameras. Deleting a camera deletes its streams; its segments and holds
+  // stay (the footage still exists) until retention or release removes them.
+  virtual Result<Camera> add_camera(const Camera& camera) = 0;  // already_exists, invalid_argument
+  virtual Result<Camera> find_camera(const std::string& id) = 0;  // not_found
+  virtual Result<std::vector<Camera>> list_cameras() = 0;
+  virtual Result<Camera> update_camera(const Camera& camera) = 0;  // by id; keeps `created`
+  virtual Status delete_camera(const std::string& id) = 0;         // not_found
+  // Replaces the camera's streams (one per kind).
+  virtual Status set_streams(const std::string& camera_id, const std::vector<Stream>& streams) = 0;
+  virtual Result<std::vector<Stream>> list_streams(const std::string& camera_id) = 0;
+
+ protected:
+  ~CameraCatalog() = default;
+};
+
+}  // namespace zaulek::storage

@@ -1,0 +1,52 @@
+// Evidence export jobs. Part of Catalog (storage/catalog.h).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/error.h"
+
+namespace zaulek::storage {
+
+enum class ExportState { queued, running, done, failed };
+std::string_view to_string(ExportState state);
+
+// An evidence export job. While queued or running, its footage is protected
+// from retention as if held.
+struct Export {
+  std::string id;  // "exp-<n>", assigned by add_export
+  std::string camera_id;
+  std::int64_t from_ns = 0;
+  std::int64_t to_ns = 0;
+  ExportState state = ExportState::queued;
+  std::string path;  // relative to the storage root, once done
+  std::int64_t bytes = 0;
+  std::string sha256;
+  std::string error;  // why it failed
+  std::string created_by;
+  WallTime created;                  // set by the catalogue
+  std::optional<WallTime> finished;  // set when done or failed
+};
+
+class ExportCatalog {
+ public:
+  // Exports.
+  virtual Result<Export> add_export(const Export& job) = 0;  // id, state, created assigned
+  // Moves a job on: queued -> running -> done | failed (failed_precondition
+  // otherwise); done/failed set `finished`. path/bytes/sha256/error as given.
+  virtual Result<Export> update_export(const Export& job) = 0;
+  virtual Result<Export> find_export(const std::string& id) = 0;  // not_found
+  // Newest first; camera_id "" = all cameras.
+  virtual Result<std::vector<Export>> list_exports(const std::string& camera_id, int limit) = 0;
+  // After a restart: every queued or running job failed with `reason`; returns how many.
+  virtual Result<std::int64_t> fail_unfinished_exports(const std::string& reason) = 0;
+
+ protected:
+  ~ExportCatalog() = default;
+};
+
+}  // namespace zaulek::storage

@@ -1,0 +1,159 @@
+// Users (with the cameras each may see) and login sessions.
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
+#include "storage/catalog/sqlite_catalog.h"
+
+namespace zaulek::storage {
+namespace {
+
+Result<User> read_user(const sql::Stmt& st) {
+  User u;
+  u.id = st.int64("id");
+  u.name = st.text("name");
+  auto role = parse_role(st.text("role"));
+  if (!role) return make_error(ErrorKind::data_loss, "user " + u.name + " has an unknown role");
+  u.role = *role;
+  u.password_hash = st.text("password_hash");
+  u.created = from_ns(st.int64("created_ns"));
+  u.disabled = st.int64("disabled") != 0;
+  if (auto cams = st.opt_text("cameras")) {
+    auto j = nlohmann::json::parse(*cams, nullptr, false);
+    if (j.is_discarded() || !j.is_array())
+      return make_error(ErrorKind::data_loss, "user " + u.name + " has an unreadable camera list");
+    std::vector<std::string> ids;
+    for (const auto& e : j)
+      if (e.is_string()) ids.push_back(e.get<std::string>());
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    u.cameras = std::move(ids);
+  }
+  return u;
+}
+
+Session read_session(const sql::Stmt& st) {
+  Session s;
+  s.token_hash = st.text("token_hash");
+  s.user_id = st.int64("user_id");
+  s.csrf_token = st.text("csrf_token");
+  s.created = from_ns(st.int64("created_ns"));
+  s.expires = from_ns(st.int64("expires_ns"));
+  return s;
+}
+
+}  // namespace
+
+Result<User> SqliteCatalog::add_user(const std::string& name, Role role,
+                                     const std::string& password_hash) {
+  if (name.empty() || name.size() > 64 || name.find('\0') != std::string::npos) {
+    return make_error(ErrorKind::invalid_argument, "user name must be 1 to 64 characters");
+  }
+  if (password_hash.empty() || password_hash.size() > 1024) {
+    return make_error(ErrorKind::invalid_argument, "password hash must be 1 to 1024 characters");
+  }
+  User u{0, name, role, password_hash, clock_.realtime(), false};
+  std::lock_guard lock(write_mu_);
+  if (auto s = sql::execute(
+          *writer_,
+          "INSERT INTO users (name, role, password_hash, created_ns) VALUES (?1, ?2, ?3, ?4)", name,
+          to_string(role), password_hash, to_unix_ns(u.created));
+      !s) {
+    if (s.error().kind == ErrorKind::already_exists) {
+      return make_error(ErrorKind::already_exists, "user '" + name + "' already exists");
+    }
+    return with_context(s.error(), "adding user '" + name + "'");
+  }
+  u.id = writer_->last_insert_rowid();
+  return u;
+}
+
+Result<User> SqliteCatalog::find_user(const std::string& name) {
+  return find_one("SELECT * FROM users WHERE name = ?1", read_user, "no user '" + name + "'", name);
+}
+
+Result<User> SqliteCatalog::find_user(std::int64_t id) {
+  return find_one("SELECT * FROM users WHERE id = ?1", read_user,
+                  "no user with id " + std::to_string(id), id);
+}
+
+Result<std::vector<User>> SqliteCatalog::list_users() {
+  return list_page("SELECT * FROM users ORDER BY name", read_user);
+}
+
+Status SqliteCatalog::set_user_disabled(std::int64_t id, bool disabled) {
+  std::lock_guard lock(write_mu_);
+  return changed_one(
+      sql::execute(*writer_, "UPDATE users SET disabled = ?2 WHERE id = ?1", id, disabled ? 1 : 0),
+      "user", id);
+}
+
+Status SqliteCatalog::set_user_password(std::int64_t id, const std::string& password_hash) {
+  std::lock_guard lock(write_mu_);
+  return changed_one(sql::execute(*writer_, "UPDATE users SET password_hash = ?2 WHERE id = ?1", id,
+                                  password_hash),
+                     "user", id);
+}
+
+Status SqliteCatalog::set_user_role(std::int64_t id, Role role) {
+  std::lock_guard lock(write_mu_);
+  return changed_one(
+      sql::execute(*writer_, "UPDATE users SET role = ?2 WHERE id = ?1", id, to_string(role)),
+      "user", id);
+}
+
+Status SqliteCatalog::set_user_cameras(std::int64_t id,
+                                       const std::optional<std::vector<std::string>>& cameras) {
+  std::optional<std::vector<std::string>> ids = cameras;
+  if (ids) {
+    std::sort(ids->begin(), ids->end());
+    ids->erase(std::unique(ids->begin(), ids->end()), ids->end());
+  }
+  std::lock_guard lock(write_mu_);
+  return changed_one(sql::execute(*writer_, "UPDATE users SET cameras = ?2 WHERE id = ?1", id,
+                                  camera_set_json(ids)),
+                     "user", id);
+}
+
+Status SqliteCatalog::add_session(const Session& s) {
+  if (s.token_hash.empty()) return make_error(ErrorKind::invalid_argument, "empty token hash");
+  std::lock_guard lock(write_mu_);
+  if (auto r = sql::execute(*writer_,
+                            "INSERT INTO sessions (token_hash, user_id, csrf_token, created_ns, "
+                            "expires_ns) VALUES (?1, ?2, ?3, ?4, ?5)",
+                            s.token_hash, s.user_id, s.csrf_token, to_unix_ns(s.created),
+                            to_unix_ns(s.expires));
+      !r) {
+    // Never put the token hash in a message: it is as good as the token here.
+    if (r.error().kind == ErrorKind::not_found) {
+      return make_error(ErrorKind::not_found,
+                        "adding session: no user with id " + std::to_string(s.user_id));
+    }
+    return make_error(r.error().kind, "adding session failed");
+  }
+  return {};
+}
+
+Result<Session> SqliteCatalog::find_session(const std::string& token_hash) {
+  return find_one("SELECT * FROM sessions WHERE token_hash = ?1 AND expires_ns > ?2", read_session,
+                  "no such session, or it has expired", token_hash, to_unix_ns(clock_.realtime()));
+}
+
+Status SqliteCatalog::delete_session(const std::string& token_hash) {
+  std::lock_guard lock(write_mu_);
+  // Logging out twice is not an error.
+  return sql::execute(*writer_, "DELETE FROM sessions WHERE token_hash = ?1", token_hash);
+}
+
+Status SqliteCatalog::delete_expired_sessions() {
+  std::lock_guard lock(write_mu_);
+  return sql::execute(*writer_, "DELETE FROM sessions WHERE expires_ns <= ?1",
+                      to_unix_ns(clock_.realtime()));
+}
+
+Status SqliteCatalog::delete_user_sessions(std::int64_t user_id) {
+  std::lock_guard lock(write_mu_);
+  return sql::execute(*writer_, "DELETE FROM sessions WHERE user_id = ?1", user_id);
+}
+
+}  // namespace zaulek::storage

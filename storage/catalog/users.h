@@ -1,0 +1,62 @@
+// The catalogue's users (with the cameras each may see) and their login
+// sessions. Part of Catalog (storage/catalog.h).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/error.h"
+#include "core/role.h"
+
+namespace zaulek::storage {
+
+struct User {
+  std::int64_t id = 0;
+  std::string name;
+  Role role = Role::operator_;
+  std::string password_hash;  // Argon2id encoded string; never leaves the server
+  WallTime created;
+  bool disabled = false;
+  // The only cameras this user may see (sorted, no duplicates); nullopt: every
+  // camera (the default). Administrators see every camera whatever is stored.
+  std::optional<std::vector<std::string>> cameras = std::nullopt;
+};
+
+struct Session {
+  std::string token_hash;  // SHA-256 of the bearer token; the token itself is never stored
+  std::int64_t user_id = 0;
+  std::string csrf_token;
+  WallTime created;
+  WallTime expires;
+};
+
+class UserCatalog {
+ public:
+  // Users.
+  virtual Result<User> add_user(const std::string& name, Role role,
+                                const std::string& password_hash) = 0;  // already_exists
+  virtual Result<User> find_user(const std::string& name) = 0;          // not_found
+  virtual Result<User> find_user(std::int64_t id) = 0;
+  virtual Result<std::vector<User>> list_users() = 0;
+  virtual Status set_user_disabled(std::int64_t id, bool disabled) = 0;  // not_found
+  virtual Status set_user_password(std::int64_t id, const std::string& password_hash) = 0;
+  virtual Status set_user_role(std::int64_t id, Role role) = 0;
+  // nullopt: every camera; ids are stored sorted without duplicates. not_found.
+  virtual Status set_user_cameras(std::int64_t id,
+                                  const std::optional<std::vector<std::string>>& cameras) = 0;
+
+  // Sessions.
+  virtual Status add_session(const Session& session) = 0;
+  virtual Result<Session> find_session(const std::string& token_hash) = 0;  // not_found if expired
+  virtual Status delete_session(const std::string& token_hash) = 0;
+  virtual Status delete_expired_sessions() = 0;
+  virtual Status delete_user_sessions(std::int64_t user_id) = 0;  // e.g. after a password change
+
+ protected:
+  ~UserCatalog() = default;
+};
+
+}  // namespace zaulek::storage
