@@ -15,6 +15,8 @@ import time
 
 import requests
 
+from zaulekd_fixture import wait_until
+
 CLONE_NEWNET = 0x40000000
 _in_netns = False
 
@@ -84,27 +86,45 @@ def wait_statuses(daemon, headers, want, count, limit_s=60):
     """Polls GET /api/v1/cameras (bounded) until `count` cameras have status
     `want`; returns the seconds it took."""
     t0 = time.monotonic()
-    last = None
-    while time.monotonic() - t0 < limit_s:
+    last = []
+
+    def all_want():
         cams = cameras(daemon, headers)
-        last = [(c["id"], c["status"]) for c in cams]
-        if len(cams) == count and all(c["status"] == want for c in cams):
-            return time.monotonic() - t0
-        time.sleep(0.2)
-    raise AssertionError(f"not all {count} cameras {want} after {limit_s} s: {last}")
+        last[:] = [(c["id"], c["status"]) for c in cams]
+        return len(cams) == count and all(c["status"] == want for c in cams)
+    wait_until(f"all {count} cameras {want}", all_want, limit_s, step=0.2, detail=lambda: last)
+    return time.monotonic() - t0
 
 
 def wait_log(daemon, pattern, count=1, timeout=60):
     """Polls the daemon's log (bounded) until `pattern` shows `count` times;
     returns the matches."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = re.findall(pattern, daemon.stderr())
-        if len(found) >= count:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"log never showed {count}x {pattern!r} in {timeout} s:\n"
-                         f"{daemon.stderr()[-3000:]}")
+    def found():
+        got = re.findall(pattern, daemon.stderr())
+        return got if len(got) >= count else None
+    return wait_until(f"{count}x {pattern!r} in the log", found, timeout,
+                      detail=lambda: daemon.stderr()[-3000:])
+
+
+def recording_of(daemon, camera_id, headers):
+    """The camera's recorder as GET /api/v1/cameras/{id} shows it."""
+    r = requests.get(daemon.url(f"/api/v1/cameras/{camera_id}"), headers=headers, timeout=10)
+    assert r.status_code == 200, r.text
+    return r.json()["recording"]
+
+
+def wait_buffered(daemon, headers, camera_id, seconds):
+    """Until an events-mode camera's recorder has had frames for `seconds`
+    (state "recording" since recording.state_since) without writing any
+    (frames == 0): its pre-event buffer holds that much footage, which only
+    time makes."""
+    def buffered():
+        rec = recording_of(daemon, camera_id, headers)
+        assert rec.get("frames", 0) == 0, f"events mode wrote before any event: {rec}"
+        return (rec["state"] == "recording"
+                and time.time() - parse_time(rec["state_since"]) >= seconds)
+    wait_until(f"{camera_id}: {seconds} s of footage buffered", buffered, 60, step=0.1,
+               detail=lambda: recording_of(daemon, camera_id, headers))
 
 
 def parse_time(text):

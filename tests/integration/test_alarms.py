@@ -18,7 +18,7 @@ from camera_helpers import (FAST_CAMERAS_TOML, add_camera, admin_headers, enter_
                             parse_time,
                             wait_log)
 from simfleet import SimFleet
-from zaulekd_fixture import ROLE_USERS, SOURCE_DIR
+from zaulekd_fixture import ROLE_USERS, SOURCE_DIR, wait_until
 
 enter_netns()
 
@@ -340,15 +340,13 @@ def test_camera_already_offline_at_start_raises_a_health_alarm(make_daemon):
     code, _ = d.stop()  # the simulator is gone too (left the with-block)
     assert code == 0
     d.start()
-    deadline = time.monotonic() + 30
-    found = []
-    while time.monotonic() < deadline and not found:
+    def offline_event():
         r = requests.get(d.url("/api/v1/events"), params={"camera": cam_id},
                          headers=d.bearer(ROLE_USERS["investigator"]), timeout=10)
-        found = [e for e in r.json()["events"] if e["topic"] == "zaulek:Health/Camera"
-                 and e["state"] == "start" and e["data"]["status"] == "offline"]
-        time.sleep(0.2)
-    assert found, d.stderr()[-3000:]
+        return [e for e in r.json()["events"] if e["topic"] == "zaulek:Health/Camera"
+                and e["state"] == "start" and e["data"]["status"] == "offline"]
+    wait_until("the camera's offline health event", offline_event, 30, step=0.2,
+               detail=lambda: d.stderr()[-3000:])
     r = requests.get(d.url("/api/v1/alarms"), params={"state": "open"},
                      headers=d.bearer(ROLE_USERS["operator"]), timeout=10)
     assert any(a["camera_id"] == cam_id and a["kind"] == "health" for a in r.json()["alarms"])

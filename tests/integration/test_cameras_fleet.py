@@ -13,6 +13,7 @@ import websocket
 from camera_helpers import (FAST_CAMERAS_TOML, add_camera, admin_headers, cameras, enter_netns,
                             free_base_port, wait_statuses)
 from simfleet import SimFleet
+from zaulekd_fixture import wait_until
 
 enter_netns()
 
@@ -139,13 +140,14 @@ def test_twenty_cameras_added_killed_offline_restarted_online(make_daemon):
                 seen.setdefault(m["camera_id"], []).append(m["status"])
         return seen
 
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and not all(
-            transitions().get(i, [])[:3] == ["online", "offline", "online"] for i in ids):
-        time.sleep(0.1)
-    stop.set()
-    thread.join(timeout=5)
-    ws.close()
+    try:
+        wait_until("online, offline, online on the WebSocket for every camera", lambda: all(
+            transitions().get(i, [])[:3] == ["online", "offline", "online"] for i in ids), 20,
+            step=0.1, detail=transitions)
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        ws.close()
     seen = transitions()
     seqs = [m["seq"] for m in messages if m.get("type") == "camera"]
     print(f"{len(seqs)} camera messages on the WebSocket")

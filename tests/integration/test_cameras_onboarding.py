@@ -7,13 +7,13 @@ import json
 import os
 import socket
 import stat
-import time
 
 import requests
 
 from camera_helpers import (FAST_CAMERAS_TOML, add_camera, admin_headers, cameras, enter_netns,
                             wait_statuses)
 from simfleet import SimFleet
+from zaulekd_fixture import wait_until
 
 enter_netns()
 
@@ -89,8 +89,11 @@ def test_add_camera_returns_streams_and_hides_credentials(make_daemon):
                    if e["action"] == "camera.update"]
         assert updates[0]["detail"] == {"allow_basic_auth": {"from": False, "to": True}}, updates
 
-        # Supervision keeps it online (probes every 500 ms with these credentials).
-        time.sleep(1.5)
+        # Supervision keeps it online (probes every 500 ms with these credentials):
+        # two more probes (last_seen moves twice) and it is online.
+        for _ in range(2):
+            seen = cameras(d, h)[0]["last_seen"]
+            wait_until("a health probe", lambda: cameras(d, h)[0]["last_seen"] != seen, 1.5)
         assert cameras(d, h)[0]["status"] == "online"
         assert cameras(d, h)[0]["last_seen"]
 
@@ -180,7 +183,8 @@ def test_clock_skew_of_an_hour_still_authenticates(make_daemon):
         # Supervision keeps authenticating with the skew; a skew that changes
         # under it (-1 h) is learnt again by the next probe.
         sim.set_faults(0, clock_skew_s=-3600)
-        time.sleep(2.0)
+        wait_until("the new clock offset learnt",
+                   lambda: abs(cameras(d, h)[0]["clock_offset_s"] + 3600) <= 2, 2.0)
         cams = cameras(d, h)
         assert cams[0]["status"] == "online", cams
         assert abs(cams[0]["clock_offset_s"] + 3600) <= 2

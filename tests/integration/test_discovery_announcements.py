@@ -15,6 +15,7 @@ import requests
 from camera_helpers import (FAST_CAMERAS_TOML, add_camera, admin_headers, enter_netns,
                             free_base_port)
 from simfleet import SimFleet
+from zaulekd_fixture import wait_until as wait_for
 
 enter_netns()
 
@@ -30,14 +31,10 @@ def devices(d, h):
 
 
 def wait_until(what, fn, limit_s=30):
+    """zaulekd_fixture.wait_until; returns the seconds it took."""
     t0 = time.monotonic()
-    last = None
-    while time.monotonic() - t0 < limit_s:
-        last = fn()
-        if last:
-            return time.monotonic() - t0
-        time.sleep(0.1)
-    raise AssertionError(f"{what} not seen within {limit_s} s (last: {last})")
+    wait_for(what, fn, limit_s, step=0.1)
+    return time.monotonic() - t0
 
 
 def camera(d, h, cam_id):
@@ -52,9 +49,9 @@ def audit(d, h, action):
     return [e for e in r.json()["entries"] if e["action"] == action]
 
 
-def send_hello(endpoint, xaddr):
+def hello_datagram(endpoint, xaddr):
     """A Hello as a camera sends it (shape of onvif/client/fuzz/corpus/fuzz_discovery/hello)."""
-    hello = (
+    return (
         '<?xml version="1.0" encoding="UTF-8"?><s:Envelope '
         'xmlns:s="http://www.w3.org/2003/05/soap-envelope" '
         'xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" '
@@ -67,10 +64,13 @@ def send_hello(endpoint, xaddr):
         '</a:Address></a:EndpointReference><d:Types>dn:NetworkVideoTransmitter</d:Types>'
         '<d:XAddrs>' + xaddr + '</d:XAddrs><d:MetadataVersion>1</d:MetadataVersion>'
         '</d:Hello></s:Body></s:Envelope>').encode()
+
+
+def send_hello(endpoint, xaddr):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton("127.0.0.1"))
     s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1)
-    s.sendto(hello, ("239.255.255.250", 3702))
+    s.sendto(hello_datagram(endpoint, xaddr), ("239.255.255.250", 3702))
     s.close()
 
 
@@ -239,7 +239,13 @@ def test_garbage_on_the_group_is_ignored(make_daemon):
     for payload in (b"", b"\x00" * 100, b"<Envelope>" * 500, hello_no_endpoint,
                     b"<?xml version='1.0'?><a/>", bytes(range(256)) * 200):
         s.sendto(payload[:65000], ("239.255.255.250", 3702))
+    # Proof that the daemon read them: a valid Hello sent after them on the
+    # same socket (so read after them) is listed; nothing else is.
+    marker = "urn:uuid:5e0d1e55-0000-4000-8000-00000000beef"
+    s.sendto(hello_datagram(marker, "http://127.0.0.9/onvif/device_service"),
+             ("239.255.255.250", 3702))
     s.close()
-    time.sleep(0.5)
-    assert devices(d, h) == []
+    wait_until("the Hello sent after the garbage",
+               lambda: [x["endpoint"] for x in devices(d, h)] == [marker] or devices(d, h))
+    assert [x["endpoint"] for x in devices(d, h)] == [marker], devices(d, h)
     assert requests.get(d.url("/healthz"), timeout=5).status_code == 200

@@ -18,7 +18,7 @@ from camera_helpers import (FAST_CAMERAS_TOML, add_camera, admin_headers, enter_
                             parse_time,
                             wait_log)
 from simfleet import SimFleet
-from zaulekd_fixture import ROLE_USERS
+from zaulekd_fixture import ROLE_USERS, wait_until
 
 enter_netns()
 
@@ -66,23 +66,17 @@ def metrics(d):
 
 
 def wait_metric(d, line, present=True, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if (line in metrics(d).splitlines()) == present:
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"metric line {line!r} {'never' if present else 'still'} there")
+    wait_until(f"metric line {line!r} {'present' if present else 'gone'}",
+               lambda: (line in metrics(d).splitlines()) == present, timeout, step=0.2)
 
 
 def consumers(sim, count=1, timeout=30):
     """(subscription id, consumer URL) from the simulator's log, once `count` showed."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = CONSUMER_RE.findall(sim.log())
-        if len(found) >= count:
-            return found
-        time.sleep(0.2)
-    raise AssertionError("the camera got no Subscribe:\n" + sim.log()[-3000:])
+    def found():
+        got = CONSUMER_RE.findall(sim.log())
+        return got if len(got) >= count else None
+    return wait_until(f"{count} Subscribe at the camera", found, timeout, step=0.2,
+                      detail=lambda: sim.log()[-3000:])
 
 
 def test_camera_without_pullpoint_gets_basic_notification(make_daemon):
@@ -119,7 +113,7 @@ def test_camera_without_pullpoint_gets_basic_notification(make_daemon):
             assert m["topic"] == "tns1:RuleEngine/CellMotionDetector/Motion"
             assert m["data"] == {"IsMotion": "true" if state else "false"}
             assert abs(parse_time(m["time"]) - parse_time(t["time"])) < 0.002, (m, t)
-            time.sleep(0.005)
+            time.sleep(0.005)  # camera times are in ms: keeps the two apart (pacing)
         # Printed, never asserted (machines are noisy).
         print("sim event -> Notify -> console latency ms: " +
               ", ".join(f"{x:.1f}" for x in latencies))
@@ -169,10 +163,9 @@ def test_camera_without_pullpoint_gets_basic_notification(make_daemon):
         # Deleting the camera unsubscribes at the camera and retires the token.
         r = requests.delete(d.url(f"/api/v1/cameras/{cam}"), headers=h, timeout=10)
         assert r.status_code in (200, 204), r.text
-        deadline = time.monotonic() + 30
-        while f"subscription {sub_id} unsubscribed" not in sim.log():
-            assert time.monotonic() < deadline, sim.log()[-3000:]
-            time.sleep(0.2)
+        wait_until("the Unsubscribe at the camera",
+                   lambda: f"subscription {sub_id} unsubscribed" in sim.log(), 30, step=0.2,
+                   detail=lambda: sim.log()[-3000:])
         wait_metric(d, "zaulek_notify_consumers 0")
         r = requests.post(consumer, data=NOTIFY, headers=SOAP, timeout=10)
         assert r.status_code == 404, r.text

@@ -4,7 +4,7 @@ import time
 
 import requests
 
-from zaulekd_fixture import ROLE_USERS
+from zaulekd_fixture import ROLE_USERS, wait_until
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -154,14 +154,14 @@ def test_sigterm_exits_zero_quickly_and_no_secret_in_log(daemon):
     assert "shutting down" in log
     for secret in [*daemon.passwords.values(), *tokens, *daemon.tokens, wrong]:
         assert secret not in log
-    time.sleep(0)  # keep the session referenced until here
-    s.close()
+    s.close()  # the keep-alive session stayed referenced (open) until here
 
 
 def _request_in_flight_at_signal(daemon, sig):
     """A login whose body is still arriving when `sig` comes: it must get its
     answer, and the daemon then exits 0 within 5 s."""
     import json as _json
+    import re
     import signal as _signal
     import socket
     body = _json.dumps({"username": ROLE_USERS["operator"],
@@ -170,13 +170,32 @@ def _request_in_flight_at_signal(daemon, sig):
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
             f"Connection: close\r\n\r\n").encode()
     s = socket.create_connection(("127.0.0.1", daemon.port), timeout=10)
-    s.sendall(head + body[:5])
-    time.sleep(0.3)  # the daemon has the headers and waits for the body
+    # A keep-alive GET /healthz first, the login's headers and a bit of its
+    # body right behind it in the same write. The answer to the GET is the
+    # proof that the daemon holds the login's headers and waits for its body:
+    # the session reads on as soon as it has written (on its strand, where a
+    # shutdown posted later finds it receiving).
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" + head + body[:5])
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = s.recv(65536)
+        assert chunk, f"connection closed before the /healthz answer: {buf!r}"
+        buf += chunk
+    first, rest = buf.split(b"\r\n\r\n", 1)
+    assert first.startswith(b"HTTP/1.1 200 "), first
+    length = int(re.search(rb"(?im)^content-length: *(\d+)", first).group(1))
+    while len(rest) < length:
+        chunk = s.recv(65536)
+        assert chunk, "connection closed inside the /healthz answer"
+        rest += chunk
+    reply = rest[length:]
     t0 = time.monotonic()
-    daemon.proc.send_signal({"TERM": _signal.SIGTERM, "INT": _signal.SIGINT}[sig])
-    time.sleep(0.2)
+    signum = {"TERM": _signal.SIGTERM, "INT": _signal.SIGINT}[sig]
+    daemon.proc.send_signal(signum)
+    # The rest of the body only once the daemon is shutting down.
+    wait_until("the daemon shutting down", lambda: f"signal {signum:d} received; shutting down"
+               in daemon.stderr(), 5)
     s.sendall(body[5:])
-    reply = b""
     while True:
         chunk = s.recv(65536)
         if not chunk:

@@ -16,7 +16,7 @@ import time
 import requests
 import websocket
 
-from zaulekd_fixture import ROLE_USERS
+from zaulekd_fixture import ROLE_USERS, wait_until
 
 IDLE = 300          # idle connections from 127.0.0.2
 MAX_TOTAL = 200     # below IDLE: without a per-address cap they would starve everyone
@@ -57,10 +57,7 @@ def ensure_fd_budget(n):
 
 
 def wait_for(pred, what, timeout=30):
-    deadline = time.monotonic() + timeout
-    while not pred():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
+    wait_until(what, pred, timeout)
 
 
 def test_idle_connections_from_one_address_leave_room_for_another(make_daemon):

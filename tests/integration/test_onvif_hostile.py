@@ -17,6 +17,7 @@ import requests
 
 from camera_helpers import FAST_CAMERAS_TOML, add_camera, admin_headers, enter_netns, wait_log
 from simfleet import SimFleet
+from zaulekd_fixture import wait_until
 
 enter_netns()
 
@@ -191,12 +192,8 @@ def faults(d):
 
 def wait_fault(d, kind, above, limit_s=60):
     """Polls /metrics (bounded) until the fault counter of `kind` exceeds `above`."""
-    deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
-        if faults(d).get(kind, 0) > above:
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"zaulek_camera_faults_total{{kind={kind!r}}} stayed at {above}")
+    wait_until(f"zaulek_camera_faults_total{{kind={kind!r}}} above {above}",
+               lambda: faults(d).get(kind, 0) > above, limit_s, step=0.1)
 
 
 def start(make_daemon):

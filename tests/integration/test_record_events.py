@@ -9,6 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 import recordlib  # noqa: E402
+from zaulekd_fixture import wait_until  # noqa: E402
 
 PRE_S = 2.0
 POST_S = 1.5
@@ -16,8 +17,28 @@ GOP_S = 1.0  # the source's keyframe interval (25 frames at 25 fps)
 
 
 def recorder(out, url, *extra):
-    return subprocess.Popen([recordlib.recorder_bin(), "--out", str(out), *extra, f"cam0={url}"],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    """zaulek-record for cam0=url, its log (debug) in out/record.log."""
+    log = open(out / "record.log", "wb")
+    try:
+        return subprocess.Popen([recordlib.recorder_bin(), "--out", str(out), "--log-level",
+                                 "debug", *extra, f"cam0={url}"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=log, text=True)
+    finally:
+        log.close()
+
+
+def log_of(out):
+    return (out / "record.log").read_text(errors="replace")
+
+
+def wait_log(out, text, count=1):
+    wait_until(f"{count}x {text!r} in zaulek-record's log", lambda: log_of(out).count(text) >= count,
+               30, detail=lambda: log_of(out)[-3000:])
+
+
+def wait_playing(out):
+    """Until the recorder's RTSP session plays: frames arrive from now on."""
+    wait_log(out, "camera cam0: native ingest playing")
 
 
 def files(out):
@@ -29,12 +50,15 @@ def test_event_writes_pre_event_and_post_event_footage(tmp_path):
     rec = recorder(tmp_path, src.urls[0], "--mode", "events", "--pre-ms", str(int(PRE_S * 1000)),
                    "--post-ms", str(int(POST_S * 1000)), "--segment-seconds", "60")
     try:
-        time.sleep(5)  # connected and buffering
+        wait_playing(tmp_path)
+        # The pre-event buffer fills with footage, which only time makes:
+        # what is under test (pre + one GOP), not a synchronization.
+        time.sleep(PRE_S + GOP_S + 0.5)
         assert files(tmp_path) == [], "events mode wrote before any event"
         start_ns = time.time_ns()
         rec.stdin.write("event cam0 start\n")
         rec.stdin.flush()
-        time.sleep(2)
+        time.sleep(2)  # the event lasts 2 s: the input under test, not a synchronization
         stop_ns = time.time_ns()
         rec.stdin.write("event cam0 stop\n")
         rec.stdin.flush()
@@ -83,15 +107,17 @@ def test_bad_event_lines_are_ignored(tmp_path):
     src = recordlib.Source(mounts=1)
     rec = recorder(tmp_path, src.urls[0], "--mode", "events", "--post-ms", "500")
     try:
-        time.sleep(3)
+        wait_playing(tmp_path)
         rec.stdin.write("event nosuch start\n" + "x" * 5000 + "\nevent cam0 sideways\n\n")
         rec.stdin.flush()
-        time.sleep(2)
+        # Proof that the recorder read all four lines: each is refused in its log.
+        wait_log(tmp_path, "stdin: line too long, ignored")
+        wait_log(tmp_path, "stdin: expected", count=3)
         assert rec.poll() is None, "bad input stopped the recorder"
         assert files(tmp_path) == []
         rec.stdin.write("event cam0 start\n")
         rec.stdin.flush()
-        time.sleep(1.5)
+        time.sleep(1.5)  # the event lasts 1.5 s: the input under test, not a synchronization
         rec.stdin.write("event cam0 stop\n")
         rec.stdin.flush()
         assert recordlib.read_json_line(rec, 10) is not None

@@ -21,8 +21,9 @@ from datetime import datetime
 import requests
 
 from camera_helpers import (FAST_CAMERAS_TOML, add_camera, admin_headers, enter_netns,
-                            wait_log)
+                            wait_buffered, wait_log)
 from simfleet import SimFleet
+from zaulekd_fixture import wait_until
 
 enter_netns()
 
@@ -60,15 +61,38 @@ def rows(d, camera_id=None):
         db.close()
 
 
+def closed_rows(d, camera_id):
+    return [r for r in rows(d, camera_id) if r["state"] == "closed"]
+
+
 def wait_rows(d, camera_id, count, limit_s=120):
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < limit_s:
-        got = [r for r in rows(d, camera_id) if r["state"] == "closed"]
-        if len(got) >= count:
-            return got
-        time.sleep(0.5)
-    raise AssertionError(f"{camera_id}: fewer than {count} segment rows after {limit_s} s; "
-                         f"log tail:\n{d.stderr()[-3000:]}")
+    def enough():
+        got = closed_rows(d, camera_id)
+        return got if len(got) >= count else None
+    return wait_until(f"{camera_id}: {count} closed segment rows", enough, limit_s, step=0.5,
+                      detail=lambda: d.stderr()[-3000:])
+
+
+def parts(d, camera_id):
+    """The camera's segments being written."""
+    return list((storage(d) / camera_id).glob("*.part"))
+
+
+def camera(d, h, camera_id):
+    r = requests.get(d.url(f"/api/v1/cameras/{camera_id}"), headers=h, timeout=10)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def settled(d, camera_id):
+    """The camera's closed rows once nothing is being written and every
+    segment file on disk has its row (the recorder closed its last segment
+    and the catalogue has it); None before."""
+    if parts(d, camera_id):
+        return None
+    got = closed_rows(d, camera_id)
+    files = list((storage(d) / camera_id).glob("*.ts"))
+    return got if len(got) == len(files) else None
 
 
 def ns(text):
@@ -121,7 +145,7 @@ def check_segments_play(d, segs, codec):
 def test_camera_added_is_recorded(make_daemon):
     d = make_daemon(extra_toml=config())
     h = admin_headers(d)
-    with SimFleet(cameras=1, user=USER, password=PASSWORD) as sim:
+    with SimFleet(cameras=2, user=USER, password=PASSWORD) as sim:
         cid = add_sim_camera(d, h, sim.cameras[0])
         segs = wait_rows(d, cid, 3)
         # Whole segments: cut at the first keyframe at or after segment_seconds.
@@ -175,19 +199,24 @@ def test_camera_added_is_recorded(make_daemon):
         r = requests.patch(d.url(f"/api/v1/cameras/{cid}"), headers=h,
                            json={"recording": {"mode": "off"}}, timeout=10)
         assert r.status_code == 200, r.text
-        t0 = time.monotonic()
-        while time.monotonic() - t0 < 30:
-            cam = requests.get(d.url(f"/api/v1/cameras/{cid}"), headers=h, timeout=10).json()
-            if cam["recording"]["state"] == "off":
-                break
-            time.sleep(0.2)
-        assert cam["recording"]["state"] == "off", cam["recording"]
-        time.sleep(1)
-        after_off = rows(d, cid)
-        assert len(after_off) >= n_before + 1
-        time.sleep(2 * SEGMENT_S)
+        wait_until("recording state off", lambda: camera(d, h, cid)["recording"]["state"] == "off",
+                   30, step=0.2, detail=lambda: camera(d, h, cid)["recording"])
+        after_off = wait_until("the open segment indexed", lambda: (
+            r if len(r := rows(d, cid)) >= n_before + 1 else None), 1,
+            detail=lambda: d.stderr()[-3000:])
+        wait_until("no segment being written", lambda: not parts(d, cid), 2 * SEGMENT_S + 1)
+        # Proof that nothing can be written any more: the camera has no RTSP
+        # client left, and a later pass of the recording service (the one that
+        # starts a second camera) left this one off.
+        wait_until("the recorder's RTSP session ended",
+                   lambda: sim.list_cameras()[0]["rtsp_clients"] == 0, 30)
+        other = add_sim_camera(d, h, sim.cameras[1],
+                               recording={"mode": "events", "retention_days": 7})
+        wait_log(d, rf"recording {re.escape(other)}: starting")
+        assert len(re.findall(rf"recording {re.escape(cid)}: starting", d.stderr())) == 1
+        assert sim.list_cameras()[0]["rtsp_clients"] == 0
         assert len(rows(d, cid)) == len(after_off), "segments written with recording off"
-        assert not list((storage(d) / cid).glob("*.part"))
+        assert not parts(d, cid)
     code, _ = d.stop()
     assert code == 0
     log = d.stderr()
@@ -206,21 +235,20 @@ def test_events_mode_records_around_a_camera_event(make_daemon):
         cid = add_sim_camera(d, h, sim.cameras[0],
                              recording={"mode": "events", "retention_days": 7})
         wait_log(d, rf"events {re.escape(cid)}: subscribed")
-        time.sleep(pre_s + GOP_S + 1)  # connected, pre-buffer filled
+        wait_buffered(d, h, cid, pre_s + GOP_S + 0.5)
         assert rows(d, cid) == [], "events mode wrote before any event"
+        assert not parts(d, cid), "events mode wrote before any event"
         start_ns = sim.post_event(0, "motion", True)["time_ns"]
-        time.sleep(2)
+        time.sleep(2)  # the event lasts 2 s: what is recorded, not a synchronization
         stop_ns = sim.post_event(0, "motion", False)["time_ns"]
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            segs = [r for r in rows(d, cid) if r["state"] == "closed"]
-            if segs and segs[-1]["end_ns"] >= stop_ns + (post_s - 0.3) * 1e9:
-                break
-            time.sleep(0.2)
-        else:
-            raise AssertionError(f"no footage to stop + post: {rows(d, cid)}")
-        time.sleep(post_s + 1)
-        segs = [r for r in rows(d, cid) if r["state"] == "closed"]
+
+        def to_stop_plus_post():
+            segs = settled(d, cid)
+            return segs if segs and segs[-1]["end_ns"] >= stop_ns + (post_s - 0.3) * 1e9 else None
+        # Until the event's footage is closed: nothing is written any more and
+        # every file has its row (so no later segment can join the last).
+        segs = wait_until("footage to stop + post, closed and indexed", to_stop_plus_post, 60,
+                          step=0.2, detail=lambda: rows(d, cid))
         first, last = segs[0]["start_ns"], segs[-1]["end_ns"]
         pre = (start_ns - first) / 1e9
         post = (last - stop_ns) / 1e9
@@ -339,9 +367,7 @@ def test_hold_survives_retention(make_daemon):
         assert len(adds) == 1 and adds[0]["actor"] == "iwona"
         assert adds[0]["target"] == f"hold:{hold['id']}"
         # The recorder stopped (mode off): its last segment is indexed.
-        t0 = time.monotonic()
-        while time.monotonic() - t0 < 30 and list((storage(d) / cid).glob("*.part")):
-            time.sleep(0.2)
+        wait_until("the recorder's last segment closed", lambda: not parts(d, cid), 30, step=0.2)
     code, _ = d.stop()
     assert code == 0
     before = rows(d, cid)
@@ -389,17 +415,11 @@ def test_hold_survives_retention(make_daemon):
 
 def wait_parts(d, ids, limit_s=60):
     """Until every camera has a segment being written with data in it."""
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < limit_s:
-        ready = 0
-        for cid in ids:
-            parts = list((storage(d) / cid).glob("*.ts.part"))
-            if parts and max(p.stat().st_size for p in parts) > 0:
-                ready += 1
-        if ready == len(ids):
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"not every camera recording after {limit_s} s:\n{d.stderr()[-3000:]}")
+    def writing(cid):
+        found = list((storage(d) / cid).glob("*.ts.part"))
+        return found and max(p.stat().st_size for p in found) > 0
+    wait_until("every camera writing a segment", lambda: all(writing(c) for c in ids), limit_s,
+               step=0.1, detail=lambda: d.stderr()[-3000:])
 
 
 def test_kill9_daemon_loses_at_most_a_second(make_daemon):
@@ -411,6 +431,7 @@ def test_kill9_daemon_loses_at_most_a_second(make_daemon):
         ids = [add_sim_camera(d, h, cam) for cam in sim.cameras]
         for trial in range(KILL_TRIALS):
             wait_parts(d, ids)
+            # A random moment within a segment: what is under test, not a synchronization.
             time.sleep(rng.uniform(0.3, SEGMENT_S + GOP_S))
             kill_ns = time.time_ns()
             d.proc.send_signal(signal.SIGKILL)
@@ -469,9 +490,7 @@ def test_disk_full_pauses_and_resumes(tmp_path, make_daemon):
                         storage={"catalog_reserve_mb": 4})
         assert d.dir / "storage" == store
         reserve = store / ".catalog-reserve"
-        t0 = time.monotonic()
-        while time.monotonic() - t0 < 30 and not reserve.exists():
-            time.sleep(0.2)
+        wait_until("the catalogue reserve taken", reserve.exists, 30, step=0.2)
         assert reserve.stat().st_size == 4 << 20
         h = admin_headers(d)
         with SimFleet(cameras=1, user=USER, password=PASSWORD) as sim:
@@ -485,57 +504,55 @@ def test_disk_full_pauses_and_resumes(tmp_path, make_daemon):
                 os.posix_fallocate(fd, 0, free - 256 * 1024)
             finally:
                 os.close(fd)
-            t0 = time.monotonic()
-            while time.monotonic() - t0 < 60 and "No space left on device" not in d.stderr():
-                time.sleep(0.2)
-            assert "No space left on device" in d.stderr(), d.stderr()[-3000:]
-            t0 = time.monotonic()
-            while time.monotonic() - t0 < 30 and d.metric("zaulek_recording_cameras_backoff") < 1:
-                time.sleep(0.2)
+
+            def log_tail():
+                return d.stderr()[-3000:]
+            wait_until("'No space left on device' in the log",
+                       lambda: "No space left on device" in d.stderr(), 60, step=0.2,
+                       detail=log_tail)
+            wait_until("the recorder in backoff",
+                       lambda: d.metric("zaulek_recording_cameras_backoff") >= 1, 30, step=0.2)
             assert d.metric("zaulek_recording_cameras_backoff") == 1
             # ... gives the reserve back and stores a storage health event and alarm.
-            t0 = time.monotonic()
-            storage_events = []
-            while time.monotonic() - t0 < 30 and not storage_events:
+
+            def storage_event():
                 evs = requests.get(d.url("/api/v1/events"), headers=h,
                                    params={"camera": cid}, timeout=10).json()["events"]
-                storage_events = [e for e in evs if e["topic"] == "zaulek:Health/Storage"
-                                  and e["state"] == "start"]
-                time.sleep(0.2)
-            assert storage_events, d.stderr()[-3000:]
+                return [e for e in evs if e["topic"] == "zaulek:Health/Storage"
+                        and e["state"] == "start"]
+            storage_events = wait_until("a storage health event", storage_event, 30, step=0.2,
+                                        detail=log_tail)
             assert "No space left" in storage_events[0]["data"]["reason"]
             assert not reserve.exists()
             assert "catalogue reserve of 4 MiB released" in d.stderr()
-            t0 = time.monotonic()
-            alarms = []
-            while time.monotonic() - t0 < 30 and not alarms:
-                alarms = [a for a in requests.get(d.url("/api/v1/alarms"), headers=h,
-                                                  timeout=10).json()["alarms"]
-                          if a["kind"] == "health" and a["camera_id"] == cid]
-                time.sleep(0.2)
-            assert alarms, d.stderr()[-3000:]
+            wait_until("a health alarm", lambda: [
+                a for a in requests.get(d.url("/api/v1/alarms"), headers=h,
+                                        timeout=10).json()["alarms"]
+                if a["kind"] == "health" and a["camera_id"] == cid], 30, step=0.2,
+                detail=log_tail)
             # The daemon serves on while the disk is full.
             assert requests.get(d.url("/healthz"), timeout=10).status_code == 200
             assert d.proc.poll() is None
-            time.sleep(3)
+            # Every segment the recorder closed before its backoff has been
+            # handled by the catalogue (indexed, or counted as not indexable):
+            # no row from before the full disk can arrive after the snapshot.
+            wait_until("the catalogue caught up with the recorder", lambda: (
+                d.metric("zaulek_recording_segments_total")
+                + d.metric("zaulek_recording_index_failures_total")
+                >= camera(d, h, cid)["recording"]["segments"]), 30, step=0.2)
             full_rows = rows(d, cid)
             full_files = sorted((store / cid).glob("*.ts"))
             print(f"disk full: {len(full_rows)} rows, {len(full_files)} files")
             ballast.unlink()
             # Back by itself within the capped backoff (30 s) plus a segment.
             t0 = time.monotonic()
-            while time.monotonic() - t0 < 120:
-                if len([r for r in rows(d, cid) if r["start_ns"] > max(
-                        x["end_ns"] for x in full_rows)]) >= 1:
-                    break
-                time.sleep(0.5)
-            resumed = [r for r in rows(d, cid) if r["start_ns"] > max(x["end_ns"] for x in full_rows)]
+            full_end = max(x["end_ns"] for x in full_rows)
+            resumed = wait_until("a segment after the disk had room again", lambda: [
+                r for r in rows(d, cid) if r["start_ns"] > full_end], 120, step=0.5,
+                detail=log_tail)
             print(f"resumed after {time.monotonic() - t0:.1f} s: {len(resumed)} new segments")
-            assert resumed, d.stderr()[-3000:]
             assert d.metric("zaulek_recording_cameras_recording") == 1
-            t0 = time.monotonic()
-            while time.monotonic() - t0 < 30 and not reserve.exists():
-                time.sleep(0.2)
+            wait_until("the reserve taken again", reserve.exists, 30, step=0.2)
             assert reserve.stat().st_size == 4 << 20, "the reserve was not taken again"
         code, _ = d.stop()
         assert code == 0

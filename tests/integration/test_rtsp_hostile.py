@@ -13,13 +13,14 @@ import re
 import signal
 import subprocess
 import threading
-import time
 
 import requests
 import websocket
 
-from camera_helpers import FAST_CAMERAS_TOML, add_camera, admin_headers, enter_netns, wait_log
+from camera_helpers import (FAST_CAMERAS_TOML, add_camera, admin_headers, enter_netns,
+                            recording_of, wait_log)
 from simfleet import SimFleet, build_dir
+from zaulekd_fixture import wait_until
 
 enter_netns()
 
@@ -43,12 +44,6 @@ REASONS = {
 KINDS = list(REASONS)
 
 
-def recording_of(d, camera_id, h):
-    r = requests.get(d.url(f"/api/v1/cameras/{camera_id}"), headers=h, timeout=10)
-    assert r.status_code == 200, r.text
-    return r.json()["recording"]
-
-
 def hostile_faults(sim):
     status, body = sim.request("GET", f"/sim/cameras/{HOSTILE}/faults")
     assert status == 200, body
@@ -58,14 +53,12 @@ def hostile_faults(sim):
 def wait_answers(sim, count, alive, limit_s=180):
     """Polls (bounded) until the hostile camera has sent `count` malformed
     answers, calling alive() on each round; returns its faults."""
-    deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
+    def answered():
         alive()
         f = hostile_faults(sim)
-        if f["rtsp_garbage_answers"] >= count:
-            return f
-        time.sleep(0.25)
-    raise AssertionError(f"fewer than {count} malformed answers in {limit_s} s: {f}")
+        return f if f["rtsp_garbage_answers"] >= count else None
+    return wait_until(f"{count} malformed answers", answered, limit_s, step=0.25,
+                      detail=lambda: hostile_faults(sim))
 
 
 class Console:
@@ -89,14 +82,11 @@ class Console:
             self.closed = repr(e)
 
     def wait_for(self, pred, limit_s=10):
-        deadline = time.monotonic() + limit_s
-        while time.monotonic() < deadline:
+        def received():
             assert self.closed is None, f"console disconnected: {self.closed}"
-            if any(pred(m) for m in list(self.messages)):
-                return
-            time.sleep(0.05)
-        types = [m.get("type") for m in self.messages]
-        raise AssertionError(f"message not received; got types {types}")
+            return any(pred(m) for m in list(self.messages))
+        wait_until("the message on the console", received, limit_s,
+                   detail=lambda: f"got types {[m.get('type') for m in self.messages]}")
 
     def close(self):
         self.ws.close()
@@ -124,12 +114,8 @@ def test_daemon_records_healthy_cameras_beside_a_hostile_one(make_daemon):
 
         # Everyone connected once: the healthy ones record.
         wait_answers(sim, 1, alive)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            alive()
-            if all(recording_of(d, c, h)["segments"] >= 1 for c in healthy):
-                break
-            time.sleep(0.25)
+        wait_until("a segment of every healthy camera", lambda: alive() or all(
+            recording_of(d, c, h)["segments"] >= 1 for c in healthy), 60, step=0.25)
         before = {c: recording_of(d, c, h)["segments"] for c in healthy}
         assert all(n >= 1 for n in before.values()), before
 
@@ -144,10 +130,10 @@ def test_daemon_records_healthy_cameras_beside_a_hostile_one(make_daemon):
 
         rec = recording_of(d, hostile, h)
         assert rec["state"] in ("backoff", "connecting"), rec
-        deadline = time.monotonic() + 30
-        while rec["state"] != "backoff" and time.monotonic() < deadline:
-            time.sleep(0.1)
-            rec = recording_of(d, hostile, h)
+        if rec["state"] != "backoff":
+            rec = wait_until("the hostile camera in backoff", lambda: (
+                r if (r := recording_of(d, hostile, h))["state"] == "backoff" else None), 30,
+                step=0.1)
         assert rec["state"] == "backoff" and rec["state_detail"], rec
         assert any(r in rec["state_detail"] for r in REASONS.values()), rec
         assert d.metric("zaulek_recording_cameras_backoff") == 1
@@ -159,15 +145,14 @@ def test_daemon_records_healthy_cameras_beside_a_hostile_one(make_daemon):
 
         # The healthy cameras record on through the hostile cycles: two more
         # segments each (bounded wait), never out of "recording".
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+        def two_more():
             alive()
             now = {c: recording_of(d, c, h) for c in healthy}
             for c, st in now.items():
                 assert st["state"] == "recording", (c, st)
-            if all(st["segments"] >= before[c] + 2 for c, st in now.items()):
-                break
-            time.sleep(0.25)
+            return now if all(st["segments"] >= before[c] + 2 for c, st in now.items()) else None
+        now = wait_until("two more segments of every healthy camera", two_more, 60, step=0.25,
+                         detail=lambda: before)
         assert all(st["segments"] >= before[c] + 2 for c, st in now.items()), (before, now)
         assert d.metric("zaulek_recording_cameras_recording") == 2
 
@@ -199,12 +184,12 @@ def run_record(tmp_path, url, until, *extra):
              "--backoff-ms", "20", "--backoff-max-ms", "40", "--stall-ms", "2000", *extra,
              f"hostile={url}"], stdout=subprocess.DEVNULL, stderr=err, env=env)
         try:
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline and not until():
+            def reached():
+                if until():
+                    return True
                 assert p.poll() is None, f"zaulek-record ended {p.returncode}:\n" \
                                          f"{err_path.read_text(errors='replace')[-3000:]}"
-                time.sleep(0.1)
-            assert until(), "condition not reached in 120 s"
+            wait_until("the condition on zaulek-record", reached, 120, step=0.1)
             p.send_signal(signal.SIGINT)
             code = p.wait(timeout=30)
         finally:

@@ -6,6 +6,7 @@ recording) records nothing; a line crossing makes a segment from pre_event
 before it to post_event after it, an alarm raised by `gate`, and a bookmark at
 the event's time linked to that alarm. Bookmarks over the API: made by an
 operator, listed, deleted by an investigator, bad input named."""
+import json
 import re
 import sqlite3
 import time
@@ -13,12 +14,13 @@ from datetime import datetime
 
 import jsonschema
 import requests
+import websocket
 import yaml
 
 from camera_helpers import (FAST_CAMERAS_TOML, add_camera, admin_headers, enter_netns, parse_time,
-                            wait_log)
+                            recording_of, wait_buffered, wait_log)
 from simfleet import SimFleet
-from zaulekd_fixture import SOURCE_DIR
+from zaulekd_fixture import SOURCE_DIR, wait_until
 
 enter_netns()
 
@@ -81,13 +83,21 @@ def events(d, h, cid):
 
 
 def poll(what, fn, limit_s=60):
-    deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
-        got = fn()
-        if got:
-            return got
-        time.sleep(0.2)
-    raise AssertionError(f"no {what} in {limit_s} s")
+    return wait_until(what, fn, limit_s, step=0.2)
+
+
+def parts(d, camera_id):
+    return list((d.dir / "storage" / camera_id).glob("*.part"))
+
+
+def settled(d, camera_id):
+    """The closed segments once nothing is being written and every segment
+    file has its row; None before."""
+    if parts(d, camera_id):
+        return None
+    segs = [s for s in segments(d, camera_id) if s["state"] == "closed"]
+    files = list((d.dir / "storage" / camera_id).glob("*.ts"))
+    return segs if len(segs) == len(files) else None
 
 
 def iso(t_ns):
@@ -109,15 +119,19 @@ def test_record_rule_records_only_its_events_and_bookmarks_the_alarm(make_daemon
         gate = next(x for x in rules if x["id"] == "gate")
         validate("RuleList", {"rules": rules})
         assert (gate["record"], gate["bookmark"], gate["origin"]) == (True, True, "config"), gate
-        time.sleep(PRE_S + GOP_S + 1)  # connected, pre-buffer filled
+        wait_buffered(d, h, cid, PRE_S + GOP_S + 0.5)
 
         # Motion: stored as an event, but no rule records it.
         sim.post_event(0, "motion", True)
-        time.sleep(1.5)
+        time.sleep(1.5)  # the motion lasts 1.5 s: the input under test, not a synchronization
         sim.post_event(0, "motion", False)
-        poll("motion stop event", lambda: [e for e in events(d, h, cid)
-                                           if e["kind"] == "motion" and e["state"] == "stop"])
-        time.sleep(POST_S + GOP_S + 2)  # what motion would have recorded has closed by now
+        # Proof that zaulekd had the motion: both are stored, the start 1.5 s
+        # before; a recording it had started would have written the
+        # pre-buffer at the next frame (frames > 0, a segment being written).
+        poll("motion start and stop events", lambda: {
+            e["state"] for e in events(d, h, cid) if e["kind"] == "motion"} >= {"start", "stop"})
+        assert recording_of(d, cid, h)["frames"] == 0, "motion recorded"
+        assert not parts(d, cid), "motion recorded although only line_crossing records"
         assert segments(d, cid) == [], "motion recorded although only line_crossing records"
 
         # A line crossing (a pulse): footage from pre_event before to post_event after.
@@ -125,11 +139,11 @@ def test_record_rule_records_only_its_events_and_bookmarks_the_alarm(make_daemon
         t_ns = fired["time_ns"]
 
         def covered():
-            segs = [s for s in segments(d, cid) if s["state"] == "closed"]
+            segs = settled(d, cid)
             return segs if segs and segs[-1]["end_ns"] >= t_ns + (POST_S - 0.3) * 1e9 else None
-        segs = poll("segment after the line crossing", covered)
-        time.sleep(POST_S + 1)
-        segs = [s for s in segments(d, cid) if s["state"] == "closed"]
+        # Until the crossing's footage is closed: nothing is written any more
+        # and every file has its row (no later segment can join the last).
+        segs = poll("segment after the line crossing, closed and indexed", covered)
         pre = (t_ns - segs[0]["start_ns"]) / 1e9
         post = (segs[-1]["end_ns"] - t_ns) / 1e9
         print(f"line crossing: {len(segs)} segments, pre-event {pre:.2f} s, "
@@ -161,12 +175,27 @@ def test_record_rule_records_only_its_events_and_bookmarks_the_alarm(make_daemon
         assert [m["id"] for m in timeline["bookmarks"]] == [b["id"]], timeline
         validate("Recordings", timeline)
 
-        # A second crossing folds into the open alarm: no second bookmark.
-        sim.post_event(0, "line_crossing", True)
+        # A second crossing folds into the open alarm: no second bookmark. The
+        # folded alarm is published (WebSocket) after any bookmark is written.
+        ws = websocket.create_connection(f"ws://127.0.0.1:{d.port}/api/v1/ws", timeout=10,
+                                         header=["Authorization: " + olga["Authorization"]])
+        try:
+            assert json.loads(ws.recv())["type"] == "hello"
+            sim.post_event(0, "line_crossing", True)
+
+            def folded_published():
+                try:
+                    m = json.loads(ws.recv())
+                except websocket.WebSocketTimeoutException:
+                    return None
+                return m if (m.get("type"), m.get("rule_id"), m.get("count")) == (
+                    "alarm", "gate", 2) else None
+            poll("the folded alarm on the WebSocket", folded_published, limit_s=30)
+        finally:
+            ws.close()
         poll("folded alarm", lambda: [a for a in requests.get(
             d.url("/api/v1/alarms"), headers=olga, params={"camera": cid},
             timeout=10).json()["alarms"] if a["rule_id"] == "gate" and a["count"] == 2])
-        time.sleep(1)
         all_marks = requests.get(d.url("/api/v1/bookmarks"), headers=olga,
                                  params={"camera": cid}, timeout=10).json()["bookmarks"]
         assert [m["id"] for m in all_marks] == [b["id"]], all_marks

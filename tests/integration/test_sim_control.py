@@ -14,6 +14,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from simfleet import SimFleet, sim_binary  # noqa: E402
+from zaulekd_fixture import wait_until  # noqa: E402
 
 
 def rtsp_port(url):
@@ -26,15 +27,6 @@ def port_open(port):
             return True
     except OSError:
         return False
-
-
-def wait_for(pred, timeout, step=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
 
 
 def packets_while(url, seconds, action_after, action):
@@ -145,16 +137,29 @@ def test_stall_shows_as_timestamp_gap(sim):
 
 def test_rtsp_drop_disconnects_clients(sim):
     url = sim.cameras[1]["rtsp_sub"]
+    # Line-buffered, so that the frames show as they arrive.
     proc = subprocess.Popen(
-        ["ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-show_entries", "packet=pts_time",
-         "-of", "csv=p=0", "-read_intervals", "%+60", url],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        ["stdbuf", "-oL", "ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-show_entries",
+         "packet=pts_time", "-of", "csv=p=0", "-read_intervals", "%+60", url],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    lines = []
+
+    def read():
+        for line in proc.stdout:
+            lines.append(line)
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+
+    def frames_seen():
+        return [l for l in list(lines) if l.strip() and l.strip() != "N/A"]
     try:
-        assert wait_for(lambda: sim.list_cameras()[1]["rtsp_clients"] == 1, 15), "client connected"
-        time.sleep(1)
+        wait_until("client connected", lambda: sim.list_cameras()[1]["rtsp_clients"] == 1, 15,
+                   step=0.1)
+        wait_until("10 frames at the client", lambda: len(frames_seen()) >= 10, 15)
         sim.set_faults(1, rtsp_drop=True)
-        out, _ = proc.communicate(timeout=20)  # ends long before its 60 s of stream
-        frames = [l for l in out.splitlines() if l and l != "N/A"]
+        proc.wait(timeout=20)  # ends long before its 60 s of stream
+        reader.join(timeout=5)
+        frames = frames_seen()
         assert 10 <= len(frames) < 25 * 30, len(frames)
         assert sim.list_cameras()[1]["rtsp_clients"] == 0
     finally:
@@ -176,12 +181,12 @@ def test_reboot_takes_camera_down_then_back(sim):
     assert not port_open(port), "RTSP refuses connections while rebooting"
     onvif_port = urllib.parse.urlparse(sim.cameras[2]["onvif_url"]).port
     if sim.info["onvif"]:
-        assert wait_for(lambda: not port_open(onvif_port), 2), "ONVIF down while rebooting"
+        wait_until("ONVIF down while rebooting", lambda: not port_open(onvif_port), 2, step=0.1)
     status, body = sim.request("POST", "/sim/cameras/2/events", {"kind": "motion"})
     assert status in (409, 501), body
-    assert wait_for(lambda: port_open(port), 10), "RTSP listens again after the reboot"
+    wait_until("RTSP listening again after the reboot", lambda: port_open(port), 10, step=0.1)
     if sim.info["onvif"]:
-        assert wait_for(lambda: port_open(onvif_port), 5), "ONVIF back after the reboot"
+        wait_until("ONVIF back after the reboot", lambda: port_open(onvif_port), 5, step=0.1)
     assert sim.list_cameras()[2]["faults"]["rebooting"] is False
     out = subprocess.run(["ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-show_entries",
                           "stream=codec_name,width", "-of", "csv=p=0",
@@ -231,7 +236,8 @@ def test_script_and_random_events_fire(tmp_path):
         fired = "event" if sim.info["onvif"] else "not fired"
         wanted = ["camera 0: event tamper start", "camera 1: event tamper start",
                   "camera 1: event motion stop", "camera 0: event motion start"]
-        assert wait_for(lambda: all(w in sim.log() for w in wanted), 10), sim.log()
+        wait_until("the lines in the simulator's log",
+                   lambda: all(w in sim.log() for w in wanted), 10, step=0.1, detail=sim.log)
         assert fired in sim.log()
 
 

@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -23,6 +24,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from simfleet import SimFleet, cache_dir, sim_binary  # noqa: E402
+from zaulekd_fixture import wait_until  # noqa: E402
 
 # ---------------------------------------------------------------- raw SOAP
 
@@ -126,15 +128,6 @@ def sim():
 def services(cam):
     base = cam["onvif_url"].rsplit("/", 1)[0]
     return base + "/device_service", base + "/media_service", base + "/events_service"
-
-
-def wait_for(pred, timeout, step=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
 
 
 def test_device_and_media_answer_with_camera_identity(sim):
@@ -297,8 +290,8 @@ def test_faults_through_control_api(sim):
 
     port = int(dev.split(":")[2].split("/")[0])
     sim.set_faults(1, reboot_s=2)
-    assert wait_for(lambda: not port_open("127.0.0.1", port), 5)
-    assert wait_for(lambda: port_open("127.0.0.1", port), 20)
+    wait_until("the port closed", lambda: not port_open("127.0.0.1", port), 5, step=0.1)
+    wait_until("the port open again", lambda: port_open("127.0.0.1", port), 20, step=0.1)
     assert soap(dev, "<tds:GetDeviceInformation/>", USER, PASSWORD)[0] == 200
 
 
@@ -332,6 +325,9 @@ while time.monotonic() < deadline and len(out) < 50:
     except socket.timeout:
         break
     out.append(data.decode(errors="replace"))
+    if mode == "listen":  # as it comes: the test waits for what it needs
+        print("got " + ("Hello" if "discovery/Hello" in out[-1] else
+                        "Bye" if "discovery/Bye" in out[-1] else "other"), flush=True)
     # listen: stop early once the simulator said Bye for every camera.
     if mode == "listen" and sum("discovery/Bye" in d for d in out) >= int(payload or 0) > 0:
         break
@@ -395,6 +391,29 @@ def finish(proc):
     return json.loads(out.strip().splitlines()[-1])
 
 
+class Listener:
+    """The "listen" helper read on a thread: its lines as they come."""
+
+    def __init__(self, ns, seconds, byes):
+        self.proc = helper(ns, "listen", seconds, str(byes))
+        assert self.proc.stdout.readline().strip() == "ready"
+        self.lines = []
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.append(line.strip())
+
+    def count(self, action):
+        return sum(1 for line in list(self.lines) if line == "got " + action)
+
+    def finish(self):
+        self.proc.wait(timeout=60)
+        self.thread.join(timeout=10)
+        return json.loads(self.lines[-1])
+
+
 @pytest.fixture
 def netns():
     if os.geteuid() != 0:
@@ -405,8 +424,7 @@ def netns():
 
 
 def test_discovery_multicast_hello_probe_bye(netns, tmp_path):
-    listener = helper(netns, "listen", 60, "2")
-    assert listener.stdout.readline().strip() == "ready"
+    listener = Listener(netns, 60, 2)
     log = open(tmp_path / "sim.log", "wb")
     sim = subprocess.Popen(netns.cmd(sim_binary(), "--cameras", "2", "--bind", "127.0.0.1",
                                      "--base-port", "0", "--json", "--cache-dir", cache_dir()),
@@ -442,11 +460,12 @@ def test_discovery_multicast_hello_probe_bye(netns, tmp_path):
             if back:
                 break
         assert back
-        time.sleep(2.0)  # the responder checks every 0.5 s; then Hello is on the wire
+        # The responder notices the camera back within 0.5 s and says Hello.
+        wait_until("the Hello after the reboot", lambda: listener.count("Hello") >= 3, 2.0)
     finally:
         sim.terminate()
         sim.wait(timeout=20)
         log.close()
-    seen = actions(finish(listener))
+    seen = actions(listener.finish())
     assert seen.count("Hello") == 3, seen  # two at start, one after the reboot
     assert seen.count("Bye") == 2, seen

@@ -24,7 +24,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from camera_helpers import enter_netns
 from simfleet import SimFleet
 from test_alarms import PASSWORD, USER, start_with_camera
-from zaulekd_fixture import ROLE_USERS
+from zaulekd_fixture import ROLE_USERS, wait_until
 
 enter_netns()
 
@@ -254,11 +254,8 @@ def test_operator_handles_alarms_in_the_browser(make_daemon, browser):
                           json={"note": "camera cleaned"}, timeout=10)
         assert r.status_code == 200, r.text
         sim.post_event(0, "motion", True)  # after the resolve of the first: a new alarm
-        deadline = time.monotonic() + WAIT_S
-        while not (gap := [i for i in open_ids(d, op_h) if i not in (first, second)]):
-            assert time.monotonic() < deadline, "no new alarm after motion"
-            time.sleep(0.05)
-        gap = gap[0]
+        gap = wait_until("a new alarm after motion", lambda: [
+            i for i in open_ids(d, op_h) if i not in (first, second)], WAIT_S)[0]
         away = drv.find_element(By.ID, "status-ws").get_attribute("data-state") == "closed"
         print(f"changes made while the page was {'away' if away else 'back already'}")
         wait(drv, "the page reconnected",

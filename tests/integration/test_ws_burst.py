@@ -17,7 +17,7 @@ import websocket
 
 from camera_helpers import FAST_CAMERAS_TOML, add_camera, admin_headers, enter_netns, wait_log
 from simfleet import SimFleet
-from zaulekd_fixture import ROLE_USERS
+from zaulekd_fixture import ROLE_USERS, wait_until
 
 enter_netns()
 
@@ -96,13 +96,13 @@ def test_a_burst_from_the_server_does_not_close_reading_consoles(make_daemon):
             d.proc.send_signal(signal.SIGCONT)
 
         want = CAMERAS * PER_CAMERA
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if all(len(c.events) >= want or c.closed for c in consoles):
-                break
-            time.sleep(0.05)
-        for c in consoles:
-            c.close()
+        try:
+            wait_until(f"{want} events (or a close) on every console",
+                       lambda: all(len(c.events) >= want or c.closed for c in consoles), 30,
+                       detail=lambda: [len(c.events) for c in consoles])
+        finally:
+            for c in consoles:
+                c.close()
         print(f"fired {want} events in {fired:.2f} s with zaulekd stopped; received " +
               ", ".join(str(len(c.events)) for c in consoles))
         ws_log = [x for x in re.findall(r".*ws: .*", d.stderr()) if "connected" not in x]

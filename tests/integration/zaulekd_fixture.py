@@ -25,6 +25,23 @@ ROLES = ("operator", "administrator", "investigator")
 ROLE_USERS = {"operator": "olga", "administrator": "adam", "investigator": "iwona"}
 
 
+def wait_until(what, pred, limit_s=30, step=0.05, detail=None):
+    """Polls pred() every `step` s until it returns something truthy, which it
+    returns; after limit_s raises an AssertionError naming `what`, pred's last
+    value and detail() if given (a log tail, say). The one bounded wait of the
+    integration tests: they wait for a state, a log line or a counter, never
+    for a fixed time."""
+    deadline = time.monotonic() + limit_s
+    while True:
+        last = pred()
+        if last:
+            return last
+        if time.monotonic() >= deadline:
+            more = f"\n{detail()}" if detail else ""
+            raise AssertionError(f"{what}: not seen within {limit_s} s (last: {last!r}){more}")
+        time.sleep(step)
+
+
 def run_cli(args, stdin_text=None, timeout=30):
     env = dict(os.environ, ZAULEK_TEST_FAST_HASH="1")
     return subprocess.run([str(ZAULEKD), *args], input=stdin_text, capture_output=True,

@@ -19,6 +19,7 @@
 #include "onvif/discovery.h"
 #include "onvif/soap_buffer.h"
 #include "sim/onvif_device.h"
+#include "tests/unit/eventually.h"
 
 namespace zaulek::sim {
 namespace {
@@ -378,10 +379,11 @@ TEST_F(OnvifSimDeviceTest, PullPointLongPollRenewUnsubscribe) {
   ASSERT_TRUE(parse_rfc3339(sub->wsnt__TerminationTime, term));
   EXPECT_EQ(std::chrono::duration_cast<std::chrono::seconds>(term - current).count(), 30);
 
-  // Long poll: the answer waits for the event fired 300 ms later.
+  // Long poll: the answer waits for the event fired once the device has the
+  // PullMessages (so it is waiting, not answering what was already queued).
   std::promise<WallTime> fired;
   std::thread firer([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    testing::eventually([&] { return !d.request_times("PullMessages").empty(); });
     EventSpec e;
     e.kind = "motion";
     e.state = true;
@@ -619,26 +621,29 @@ TEST_F(OnvifSimDeviceTest, FaultsDelayMalformedDown) {
   f.down = true;
   std::uint16_t port = port_of(d);
   d.set_faults(f);
-  bool refused = false;
-  for (int i = 0; i < 50 && !refused; ++i) {  // set_faults applies on the strand
-    try {
-      http_request("127.0.0.1", port, http::verb::post, "/onvif/device_service",
-                   SoapContext().write(OutHeader{}, gdi));
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    } catch (const boost::system::system_error& e) {
-      refused = true;
-    }
-  }
-  EXPECT_TRUE(refused);
+  // set_faults applies on the strand: until the port refuses.
+  EXPECT_TRUE(testing::eventually(
+      [&] {
+        try {
+          http_request("127.0.0.1", port, http::verb::post, "/onvif/device_service",
+                       SoapContext().write(OutHeader{}, gdi));
+          return false;
+        } catch (const boost::system::system_error&) {
+          return true;
+        }
+      },
+      std::chrono::seconds(1)));
   d.set_faults(OnvifFaults{});
   int status = 0;
-  for (int i = 0; i < 50 && status != 200; ++i) {
-    try {
-      status = call(d, "/onvif/device_service", gdi).status;
-    } catch (const boost::system::system_error&) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-  }
+  testing::eventually(
+      [&] {
+        try {
+          status = call(d, "/onvif/device_service", gdi).status;
+        } catch (const boost::system::system_error&) {
+        }
+        return status == 200;
+      },
+      std::chrono::seconds(1));
   EXPECT_EQ(status, 200);
   EXPECT_EQ(port_of(d), port);
   _tev__PullMessages pm;
@@ -725,27 +730,39 @@ TEST_F(OnvifSimDeviceTest, DiscoveryAnswersUnicastProbesPerDevice) {
   asio::io_context cio;
   asio::ip::udp::socket sock(cio, asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
   asio::ip::udp::endpoint target(asio::ip::make_address("127.0.0.1"), port);
-  // Collect replies for `ms` (bounded).
-  auto collect = [&](int ms) {
+  // Sends `payload`, then a marker Probe of a fresh id, and returns the
+  // replies that came before the marker's first answer (bounded wait). The
+  // responder reads datagrams in order and answers each at once, so every
+  // reply to `payload` is in: what is missing was never sent. Late answers
+  // to earlier markers are skipped.
+  std::set<std::string> markers;
+  auto exchange = [&](const std::string& payload) {
+    sock.send_to(asio::buffer(payload), target);
+    const std::string marker = onvif::new_message_id();
+    markers.insert(marker);
+    sock.send_to(asio::buffer(onvif::build_probe(marker)), target);
     std::vector<std::string> out;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
     std::array<char, 65536> buf;
     sock.non_blocking(true);
-    while (std::chrono::steady_clock::now() < deadline && out.size() < 20) {
-      boost::system::error_code ec;
-      asio::ip::udp::endpoint from;
-      std::size_t n = sock.receive_from(asio::buffer(buf), from, 0, ec);
-      if (ec == asio::error::would_block) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        continue;
+    EXPECT_TRUE(testing::eventually([&] {
+      for (;;) {
+        boost::system::error_code ec;
+        asio::ip::udp::endpoint from;
+        std::size_t n = sock.receive_from(asio::buffer(buf), from, 0, ec);
+        if (ec) return false;  // would_block: nothing more yet
+        std::string reply(buf.data(), n);
+        std::string relates;
+        if (onvif::parse_probe_matches(reply, &relates).ok() && markers.count(relates)) {
+          if (relates == marker) return true;
+          continue;
+        }
+        out.push_back(std::move(reply));
       }
-      if (!ec) out.emplace_back(buf.data(), n);
-    }
+    })) << "no answer to the marker Probe";
     return out;
   };
   std::string id = onvif::new_message_id();
-  sock.send_to(asio::buffer(onvif::build_probe(id)), target);
-  auto replies = collect(1000);
+  auto replies = exchange(onvif::build_probe(id));
   ASSERT_EQ(replies.size(), 2u);
   std::set<std::string> xaddrs;
   for (auto& rep : replies) {
@@ -763,8 +780,7 @@ TEST_F(OnvifSimDeviceTest, DiscoveryAnswersUnicastProbesPerDevice) {
   auto pos = scoped.find("</wsdd:Types>");
   ASSERT_NE(pos, std::string::npos);
   scoped.insert(pos + 13, "<wsdd:Scopes>onvif://www.onvif.org/name/sim-cam-001</wsdd:Scopes>");
-  sock.send_to(asio::buffer(scoped), target);
-  replies = collect(700);
+  replies = exchange(scoped);
   ASSERT_EQ(replies.size(), 1u);
   EXPECT_NE(replies[0].find(db.device_service_url()), std::string::npos);
 
@@ -775,18 +791,15 @@ TEST_F(OnvifSimDeviceTest, DiscoveryAnswersUnicastProbesPerDevice) {
   OnvifFaults down;
   down.down = true;
   db.set_faults(down);
-  sock.send_to(asio::buffer(onvif::build_probe(onvif::new_message_id())), target);
-  replies = collect(1000);
+  replies = exchange(onvif::build_probe(onvif::new_message_id()));
   EXPECT_EQ(replies.size(), 3u);
   for (auto& rep : replies) EXPECT_NE(rep.find(da.device_service_url()), std::string::npos);
 
   // Garbage: silence, and the responder still answers afterwards.
   da.set_faults({});
   sock.send_to(asio::buffer(std::string("\x01\x02garbage<<")), target);
-  sock.send_to(asio::buffer(std::string(60000, '<')), target);
-  EXPECT_TRUE(collect(500).empty());
-  sock.send_to(asio::buffer(onvif::build_probe(onvif::new_message_id())), target);
-  EXPECT_EQ(collect(1000).size(), 1u);
+  EXPECT_TRUE(exchange(std::string(60000, '<')).empty());
+  EXPECT_EQ(exchange(onvif::build_probe(onvif::new_message_id())).size(), 1u);
   responder->stop();
 }
 

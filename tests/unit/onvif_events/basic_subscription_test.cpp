@@ -25,6 +25,7 @@
 #include "onvif/events/basic_subscription.h"
 #include "onvif/events/subscription.h"
 #include "sim/onvif_device.h"
+#include "tests/unit/eventually.h"
 
 namespace zaulek::onvif {
 namespace {
@@ -209,8 +210,7 @@ TEST_F(BasicSubscriptionTest, RenewsBeforeTermination) {
   o.lifetime = 3s;  // renewed 1 s before the end
   start(o);
   ASSERT_TRUE(wait([&] { return count(SubscriptionState::active) == 1; }));
-  for (int i = 0; i < 100 && on_strand([&] { return sub_->renewals(); }) < 2; ++i)
-    std::this_thread::sleep_for(100ms);
+  testing::eventually([&] { return on_strand([&] { return sub_->renewals(); }) >= 2; });
   EXPECT_GE(on_strand([&] { return sub_->renewals(); }), 2u);
   EXPECT_EQ(on_strand([&] { return sub_->subscriptions(); }), 1u);
   EXPECT_EQ(on_strand([&] { return sub_->failures(); }), 0u);
@@ -251,12 +251,22 @@ TEST_F(BasicSubscriptionTest, CameraThatWentAwayIsSubscribedAgainWithANewUrl) {
     sub_->deliver(first, {n});
     return 0;
   });
+  // deliver() ran on the strand before on_strand returned: had the late
+  // Notify been taken it would be in events_ before the tamper. And a later
+  // event (motion) that arrived proves the camera's Notifies of the tamper
+  // are in too, so that a second copy of it would show.
   device_->fire_event({"tamper", true});
   ASSERT_TRUE(wait([&] { return !events_.empty(); }));
-  std::this_thread::sleep_for(200ms);
+  device_->fire_event({"motion", true});
+  ASSERT_TRUE(wait([&] {
+    for (const auto& e : events_)
+      if (e.event.kind == EventKind::motion) return true;
+    return false;
+  }));
   std::lock_guard lock(mu_);
-  ASSERT_EQ(events_.size(), 1u);
+  ASSERT_EQ(events_.size(), 2u);
   EXPECT_EQ(events_[0].event.kind, EventKind::tamper);
+  EXPECT_EQ(events_[1].event.kind, EventKind::motion);
   EXPECT_EQ(open_.size(), 1u);
 }
 

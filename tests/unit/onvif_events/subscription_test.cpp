@@ -20,6 +20,7 @@
 #include "core/crypto.h"
 #include "onvif/events/subscription.h"
 #include "sim/onvif_device.h"
+#include "tests/unit/eventually.h"
 
 namespace zaulek::onvif {
 namespace {
@@ -111,12 +112,8 @@ class OnvifEventsSubscriptionTest : public ::testing::Test {
 std::vector<std::chrono::steady_clock::time_point> wait_requests(sim::OnvifDevice& device,
                                                                  const std::string& operation,
                                                                  std::size_t n) {
-  auto times = device.request_times(operation);
-  for (int i = 0; i < 300 && times.size() < n; ++i) {
-    std::this_thread::sleep_for(100ms);
-    times = device.request_times(operation);
-  }
-  return times;
+  testing::eventually([&] { return device.request_times(operation).size() >= n; }, 30s);
+  return device.request_times(operation);
 }
 
 std::vector<std::chrono::milliseconds> gaps(
@@ -168,8 +165,7 @@ TEST_F(OnvifEventsSubscriptionTest, RenewsBeforeTermination) {
   start(o);
   ASSERT_TRUE(wait([&] { return count(SubscriptionState::active) == 1; }));
   // Two renewals later the subscription is still the first one and still delivers.
-  for (int i = 0; i < 100 && on_strand([&] { return sub_->renewals(); }) < 2; ++i)
-    std::this_thread::sleep_for(100ms);
+  testing::eventually([&] { return on_strand([&] { return sub_->renewals(); }) >= 2; });
   EXPECT_GE(on_strand([&] { return sub_->renewals(); }), 2u);
   EXPECT_EQ(on_strand([&] { return sub_->subscriptions(); }), 1u);
   EXPECT_EQ(on_strand([&] { return sub_->failures(); }), 0u);
@@ -335,13 +331,12 @@ TEST_F(OnvifEventsSubscriptionTest, BackoffResetsOnceTheSubscriptionHasDelivered
   ASSERT_GE(wait_requests(*device_, "CreatePullPointSubscription", 4).size(), 4u);
   EXPECT_GE(on_strand([&] { return sub_->backoff(); }), 200ms);
   device_->set_faults({});
-  bool reset = false;
-  for (int i = 0; i < 300 && !reset; ++i) {
-    reset = on_strand(
-        [&] { return sub_->backoff() == 0ms && sub_->state() == SubscriptionState::active; });
-    if (!reset) std::this_thread::sleep_for(50ms);
-  }
-  EXPECT_TRUE(reset);
+  EXPECT_TRUE(testing::eventually(
+      [&] {
+        return on_strand(
+            [&] { return sub_->backoff() == 0ms && sub_->state() == SubscriptionState::active; });
+      },
+      15s));
   device_->fire_event({"motion", true});
   EXPECT_TRUE(wait([&] { return events_.size() >= 1; }));
 }
