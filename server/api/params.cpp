@@ -5,13 +5,6 @@
 
 namespace zaulek::server {
 
-bool valid_camera_id(const std::string& id) {
-  return !id.empty() && id.size() <= 64 && id.front() != '.' &&
-         id.find_first_not_of(
-             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-             "0123456789._-") == std::string::npos;
-}
-
 std::string time_text(std::int64_t ns) {
   return format_rfc3339(
       WallTime{std::chrono::duration_cast<WallTime::duration>(std::chrono::nanoseconds(ns))});

@@ -8,12 +8,10 @@
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/ids.h"  // valid_camera_id
 #include "server/http/http_types.h"
 
 namespace zaulek::server {
-
-// [A-Za-z0-9._-], 1 to 64 characters, not starting with a dot.
-bool valid_camera_id(const std::string& id);
 
 // Nanoseconds since the Unix epoch as RFC 3339 UTC, and back ("what" names
 // the field in the error).

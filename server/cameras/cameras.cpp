@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "core/network.h"
 #include "onvif/client/client.h"
 #include "server/hub/hub.h"
 #include "server/run_contained.h"
@@ -671,36 +672,6 @@ void Cameras::forget(const std::string& id) {
                   RoleSet::all(), id);
 }
 
-namespace {
-
-// `cidr` as a network, or nullopt (an address alone is a /32 or /128).
-std::optional<std::pair<asio::ip::address, int>> parse_network(const std::string& cidr) {
-  const auto slash = cidr.find('/');
-  boost::system::error_code ec;
-  auto addr = asio::ip::make_address(cidr.substr(0, slash), ec);
-  if (ec) return std::nullopt;
-  const int max = addr.is_v4() ? 32 : 128;
-  int bits = max;
-  if (slash != std::string::npos) {
-    const std::string b = cidr.substr(slash + 1);
-    if (b.empty() || b.size() > 3 || b.find_first_not_of("0123456789") != std::string::npos)
-      return std::nullopt;
-    bits = std::stoi(b);
-    if (bits > max) return std::nullopt;
-  }
-  return std::pair{addr, bits};
-}
-
-bool same_prefix(const unsigned char* a, const unsigned char* b, int bits) {
-  for (int i = 0; bits > 0; ++i, bits -= 8) {
-    const unsigned mask = bits >= 8 ? 0xffu : (0xffu << (8 - bits)) & 0xffu;
-    if ((a[i] & mask) != (b[i] & mask)) return false;
-  }
-  return true;
-}
-
-}  // namespace
-
 std::string check_network(const std::string& cidr) {
   if (parse_network(cidr)) return {};
   return "\"" + cidr.substr(0, 64) +
@@ -708,24 +679,10 @@ std::string check_network(const std::string& cidr) {
 }
 
 bool in_trusted_network(const std::string& host, const std::vector<std::string>& networks) {
-  std::string h = host;
-  if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
-  boost::system::error_code ec;
-  auto addr = asio::ip::make_address(h, ec);
-  if (ec) return false;
-  if (addr.is_v6() && addr.to_v6().is_v4_mapped())
-    addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
-  for (const auto& n : networks) {
-    auto net = parse_network(n);
-    if (!net || net->first.is_v4() != addr.is_v4()) continue;
-    if (addr.is_v4()) {
-      auto a = addr.to_v4().to_bytes(), b = net->first.to_v4().to_bytes();
-      if (same_prefix(a.data(), b.data(), net->second)) return true;
-    } else {
-      auto a = addr.to_v6().to_bytes(), b = net->first.to_v6().to_bytes();
-      if (same_prefix(a.data(), b.data(), net->second)) return true;
-    }
-  }
+  auto address = parse_ip_address(host);
+  if (!address) return false;
+  for (const auto& n : networks)
+    if (auto net = parse_network(n); net && net->contains(*address)) return true;
   return false;
 }
 

@@ -9,6 +9,7 @@
 #include <future>
 #include <set>
 
+#include "core/ids.h"
 #include "server/http/metrics.h"
 #include "server/run_contained.h"
 #include "storage/footage.h"
@@ -51,14 +52,6 @@ storage::Segment to_row(const media::SegmentInfo& s, const std::filesystem::path
   row.keyframes = s.keyframes;
   row.state = storage::SegmentState::closed;
   return row;
-}
-
-// A directory name the catalogue would accept as a camera id.
-bool camera_dir_name(const std::string& name) {
-  if (name.empty() || name.size() > 64 || name.front() == '.') return false;
-  return name.find_first_not_of(
-             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-             "0123456789._-") == std::string::npos;
 }
 
 }  // namespace
@@ -177,7 +170,7 @@ void RecordingService::reconcile() {
   std::set<std::string> dirs;
   for (std::filesystem::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
     std::error_code e2;
-    if (it->is_directory(e2) && camera_dir_name(it->path().filename().string()))
+    if (it->is_directory(e2) && valid_camera_id(it->path().filename().string()))
       dirs.insert(it->path().filename().string());
   }
   std::int64_t recovered = 0;

@@ -10,7 +10,7 @@ import time
 
 import websocket
 
-from zaulekd_fixture import ROLE_USERS
+from zaulekd_fixture import ROLE_USERS, wait_until
 
 MAX_MESSAGES = 200_000   # bound on the load loop
 MAX_SECONDS = 60         # and on its time
@@ -22,15 +22,6 @@ def rss_kib(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     raise AssertionError("no VmRSS")
-
-
-def wait_until(what, pred, limit_s=30):  # replaced by zaulekd_fixture's once merged
-    deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {limit_s}s waiting for {what}")
 
 
 def test_console_that_never_reads_is_closed_and_counted(daemon):

@@ -72,6 +72,13 @@ class Zaulekd:
         st = {"path": str(self.dir / "storage")}
         st.update(storage or {})
         lines += ["[storage]"] + [f"{k} = {toml(v)}" for k, v in st.items()]
+        # Retention by free space looks at the host's disk, which the tests do
+        # not own: off unless a test sets it (test_recording_daemon does).
+        if "min_free_percent" not in extra_toml:
+            if "[retention]" in extra_toml:
+                extra_toml = extra_toml.replace("[retention]", "[retention]\nmin_free_percent = 0", 1)
+            else:
+                extra_toml += "\n[retention]\nmin_free_percent = 0\n"
         lines += ["[log]", 'level = "debug"', extra_toml]
         self.config_path.write_text("\n".join(lines) + "\n")
 
