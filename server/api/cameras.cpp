@@ -403,7 +403,7 @@ Response patch_camera(ApiContext& ctx, Request& req) {
     changes["allow_basic_auth"] = {{"from", c->allow_basic_auth}, {"to", *basic}};
     c->allow_basic_auth = *basic;
   }
-  auto u = ctx.catalog->update_camera(*c);
+  auto u = ctx.cameras->update(*c);
   if (!u) return error_response(u.error());
   ctx.audit->record(req.principal->name, "camera.update", "camera:" + id, changes.dump(),
                     req.remote);
@@ -448,8 +448,7 @@ Response delete_camera(ApiContext& ctx, Request& req) {
   const std::string& id = req.params.at("id");
   auto c = ctx.catalog->find_camera(id);
   if (!c) return error_response(c.error());
-  if (auto st = ctx.catalog->delete_camera(id); !st) return error_response(st.error());
-  ctx.cameras->forget(id);
+  if (auto st = ctx.cameras->remove(id); !st) return error_response(st.error());
   ctx.audit->record(req.principal->name, "camera.delete", "camera:" + id,
                     json{{"name", c->name}, {"onvif_url", c->onvif_url}}.dump(), req.remote);
   return json_response(200, {{"id", id}, {"status", "deleted"}});

@@ -195,6 +195,9 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
         else if (state == "recording")
           alarms.health(id, false, "zaulek:Health/Storage", "storage", {{"status", "writing"}});
       });
+  // Recorders follow the cameras the registry adds, edits, moves and
+  // deletes (a full read of the catalogue once, when recorders may start).
+  ctx.cameras->on_change([&recording](const CameraChange& c) { recording.camera_changed(c.id); });
   recording.start();
   // Basic Notification (server/events/notify.h): the consumer URL's base is set
   // once the port is known, before the io_context runs.
@@ -209,7 +212,15 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
   auto camera_work = net::make_work_guard(camera_ioc);
   EventService events(camera_ioc, catalog, &hub, std::move(*event_box), clock, event_options);
   ctx.events = &events;
+  // Subscriptions follow camera changes too (after one full read at start).
+  ctx.cameras->on_change([&events](const CameraChange& c) { events.camera_changed(c.id); });
   events.start();
+  // The registry's thread calls into recording and events (on_change): it
+  // stops before they are destroyed, also on the early returns below.
+  struct StopRegistry {
+    Cameras* cameras;
+    ~StopRegistry() { cameras->stop(); }
+  } stop_registry{ctx.cameras};
   Router router;
   register_routes(router, ctx);
   Dispatcher dispatcher(router, auth);

@@ -36,6 +36,18 @@ std::string_view to_string(CameraStatus status) {
   return "degraded";
 }
 
+std::string_view to_string(CameraChange::Kind kind) {
+  switch (kind) {
+    case CameraChange::Kind::added:
+      return "added";
+    case CameraChange::Kind::changed:
+      return "changed";
+    case CameraChange::Kind::removed:
+      return "removed";
+  }
+  return "changed";
+}
+
 namespace {
 
 CameraStatus status_of(const Error& e) {
@@ -199,6 +211,10 @@ Status Cameras::start() {
   running_ = true;
   auto cams = catalog_.list_cameras();
   if (!cams) return cams.error();
+  on_registry([this, &cams] {
+    for (const auto& c : *cams) known_[c.id] = c;
+    return true;
+  });
   for (const auto& c : *cams) {
     CameraState st;
     st.since = clock_.realtime();
@@ -301,6 +317,27 @@ void Cameras::on_status(const std::string& id, CameraStatus status, std::string 
   });
 }
 
+void Cameras::committed(CameraChange::Kind kind, const std::string& id,
+                        std::optional<storage::Camera> row) {
+  // Posted, never run inline: the writes of HTTP threads and of this strand
+  // are told in the order they were committed, and a listener never runs
+  // inside a caller's lock or loop.
+  asio::post(strand_, [this, kind, id, row = std::move(row)]() mutable {
+    if (kind == CameraChange::Kind::removed)
+      known_.erase(id);
+    else if (row)
+      known_[id] = std::move(*row);
+    const CameraChange change{id, kind};
+    for (const auto& listener : change_listeners_) listener(change);
+  });
+}
+
+void Cameras::on_change(ChangeListener listener) {
+  asio::post(strand_, [this, listener = std::move(listener)]() mutable {
+    change_listeners_.push_back(std::move(listener));
+  });
+}
+
 void Cameras::set_status_listener(StatusListener listener) {
   asio::post(strand_, [this, listener = std::move(listener)]() mutable {
     status_listener_ = std::move(listener);
@@ -341,19 +378,18 @@ Result<onvif::ScanResult> Cameras::scan(std::chrono::milliseconds timeout,
 }
 
 void Cameras::follow_moved_cameras(const onvif::ScanResult& result, std::vector<Moved>* moved) {
-  auto cams = catalog_.list_cameras();
-  if (!cams) return;
+  const auto cams = on_registry([this] { return known_; });
   for (const auto& d : result.devices) {
     if (d.endpoint.empty()) continue;
-    for (const auto& c : *cams)
+    for (const auto& [id, c] : cams)
       if (c.endpoint_ref == d.endpoint)
-        if (auto m = sighted(c, d, *cams, "probe"); m && moved) moved->push_back(*m);
+        if (auto m = sighted(c, d, cams, "probe"); m && moved) moved->push_back(*m);
   }
 }
 
 std::optional<Cameras::Moved> Cameras::sighted(const storage::Camera& c,
                                                const onvif::DiscoveryTarget& d,
-                                               const std::vector<storage::Camera>& all,
+                                               const std::map<std::string, storage::Camera>& all,
                                                const char* via) {
   if (std::find(d.xaddrs.begin(), d.xaddrs.end(), c.onvif_url) != d.xaddrs.end())
     return std::nullopt;  // still where we know it
@@ -366,8 +402,8 @@ std::optional<Cameras::Moved> Cameras::sighted(const storage::Camera& c,
       break;
     }
   if (to.empty()) return std::nullopt;
-  bool taken = std::any_of(all.begin(), all.end(),
-                           [&](const storage::Camera& o) { return o.onvif_url == to; });
+  bool taken =
+      std::any_of(all.begin(), all.end(), [&](const auto& o) { return o.second.onvif_url == to; });
   if (taken) {
     spdlog::warn("camera {}: endpoint {} answers from {}, which another camera has; not moved",
                  c.id, d.endpoint, to);
@@ -432,11 +468,13 @@ bool Cameras::follow(const storage::Camera& c, const std::string& to) {
   if (!password) return false;
   storage::Camera updated = c;
   updated.onvif_url = to;
-  if (auto u = catalog_.update_camera(updated); !u) {
+  auto u = catalog_.update_camera(updated);
+  if (!u) {
     spdlog::error("camera {}: found at {} but could not be updated: {}", c.id, to,
                   u.error().message);
     return false;
   }
+  committed(CameraChange::Kind::changed, c.id, std::move(*u));
   CameraState st;
   st.since = clock_.realtime();
   supervise(c.id, to, {c.username, *password}, st);
@@ -459,10 +497,12 @@ void Cameras::refresh_streams(const std::string& id, const std::string& url,
         return;
       }
       auto streams = streams_of(id, *r);
-      if (auto st = catalog_.set_streams(id, streams); !st)
+      if (auto st = catalog_.set_streams(id, streams); !st) {
         spdlog::error("camera {}: stream URIs not stored: {}", id, st.error().message);
-      else
+      } else {
         spdlog::info("camera {}: stream URIs refreshed at the new address", id);
+        committed(CameraChange::Kind::changed, id, std::nullopt);  // the recorder's URI
+      }
     });
   });
 }
@@ -497,11 +537,13 @@ void Cameras::on_announcement(const onvif::Announcement& a) {
   spdlog::debug("discovery: Hello from {} at {}", d.endpoint,
                 d.xaddrs.empty() ? std::string("?") : d.xaddrs.front());
   remember(d, "hello");
-  auto cams = catalog_.list_cameras();
-  if (!cams) return;
-  for (const auto& c : *cams) {
-    if (c.endpoint_ref != d.endpoint) continue;
-    if (auto m = sighted(c, d, *cams, "hello")) {
+  // The registry's own view, not a catalogue read: a flood of Hellos costs
+  // no SQLite (the rows change only through this registry).
+  std::vector<storage::Camera> same;
+  for (const auto& [id, c] : known_)
+    if (c.endpoint_ref == d.endpoint) same.push_back(c);
+  for (const auto& c : same) {
+    if (auto m = sighted(c, d, known_, "hello")) {
       if (on_moved_) on_moved_(*m);
     } else if (std::find(d.xaddrs.begin(), d.xaddrs.end(), c.onvif_url) == d.xaddrs.end()) {
       continue;  // seen elsewhere: not a sign that it is back where we know it
@@ -553,6 +595,7 @@ Result<Cameras::Added> Cameras::add(const AddCamera& req) {
     (void)catalog_.delete_camera(stored->id);  // nothing stored on error
     return st.error();
   }
+  committed(CameraChange::Kind::added, stored->id, *stored);
   CameraState state;
   state.status = CameraStatus::online;
   state.since = state.last_seen = clock_.realtime();
@@ -622,7 +665,9 @@ Result<Cameras::Added> Cameras::move(const std::string& id, const std::string& o
   auto stored = catalog_.update_camera(updated);
   if (!stored) return stored.error();
   auto streams = streams_of(id, info);
-  if (auto st = catalog_.set_streams(id, streams); !st) return st.error();
+  auto set = catalog_.set_streams(id, streams);
+  committed(CameraChange::Kind::changed, id, *stored);  // the row moved, whatever the streams
+  if (!set) return set.error();
   CameraState state;
   state.status = CameraStatus::online;
   state.since = state.last_seen = clock_.realtime();
@@ -639,6 +684,22 @@ Result<Cameras::Added> Cameras::move(const std::string& id, const std::string& o
                   RoleSet::all(), id);
   spdlog::info("camera {}: moved from {} to {} by an administrator", id, c->onvif_url, onvif_url);
   return Added{*stored, streams, state};
+}
+
+Result<storage::Camera> Cameras::update(const storage::Camera& camera) {
+  if (!running_) return make_error(ErrorKind::unavailable, "camera service is not running");
+  auto stored = catalog_.update_camera(camera);
+  if (!stored) return stored.error();
+  committed(CameraChange::Kind::changed, stored->id, *stored);
+  return stored;
+}
+
+Status Cameras::remove(const std::string& id) {
+  if (!running_) return make_error(ErrorKind::unavailable, "camera service is not running");
+  if (auto st = catalog_.delete_camera(id); !st) return st;
+  committed(CameraChange::Kind::removed, id, std::nullopt);
+  forget(id);
+  return {};
 }
 
 std::optional<CameraState> Cameras::state(const std::string& id) {

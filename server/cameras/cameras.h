@@ -15,6 +15,11 @@
 // fault or malformed reply, or stored credentials that cannot be opened).
 // A camera that is not online is retried with capped exponential backoff
 // (500 ms doubling up to cameras.retry_max_ms, +-20 % jitter).
+//
+// The registry is the one writer of camera rows (and their streams): every
+// add, edit, move and delete goes through it, and after each committed write
+// it tells its change listeners (on_change). The other services (recording,
+// events) learn of cameras from there, not by re-reading the catalogue.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -98,6 +103,16 @@ bool in_trusted_network(const std::string& host, const std::vector<std::string>&
 // "" when `cidr` is a network like 10.1.0.0/16 or fd00::/8, else what is wrong.
 std::string check_network(const std::string& cidr);
 
+// A committed change of a camera row or of its streams, as on_change tells
+// it. Listeners read the row themselves if they need it (it may have changed
+// again since; the last notification always follows the last write).
+struct CameraChange {
+  enum class Kind { added, changed, removed };
+  std::string id;
+  Kind kind = Kind::changed;
+};
+std::string_view to_string(CameraChange::Kind kind);
+
 struct AddCamera {
   std::string name;  // "" = from the device (manufacturer model)
   std::string onvif_url, username, password;
@@ -166,11 +181,29 @@ class Cameras {
   // already_exists (same onvif_url). Nothing is stored on error.
   Result<Added> add(const AddCamera& request);
 
+  // An administrator's edit of a camera's settings (name, recording mode,
+  // retention, allow_basic_auth): the row as given is stored (by id; the
+  // address is move()'s, the credentials are not changed). Errors as
+  // storage::Catalog::update_camera. Returns the stored row.
+  Result<storage::Camera> update(const storage::Camera& camera);
+  // Deletes the camera's row (its streams with it) and stops its supervisor.
+  // not_found for an unknown id.
+  Status remove(const std::string& id);
+
   // Current state of one camera / all supervised cameras.
   std::optional<CameraState> state(const std::string& id);
   std::map<std::string, CameraState> states();
-  // Stops the camera's supervisor (after the catalogue row is gone).
+  // Stops the camera's supervisor and drops its state (remove() does it
+  // after the row is gone); no change is told, nothing is written.
   void forget(const std::string& id);
+  // Adds a listener told of every committed camera change (the row or its
+  // streams written), in the order of the writes, on the registry's strand:
+  // it must not block (post to a strand of its own). Any thread, any time;
+  // a change committed before the call may or may not be told, so a new
+  // listener reads every camera once after adding itself. What a listener
+  // refers to must live until stop() has returned.
+  using ChangeListener = std::function<void(const CameraChange&)>;
+  void on_change(ChangeListener listener);
   // Called on the registry's strand after each status change (the alarm
   // router turns them into health events); must not block. When set, it is
   // first told every camera that is already not online.
@@ -185,8 +218,9 @@ class Cameras {
   void follow_moved_cameras(const onvif::ScanResult& result, std::vector<Moved>* moved);
   // Camera `c` seen at the first usable XAddr of `d`: followed (trusted
   // network) or a sighting recorded (nullopt: nothing new to report).
+  // `all`: every camera (known_ or a copy of it).
   std::optional<Moved> sighted(const storage::Camera& c, const onvif::DiscoveryTarget& d,
-                               const std::vector<storage::Camera>& all, const char* via);
+                               const std::map<std::string, storage::Camera>& all, const char* via);
   // Stores the new address and restarts supervision (the trusted follow).
   bool follow(const storage::Camera& c, const std::string& to);
   Result<onvif::OnboardInfo> onboard(const std::string& url, onvif::Credentials credentials);
@@ -197,6 +231,10 @@ class Cameras {
   void on_announcement(const onvif::Announcement& a);               // on strand_
   void on_status(const std::string& id, CameraStatus status, std::string reason,
                  std::int64_t offset);
+  // After a committed write of camera `id`: known_ follows (`row`, or erased
+  // for removed) and the change listeners are told, on strand_.
+  void committed(CameraChange::Kind kind, const std::string& id,
+                 std::optional<storage::Camera> row);
   template <class F>
   auto on_registry(F f) -> decltype(f());
 
@@ -215,6 +253,10 @@ class Cameras {
   std::map<std::string, CameraState> states_;
   std::map<std::string, WallTime> sighting_told_;  // last report per camera (flood bound)
   std::vector<DiscoveredDevice> discovered_;
+  // Every camera row, as the registry last wrote it (read at start()): the
+  // Hello and scan paths match endpoint references here, not in SQLite.
+  std::map<std::string, storage::Camera> known_;
+  std::vector<ChangeListener> change_listeners_;
   std::shared_ptr<onvif::AnnouncementListener> listener_;
   std::function<void(const Moved&)> on_moved_;
   StatusListener status_listener_;

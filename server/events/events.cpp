@@ -266,7 +266,7 @@ EventService::EventService(asio::io_context& ioc, storage::Catalog& catalog, Hub
       clock_(clock),
       options_(options),
       strand_(ioc.get_executor()),
-      poll_timer_(strand_),
+      resync_timer_(strand_),
       write_timer_(strand_),
       budget_(clock, options_.budget),
       summary_timer_(strand_) {}
@@ -276,13 +276,15 @@ EventService::~EventService() {
 }
 
 void EventService::start() {
-  asio::post(strand_, [this] { poll(); });
+  asio::post(strand_, [this] {
+    if (!stopped_) sync();
+  });
 }
 
 void EventService::stop() {
   asio::post(strand_, [this] {
     stopped_ = true;
-    poll_timer_.cancel();
+    resync_timer_.cancel();
     for (auto& [id, entry] : cameras_)
       if (entry.subscriber) entry.subscriber->stop();
     cameras_.clear();
@@ -304,55 +306,83 @@ void EventService::stop() {
   });
 }
 
-void EventService::poll() {
-  if (stopped_) return;
-  sync();
-  poll_timer_.expires_after(options_.poll_interval);
-  poll_timer_.async_wait([this](boost::system::error_code ec) {
-    if (!ec) poll();
+void EventService::camera_changed(const std::string& camera_id) {
+  asio::post(strand_, [this, camera_id] {
+    // Before the first full sync, that sync reads this camera's row anyway.
+    if (stopped_ || !synced_) return;
+    sync_camera(camera_id);
   });
 }
 
 void EventService::sync() {
+  synced_ = true;
   auto rows = catalog_.list_cameras();
   if (!rows) {
     spdlog::warn("events: cannot list cameras: {}", rows.error().message);
+    return resync_later();
+  }
+  std::set<std::string> listed;
+  for (const auto& c : *rows) listed.insert(c.id);
+  std::vector<std::string> gone;
+  for (const auto& [id, entry] : cameras_)
+    if (!listed.count(id)) gone.push_back(id);
+  for (const auto& id : gone) apply(id, nullptr);
+  for (const auto& c : *rows) apply(c.id, &c);
+}
+
+void EventService::sync_camera(const std::string& id) {
+  auto row = catalog_.find_camera(id);
+  if (!row && row.error().kind != ErrorKind::not_found) {
+    spdlog::warn("events {}: cannot read the camera: {}", id, row.error().message);
+    return resync_later();
+  }
+  apply(id, row ? &*row : nullptr);
+}
+
+// No notification comes again for a change whose read failed (database
+// busy, I/O error): every camera is read again after resync_retry, until a
+// read succeeds. While reads succeed, nothing re-reads the catalogue.
+void EventService::resync_later() {
+  if (stopped_ || resync_armed_) return;
+  resync_armed_ = true;
+  resync_timer_.expires_after(options_.resync_retry);
+  resync_timer_.async_wait([this](boost::system::error_code ec) {
+    resync_armed_ = false;
+    if (!ec && !stopped_) sync();
+  });
+}
+
+// Camera `id`'s subscriber made to match its row (`c`; nullptr: the camera
+// is gone).
+void EventService::apply(const std::string& id, const storage::Camera* c) {
+  auto it = cameras_.find(id);
+  if (!c) {
+    if (it == cameras_.end()) return;
+    spdlog::info("events {}: camera removed, unsubscribing", id);
+    if (it->second.subscriber) it->second.subscriber->stop();
+    cameras_.erase(it);
     return;
   }
-  std::map<std::string, const storage::Camera*> seen;
-  for (const auto& c : *rows) seen[c.id] = &c;
-  for (auto it = cameras_.begin(); it != cameras_.end();) {
-    if (seen.count(it->first)) {
-      ++it;
-      continue;
+  std::string fingerprint = c->onvif_url + '\n' + c->username + '\n' +
+                            std::string(c->password_enc.begin(), c->password_enc.end());
+  if (it != cameras_.end() && it->second.fingerprint == fingerprint) return;
+  if (it != cameras_.end() && it->second.subscriber) it->second.subscriber->stop();
+  Entry entry{fingerprint, nullptr};
+  onvif::Credentials credentials{c->username, ""};
+  if (!c->password_enc.empty()) {
+    auto password = box_.open(c->password_enc);
+    if (!password) {
+      spdlog::error("events {}: cannot open the stored credentials: {}", id,
+                    password.error().message);
+      cameras_[id] = std::move(entry);
+      return;
     }
-    spdlog::info("events {}: camera removed, unsubscribing", it->first);
-    if (it->second.subscriber) it->second.subscriber->stop();
-    it = cameras_.erase(it);
+    credentials.password = std::move(*password);
   }
-  for (const auto& [id, c] : seen) {
-    std::string fingerprint = c->onvif_url + '\n' + c->username + '\n' +
-                              std::string(c->password_enc.begin(), c->password_enc.end());
-    auto it = cameras_.find(id);
-    if (it != cameras_.end() && it->second.fingerprint == fingerprint) continue;
-    if (it != cameras_.end() && it->second.subscriber) it->second.subscriber->stop();
-    Entry entry{fingerprint, nullptr};
-    onvif::Credentials credentials{c->username, ""};
-    if (!c->password_enc.empty()) {
-      auto password = box_.open(c->password_enc);
-      if (!password) {
-        spdlog::error("events {}: cannot open the stored credentials: {}", id,
-                      password.error().message);
-        cameras_[id] = std::move(entry);
-        continue;
-      }
-      credentials.password = std::move(*password);
-    }
-    entry.subscriber =
-        std::make_shared<Subscriber>(ioc_, this, id, c->onvif_url, std::move(credentials));
-    entry.subscriber->start();
-    cameras_[id] = std::move(entry);
-  }
+  entry.subscriber =
+      std::make_shared<Subscriber>(ioc_, this, id, c->onvif_url, std::move(credentials));
+  entry.subscriber->start();
+  cameras_[id] = std::move(entry);
 }
 
 void EventService::set_mode(const std::string& camera_id, std::string mode) {

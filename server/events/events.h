@@ -8,11 +8,14 @@
 // {"type":"event", id, camera_id, time, kind, state, topic, source, data}
 // (the DESIGN.md event shape; ids are strings, times RFC 3339 UTC).
 //
-// Which cameras: the catalogue is re-read every poll_interval; a new camera
-// (or one whose URL or credentials changed) gets a subscriber, a deleted one
-// is unsubscribed. Subscribing does not wait for the camera registry's
-// health probe: a camera that does not answer is retried by its subscriber
-// with capped, jittered backoff (see PullPointSubscription).
+// Which cameras: every camera is read once at start(); after that zaulekd
+// calls camera_changed(id) for each change the camera registry commits
+// (server/cameras/cameras.h, on_change), and that camera's row is read
+// again. A new camera (or one whose URL or credentials changed) gets a
+// subscriber, a deleted one is unsubscribed; the catalogue is not polled.
+// Subscribing does not wait for the camera registry's health probe: a
+// camera that does not answer is retried by its subscriber with capped,
+// jittered backoff (see PullPointSubscription).
 //
 // Threading: everything runs on the io_context given to the constructor;
 // the service's own state (camera set, pending batch) on one strand, each
@@ -70,7 +73,9 @@ class Hub;
 class NotifyConsumers;
 
 struct EventsOptions {
-  std::chrono::milliseconds poll_interval{1000};
+  // After a catalogue read failed (a change would stay unapplied), every
+  // camera is read again after this, until a read succeeds.
+  std::chrono::milliseconds resync_retry{1000};
   onvif::SubscriptionOptions subscription;
   // Published events waiting for the writer, at most (about 50 MB at the
   // default); beyond it the oldest are dropped and counted as store failures.
@@ -109,9 +114,15 @@ class EventService {
   EventService& operator=(const EventService&) = delete;
 
   void start();
-  // Stops every subscriber (each Unsubscribes, bounded by its call timeout)
-  // and the catalogue poll. Does not wait.
+  // Stops every subscriber (each Unsubscribes, bounded by its call timeout).
+  // Does not wait.
   void stop();
+
+  // The camera registry committed a change of camera `camera_id` (added,
+  // moved, credentials, removed): its row is read again on the service's
+  // strand and its subscriber follows. Any thread; does not block (the
+  // registry calls it from its own strand).
+  void camera_changed(const std::string& camera_id);
 
   // Stores and publishes what the camera's budget admits (any thread);
   // `dropped`: events the camera sent that were cut off before this (over
@@ -140,8 +151,10 @@ class EventService {
 
  private:
   class Subscriber;
-  void poll();
-  void sync();
+  void sync();                              // every camera
+  void sync_camera(const std::string& id);  // one camera
+  void apply(const std::string& id, const storage::Camera* camera);
+  void resync_later();
   void flush();
   void write();
   bool store(const std::vector<storage::Event>& batch, bool final_try);
@@ -157,9 +170,11 @@ class EventService {
   Clock& clock_;
   EventsOptions options_;
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
-  boost::asio::steady_timer poll_timer_;
+  boost::asio::steady_timer resync_timer_;
   // On strand_ only.
   bool stopped_ = false;
+  bool synced_ = false;        // the first full sync ran: changes apply from now on
+  bool resync_armed_ = false;  // resync_timer_ runs
   struct Entry {
     std::string fingerprint;  // onvif_url + username + sealed password
     std::shared_ptr<Subscriber> subscriber;

@@ -84,7 +84,7 @@ RecordingService::RecordingService(storage::Catalog& catalog, SecretBox box, Clo
       reserve_(options_.root / ".catalog-reserve", options_.catalog_reserve_bytes),
       ioc_(std::max(1, options_.threads)),
       strand_(ioc_.get_executor()),
-      poll_timer_(strand_) {}
+      resync_timer_(strand_) {}
 
 RecordingService::~RecordingService() {
   stop();
@@ -112,7 +112,7 @@ void RecordingService::stop() {
   auto future = all_done->get_future();
   asio::post(strand_, [this, all_done] {
     stopping_ = true;
-    poll_timer_.cancel();
+    resync_timer_.cancel();
     for (auto& [id, e] : recorders_)
       if (e.started) stop_recorder(id, e.recorder);
     recorders_.clear();
@@ -143,7 +143,9 @@ void RecordingService::maintenance() {
   }
   ensure_reserve();
   ready_ = true;
-  asio::post(strand_, [this] { poll(); });
+  asio::post(strand_, [this] {
+    if (!stopping_) sync();
+  });
   for (;;) {
     retention_pass();
     ensure_reserve();
@@ -291,107 +293,132 @@ void RecordingService::ensure_reserve() {
 
 // ------------------------------------------------------------- recorders
 
-void RecordingService::poll() {
-  if (stopping_) return;
-  sync();
-  poll_timer_.expires_after(options_.poll_interval);
-  poll_timer_.async_wait([this](boost::system::error_code ec) {
-    if (!ec) poll();
+void RecordingService::camera_changed(const std::string& camera_id) {
+  if (stopped_) return;
+  asio::post(strand_, [this, camera_id] {
+    // Before the first full sync (reconciliation still running) nothing
+    // runs yet, and that sync reads this camera's row anyway.
+    if (stopping_ || !synced_) return;
+    sync_camera(camera_id);
   });
 }
 
 void RecordingService::sync() {
+  synced_ = true;
   auto rows = catalog_.list_cameras();
   if (!rows) {
     spdlog::warn("recording: cannot list cameras: {}", rows.error().message);
-    return;
+    return resync_later();
   }
-  auto cannot = [this](const std::string& id, const std::string& why) {
-    auto& last = warned_[id];
-    if (last != why) spdlog::warn("recording {}: cannot record: {}", id, why);
-    last = why;
-  };
-  struct Want {
-    const storage::Camera* camera;
-    std::string uri, fingerprint;
-  };
-  std::map<std::string, Want> want;
-  for (const auto& c : *rows) {
-    if (c.recording_mode == storage::RecordingMode::off) {
-      warned_.erase(c.id);
-      continue;
-    }
-    auto streams = catalog_.list_streams(c.id);
+  std::set<std::string> listed;
+  for (const auto& c : *rows) listed.insert(c.id);
+  std::vector<std::string> gone;
+  for (const auto& [id, e] : recorders_)
+    if (!listed.count(id)) gone.push_back(id);
+  bool all_read = true;
+  for (const auto& id : gone) apply(id, nullptr);
+  for (const auto& c : *rows) all_read = apply(c.id, &c) && all_read;
+  count_states();
+  if (!all_read) resync_later();
+}
+
+void RecordingService::sync_camera(const std::string& id) {
+  auto row = catalog_.find_camera(id);
+  if (!row && row.error().kind != ErrorKind::not_found) {
+    spdlog::warn("recording {}: cannot read the camera: {}", id, row.error().message);
+    return resync_later();
+  }
+  const bool read = apply(id, row ? &*row : nullptr);
+  count_states();
+  if (!read) resync_later();
+}
+
+// No notification comes again for a change whose read failed (database
+// busy, I/O error): every camera is read again after resync_retry, until a
+// read succeeds. While reads succeed, nothing re-reads the catalogue.
+void RecordingService::resync_later() {
+  if (stopping_ || resync_armed_) return;
+  resync_armed_ = true;
+  resync_timer_.expires_after(options_.resync_retry);
+  resync_timer_.async_wait([this](boost::system::error_code ec) {
+    resync_armed_ = false;
+    if (!ec && !stopping_) sync();
+  });
+}
+
+void RecordingService::cannot(const std::string& id, const std::string& why) {
+  auto& last = warned_[id];
+  if (last != why) spdlog::warn("recording {}: cannot record: {}", id, why);
+  last = why;
+}
+
+// Camera `id`'s recorder made to match its row (`camera`; nullptr: the
+// camera is gone). False when its streams could not be read: what runs is
+// kept rather than stopped on a read error.
+bool RecordingService::apply(const std::string& id, const storage::Camera* camera) {
+  std::string uri, fingerprint;  // fingerprint "": no recorder wanted
+  if (!camera || camera->recording_mode == storage::RecordingMode::off) {
+    warned_.erase(id);
+  } else {
+    auto streams = catalog_.list_streams(id);
     if (!streams) {
-      spdlog::warn("recording {}: cannot read its streams: {}", c.id, streams.error().message);
-      // Keep what runs rather than stopping on a read error.
-      if (auto it = recorders_.find(c.id); it != recorders_.end())
-        want[c.id] = {&c, "", it->second.fingerprint};
-      continue;
+      spdlog::warn("recording {}: cannot read its streams: {}", id, streams.error().message);
+      return false;
     }
-    std::string uri;
     for (const auto& s : *streams)
       if (s.kind == storage::StreamKind::main) uri = s.rtsp_uri;
-    if (uri.empty()) {
-      cannot(c.id, "the camera has no main stream");
-      continue;
-    }
-    std::string fp = uri + '\n' + c.username + '\n' +
-                     std::string(c.password_enc.begin(), c.password_enc.end()) + '\n' +
-                     std::string(storage::to_string(c.recording_mode)) + '\n' +
-                     (c.allow_basic_auth ? "basic" : "");
-    want[c.id] = {&c, uri, fp};
+    if (uri.empty())
+      cannot(id, "the camera has no main stream");
+    else
+      fingerprint = uri + '\n' + camera->username + '\n' +
+                    std::string(camera->password_enc.begin(), camera->password_enc.end()) + '\n' +
+                    std::string(storage::to_string(camera->recording_mode)) + '\n' +
+                    (camera->allow_basic_auth ? "basic" : "");
   }
-  for (auto it = recorders_.begin(); it != recorders_.end();) {
-    auto w = want.find(it->first);
-    if (w != want.end() && w->second.fingerprint == it->second.fingerprint) {
-      ++it;
-      continue;
-    }
-    spdlog::info("recording {}: {}; stopping its recorder", it->first,
-                 w == want.end() ? "camera removed or recording off" : "camera changed");
-    if (it->second.started) stop_recorder(it->first, it->second.recorder);
-    states_.erase(it->first);
-    it = recorders_.erase(it);
+  if (auto it = recorders_.find(id); it != recorders_.end()) {
+    if (!fingerprint.empty() && it->second.fingerprint == fingerprint) return true;
+    spdlog::info("recording {}: {}; stopping its recorder", id,
+                 fingerprint.empty() ? "camera removed or recording off" : "camera changed");
+    if (it->second.started) stop_recorder(id, it->second.recorder);
+    states_.erase(id);
+    recorders_.erase(it);
   }
-  for (auto& [id, w] : want) {
-    if (recorders_.count(id)) continue;
-    const storage::Camera& c = *w.camera;
-    media::CameraConfig cfg;
-    cfg.id = id;
-    cfg.url = w.uri;
-    cfg.username = c.username;
-    cfg.allow_basic_auth = c.allow_basic_auth;
-    if (!c.password_enc.empty()) {
-      auto password = box_.open(c.password_enc);
-      if (!password) {
-        cannot(id, "the stored credentials cannot be opened: " + password.error().message);
-        continue;
-      }
-      cfg.password = std::move(*password);
+  if (fingerprint.empty()) return true;
+  const storage::Camera& c = *camera;
+  media::CameraConfig cfg;
+  cfg.id = id;
+  cfg.url = uri;
+  cfg.username = c.username;
+  cfg.allow_basic_auth = c.allow_basic_auth;
+  if (!c.password_enc.empty()) {
+    auto password = box_.open(c.password_enc);
+    if (!password) {
+      cannot(id, "the stored credentials cannot be opened: " + password.error().message);
+      return true;
     }
-    warned_.erase(id);
-    cfg.dir = options_.root / id;
-    cfg.segment_duration = options_.segment_duration;
-    cfg.pre_event = options_.pre_event;
-    cfg.post_event = options_.post_event;
-    cfg.mode = media_mode(c.recording_mode);
-    cfg.min_free_bytes = [this] { return segment_min_free_.load(); };
-    cfg.ingest = options_.ingest;
-    auto recorder = media::make_recorder(
-        ioc_, clock_, std::move(cfg), [this](const media::SegmentInfo& s) { on_segment(s); },
-        [this, serial = ++next_serial_](const std::string& cam, const std::string& state,
-                                        const std::string& detail) {
-          on_state(cam, serial, state, detail);
-        });
-    spdlog::info(
-        "recording {}: starting ({} mode, {} s segments)", id, storage::to_string(c.recording_mode),
-        std::chrono::duration_cast<std::chrono::seconds>(options_.segment_duration).count());
-    recorders_[id] = Entry{w.fingerprint, recorder, next_serial_, false};
-    states_[id] = State{"connecting", "", clock_.realtime()};
-    start_entry(id, recorder);
+    cfg.password = std::move(*password);
   }
-  count_states();
+  warned_.erase(id);
+  cfg.dir = options_.root / id;
+  cfg.segment_duration = options_.segment_duration;
+  cfg.pre_event = options_.pre_event;
+  cfg.post_event = options_.post_event;
+  cfg.mode = media_mode(c.recording_mode);
+  cfg.min_free_bytes = [this] { return segment_min_free_.load(); };
+  cfg.ingest = options_.ingest;
+  auto recorder = media::make_recorder(
+      ioc_, clock_, std::move(cfg), [this](const media::SegmentInfo& s) { on_segment(s); },
+      [this, serial = ++next_serial_](const std::string& cam, const std::string& state,
+                                      const std::string& detail) {
+        on_state(cam, serial, state, detail);
+      });
+  spdlog::info("recording {}: starting ({} mode, {} s segments)", id,
+               storage::to_string(c.recording_mode),
+               std::chrono::duration_cast<std::chrono::seconds>(options_.segment_duration).count());
+  recorders_[id] = Entry{fingerprint, recorder, next_serial_, false};
+  states_[id] = State{"connecting", "", clock_.realtime()};
+  start_entry(id, recorder);
+  return true;
 }
 
 // A recorder of a camera whose previous recorder is still stopping starts

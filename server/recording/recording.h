@@ -2,11 +2,14 @@
 // whose recording mode is continuous or events, writing under
 // <storage.path>/<camera_id>/; every closed segment becomes a catalogue row.
 //
-// Which cameras: the catalogue is re-read every poll_interval (as the event
-// service does). A new camera gets a recorder; one whose main stream URI,
-// credentials or mode changed has its recorder stopped (the open segment is
-// closed and indexed) and a new one started after that; a deleted camera, or
-// one switched to mode off, has its recorder stopped.
+// Which cameras: every camera is read once when recorders may start (after
+// reconciliation); after that zaulekd calls camera_changed(id) for each
+// change the camera registry commits (server/cameras/cameras.h, on_change),
+// and that camera's row is read again. A new camera gets a recorder; one
+// whose main stream URI, credentials or mode changed has its recorder
+// stopped (the open segment is closed and indexed) and a new one started
+// after that; a deleted camera, or one switched to mode off, has its
+// recorder stopped. The catalogue is not polled.
 //
 // Before any recorder starts, start-up reconciliation runs (docs/design/
 // storage.md "Crash invariants", step 7): media::reconcile_camera_dir for
@@ -63,7 +66,9 @@ struct RecordingOptions {
   double min_free_percent = 10;
   std::uint64_t catalog_reserve_bytes = 32ull << 20;  // 0: no reserve
   media::Ingest ingest = media::Ingest::native;
-  std::chrono::milliseconds poll_interval{1'000};
+  // After a catalogue read failed (a change would stay unapplied), every
+  // camera is read again after this, until a read succeeds.
+  std::chrono::milliseconds resync_retry{1'000};
   std::chrono::milliseconds retention_interval{60'000};
   int threads = 2;
 };
@@ -111,6 +116,12 @@ class RecordingService {
   // camera has no recorder (mode off, no main stream, not yet started).
   std::optional<RecorderStatus> status(const std::string& camera_id);
 
+  // The camera registry committed a change of camera `camera_id` (added,
+  // edited, moved, streams or credentials, removed): its row is read again
+  // on the service's strand and its recorder follows. Any thread; does not
+  // block (the registry calls it from its own strand).
+  void camera_changed(const std::string& camera_id);
+
   // events mode: an event started (true) or stopped (false) on this camera.
   // Any thread; ignored for a camera without a recorder.
   void event(const std::string& camera_id, bool active);
@@ -146,8 +157,11 @@ class RecordingService {
   void reconcile();
   void retention_pass();
   void ensure_reserve();
-  void poll();
-  void sync();
+  void sync();                              // every camera
+  void sync_camera(const std::string& id);  // one camera
+  bool apply(const std::string& id, const storage::Camera* camera);
+  void resync_later();
+  void cannot(const std::string& id, const std::string& why);
   void start_entry(const std::string& id, const std::shared_ptr<media::Recorder>& recorder);
   void stop_recorder(const std::string& id, std::shared_ptr<media::Recorder> recorder);
   void on_segment(const media::SegmentInfo& s);
@@ -162,7 +176,7 @@ class RecordingService {
   storage::SpaceReserve reserve_;
   boost::asio::io_context ioc_;
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
-  boost::asio::steady_timer poll_timer_;
+  boost::asio::steady_timer resync_timer_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::vector<std::thread> threads_;
   std::thread maintenance_;
@@ -173,6 +187,8 @@ class RecordingService {
   std::atomic<bool> started_{false}, stopped_{false}, ready_{false};
   // On strand_ only.
   bool stopping_ = false;
+  bool synced_ = false;        // the first full sync ran: changes apply from now on
+  bool resync_armed_ = false;  // resync_timer_ runs
   // What a recorder needs free to open a segment: the reserve's size while
   // it is held, twice that once released (the reserve is the catalogue's).
   // Written by ensure_reserve and on the strand when the reserve is released.

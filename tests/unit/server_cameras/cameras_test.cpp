@@ -1,7 +1,8 @@
 // The camera registry against simulated ONVIF devices (in process, real
 // loopback sockets) and a real SQLite catalogue: statuses, and a camera that
 // reappears at a new address under its endpoint reference: proposed (a
-// sighting) and moved by an administrator, or followed in a trusted network.
+// sighting) and moved by an administrator, or followed in a trusted network;
+// the change notifications that recording and events follow.
 #include "server/cameras/cameras.h"
 
 #include <gtest/gtest.h>
@@ -9,6 +10,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <filesystem>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -232,6 +234,92 @@ TEST_F(CamerasTest, CameraAtANewAddressIsOnlyProposedAndAnAdministratorMovesIt) 
   ASSERT_TRUE(after.has_value());
   EXPECT_FALSE(after->sighting.has_value());
   EXPECT_EQ(after->status, CameraStatus::online);
+}
+
+// What a change listener saw: the change, and the camera's row as the
+// catalogue had it at that moment (read inside the listener).
+struct Told {
+  CameraChange::Kind kind;
+  std::string id;
+  bool row_found = false;
+  std::string name, onvif_url;
+  storage::RecordingMode mode = storage::RecordingMode::continuous;
+};
+
+TEST_F(CamerasTest, EveryCommittedChangeIsToldInOrderAfterTheWrite) {
+  auto& dev = device();
+  auto& cams = cameras();
+  std::mutex mu;
+  std::vector<Told> told;
+  cams.on_change([&](const CameraChange& c) {
+    Told t;
+    t.kind = c.kind;
+    t.id = c.id;
+    if (auto row = catalog_->find_camera(c.id)) {
+      t.row_found = true;
+      t.name = row->name;
+      t.onvif_url = row->onvif_url;
+      t.mode = row->recording_mode;
+    }
+    std::lock_guard lock(mu);
+    told.push_back(std::move(t));
+  });
+  auto seen = [&] {
+    std::lock_guard lock(mu);
+    return told;
+  };
+
+  // Each write, then its notification (waited for before the next write, so
+  // that the row read by the listener is the one this write left).
+  auto told_count = [&](std::size_t n) {
+    return zaulek::testing::eventually([&] { return seen().size() >= n; });
+  };
+  auto added = cams.add({"Gate", dev.device_service_url(), "admin", "pw-7781", kEndpoint,
+                         storage::RecordingMode::continuous, 30});
+  ASSERT_TRUE(added.ok()) << added.error().message;
+  const std::string id = added->camera.id;
+  ASSERT_TRUE(told_count(1));
+  storage::Camera edited = added->camera;
+  edited.name = "Gate (north)";
+  edited.recording_mode = storage::RecordingMode::off;
+  auto updated = cams.update(edited);
+  ASSERT_TRUE(updated.ok()) << updated.error().message;
+  EXPECT_EQ(updated->name, "Gate (north)");
+  ASSERT_TRUE(told_count(2));
+  auto& moved_to = device();
+  auto moved = cams.move(id, moved_to.device_service_url());
+  ASSERT_TRUE(moved.ok()) << moved.error().message;
+  ASSERT_TRUE(told_count(3));
+  ASSERT_TRUE(cams.remove(id).ok());
+  EXPECT_FALSE(cams.state(id).has_value());
+  ASSERT_TRUE(told_count(4));
+  // Failed writes are not told: proof that one would have been is the
+  // change added below, told right after them and nothing in between.
+  EXPECT_EQ(cams.remove(id).error().kind, ErrorKind::not_found);
+  EXPECT_FALSE(cams.update(edited).ok());
+  auto again = cams.add({"Gate", dev.device_service_url(), "admin", "pw-7781", kEndpoint,
+                         storage::RecordingMode::events, 30});
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  ASSERT_TRUE(told_count(5));
+
+  auto t = seen();
+  ASSERT_EQ(t.size(), 5u);
+  EXPECT_EQ(t[0].kind, CameraChange::Kind::added);
+  EXPECT_TRUE(t[0].row_found);
+  EXPECT_EQ(t[0].name, "Gate");
+  EXPECT_EQ(t[0].onvif_url, dev.device_service_url());
+  EXPECT_EQ(t[1].kind, CameraChange::Kind::changed);
+  EXPECT_EQ(t[1].name, "Gate (north)");
+  EXPECT_EQ(t[1].mode, storage::RecordingMode::off);
+  EXPECT_EQ(t[2].kind, CameraChange::Kind::changed);
+  EXPECT_EQ(t[2].onvif_url, moved_to.device_service_url());
+  EXPECT_EQ(t[2].name, "Gate (north)");
+  EXPECT_EQ(t[3].kind, CameraChange::Kind::removed);
+  EXPECT_FALSE(t[3].row_found);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(t[i].id, id) << i;
+  EXPECT_EQ(t[4].kind, CameraChange::Kind::added);
+  EXPECT_EQ(t[4].id, again->camera.id);
+  EXPECT_EQ(t[4].mode, storage::RecordingMode::events);
 }
 
 TEST(TrustedNetworks, MatchesAddressesInsideOnly) {

@@ -80,7 +80,7 @@ struct Fixture {
     auto box = SecretBox::open_or_create(dir.path() / "secret.key");
     if (!box) throw std::runtime_error(box.error().message);
     o.root = dir.path();
-    o.poll_interval = std::chrono::milliseconds(50);
+    o.resync_retry = std::chrono::milliseconds(50);
     return std::make_unique<RecordingService>(*catalog, std::move(*box), system_clock(), o);
   }
   std::vector<storage::Segment> segments() {
