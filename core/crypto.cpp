@@ -5,7 +5,7 @@
 #include <array>
 #include <cstdlib>
 
-#include "core/encoding.h"
+#include "core/text/encoding.h"
 
 namespace zaulek::crypto {
 

@@ -5,7 +5,7 @@
 #include <cstdio>
 
 #include "core/crypto.h"
-#include "core/encoding.h"
+#include "core/text/encoding.h"
 
 namespace zaulek::digest {
 namespace {

@@ -5,7 +5,7 @@
 
 #include <cstdlib>
 
-#include "core/utf8.h"
+#include "core/text/utf8.h"
 
 namespace zaulek::log {
 

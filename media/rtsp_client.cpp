@@ -2,7 +2,7 @@
 
 #include "core/camera_faults.h"
 #include "core/digest.h"
-#include "core/encoding.h"
+#include "core/text/encoding.h"
 #include "media/rtsp_parse.h"
 
 #include <boost/asio/connect.hpp>

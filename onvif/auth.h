@@ -14,7 +14,7 @@
 
 #include "core/clock.h"
 #include "core/digest.h"
-#include "core/encoding.h"
+#include "core/text/encoding.h"
 
 namespace zaulek::onvif {
 

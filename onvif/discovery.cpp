@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <sstream>
 
-#include "core/text.h"
+#include "core/text/text.h"
 #include "onvif/soap_buffer.h"
 
 namespace zaulek::onvif {

@@ -1,7 +1,7 @@
 #include "onvif/soap_buffer.h"
 
 #include "core/camera_faults.h"
-#include "core/utf8.h"
+#include "core/text/utf8.h"
 #include "onvif/xml_prescan.h"
 
 #include <new>

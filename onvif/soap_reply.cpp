@@ -1,6 +1,6 @@
 #include "onvif/soap_reply.h"
 
-#include "core/text.h"
+#include "core/text/text.h"
 
 namespace zaulek::onvif {
 

@@ -12,7 +12,7 @@
 #include <string_view>
 
 #include "core/camera_faults.h"
-#include "core/utf8.h"
+#include "core/text/utf8.h"
 
 namespace zaulek::server {
 

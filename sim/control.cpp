@@ -1,6 +1,6 @@
 #include "sim/control.h"
 
-#include "core/text.h"
+#include "core/text/text.h"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/ip/tcp.hpp>

@@ -1,6 +1,6 @@
 #include "sim/events.h"
 
-#include "core/text.h"
+#include "core/text/text.h"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/steady_timer.hpp>

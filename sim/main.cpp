@@ -1,7 +1,7 @@
 // zaulek-sim: a fleet of simulated ONVIF/RTSP cameras in one process, with a
 // control API for events and faults. See docs/simulator.md.
 #include "core/log.h"
-#include "core/text.h"
+#include "core/text/text.h"
 #include "sim/clip.h"
 #include "sim/control.h"
 #include "sim/events.h"

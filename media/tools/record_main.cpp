@@ -2,7 +2,7 @@
 // engine zaulekd uses, printing one JSON line per closed segment on stdout.
 #include "core/clock.h"
 #include "core/log.h"
-#include "core/text.h"
+#include "core/text/text.h"
 #include "media/recorder.h"
 
 #include <boost/asio/io_context.hpp>

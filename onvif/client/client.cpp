@@ -14,7 +14,7 @@
 #include <optional>
 
 #include "core/camera_faults.h"
-#include "core/text.h"
+#include "core/text/text.h"
 #include "onvif/auth.h"
 #include "onvif/soap_buffer.h"
 

@@ -17,8 +17,8 @@
 #include <optional>
 
 #include "core/camera_faults.h"
-#include "core/text.h"
-#include "core/utf8.h"
+#include "core/text/text.h"
+#include "core/text/utf8.h"
 
 namespace zaulek::onvif {
 

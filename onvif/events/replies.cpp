@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "core/text.h"
+#include "core/text/text.h"
 #include "onvif/soap_reply.h"
 
 namespace zaulek::onvif {

@@ -9,7 +9,7 @@
 #include <algorithm>
 #include <set>
 
-#include "core/utf8.h"
+#include "core/text/utf8.h"
 #include "onvif/events/basic_subscription.h"
 #include "server/events/notify.h"
 #include "server/http/metrics.h"
@@ -32,7 +32,7 @@ constexpr auto kWriteInterval = std::chrono::milliseconds(10);  // between trans
 constexpr auto kRetryFirst = std::chrono::milliseconds(100);
 constexpr auto kRetryMost = std::chrono::milliseconds(5000);
 
-// Valid UTF-8 (core/utf8.h: surrogates, overlong forms, F5..FF and
+// Valid UTF-8 (core/text/utf8.h: surrogates, overlong forms, F5..FF and
 // truncated sequences replaced) with control characters replaced by '?',
 // cut at `max` bytes on a character boundary.
 std::string clean(std::string_view s, std::size_t max) {

@@ -5,7 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/camera_faults.h"
-#include "core/utf8.h"
+#include "core/text/utf8.h"
 #include "server/http/http_session.h"
 #include "server/http/static_files.h"
 #include "server/http/ws_session.h"

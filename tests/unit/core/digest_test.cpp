@@ -1,8 +1,8 @@
-// core/encoding.h and core/digest.h against published vectors.
+// core/text/encoding.h and core/digest.h against published vectors.
 #include <gtest/gtest.h>
 
 #include "core/digest.h"
-#include "core/encoding.h"
+#include "core/text/encoding.h"
 
 namespace zaulek {
 namespace {

@@ -1,7 +1,7 @@
-// core/text.h: the string helpers for outside text.
+// core/text/text.h: the string helpers for outside text.
 #include <gtest/gtest.h>
 
-#include "core/text.h"
+#include "core/text/text.h"
 
 namespace zaulek {
 namespace {

@@ -1,6 +1,6 @@
-// core/utf8.h: every class of invalid UTF-8 is replaced, valid text passes
+// core/text/utf8.h: every class of invalid UTF-8 is replaced, valid text passes
 // unchanged, and the result always dumps as JSON.
-#include "core/utf8.h"
+#include "core/text/utf8.h"
 
 #include <gtest/gtest.h>
 

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "core/camera_faults.h"
-#include "core/utf8.h"
+#include "core/text/utf8.h"
 #include "onvif/soap_buffer.h"
 
 namespace zaulek::onvif {
