@@ -21,6 +21,7 @@
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/recording_mode.h"
 #include "media/codec.h"
 
 #include <boost/asio/io_context.hpp>
@@ -44,9 +45,8 @@ enum class Transport { tcp, udp };
 // rtspsrc -> depay -> parse -> tee, the pipeline below.
 enum class Ingest { gstreamer, native };
 
-// continuous: always; events: only around events (see Recorder::event), with
-// a pre-buffer in memory; off: connect (for live view) but write nothing.
-enum class RecordingMode { continuous, events, off };
+// continuous, events (see Recorder::event), off: core/recording_mode.h.
+using zaulek::RecordingMode;
 
 // One closed segment file.
 struct SegmentInfo {

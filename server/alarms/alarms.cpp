@@ -32,11 +32,6 @@ json opt_text(const std::optional<std::string>& s) {
   return s ? json(*s) : json(nullptr);
 }
 
-std::int64_t now_ns(Clock& clock) {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(clock.realtime().time_since_epoch())
-      .count();
-}
-
 // Runs `f` on `strand` and waits for its result (HTTP worker threads only).
 template <class F>
 auto on_strand(asio::strand<asio::io_context::executor_type>& strand, F f) -> decltype(f()) {
@@ -456,7 +451,7 @@ void AlarmRouter::health(std::string camera_id, bool problem, std::string topic,
     }
     storage::Event e;
     e.camera_id = camera_id;
-    e.time_ns = now_ns(clock_);
+    e.time_ns = to_unix_ns(clock_.realtime());
     e.kind = "health";
     e.state = problem ? "start" : "stop";
     e.topic = topic;

@@ -7,6 +7,7 @@
 
 #include "config/config.h"
 #include "core/crypto.h"
+#include "core/ids.h"
 #include "core/log.h"
 #include "server/api/api.h"
 #include "server/app/build_info.h"
@@ -121,9 +122,7 @@ Result<CommandLine> parse_command_line(const std::vector<std::string_view>& args
       while (!rest.empty()) {
         auto comma = rest.find(',');
         auto id = rest.substr(0, comma);
-        if (id.empty() || id.size() > 64 || id.front() == '.' ||
-            id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                 "0123456789._-") != std::string_view::npos)
+        if (!valid_camera_id(std::string(id)))
           return usage_error("--cameras takes camera ids separated by commas, e.g. cam-1,cam-2");
         ids.emplace_back(id);
         rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);

@@ -24,28 +24,12 @@ namespace {
 constexpr auto kStopBound = std::chrono::seconds{6};
 constexpr auto kStatusBound = std::chrono::milliseconds{1000};
 
-std::int64_t ns_of(WallTime t) {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-}
-
-media::RecordingMode media_mode(storage::RecordingMode m) {
-  switch (m) {
-    case storage::RecordingMode::continuous:
-      return media::RecordingMode::continuous;
-    case storage::RecordingMode::events:
-      return media::RecordingMode::events;
-    case storage::RecordingMode::off:
-      break;
-  }
-  return media::RecordingMode::off;
-}
-
 // A segment of the engine as a catalogue row (path relative to the root).
 storage::Segment to_row(const media::SegmentInfo& s, const std::filesystem::path& root) {
   storage::Segment row;
   row.camera_id = s.camera_id;
-  row.start_ns = ns_of(s.start);
-  row.end_ns = std::max(ns_of(s.end), row.start_ns);
+  row.start_ns = to_unix_ns(s.start);
+  row.end_ns = std::max(to_unix_ns(s.end), row.start_ns);
   row.bytes = static_cast<std::int64_t>(s.bytes);
   row.path = s.path.lexically_relative(root).generic_string();
   row.codec = std::string(media::to_string(s.codec));
@@ -209,8 +193,8 @@ void RecordingService::reconcile() {
     if (!info) return info.error();
     storage::Segment s;
     s.camera_id = camera_id;
-    s.start_ns = ns_of(info->start);
-    s.end_ns = std::max(ns_of(info->end), s.start_ns);
+    s.start_ns = to_unix_ns(info->start);
+    s.end_ns = std::max(to_unix_ns(info->end), s.start_ns);
     s.bytes = static_cast<std::int64_t>(info->bytes);
     s.codec = std::string(media::to_string(info->codec));
     s.keyframes = info->keyframes;
@@ -403,7 +387,7 @@ bool RecordingService::apply(const std::string& id, const storage::Camera* camer
   cfg.segment_duration = options_.segment_duration;
   cfg.pre_event = options_.pre_event;
   cfg.post_event = options_.post_event;
-  cfg.mode = media_mode(c.recording_mode);
+  cfg.mode = c.recording_mode;
   cfg.min_free_bytes = [this] { return segment_min_free_.load(); };
   cfg.ingest = options_.ingest;
   auto recorder = media::make_recorder(

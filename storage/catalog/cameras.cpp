@@ -61,25 +61,6 @@ Status validate_camera(const Camera& c) {
 
 }  // namespace
 
-std::string_view to_string(RecordingMode mode) {
-  switch (mode) {
-    case RecordingMode::continuous:
-      return "continuous";
-    case RecordingMode::events:
-      return "events";
-    case RecordingMode::off:
-      return "off";
-  }
-  return "off";
-}
-
-std::optional<RecordingMode> parse_recording_mode(std::string_view text) {
-  if (text == "continuous") return RecordingMode::continuous;
-  if (text == "events") return RecordingMode::events;
-  if (text == "off") return RecordingMode::off;
-  return std::nullopt;
-}
-
 std::string_view to_string(StreamKind kind) {
   return kind == StreamKind::sub ? "sub" : "main";
 }

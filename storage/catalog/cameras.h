@@ -9,12 +9,13 @@
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/recording_mode.h"
 
 namespace zaulek::storage {
 
-enum class RecordingMode { continuous, events, off };
-std::string_view to_string(RecordingMode mode);
-std::optional<RecordingMode> parse_recording_mode(std::string_view text);
+using zaulek::parse_recording_mode;  // core/recording_mode.h
+using zaulek::RecordingMode;
+using zaulek::to_string;
 
 struct Camera {
   std::string

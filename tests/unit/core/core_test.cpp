@@ -4,6 +4,7 @@
 #include "core/crypto.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/recording_mode.h"
 #include "core/role.h"
 
 namespace zaulek {
@@ -115,6 +116,15 @@ TEST(Clock, Rfc3339OutsideTheNanosecondRangeIsRefused) {
   EXPECT_EQ(format_rfc3339(t), "2199-12-31T23:59:59.999Z");
   ASSERT_TRUE(parse_rfc3339("1970-01-01T00:00:00Z", t));
   EXPECT_EQ(t.time_since_epoch().count(), 0);
+}
+
+TEST(RecordingModeTest, NamesRoundTripAndNothingElseParses) {
+  for (auto m : {RecordingMode::continuous, RecordingMode::events, RecordingMode::off})
+    EXPECT_EQ(parse_recording_mode(to_string(m)), m);
+  EXPECT_EQ(to_string(RecordingMode::events), "events");
+  EXPECT_FALSE(parse_recording_mode("Events"));
+  EXPECT_FALSE(parse_recording_mode(""));
+  EXPECT_FALSE(parse_recording_mode(std::string_view("off\0", 4)));
 }
 
 }  // namespace
