@@ -70,6 +70,8 @@ inline tcp::socket& tcp_socket(beast::tcp_stream& s) {
 constexpr std::size_t kMaxWsQueue = 512;
 constexpr std::size_t kMaxWsQueueHard = 4096;
 constexpr int kWsBehindBytes = 32 * 1024;
+// ... and only once the write in flight has not completed for this long.
+constexpr auto kWsWriteStalled = std::chrono::seconds{1};
 // A console that asked for batches (?batch=1) and has fallen behind gets its
 // queued messages as one JSON array frame: at most this many per frame.
 constexpr std::size_t kMaxWsBatch = 64;

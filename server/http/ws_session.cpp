@@ -191,6 +191,9 @@ class WsSession final : public HubSubscriber,
   // not acknowledged too, and delayed ACKs leave tens of KB of those to a
   // console that reads at once.
   bool console_not_reading() {
+    // A console that reads completes its writes, however slowly: a burst
+    // under CPU starvation must not look like a console that stopped.
+    if (!writing_ || sh_.clock.monotonic() - write_started_ < kWsWriteStalled) return false;
     int unsent = 0;
     int fd = tcp_socket(beast::get_lowest_layer(ws_)).native_handle();
     return ioctl(fd, SIOCOUTQNSD, &unsent) != 0 || unsent >= kWsBehindBytes;
@@ -203,6 +206,7 @@ class WsSession final : public HubSubscriber,
   void do_write() {
     if (queue_.empty()) return;
     writing_ = true;
+    write_started_ = sh_.clock.monotonic();
     ws_.text(true);
     in_flight_ = 1;
     if (batch_ && queue_.size() > 1) {
@@ -309,6 +313,7 @@ class WsSession final : public HubSubscriber,
   std::uint64_t live_start_ = 0;
   std::uint64_t stream_ = 0;  // the hub stream, once subscribed
   bool writing_ = false;
+  MonoTime write_started_{};  // of the write in flight
   bool closing_ = false;
   bool pending_close_ = false;
   bool finished_ = false;
