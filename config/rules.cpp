@@ -5,20 +5,13 @@
 #include <set>
 
 #include "config/rules_toml.h"
+#include "core/ids.h"
 
 namespace zaulek::config {
 
 namespace {
 
 constexpr const char* kDays[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
-
-bool valid_id(std::string_view id) {
-  if (id.empty() || id.size() > 64 || id.front() == '.') return false;
-  return std::all_of(id.begin(), id.end(), [](char ch) {
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-           ch == '-' || ch == '_' || ch == '.';
-  });
-}
 
 std::string list_toml(const std::vector<std::string>& v) {
   std::string out = "[";
@@ -54,11 +47,12 @@ const std::vector<std::string_view>& event_kinds() {
 }
 
 std::string check_rule(const Rule& r) {
-  if (!valid_id(r.id)) return "id: must be 1 to 64 characters of A-Z a-z 0-9 . _ - (not leading .)";
+  if (!valid_camera_id(r.id))
+    return "id: must be 1 to 64 characters of A-Z a-z 0-9 . _ - (not leading .)";
   if (r.cameras.size() > kMaxRuleCameras)
     return "cameras: at most " + std::to_string(kMaxRuleCameras) + " entries";
   for (const auto& c : r.cameras)
-    if (!valid_id(c)) return "cameras: " + toml_quote(c) + " is not a camera id";
+    if (!valid_camera_id(c)) return "cameras: " + toml_quote(c) + " is not a camera id";
   for (const auto& k : r.kinds) {
     const auto& all = event_kinds();
     if (std::find(all.begin(), all.end(), k) == all.end()) {

@@ -1,6 +1,7 @@
 // zaulek-record: records RTSP URLs into per-camera directories with the same
 // engine zaulekd uses, printing one JSON line per closed segment on stdout.
 #include "core/clock.h"
+#include "core/ids.h"
 #include "core/log.h"
 #include "core/text/text.h"
 #include "media/recorder.h"
@@ -197,9 +198,9 @@ int main(int argc, char** argv) {
         id = a.substr(0, eq);
         url = a.substr(eq + 1);
       }
-      if (id.empty() || id.size() > 64 || id.find_first_of("/\\") != std::string::npos ||
-          id == "." || id == "..")
-        return usage_error("bad camera id '" + id + "'");
+      if (!valid_camera_id(id))
+        return usage_error("bad camera id '" + id +
+                           "': 1 to 64 of A-Z a-z 0-9 . _ - (not leading .)");
       if (!url.starts_with("rtsp://") && !url.starts_with("rtsps://"))
         return usage_error("not an RTSP URL: argument " + std::to_string(cameras.size() + 1));
       cameras.emplace_back(id, url);

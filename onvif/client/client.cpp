@@ -108,13 +108,13 @@ Result<HttpUrl> parse_http_url(std::string_view url) {
 struct Client::Idle {
   tcp::socket socket;
   std::string host_port;
-  std::chrono::steady_clock::time_point since;
+  MonoTime since;
 };
 
 std::unique_ptr<Client::Idle> Client::take_idle(const std::string& key) {
   if (!idle_) return nullptr;
   std::unique_ptr<Idle> idle = std::move(idle_);
-  if (idle->host_port != key || std::chrono::steady_clock::now() - idle->since > kMaxIdle ||
+  if (idle->host_port != key || clock_.monotonic() - idle->since > kMaxIdle ||
       !still_open(idle->socket)) {
     beast::error_code ignored;
     idle->socket.close(ignored);
@@ -366,7 +366,7 @@ struct Client::Exchange : std::enable_shared_from_this<Exchange> {
     timer.cancel();
     if (r && keep_alive && !timed_out && !aborted && stream.socket().is_open()) {
       client->keep_idle(std::unique_ptr<Idle>(
-          new Idle{std::move(stream.socket()), host_port(url), std::chrono::steady_clock::now()}));
+          new Idle{std::move(stream.socket()), host_port(url), client->clock_.monotonic()}));
     } else {
       beast::error_code ignored;
       stream.socket().shutdown(tcp::socket::shutdown_both, ignored);

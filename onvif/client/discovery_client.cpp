@@ -258,8 +258,8 @@ namespace {
 
 class Listener final : public AnnouncementListener, public std::enable_shared_from_this<Listener> {
  public:
-  Listener(asio::any_io_executor ex, ListenOptions o, Handler h)
-      : options_(std::move(o)), handler_(std::move(h)), socket_(ex) {}
+  Listener(asio::any_io_executor ex, ListenOptions o, Handler h, const Clock& clock)
+      : options_(std::move(o)), handler_(std::move(h)), clock_(clock), socket_(ex) {}
 
   Status start(std::vector<std::string>* warnings) override {
     auto warn = [&](std::string w) {
@@ -294,7 +294,7 @@ class Listener final : public AnnouncementListener, public std::enable_shared_fr
       return make_error(ErrorKind::unavailable,
                         "discovery: no interface joined the WS-Discovery group");
     }
-    window_start_ = std::chrono::steady_clock::now();
+    window_start_ = clock_.monotonic();
     receive();
     return {};
   }
@@ -324,7 +324,7 @@ class Listener final : public AnnouncementListener, public std::enable_shared_fr
 
   void on_datagram(std::size_t n) {
     ++received_;
-    auto now = std::chrono::steady_clock::now();
+    auto now = clock_.monotonic();
     if (now - window_start_ >= std::chrono::seconds{1}) {
       window_start_ = now;
       in_window_ = 0;
@@ -364,10 +364,11 @@ class Listener final : public AnnouncementListener, public std::enable_shared_fr
 
   ListenOptions options_;
   Handler handler_;
+  const Clock& clock_;
   udp::socket socket_;
   std::array<char, kMaxDatagramBytes + 1> buf_{};
   udp::endpoint sender_;
-  std::chrono::steady_clock::time_point window_start_;
+  MonoTime window_start_;
   unsigned in_window_ = 0;
   bool stopped_ = false;
   std::atomic<std::uint64_t> received_{0}, handled_{0}, ignored_{0}, dropped_{0};
@@ -376,8 +377,10 @@ class Listener final : public AnnouncementListener, public std::enable_shared_fr
 }  // namespace
 
 std::shared_ptr<AnnouncementListener> make_announcement_listener(
-    asio::any_io_executor executor, ListenOptions options, AnnouncementListener::Handler handler) {
-  return std::make_shared<Listener>(std::move(executor), std::move(options), std::move(handler));
+    asio::any_io_executor executor, ListenOptions options, AnnouncementListener::Handler handler,
+    const Clock& clock) {
+  return std::make_shared<Listener>(std::move(executor), std::move(options), std::move(handler),
+                                    clock);
 }
 
 void discover(asio::any_io_executor executor, ScanOptions options,

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "onvif/discovery.h"
 
@@ -78,9 +79,9 @@ class AnnouncementListener {
   virtual Stats stats() const = 0;
 };
 
-// `handler` runs on `executor`.
+// `handler` runs on `executor`; `clock` times the per-second budget.
 std::shared_ptr<AnnouncementListener> make_announcement_listener(
     boost::asio::any_io_executor executor, ListenOptions options,
-    AnnouncementListener::Handler handler);
+    AnnouncementListener::Handler handler, const Clock& clock = system_clock());
 
 }  // namespace zaulek::onvif

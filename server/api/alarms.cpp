@@ -5,6 +5,7 @@
 
 #include "server/alarms/alarms.h"
 #include "server/api/params.h"
+#include "server/security/users.h"  // kMaxUserNameLength
 #include "server/security/visibility.h"
 
 namespace zaulek::server {
@@ -12,6 +13,8 @@ namespace zaulek::server {
 namespace {
 
 using nlohmann::json;
+
+constexpr std::size_t kMaxNote = 4096;
 
 std::optional<std::int64_t> parse_id(const std::string& text) {
   std::int64_t v = 0;
@@ -63,9 +66,7 @@ Response list_alarms(ApiContext& ctx, Request& req) {
   json arr = json::array();
   for (const auto& a : *rows) arr.push_back(alarm_json(a));
   json body = {{"alarms", arr}};
-  body["next_before"] = rows->size() == static_cast<std::size_t>(q.limit) && !rows->empty()
-                            ? json(std::to_string(rows->back().id))
-                            : json(nullptr);
+  body["next_before"] = next_cursor(rows->size(), q.limit, rows->empty() ? 0 : rows->back().id);
   return json_response(200, body);
 }
 
@@ -92,27 +93,22 @@ Response resolve(ApiContext& ctx, Request& req) {
   auto id = parse_id(req.params["id"]);
   if (!id || alarm_hidden(ctx, req, *id))
     return error_response(404, "not_found", "no alarm " + req.params["id"].substr(0, 32));
-  const json& body = *req.json;
-  auto it = body.is_object() ? body.find("note") : body.end();
-  if (!body.is_object() || it == body.end() || !it->is_string() ||
-      it->get_ref<const std::string&>().find_first_not_of(" \t\r\n") == std::string::npos)
-    return bad("'note' is required: a string saying what was done (1 to 4096 bytes)");
-  const auto& note = it->get_ref<const std::string&>();
-  if (note.size() > 4096) return bad("'note' is longer than 4096 bytes");
-  return alarm_result(ctx.alarms->resolve(*id, req.principal->name, note, req.remote));
+  // A resolution says what was done: a note is required, and not blank.
+  auto note = string_field(*req.json, "note", kMaxNote);
+  if (!note) return error_response(note.error());
+  if (note->find_first_not_of(" \t\r\n") == std::string::npos)
+    return bad("'note' is blank: say what was done (1 to 4096 bytes)");
+  return alarm_result(ctx.alarms->resolve(*id, req.principal->name, *note, req.remote));
 }
 
 Response assign(ApiContext& ctx, Request& req) {
   auto id = parse_id(req.params["id"]);
   if (!id || alarm_hidden(ctx, req, *id))
     return error_response(404, "not_found", "no alarm " + req.params["id"].substr(0, 32));
-  const json& body = *req.json;
-  auto it = body.is_object() ? body.find("user") : body.end();
-  if (!body.is_object() || it == body.end() || !it->is_string() ||
-      it->get_ref<const std::string&>().empty() || it->get_ref<const std::string&>().size() > 64)
-    return bad("'user' is required: the name of an operator or administrator");
-  return alarm_result(
-      ctx.alarms->assign(*id, req.principal->name, it->get_ref<const std::string&>(), req.remote));
+  auto user = string_field(*req.json, "user", kMaxUserNameLength);
+  if (!user) return error_response(user.error());
+  if (user->empty()) return bad("'user' is empty: the name of an operator or administrator");
+  return alarm_result(ctx.alarms->assign(*id, req.principal->name, *user, req.remote));
 }
 
 json listed_json(const AlarmRouter::ListedRule& r) {

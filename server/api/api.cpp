@@ -26,18 +26,6 @@ namespace {
 
 using nlohmann::json;
 
-// A string field of the body, or an error naming it.
-Result<std::string> string_field(const json& body, const char* name, std::size_t max_len) {
-  auto it = body.find(name);
-  if (it == body.end() || !it->is_string())
-    return make_error(ErrorKind::invalid_argument, std::string("'") + name + "' must be a string");
-  const auto& s = it->get_ref<const std::string&>();
-  if (s.size() > max_len)
-    return make_error(ErrorKind::invalid_argument,
-                      std::string("'") + name + "' is longer than " + std::to_string(max_len));
-  return s;
-}
-
 std::string session_cookie(const std::string& token, std::chrono::seconds max_age, bool tls) {
   std::string c = std::string(kSessionCookie) + "=" + token +
                   "; HttpOnly; SameSite=Strict; Path=/; Max-Age=" + std::to_string(max_age.count());

@@ -18,12 +18,6 @@ using nlohmann::json;
 constexpr std::int64_t kDayNs = 86'400LL * 1'000'000'000;
 constexpr std::size_t kMaxNote = 4096;
 
-bool has_control_chars(const std::string& s) {
-  for (unsigned char c : s)
-    if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) return true;
-  return false;
-}
-
 Response list_bookmarks(ApiContext& ctx, Request& req) {
   storage::BookmarkQuery q;
   auto camera = camera_query(req);
@@ -47,9 +41,7 @@ Response list_bookmarks(ApiContext& ctx, Request& req) {
   json arr = json::array();
   for (const auto& b : *rows) arr.push_back(bookmark_json(b));
   json body = {{"bookmarks", arr}};
-  body["next_after"] = rows->size() == static_cast<std::size_t>(q.limit) && !rows->empty()
-                           ? json(std::to_string(rows->back().id))
-                           : json(nullptr);
+  body["next_after"] = next_cursor(rows->size(), q.limit, rows->empty() ? 0 : rows->back().id);
   return json_response(200, body);
 }
 
@@ -60,33 +52,20 @@ Response add_bookmark(ApiContext& ctx, Request& req) {
     if (key != "camera_id" && key != "time" && key != "until" && key != "note")
       return bad("unknown field '" + key.substr(0, 64) + "'");
   }
-  auto string_field = [&](const char* name, bool required) -> Result<std::optional<std::string>> {
-    auto it = body.find(name);
-    if (it == body.end() || (!required && it->is_null())) {
-      if (required)
-        return make_error(ErrorKind::invalid_argument,
-                          std::string("'") + name + "' is required (a string)");
-      return std::optional<std::string>();
-    }
-    if (!it->is_string())
-      return make_error(ErrorKind::invalid_argument,
-                        std::string("'") + name + "' must be a string");
-    return std::optional<std::string>(it->get<std::string>());
-  };
-  auto camera = string_field("camera_id", true);
+  auto camera = string_field(body, "camera_id", 64);
   if (!camera) return error_response(camera.error());
-  auto time_text_in = string_field("time", true);
+  auto time_text_in = string_field(body, "time", 64);
   if (!time_text_in) return error_response(time_text_in.error());
-  auto until_text = string_field("until", false);
+  auto until_text = optional_string_field(body, "until", 64);
   if (!until_text) return error_response(until_text.error());
-  auto note = string_field("note", false);
+  auto note = optional_string_field(body, "note", kMaxNote);
   if (!note) return error_response(note.error());
-  if (!valid_camera_id(**camera))
+  if (!valid_camera_id(*camera))
     return bad("'camera_id' must be a camera id ([A-Za-z0-9._-], 1 to 64)");
-  auto time = parse_time(**time_text_in, "'time'");
+  auto time = parse_time(*time_text_in, "'time'");
   if (!time) return error_response(time.error());
   storage::Bookmark b;
-  b.camera_id = **camera;
+  b.camera_id = *camera;
   b.time_ns = *time;
   if (*until_text) {
     auto until = parse_time(**until_text, "'until'");
@@ -95,8 +74,7 @@ Response add_bookmark(ApiContext& ctx, Request& req) {
     b.until_ns = *until;
   }
   if (*note) {
-    if ((*note)->size() > kMaxNote) return bad("'note' is longer than 4096 bytes");
-    if (has_control_chars(**note)) return bad("'note' has control characters");
+    if (has_control_chars(**note, TextLines::many)) return bad("'note' has control characters");
     b.note = **note;
   }
   if (!may_see(*req.principal, b.camera_id)) return camera_not_found(b.camera_id);

@@ -22,29 +22,6 @@ constexpr std::size_t kMaxUsername = 128;
 constexpr std::size_t kMaxPassword = 256;
 constexpr std::size_t kMaxTargets = 256;
 
-bool has_control_chars(const std::string& s) {
-  for (unsigned char c : s)
-    if (c < 0x20 || c == 0x7f) return true;
-  return false;
-}
-
-// An optional string field: nullopt when absent; error text when wrong.
-std::optional<std::string> opt_string(const json& body, const char* name, std::size_t max,
-                                      std::string& error) {
-  auto it = body.find(name);
-  if (it == body.end() || it->is_null()) return std::nullopt;
-  if (!it->is_string()) {
-    error = std::string("'") + name + "' must be a string";
-    return std::nullopt;
-  }
-  const auto& s = it->get_ref<const std::string&>();
-  if (s.size() > max) {
-    error = std::string("'") + name + "' is longer than " + std::to_string(max);
-    return std::nullopt;
-  }
-  return s;
-}
-
 // recording {mode, retention_days} (either may be absent); fills what is given.
 bool read_recording(const json& body, int max_age_days, std::optional<storage::RecordingMode>& mode,
                     std::optional<int>& days, std::string& error) {
@@ -297,33 +274,39 @@ Response add_camera(ApiContext& ctx, Request& req) {
   if (!body.is_object()) return bad("body must be a JSON object");
   std::string err;
   AddCamera a;
-  auto url = opt_string(body, "onvif_url", kMaxUrl, err);
-  if (!err.empty()) return bad(err);
+  auto url_field = optional_string_field(body, "onvif_url", kMaxUrl);
+  if (!url_field) return error_response(url_field.error());
+  auto& url = *url_field;
   if (!url) return bad("'onvif_url' is required (http://HOST[:PORT]/onvif/device_service)");
   if (auto u = onvif::parse_http_url(*url); !u) return bad(u.error().message);
   a.onvif_url = *url;
-  auto user = opt_string(body, "username", kMaxUsername, err);
-  if (!err.empty()) return bad(err);
-  auto password = opt_string(body, "password", kMaxPassword, err);
-  if (!err.empty()) return bad(err);
+  auto user_field = optional_string_field(body, "username", kMaxUsername);
+  if (!user_field) return error_response(user_field.error());
+  auto& user = *user_field;
+  auto password_field = optional_string_field(body, "password", kMaxPassword);
+  if (!password_field) return error_response(password_field.error());
+  auto& password = *password_field;
   if (!user || !password)
     return bad(
         "'username' and 'password' are required (empty strings for a camera without "
         "authentication)");
-  if (has_control_chars(*user)) return bad("'username' has control characters");
+  if (has_control_chars(*user, TextLines::one)) return bad("'username' has control characters");
   a.username = *user;
   a.password = *password;
-  auto name = opt_string(body, "name", kMaxName, err);
-  if (!err.empty()) return bad(err);
+  auto name_field = optional_string_field(body, "name", kMaxName);
+  if (!name_field) return error_response(name_field.error());
+  auto& name = *name_field;
   if (name) {
-    if (name->empty() || has_control_chars(*name))
+    if (name->empty() || has_control_chars(*name, TextLines::one))
       return bad("'name' must be 1 to 128 printable characters");
     a.name = *name;
   }
-  auto endpoint = opt_string(body, "endpoint", 256, err);
-  if (!err.empty()) return bad(err);
+  auto endpoint_field = optional_string_field(body, "endpoint", 256);
+  if (!endpoint_field) return error_response(endpoint_field.error());
+  auto& endpoint = *endpoint_field;
   if (endpoint) {
-    if (has_control_chars(*endpoint)) return bad("'endpoint' has control characters");
+    if (has_control_chars(*endpoint, TextLines::one))
+      return bad("'endpoint' has control characters");
     a.endpoint = *endpoint;
   }
   int max_age = ctx.cameras->options().max_age_days;
@@ -365,9 +348,10 @@ Response patch_camera(ApiContext& ctx, Request& req) {
   const json& body = *req.json;
   if (!body.is_object()) return bad("body must be a JSON object");
   std::string err;
-  auto name = opt_string(body, "name", kMaxName, err);
-  if (!err.empty()) return bad(err);
-  if (name && (name->empty() || has_control_chars(*name)))
+  auto name_field = optional_string_field(body, "name", kMaxName);
+  if (!name_field) return error_response(name_field.error());
+  auto& name = *name_field;
+  if (name && (name->empty() || has_control_chars(*name, TextLines::one)))
     return bad("'name' must be 1 to 128 printable characters");
   std::optional<storage::RecordingMode> mode;
   std::optional<int> days;
@@ -415,9 +399,9 @@ Response patch_camera(ApiContext& ctx, Request& req) {
 Response move_camera(ApiContext& ctx, Request& req) {
   const json& body = *req.json;
   if (!body.is_object()) return bad("body must be a JSON object");
-  std::string err;
-  auto url = opt_string(body, "onvif_url", kMaxUrl, err);
-  if (!err.empty()) return bad(err);
+  auto url_field = optional_string_field(body, "onvif_url", kMaxUrl);
+  if (!url_field) return error_response(url_field.error());
+  auto& url = *url_field;
   if (!url) return bad("'onvif_url' is required (http://HOST[:PORT]/onvif/device_service)");
   if (auto u = onvif::parse_http_url(*url); !u) return bad(u.error().message);
   const std::string& id = req.params.at("id");

@@ -45,9 +45,7 @@ Response list_events(ApiContext& ctx, Request& req) {
   json arr = json::array();
   for (const auto& e : *rows) arr.push_back(event_json(e));
   json body = {{"events", arr}};
-  body["next_after"] = rows->size() == static_cast<std::size_t>(q.limit) && !rows->empty()
-                           ? json(std::to_string(rows->back().id))
-                           : json(nullptr);
+  body["next_after"] = next_cursor(rows->size(), q.limit, rows->empty() ? 0 : rows->back().id);
   return json_response(200, body);
 }
 

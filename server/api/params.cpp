@@ -1,5 +1,7 @@
 #include "server/api/params.h"
 
+#include <nlohmann/json.hpp>
+
 #include <charconv>
 #include <chrono>
 
@@ -66,6 +68,42 @@ Result<Page> page_query(const Request& req, int max_limit) {
   auto after = int_query(req, "after", 0, 0, INT64_MAX);
   if (!after) return after.error();
   return Page{static_cast<int>(*limit), *after};
+}
+
+nlohmann::json next_cursor(std::size_t rows, int limit, std::int64_t last_id) {
+  if (rows == 0 || rows != static_cast<std::size_t>(limit)) return nullptr;
+  return std::to_string(last_id);
+}
+
+Result<std::optional<std::string>> optional_string_field(const nlohmann::json& body,
+                                                         const char* name, std::size_t max_len) {
+  auto field = [&](const char* what) {
+    return make_error(ErrorKind::invalid_argument, std::string("'") + name + "' " + what);
+  };
+  auto it = body.is_object() ? body.find(name) : body.end();
+  if (it == body.end() || it->is_null()) return std::optional<std::string>();
+  if (!it->is_string()) return field("must be a string");
+  const auto& s = it->get_ref<const std::string&>();
+  if (s.size() > max_len) return field(("is longer than " + std::to_string(max_len)).c_str());
+  return std::optional<std::string>(s);
+}
+
+Result<std::string> string_field(const nlohmann::json& body, const char* name,
+                                 std::size_t max_len) {
+  auto s = optional_string_field(body, name, max_len);
+  if (!s) return s.error();
+  if (!*s)
+    return make_error(ErrorKind::invalid_argument,
+                      std::string("'") + name + "' is required (a string)");
+  return std::move(**s);
+}
+
+bool has_control_chars(std::string_view text, TextLines lines) {
+  for (unsigned char c : text) {
+    if (lines == TextLines::many && (c == '\n' || c == '\t')) continue;
+    if (c < 0x20 || c == 0x7f) return true;
+  }
+  return false;
 }
 
 }  // namespace zaulek::server

@@ -1,10 +1,16 @@
 // Request parameters shared by the API handlers: camera ids, RFC 3339 times
-// and bounded integers in the query string. Errors are invalid_argument with
-// a message naming the parameter.
+// and bounded integers in the query string, string fields of JSON bodies,
+// and the next page's cursor. Errors are invalid_argument with a message
+// naming the parameter or field.
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
+
+#include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/clock.h"
 #include "core/error.h"
@@ -46,5 +52,22 @@ struct Page {
   std::int64_t after_id = 0;
 };
 Result<Page> page_query(const Request& req, int max_limit);
+
+// The cursor of the next page: the last row's id (as a string) when the page
+// came back full, else null (this was the last page).
+nlohmann::json next_cursor(std::size_t rows, int limit, std::int64_t last_id);
+
+// Body field `name`: a string of at most max_len bytes. Missing ("'x' is
+// required (a string)"), not a string ("'x' must be a string") and too long
+// are errors naming it.
+Result<std::string> string_field(const nlohmann::json& body, const char* name, std::size_t max_len);
+// The same for an optional field: absent or null is nullopt.
+Result<std::optional<std::string>> optional_string_field(const nlohmann::json& body,
+                                                         const char* name, std::size_t max_len);
+
+// Whether user text holds control characters (C0 or DEL). Notes and reasons
+// may span lines (tab and newline allowed); names may not.
+enum class TextLines { one, many };
+bool has_control_chars(std::string_view text, TextLines lines);
 
 }  // namespace zaulek::server

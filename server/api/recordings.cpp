@@ -113,29 +113,16 @@ json hold_json(const storage::Hold& h) {
           {"created", format_rfc3339(h.created)}};
 }
 
-Result<std::string> string_field(const json& body, const char* name) {
-  auto it = body.find(name);
-  if (it == body.end() || !it->is_string())
-    return make_error(ErrorKind::invalid_argument, std::string("'") + name + "' must be a string");
-  return it->get<std::string>();
-}
-
-bool has_control_chars(const std::string& s) {
-  for (unsigned char c : s)
-    if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) return true;
-  return false;
-}
-
 Response add_hold(ApiContext& ctx, Request& req) {
   const json& body = *req.json;
   if (!body.is_object()) return bad("body must be a JSON object {camera_id, from, to, reason}");
-  auto camera = string_field(body, "camera_id");
+  auto camera = string_field(body, "camera_id", 64);
   if (!camera) return error_response(camera.error());
-  auto from_text = string_field(body, "from");
+  auto from_text = string_field(body, "from", 64);
   if (!from_text) return error_response(from_text.error());
-  auto to_text = string_field(body, "to");
+  auto to_text = string_field(body, "to", 64);
   if (!to_text) return error_response(to_text.error());
-  auto reason = string_field(body, "reason");
+  auto reason = string_field(body, "reason", kMaxReason);
   if (!reason) return error_response(reason.error());
   auto from = parse_time(*from_text, "'from'");
   if (!from) return error_response(from.error());
@@ -144,7 +131,7 @@ Response add_hold(ApiContext& ctx, Request& req) {
   if (*to <= *from) return bad("'to' must be after 'from'");
   if (reason->empty() || reason->size() > kMaxReason)
     return bad("'reason' must be 1 to 1024 bytes");
-  if (has_control_chars(*reason)) return bad("'reason' has control characters");
+  if (has_control_chars(*reason, TextLines::many)) return bad("'reason' has control characters");
   auto st = valid_camera_id(*camera) && !may_see(*req.principal, *camera)
                 ? Status(make_error(ErrorKind::not_found, "invisible"))
                 : camera_known(ctx, *camera);

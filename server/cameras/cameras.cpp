@@ -237,7 +237,7 @@ Status Cameras::start() {
     lo.interfaces = options_.discovery_interfaces;
     lo.port = options_.discovery_port;
     listener_ = onvif::make_announcement_listener(
-        strand_, lo, [this](const onvif::Announcement& a) { on_announcement(a); });
+        strand_, lo, [this](const onvif::Announcement& a) { on_announcement(a); }, clock_);
     std::vector<std::string> warnings;
     auto st = on_registry([&] { return listener_->start(&warnings); });
     for (const auto& w : warnings) spdlog::warn("discovery: {}", w);
