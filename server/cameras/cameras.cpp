@@ -7,6 +7,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <future>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -197,11 +198,26 @@ auto Cameras::on_registry(F f) -> decltype(f()) {
   using R = decltype(f());
   if (!running_) return R{};
   if (strand_.running_in_this_thread()) return f();  // from a Hello handler
+  // `f` may refer to the caller's locals. If the wait gives up, the posted
+  // call must not run afterwards: it is abandoned under a mutex that an `f`
+  // already running holds, so giving up waits for that one to finish.
+  struct Call {
+    std::mutex m;
+    bool abandoned = false;
+  };
+  auto call = std::make_shared<Call>();
   auto p = std::make_shared<std::promise<R>>();
   auto fut = p->get_future();
-  asio::post(strand_, [p, f = std::move(f)]() mutable { p->set_value(f()); });
-  auto r = wait_for(fut, 10s);
-  return r ? std::move(*r) : R{};
+  asio::post(strand_, [call, p, f = std::move(f)]() mutable {
+    std::lock_guard lock(call->m);
+    if (!call->abandoned) p->set_value(f());
+  });
+  if (auto r = wait_for(fut, 10s)) return std::move(*r);
+  std::lock_guard lock(call->m);
+  call->abandoned = true;
+  if (fut.wait_for(0s) == std::future_status::ready) return fut.get();
+  spdlog::error("cameras: the registry did not answer within 10 s; call abandoned");
+  return R{};
 }
 
 Status Cameras::start() {
@@ -255,14 +271,14 @@ Status Cameras::start() {
 
 void Cameras::stop() {
   if (!running_) return;
-  std::promise<void> done;
-  asio::post(strand_, [this, &done] {
+  auto done = std::make_shared<std::promise<void>>();  // outlives a wait that gives up
+  asio::post(strand_, [this, done] {
     if (listener_) listener_->stop();
     for (auto& [id, s] : supervisors_) s->stop();
     supervisors_.clear();
-    done.set_value();
+    done->set_value();
   });
-  done.get_future().wait_for(5s);
+  done->get_future().wait_for(5s);
   running_ = false;
   work_.reset();
   // Let the stops run (up to 2 s, counted in naps: no clock read, and no
@@ -524,6 +540,7 @@ void Cameras::remember(const onvif::DiscoveryTarget& d, const char* via) {
 
 void Cameras::on_announcement(const onvif::Announcement& a) {
   const auto& d = a.target;
+  if (d.endpoint.empty()) return;  // the parser refuses these; never match "no reference"
   if (a.kind == onvif::Announcement::Kind::bye) {
     auto it = std::find_if(discovered_.begin(), discovered_.end(), [&](const DiscoveredDevice& x) {
       return x.target.endpoint == d.endpoint;
