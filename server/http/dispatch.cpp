@@ -2,25 +2,18 @@
 
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "core/crypto.h"
+#include "core/text/text.h"
 
 namespace zaulek::server {
 
 namespace {
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
+// HTTP's optional whitespace (RFC 9110 5.6.3).
+std::string_view trim_ows(std::string_view s) {
+  return zaulek::trim(s, " \t");
 }
 
 bool state_changing(const std::string& method) {
@@ -38,28 +31,28 @@ bool same_origin(const Request& r) {
 }  // namespace
 
 std::string bearer_token(const std::string& authorization) {
-  std::string_view a = trim(authorization);
-  if (a.size() < 7 || lower(std::string(a.substr(0, 7))) != "bearer ") return {};
-  return std::string(trim(a.substr(7)));
+  std::string_view a = trim_ows(authorization);
+  if (a.size() < 7 || ascii_lower(a.substr(0, 7)) != "bearer ") return {};
+  return std::string(trim_ows(a.substr(7)));
 }
 
 std::string cookie_value(const std::string& cookie_header, std::string_view name) {
   std::string_view rest = cookie_header;
   while (!rest.empty()) {
     std::size_t semi = rest.find(';');
-    std::string_view part = trim(rest.substr(0, semi));
+    std::string_view part = trim_ows(rest.substr(0, semi));
     rest = semi == std::string_view::npos ? std::string_view{} : rest.substr(semi + 1);
     std::size_t eq = part.find('=');
     if (eq == std::string_view::npos) continue;
-    if (trim(part.substr(0, eq)) == name) return std::string(trim(part.substr(eq + 1)));
+    if (trim_ows(part.substr(0, eq)) == name) return std::string(trim_ows(part.substr(eq + 1)));
   }
   return {};
 }
 
 bool json_content_type(const std::string& content_type) {
   std::string_view ct = content_type;
-  ct = trim(ct.substr(0, ct.find(';')));
-  return lower(std::string(ct)) == "application/json";
+  ct = trim_ows(ct.substr(0, ct.find(';')));
+  return ascii_lower(ct) == "application/json";
 }
 
 bool json_depth_ok(std::string_view text, int max_depth) {

@@ -3,6 +3,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <nlohmann/json.hpp>
 
+#include "core/text/text.h"
 #include "server/cameras/cameras.h"
 
 namespace zaulek::server {
@@ -66,12 +67,6 @@ std::optional<boost::asio::ip::address> ip_literal(std::string_view text) {
   return a;
 }
 
-std::string_view trimmed(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 ClientAddress make_client(const std::string& text) {
   auto a = ip_literal(text);
   return {text, a && a->is_loopback()};
@@ -88,7 +83,7 @@ ClientAddress client_address(const std::string& peer, const std::string& forward
     if (rest.empty()) break;
     auto comma = rest.rfind(',');
     std::string_view entry =
-        trimmed(comma == std::string_view::npos ? rest : rest.substr(comma + 1));
+        trim(comma == std::string_view::npos ? rest : rest.substr(comma + 1), " \t");
     rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(0, comma);
     auto a = ip_literal(entry);
     if (!a) break;  // not an address: the proxy that passed it on is the client we know
