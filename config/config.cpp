@@ -107,8 +107,11 @@ const Field kFields[] = {
      .min = 1,
      .max = 100000,
      .description = "Open connections from one client address; beyond this its new ones get "
-                    "503 and are closed. The address is the TCP peer's (a proxy's own address "
-                    "behind a proxy).",
+                    "503 and are closed. A trusted proxy's connections (`trusted_proxies`) "
+                    "count against `max_connections` only: each request they carry counts, "
+                    "while it is in progress, against the client that `X-Forwarded-For` names, "
+                    "as does a WebSocket opened through the proxy, and over this (or "
+                    "`max_unauthenticated_per_address`) that request gets 503.",
      .get = [](const Config& c) -> Value {
        return std::int64_t{c.server.max_connections_per_address};
      },
@@ -182,6 +185,26 @@ const Field kFields[] = {
      },
      .set = [](Config& c,
                Value&& v) { c.server.first_byte_timeout = std::chrono::seconds(as_int(v)); }},
+    {.section = "server",
+     .key = "slow_threads",
+     .kind = Kind::integer,
+     .min = 1,
+     .max = 64,
+     .description = "Threads for requests that block for long: adding, moving or re-probing a "
+                    "camera, discovery scans, login and setting a password (Argon2id). They "
+                    "never run on the threads that answer every other request.",
+     .get = [](const Config& c) -> Value { return std::int64_t{c.server.slow_threads}; },
+     .set = [](Config& c, Value&& v) { c.server.slow_threads = static_cast<int>(as_int(v)); }},
+    {.section = "server",
+     .key = "max_slow_requests",
+     .kind = Kind::integer,
+     .min = 1,
+     .max = 10000,
+     .description = "Such slow requests running or waiting for a thread at once; beyond this "
+                    "they get 503 with `Retry-After` (counted in "
+                    "`zaulek_http_slow_rejected_total`).",
+     .get = [](const Config& c) -> Value { return std::int64_t{c.server.max_slow_requests}; },
+     .set = [](Config& c, Value&& v) { c.server.max_slow_requests = static_cast<int>(as_int(v)); }},
     {.section = "server",
      .key = "web_root",
      .kind = Kind::optional_path,

@@ -35,6 +35,10 @@ struct Server {
   std::chrono::seconds read_timeout{15};
   std::chrono::seconds idle_timeout{60};
   std::chrono::seconds first_byte_timeout{5};  // a new connection's first byte (or TLS handshake)
+  // The slow pool (server/http/slow_pool.h): handlers that block for long
+  // (onboarding, scans, password hashing) run there, never on the workers.
+  int slow_threads = 4;
+  int max_slow_requests = 16;                     // running or waiting; beyond, 503
   std::optional<std::filesystem::path> web_root;  // console files; default: built-in path
 };
 

@@ -158,11 +158,14 @@ void register_routes(Router& router, ApiContext& ctx) {
   auto h = [&ctx](Response (*fn)(ApiContext&, Request&)) {
     return [&ctx, fn](Request& r) { return fn(ctx, r); };
   };
-  router.add({"POST", "/api/v1/auth/login", Access::public_, {}, true, false, h(login)});
+  // Argon2id: login and a new user's password hash on the slow pool.
+  router.add(
+      {"POST", "/api/v1/auth/login", Access::public_, {}, true, false, h(login), Speed::slow});
   router.add({"POST", "/api/v1/auth/logout", Access::roles, all, false, false, h(logout)});
   router.add({"GET", "/api/v1/auth/me", Access::roles, all, false, false, h(me)});
   router.add({"GET", "/api/v1/users", Access::roles, admin, false, false, h(list_users)});
-  router.add({"POST", "/api/v1/users", Access::roles, admin, true, false, h(add_user)});
+  router.add(
+      {"POST", "/api/v1/users", Access::roles, admin, true, false, h(add_user), Speed::slow});
   register_visibility_routes(router, ctx);
   router.add({"GET", "/api/v1/audit", Access::roles,
               RoleSet{Role::administrator, Role::investigator}, false, false, h(list_audit)});

@@ -445,17 +445,22 @@ void register_camera_routes(Router& router, ApiContext& ctx) {
   const RoleSet admin{Role::administrator};
   auto h = service_handlers(ctx, "camera",
                             [](const ApiContext& c) { return c.cameras && c.catalog && c.audit; });
-  router.add({"POST", "/api/v1/discovery/scan", Access::roles, admin, true, false, h(scan)});
+  // Scans and anything that talks to a camera before answering (onboarding,
+  // a move) run on the slow pool (server/http/routes.h, Speed::slow).
+  router.add(
+      {"POST", "/api/v1/discovery/scan", Access::roles, admin, true, false, h(scan), Speed::slow});
   router.add({"GET", "/api/v1/discovery/devices", Access::roles, admin, false, false,
               h(discovered_devices)});
   router.add({"GET", "/api/v1/cameras", Access::roles, all, false, false, h(list_cameras)});
-  router.add({"POST", "/api/v1/cameras", Access::roles, admin, true, false, h(add_camera)});
+  router.add(
+      {"POST", "/api/v1/cameras", Access::roles, admin, true, false, h(add_camera), Speed::slow});
   router.add({"GET", "/api/v1/cameras/{id}", Access::roles, all, false, false, h(get_camera)});
+  // PATCH stores only (a new address goes through /move, which probes).
   router.add({"PATCH", "/api/v1/cameras/{id}", Access::roles, admin, true, false, h(patch_camera)});
   router.add(
       {"DELETE", "/api/v1/cameras/{id}", Access::roles, admin, false, false, h(delete_camera)});
-  router.add(
-      {"POST", "/api/v1/cameras/{id}/move", Access::roles, admin, true, false, h(move_camera)});
+  router.add({"POST", "/api/v1/cameras/{id}/move", Access::roles, admin, true, false,
+              h(move_camera), Speed::slow});
 }
 
 }  // namespace zaulek::server

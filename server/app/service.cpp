@@ -225,8 +225,12 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
   register_routes(router, ctx);
   Dispatcher dispatcher(router, auth);
   net::thread_pool work(2);
+  // Blocking work that must not hold the two workers above (ONVIF
+  // onboarding, scans, Argon2id): handlers of Speed::slow routes.
+  SlowPool slow(cfg.slow_threads, cfg.max_slow_requests);
+  metrics.slow_pool = &slow;
 
-  HttpServer http(ioc, threads, cfg, router, dispatcher, metrics, hub, clock, work,
+  HttpServer http(ioc, threads, cfg, router, dispatcher, metrics, hub, clock, work, slow,
                   options.web_root, tls ? &*tls : nullptr);
   if (auto st = http.open(tcp::endpoint(address, cfg.port)); !st) {
     spdlog::error("server: {}", st.error().message);
@@ -321,6 +325,7 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
   for (auto& t : pool) t.join();
   for (auto& t : camera_pool) t.join();
   work.join();
+  slow.join();         // a slow handler still running ends within its own timeouts
   (*cameras)->stop();  // joins its thread: no status listener call outlives `alarms`
   recording.stop();    // open segments closed and indexed
   audit_head.log();    // after the last audited call

@@ -136,6 +136,24 @@ void parse_target(const std::string& target, std::string& path,
 }
 
 Outcome Dispatcher::handle(Request& req, bool is_upgrade) const {
+  Outcome out = prepare(req, is_upgrade);
+  if (out.pending) {
+    out.response = run(*out.pending, req);
+    out.pending = nullptr;
+  }
+  return out;
+}
+
+Response Dispatcher::run(const Route& route, Request& req) const {
+  try {
+    return route.handler(req);
+  } catch (const std::exception& e) {
+    spdlog::error("http: {} {} failed: {}", req.method, route.pattern, e.what());
+    return error_response(500, "internal", "internal error");
+  }
+}
+
+Outcome Dispatcher::prepare(Request& req, bool is_upgrade) const {
   Outcome out;
   auto m = router_.match(req.method, req.path, &req.params);
   if (!m.route) {
@@ -231,12 +249,7 @@ Outcome Dispatcher::handle(Request& req, bool is_upgrade) const {
     req.json = std::make_shared<nlohmann::json>(std::move(j));
   }
 
-  try {
-    out.response = route.handler(req);
-  } catch (const std::exception& e) {
-    spdlog::error("http: {} {} failed: {}", req.method, route.pattern, e.what());
-    out.response = error_response(500, "internal", "internal error");
-  }
+  out.pending = &route;
   return out;
 }
 

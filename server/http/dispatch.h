@@ -19,6 +19,9 @@ struct Outcome {
   Response response;
   std::string route_label = "unmatched";  // route pattern for metrics
   bool upgrade = false;                   // WebSocket: authorized, take the socket over
+  // From prepare(): every check passed and this route's handler is still to
+  // run (run()); null when `response` is already the answer.
+  const Route* pending = nullptr;
 };
 
 class Dispatcher {
@@ -28,6 +31,11 @@ class Dispatcher {
   // `request.headers` must hold the lower-case names of every header we read:
   // authorization, cookie, content-type, x-csrf-token, origin, host, upgrade.
   Outcome handle(Request& request, bool is_upgrade) const;
+  // handle() in two steps, so that the HTTP server can run a Speed::slow
+  // route's handler on the slow pool: prepare() does everything up to the
+  // handler (sets `pending` when it is to run), run() calls it.
+  Outcome prepare(Request& request, bool is_upgrade) const;
+  Response run(const Route& route, Request& request) const;
 
  private:
   const Router& router_;

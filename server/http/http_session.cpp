@@ -13,6 +13,17 @@
 namespace zaulek::server::transport {
 namespace {
 
+// Seconds a caller refused by the full slow pool is told to wait.
+constexpr int kSlowRetryAfterS = 2;
+
+// A slow request's state while it waits for the pool (std::function must be
+// copyable; the request is not).
+struct Job {
+  Request r;
+  http::request<http::string_body> req;
+  Outcome out;
+};
+
 template <class Stream>
 class HttpSession final : public Closable,
                           public std::enable_shared_from_this<HttpSession<Stream>> {
@@ -62,6 +73,9 @@ class HttpSession final : public Closable,
 
   void on_handshake(beast::error_code ec) {
     if (ec) {
+      // The handshake runs under first_byte_timeout: a peer that never
+      // completes it is closed like one that never sends a byte.
+      if (ec == beast::error::timeout) sh_.metrics.count_timeout(Metrics::TimedOut::first_byte);
       spdlog::debug("http: TLS handshake with {} failed: {}", remote_, ec.message());
       return close_now();
     }
@@ -86,11 +100,14 @@ class HttpSession final : public Closable,
 
   void on_first_bytes(beast::error_code ec, std::size_t n) {
     if (ec) {
-      if (ec == beast::error::timeout && !heard_)
+      if (ec == beast::error::timeout && !heard_) {
+        sh_.metrics.count_timeout(Metrics::TimedOut::first_byte);
         spdlog::debug("http: {} sent nothing within {}s, closing", remote_,
                       sh_.cfg.first_byte_timeout.count());
-      else if (ec == beast::error::timeout)
+      } else if (ec == beast::error::timeout) {
+        sh_.metrics.count_timeout(Metrics::TimedOut::idle);
         spdlog::debug("http: {} idle, closing", remote_);
+      }
       return close_now();
     }
     heard_ = true;
@@ -114,6 +131,7 @@ class HttpSession final : public Closable,
     receiving_ = false;
     if (ec == http::error::end_of_stream || ec == net::error::operation_aborted) return close_now();
     if (ec == beast::error::timeout) {
+      sh_.metrics.count_timeout(Metrics::TimedOut::read);
       spdlog::info("http: {} did not finish its request within {}s; closing", remote_,
                    sh_.cfg.read_timeout.count());
       return close_now();
@@ -173,14 +191,33 @@ class HttpSession final : public Closable,
     r.remote = std::move(client.address);
     r.remote_loopback = client.loopback;
     r.tls = kIsTls<Stream>;
+    if (slot_ && slot_->proxied()) {
+      // Behind a trusted proxy the request counts against its own client's
+      // connection budget while it is in progress (ConnectionSlot).
+      auto admit = slot_->charge(address_key(r.remote), sh_.cfg.max_connections_per_address,
+                                 sh_.cfg.max_unauthenticated_per_address);
+      if (admit != AddressTable::Admit::ok) {
+        auto refused = sh_.metrics.count_refusal(admit == AddressTable::Admit::per_address
+                                                     ? Metrics::Refusal::per_address
+                                                     : Metrics::Refusal::unauthenticated);
+        spdlog::debug("http: {} (via proxy {}) is over its connection limits; refused ({} so far)",
+                      r.remote, remote_, refused);
+        Response resp = error_response(503, "unavailable", "too many connections");
+        resp.headers.emplace_back("Retry-After", "1");
+        return write(resp, req.version(), req.keep_alive(), true, "unmatched", r.method, start);
+      }
+    }
 
     bool api = r.path.rfind("/api/", 0) == 0;
     bool static_file = !api && (r.method == "GET" || r.method == "HEAD") &&
                        !sh_.router.match("GET", r.path, nullptr).path_known;
     bool upgrade = websocket::is_upgrade(req);
-    // Handlers may block (Argon2id verification takes about half a second,
-    // SQLite calls are synchronous): they run on the worker pool, never on
-    // an I/O thread, and the answer comes back to this connection's strand.
+    // Handlers may block (SQLite calls are synchronous): they run on the
+    // worker pool, never on an I/O thread, and the answer comes back to this
+    // connection's strand. A Speed::slow route's handler (ONVIF, scans,
+    // Argon2id) goes on from the worker to the slow pool, so that it never
+    // holds a worker; the connection reads nothing more until it is answered
+    // (busy_), which keeps its requests in order.
     net::post(sh_.work, [self = this->shared_from_this(), r = std::move(r), req = std::move(req),
                          start, static_file, upgrade]() mutable {
       Outcome out;
@@ -188,12 +225,38 @@ class HttpSession final : public Closable,
         out.response = serve_static(self->sh_.web_root, r.path);
         out.route_label = "static";
       } else {
-        out = self->sh_.dispatcher.handle(r, upgrade);
+        out = self->sh_.dispatcher.prepare(r, upgrade);
+        if (out.pending && out.pending->speed == Speed::slow)
+          return self->run_slow(std::move(r), std::move(req), std::move(out), start);
+        if (out.pending) out.response = self->sh_.dispatcher.run(*out.pending, r);
       }
-      net::post(self->executor_, [self, r = std::move(r), req = std::move(req),
-                                  out = std::move(out), start]() mutable {
-        self->respond(std::move(r), std::move(req), std::move(out), start);
-      });
+      self->answer(std::move(r), std::move(req), std::move(out), start);
+    });
+  }
+
+  // On a worker: hands a slow route's handler to the slow pool, or answers
+  // 503 at once when the pool has as many jobs as it may.
+  void run_slow(Request r, http::request<http::string_body> req, Outcome out,
+                std::chrono::steady_clock::time_point start) {
+    auto job = std::make_shared<Job>(Job{std::move(r), std::move(req), std::move(out)});
+    bool queued = sh_.slow.try_post([self = this->shared_from_this(), job, start] {
+      job->out.response = self->sh_.dispatcher.run(*job->out.pending, job->r);
+      self->answer(std::move(job->r), std::move(job->req), std::move(job->out), start);
+    });
+    if (queued) return;
+    job->out.response =
+        error_response(503, "unavailable", "too many slow requests in progress; try again later");
+    job->out.response.headers.emplace_back("Retry-After", std::to_string(kSlowRetryAfterS));
+    answer(std::move(job->r), std::move(job->req), std::move(job->out), start);
+  }
+
+  // Any thread: the answer goes back to this connection's strand.
+  void answer(Request r, http::request<http::string_body> req, Outcome out,
+              std::chrono::steady_clock::time_point start) {
+    out.pending = nullptr;
+    net::post(executor_, [self = this->shared_from_this(), r = std::move(r), req = std::move(req),
+                          out = std::move(out), start]() mutable {
+      self->respond(std::move(r), std::move(req), std::move(out), start);
     });
   }
 
@@ -274,6 +337,7 @@ class HttpSession final : public Closable,
   void on_write(bool close, beast::error_code ec, std::size_t) {
     busy_ = false;
     res_.reset();
+    if (slot_) slot_->uncharge();  // a proxied request is answered
     if (ec) {
       spdlog::debug("http: write to {} failed: {}", remote_, ec.message());
       return close_now();

@@ -92,4 +92,8 @@ ClientAddress client_address(const std::string& peer, const std::string& forward
   return make_client(current);
 }
 
+bool is_trusted_proxy(const std::string& peer, const std::vector<std::string>& trusted_proxies) {
+  return !trusted_proxies.empty() && in_trusted_network(peer, trusted_proxies);
+}
+
 }  // namespace zaulek::server

@@ -79,5 +79,7 @@ struct ClientAddress {
 };
 ClientAddress client_address(const std::string& peer, const std::string& forwarded_for,
                              const std::vector<std::string>& trusted_proxies);
+// Whether the TCP peer `peer` (address text) is one of `trusted_proxies`.
+bool is_trusted_proxy(const std::string& peer, const std::vector<std::string>& trusted_proxies);
 
 }  // namespace zaulek::server

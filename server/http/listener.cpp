@@ -64,18 +64,24 @@ class Listener final : public std::enable_shared_from_this<Listener> {
     beast::error_code peer_ec;
     auto peer = socket.remote_endpoint(peer_ec);
     std::string key = peer_ec ? std::string("unknown") : address_key(peer.address());
+    // A trusted proxy's connections carry many clients: they count against
+    // the global cap here, and each request against its own client
+    // (ConnectionSlot::charge, in the session).
+    bool proxy =
+        !peer_ec && is_trusted_proxy(address_text(peer.address()), sh_.cfg.trusted_proxies);
     auto admit = AddressTable::Admit::ok;
     if (sh_.metrics.connections_open.load() >= sh_.cfg.max_connections) {
       reject(std::move(socket), Metrics::Refusal::total, key);
-    } else if ((admit = sh_.addresses.admit(key, sh_.cfg.max_connections_per_address,
-                                            sh_.cfg.max_unauthenticated_per_address)) !=
-               AddressTable::Admit::ok) {
+    } else if (!proxy && (admit = sh_.addresses.admit(key, sh_.cfg.max_connections_per_address,
+                                                      sh_.cfg.max_unauthenticated_per_address)) !=
+                             AddressTable::Admit::ok) {
       reject(std::move(socket),
              admit == AddressTable::Admit::per_address ? Metrics::Refusal::per_address
                                                        : Metrics::Refusal::unauthenticated,
              key);
     } else {
-      auto slot = std::make_unique<ConnectionSlot>(sh_.metrics, sh_.addresses, std::move(key));
+      auto slot = std::make_unique<ConnectionSlot>(sh_.metrics, sh_.addresses,
+                                                   proxy ? std::string() : std::move(key));
       // No Nagle: an alarm frame must not wait for the ACK of the one before.
       beast::error_code ignored;
       socket.set_option(tcp::no_delay(true), ignored);
@@ -134,10 +140,11 @@ class Listener final : public std::enable_shared_from_this<Listener> {
 
 HttpServer::HttpServer(boost::asio::io_context& ioc, int threads, const config::Server& cfg,
                        const Router& router, Dispatcher& dispatcher, Metrics& metrics, Hub& hub,
-                       Clock& clock, boost::asio::thread_pool& work, std::filesystem::path web_root,
-                       boost::asio::ssl::context* tls)
+                       Clock& clock, boost::asio::thread_pool& work, SlowPool& slow,
+                       std::filesystem::path web_root, boost::asio::ssl::context* tls)
     : shared_(std::make_unique<transport::Shared>(ioc, threads, cfg, router, dispatcher, metrics,
-                                                  hub, clock, work, std::move(web_root), tls)),
+                                                  hub, clock, work, slow, std::move(web_root),
+                                                  tls)),
       listener_(std::make_shared<transport::Listener>(ioc, *shared_)) {}
 
 HttpServer::~HttpServer() = default;

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "server/http/slow_pool.h"
+
 namespace zaulek::server {
 
 namespace {
@@ -64,6 +66,29 @@ std::string Metrics::render(const std::string& version, const Extra& extra) {
   for (std::size_t i = 0; i < kRefusalLabels.size(); ++i)
     out += fmt::format("zaulek_http_connections_rejected_total{{reason=\"{}\"}} {}\n",
                        kRefusalLabels[i], connections_rejected[i].load());
+  out +=
+      "# HELP zaulek_http_connections_timed_out_total Connections closed by the server because "
+      "a timeout ran out: first_byte (nothing sent since it opened), idle (between requests), "
+      "read (a request not finished in time).\n";
+  out += "# TYPE zaulek_http_connections_timed_out_total counter\n";
+  for (std::size_t i = 0; i < kTimedOutLabels.size(); ++i)
+    out += fmt::format("zaulek_http_connections_timed_out_total{{reason=\"{}\"}} {}\n",
+                       kTimedOutLabels[i], connections_timed_out[i].load());
+  if (slow_pool) {
+    out +=
+        "# HELP zaulek_http_slow_requests Requests of slow routes (onboarding, scans, password "
+        "hashing) running or waiting on the slow pool.\n";
+    out += "# TYPE zaulek_http_slow_requests gauge\n";
+    out += fmt::format("zaulek_http_slow_requests {}\n", slow_pool->in_flight());
+    out += "# HELP zaulek_http_slow_requests_max How many slow requests may be in flight.\n";
+    out += "# TYPE zaulek_http_slow_requests_max gauge\n";
+    out += fmt::format("zaulek_http_slow_requests_max {}\n", slow_pool->max_in_flight());
+    append_metric(out, "zaulek_http_slow_requests_total", "counter",
+                  "Requests of slow routes handed to the slow pool.", slow_pool->accepted());
+    append_metric(out, "zaulek_http_slow_rejected_total", "counter",
+                  "Requests of slow routes refused with 503 because the slow pool was full.",
+                  slow_pool->rejected());
+  }
   out += "# HELP zaulek_auth_login_failures_total Failed logins.\n";
   out += "# TYPE zaulek_auth_login_failures_total counter\n";
   out += fmt::format("zaulek_auth_login_failures_total {}\n", extra.login_failures);

@@ -16,6 +16,8 @@
 
 namespace zaulek::server {
 
+class SlowPool;  // server/http/slow_pool.h
+
 // One unlabelled series in Prometheus text: its HELP and TYPE lines and the
 // value ("counter" or "gauge"), appended to `out`.
 void append_metric(std::string& out, const char* name, const char* type, const char* help,
@@ -45,6 +47,16 @@ class Metrics {
   std::atomic<std::uint64_t> ws_overflow_closes{0};
   std::atomic<std::uint64_t> ws_unread_closes{0};  // sent requests, never read the replies
   std::atomic<std::uint64_t> ws_batches{0};        // array frames sent to consoles behind
+  // Connections the server closed because a timeout ran out, by which one (a
+  // bounded label set): server.first_byte_timeout_s (nothing sent since the
+  // connection opened), idle_timeout_s (between requests), read_timeout_s (a
+  // request not finished in time).
+  enum class TimedOut { first_byte, idle, read };
+  static constexpr std::array<const char*, 3> kTimedOutLabels = {"first_byte", "idle", "read"};
+  std::array<std::atomic<std::uint64_t>, 3> connections_timed_out{};
+  void count_timeout(TimedOut t) { ++connections_timed_out[static_cast<std::size_t>(t)]; }
+  // The slow pool's jobs and refusals, rendered when set (the service sets it).
+  const SlowPool* slow_pool = nullptr;
 
   struct Extra {
     double uptime_seconds = 0;

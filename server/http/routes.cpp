@@ -85,7 +85,8 @@ std::string Router::describe_json() const {
                    {"path", r.pattern},
                    {"access", access_name(r.access)},
                    {"roles", roles},
-                   {"websocket", r.websocket}});
+                   {"websocket", r.websocket},
+                   {"slow", r.speed == Speed::slow}});
   }
   return out.dump(2);
 }

@@ -20,6 +20,15 @@ enum class Access {
   loopback_or_roles,  // anonymous from a loopback address, else as `roles` (/metrics)
 };
 
+// Speed::slow marks a route whose handler blocks for long: ONVIF round trips
+// (onboarding, moves, probing edits), network scans, Argon2id hashing (login,
+// setting a password). Its handler runs on the slow pool
+// (server/http/slow_pool.h), never on the HTTP workers that answer every
+// other call (/healthz, an alarm acknowledgement); when the pool is full the
+// caller gets 503 with Retry-After. Any new route that hashes a password or
+// talks to a camera before answering must say Speed::slow.
+enum class Speed { fast, slow };
+
 struct Route {
   std::string method;   // GET, POST, PUT, PATCH, DELETE
   std::string pattern;  // "/api/v1/users/{id}"
@@ -28,6 +37,7 @@ struct Route {
   bool json_body = false;  // needs Content-Type: application/json and a JSON body
   bool websocket = false;  // upgrade route; the HTTP server takes over after auth
   std::function<Response(Request&)> handler;
+  Speed speed = Speed::fast;  // Speed::slow: see above
 };
 
 class Router {

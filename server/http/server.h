@@ -22,6 +22,7 @@
 #include "server/http/dispatch.h"
 #include "server/http/metrics.h"
 #include "server/http/routes.h"
+#include "server/http/slow_pool.h"
 #include "server/hub/hub.h"
 
 namespace zaulek::server {
@@ -34,11 +35,11 @@ class Listener;
 class HttpServer {
  public:
   // `threads` console lanes (strands) are made on `ioc`. Request handlers
-  // run on `work`. `clock` times requests (metrics) and paces the refusal
-  // log. Everything passed must outlive the server; `tls` null for plain HTTP.
+  // run on `work`, those of Speed::slow routes on `slow`. `clock` times requests (metrics) and
+  // paces the refusal log. Everything passed must outlive the server; `tls` null for plain HTTP.
   HttpServer(boost::asio::io_context& ioc, int threads, const config::Server& cfg,
              const Router& router, Dispatcher& dispatcher, Metrics& metrics, Hub& hub, Clock& clock,
-             boost::asio::thread_pool& work, std::filesystem::path web_root,
+             boost::asio::thread_pool& work, SlowPool& slow, std::filesystem::path web_root,
              boost::asio::ssl::context* tls);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;

@@ -27,6 +27,7 @@
 #include "server/http/dispatch.h"
 #include "server/http/metrics.h"
 #include "server/http/routes.h"
+#include "server/http/slow_pool.h"
 #include "server/hub/hub.h"
 
 namespace zaulek::server::transport {
@@ -121,7 +122,7 @@ class Registry {
 
 struct Shared {
   Shared(net::io_context& ioc, int threads, const config::Server& c, const Router& r, Dispatcher& d,
-         Metrics& m, Hub& h, Clock& k, net::thread_pool& w, std::filesystem::path web,
+         Metrics& m, Hub& h, Clock& k, net::thread_pool& w, SlowPool& s, std::filesystem::path web,
          ssl::context* t)
       : lanes(make_lanes(ioc, threads)),
         cfg(c),
@@ -131,6 +132,7 @@ struct Shared {
         hub(h),
         clock(k),
         work(w),
+        slow(s),
         web_root(std::move(web)),
         tls(t) {}
   static std::vector<Lane> make_lanes(net::io_context& ioc, int n) {
@@ -152,6 +154,7 @@ struct Shared {
   Hub& hub;
   Clock& clock;            // request timing, the refusal log's pace
   net::thread_pool& work;  // request handlers (may block); see HttpSession::handle
+  SlowPool& slow;          // handlers of Speed::slow routes (routes.h)
   std::filesystem::path web_root;
   ssl::context* tls = nullptr;
   std::atomic<bool> stopping{false};
@@ -161,23 +164,47 @@ struct Shared {
 
 // Counts an open connection for as long as it lives (HTTP, then WebSocket),
 // in the global count and in its address's entry (admitted by the Listener).
+// A connection from a trusted proxy (server.trusted_proxies) carries many
+// clients, one request after another: it counts against the global cap
+// only, and each request in progress against the client that
+// X-Forwarded-For names (charge() to uncharge()); a WebSocket upgraded on
+// it stays charged to its client until it closes. The proxy's idle pooled
+// connections so count against no client.
 // Touched only by the strand that owns the connection.
 class ConnectionSlot {
  public:
+  // `address`: the key the Listener admitted; empty for a trusted proxy's.
   ConnectionSlot(Metrics& m, AddressTable& t, std::string address)
-      : m_(m), table_(t), address_(std::move(address)) {
+      : m_(m), table_(t), address_(std::move(address)), proxied_(address_.empty()) {
     ++m_.connections_open;
   }
   ~ConnectionSlot() {
-    table_.release(address_, authenticated_);
+    if (!address_.empty()) table_.release(address_, authenticated_);
     --m_.connections_open;
   }
   ConnectionSlot(const ConnectionSlot&) = delete;
   ConnectionSlot& operator=(const ConnectionSlot&) = delete;
+
+  bool proxied() const { return proxied_; }
+  // Proxied connections: counts the request now read against `client` (an
+  // address_key) within its limits; on a refusal nothing is counted.
+  AddressTable::Admit charge(const std::string& client, int max_open, int max_unauthenticated) {
+    uncharge();
+    auto admit = table_.admit(client, max_open, max_unauthenticated);
+    if (admit == AddressTable::Admit::ok) address_ = client;
+    return admit;
+  }
+  // Proxied connections: that request has been answered.
+  void uncharge() {
+    if (!proxied_ || address_.empty()) return;
+    table_.release(address_, authenticated_);
+    address_.clear();
+    authenticated_ = false;
+  }
   // A request on this connection carried a valid session: from now on it
   // counts against its address's limit only, not the smaller unauthenticated one.
   void mark_authenticated() {
-    if (authenticated_) return;
+    if (authenticated_ || address_.empty()) return;
     authenticated_ = true;
     table_.authenticated(address_);
   }
@@ -185,7 +212,8 @@ class ConnectionSlot {
  private:
   Metrics& m_;
   AddressTable& table_;
-  std::string address_;
+  std::string address_;  // what it counts under now ("" : nothing)
+  const bool proxied_;
   bool authenticated_ = false;
 };
 
@@ -206,6 +234,14 @@ inline std::string address_key(const net::ip::address& a) {
     return net::ip::address_v6(bytes).to_string() + "/64";
   }
   return address_text(a);
+}
+
+// address_key() of an address in text (a request's client); text that is
+// not an address is its own key.
+inline std::string address_key(const std::string& text) {
+  beast::error_code ec;
+  auto a = net::ip::make_address(text, ec);
+  return ec ? text : address_key(a);
 }
 
 inline bool is_loopback(const net::ip::address& a) {

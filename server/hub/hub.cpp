@@ -20,9 +20,12 @@ std::size_t slot_bytes(const SharedMessage& m) {
   return m->size() + kSlotOverhead;
 }
 
-bool sees(const Audience& a, const std::string& camera_id) {
-  if (camera_id.empty() || !a.cameras) return true;
-  return std::binary_search(a.cameras->begin(), a.cameras->end(), camera_id);
+// Every camera a message names must be visible to the audience.
+bool sees(const Audience& a, const std::vector<std::string>& cameras) {
+  if (!a.cameras) return true;
+  for (const auto& id : cameras)
+    if (!id.empty() && !std::binary_search(a.cameras->begin(), a.cameras->end(), id)) return false;
+  return true;
 }
 
 }  // namespace
@@ -111,9 +114,16 @@ void Hub::prune_dead(std::chrono::steady_clock::time_point now, bool throttled) 
 
 void Hub::publish(std::string type, nlohmann::json fields, RoleSet audience,
                   std::string camera_id) {
+  std::vector<std::string> cameras;
+  if (!camera_id.empty()) cameras.push_back(std::move(camera_id));
+  publish_about(std::move(type), std::move(fields), audience, std::move(cameras));
+}
+
+void Hub::publish_about(std::string type, nlohmann::json fields, RoleSet audience,
+                        std::vector<std::string> cameras) {
   if (!fields.is_object()) fields = nlohmann::json::object();
   auto run = [this, type = std::move(type), fields = std::move(fields), audience,
-              camera_id = std::move(camera_id)]() mutable {
+              cameras = std::move(cameras)]() mutable {
     ++published_;
     fields["type"] = type;
     fields.erase("seq");
@@ -124,7 +134,7 @@ void Hub::publish(std::string type, nlohmann::json fields, RoleSet audience,
     bool found_dead = false;  // a direct subscriber gone: pruned now, not in a second
     for (auto& sp : streams_) {
       Stream& s = *sp;
-      if (!audience.contains(s.audience.role) || !sees(s.audience, camera_id)) continue;
+      if (!audience.contains(s.audience.role) || !sees(s.audience, cameras)) continue;
       std::string text = "{\"seq\":" + std::to_string(++s.seq) + ",";
       text.append(body, 1);
       auto msg = std::make_shared<const std::string>(std::move(text));

@@ -134,6 +134,10 @@ class Hub {
   // no wake-up of another thread); otherwise it is queued on the strand.
   void publish(std::string type, nlohmann::json fields, RoleSet audience = RoleSet::all(),
                std::string camera_id = {});
+  // The same for a message that names several cameras (an audit entry about
+  // a user's camera set, a rule): only to the streams that may see all of them.
+  void publish_about(std::string type, nlohmann::json fields, RoleSet audience,
+                     std::vector<std::string> cameras);
 
   // `done` runs on the hub strand. `user` lets close_user() find the session.
   void subscribe(std::weak_ptr<HubSubscriber> subscriber, Audience audience, SessionUser user,

@@ -22,15 +22,15 @@ void AuditLog::record(std::string actor, std::string action, std::string target,
   if (!hub_) return;
   auto detail = nlohmann::json::parse(e.detail, nullptr, false);
   if (detail.is_discarded()) detail = nlohmann::json::object();
-  hub_->publish("audit",
-                {{"time", format_rfc3339(e.time)},
-                 {"actor", e.actor},
-                 {"action", e.action},
-                 {"target", e.target},
-                 {"detail", detail},
-                 {"remote", e.remote}},
-                RoleSet{Role::administrator, Role::investigator},
-                storage::audit_camera(e.target, e.detail));
+  hub_->publish_about("audit",
+                      {{"time", format_rfc3339(e.time)},
+                       {"actor", e.actor},
+                       {"action", e.action},
+                       {"target", e.target},
+                       {"detail", detail},
+                       {"remote", e.remote}},
+                      RoleSet{Role::administrator, Role::investigator},
+                      storage::audit_cameras(e.target, e.detail));
 }
 
 void AuditHeadLogger::log() {

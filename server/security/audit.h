@@ -2,8 +2,8 @@
 // (actor, action, target, detail without secrets, remote address). When a hub
 // is attached, each row is also published as an `audit` WebSocket message to
 // the roles that may read GET /api/v1/audit (administrator, investigator);
-// an entry about a camera (storage::audit_camera) only to the consoles whose
-// user may see that camera, as GET /api/v1/audit lists it.
+// an entry that names cameras (storage::audit_cameras) only to the consoles
+// whose user may see every one of them, as GET /api/v1/audit lists it.
 #pragma once
 
 #include <optional>

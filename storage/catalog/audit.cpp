@@ -36,13 +36,18 @@ AuditEntry read_entry(const sql::Stmt& st) {
 
 }  // namespace
 
-std::string audit_camera(const std::string& target, const std::string& detail_json) {
-  if (target.rfind("camera:", 0) == 0) return target.substr(7);
+std::vector<std::string> audit_cameras(const std::string& target, const std::string& detail_json) {
+  std::vector<std::string> out;
+  if (target.rfind("camera:", 0) == 0) out.push_back(target.substr(7));
   auto detail = nlohmann::json::parse(detail_json, nullptr, false);
-  if (detail.is_object())
-    if (auto it = detail.find("camera_id"); it != detail.end() && it->is_string())
-      return it->get<std::string>();
-  return "";
+  if (!detail.is_object()) return out;
+  if (auto it = detail.find("camera_id"); it != detail.end() && it->is_string())
+    out.push_back(it->get<std::string>());
+  for (const char* key : {"cameras", "from", "to"})
+    if (auto it = detail.find(key); it != detail.end() && it->is_array())
+      for (const auto& c : *it)
+        if (c.is_string()) out.push_back(c.get<std::string>());
+  return out;
 }
 
 Status SqliteCatalog::audit(const AuditEntry& e) {
@@ -105,15 +110,24 @@ Result<std::vector<AuditEntry>> SqliteCatalog::list_audit(std::int64_t after_id,
 
 Result<std::vector<AuditEntry>> SqliteCatalog::list_audit(
     std::int64_t after_id, int limit, const std::optional<std::vector<std::string>>& cameras) {
-  // The camera of an entry as audit_camera() finds it.
-  return list_page(
-      "SELECT * FROM (SELECT *, coalesce(CASE "
-      "WHEN target LIKE 'camera:%' THEN substr(target, 8) "
-      "WHEN json_type(detail, '$.camera_id') = 'text' THEN json_extract(detail, '$.camera_id') "
-      "END, '') AS camera FROM audit WHERE id > ?1) "
-      "WHERE ?3 IS NULL OR camera = '' OR camera IN (SELECT value FROM json_each(?3)) "
-      "ORDER BY id LIMIT ?2",
-      read_entry, after_id, sql::Limit{limit}, camera_set_json(cameras));
+  // The cameras of an entry as audit_cameras() finds them; an entry is
+  // listed when none of them lies outside the set. A detail that is not
+  // JSON (only after tampering) names no camera here, as there.
+  static const std::string kQuery = [] {
+    std::string q =
+        "SELECT * FROM (SELECT *, CASE WHEN json_valid(detail) THEN detail ELSE '{}' END AS d "
+        "FROM audit WHERE id > ?1) WHERE ?3 IS NULL OR ("
+        "(substr(target, 1, 7) <> 'camera:' OR substr(target, 8) IN (SELECT value FROM "
+        "json_each(?3))) AND (json_type(d, '$.camera_id') IS NOT 'text' OR "
+        "json_extract(d, '$.camera_id') IN (SELECT value FROM json_each(?3)))";
+    for (const char* key : {"cameras", "from", "to"})
+      q += std::string(" AND NOT EXISTS (SELECT 1 FROM json_each(d, '$.") + key +
+           "') WHERE json_type(d, '$." + key +
+           "') = 'array' AND type = 'text' AND value NOT IN (SELECT value FROM json_each(?3)))";
+    return q + ") ORDER BY id LIMIT ?2";
+  }();
+  return list_page(kQuery.c_str(), read_entry, after_id, sql::Limit{limit},
+                   camera_set_json(cameras));
 }
 
 }  // namespace zaulek::storage

@@ -14,9 +14,14 @@
 
 namespace zaulek::storage {
 
-// The camera an audit entry concerns ("" for none): the id in a target
-// "camera:<id>", else a string "camera_id" in the detail JSON.
-std::string audit_camera(const std::string& target, const std::string& detail_json);
+// The cameras an audit entry names (none, one or several, in no particular
+// order, duplicates possible): the id in a target "camera:<id>", a string
+// "camera_id" in the detail JSON, and the strings of the arrays "cameras" (a
+// rule's cameras) and "from"/"to" (a user's visible cameras before and after)
+// in it. Writers of audit entries name cameras only in these places, so that
+// a user who may not see one of them is never shown the entry
+// (list_audit with `cameras`, and the hub's audit messages).
+std::vector<std::string> audit_cameras(const std::string& target, const std::string& detail_json);
 
 struct AuditEntry {
   std::int64_t id = 0;
@@ -70,9 +75,8 @@ class AuditCatalog {
   virtual Status audit(const AuditEntry& entry) = 0;
   // Entries with id > after_id, oldest first; 1 <= limit <= kMaxListLimit.
   virtual Result<std::vector<AuditEntry>> list_audit(std::int64_t after_id, int limit) = 0;
-  // The same, only entries that concern no camera or one of `cameras`
-  // (nullopt: every entry). An entry concerns the camera of its target
-  // "camera:<id>" or of a string "camera_id" in its detail (audit_camera()).
+  // The same, only entries every camera of which (audit_cameras()) is one of
+  // `cameras` (nullopt: every entry); an entry that names no camera is listed.
   virtual Result<std::vector<AuditEntry>> list_audit(
       std::int64_t after_id, int limit, const std::optional<std::vector<std::string>>& cameras) = 0;
   virtual Result<AuditHead> audit_head() = 0;

@@ -192,3 +192,97 @@ def test_silent_connection_closed_after_first_byte_timeout(make_daemon):
     talker.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
     assert talker.recv(65536).startswith(b"HTTP/1.1 200")
     talker.close()
+
+
+def timed_out(d, reason):
+    text = requests.get(d.url("/metrics"), timeout=10).text
+    m = re.search(rf'^zaulek_http_connections_timed_out_total\{{reason="{reason}"\}} (\d+)$',
+                  text, re.M)
+    assert m, f"no timed-out count for {reason} in /metrics"
+    return int(m.group(1))
+
+
+def test_first_byte_timeouts_counted_in_metrics(make_daemon):
+    d = make_daemon(users=False, server={"first_byte_timeout_s": 1, "idle_timeout_s": 60})
+    assert timed_out(d, "first_byte") == 0
+    silent = [connect_from(d, "127.0.0.6", timeout=30) for _ in range(3)]
+    for s in silent:
+        assert s.recv(1024) == b""  # closed by the server
+        s.close()
+    wait_for(lambda: timed_out(d, "first_byte") == 3, "three first-byte timeouts counted")
+    assert timed_out(d, "idle") == 0 and timed_out(d, "read") == 0
+
+
+PROXY = "127.0.0.5"
+
+
+def proxied_ws(d, token, client):
+    """A console WebSocket opened through the 'proxy' address for `client`."""
+    return websocket.create_connection(
+        f"ws://127.0.0.1:{d.port}/api/v1/ws", timeout=10,
+        header=["Authorization: Bearer " + token, "X-Forwarded-For: " + client],
+        socket=connect_from(d, PROXY))
+
+
+def test_trusted_proxy_not_starved_by_the_per_address_cap(make_daemon):
+    """Behind a trusted proxy every client shares the proxy's address: the
+    proxy's connections count against the global cap only, each client's
+    requests and WebSockets against that client's own budget."""
+    d = make_daemon(server={"trusted_proxies": [PROXY],
+                            "max_connections_per_address": 4,
+                            "max_unauthenticated_per_address": 2,
+                            "idle_timeout_s": 60})
+    held = []
+    consoles = []
+    try:
+        # Many more connections than one address may hold, each serving
+        # another client (a proxy's pool): none refused.
+        for i in range(12):
+            c = http.client.HTTPConnection("127.0.0.1", d.port, timeout=10,
+                                           source_address=(PROXY, 0))
+            c.request("GET", "/healthz", headers={"X-Forwarded-For": f"127.1.0.{i + 1}"})
+            r = c.getresponse()
+            assert r.status == 200
+            r.read()
+            held.append(c)
+        # Idle pooled connections count against no client: one client's
+        # requests on all of them pass.
+        for c in held:
+            c.request("GET", "/healthz", headers={"X-Forwarded-For": "127.1.0.50"})
+            r = c.getresponse()
+            assert r.status == 200
+            r.read()
+        assert rejected(d, "per_address") == 0 and rejected(d, "unauthenticated") == 0
+
+        # One client's consoles through the proxy are capped at its own budget.
+        token = d.login(ROLE_USERS["operator"])["token"]
+        for _ in range(4):
+            ws = proxied_ws(d, token, "127.1.0.9")
+            assert json.loads(ws.recv())["type"] == "hello"
+            consoles.append(ws)
+        try:
+            proxied_ws(d, token, "127.1.0.9")
+            assert False, "a fifth console of one client was accepted"
+        except websocket.WebSocketBadStatusException as e:
+            assert e.status_code == 503
+        assert rejected(d, "per_address") == 1
+        # Another client behind the same proxy is not affected.
+        ws = proxied_ws(d, token, "127.1.0.10")
+        assert json.loads(ws.recv())["type"] == "hello"
+        consoles.append(ws)
+        # A client's closed console frees its place.
+        consoles.pop(0).close()
+
+        def fifth_again():
+            try:
+                ws = proxied_ws(d, token, "127.1.0.9")
+            except websocket.WebSocketBadStatusException:
+                return False
+            consoles.append(ws)
+            return True
+        wait_for(fifth_again, "127.1.0.9 to get a console again")
+    finally:
+        for ws in consoles:
+            ws.close()
+        for c in held:
+            c.close()

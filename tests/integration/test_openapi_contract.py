@@ -54,6 +54,10 @@ def test_routes_match_openapi(spec):
         assert sorted(op.get("x-zaulek-roles", [])) == sorted(route["roles"]), key
         if route["access"] == "public":
             assert op.get("security") == [], key
+        # Slow routes (server/http/routes.h Speed::slow) say so, and their 503.
+        assert op.get("x-zaulek-slow", False) == route["slow"], key
+        if route["slow"]:
+            assert op["responses"]["503"] == {"$ref": "#/components/responses/SlowPoolFull"}, key
 
 
 def test_responses_match_schemas(spec, daemon):

@@ -340,8 +340,10 @@ TEST_F(StorageCatalogTest, AuditAppendAndList) {
   EXPECT_GT((*rest)[0].id, (*first)[2].id);
 }
 
-// A user restricted to some cameras reads the entries about no camera and
-// about its cameras: by target camera:<id> or by a string camera_id in detail.
+// A user restricted to some cameras reads only the entries every camera of
+// which it may see: the target camera:<id>, a string camera_id in detail,
+// the strings of "cameras", "from" and "to" arrays (a rule, a user's
+// visibility change). An entry that names no camera is read by all.
 TEST_F(StorageCatalogTest, AuditListedForACameraSet) {
   auto add = [&](std::string action, std::string target, std::string detail) {
     AuditEntry e;
@@ -352,11 +354,16 @@ TEST_F(StorageCatalogTest, AuditListedForACameraSet) {
     ASSERT_TRUE(cat_->audit(e).ok());
   };
   add("camera.add", "camera:cam-a", "{}");
-  add("camera.add", "camera:cam-b", R"({"camera_id":"cam-a"})");  // the target decides
+  add("camera.add", "camera:cam-b", R"({"camera_id":"cam-a"})");  // names both
   add("alarm.ack", "alarm:7", R"({"camera_id":"cam-a"})");
   add("alarm.ack", "alarm:8", R"({"camera_id":"cam-b"})");
   add("alarm.ack", "alarm:9", R"({"camera_id":9})");  // not a camera id: about no camera
   add("user.create", "user:bob", "{}");
+  add("user.cameras", "user:carl", R"({"from":null,"to":["cam-a","cam-b"]})");
+  add("user.cameras", "user:dora", R"({"from":["cam-a"],"to":["cam-a"]})");
+  add("rule.add", "rule:r1", R"({"id":"r1","cameras":["cam-b"],"kinds":["motion"]})");
+  add("rule.add", "rule:r2", R"({"id":"r2","cameras":[],"kinds":["motion"]})");     // every camera
+  add("camera.moved", "camera:cam-a", R"({"from":"http://a/","to":"http://b/"})");  // URLs
   auto actions = [&](const std::optional<std::vector<std::string>>& cams) {
     std::vector<std::string> out;
     auto rows = cat_->list_audit(0, 100, cams);
@@ -366,13 +373,22 @@ TEST_F(StorageCatalogTest, AuditListedForACameraSet) {
     return out;
   };
   EXPECT_EQ(actions(std::vector<std::string>{"cam-a"}),
-            (std::vector<std::string>{"camera:cam-a", "alarm:7", "alarm:9", "user:bob"}));
-  EXPECT_EQ(actions(std::vector<std::string>{}), (std::vector<std::string>{"alarm:9", "user:bob"}));
-  EXPECT_EQ(actions(std::nullopt).size(), 6u);
-  EXPECT_EQ(audit_camera("camera:cam-b", R"({"camera_id":"cam-a"})"), "cam-b");
-  EXPECT_EQ(audit_camera("alarm:8", R"({"camera_id":"cam-b"})"), "cam-b");
-  EXPECT_EQ(audit_camera("alarm:9", R"({"camera_id":9})"), "");
-  EXPECT_EQ(audit_camera("user:bob", "not json"), "");
+            (std::vector<std::string>{"camera:cam-a", "alarm:7", "alarm:9", "user:bob", "user:dora",
+                                      "rule:r2", "camera:cam-a"}));
+  EXPECT_EQ(actions(std::vector<std::string>{"cam-b"}),
+            (std::vector<std::string>{"alarm:8", "alarm:9", "user:bob", "rule:r1", "rule:r2"}));
+  EXPECT_EQ(actions(std::vector<std::string>{"cam-a", "cam-b"}).size(), 11u);
+  EXPECT_EQ(actions(std::vector<std::string>{}),
+            (std::vector<std::string>{"alarm:9", "user:bob", "rule:r2"}));
+  EXPECT_EQ(actions(std::nullopt).size(), 11u);
+  using V = std::vector<std::string>;
+  EXPECT_EQ(audit_cameras("camera:cam-b", R"({"camera_id":"cam-a"})"), (V{"cam-b", "cam-a"}));
+  EXPECT_EQ(audit_cameras("alarm:8", R"({"camera_id":"cam-b"})"), V{"cam-b"});
+  EXPECT_EQ(audit_cameras("alarm:9", R"({"camera_id":9})"), V{});
+  EXPECT_EQ(audit_cameras("user:bob", "not json"), V{});
+  EXPECT_EQ(audit_cameras("user:carl", R"({"from":["x"],"to":["y",3]})"), (V{"x", "y"}));
+  EXPECT_EQ(audit_cameras("rule:r1", R"({"cameras":["cam-b"]})"), V{"cam-b"});
+  EXPECT_EQ(audit_cameras("camera:c", R"({"from":"http://a/","to":"http://b/"})"), V{"c"});
 }
 
 TEST_F(StorageCatalogTest, AuditRejectsBadInput) {
