@@ -231,6 +231,10 @@ Outcome Dispatcher::handle(Request& req, bool is_upgrade) const {
     req.json = std::make_shared<nlohmann::json>(std::move(j));
   }
 
+  if (route.deferred) {
+    out.deferred = &route;
+    return out;
+  }
   try {
     out.response = route.handler(req);
   } catch (const std::exception& e) {

@@ -19,6 +19,9 @@ struct Outcome {
   Response response;
   std::string route_label = "unmatched";  // route pattern for metrics
   bool upgrade = false;                   // WebSocket: authorized, take the socket over
+  // Authorized for a deferred route: the caller runs deferred->deferred
+  // with a Reply (response is empty).
+  const Route* deferred = nullptr;
 };
 
 class Dispatcher {

@@ -20,6 +20,9 @@ enum class Access {
   loopback_or_roles,  // anonymous from a loopback address, else as `roles` (/metrics)
 };
 
+// A deferred route's answer: called exactly once, from any thread.
+using Reply = std::function<void(Response)>;
+
 struct Route {
   std::string method;   // GET, POST, PUT, PATCH, DELETE
   std::string pattern;  // "/api/v1/users/{id}"
@@ -28,6 +31,12 @@ struct Route {
   bool json_body = false;  // needs Content-Type: application/json and a JSON body
   bool websocket = false;  // upgrade route; the HTTP server takes over after auth
   std::function<Response(Request&)> handler;
+  // Instead of `handler`, for a route that waits on the network (a camera)
+  // rather than on CPU or SQLite: it runs on an HTTP worker like a handler,
+  // may do quick blocking work there, starts asynchronous work and returns;
+  // `reply` answers later (the worker is free meanwhile). The request is
+  // valid only during the call.
+  std::function<void(Request&, Reply)> deferred = nullptr;
 };
 
 class Router {
