@@ -5,8 +5,11 @@
 // secrets stay in the caller's hands.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
+
+#include "core/error.h"
 
 namespace zaulek::digest {
 
@@ -22,6 +25,22 @@ struct Challenge {
   // plain response, for a challenge that offered no qop.
   bool qop_auth = true;
 };
+
+// One WWW-Authenticate value as a camera sent it (RTSP or HTTP): the one
+// parser for both. Basic, or Digest with MD5 (or no algorithm) and, when a
+// qop is offered, "auth" among it (then qop_auth). Values are printable ASCII
+// without '"' and '\\' (they are copied into our quoted Authorization
+// header). invalid_argument naming what is wrong (quoting at most 40 bytes of
+// the camera's text): another scheme or algorithm, a qop without "auth", no
+// nonce, malformed or unterminated quoting, over kMaxChallenge bytes or more
+// than 32 parameters.
+inline constexpr std::size_t kMaxChallenge = 4096;
+enum class Scheme { basic, digest };
+struct ParsedChallenge {
+  Scheme scheme = Scheme::digest;
+  Challenge challenge;  // realm (also Basic's), nonce, opaque, qop_auth
+};
+Result<ParsedChallenge> parse_challenge(std::string_view value);
 
 // The request-digest (RFC 2617 3.2.2.1), lowercase hex: with a qop,
 // MD5(HA1:nonce:nc:cnonce:qop:HA2), else MD5(HA1:nonce:HA2); HA1 =

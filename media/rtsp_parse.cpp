@@ -403,75 +403,14 @@ std::optional<SenderReport> parse_sender_report(std::span<const std::uint8_t> p)
 }
 
 Result<Challenge> parse_challenge(std::string_view value) {
-  if (value.size() > kMaxChallenge)
-    return bad("WWW-Authenticate challenge over " + std::to_string(kMaxChallenge / 1024) + " KiB");
-  value = trim(value);
-  const auto sp = value.find(' ');
-  const std::string_view scheme = value.substr(0, sp);
+  auto p = digest::parse_challenge(value);
+  if (!p) return p.error();
   Challenge c;
-  if (iequals(scheme, "Basic")) {
-    c.scheme = AuthScheme::basic;
-  } else if (iequals(scheme, "Digest")) {
-    c.scheme = AuthScheme::digest;
-  } else {
-    return bad("unsupported authentication scheme \"" + quote(scheme) + "\"");
-  }
-  std::string_view rest = sp == std::string_view::npos ? std::string_view{} : value.substr(sp + 1);
-  std::string algorithm, qop;
-  // key=token or key="quoted", separated by commas; at most one pass.
-  for (int params = 0; params < 32; ++params) {
-    while (!rest.empty() && (rest.front() == ' ' || rest.front() == ',' || rest.front() == '\t'))
-      rest.remove_prefix(1);
-    if (rest.empty()) break;
-    const auto eq = rest.find('=');
-    if (eq == std::string_view::npos) return bad("malformed authentication challenge");
-    const std::string_view key = trim(rest.substr(0, eq));
-    rest.remove_prefix(eq + 1);
-    rest = trim(rest);
-    std::string val;
-    if (!rest.empty() && rest.front() == '"') {
-      std::size_t i = 1;
-      for (; i < rest.size() && rest[i] != '"'; ++i) {
-        if (rest[i] == '\\' && i + 1 < rest.size()) ++i;
-        val += rest[i];
-      }
-      if (i >= rest.size())
-        return bad("unterminated quoted string in the authentication challenge");
-      rest.remove_prefix(i + 1);
-    } else {
-      const auto comma = rest.find(',');
-      val = std::string(trim(rest.substr(0, comma)));
-      rest.remove_prefix(comma == std::string_view::npos ? rest.size() : comma);
-    }
-    // Values are copied into our quoted Authorization header.
-    if (!all_printable(val, true) || val.find_first_of("\"\\") != std::string::npos)
-      return bad("bad characters in the authentication challenge's " + quote(key));
-    if (iequals(key, "realm"))
-      c.realm = std::move(val);
-    else if (iequals(key, "nonce"))
-      c.nonce = std::move(val);
-    else if (iequals(key, "opaque"))
-      c.opaque = std::move(val);
-    else if (iequals(key, "algorithm"))
-      algorithm = std::move(val);
-    else if (iequals(key, "qop"))
-      qop = std::move(val);
-  }
-  if (!rest.empty()) return bad("authentication challenge with too many parameters");
-  if (c.scheme == AuthScheme::basic) return c;
-  if (c.nonce.empty()) return bad("Digest challenge without a nonce");
-  if (!algorithm.empty() && !iequals(algorithm, "MD5"))
-    return bad("unsupported Digest algorithm \"" + quote(algorithm) + "\"");
-  if (!qop.empty()) {
-    std::string_view q = qop;
-    while (!q.empty()) {
-      const auto comma = q.find(',');
-      if (iequals(trim(q.substr(0, comma)), "auth")) c.qop_auth = true;
-      if (comma == std::string_view::npos) break;
-      q.remove_prefix(comma + 1);
-    }
-    if (!c.qop_auth) return bad("unsupported Digest qop \"" + quote(qop) + "\"");
-  }
+  c.scheme = p->scheme == digest::Scheme::basic ? AuthScheme::basic : AuthScheme::digest;
+  c.realm = std::move(p->challenge.realm);
+  c.nonce = std::move(p->challenge.nonce);
+  c.opaque = std::move(p->challenge.opaque);
+  c.qop_auth = p->challenge.qop_auth;
   return c;
 }
 

@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/digest.h"
 #include "core/error.h"
 #include "media/codec.h"
 
@@ -27,9 +28,9 @@ namespace zaulek::media::rtsp {
 constexpr std::size_t kMaxHead = 16 * 1024;  // an answer's head, blank line included
 constexpr std::size_t kMaxBody = 64 * 1024;  // an answer's body (the SDP)
 constexpr std::size_t kMaxHeaders = 64;
-constexpr std::size_t kMaxChallenge = 4096;  // one WWW-Authenticate value
-constexpr std::size_t kMaxUrl = 1024;        // Content-Base, control URLs
-constexpr std::size_t kMaxParamSet = 4096;   // one decoded parameter set
+constexpr std::size_t kMaxChallenge = digest::kMaxChallenge;  // one WWW-Authenticate value
+constexpr std::size_t kMaxUrl = 1024;                         // Content-Base, control URLs
+constexpr std::size_t kMaxParamSet = 4096;                    // one decoded parameter set
 
 struct Header {
   std::string name, value;  // value without surrounding blanks
@@ -101,7 +102,8 @@ struct Challenge {
 };
 
 // One WWW-Authenticate value ("Digest realm=..., nonce=..."). Digest with an
-// algorithm other than MD5, or with qop lacking "auth", is an error.
+// algorithm other than MD5, or with qop lacking "auth", is an error
+// (core/digest.h's parser, shared with the ONVIF snapshot fetch).
 Result<Challenge> parse_challenge(std::string_view value);
 
 // The challenge to answer among an answer's WWW-Authenticate headers: Digest

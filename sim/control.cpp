@@ -51,6 +51,7 @@ json faults_json(const FleetCamera& c) {
       {"no_pullpoint", c.onvif_faults.no_pullpoint},
       {"event_flood", c.onvif_faults.event_flood},
       {"pull_fault", c.onvif_faults.pull_fault},
+      {"snapshot_uri", c.onvif_faults.snapshot_uri},
   };
   add_rtsp_garbage_json(c, faults);
   return faults;
@@ -64,6 +65,7 @@ json camera_json(const FleetCamera& c) {
               {"rtsp_sub", c.rtsp->sub_url()},
               {"snapshot_url", c.snapshot_url.empty() ? json(nullptr) : json(c.snapshot_url)},
               {"rtsp_clients", c.rtsp->client_count()},
+              {"snapshots", c.onvif ? c.onvif->snapshots_served() : 0},
               {"onvif", c.onvif != nullptr},
               {"faults", faults_json(c)}};
 }
@@ -112,7 +114,7 @@ ControlReply post_faults(asio::io_context& io, FleetCamera& c, const json& req) 
                                  "reboot_s",       "clock_skew_s",   "soap_delay_ms",
                                  "malformed_soap", "wrong_password", "duplicate_discovery",
                                  "no_pullpoint",   "event_flood",    "pull_fault",
-                                 "rtsp_garbage"};
+                                 "rtsp_garbage",   "snapshot_uri"};
   for (const auto& [key, value] : req.items()) {
     bool known = false;
     for (const char* k : kKnown) known = known || key == k;
@@ -163,6 +165,16 @@ ControlReply post_faults(asio::io_context& io, FleetCamera& c, const json& req) 
   of.duplicate_discovery = static_cast<int>(dups);
   of.event_flood = static_cast<int>(flood);
 
+  if (req.contains("snapshot_uri")) {
+    const auto& v = req["snapshot_uri"];
+    if (!v.is_string() || v.get_ref<const std::string&>().size() > 1024 ||
+        (!v.get_ref<const std::string&>().empty() &&
+         v.get_ref<const std::string&>().rfind("http://", 0) != 0))
+      return error_reply(400,
+                         "snapshot_uri: expected \"\" or an http:// URI of at most 1024 bytes");
+    of.snapshot_uri = v.get<std::string>();
+  }
+
   std::optional<GarbageSetting> garbage;
   if (req.contains("rtsp_garbage")) {
     auto g = parse_rtsp_garbage(req["rtsp_garbage"]);
@@ -178,7 +190,8 @@ ControlReply post_faults(asio::io_context& io, FleetCamera& c, const json& req) 
   const bool touches_onvif = req.contains("clock_skew_s") || req.contains("soap_delay_ms") ||
                              req.contains("malformed_soap") || req.contains("wrong_password") ||
                              req.contains("duplicate_discovery") || req.contains("no_pullpoint") ||
-                             req.contains("event_flood") || req.contains("pull_fault");
+                             req.contains("event_flood") || req.contains("pull_fault") ||
+                             req.contains("snapshot_uri");
   if (touches_onvif) {
     of.down = c.onvif_faults.down;
     c.onvif_faults = of;

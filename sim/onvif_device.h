@@ -64,6 +64,9 @@ struct OnvifFaults {
   // Every PullMessages is answered with a SOAP fault (ter:InvalidArgVal);
   // CreatePullPointSubscription still succeeds.
   bool pull_fault = false;
+  // GetSnapshotUri names this URI instead of the camera's own picture (a
+  // hostile picture server in a test); "" = the camera's own.
+  std::string snapshot_uri;
 };
 
 class OnvifDevice {
@@ -78,6 +81,9 @@ class OnvifDevice {
   virtual const CameraIdentity& identity() const = 0;
   virtual std::string device_service_url() const = 0;
   virtual std::string snapshot_url() const = 0;
+  // JPEGs served at snapshot_url() so far (answers 200; refused requests and
+  // digest challenges are not counted).
+  virtual std::uint64_t snapshots_served() const = 0;
 
   // Queues the event for every PullPoint subscription and every Basic
   // Notification subscriber; returns the event's UtcTime as written into the

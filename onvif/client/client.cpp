@@ -673,6 +673,24 @@ void Client::onboard(Callback<OnboardInfo> done) {
   });
 }
 
+void Client::snapshot_uri(const std::string& token, Callback<std::string> done) {
+  auto self = shared_from_this();
+  auto cb = std::make_shared<Callback<std::string>>(std::move(done));
+  auto fail = [cb](const char* step, const Error& e) { (*cb)(step_error(step, e)); };
+  get_system_date_and_time([=](Result<WallTime> t) {
+    if (!t && (t.error().kind == ErrorKind::unavailable ||
+               t.error().kind == ErrorKind::deadline_exceeded))
+      return fail("GetSystemDateAndTime", t.error());
+    self->get_service_addrs([=](Result<ServiceAddrs> a) {
+      if (!a) return fail("GetServices/GetCapabilities", a.error());
+      self->get_snapshot_uri(a->media, token, [=](Result<std::string> uri) {
+        if (!uri) return fail("GetSnapshotUri", uri.error());
+        (*cb)(std::move(*uri));
+      });
+    });
+  });
+}
+
 void Client::health(Callback<DeviceInfo> done) {
   auto self = shared_from_this();
   auto cb = std::make_shared<Callback<DeviceInfo>>(std::move(done));

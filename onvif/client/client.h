@@ -92,6 +92,12 @@ class Client : public std::enable_shared_from_this<Client> {
   // GetDeviceInformation, GetServices/GetCapabilities, GetProfiles,
   // GetStreamUri (main, sub), GetSnapshotUri (failure there is not fatal).
   void onboard(Callback<OnboardInfo> done);
+  // The snapshot URI of profile `token` as the camera names it now (a URI
+  // learnt when the camera was added may be stale after its reboot):
+  // GetSystemDateAndTime (the clock offset for the UsernameToken; a fault
+  // there is not fatal), GetServices/GetCapabilities (the media service),
+  // GetSnapshotUri. Errors name the step that failed.
+  void snapshot_uri(const std::string& token, Callback<std::string> done);
   // Health probe: GetSystemDateAndTime (refreshes the offset) then the
   // authenticated GetDeviceInformation.
   void health(Callback<DeviceInfo> done);

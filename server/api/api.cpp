@@ -14,9 +14,11 @@
 #include "server/api/cameras.h"
 #include "server/api/events.h"
 #include "server/api/recordings.h"
+#include "server/api/snapshots.h"
 #include "server/events/events.h"
 #include "server/events/notify.h"
 #include "server/http/dispatch.h"
+#include "server/live/snapshots.h"
 #include "server/recording/recording.h"
 #include "server/security/users.h"
 
@@ -146,6 +148,7 @@ Response metrics(ApiContext& ctx, Request&) {
   if (ctx.recording) r.body += ctx.recording->metrics_text();
   if (ctx.events) r.body += ctx.events->metrics_text();
   if (ctx.notify) r.body += ctx.notify->metrics_text();
+  if (ctx.snapshots) r.body += ctx.snapshots->metrics_text();
   r.body += camera_faults_metrics();  // zaulek_camera_faults_total{kind}
   return r;
 }
@@ -177,6 +180,7 @@ void register_routes(Router& router, ApiContext& ctx) {
   // Prometheus scrapes locally without credentials; from elsewhere, administrators only.
   router.add({"GET", "/metrics", Access::loopback_or_roles, admin, false, false, h(metrics)});
   register_camera_routes(router, ctx);
+  register_snapshot_routes(router, ctx);
   register_event_routes(router, ctx);
   register_recording_routes(router, ctx);
   register_alarm_routes(router, ctx);

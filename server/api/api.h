@@ -20,6 +20,7 @@ class RecordingService;  // server/recording/recording.h
 class AlarmRouter;       // server/alarms/alarms.h
 class EventService;      // server/events/events.h
 class NotifyConsumers;   // server/events/notify.h
+class Snapshots;         // server/live/snapshots.h
 
 // Pointers, all set when serving; all null for --list-routes, which only
 // reads the table and never calls a handler.
@@ -36,6 +37,7 @@ struct ApiContext {
   EventService* events =
       nullptr;  // camera events (server/events/events.h): /metrics, read-your-writes
   NotifyConsumers* notify = nullptr;  // Basic Notification consumer (server/events/notify.h)
+  Snapshots* snapshots = nullptr;     // camera snapshots (server/live/snapshots.h)
   std::string version;
   MonoTime started;
   bool tls = false;

@@ -27,6 +27,7 @@
 #include "server/http/routes.h"
 #include "server/http/server.h"
 #include "server/hub/hub.h"
+#include "server/live/snapshots.h"
 #include "server/recording/recording.h"
 #include "server/run_contained.h"
 #include "server/security/audit.h"
@@ -215,6 +216,16 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
   // Subscriptions follow camera changes too (after one full read at start).
   ctx.cameras->on_change([&events](const CameraChange& c) { events.camera_changed(c.id); });
   events.start();
+  // Snapshots for the grid (server/live/snapshots.h): camera traffic, so on
+  // camera_ioc too, never on the threads that serve consoles.
+  auto snapshot_box = SecretBox::open_or_create(config.storage.secret_key_file());
+  if (!snapshot_box) {
+    spdlog::error("server: snapshots: {}", snapshot_box.error().message);
+    return 1;
+  }
+  Snapshots snapshots(camera_ioc.get_executor(), std::move(*snapshot_box), clock,
+                      {ctx.cameras->options().onvif_timeout});
+  ctx.snapshots = &snapshots;
   // The registry's thread calls into recording and events (on_change): it
   // stops before they are destroyed, also on the early returns below.
   struct StopRegistry {
@@ -297,6 +308,7 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
     spdlog::info("server: signal {} received; shutting down", sig);
     http.stop_accepting();
     events.stop();
+    snapshots.stop();
     camera_work.reset();  // camera_ioc ends once the Unsubscribes are done
     alarms.stop();
     sweep.cancel();

@@ -145,6 +145,10 @@ Outcome Dispatcher::handle(Request& req, bool is_upgrade) const {
 }
 
 Response Dispatcher::run(const Route& route, Request& req) const {
+  if (!route.handler) {  // a deferred route: only the HTTP session starts those
+    spdlog::error("http: {} {} is deferred; run() cannot answer it", req.method, route.pattern);
+    return error_response(500, "internal", "internal error");
+  }
   try {
     return route.handler(req);
   } catch (const std::exception& e) {

@@ -19,8 +19,8 @@ struct Outcome {
   Response response;
   std::string route_label = "unmatched";  // route pattern for metrics
   bool upgrade = false;                   // WebSocket: authorized, take the socket over
-  // From prepare(): every check passed and this route's handler is still to
-  // run (run()); null when `response` is already the answer.
+  // From prepare(): every check passed and this route's handler (or its
+  // deferred start) is still to run; null when `response` is the answer.
   const Route* pending = nullptr;
 };
 

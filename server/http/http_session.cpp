@@ -2,6 +2,8 @@
 // keep-alive, graceful close, and the upgrade to a console WebSocket.
 #include <utility>  // before Asio: Boost 1.74 misses it
 
+#include <atomic>
+
 #include <spdlog/spdlog.h>
 
 #include "core/camera_faults.h"
@@ -226,6 +228,8 @@ class HttpSession final : public Closable,
         out.route_label = "static";
       } else {
         out = self->sh_.dispatcher.prepare(r, upgrade);
+        if (out.pending && out.pending->deferred)
+          return self->run_deferred(std::move(r), std::move(req), std::move(out), start);
         if (out.pending && out.pending->speed == Speed::slow)
           return self->run_slow(std::move(r), std::move(req), std::move(out), start);
         if (out.pending) out.response = self->sh_.dispatcher.run(*out.pending, r);
@@ -258,6 +262,40 @@ class HttpSession final : public Closable,
                           out = std::move(out), start]() mutable {
       self->respond(std::move(r), std::move(req), std::move(out), start);
     });
+  }
+
+  // On a worker: a deferred route's handler starts its work and returns;
+  // its Reply (once, any thread) brings the answer to this connection's
+  // strand. Until then the connection reads nothing more (busy_).
+  void run_deferred(Request r, http::request<http::string_body> req, Outcome out,
+                    std::chrono::steady_clock::time_point start) {
+    struct Pending {
+      Request r;
+      http::request<http::string_body> req;
+      Outcome out;
+      std::atomic<bool> replied{false};
+    };
+    auto p = std::make_shared<Pending>();
+    p->r = std::move(r);
+    p->req = std::move(req);
+    p->out = std::move(out);
+    const Route* route = p->out.pending;
+    p->out.pending = nullptr;
+    Reply reply = [self = this->shared_from_this(), p, start](Response response) {
+      if (p->replied.exchange(true)) return;
+      net::post(self->executor_, [self, p, start, response = std::move(response)]() mutable {
+        p->out.response = std::move(response);
+        // A copy: the handler may still be reading p->r (a Reply given
+        // before it returned).
+        self->respond(p->r, std::move(p->req), std::move(p->out), start);
+      });
+    };
+    try {
+      route->deferred(p->r, reply);
+    } catch (const std::exception& e) {
+      spdlog::error("http: {} {} failed: {}", p->r.method, route->pattern, e.what());
+      reply(error_response(500, "internal", "internal error"));
+    }
   }
 
   void respond(Request r, http::request<http::string_body> req, Outcome out,

@@ -26,8 +26,12 @@ enum class Access {
 // (server/http/slow_pool.h), never on the HTTP workers that answer every
 // other call (/healthz, an alarm acknowledgement); when the pool is full the
 // caller gets 503 with Retry-After. Any new route that hashes a password or
-// talks to a camera before answering must say Speed::slow.
+// waits for a camera through a blocking call must say Speed::slow; one that
+// can wait asynchronously is better `deferred` (below), holding no thread.
 enum class Speed { fast, slow };
+
+// A deferred route's answer: called exactly once, from any thread.
+using Reply = std::function<void(Response)>;
 
 struct Route {
   std::string method;   // GET, POST, PUT, PATCH, DELETE
@@ -37,7 +41,13 @@ struct Route {
   bool json_body = false;  // needs Content-Type: application/json and a JSON body
   bool websocket = false;  // upgrade route; the HTTP server takes over after auth
   std::function<Response(Request&)> handler;
-  Speed speed = Speed::fast;  // Speed::slow: see above
+  // Instead of `handler`, for a route that waits on the network (a camera)
+  // rather than on CPU or SQLite: it runs on an HTTP worker like a handler,
+  // may do quick blocking work there, starts asynchronous work and returns;
+  // `reply` answers later (the worker is free meanwhile). The request is
+  // valid only during the call.
+  std::function<void(Request&, Reply)> deferred = nullptr;
+  Speed speed = Speed::fast;  // Speed::slow: see above (not for deferred routes)
 };
 
 class Router {

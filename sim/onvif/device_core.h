@@ -138,6 +138,7 @@ class Core : public std::enable_shared_from_this<Core> {
   void add_session(const std::shared_ptr<Session>& s);
   std::size_t session_count();
   bool accepting() const { return acceptor_.is_open(); }
+  std::uint64_t snapshots_served() const { return snapshots_served_.load(); }
 
  private:
   // ---- lifecycle (onvif_device.cpp)
@@ -199,6 +200,7 @@ class Core : public std::enable_shared_from_this<Core> {
   std::size_t push_in_flight_ = 0;
   onvif::UsernameTokenVerifier verifier_;
   std::string digest_nonce_;
+  std::atomic<std::uint64_t> snapshots_served_{0};
 };
 
 }  // namespace zaulek::sim::onvif_sim

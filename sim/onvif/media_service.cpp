@@ -101,7 +101,8 @@ Reply media_uri(SoapContext& ctx, const DeviceView& d) {
   tt__MediaUri uri;
   soap_default_tt__MediaUri(out.get(), &uri);
   uri.Uri = stream ? (token == "main" ? d.identity.rtsp_main_url : d.identity.rtsp_sub_url)
-                   : d.base_url + kSnapshotPath;
+            : !d.faults.snapshot_uri.empty() ? d.faults.snapshot_uri
+                                             : d.base_url + kSnapshotPath;
   uri.InvalidAfterConnect = false;
   uri.InvalidAfterReboot = false;
   uri.Timeout = "PT0S";

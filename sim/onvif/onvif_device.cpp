@@ -246,6 +246,7 @@ class DeviceImpl final : public OnvifDevice {
   const CameraIdentity& identity() const override { return core_->identity(); }
   std::string device_service_url() const override { return core_->base_url() + kDevicePath; }
   std::string snapshot_url() const override { return core_->base_url() + kSnapshotPath; }
+  std::uint64_t snapshots_served() const override { return core_->snapshots_served(); }
   std::chrono::system_clock::time_point fire_event(const EventSpec& event) override {
     return core_->fire_event(event);
   }

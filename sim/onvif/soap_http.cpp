@@ -181,6 +181,7 @@ void Core::handle(const Request& req, Done done) {
     res.keep_alive(req.keep_alive());
     res.body() = onvif_sim::snapshot_jpeg();
     res.prepare_payload();
+    ++snapshots_served_;
     return finish(std::move(res), std::move(done));
   }
   bool soap_path = path == kDevicePath || path == kMediaPath || path == kEventsPath ||

@@ -20,6 +20,7 @@
 #include "core/camera_faults.h"
 #include "core/crypto.h"
 #include "onvif/client/discovery_client.h"
+#include "onvif/client/snapshot.h"
 #include "onvif/soap_buffer.h"
 #include "sim/onvif_device.h"
 
@@ -512,6 +513,49 @@ TEST_F(OnvifClientTest, UnicastDiscoveryDeduplicates) {
   ASSERT_FALSE(r2.ok());
   EXPECT_EQ(r2.error().message,
             "discovery: no Probe sent: nothing to probe (no interface, no target)");
+}
+
+// The snapshot path zaulekd takes: the URI asked of the camera, then the JPEG
+// fetched with HTTP Digest; the second fetch answers the kept challenge at
+// once. Wrong credentials: unauthenticated, the password in no message.
+TEST_F(OnvifClientTest, FetchesTheSnapshotWithDigest) {
+  auto& d = start_device();
+  auto c = client(d.device_service_url(), {"admin", "s3cret"});
+  auto uri = run<std::string>(c, [](Client& cl, auto cb) { cl.snapshot_uri("main", cb); });
+  ASSERT_TRUE(uri.ok()) << uri.error().message;
+  EXPECT_EQ(*uri, d.snapshot_url());
+  auto target = snapshot_target(*uri, d.device_service_url());
+  ASSERT_TRUE(target.ok()) << target.error().message;
+
+  auto fetch = [&](Credentials creds, std::shared_ptr<DigestState> state) {
+    auto p = std::make_shared<std::promise<Result<std::string>>>();
+    SnapshotOptions o;
+    o.timeout = std::chrono::seconds(20);
+    SnapshotFetch::start(asio::make_strand(io_), *target, std::move(creds), o, std::move(state),
+                         [p](Result<std::string> r) { p->set_value(std::move(r)); });
+    auto f = p->get_future();
+    if (f.wait_for(std::chrono::seconds(60)) != std::future_status::ready)
+      return Result<std::string>(make_error(ErrorKind::internal, "test: no callback in 60 s"));
+    return f.get();
+  };
+  auto state = std::make_shared<DigestState>();
+  auto first = fetch({"admin", "s3cret"}, state);
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_TRUE(check_jpeg("image/jpeg", *first).ok());
+  ASSERT_TRUE(state->challenge.has_value());
+  EXPECT_EQ(state->nc, 1u);
+  auto second = fetch({"admin", "s3cret"}, state);
+  ASSERT_TRUE(second.ok()) << second.error().message;
+  EXPECT_EQ(state->nc, 2u);  // the kept challenge answered at once, no new 401
+  EXPECT_EQ(d.snapshots_served(), 2u);
+
+  auto wrong = fetch({"admin", "not-it-4711"}, std::make_shared<DigestState>());
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.error().kind, ErrorKind::unauthenticated);
+  EXPECT_NE(wrong.error().message.find("refused the credentials"), std::string::npos)
+      << wrong.error().message;
+  EXPECT_EQ(wrong.error().message.find("not-it-4711"), std::string::npos);
+  EXPECT_EQ(d.snapshots_served(), 2u);
 }
 
 }  // namespace

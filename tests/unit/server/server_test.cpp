@@ -395,6 +395,40 @@ TEST_F(DispatchTest, OrderOfChecks) {
   EXPECT_EQ(page["entries"][0]["remote"], "192.0.2.7");
 }
 
+// A deferred route (the snapshot's) is checked like any other, then handed
+// back to the transport to run: the dispatcher never calls it, and an
+// unauthenticated or unauthorized caller never reaches it.
+TEST_F(DispatchTest, DeferredRoutesAreAuthorizedThenHandedBack) {
+  const Route* snap = nullptr;
+  for (const auto& r : router_.routes())
+    if (r.pattern == "/api/v1/cameras/{id}/snapshot.jpg") snap = &r;
+  ASSERT_NE(snap, nullptr);
+  EXPECT_TRUE(snap->deferred);
+  EXPECT_FALSE(snap->handler);
+  auto o = call("GET", "/api/v1/cameras/cam-1/snapshot.jpg");
+  EXPECT_EQ(o.response.status, 401);
+  EXPECT_EQ(o.deferred, nullptr);
+  auto olga = login("olga", "olga-password")["token"].get<std::string>();
+  o = call("GET", "/api/v1/cameras/cam-1/snapshot.jpg", "", {{"authorization", "Bearer " + olga}});
+  EXPECT_EQ(o.deferred, snap);
+  EXPECT_EQ(o.route_label, "/api/v1/cameras/{id}/snapshot.jpg");
+  // Run as the transport does: without a snapshot service the reply is a
+  // clear 503, given once.
+  Request r;
+  r.method = "GET";
+  r.params["id"] = "cam-1";
+  r.principal = Principal{};
+  int replies = 0;
+  Response got;
+  o.deferred->deferred(r, [&](Response resp) {
+    ++replies;
+    got = std::move(resp);
+  });
+  EXPECT_EQ(replies, 1);
+  EXPECT_EQ(got.status, 503);
+  EXPECT_EQ(code(Outcome{got}), "unavailable");
+}
+
 TEST_F(DispatchTest, CookieNeedsCsrfForStateChanges) {
   auto body = login("adam", "adam-password");
   std::string cookie = "zaulek_session=" + body["token"].get<std::string>();
