@@ -137,7 +137,7 @@ void parse_target(const std::string& target, std::string& path,
 
 Outcome Dispatcher::handle(Request& req, bool is_upgrade) const {
   Outcome out = prepare(req, is_upgrade);
-  if (out.pending) {
+  if (out.pending && out.pending->handler) {  // a deferred route stays pending
     out.response = run(*out.pending, req);
     out.pending = nullptr;
   }

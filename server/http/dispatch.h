@@ -30,6 +30,8 @@ class Dispatcher {
 
   // `request.headers` must hold the lower-case names of every header we read:
   // authorization, cookie, content-type, x-csrf-token, origin, host, upgrade.
+  // Runs the handler; a deferred route comes back `pending` (the caller
+  // starts it with a Reply).
   Outcome handle(Request& request, bool is_upgrade) const;
   // handle() in two steps, so that the HTTP server can run a Speed::slow
   // route's handler on the slow pool: prepare() does everything up to the

@@ -41,13 +41,13 @@ struct Route {
   bool json_body = false;  // needs Content-Type: application/json and a JSON body
   bool websocket = false;  // upgrade route; the HTTP server takes over after auth
   std::function<Response(Request&)> handler;
+  Speed speed = Speed::fast;  // Speed::slow: see above (not for deferred routes)
   // Instead of `handler`, for a route that waits on the network (a camera)
   // rather than on CPU or SQLite: it runs on an HTTP worker like a handler,
   // may do quick blocking work there, starts asynchronous work and returns;
   // `reply` answers later (the worker is free meanwhile). The request is
   // valid only during the call.
   std::function<void(Request&, Reply)> deferred = nullptr;
-  Speed speed = Speed::fast;  // Speed::slow: see above (not for deferred routes)
 };
 
 class Router {

@@ -407,10 +407,10 @@ TEST_F(DispatchTest, DeferredRoutesAreAuthorizedThenHandedBack) {
   EXPECT_FALSE(snap->handler);
   auto o = call("GET", "/api/v1/cameras/cam-1/snapshot.jpg");
   EXPECT_EQ(o.response.status, 401);
-  EXPECT_EQ(o.deferred, nullptr);
+  EXPECT_EQ(o.pending, nullptr);
   auto olga = login("olga", "olga-password")["token"].get<std::string>();
   o = call("GET", "/api/v1/cameras/cam-1/snapshot.jpg", "", {{"authorization", "Bearer " + olga}});
-  EXPECT_EQ(o.deferred, snap);
+  EXPECT_EQ(o.pending, snap);
   EXPECT_EQ(o.route_label, "/api/v1/cameras/{id}/snapshot.jpg");
   // Run as the transport does: without a snapshot service the reply is a
   // clear 503, given once.
@@ -420,7 +420,7 @@ TEST_F(DispatchTest, DeferredRoutesAreAuthorizedThenHandedBack) {
   r.principal = Principal{};
   int replies = 0;
   Response got;
-  o.deferred->deferred(r, [&](Response resp) {
+  o.pending->deferred(r, [&](Response resp) {
     ++replies;
     got = std::move(resp);
   });
