@@ -26,17 +26,6 @@ std::optional<std::int64_t> path_id(const Request& req) {
   return id;
 }
 
-Result<std::string> password_field(const json& body, const char* name) {
-  auto it = body.find(name);
-  if (it == body.end() || !it->is_string())
-    return make_error(ErrorKind::invalid_argument, std::string("'") + name + "' must be a string");
-  const auto& s = it->get_ref<const std::string&>();
-  if (s.size() > kMaxPasswordLength)
-    return make_error(ErrorKind::invalid_argument, std::string("'") + name + "' is longer than " +
-                                                       std::to_string(kMaxPasswordLength));
-  return s;
-}
-
 Status only_fields(const json& body, std::initializer_list<const char*> allowed) {
   for (const auto& item : body.items()) {
     bool ok = false;
@@ -59,9 +48,9 @@ Response change_own_password(ApiContext& ctx, Request& req) {
   const json& body = *req.json;
   if (auto st = only_fields(body, {"current_password", "new_password"}); !st)
     return error_response(st.error());
-  auto current = password_field(body, "current_password");
+  auto current = string_field(body, "current_password", kMaxPasswordLength);
   if (!current) return error_response(current.error());
-  auto fresh = password_field(body, "new_password");
+  auto fresh = string_field(body, "new_password", kMaxPasswordLength);
   if (!fresh) return error_response(fresh.error());
   // The new one is checked first: a bad new password costs no guess.
   if (auto st = validate_password(*fresh); !st) return bad("'new_password': " + st.error().message);
@@ -90,7 +79,7 @@ Response reset_password(ApiContext& ctx, Request& req) {
   if (!id) return error_response(404, "not_found", "no user " + req.params.at("id").substr(0, 32));
   const json& body = *req.json;
   if (auto st = only_fields(body, {"password"}); !st) return error_response(st.error());
-  auto fresh = password_field(body, "password");
+  auto fresh = string_field(body, "password", kMaxPasswordLength);
   if (!fresh) return error_response(fresh.error());
   if (auto st = validate_password(*fresh); !st) return bad("'password': " + st.error().message);
   auto user = ctx.catalog->find_user(*id);
