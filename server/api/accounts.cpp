@@ -156,12 +156,17 @@ void register_account_routes(Router& router, ApiContext& ctx) {
       return fn(ctx, r);
     };
   };
-  router.add(
-      {"POST", "/api/v1/auth/password", Access::roles, all, true, false, h(change_own_password)});
+  // Both password routes hash (Argon2id): on the slow pool, as login is.
+  Route change{"POST", "/api/v1/auth/password", Access::roles, all, true,
+               false,  h(change_own_password)};
+  change.speed = Speed::slow;
+  router.add(std::move(change));
   router.add(
       {"GET", "/api/v1/auth/sessions", Access::roles, all, false, false, h(list_own_sessions)});
-  router.add({"POST", "/api/v1/users/{id}/password", Access::roles, admin, true, false,
-              h(reset_password)});
+  Route reset{"POST",           "/api/v1/users/{id}/password", Access::roles, admin, true, false,
+              h(reset_password)};
+  reset.speed = Speed::slow;
+  router.add(std::move(reset));
   router.add({"GET", "/api/v1/users/{id}/sessions", Access::roles, admin, false, false,
               h(list_user_sessions)});
   router.add(
