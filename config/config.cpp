@@ -244,6 +244,29 @@ const Field kFields[] = {
        return static_cast<std::int64_t>(c.auth.login_window.count());
      },
      .set = [](Config& c, Value&& v) { c.auth.login_window = std::chrono::seconds(as_int(v)); }},
+    {.section = "auth",
+     .key = "password_hash_memory_kib",
+     .kind = Kind::integer,
+     .min = 19 * 1024,  // OWASP's minimum for Argon2id
+     .max = 4 * 1024 * 1024,
+     .description = "Memory (KiB) Argon2id uses for each new password hash. The floor, 19456 "
+                    "(19 MiB), is OWASP's minimum for Argon2id; the default, 65536, libsodium's "
+                    "interactive limit. Existing hashes keep the cost they were made with until "
+                    "the password changes. Each login and password change costs this much "
+                    "memory for its duration.",
+     .get = [](const Config& c) -> Value { return std::int64_t{c.auth.password_hash_memory_kib}; },
+     .set = [](Config& c,
+               Value&& v) { c.auth.password_hash_memory_kib = static_cast<int>(as_int(v)); }},
+    {.section = "auth",
+     .key = "password_hash_iterations",
+     .kind = Kind::integer,
+     .min = 2,  // OWASP's minimum with 19 MiB
+     .max = 64,
+     .description = "Argon2id passes over that memory for each new password hash (parallelism "
+                    "is always 1). The floor, 2, is OWASP's minimum with 19 MiB.",
+     .get = [](const Config& c) -> Value { return std::int64_t{c.auth.password_hash_iterations}; },
+     .set = [](Config& c,
+               Value&& v) { c.auth.password_hash_iterations = static_cast<int>(as_int(v)); }},
     // [storage]
     {.section = "storage",
      .key = "path",

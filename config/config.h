@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "config/rules.h"
+#include "core/crypto.h"
 #include "core/error.h"
 
 namespace zaulek::config {
@@ -46,6 +47,14 @@ struct Auth {
   std::chrono::minutes session_ttl{12 * 60};
   int login_max_failures = 5;  // per user and per address within login_window
   std::chrono::seconds login_window{300};
+  // Argon2id's cost for new password hashes (core/crypto.h); a hash keeps the
+  // cost it was made with. Floor: OWASP's minimum (19 MiB, 2 iterations).
+  int password_hash_memory_kib = 64 * 1024;
+  int password_hash_iterations = 2;
+  crypto::HashCost password_hash_cost() const {
+    return {static_cast<std::uint32_t>(password_hash_memory_kib),
+            static_cast<std::uint32_t>(password_hash_iterations)};
+  }
 };
 
 struct Storage {

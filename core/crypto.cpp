@@ -14,25 +14,20 @@ std::string hex(const unsigned char* data, std::size_t n) {
   return to_hex(std::string_view(reinterpret_cast<const char*>(data), n));
 }
 
-// ZAULEK_TEST_FAST_HASH=1 lowers Argon2id cost for test suites only; the
-// algorithm stays Argon2id and the encoded string records its parameters.
-unsigned long long ops_limit() {
-  return std::getenv("ZAULEK_TEST_FAST_HASH") ? crypto_pwhash_OPSLIMIT_MIN
-                                              : crypto_pwhash_OPSLIMIT_INTERACTIVE;
-}
-std::size_t mem_limit() {
-  return std::getenv("ZAULEK_TEST_FAST_HASH") ? crypto_pwhash_MEMLIMIT_MIN
-                                              : crypto_pwhash_MEMLIMIT_INTERACTIVE;
-}
 }  // namespace
 
 void init() {
   if (sodium_init() < 0) std::abort();  // no entropy source: nothing is safe
 }
 
-Result<std::string> hash_password(std::string_view password) {
+Result<std::string> hash_password(std::string_view password, HashCost cost) {
+  const unsigned long long ops = cost.iterations;
+  const std::size_t mem = std::size_t{cost.memory_kib} * 1024;
+  if (ops < crypto_pwhash_OPSLIMIT_MIN || mem < crypto_pwhash_MEMLIMIT_MIN)
+    return make_error(ErrorKind::invalid_argument,
+                      "Argon2id cost below libsodium's minimum (8 KiB, 1 iteration)");
   std::array<char, crypto_pwhash_STRBYTES> out{};
-  if (crypto_pwhash_str_alg(out.data(), password.data(), password.size(), ops_limit(), mem_limit(),
+  if (crypto_pwhash_str_alg(out.data(), password.data(), password.size(), ops, mem,
                             crypto_pwhash_ALG_ARGON2ID13) != 0) {
     return make_error(ErrorKind::resource_exhausted, "out of memory while hashing password");
   }

@@ -61,6 +61,8 @@ Response login(ApiContext& ctx, Request& req) {
 Response logout(ApiContext& ctx, Request& req) {
   if (auto st = ctx.auth->logout(*req.principal, req.remote); !st)
     return error_response(st.error());
+  // The WebSockets opened with this token end with it.
+  if (ctx.hub) ctx.hub->close_session(req.principal->session_id, close_reason::kLoggedOut);
   Response resp = json_response(200, {{"status", "logged_out"}});
   // Expire the cookie too (harmless for Bearer clients).
   std::string c = std::string(kSessionCookie) + "=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0";
@@ -96,8 +98,8 @@ Response add_user(ApiContext& ctx, Request& req) {
   if (!role)
     return error_response(400, "invalid_argument",
                           "'role' must be operator, administrator or investigator");
-  auto u = create_user(*ctx.catalog, *ctx.audit, *name, *role, *password, req.principal->name,
-                       req.remote);
+  auto u = create_user(*ctx.catalog, *ctx.audit, *name, *role, *password,
+                       ctx.auth->password_hash_cost(), req.principal->name, req.remote);
   if (!u) return error_response(u.error());
   return json_response(201, user_json(*u));
 }
@@ -170,6 +172,7 @@ void register_routes(Router& router, ApiContext& ctx) {
   router.add(
       {"POST", "/api/v1/users", Access::roles, admin, true, false, h(add_user), Speed::slow});
   register_visibility_routes(router, ctx);
+  register_account_routes(router, ctx);
   router.add({"GET", "/api/v1/audit", Access::roles,
               RoleSet{Role::administrator, Role::investigator}, false, false, h(list_audit)});
   // The upgrade itself is done by the HTTP server once the dispatcher allows it.

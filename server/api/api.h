@@ -62,7 +62,11 @@ inline auto service_handlers(ApiContext& ctx, const char* service,
 
 // `ctx` must outlive the router.
 void register_routes(Router& router, ApiContext& ctx);
-// PATCH /api/v1/users/{id}: a user's visible cameras (server/api/visibility.cpp).
+// PATCH /api/v1/users/{id}: a user's visible cameras and whether the user is
+// disabled (server/api/visibility.cpp).
 void register_visibility_routes(Router& router, ApiContext& ctx);
+// Own password and sessions, an administrator's reset, session revocation
+// (server/api/accounts.cpp).
+void register_account_routes(Router& router, ApiContext& ctx);
 
 }  // namespace zaulek::server

@@ -1,5 +1,7 @@
-// PATCH /api/v1/users/{id} {"cameras": [...] | null}: an administrator
-// restricts a user to some cameras, or lifts the restriction (server/security/visibility.h).
+// PATCH /api/v1/users/{id} {"cameras": [...] | null, "disabled": bool}: an
+// administrator restricts a user to some cameras, or lifts the restriction
+// (server/security/visibility.h); disables or enables the user (a disabled
+// user's sessions end at once, their WebSockets too).
 #include <algorithm>
 #include <charconv>
 #include <nlohmann/json.hpp>
@@ -30,12 +32,15 @@ Response patch_user(ApiContext& ctx, Request& req) {
     return error_response(404, "not_found", "no user " + text.substr(0, 32));
   const json& body = *req.json;
   for (const auto& item : body.items())
-    if (item.key() != "cameras")
+    if (item.key() != "cameras" && item.key() != "disabled")
       return bad("'" + item.key().substr(0, 64) + "' cannot be changed here");
   auto it = body.find("cameras");
-  if (it == body.end()) return bad("nothing to change: give 'cameras' (a list of ids, or null)");
+  auto dis = body.find("disabled");
+  if (it == body.end() && dis == body.end())
+    return bad("nothing to change: give 'cameras' (a list of ids, or null) or 'disabled'");
+  if (dis != body.end() && !dis->is_boolean()) return bad("'disabled' must be true or false");
   std::optional<std::vector<std::string>> cameras;
-  if (!it->is_null()) {
+  if (it != body.end() && !it->is_null()) {
     if (!it->is_array()) return bad("'cameras' must be a list of camera ids, or null for all");
     if (it->size() > kMaxCameras)
       return bad("'cameras' has more than " + std::to_string(kMaxCameras) + " ids");
@@ -60,13 +65,27 @@ Response patch_user(ApiContext& ctx, Request& req) {
   if (cameras && user->role == Role::administrator)
     return bad("user '" + user->name +
                "' is an administrator; administrators always see every camera");
+  if (dis != body.end()) {
+    const bool disabled = dis->get<bool>();
+    if (disabled && id == req.principal->user_id)
+      return error_response(409, "failed_precondition", "you cannot disable your own account");
+    if (disabled != user->disabled) {
+      auto ended =
+          set_disabled(*ctx.catalog, *ctx.audit, *user, disabled, req.principal->name, req.remote);
+      if (!ended) return error_response(ended.error());
+      // Its sessions are gone from the catalogue; its open consoles close now.
+      if (disabled && ctx.hub) ctx.hub->close_user(id, close_reason::kUserDisabled);
+      user->disabled = disabled;
+    }
+  }
+  if (it == body.end()) return json_response(200, user_json(*user));
   if (auto st = ctx.catalog->set_user_cameras(id, cameras); !st) return error_response(st.error());
   ctx.audit->record(
       req.principal->name, "user.cameras", "user:" + user->name,
       json{{"from", cameras_json(user->cameras)}, {"to", cameras_json(cameras)}}.dump(),
       req.remote);
   // Open consoles of the user reconnect and subscribe with the new set.
-  if (ctx.hub) ctx.hub->close_user(id, "visible cameras changed; reconnect");
+  if (ctx.hub) ctx.hub->close_user(id, close_reason::kCamerasChanged);
   user->cameras = cameras;
   return json_response(200, user_json(*user));
 }

@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <termios.h>
+#include <unistd.h>
+
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -37,6 +40,46 @@ bool read_line_bounded(std::istream& in, std::string& line, std::size_t max) {
   return line.size() <= max;
 }
 
+// The password for user add / user passwd: one line from `in`; at a
+// terminal (in is std::cin on a tty) asked for twice without echo. Never
+// from the command line, where `ps` and shell history would show it.
+Result<std::string> read_password(std::istream& in, std::ostream& err) {
+  const bool tty = &in == &std::cin && isatty(STDIN_FILENO) == 1;
+  termios saved{};
+  auto ask = [&](const char* prompt) -> Result<std::string> {
+    if (tty) {
+      err << prompt << std::flush;
+      termios quiet{};
+      tcgetattr(STDIN_FILENO, &saved);
+      quiet = saved;
+      quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+      tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
+    std::string line;
+    bool ok = read_line_bounded(in, line, kMaxPasswordLength);
+    if (tty) {
+      tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+      err << "\n";
+    }
+    if (!ok)
+      return make_error(
+          ErrorKind::invalid_argument,
+          "password must be at most " + std::to_string(kMaxPasswordLength) + " characters");
+    return line;
+  };
+  auto first = ask("New password: ");
+  if (!first) return first;
+  if (auto st = validate_password(*first); !st)
+    return make_error(ErrorKind::invalid_argument,
+                      st.error().message + (tty ? "" : " (read from standard input)"));
+  if (tty) {
+    auto again = ask("Again: ");
+    if (!again) return again;
+    if (*again != *first) return make_error(ErrorKind::invalid_argument, "passwords differ");
+  }
+  return first;
+}
+
 Result<std::unique_ptr<storage::Catalog>> open_catalog(const config::Config& cfg) {
   std::error_code ec;
   std::filesystem::create_directories(cfg.storage.path, ec);
@@ -46,6 +89,90 @@ Result<std::unique_ptr<storage::Catalog>> open_catalog(const config::Config& cfg
   return storage::Catalog::open(cfg.storage.path / "zaulek.db");
 }
 
+std::string cameras_text(const storage::User& u) {
+  if (!u.cameras || u.role == Role::administrator) return "all cameras";
+  std::string t;
+  for (const auto& c : *u.cameras) t += (t.empty() ? "" : ",") + c;
+  return t.empty() ? "no cameras" : t;
+}
+
+// user passwd|disable|enable NAME, user list [NAME]; audited as "cli".
+int run_user_command(const CommandLine& cl, const config::Config& cfg, std::istream& in,
+                     std::ostream& out, std::ostream& err) {
+  if (!cl.user_name.empty())
+    if (auto st = validate_user_name(cl.user_name); !st) {
+      err << "zaulekd: " << st.error().message << "\n";
+      return 1;
+    }
+  std::string password;
+  if (cl.mode == CommandLine::Mode::user_passwd) {  // before the catalogue: nothing half done
+    auto pw = read_password(in, err);
+    if (!pw) {
+      err << "zaulekd: " << pw.error().message << "\n";
+      return 1;
+    }
+    password = std::move(*pw);
+  }
+  auto catalog = open_catalog(cfg);
+  if (!catalog) {
+    err << "zaulekd: " << catalog.error().message << "\n";
+    return 1;
+  }
+  storage::Catalog& cat = **catalog;
+  AuditLog audit(cat, system_clock());
+  std::vector<storage::User> users;
+  if (cl.user_name.empty()) {
+    auto all = cat.list_users();
+    if (!all) {
+      err << "zaulekd: " << all.error().message << "\n";
+      return 1;
+    }
+    users = std::move(*all);
+  } else {
+    auto u = cat.find_user(cl.user_name);
+    if (!u) {
+      err << "zaulekd: " << u.error().message << "\n";
+      return 1;
+    }
+    users.push_back(std::move(*u));
+  }
+  if (cl.mode == CommandLine::Mode::user_list) {
+    out << "name\trole\tstate\tcameras\tsessions\n";
+    for (const auto& u : users) {
+      auto sessions = cat.list_user_sessions(u.id);
+      out << u.name << "\t" << to_string(u.role) << "\t" << (u.disabled ? "disabled" : "enabled")
+          << "\t" << cameras_text(u) << "\t" << (sessions ? sessions->size() : 0) << "\n";
+    }
+    return 0;
+  }
+  const storage::User& user = users.front();
+  if (cl.mode == CommandLine::Mode::user_passwd) {
+    auto ended = change_password(cat, audit, user, password, cfg.auth.password_hash_cost(), 0,
+                                 "user.password_reset", "cli", "");
+    if (!ended) {
+      err << "zaulekd: " << ended.error().message << "\n";
+      return 1;
+    }
+    out << "password of " << user.name << " changed; " << ended->size() << " session(s) ended\n";
+    return 0;
+  }
+  const bool disable = cl.mode == CommandLine::Mode::user_disable;
+  if (user.disabled == disable) {
+    out << "user " << user.name << " is already " << (disable ? "disabled" : "enabled") << "\n";
+    return 0;
+  }
+  auto ended = set_disabled(cat, audit, user, disable, "cli", "");
+  if (!ended) {
+    err << "zaulekd: " << ended.error().message << "\n";
+    return 1;
+  }
+  if (disable)
+    out << "user " << user.name << " disabled; " << ended->size() << " session(s) ended\n";
+  else
+    out << "user " << user.name << " enabled\n";
+  return 0;
+}
+
 }  // namespace
 
 std::string usage() {
@@ -53,6 +180,8 @@ std::string usage() {
          "       zaulekd --config FILE --check\n"
          "       zaulekd --config FILE user add NAME --role operator|administrator|investigator\n"
          "                                          [--cameras ID,ID,...]\n"
+         "       zaulekd --config FILE user passwd|disable|enable NAME\n"
+         "       zaulekd --config FILE user list [NAME]\n"
          "       zaulekd --config FILE audit verify [--head ID:HASH]\n"
          "       zaulekd --list-routes\n"
          "       zaulekd --help | --version\n"
@@ -63,7 +192,13 @@ std::string usage() {
          "  --port-file FILE   write the bound HTTP port to FILE (useful with port 0)\n"
          "  --list-routes      print the HTTP route table as JSON and exit\n"
          "  user add NAME      create a user; the password (8 to 1024 characters) is read\n"
-         "                     as one line from standard input\n"
+         "                     as one line from standard input (asked twice at a terminal)\n"
+         "  user passwd NAME   set a new password, read as for user add; every session of\n"
+         "                     the user ends\n"
+         "  user disable NAME  refuse the user's logins and end their sessions (never the\n"
+         "                     last enabled administrator)\n"
+         "  user enable NAME   allow a disabled user to log in again\n"
+         "  user list [NAME]   users (or one): name, role, state, cameras, open sessions\n"
          "  audit verify       check the audit trail's hash chain: exit 0 with the number\n"
          "                     of entries and the head, 1 naming the first entry changed,\n"
          "                     moved or missing; --head ID:HASH (a head from the log)\n"
@@ -181,15 +316,29 @@ Result<CommandLine> parse_command_line(const std::vector<std::string_view>& args
   } else if (!positional.empty()) {
     if (positional[0] != "user")
       return usage_error("unknown command '" + std::string(positional[0]) + "'");
-    if (positional.size() < 2 || positional[1] != "add")
-      return usage_error("the user command is: user add NAME --role ROLE");
-    if (positional.size() != 3) return usage_error("user add needs exactly one NAME");
-    if (check) return usage_error("--check cannot be combined with user add");
-    if (!cl.role) return usage_error("user add needs --role operator|administrator|investigator");
-    if (cl.cameras && *cl.role == Role::administrator)
-      return usage_error("--cameras: administrators always see every camera");
-    cl.user_name = std::string(positional[2]);
-    cl.mode = CommandLine::Mode::user_add;
+    const std::string_view sub = positional.size() >= 2 ? positional[1] : std::string_view();
+    if (sub != "add" && sub != "passwd" && sub != "disable" && sub != "enable" && sub != "list")
+      return usage_error(
+          "the user command is: user add NAME --role ROLE, user passwd|disable|enable NAME, "
+          "or user list [NAME]");
+    const std::string cmd = "user " + std::string(sub);
+    if (check) return usage_error("--check cannot be combined with " + cmd);
+    if (sub == "list" ? positional.size() > 3 : positional.size() != 3)
+      return usage_error(cmd +
+                         (sub == "list" ? " takes at most one NAME" : " needs exactly one NAME"));
+    if (sub == "add") {
+      if (!cl.role) return usage_error("user add needs --role operator|administrator|investigator");
+      if (cl.cameras && *cl.role == Role::administrator)
+        return usage_error("--cameras: administrators always see every camera");
+      cl.mode = CommandLine::Mode::user_add;
+    } else {
+      if (cl.role || cl.cameras) return usage_error("--role and --cameras belong to user add");
+      cl.mode = sub == "passwd"    ? CommandLine::Mode::user_passwd
+                : sub == "disable" ? CommandLine::Mode::user_disable
+                : sub == "enable"  ? CommandLine::Mode::user_enable
+                                   : CommandLine::Mode::user_list;
+    }
+    if (positional.size() == 3) cl.user_name = std::string(positional[2]);
   } else {
     if (cl.role) return usage_error("--role belongs to user add");
     if (cl.cameras) return usage_error("--cameras belongs to user add");
@@ -251,13 +400,9 @@ int run_main(const std::vector<std::string_view>& args, std::istream& in, std::o
       err << "zaulekd: " << st.error().message << "\n";
       return 1;
     }
-    std::string password;
-    if (!read_line_bounded(in, password, kMaxPasswordLength)) {
-      err << "zaulekd: password must be at most " << kMaxPasswordLength << " characters\n";
-      return 1;
-    }
-    if (auto st = validate_password(password); !st) {
-      err << "zaulekd: " << st.error().message << " (read from standard input)\n";
+    auto password = read_password(in, err);
+    if (!password) {
+      err << "zaulekd: " << password.error().message << "\n";
       return 1;
     }
     auto catalog = open_catalog(*cfg);
@@ -273,7 +418,8 @@ int run_main(const std::vector<std::string_view>& args, std::istream& in, std::o
           return 1;
         }
     }
-    auto user = create_user(**catalog, audit, cl.user_name, *cl.role, password, "cli", "");
+    auto user = create_user(**catalog, audit, cl.user_name, *cl.role, *password,
+                            cfg->auth.password_hash_cost(), "cli", "");
     if (!user) {
       err << "zaulekd: " << user.error().message << "\n";
       return 1;
@@ -290,6 +436,10 @@ int run_main(const std::vector<std::string_view>& args, std::istream& in, std::o
     out << "created user " << user->name << " (" << to_string(user->role) << ")\n";
     return 0;
   }
+
+  if (cl.mode == CommandLine::Mode::user_passwd || cl.mode == CommandLine::Mode::user_disable ||
+      cl.mode == CommandLine::Mode::user_enable || cl.mode == CommandLine::Mode::user_list)
+    return run_user_command(cl, *cfg, in, out, err);
 
   if (cl.mode == CommandLine::Mode::audit_verify) {
     auto catalog = open_catalog(*cfg);

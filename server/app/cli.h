@@ -1,4 +1,4 @@
-// zaulekd's command line: run, --check, user add, audit verify,
+// zaulekd's command line: run, --check, user add|passwd|disable|enable|list, audit verify,
 // --list-routes, --help, --version. Exit codes: 0 success, 1 failure (config
 // error, duplicate user, cannot listen, a broken audit chain), 2 usage error.
 #pragma once
@@ -17,12 +17,24 @@
 namespace zaulek::server {
 
 struct CommandLine {
-  enum class Mode { run, check, user_add, audit_verify, list_routes, help, version };
+  enum class Mode {
+    run,
+    check,
+    user_add,
+    user_passwd,
+    user_disable,
+    user_enable,
+    user_list,
+    audit_verify,
+    list_routes,
+    help,
+    version
+  };
   Mode mode = Mode::run;
   std::optional<std::filesystem::path> config;
   std::optional<std::string> log_level;
   std::optional<std::filesystem::path> port_file;
-  std::string user_name;
+  std::string user_name;  // user add|passwd|disable|enable NAME; user list [NAME] ("" all)
   std::optional<Role> role;
   std::optional<std::vector<std::string>> cameras;  // user add --cameras a,b: only these
   std::optional<storage::AuditHead> head;           // audit verify --head ID:HASH

@@ -121,7 +121,8 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
   AuditLog audit(catalog, clock, &hub);
   Auth auth(catalog, audit, clock,
             std::chrono::duration_cast<std::chrono::seconds>(config.auth.session_ttl),
-            config.auth.login_max_failures, config.auth.login_window);
+            config.auth.login_max_failures, config.auth.login_window,
+            config.auth.password_hash_cost());
   Metrics metrics;
   ApiContext ctx;
   ctx.catalog = &catalog;
@@ -273,6 +274,30 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
   };
   schedule_sweep();
 
+  // Sessions ended by another process (zaulekd user passwd|disable while
+  // this one runs) close their WebSockets within kSessionCheck: the hub
+  // names the sessions it serves, the catalogue says which are gone.
+  constexpr auto kSessionCheck = std::chrono::seconds{10};
+  net::steady_timer session_check(ioc);
+  std::atomic<bool> session_check_stopped{false};  // a check in flight does not re-arm
+  std::function<void()> schedule_session_check = [&] {
+    if (session_check_stopped) return;
+    session_check.expires_after(kSessionCheck);
+    session_check.async_wait([&](boost::system::error_code e) {
+      if (e) return;
+      hub.open_sessions([&](std::vector<std::int64_t> ids) {
+        net::post(ioc, [&, ids = std::move(ids)] {
+          for (auto id : ids)
+            if (auto s = catalog.find_session_by_id(id);
+                !s && s.error().kind == ErrorKind::not_found)
+              hub.close_session(id, close_reason::kSessionEnded);
+          schedule_session_check();
+        });
+      });
+    });
+  };
+  schedule_session_check();
+
   // The audit chain's head goes to the log now, every 10 minutes when it
   // moved, and at shutdown (below), so that a removed tail shows.
   AuditHeadLogger audit_head(catalog);
@@ -313,6 +338,8 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
     alarms.stop();
     sweep.cancel();
     audit_head_timer.cancel();
+    session_check_stopped = true;
+    session_check.cancel();
     hub.shutdown();
     http.close_idle();
     // Whatever has not finished by then is cut off; once every connection

@@ -23,7 +23,9 @@ struct Principal {
   std::int64_t user_id = 0;
   std::string name;
   Role role = Role::operator_;
-  std::string token_hash;  // identifies the session (for logout); never the token
+  std::string token_hash;       // identifies the session (for logout); never the token
+  std::int64_t session_id = 0;  // the session's catalogue id (shown; the token never is)
+  std::chrono::system_clock::time_point session_expires{};  // a WebSocket closes then
   std::string csrf_token;
   bool via_cookie = false;  // cookie auth needs X-CSRF-Token on state changes
   // The cameras this user may see (sorted); nullopt: every camera. Use

@@ -29,7 +29,8 @@ class WsSession final : public HubSubscriber,
         principal_(std::move(principal)),
         remote_(std::move(remote)),
         slot_(std::move(slot)),
-        close_timer_(ws_.get_executor()) {}
+        close_timer_(ws_.get_executor()),
+        expiry_timer_(ws_.get_executor()) {}
 
   void run(http::request<http::string_body> req) {
     // The websocket stream keeps its own timeouts; the TCP one must be off.
@@ -83,7 +84,7 @@ class WsSession final : public HubSubscriber,
     // The stream of this session's audience: its role and visible cameras.
     sh_.hub.subscribe(
         this->weak_from_this(), Audience{principal_.role, visible_cameras(principal_)},
-        SessionUser{principal_.user_id, principal_.authenticated},
+        SessionUser{principal_.user_id, principal_.authenticated, principal_.session_id},
         [self = this->shared_from_this()](Subscription sub) {
           net::post(self->ws_.get_executor(), [self, sub = std::move(sub)] {
             if (!sub.ok) {
@@ -100,7 +101,24 @@ class WsSession final : public HubSubscriber,
                                 {"role", to_string(self->principal_.role)}});
           });
         });
+    watch_expiry();
     do_read();
+  }
+
+  // The login session ends at its expiry: so does its WebSocket, then, not
+  // at its next read (logout and revocation come through the hub).
+  void watch_expiry() {
+    if (principal_.session_expires == WallTime{}) return;
+    auto left = principal_.session_expires - sh_.clock.realtime();
+    expiry_timer_.expires_after(
+        std::max(std::chrono::duration_cast<std::chrono::steady_clock::duration>(left),
+                 std::chrono::steady_clock::duration::zero()));
+    expiry_timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
+      if (ec) return;
+      spdlog::info("ws: '{}' from {}: session expired; closing", self->principal_.name,
+                   self->remote_);
+      self->close_with(websocket::close_code::policy_error, close_reason::kSessionExpired);
+    });
   }
 
   void do_read() {
@@ -288,6 +306,7 @@ class WsSession final : public HubSubscriber,
     if (finished_) return;
     finished_ = true;
     close_timer_.cancel();
+    expiry_timer_.cancel();
     if (stream_ != 0) sh_.hub.unsubscribe(this, stream_);
     spdlog::info("ws: '{}' from {} disconnected", principal_.name, remote_);
   }
@@ -302,6 +321,7 @@ class WsSession final : public HubSubscriber,
   std::string remote_;
   std::unique_ptr<ConnectionSlot> slot_;
   net::steady_timer close_timer_;
+  net::steady_timer expiry_timer_;  // the login session's end
   beast::flat_buffer in_;
   struct Queued {
     SharedMessage message;

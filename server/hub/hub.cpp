@@ -194,6 +194,11 @@ void Hub::subscribe(std::weak_ptr<HubSubscriber> subscriber, Audience audience, 
       if (auto s = subscriber.lock()) s->revoked(c->second.second);
       return;
     }
+    if (auto c = closed_sessions_.find(user.session_id);
+        user.session_id != 0 && c != closed_sessions_.end()) {
+      if (auto s = subscriber.lock()) s->revoked(c->second);
+      return;
+    }
     Stream* stream = audience.cameras ? nullptr : find(role_stream(audience.role));
     if (!stream) {
       drop_idle(clock_.monotonic(), false);
@@ -219,7 +224,7 @@ void Hub::subscribe(std::weak_ptr<HubSubscriber> subscriber, Audience audience, 
     }
     const Lane* lane = nullptr;
     if (auto sp = subscriber.lock()) lane = sp->lane();
-    stream->subscribers.push_back({std::move(subscriber), user.user_id, lane});
+    stream->subscribers.push_back({std::move(subscriber), user.user_id, user.session_id, lane});
     ++sessions_;
     subscribers_changed(*stream, clock_.monotonic());
     Subscription ok;
@@ -276,6 +281,35 @@ void Hub::close_user(std::int64_t user_id, std::string reason) {
       for (auto& sub : s->subscribers)
         if (sub.user_id == user_id)
           if (auto p = sub.ptr.lock()) p->revoked(reason);
+  });
+}
+
+void Hub::close_session(std::int64_t session_id, std::string reason) {
+  if (session_id == 0) return;
+  boost::asio::post(strand_, [this, session_id, reason = std::move(reason)] {
+    if (closed_sessions_.emplace(session_id, reason).second) {
+      closed_order_.push_back(session_id);
+      if (closed_order_.size() > kClosedSessions) {
+        closed_sessions_.erase(closed_order_.front());
+        closed_order_.pop_front();
+      }
+    }
+    for (auto& s : streams_)
+      for (auto& sub : s->subscribers)
+        if (sub.session_id == session_id)
+          if (auto p = sub.ptr.lock()) p->revoked(reason);
+  });
+}
+
+void Hub::open_sessions(std::function<void(std::vector<std::int64_t>)> done) {
+  boost::asio::post(strand_, [this, done = std::move(done)] {
+    std::vector<std::int64_t> ids;
+    for (auto& s : streams_)
+      for (auto& sub : s->subscribers)
+        if (sub.session_id != 0) ids.push_back(sub.session_id);
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    done(std::move(ids));
   });
 }
 

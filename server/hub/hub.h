@@ -69,6 +69,20 @@ class HubSubscriber {
   virtual void revoked(std::string reason) = 0;
 };
 
+// Why a console's WebSocket was closed with 1008 (policy violation): one
+// reason per cause, documented in docs/events.md and the OpenAPI.
+namespace close_reason {
+inline constexpr const char* kLoggedOut = "logged out";
+inline constexpr const char* kSessionExpired = "session expired";
+inline constexpr const char* kSessionRevoked = "session revoked";
+inline constexpr const char* kPasswordChanged = "password changed";
+inline constexpr const char* kUserDisabled = "account disabled";
+inline constexpr const char* kCamerasChanged = "visible cameras changed; reconnect";
+// The session left the catalogue without this daemon ending it (the command
+// line's user passwd or user disable while zaulekd runs).
+inline constexpr const char* kSessionEnded = "session ended";
+}  // namespace close_reason
+
 // Who a stream is for. `cameras`: sorted, no duplicates; nullopt = every camera.
 struct Audience {
   Role role = Role::operator_;
@@ -78,11 +92,15 @@ struct Audience {
 
 // Whose session it is. `authenticated`: when its user's row was read, on the
 // hub's Clock (see close_user); the default, the epoch, is never refused.
+// `session_id`: the login session (catalogue id) it was opened with, for
+// close_session; 0: none.
 struct SessionUser {
-  SessionUser(std::int64_t id = 0, std::chrono::steady_clock::time_point at = {})  // NOLINT
-      : user_id(id), authenticated(at) {}
+  SessionUser(std::int64_t id = 0, std::chrono::steady_clock::time_point at = {},  // NOLINT
+              std::int64_t session = 0)
+      : user_id(id), authenticated(at), session_id(session) {}
   std::int64_t user_id;
   std::chrono::steady_clock::time_point authenticated;
+  std::int64_t session_id;
 };
 
 struct Subscription {
@@ -152,6 +170,15 @@ class Hub {
   // subscription of the user authenticated before now (it may carry the
   // audience from before the change that made the caller close them).
   void close_user(std::int64_t user_id, std::string reason);
+  // Every WebSocket opened with that login session is told revoked(reason)
+  // (logout, revocation); so is a later subscription with it (a WebSocket
+  // authenticated just before the session ended). The hub remembers the
+  // last kClosedSessions closed ids for that.
+  void close_session(std::int64_t session_id, std::string reason);
+  static constexpr std::size_t kClosedSessions = 4096;
+  // The login sessions (ids, each once) that have a subscriber now; `done`
+  // runs on the hub's strand: it must only post.
+  void open_sessions(std::function<void(std::vector<std::int64_t>)> done);
   // Tells every subscriber to close (service shutdown); new subscribers are refused.
   void shutdown();
 
@@ -176,6 +203,7 @@ class Hub {
   struct Subscriber {
     std::weak_ptr<HubSubscriber> ptr;
     std::int64_t user_id = 0;
+    std::int64_t session_id = 0;
     const Lane* lane = nullptr;
   };
   // A stream's subscribers on one lane, as the lane's handler reads them: a
@@ -215,6 +243,10 @@ class Hub {
   // user -> (when close_user ran, why): bounded by the number of users.
   std::unordered_map<std::int64_t, std::pair<std::chrono::steady_clock::time_point, std::string>>
       closed_users_;
+  // Sessions closed (id -> why), oldest first in closed_order_: bounded by
+  // kClosedSessions. A session id is never reused (storage AUTOINCREMENT).
+  std::unordered_map<std::int64_t, std::string> closed_sessions_;
+  std::deque<std::int64_t> closed_order_;
   std::uint64_t next_id_ = 4;
   std::chrono::steady_clock::time_point last_sweep_{};
   std::chrono::steady_clock::time_point last_prune_{};

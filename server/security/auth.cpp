@@ -11,26 +11,24 @@ namespace zaulek::server {
 
 Auth::Auth(storage::Catalog& catalog, AuditLog& audit, Clock& clock,
            std::chrono::seconds session_ttl, int login_max_failures,
-           std::chrono::seconds login_window)
+           std::chrono::seconds login_window, crypto::HashCost hash_cost)
     : catalog_(catalog),
       audit_(audit),
       clock_(clock),
       ttl_(session_ttl),
       by_pair_(clock, login_max_failures, login_window),
-      by_address_(clock, login_max_failures * kAddressFailuresFactor, login_window) {
-  // Same cost parameters as real hashes, for a password nobody knows.
-  auto h = crypto::hash_password(crypto::random_token());
+      by_address_(clock, login_max_failures * kAddressFailuresFactor, login_window),
+      hash_cost_(hash_cost) {
+  // Same cost parameters as new hashes, for a password nobody knows.
+  auto h = crypto::hash_password(crypto::random_token(), hash_cost_);
   if (h) dummy_hash_ = *h;
 }
 
 Result<LoginResult> Auth::login(const std::string& user, const std::string& password,
                                 const std::string& remote, std::optional<LoginRefusal>* refusal) {
-  // Length-prefixed so that no user name can reach into the address part.
-  const std::string pair_key = std::to_string(user.size()) + ":" + user + remote;
+  const std::string pair_key = Auth::pair_key(user, remote);
   const std::string addr_key = "addr:" + remote;
-  auto blocked = by_pair_.blocked_for(pair_key);
-  if (auto b = by_address_.blocked_for(addr_key); b && (!blocked || *b > *blocked)) blocked = b;
-  if (blocked) {
+  if (auto blocked = throttled(pair_key, addr_key)) {
     spdlog::warn("auth: login for '{}' from {} refused: too many failures (retry in {}s)", user,
                  remote, blocked->count());
     audit_.record(user, "auth.login_limited", "user:" + user,
@@ -75,14 +73,61 @@ Result<LoginResult> Auth::login(const std::string& user, const std::string& pass
   s.csrf_token = r.csrf_token;
   s.created = clock_.realtime();
   s.expires = s.created + ttl_;
+  s.remote = remote;
   r.expires = s.expires;
-  if (auto st = catalog_.add_session(s); !st) {
-    spdlog::error("auth: could not store session: {}", st.error().message);
-    return st.error();
+  auto id = catalog_.add_session(s);
+  if (!id) {
+    spdlog::error("auth: could not store session: {}", id.error().message);
+    return id.error();
   }
+  r.session_id = *id;
   spdlog::info("auth: '{}' logged in from {}", found->name, remote);
-  audit_.record(found->name, "auth.login", "user:" + found->name, "{}", remote);
+  audit_.record(found->name, "auth.login", "user:" + found->name,
+                nlohmann::json{{"session", std::to_string(r.session_id)}}.dump(), remote);
   return r;
+}
+
+std::string Auth::pair_key(const std::string& user, const std::string& remote) {
+  // Length-prefixed so that no user name can reach into the address part.
+  return std::to_string(user.size()) + ":" + user + remote;
+}
+
+std::optional<std::chrono::seconds> Auth::throttled(const std::string& pair_key,
+                                                    const std::string& addr_key) {
+  auto blocked = by_pair_.blocked_for(pair_key);
+  if (auto b = by_address_.blocked_for(addr_key); b && (!blocked || *b > *blocked)) blocked = b;
+  return blocked;
+}
+
+Status Auth::check_password(const Principal& principal, const std::string& password,
+                            const std::string& remote, std::optional<LoginRefusal>* refusal) {
+  const std::string pair_key = Auth::pair_key(principal.name, remote);
+  const std::string addr_key = "addr:" + remote;
+  if (auto blocked = throttled(pair_key, addr_key)) {
+    spdlog::warn("auth: password check for '{}' from {} refused: too many failures", principal.name,
+                 remote);
+    audit_.record(principal.name, "auth.login_limited", "user:" + principal.name,
+                  nlohmann::json{{"retry_after_s", blocked->count()}}.dump(), remote);
+    Error e =
+        make_error(ErrorKind::resource_exhausted, "too many wrong passwords; try again later");
+    if (refusal) *refusal = LoginRefusal{e, blocked};
+    return e;
+  }
+  auto user = catalog_.find_user(principal.user_id);
+  if (!user) return user.error();
+  if (!crypto::verify_password(user->password_hash, password)) {
+    by_pair_.record_failure(pair_key);
+    by_address_.record_failure(addr_key);
+    ++login_failures_;
+    spdlog::warn("auth: wrong current password for '{}' from {}", principal.name, remote);
+    audit_.record(principal.name, "auth.password_check_failed", "user:" + principal.name, "{}",
+                  remote);
+    Error e = make_error(ErrorKind::permission_denied, "the current password is wrong");
+    if (refusal) *refusal = LoginRefusal{e, std::nullopt};
+    return e;
+  }
+  by_pair_.reset(pair_key);
+  return {};
 }
 
 Result<Principal> Auth::authenticate(const std::string& token) {
@@ -104,6 +149,8 @@ Result<Principal> Auth::authenticate(const std::string& token) {
   p.name = u->name;
   p.role = u->role;
   p.token_hash = hash;
+  p.session_id = s->id;
+  p.session_expires = s->expires;
   p.csrf_token = s->csrf_token;
   if (u->role != Role::administrator) p.cameras = u->cameras;  // administrators see all
   p.authenticated = authenticated;
@@ -114,7 +161,8 @@ Status Auth::logout(const Principal& principal, const std::string& remote) {
   auto st = catalog_.delete_session(principal.token_hash);
   if (!st) return st;
   spdlog::info("auth: '{}' logged out", principal.name);
-  audit_.record(principal.name, "auth.logout", "user:" + principal.name, "{}", remote);
+  audit_.record(principal.name, "auth.logout", "user:" + principal.name,
+                nlohmann::json{{"session", std::to_string(principal.session_id)}}.dump(), remote);
   return {};
 }
 

@@ -57,11 +57,15 @@ class SqliteCatalog final : public Catalog {
   Status set_user_role(std::int64_t id, Role role) override;
   Status set_user_cameras(std::int64_t id,
                           const std::optional<std::vector<std::string>>& cameras) override;
-  Status add_session(const Session& session) override;
+  Result<std::int64_t> add_session(const Session& session) override;
   Result<Session> find_session(const std::string& token_hash) override;
+  Result<Session> find_session_by_id(std::int64_t id) override;
+  Result<std::vector<Session>> list_user_sessions(std::int64_t user_id) override;
+  Status delete_session_by_id(std::int64_t id) override;
   Status delete_session(const std::string& token_hash) override;
   Status delete_expired_sessions() override;
-  Status delete_user_sessions(std::int64_t user_id) override;
+  Result<std::vector<std::int64_t>> delete_user_sessions(std::int64_t user_id,
+                                                         std::int64_t keep) override;
 
   // audit.cpp
   Status audit(const AuditEntry& entry) override;

@@ -39,6 +39,8 @@ Session read_session(const sql::Stmt& st) {
   s.csrf_token = st.text("csrf_token");
   s.created = from_ns(st.int64("created_ns"));
   s.expires = from_ns(st.int64("expires_ns"));
+  s.id = st.int64("id");
+  s.remote = st.text("remote");
   return s;
 }
 
@@ -83,9 +85,21 @@ Result<std::vector<User>> SqliteCatalog::list_users() {
 
 Status SqliteCatalog::set_user_disabled(std::int64_t id, bool disabled) {
   std::lock_guard lock(write_mu_);
-  return changed_one(
-      sql::execute(*writer_, "UPDATE users SET disabled = ?2 WHERE id = ?1", id, disabled ? 1 : 0),
-      "user", id);
+  if (!disabled)
+    return changed_one(sql::execute(*writer_, "UPDATE users SET disabled = 0 WHERE id = ?1", id),
+                       "user", id);
+  auto s = sql::execute(*writer_,
+                        "UPDATE users SET disabled = 1 WHERE id = ?1 AND (role != 'administrator' "
+                        "OR disabled = 1 OR EXISTS (SELECT 1 FROM users WHERE role = "
+                        "'administrator' AND disabled = 0 AND id != ?1))",
+                        id);
+  if (!s) return s;
+  if (writer_->changes() == 1) return {};
+  auto u = find_user(id);
+  if (!u) return u.error();
+  return make_error(
+      ErrorKind::failed_precondition,
+      "'" + u->name + "' is the last enabled administrator; enable or add another first");
 }
 
 Status SqliteCatalog::set_user_password(std::int64_t id, const std::string& password_hash) {
@@ -115,14 +129,16 @@ Status SqliteCatalog::set_user_cameras(std::int64_t id,
                      "user", id);
 }
 
-Status SqliteCatalog::add_session(const Session& s) {
+Result<std::int64_t> SqliteCatalog::add_session(const Session& s) {
   if (s.token_hash.empty()) return make_error(ErrorKind::invalid_argument, "empty token hash");
+  // An address longer than any IPv6 text is not one: kept out, not cut.
+  const std::string remote = s.remote.size() <= 64 ? s.remote : std::string();
   std::lock_guard lock(write_mu_);
   if (auto r = sql::execute(*writer_,
                             "INSERT INTO sessions (token_hash, user_id, csrf_token, created_ns, "
-                            "expires_ns) VALUES (?1, ?2, ?3, ?4, ?5)",
+                            "expires_ns, remote) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                             s.token_hash, s.user_id, s.csrf_token, to_unix_ns(s.created),
-                            to_unix_ns(s.expires));
+                            to_unix_ns(s.expires), remote);
       !r) {
     // Never put the token hash in a message: it is as good as the token here.
     if (r.error().kind == ErrorKind::not_found) {
@@ -131,12 +147,29 @@ Status SqliteCatalog::add_session(const Session& s) {
     }
     return make_error(r.error().kind, "adding session failed");
   }
-  return {};
+  return writer_->last_insert_rowid();
 }
 
 Result<Session> SqliteCatalog::find_session(const std::string& token_hash) {
   return find_one("SELECT * FROM sessions WHERE token_hash = ?1 AND expires_ns > ?2", read_session,
                   "no such session, or it has expired", token_hash, to_unix_ns(clock_.realtime()));
+}
+
+Result<Session> SqliteCatalog::find_session_by_id(std::int64_t id) {
+  return find_one("SELECT * FROM sessions WHERE id = ?1 AND expires_ns > ?2", read_session,
+                  "no session " + std::to_string(id), id, to_unix_ns(clock_.realtime()));
+}
+
+Result<std::vector<Session>> SqliteCatalog::list_user_sessions(std::int64_t user_id) {
+  return list_page(
+      "SELECT * FROM sessions WHERE user_id = ?1 AND expires_ns > ?2 ORDER BY id LIMIT ?3",
+      read_session, user_id, to_unix_ns(clock_.realtime()), sql::Limit{kMaxListLimit});
+}
+
+Status SqliteCatalog::delete_session_by_id(std::int64_t id) {
+  std::lock_guard lock(write_mu_);
+  return changed_one(sql::execute(*writer_, "DELETE FROM sessions WHERE id = ?1", id), "session",
+                     id);
 }
 
 Status SqliteCatalog::delete_session(const std::string& token_hash) {
@@ -151,9 +184,12 @@ Status SqliteCatalog::delete_expired_sessions() {
                       to_unix_ns(clock_.realtime()));
 }
 
-Status SqliteCatalog::delete_user_sessions(std::int64_t user_id) {
+Result<std::vector<std::int64_t>> SqliteCatalog::delete_user_sessions(std::int64_t user_id,
+                                                                      std::int64_t keep) {
   std::lock_guard lock(write_mu_);
-  return sql::execute(*writer_, "DELETE FROM sessions WHERE user_id = ?1", user_id);
+  return sql::query_all(
+      *writer_, "DELETE FROM sessions WHERE user_id = ?1 AND id != ?2 RETURNING id",
+      [](const sql::Stmt& st) -> Result<std::int64_t> { return st.int64("id"); }, user_id, keep);
 }
 
 }  // namespace zaulek::storage

@@ -31,6 +31,10 @@ struct Session {
   std::string csrf_token;
   WallTime created;
   WallTime expires;
+  // Given by the catalogue (add_session's result); shown to the user and to
+  // administrators in place of the token, which is never shown again.
+  std::int64_t id = 0;
+  std::string remote = {};  // the address the login came from ('' if unknown)
 };
 
 class UserCatalog {
@@ -41,7 +45,10 @@ class UserCatalog {
   virtual Result<User> find_user(const std::string& name) = 0;          // not_found
   virtual Result<User> find_user(std::int64_t id) = 0;
   virtual Result<std::vector<User>> list_users() = 0;
-  virtual Status set_user_disabled(std::int64_t id, bool disabled) = 0;  // not_found
+  // not_found; failed_precondition when disabling would leave no enabled
+  // administrator (checked in the same statement: two administrators
+  // disabling each other at once cannot both succeed).
+  virtual Status set_user_disabled(std::int64_t id, bool disabled) = 0;
   virtual Status set_user_password(std::int64_t id, const std::string& password_hash) = 0;
   virtual Status set_user_role(std::int64_t id, Role role) = 0;
   // nullopt: every camera; ids are stored sorted without duplicates. not_found.
@@ -49,11 +56,19 @@ class UserCatalog {
                                   const std::optional<std::vector<std::string>>& cameras) = 0;
 
   // Sessions.
-  virtual Status add_session(const Session& session) = 0;
+  // The new session's id (session.id is ignored).
+  virtual Result<std::int64_t> add_session(const Session& session) = 0;
   virtual Result<Session> find_session(const std::string& token_hash) = 0;  // not_found if expired
+  virtual Result<Session> find_session_by_id(std::int64_t id) = 0;          // not_found if expired
+  // The user's unexpired sessions, oldest first (at most kMaxListLimit).
+  virtual Result<std::vector<Session>> list_user_sessions(std::int64_t user_id) = 0;
   virtual Status delete_session(const std::string& token_hash) = 0;
+  virtual Status delete_session_by_id(std::int64_t id) = 0;  // not_found
   virtual Status delete_expired_sessions() = 0;
-  virtual Status delete_user_sessions(std::int64_t user_id) = 0;  // e.g. after a password change
+  // Every session of the user but `keep` (0: none kept), e.g. after a
+  // password change; the ids of those deleted.
+  virtual Result<std::vector<std::int64_t>> delete_user_sessions(std::int64_t user_id,
+                                                                 std::int64_t keep = 0) = 0;
 
  protected:
   ~UserCatalog() = default;

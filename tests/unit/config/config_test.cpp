@@ -347,7 +347,7 @@ TEST(ConfigEnv, OverridesTheFile) {
                          {"ZAULEK_RETENTION_MAX_AGE_DAYS", "30"},
                          {"ZAULEK_DISCOVERY_INTERFACES", " eth0 , eth1"},
                          {"ZAULEK_STORAGE_PATH", "/srv/zaulek"},
-                         {"ZAULEK_TEST_FAST_HASH", "1"},  // not a config key: ignored
+                         {"ZAULEK_NOT_A_KEY", "1"},  // not a config key: ignored
                          {"ZAULEK_SERVER", "x"}});
   ASSERT_TRUE(cfg.ok()) << cfg.error().message;
   EXPECT_EQ(cfg->server.threads, 8);

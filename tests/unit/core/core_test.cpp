@@ -55,12 +55,38 @@ TEST(Clock, FakeClockAdvancesBothClocks) {
 
 TEST(Crypto, Argon2idHashVerifies) {
   crypto::init();
-  auto hash = crypto::hash_password("correct horse");
+  // Test code only: a low cost, passed explicitly (the daemon's comes from its config).
+  auto hash = crypto::hash_password("correct horse", {8, 1});
   ASSERT_TRUE(hash.ok());
-  EXPECT_EQ(hash->rfind("$argon2id$", 0), 0u) << *hash;
+  EXPECT_EQ(hash->rfind("$argon2id$v=19$m=8,t=1,p=1$", 0), 0u) << *hash;
   EXPECT_TRUE(crypto::verify_password(*hash, "correct horse"));
   EXPECT_FALSE(crypto::verify_password(*hash, "correct horsE"));
   EXPECT_FALSE(crypto::verify_password("garbage", "x"));
+}
+
+TEST(Crypto, HashRecordsItsCostAndVerifiesWithIt) {
+  crypto::init();
+  // The floor the configuration allows (OWASP's minimum): encoded in the hash.
+  auto floor = crypto::hash_password("pw", crypto::kMinimumCost);
+  ASSERT_TRUE(floor.ok());
+  EXPECT_EQ(floor->rfind("$argon2id$v=19$m=19456,t=2,p=1$", 0), 0u) << *floor;
+  // Verification reads the cost from the hash, not from any setting: a hash
+  // made at one cost verifies after the configured cost changed.
+  auto low = crypto::hash_password("pw", {16, 3});
+  ASSERT_TRUE(low.ok());
+  EXPECT_EQ(low->rfind("$argon2id$v=19$m=16,t=3,p=1$", 0), 0u) << *low;
+  EXPECT_TRUE(crypto::verify_password(*floor, "pw"));
+  EXPECT_TRUE(crypto::verify_password(*low, "pw"));
+  EXPECT_FALSE(crypto::verify_password(*low, "pW"));
+  EXPECT_EQ(crypto::kInteractiveCost, (crypto::HashCost{64 * 1024, 2}));
+}
+
+TEST(Crypto, CostBelowLibsodiumMinimumIsRefused) {
+  crypto::init();
+  auto r = crypto::hash_password("pw", {4, 1});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::invalid_argument);
+  EXPECT_FALSE(crypto::hash_password("pw", {8, 0}).ok());
 }
 
 TEST(Crypto, TokensAreRandom256Bit) {

@@ -454,5 +454,56 @@ TEST(Hub, CloseUserRevokesOnlyThatUsersSessions) {
   EXPECT_TRUE(fresh->revoked_reason.empty());
 }
 
+TEST(Hub, CloseSessionRevokesOnlyThatSessionsSockets) {
+  boost::asio::io_context ioc;
+  FakeClock clock;
+  Hub hub(ioc, clock);
+  auto a1 = std::make_shared<Recorder>(), a2 = std::make_shared<Recorder>(),
+       b = std::make_shared<Recorder>(), other = std::make_shared<Recorder>();
+  // User 7 with two sockets on login session 100 and one on session 101.
+  hub.subscribe(a1, Audience{Role::operator_, std::nullopt}, SessionUser{7, {}, 100},
+                [](Subscription) {});
+  hub.subscribe(a2, Audience{Role::operator_, std::vector<std::string>{"cam-a"}},
+                SessionUser{7, {}, 100}, [](Subscription) {});
+  hub.subscribe(b, Audience{Role::operator_, std::nullopt}, SessionUser{7, {}, 101},
+                [](Subscription) {});
+  hub.subscribe(other, Audience{Role::operator_, std::nullopt}, SessionUser{8, {}, 102},
+                [](Subscription) {});
+  hub.close_session(100, close_reason::kLoggedOut);
+  hub.close_session(0, "ignored: no session");
+  ioc.run();
+  EXPECT_EQ(a1->revoked_reason, "logged out");
+  EXPECT_EQ(a2->revoked_reason, "logged out");
+  EXPECT_TRUE(b->revoked_reason.empty());
+  EXPECT_TRUE(other->revoked_reason.empty());
+
+  // A socket of session 100 that subscribes only now (its token was checked
+  // just before the logout) is refused with the same reason.
+  auto late = std::make_shared<Recorder>();
+  bool late_done = false;
+  ioc.restart();
+  hub.subscribe(late, Audience{Role::operator_, std::nullopt}, SessionUser{7, {}, 100},
+                [&](Subscription) { late_done = true; });
+  ioc.run();
+  EXPECT_FALSE(late_done);
+  EXPECT_EQ(late->revoked_reason, "logged out");
+
+  // The memory of closed sessions is bounded: the oldest is forgotten first.
+  ioc.restart();
+  for (std::int64_t id = 1000; id < 1000 + static_cast<std::int64_t>(Hub::kClosedSessions); ++id)
+    hub.close_session(id, close_reason::kSessionRevoked);
+  ioc.run();
+  auto forgotten = std::make_shared<Recorder>(), remembered = std::make_shared<Recorder>();
+  Subscription forgotten_sub;
+  ioc.restart();
+  hub.subscribe(forgotten, Audience{Role::operator_, std::nullopt}, SessionUser{7, {}, 100},
+                [&](Subscription s) { forgotten_sub = s; });
+  hub.subscribe(remembered, Audience{Role::operator_, std::nullopt}, SessionUser{7, {}, 1000},
+                [](Subscription) {});
+  ioc.run();
+  EXPECT_TRUE(forgotten_sub.ok);
+  EXPECT_EQ(remembered->revoked_reason, "session revoked");
+}
+
 }  // namespace
 }  // namespace zaulek::server

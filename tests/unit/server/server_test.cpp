@@ -257,6 +257,19 @@ TEST(CommandLine, Parses) {
   EXPECT_EQ(cl->mode, CommandLine::Mode::user_add);
   EXPECT_EQ(cl->user_name, "ala");
   EXPECT_EQ(cl->role, Role::investigator);
+  for (auto [word, mode] : {std::pair{"passwd", CommandLine::Mode::user_passwd},
+                            std::pair{"disable", CommandLine::Mode::user_disable},
+                            std::pair{"enable", CommandLine::Mode::user_enable},
+                            std::pair{"list", CommandLine::Mode::user_list}}) {
+    cl = parse_command_line({"--config", "z.toml", "user", word, "ala"});
+    ASSERT_TRUE(cl) << word << ": " << cl.error().message;
+    EXPECT_EQ(cl->mode, mode);
+    EXPECT_EQ(cl->user_name, "ala");
+  }
+  cl = parse_command_line({"--config", "z.toml", "user", "list"});
+  ASSERT_TRUE(cl);
+  EXPECT_EQ(cl->mode, CommandLine::Mode::user_list);
+  EXPECT_EQ(cl->user_name, "");
   EXPECT_EQ(parse_command_line({"--version"})->mode, CommandLine::Mode::version);
   EXPECT_EQ(parse_command_line({"--list-routes"})->mode, CommandLine::Mode::list_routes);
   const std::string head = "42:" + std::string(64, 'a');
@@ -282,7 +295,14 @@ TEST(CommandLine, Parses) {
            {{"--config", "z", "user", "add", "ala", "--role", "king"},
             "unknown role 'king' (operator, administrator or investigator)"},
            {{"--config", "z", "user", "del", "ala"},
-            "the user command is: user add NAME --role ROLE"},
+            "the user command is: user add NAME --role ROLE, user passwd|disable|enable NAME, "
+            "or user list [NAME]"},
+           {{"--config", "z", "user", "passwd"}, "user passwd needs exactly one NAME"},
+           {{"--config", "z", "user", "list", "a", "b"}, "user list takes at most one NAME"},
+           {{"--config", "z", "user", "disable", "ala", "--role", "operator"},
+            "--role and --cameras belong to user add"},
+           {{"--config", "z", "--check", "user", "enable", "ala"},
+            "--check cannot be combined with user enable"},
            {{"--config", "z", "frobnicate"}, "unknown command 'frobnicate'"},
            {{"--config", "z", "audit"}, "the audit command is: audit verify [--head ID:HASH]"},
            {{"--config", "z", "audit", "verify", "--head", short_head}, head_message},
@@ -299,6 +319,10 @@ TEST(CommandLine, Parses) {
   EXPECT_NE(err.str().find("usage: zaulekd"), std::string::npos);
 }
 
+// Test code only: libsodium's minimum Argon2id cost, so that logins take
+// microseconds. The daemon's floor is the configuration's (OWASP's minimum).
+constexpr crypto::HashCost kTestHashCost{8, 1};
+
 // The dispatcher against a real catalogue file and a fake clock.
 class DispatchTest : public ::testing::Test {
  protected:
@@ -309,7 +333,7 @@ class DispatchTest : public ::testing::Test {
     catalog_ = std::move(*c);
     audit_ = std::make_unique<AuditLog>(*catalog_, clock_);
     auth_ = std::make_unique<Auth>(*catalog_, *audit_, clock_, std::chrono::seconds{3600}, 3,
-                                   std::chrono::seconds{60});
+                                   std::chrono::seconds{60}, kTestHashCost);
     ctx_.catalog = catalog_.get();
     ctx_.audit = audit_.get();
     ctx_.auth = auth_.get();
@@ -317,10 +341,10 @@ class DispatchTest : public ::testing::Test {
     ctx_.clock = &clock_;
     register_routes(router_, ctx_);
     dispatcher_ = std::make_unique<Dispatcher>(router_, *auth_);
-    ASSERT_TRUE(
-        create_user(*catalog_, *audit_, "adam", Role::administrator, "adam-password", "test", ""));
-    ASSERT_TRUE(
-        create_user(*catalog_, *audit_, "olga", Role::operator_, "olga-password", "test", ""));
+    ASSERT_TRUE(create_user(*catalog_, *audit_, "adam", Role::administrator, "adam-password",
+                            kTestHashCost, "test", ""));
+    ASSERT_TRUE(create_user(*catalog_, *audit_, "olga", Role::operator_, "olga-password",
+                            kTestHashCost, "test", ""));
   }
 
   Outcome call(std::string method, std::string path, std::string body = {},

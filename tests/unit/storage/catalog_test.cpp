@@ -104,6 +104,36 @@ TEST(StorageMigrations, DataSurvivesUpgradeFromVersionOne) {
   EXPECT_EQ(u->role, Role::investigator);
 }
 
+// Migration 0011 gives sessions ids: a login from before stays valid.
+TEST(StorageMigrations, SessionsSurviveTheUpgradeToSessionIds) {
+  TempDir dir;
+  auto db = dir.path() / "zaulek.db";
+  ASSERT_TRUE(create_at_version(db, 10).ok());
+  FakeClock clock;
+  const auto now_ns = std::to_string(to_unix_ns(clock.realtime()));
+  const auto later_ns = std::to_string(to_unix_ns(clock.realtime() + 1h));
+  {
+    sqlite3* h = nullptr;
+    ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
+    const std::string sql =
+        "INSERT INTO users (id, name, role, password_hash, created_ns) VALUES (1, 'old', "
+        "'operator', 'h', 5); INSERT INTO sessions VALUES ('hash-a', 1, 'csrf', " +
+        now_ns + ", " + later_ns + "); INSERT INTO sessions VALUES ('hash-b', 1, 'csrf', " +
+        now_ns + ", " + later_ns + ");";
+    ASSERT_EQ(sqlite3_exec(h, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(h);
+  }
+  auto c = Catalog::open(db, clock);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  auto a = (*c)->find_session("hash-a");
+  auto b = (*c)->find_session("hash-b");
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_GE(a->id, 1);
+  EXPECT_NE(a->id, b->id);
+  EXPECT_EQ(a->remote, "");
+  EXPECT_EQ((*c)->list_user_sessions(1)->size(), 2u);
+}
+
 TEST(StorageMigrations, RefusesNewerDatabase) {
   TempDir dir;
   auto db = dir.path() / "zaulek.db";
@@ -292,6 +322,70 @@ TEST_F(StorageCatalogTest, SessionDeleteAndCascade) {
   EXPECT_TRUE(cat_->delete_session("t1").ok());  // idempotent logout
   ASSERT_TRUE(cat_->delete_user_sessions(a->id).ok());
   EXPECT_EQ(cat_->find_session("t2").error().kind, ErrorKind::not_found);
+}
+
+TEST_F(StorageCatalogTest, SessionsHaveIdsListAndEndByUser) {
+  auto a = cat_->add_user("alice", Role::operator_, "h");
+  auto b = cat_->add_user("bob", Role::operator_, "h");
+  ASSERT_TRUE(a.ok() && b.ok());
+  auto later = clock_.realtime() + 1h;
+  Session s1{"t1", a->id, "c", clock_.realtime(), later};
+  s1.remote = "127.0.0.2";
+  auto id1 = cat_->add_session(s1);
+  auto id2 = cat_->add_session({"t2", a->id, "c", clock_.realtime(), later});
+  auto id3 = cat_->add_session({"t3", a->id, "c", clock_.realtime(), later});
+  auto idb = cat_->add_session({"tb", b->id, "c", clock_.realtime(), later});
+  ASSERT_TRUE(id1.ok() && id2.ok() && id3.ok() && idb.ok());
+  EXPECT_LT(*id1, *id2);
+  auto found = cat_->find_session("t1");
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ(found->id, *id1);
+  EXPECT_EQ(found->remote, "127.0.0.2");
+  auto by_id = cat_->find_session_by_id(*id2);
+  ASSERT_TRUE(by_id.ok());
+  EXPECT_EQ(by_id->token_hash, "t2");
+  auto listed = cat_->list_user_sessions(a->id);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 3u);
+  EXPECT_EQ((*listed)[0].id, *id1);
+  // One by id; not_found twice.
+  ASSERT_TRUE(cat_->delete_session_by_id(*id2).ok());
+  EXPECT_EQ(cat_->delete_session_by_id(*id2).error().kind, ErrorKind::not_found);
+  EXPECT_EQ(cat_->find_session_by_id(*id2).error().kind, ErrorKind::not_found);
+  // All of a user's but one: the ids of those ended; bob's untouched.
+  auto ended = cat_->delete_user_sessions(a->id, *id1);
+  ASSERT_TRUE(ended.ok());
+  EXPECT_EQ(*ended, std::vector<std::int64_t>{*id3});
+  EXPECT_TRUE(cat_->find_session("t1").ok());
+  EXPECT_TRUE(cat_->find_session("tb").ok());
+  // A deleted id is never given again.
+  auto id4 = cat_->add_session({"t4", a->id, "c", clock_.realtime(), later});
+  ASSERT_TRUE(id4.ok());
+  EXPECT_GT(*id4, *idb);
+  // Expired sessions are neither found by id nor listed.
+  clock_.advance(2h);
+  EXPECT_EQ(cat_->find_session_by_id(*id1).error().kind, ErrorKind::not_found);
+  EXPECT_TRUE(cat_->list_user_sessions(a->id)->empty());
+}
+
+TEST_F(StorageCatalogTest, TheLastEnabledAdministratorCannotBeDisabled) {
+  auto a = cat_->add_user("adam", Role::administrator, "h");
+  auto o = cat_->add_user("olga", Role::operator_, "h");
+  ASSERT_TRUE(a.ok() && o.ok());
+  ASSERT_TRUE(cat_->set_user_disabled(o->id, true).ok());  // not an administrator
+  auto r = cat_->set_user_disabled(a->id, true);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::failed_precondition);
+  EXPECT_EQ(r.error().message,
+            "'adam' is the last enabled administrator; enable or add another first");
+  auto b = cat_->add_user("beata", Role::administrator, "h");
+  ASSERT_TRUE(b.ok());
+  ASSERT_TRUE(cat_->set_user_disabled(a->id, true).ok());
+  EXPECT_EQ(cat_->set_user_disabled(b->id, true).error().kind, ErrorKind::failed_precondition);
+  EXPECT_TRUE(cat_->set_user_disabled(a->id, true).ok());  // already disabled: no change
+  EXPECT_TRUE(cat_->set_user_disabled(a->id, false).ok());
+  EXPECT_TRUE(cat_->set_user_disabled(b->id, true).ok());
+  EXPECT_EQ(cat_->set_user_disabled(999, true).error().kind, ErrorKind::not_found);
 }
 
 TEST_F(StorageCatalogTest, SessionForUnknownUserIsNotFound) {
