@@ -168,6 +168,20 @@ def test_live_access_and_bad_input(make_daemon):
             ws = connect(d, token(d, user), a)
             init, _, media, _, _ = receive(ws, 2)
             ws.close()
+        # The console's messages mean nothing here: no hub stream to resume.
+        ws = connect(d, token(d, "olga"), a)
+        json.loads(ws.recv())
+        ws.send(json.dumps({"type": "resume", "after": 0}))
+        ws.send(json.dumps({"type": "ping"}))
+        texts = []
+        for _ in range(200):  # bounded: media segments in between
+            op, data = ws.recv_data()
+            if op == websocket.ABNF.OPCODE_TEXT:
+                texts.append(json.loads(data))
+                if texts[-1]["type"] == "pong":
+                    break
+        ws.close()
+        assert [t["type"] for t in texts] == ["error", "pong"], texts
         # sub: served from the main pull until a sub stream is pulled.
         ws = connect(d, token(d, "olga"), a, "sub")
         init, _, _, _, _ = receive(ws, 1)
