@@ -103,8 +103,8 @@ class FeedImpl final : public FeedSource, public std::enable_shared_from_this<Fe
   void post(std::function<void()> fn) override { asio::post(strand_, std::move(fn)); }
 
   FeedCounters counters() const override {
-    return {units_.load(), fragments_.load(), mux_errors_.load(), gop_overflows_.load(),
-            mux_cpu_ns_.load()};
+    return {units_.load(),         fragments_.load(),  mux_errors_.load(),
+            gop_overflows_.load(), mux_cpu_ns_.load(), timestamp_fixes_.load()};
   }
 
   void restart() override {
@@ -119,6 +119,15 @@ class FeedImpl final : public FeedSource, public std::enable_shared_from_this<Fe
     u->dts_ns = dts_ns;
     u->cts_ns = std::max<std::int64_t>(0, cts_ns);
     u->frame_ns = frame_ns > 0 ? frame_ns : 40'000'000;
+    // No stream reorders by more than its decoded picture buffer (16
+    // frames): a larger offset is the time line's guess at a PTS gap (the
+    // frame after a camera's pause), and presenting that frame seconds late
+    // would stall a player's clock; it gets the offset of the frame before.
+    if (u->cts_ns > 16 * u->frame_ns) {
+      u->cts_ns = last_cts_ns_;
+      ++timestamp_fixes_;
+    }
+    last_cts_ns_ = u->cts_ns;
     u->keyframe = keyframe;
     ++units_;
     asio::post(strand_, [self = shared_from_this(), u = std::move(u)]() mutable {
@@ -276,7 +285,8 @@ class FeedImpl final : public FeedSource, public std::enable_shared_from_this<Fe
   };
   GopCache<Frag> frags_;  // the same GOP as fragments (while watched)
   std::unique_ptr<Fmp4Muxer> muxer_;
-  UnitPtr held_;  // the last unit, muxed when the next arrives (see mux)
+  UnitPtr held_;                  // the last unit, muxed when the next arrives (see mux)
+  std::int64_t last_cts_ns_ = 0;  // the producer's (unit(), the recorder's strand)
   std::vector<std::uint8_t> params_;
   Format format_;
   Bytes init_;
@@ -288,7 +298,7 @@ class FeedImpl final : public FeedSource, public std::enable_shared_from_this<Fe
   bool stalled_ = false;
   bool ended_ = false;
   std::atomic<std::uint64_t> units_{0}, fragments_{0}, mux_errors_{0}, gop_overflows_{0},
-      mux_cpu_ns_{0};
+      mux_cpu_ns_{0}, timestamp_fixes_{0};
 };
 
 }  // namespace

@@ -64,8 +64,9 @@ struct FeedCounters {
   std::uint64_t units = 0;      // access units received from the ingest
   std::uint64_t fragments = 0;  // fragments made (only while watched)
   std::uint64_t mux_errors = 0;
-  std::uint64_t gop_overflows = 0;  // GOP dropped for its size
-  std::uint64_t mux_cpu_ns = 0;     // CPU time the muxer took (its thread's)
+  std::uint64_t gop_overflows = 0;    // GOP dropped for its size
+  std::uint64_t mux_cpu_ns = 0;       // CPU time the muxer took (its thread's)
+  std::uint64_t timestamp_fixes = 0;  // composition offsets past 16 frames, replaced
 };
 
 class Feed {
@@ -90,6 +91,7 @@ class FeedSource : public Feed {
   virtual void restart() = 0;
   // One access unit in decode order, byte-stream with its parameter sets in
   // front if it is a keyframe. dts_ns: continuous media time; cts_ns >= 0.
+  // Always from the same strand (the recorder's).
   virtual void unit(Codec codec, std::span<const std::uint8_t> au, std::int64_t dts_ns,
                     std::int64_t cts_ns, std::int64_t frame_ns, bool keyframe) = 0;
   virtual void end(const std::string& reason) = 0;

@@ -192,6 +192,7 @@ std::string LiveService::metrics_text() const {
       sum.mux_errors += fc.mux_errors;
       sum.gop_overflows += fc.gop_overflows;
       sum.mux_cpu_ns += fc.mux_cpu_ns;
+      sum.timestamp_fixes += fc.timestamp_fixes;
     }
   s += "# HELP zaulek_live_fragments_made_total Media segments muxed (once per stream, shared "
        "by its viewers).\n# TYPE zaulek_live_fragments_made_total counter\n";
@@ -206,6 +207,10 @@ std::string LiveService::metrics_text() const {
   s += "# HELP zaulek_live_gop_overflows_total GOPs too large to keep for new viewers.\n"
        "# TYPE zaulek_live_gop_overflows_total counter\n";
   s += "zaulek_live_gop_overflows_total " + std::to_string(sum.gop_overflows) + "\n";
+  s += "# HELP zaulek_live_timestamp_fixes_total Frames whose composition offset was past 16 "
+       "frames (a PTS gap), given the previous frame's.\n"
+       "# TYPE zaulek_live_timestamp_fixes_total counter\n";
+  s += "zaulek_live_timestamp_fixes_total " + std::to_string(sum.timestamp_fixes) + "\n";
   return s;
 }
 

@@ -226,6 +226,58 @@ def test_live_access_and_bad_input(make_daemon):
         wait_until("no feed", lambda: status(f"/api/v1/cameras/{a}/live", olga)[0] == 409, 30)
 
 
+def test_live_stall_resume_and_reconnect(make_daemon, tmp_path):
+    """The camera pauses: stall, then resumed; the camera drops the RTSP
+    session: the recorder reconnects and the same viewer's stream goes on,
+    decode times still increasing, every byte still decodable."""
+    d = make_daemon(extra_toml=CONFIG)
+    h = admin_headers(d)
+    with SimFleet(cameras=1, user=USER, password=PASSWORD) as sim:
+        cid = add_sim_camera(d, h, sim.cameras[0])
+        wait_recording(d, h, cid)
+        ws = connect(d, token(d, "olga"), cid)
+        try:
+            init, moov, media, _, _ = receive(ws, FPS)
+            sim.set_faults(0, rtsp_stall_ms=4000)
+            texts = []
+            for _ in range(10 * FPS):  # bounded: the frames before the pause
+                op, data = ws.recv_data()
+                if op == websocket.ABNF.OPCODE_TEXT:
+                    texts.append(json.loads(data)["type"])
+                    if texts[-1] == "resumed":
+                        break
+                else:
+                    media.append(data)
+            assert texts == ["stall", "resumed"], texts
+            sim.set_faults(0, rtsp_drop=True)
+            more = 0
+            for _ in range(20 * FPS):  # bounded: until 4 s of frames after the drop
+                op, data = ws.recv_data()
+                if op == websocket.ABNF.OPCODE_TEXT:
+                    texts.append(json.loads(data)["type"])
+                    continue
+                media.append(data)
+                more += 1
+                if more >= 4 * FPS:
+                    break
+        finally:
+            ws.close()
+        assert "init" not in texts, "the same format continues without a new init"
+        path = tmp_path / "reconnect.mp4"
+        path.write_bytes(moov + b"".join(media))
+        _, packets = ffprobe_packets(path)
+        assert len(packets) == len(media)
+        dts = [int(p["dts"]) for p in packets]
+        assert all(b > a for a, b in zip(dts, dts[1:])), "decode times increase across it"
+        rc, errors = ffmpeg_decode(path)
+        assert rc == 0 and errors == "", errors
+        restarts = requests.get(d.url(f"/api/v1/cameras/{cid}"), headers=h,
+                                timeout=10).json()["recording"]["restarts"]
+        fixes = metric(d, "zaulek_live_timestamp_fixes_total")
+        print(f"{len(media)} media segments over a pause and {restarts} reconnect(s); "
+              f"{fixes:.0f} composition offsets past 16 frames replaced")
+
+
 def raw_upgrade(d, token, cid, rcvbuf=None):
     """A WebSocket upgrade on a bare socket (the viewer reads only what the test says)."""
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
