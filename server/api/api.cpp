@@ -19,8 +19,8 @@
 #include "server/events/events.h"
 #include "server/events/notify.h"
 #include "server/http/dispatch.h"
-#include "server/live/snapshots.h"
 #include "server/live/live.h"
+#include "server/live/snapshots.h"
 #include "server/recording/recording.h"
 #include "server/security/users.h"
 
