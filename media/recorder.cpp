@@ -5,6 +5,7 @@
 // the state and the restart backoff.
 #include "media/recorder.h"
 
+#include "media/live/feed.h"
 #include "media/record/event_gate.h"
 #include "media/record/frame.h"
 #include "media/record/gst_ingest.h"
@@ -44,7 +45,8 @@ class RecorderImpl final : public Recorder,
         rng_(std::random_device{}()),
         gate_(cfg_.mode, cfg_.post_event),
         prebuf_(cfg_.pre_event, cfg_.pre_event_max_bytes),
-        segments_(cfg_) {
+        segments_(cfg_),
+        feed_(live::make_feed(io, clock, cfg_.id)) {
     stats_.state = "stopped";
   }
 
@@ -70,6 +72,7 @@ class RecorderImpl final : public Recorder,
       self->tick_timer_.cancel();
       self->retry_timer_.cancel();
       self->set_state("stopped", "");
+      self->feed_->end("recording stopped");
       if (done) done();
     });
   }
@@ -79,6 +82,8 @@ class RecorderImpl final : public Recorder,
       self->gate_.event(active, self->clock_.monotonic());
     });
   }
+
+  std::shared_ptr<live::Feed> live_feed() const override { return feed_; }
 
   void stats(std::function<void(const CameraStats&)> fn) override {
     asio::post(strand_, [self = shared_from_this(), fn = std::move(fn)] {
@@ -174,7 +179,14 @@ class RecorderImpl final : public Recorder,
     }
     write_pending(now);
     const std::int64_t pts_ns = timeline_.rtp_pts_ns(u.rtp_time, clock_rate_);
-    hold_back(time_frame(pts_ns, u.keyframe, wall_ns), u.keyframe);
+    const Timeline::Timed t = time_frame(pts_ns, u.keyframe, wall_ns);
+    // The live tap: the same unit, before the recording mode's gate (a
+    // camera recorded on events is watched all the time); one copy and a
+    // post, the muxing happens on the feed's strand.
+    std::span<const std::uint8_t> au = u.data;
+    if (u.keyframe) au = params_.fix(au, codec_, live_scratch_);
+    feed_->unit(codec_, au, t.media_ns, t.cts_ns, timeline_.frame_ns(), u.keyframe);
+    hold_back(t, u.keyframe);
     pending_.native = true;
     pending_.data.assign(u.data.begin(), u.data.end());
   }
@@ -330,6 +342,7 @@ class RecorderImpl final : public Recorder,
   void build() {
     ++generation_;
     timeline_.restart();
+    feed_->restart();
     // A new instance starts a new media time line: frames of the old one
     // cannot be mixed with it.
     pending_ = Frame{};
@@ -453,7 +466,9 @@ class RecorderImpl final : public Recorder,
   std::vector<std::uint8_t> joined_;
   std::vector<std::uint8_t> converted_;
   std::vector<std::uint8_t> scratch_;
+  std::vector<std::uint8_t> live_scratch_;
   CameraStats stats_;
+  std::shared_ptr<live::FeedSource> feed_;  // the native ingest's units, for live viewers
 };
 
 }  // namespace

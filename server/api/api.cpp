@@ -13,11 +13,13 @@
 #include "server/api/bookmarks.h"
 #include "server/api/cameras.h"
 #include "server/api/events.h"
+#include "server/api/live.h"
 #include "server/api/recordings.h"
 #include "server/api/snapshots.h"
 #include "server/events/events.h"
 #include "server/events/notify.h"
 #include "server/http/dispatch.h"
+#include "server/live/live.h"
 #include "server/live/snapshots.h"
 #include "server/recording/recording.h"
 #include "server/security/users.h"
@@ -151,6 +153,7 @@ Response metrics(ApiContext& ctx, Request&) {
   if (ctx.events) r.body += ctx.events->metrics_text();
   if (ctx.notify) r.body += ctx.notify->metrics_text();
   if (ctx.snapshots) r.body += ctx.snapshots->metrics_text();
+  if (ctx.live) r.body += ctx.live->metrics_text();
   r.body += camera_faults_metrics();  // zaulek_camera_faults_total{kind}
   return r;
 }
@@ -189,6 +192,7 @@ void register_routes(Router& router, ApiContext& ctx) {
   register_alarm_routes(router, ctx);
   register_notify_routes(router, ctx);
   register_bookmark_routes(router, ctx);
+  register_live_routes(router, ctx);
 }
 
 }  // namespace zaulek::server

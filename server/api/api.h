@@ -21,6 +21,7 @@ class AlarmRouter;       // server/alarms/alarms.h
 class EventService;      // server/events/events.h
 class NotifyConsumers;   // server/events/notify.h
 class Snapshots;         // server/live/snapshots.h
+class LiveService;       // server/live/live.h
 
 // Pointers, all set when serving; all null for --list-routes, which only
 // reads the table and never calls a handler.
@@ -38,6 +39,7 @@ struct ApiContext {
       nullptr;  // camera events (server/events/events.h): /metrics, read-your-writes
   NotifyConsumers* notify = nullptr;  // Basic Notification consumer (server/events/notify.h)
   Snapshots* snapshots = nullptr;     // camera snapshots (server/live/snapshots.h)
+  LiveService* live = nullptr;        // live view (server/live/live.h)
   std::string version;
   MonoTime started;
   bool tls = false;

@@ -27,6 +27,7 @@
 #include "server/http/routes.h"
 #include "server/http/server.h"
 #include "server/hub/hub.h"
+#include "server/live/live.h"
 #include "server/live/snapshots.h"
 #include "server/recording/recording.h"
 #include "server/run_contained.h"
@@ -162,6 +163,10 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
   }
   RecordingService recording(catalog, std::move(*recording_box), clock, recording_options(config));
   ctx.recording = &recording;
+  // Live view (server/live/live.h): the recorders' feeds, one pull per stream.
+  LiveService live([&recording](const std::string& id) { return recording.live_feed(id); },
+                   [&recording] { return recording.live_feeds(); });
+  ctx.live = &live;
   // Rules and alarms (server/alarms/alarms.h): fed by stored events and camera health.
   AlarmRouter alarms(ioc, catalog, &hub, &audit, clock, config.rules);
   // Events-mode recording: by every camera event, or by rules with record = true.
@@ -341,6 +346,7 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
     session_check_stopped = true;
     session_check.cancel();
     hub.shutdown();
+    live.shutdown();
     http.close_idle();
     // Whatever has not finished by then is cut off; once every connection
     // has closed the watchdog is cancelled and run() returns.

@@ -223,6 +223,16 @@ Outcome Dispatcher::prepare(Request& req, bool is_upgrade) const {
 
   if (route.websocket) {
     if (is_upgrade) {
+      // A route with a handler decides (404 for a camera one may not see)
+      // and names the source of its messages.
+      if (route.handler) {
+        Response r = route.handler(req);
+        if (!r.websocket) {
+          out.response = std::move(r);
+          return out;
+        }
+        out.source = std::move(r.websocket);
+      }
       out.upgrade = true;
       return out;
     }

@@ -22,6 +22,7 @@ struct Outcome {
   // From prepare(): every check passed and this route's handler (or its
   // deferred start) is still to run; null when `response` is the answer.
   const Route* pending = nullptr;
+  std::shared_ptr<WsSource> source;  // and feed it from this (null: the console's hub)
 };
 
 class Dispatcher {

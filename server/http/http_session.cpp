@@ -313,9 +313,10 @@ class HttpSession final : public Closable,
       bool batched = batch != r.query.end() && batch->second == "1";
       if constexpr (kIsTls<Stream>)
         start_websocket(std::move(stream_), sh_, std::move(*r.principal), r.remote,
-                        std::move(slot_), batched, std::move(req));
+                        std::move(slot_), batched, std::move(req), std::move(out.source));
       else
-        upgrade_on_lane(std::move(req), std::move(*r.principal), r.remote, batched);
+        upgrade_on_lane(std::move(req), std::move(*r.principal), r.remote, batched,
+                        std::move(out.source));
       // This session ends here; the WebSocket owns the connection now.
       return;
     }
@@ -327,7 +328,7 @@ class HttpSession final : public Closable,
   // The plain socket moves to a lane (its descriptor rewrapped with the
   // lane's executor), and the WebSocket starts there.
   void upgrade_on_lane(http::request<http::string_body> req, Principal principal,
-                       const std::string& client, bool batched) {
+                       const std::string& client, bool batched, std::shared_ptr<WsSource> source) {
     tcp::socket socket = stream_.release_socket();
     const Lane& lane = sh_.lane();
     beast::error_code ec;
@@ -338,7 +339,7 @@ class HttpSession final : public Closable,
       return;  // `socket` closes it
     }
     start_websocket(LaneSocket(lane, protocol, fd), lane, sh_, std::move(principal), client,
-                    std::move(slot_), batched, std::move(req));
+                    std::move(slot_), batched, std::move(req), std::move(source));
   }
 
   void observe(const std::string& route, const std::string& method, int status,

@@ -55,11 +55,37 @@ struct Request {
   }
 };
 
+// A WebSocket route other than the console's (/api/v1/ws) hands the
+// transport a source of messages (server/live: a live view). The transport
+// (server/http/ws_session.cpp) accepts the upgrade, then calls open() with
+// its side; no Beast types cross.
+class WsPeer {
+ public:
+  virtual ~WsPeer() = default;
+  // Any thread: queue one message. The source keeps its own bound: it sends
+  // again only after written() (a few control messages may go ahead).
+  virtual void send(std::shared_ptr<const std::string> message, bool binary) = 0;
+  virtual void close(std::string reason) = 0;
+};
+class WsSource {
+ public:
+  virtual ~WsSource() = default;
+  // The upgrade is done. From the transport's strand; must not block.
+  virtual void open(std::shared_ptr<WsPeer> peer) = 0;
+  // One message given to send() has been written to the socket.
+  virtual void written() = 0;
+  // The connection is gone; nothing more will be written.
+  virtual void closed() = 0;
+};
+
 struct Response {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+  // A WebSocket route's handler: take the upgrade, with this source (set
+  // only by such a handler; then status, body and headers are unused).
+  std::shared_ptr<WsSource> websocket;
 };
 
 // {"error":{"code":code,"message":message}}

@@ -82,6 +82,9 @@ constexpr std::size_t kMaxWsMessageIn = 64 * 1024;
 // a console that reads has one or two; past this it is sending without
 // reading, and is closed.
 constexpr std::size_t kMaxWsReplies = 64;
+// A route's source (WsSource) writes one media message at a time plus a
+// few control ones; more than this unwritten is a source bug: closed.
+constexpr std::size_t kMaxWsSourceQueue = 64;
 constexpr int kWsSendBuffer = 64 * 1024;
 
 class Closable {
@@ -250,13 +253,15 @@ inline bool is_loopback(const net::ip::address& a) {
   return a.is_loopback();
 }
 
+// media-src blob: a live view plays through a MediaSource's object URL.
 template <class Fields>
 void security_headers(Fields& f, bool no_store, bool tls) {
   f.set("X-Content-Type-Options", "nosniff");
   f.set("Referrer-Policy", "no-referrer");
   f.set("X-Frame-Options", "DENY");
   f.set("Content-Security-Policy",
-        "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+        "default-src 'self'; media-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; "
+        "form-action 'self'");
   if (no_store) f.set(http::field::cache_control, "no-store");
   if (tls) f.set("Strict-Transport-Security", "max-age=31536000");
   f.set(http::field::server, "zaulekd");

@@ -21,10 +21,12 @@ class WsSession final : public HubSubscriber,
  public:
   // `lane`: the strand of `stream`'s executor when it is one of sh.lanes.
   WsSession(Stream&& stream, Shared& sh, Principal principal, std::string remote,
-            std::unique_ptr<ConnectionSlot> slot, bool batch, const Lane* lane = nullptr)
+            std::unique_ptr<ConnectionSlot> slot, bool batch, const Lane* lane = nullptr,
+            std::shared_ptr<WsSource> source = nullptr)
       : ws_(std::move(stream)),
+        source_(std::move(source)),
         lane_(lane),
-        batch_(batch),
+        batch_(batch && !source_),
         sh_(sh),
         principal_(std::move(principal)),
         remote_(std::move(remote)),
@@ -60,6 +62,29 @@ class WsSession final : public HubSubscriber,
   }
 
   const Lane* lane() const override { return lane_; }
+
+  // The source's side of this session (WsPeer): posts to the session.
+  class Peer final : public WsPeer {
+   public:
+    explicit Peer(std::weak_ptr<WsSession> s) : s_(std::move(s)) {}
+    void send(std::shared_ptr<const std::string> message, bool binary) override {
+      auto s = s_.lock();
+      if (!s) return;
+      net::post(s->ws_.get_executor(), [s, message = std::move(message), binary]() mutable {
+        s->enqueue(std::move(message), Origin::source, binary);
+      });
+    }
+    void close(std::string reason) override {
+      auto s = s_.lock();
+      if (!s) return;
+      net::post(s->ws_.get_executor(), [s, reason = std::move(reason)] {
+        s->close_with(websocket::close_code::normal, reason);
+      });
+    }
+
+   private:
+    std::weak_ptr<WsSession> s_;
+  };
   void deliver_here(const SharedMessage& message) override { enqueue(message, Origin::hub); }
 
   void going_away() override {
@@ -81,6 +106,10 @@ class WsSession final : public HubSubscriber,
       return;
     }
     spdlog::info("ws: '{}' connected from {}", principal_.name, remote_);
+    if (source_) {
+      source_->open(std::make_shared<Peer>(this->weak_from_this()));
+      return do_read();
+    }
     // The stream of this session's audience: its role and visible cameras.
     sh_.hub.subscribe(
         this->weak_from_this(), Audience{principal_.role, visible_cameras(principal_)},
@@ -145,6 +174,8 @@ class WsSession final : public HubSubscriber,
     auto type = j.find("type");
     if (type == j.end() || !type->is_string()) return send_error("message has no string 'type'");
     if (*type == "ping") return send_control({{"type", "pong"}});
+    // A source's session has no hub stream: nothing to resume from.
+    if (source_) return send_error("unknown message type");
     if (*type == "resume") {
       auto after = j.find("after");
       if (after == j.end() || !after->is_number_unsigned())
@@ -180,9 +211,16 @@ class WsSession final : public HubSubscriber,
   // live ones by the queue (a console that does not keep up), the replies
   // to the console's own messages by kMaxWsReplies unsent (a console that
   // sends without reading), a replay by one resume at a time.
-  enum class Origin { hub, reply, replay };
-  void enqueue(SharedMessage message, Origin origin) {
+  enum class Origin { hub, reply, replay, source };
+  void enqueue(SharedMessage message, Origin origin, bool binary = false) {
     if (closing_) return;
+    // A source bounds what it sends (one write at a time); this is its backstop.
+    if (origin == Origin::source && sources_queued_ >= kMaxWsSourceQueue) {
+      spdlog::warn("ws: '{}' from {}: source sent {} unwritten messages; closing", principal_.name,
+                   remote_, sources_queued_);
+      close_with(websocket::close_code::policy_error, "too slow");
+      return;
+    }
     if (origin == Origin::hub && queue_.size() >= kMaxWsQueue &&
         (queue_.size() >= kMaxWsQueueHard || console_not_reading())) {
       ++sh_.metrics.ws_overflow_closes;
@@ -200,7 +238,9 @@ class WsSession final : public HubSubscriber,
     }
     bool reply = origin == Origin::reply;
     replies_queued_ += reply;
-    queue_.push_back({std::move(message), reply});
+    bool from_source = origin == Origin::source;
+    sources_queued_ += from_source;
+    queue_.push_back({std::move(message), reply, binary, from_source});
     if (!writing_) do_write();
   }
 
@@ -244,6 +284,7 @@ class WsSession final : public HubSubscriber,
           net::buffer(batch_buf_),
           beast::bind_front_handler(&WsSession::on_write, this->shared_from_this()));
     }
+    ws_.text(!queue_.front().binary);
     ws_.async_write(net::buffer(*queue_.front().message),
                     beast::bind_front_handler(&WsSession::on_write, this->shared_from_this()));
   }
@@ -258,8 +299,14 @@ class WsSession final : public HubSubscriber,
       return;
     }
     auto sent = queue_.begin() + static_cast<std::ptrdiff_t>(std::min(in_flight_, queue_.size()));
-    for (auto it = queue_.begin(); it != sent; ++it) replies_queued_ -= it->reply;
+    std::size_t from_source = 0;
+    for (auto it = queue_.begin(); it != sent; ++it) {
+      replies_queued_ -= it->reply;
+      from_source += it->source;
+    }
+    sources_queued_ -= from_source;
     queue_.erase(queue_.begin(), sent);
+    for (std::size_t i = 0; i < from_source && !closing_; ++i) source_->written();
     in_flight_ = 0;
     if (pending_close_) return start_close();
     do_write();
@@ -275,7 +322,11 @@ class WsSession final : public HubSubscriber,
                                       writing_ ? std::min(in_flight_, queue_.size()) : 0),
                  queue_.end());
     replies_queued_ = 0;
-    for (const auto& q : queue_) replies_queued_ += q.reply;
+    sources_queued_ = 0;
+    for (const auto& q : queue_) {
+      replies_queued_ += q.reply;
+      sources_queued_ += q.source;
+    }
     close_reason_ = websocket::close_reason(code, reason);
     // A peer that stops reading would hold the write (and so the close)
     // forever: give it a grace period, then drop the connection.
@@ -308,10 +359,13 @@ class WsSession final : public HubSubscriber,
     close_timer_.cancel();
     expiry_timer_.cancel();
     if (stream_ != 0) sh_.hub.unsubscribe(this, stream_);
+    if (source_) source_->closed();
     spdlog::info("ws: '{}' from {} disconnected", principal_.name, remote_);
   }
 
   websocket::stream<Stream> ws_;
+  std::shared_ptr<WsSource> source_;  // a route's messages instead of the hub's
+  std::size_t sources_queued_ = 0;    // of queue_
   const Lane* lane_;
   const bool batch_;           // the console asked for array frames (?batch=1)
   std::size_t in_flight_ = 0;  // queue_ messages in the write in flight
@@ -325,7 +379,9 @@ class WsSession final : public HubSubscriber,
   beast::flat_buffer in_;
   struct Queued {
     SharedMessage message;
-    bool reply;  // an answer to the console's own message
+    bool reply;           // an answer to the console's own message
+    bool binary = false;  // a source's binary message
+    bool source = false;  // from source_
   };
   std::deque<Queued> queue_;
   std::size_t replies_queued_ = 0;  // of queue_
@@ -344,18 +400,19 @@ class WsSession final : public HubSubscriber,
 
 void start_websocket(TlsStream&& stream, Shared& sh, Principal principal, std::string remote,
                      std::unique_ptr<ConnectionSlot> slot, bool batch,
-                     http::request<http::string_body> req) {
+                     http::request<http::string_body> req, std::shared_ptr<WsSource> source) {
   std::make_shared<WsSession<TlsStream>>(std::move(stream), sh, std::move(principal),
-                                         std::move(remote), std::move(slot), batch)
+                                         std::move(remote), std::move(slot), batch, nullptr,
+                                         std::move(source))
       ->run(std::move(req));
 }
 
 void start_websocket(LaneSocket&& socket, const Lane& lane, Shared& sh, Principal principal,
                      std::string remote, std::unique_ptr<ConnectionSlot> slot, bool batch,
-                     http::request<http::string_body> req) {
-  auto ws =
-      std::make_shared<WsSession<LaneSocket>>(std::move(socket), sh, std::move(principal),
-                                              std::move(remote), std::move(slot), batch, &lane);
+                     http::request<http::string_body> req, std::shared_ptr<WsSource> source) {
+  auto ws = std::make_shared<WsSession<LaneSocket>>(std::move(socket), sh, std::move(principal),
+                                                    std::move(remote), std::move(slot), batch,
+                                                    &lane, std::move(source));
   net::post(lane, [ws, req = std::move(req)]() mutable { ws->run(std::move(req)); });
 }
 

@@ -487,6 +487,19 @@ void RecordingService::on_state(const std::string& id, std::uint64_t serial,
   });
 }
 
+std::shared_ptr<media::live::Feed> RecordingService::live_feed(const std::string& camera_id) const {
+  std::lock_guard lock(recorder_ids_mu_);
+  auto it = live_feeds_.find(camera_id);
+  return it == live_feeds_.end() ? nullptr : it->second;
+}
+
+std::vector<std::shared_ptr<media::live::Feed>> RecordingService::live_feeds() const {
+  std::lock_guard lock(recorder_ids_mu_);
+  std::vector<std::shared_ptr<media::live::Feed>> out;
+  for (const auto& [id, f] : live_feeds_) out.push_back(f);
+  return out;
+}
+
 void RecordingService::count_states() {
   int recording = 0, backoff = 0;
   for (const auto& [id, st] : states_) {
@@ -497,7 +510,11 @@ void RecordingService::count_states() {
   {
     std::lock_guard lock(recorder_ids_mu_);
     recorder_ids_.clear();
-    for (const auto& [id, e] : recorders_) recorder_ids_.insert(id);
+    live_feeds_.clear();
+    for (const auto& [id, e] : recorders_) {
+      recorder_ids_.insert(id);
+      if (e.recorder) live_feeds_[id] = e.recorder->live_feed();
+    }
   }
   n_recording_ = recording;
   n_backoff_ = backoff;

@@ -131,6 +131,12 @@ class RecordingService {
   // post_event after it). zaulekd calls it from EventsOptions::on_published.
   void on_events(const std::vector<storage::Event>& events);
 
+  // The live feed of the camera's recorder (its main stream, the same pull;
+  // media/live/feed.h), or null when it has none. Any thread; does not block.
+  std::shared_ptr<media::live::Feed> live_feed(const std::string& camera_id) const;
+  // Every recorder's live feed (for live view's /metrics).
+  std::vector<std::shared_ptr<media::live::Feed>> live_feeds() const;
+
   // Prometheus text lines (zaulek_recording_*, zaulek_retention_*).
   std::string metrics_text() const;
 
@@ -212,6 +218,7 @@ class RecordingService {
   // to strand_ (every camera event passes there). Written on strand_.
   mutable std::mutex recorder_ids_mu_;
   std::set<std::string> recorder_ids_;
+  std::map<std::string, std::shared_ptr<media::live::Feed>> live_feeds_;  // of recorders_
 };
 
 }  // namespace zaulek::server
