@@ -450,7 +450,9 @@ TEST_F(DispatchTest, DeferredRoutesAreAuthorizedThenHandedBack) {
   });
   EXPECT_EQ(replies, 1);
   EXPECT_EQ(got.status, 503);
-  EXPECT_EQ(code(Outcome{got}), "unavailable");
+  Outcome answered;
+  answered.response = got;
+  EXPECT_EQ(code(answered), "unavailable");
 }
 
 TEST_F(DispatchTest, CookieNeedsCsrfForStateChanges) {
