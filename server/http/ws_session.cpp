@@ -107,7 +107,12 @@ class WsSession final : public HubSubscriber,
     }
     spdlog::info("ws: '{}' connected from {}", principal_.name, remote_);
     if (source_) {
+      // No hub messages, but the socket ends with its login session.
+      sh_.hub.watch(
+          this->weak_from_this(),
+          SessionUser{principal_.user_id, principal_.authenticated, principal_.session_id});
       source_->open(std::make_shared<Peer>(this->weak_from_this()));
+      watch_expiry();
       return do_read();
     }
     // The stream of this session's audience: its role and visible cameras.
@@ -359,7 +364,10 @@ class WsSession final : public HubSubscriber,
     close_timer_.cancel();
     expiry_timer_.cancel();
     if (stream_ != 0) sh_.hub.unsubscribe(this, stream_);
-    if (source_) source_->closed();
+    if (source_) {
+      sh_.hub.unwatch(this);
+      source_->closed();
+    }
     spdlog::info("ws: '{}' from {} disconnected", principal_.name, remote_);
   }
 

@@ -179,60 +179,51 @@ void Hub::subscribe(std::weak_ptr<HubSubscriber> subscriber, Audience audience, 
     std::sort(c.begin(), c.end());
     c.erase(std::unique(c.begin(), c.end()), c.end());
   }
-  boost::asio::post(strand_, [this, subscriber = std::move(subscriber),
-                              audience = std::move(audience), user,
-                              done = std::move(done)]() mutable {
-    if (stopped_) {
-      if (auto s = subscriber.lock()) s->going_away();
-      return;
-    }
-    // Authenticated before the user's sessions were closed: its audience
-    // may be the old one.
-    if (auto c = closed_users_.find(user.user_id);
-        c != closed_users_.end() && user.authenticated != std::chrono::steady_clock::time_point{} &&
-        user.authenticated <= c->second.first) {
-      if (auto s = subscriber.lock()) s->revoked(c->second.second);
-      return;
-    }
-    if (auto c = closed_sessions_.find(user.session_id);
-        user.session_id != 0 && c != closed_sessions_.end()) {
-      if (auto s = subscriber.lock()) s->revoked(c->second);
-      return;
-    }
-    Stream* stream = audience.cameras ? nullptr : find(role_stream(audience.role));
-    if (!stream) {
-      drop_idle(clock_.monotonic(), false);
-      for (auto& s : streams_)
-        if (s->audience == audience) stream = s.get();
-    }
-    if (!stream) {
-      if (streams_.size() - 3 >= max_streams_) {
-        Subscription refused;
-        refused.refused = "too many distinct camera sets (" + std::to_string(max_streams_) +
-                          " streams); try again later";
-        done(std::move(refused));
-        return;
-      }
-      auto s = std::make_unique<Stream>();
-      s->id = next_id_++;
-      s->audience = std::move(audience);
-      // Never below a seq any stream gave out (see hub.h).
-      s->seq = published_;
-      stream = s.get();
-      streams_.push_back(std::move(s));
-      streams_count_ = streams_.size();
-    }
-    const Lane* lane = nullptr;
-    if (auto sp = subscriber.lock()) lane = sp->lane();
-    stream->subscribers.push_back({std::move(subscriber), user.user_id, user.session_id, lane});
-    ++sessions_;
-    subscribers_changed(*stream, clock_.monotonic());
-    Subscription ok;
-    ok.ok = true;
-    ok.stream = stream->id;
-    ok.last_seq = stream->seq;
-    done(std::move(ok));
-  });
+  boost::asio::post(
+      strand_, [this, subscriber = std::move(subscriber), audience = std::move(audience), user,
+                done = std::move(done)]() mutable {
+        if (stopped_) {
+          if (auto s = subscriber.lock()) s->going_away();
+          return;
+        }
+        if (auto why = closed_reason(user); !why.empty()) {
+          if (auto s = subscriber.lock()) s->revoked(std::move(why));
+          return;
+        }
+        Stream* stream = audience.cameras ? nullptr : find(role_stream(audience.role));
+        if (!stream) {
+          drop_idle(clock_.monotonic(), false);
+          for (auto& s : streams_)
+            if (s->audience == audience) stream = s.get();
+        }
+        if (!stream) {
+          if (streams_.size() - 3 >= max_streams_) {
+            Subscription refused;
+            refused.refused = "too many distinct camera sets (" + std::to_string(max_streams_) +
+                              " streams); try again later";
+            done(std::move(refused));
+            return;
+          }
+          auto s = std::make_unique<Stream>();
+          s->id = next_id_++;
+          s->audience = std::move(audience);
+          // Never below a seq any stream gave out (see hub.h).
+          s->seq = published_;
+          stream = s.get();
+          streams_.push_back(std::move(s));
+          streams_count_ = streams_.size();
+        }
+        const Lane* lane = nullptr;
+        if (auto sp = subscriber.lock()) lane = sp->lane();
+        stream->subscribers.push_back({std::move(subscriber), user.user_id, user.session_id, lane});
+        ++sessions_;
+        subscribers_changed(*stream, clock_.monotonic());
+        Subscription ok;
+        ok.ok = true;
+        ok.stream = stream->id;
+        ok.last_seq = stream->seq;
+        done(std::move(ok));
+      });
 }
 
 void Hub::subscribe(std::weak_ptr<HubSubscriber> subscriber, Role role,
@@ -281,6 +272,9 @@ void Hub::close_user(std::int64_t user_id, std::string reason) {
       for (auto& sub : s->subscribers)
         if (sub.user_id == user_id)
           if (auto p = sub.ptr.lock()) p->revoked(reason);
+    for (auto& w : watchers_)
+      if (w.user_id == user_id)
+        if (auto p = w.ptr.lock()) p->revoked(reason);
   });
 }
 
@@ -298,6 +292,42 @@ void Hub::close_session(std::int64_t session_id, std::string reason) {
       for (auto& sub : s->subscribers)
         if (sub.session_id == session_id)
           if (auto p = sub.ptr.lock()) p->revoked(reason);
+    for (auto& w : watchers_)
+      if (w.session_id == session_id)
+        if (auto p = w.ptr.lock()) p->revoked(reason);
+  });
+}
+
+std::string Hub::closed_reason(const SessionUser& user) const {
+  // Authenticated before the user's sessions were closed: its audience may
+  // be the old one.
+  if (auto c = closed_users_.find(user.user_id);
+      c != closed_users_.end() && user.authenticated != std::chrono::steady_clock::time_point{} &&
+      user.authenticated <= c->second.first)
+    return c->second.second;
+  if (auto c = closed_sessions_.find(user.session_id);
+      user.session_id != 0 && c != closed_sessions_.end())
+    return c->second;
+  return {};
+}
+
+void Hub::watch(std::weak_ptr<HubSubscriber> socket, SessionUser user) {
+  boost::asio::post(strand_, [this, socket = std::move(socket), user] {
+    auto s = socket.lock();
+    if (!s) return;
+    if (stopped_) return s->going_away();
+    if (auto why = closed_reason(user); !why.empty()) return s->revoked(std::move(why));
+    std::erase_if(watchers_, [](const Subscriber& w) { return w.ptr.expired(); });
+    watchers_.push_back({socket, user.user_id, user.session_id, nullptr});
+  });
+}
+
+void Hub::unwatch(const HubSubscriber* socket) {
+  boost::asio::post(strand_, [this, socket] {
+    std::erase_if(watchers_, [socket](const Subscriber& w) {
+      auto sp = w.ptr.lock();
+      return !sp || sp.get() == socket;
+    });
   });
 }
 
@@ -316,6 +346,9 @@ void Hub::open_sessions(std::function<void(std::vector<std::int64_t>)> done) {
 void Hub::shutdown() {
   boost::asio::post(strand_, [this] {
     stopped_ = true;
+    for (auto& w : watchers_)
+      if (auto sub = w.ptr.lock()) sub->going_away();
+    watchers_.clear();
     for (auto& s : streams_) {
       for (auto& w : s->subscribers)
         if (auto sub = w.ptr.lock()) sub->going_away();

@@ -175,6 +175,12 @@ class Hub {
   // authenticated just before the session ended). The hub remembers the
   // last kClosedSessions closed ids for that.
   void close_session(std::int64_t session_id, std::string reason);
+  // A socket that takes no hub messages (a live view) but ends with its
+  // login session all the same: close_user, close_session and shutdown reach
+  // it as they reach subscribers; a session already closed is refused at
+  // once (revoked). unwatch when the socket closes.
+  void watch(std::weak_ptr<HubSubscriber> socket, SessionUser user);
+  void unwatch(const HubSubscriber* socket);
   static constexpr std::size_t kClosedSessions = 4096;
   // The login sessions (ids, each once) that have a subscriber now; `done`
   // runs on the hub's strand: it must only post.
@@ -247,6 +253,9 @@ class Hub {
   // kClosedSessions. A session id is never reused (storage AUTOINCREMENT).
   std::unordered_map<std::int64_t, std::string> closed_sessions_;
   std::deque<std::int64_t> closed_order_;
+  std::vector<Subscriber> watchers_;  // watch(): no lane, no stream
+  // The reason `user` may not (or no longer) keep a socket open; empty if it may.
+  std::string closed_reason(const SessionUser& user) const;
   std::uint64_t next_id_ = 4;
   std::chrono::steady_clock::time_point last_sweep_{};
   std::chrono::steady_clock::time_point last_prune_{};

@@ -226,6 +226,54 @@ def test_live_access_and_bad_input(make_daemon):
         wait_until("no feed", lambda: status(f"/api/v1/cameras/{a}/live", olga)[0] == 409, 30)
 
 
+def close_frame(ws, limit_s=20):
+    """Reads past media until the server's close frame: (code, reason)."""
+    deadline = time.monotonic() + limit_s
+    ws.settimeout(2)
+    while time.monotonic() < deadline:
+        try:
+            op, data = ws.recv_data(control_frame=True)
+        except websocket.WebSocketTimeoutException:
+            continue
+        if op == websocket.ABNF.OPCODE_CLOSE:
+            return int.from_bytes(data[:2], "big"), data[2:].decode()
+    raise AssertionError(f"not closed within {limit_s} s")
+
+
+def test_live_viewers_end_with_their_session(make_daemon):
+    """A live socket takes no hub messages, yet it ends with its login
+    session like a console: at logout (only that token's) and when the
+    user is disabled (docs/events.md's close reasons)."""
+    d = make_daemon(extra_toml=CONFIG)
+    h = admin_headers(d)
+    with SimFleet(cameras=1, user=USER, password=PASSWORD) as sim:
+        a = add_sim_camera(d, h, sim.cameras[0])
+        wait_recording(d, h, a)
+        first, second = token(d, "olga"), token(d, "olga")
+        ws1, ws2 = connect(d, first, a), connect(d, second, a)
+        receive(ws1, 1)
+        receive(ws2, 1)
+        r = requests.post(d.url("/api/v1/auth/logout"),
+                          headers={"Authorization": "Bearer " + first}, timeout=10)
+        assert r.status_code in (200, 204), r.text
+        assert close_frame(ws1) == (1008, "logged out")
+        media = 0  # the other token's viewer goes on
+        for _ in range(30):  # bounded: control messages in between
+            op, data = ws2.recv_data()
+            media += op == websocket.ABNF.OPCODE_BINARY and data[4:8] == b"moof"
+            if media >= 2:
+                break
+        assert media >= 2, media
+        users = requests.get(d.url("/api/v1/users"), headers=h, timeout=10).json()["users"]
+        olga = next(u["id"] for u in users if u["name"] == "olga")
+        r = requests.patch(d.url(f"/api/v1/users/{olga}"), headers=h, json={"disabled": True},
+                           timeout=10)
+        assert r.status_code == 200, r.text
+        assert close_frame(ws2) == (1008, "account disabled")
+        ws1.close()
+        ws2.close()
+
+
 def test_live_stall_resume_and_reconnect(make_daemon, tmp_path):
     """The camera pauses: stall, then resumed; the camera drops the RTSP
     session: the recorder reconnects and the same viewer's stream goes on,
