@@ -337,6 +337,8 @@ void Hub::open_sessions(std::function<void(std::vector<std::int64_t>)> done) {
     for (auto& s : streams_)
       for (auto& sub : s->subscribers)
         if (sub.session_id != 0) ids.push_back(sub.session_id);
+    for (auto& w : watchers_)
+      if (w.session_id != 0 && !w.ptr.expired()) ids.push_back(w.session_id);
     std::sort(ids.begin(), ids.end());
     ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
     done(std::move(ids));
