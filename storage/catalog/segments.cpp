@@ -25,12 +25,12 @@ namespace {
 constexpr const char* kOverlapSql =
     "SELECT * FROM segments WHERE camera_id = ?1 AND start_ns >= ?2 - ?5 AND start_ns < ?3 "
     "AND end_ns > ?2 AND state != 'deleting' ORDER BY start_ns LIMIT ?4";
-// segment_ranges (migration 0011): the range that may reach past `at` is the
+// segment_ranges (migration 0012): the range that may reach past `at` is the
 // last one starting at or before it (ranges are disjoint); later ones start after.
 #define ZAULEK_RANGES_FROM(at)                                                          \
   " camera_id = ?1 AND start_ns >= coalesce((SELECT start_ns FROM segment_ranges WHERE" \
   " camera_id = ?1 AND start_ns <= " at " ORDER BY start_ns DESC LIMIT 1), " at ") "
-// The fold that makes ranges (the same as migration 0011's), over one
+// The fold that makes ranges (the same as migration 0012's), over one
 // camera's live segments starting in [?2, ?3].
 constexpr const char* kRefoldSql =
     "INSERT INTO segment_ranges (camera_id, start_ns, end_ns, segments) "
@@ -419,12 +419,13 @@ Status SqliteCatalog::leave_range(const SegmentWhere& x, std::int64_t id) {
                             x.camera_id, a);
       !d)
     return d;
-  // Live segments before x in fold order.
-  constexpr const char* kBefore =
-      " FROM segments WHERE camera_id = ?1 AND start_ns >= ?2 AND start_ns <= ?3 "
-      "AND state != 'deleting' AND (start_ns < ?3 OR id < ?4)";
+    // Live segments before x in fold order (literals: the statement cache
+    // keys on the SQL's address).
+#define ZAULEK_BEFORE_X                                                        \
+  " FROM segments WHERE camera_id = ?1 AND start_ns >= ?2 AND start_ns <= ?3 " \
+  "AND state != 'deleting' AND (start_ns < ?3 OR id < ?4)"
   auto prefix_end = sql::query_one(
-      *writer_, (std::string("SELECT max(end_ns) AS m") + kBefore).c_str(),
+      *writer_, "SELECT max(end_ns) AS m" ZAULEK_BEFORE_X,
       [](const sql::Stmt& st) -> std::optional<std::int64_t> {
         if (st.is_null("m")) return std::nullopt;
         return st.int64("m");
@@ -459,7 +460,7 @@ Status SqliteCatalog::leave_range(const SegmentWhere& x, std::int64_t id) {
   if (groups.empty()) return {};  // x was the range's only segment
   if (prefix && groups.size() > 1) {
     auto cp = sql::query_one(
-        *writer_, (std::string("SELECT count(*) AS n") + kBefore).c_str(),
+        *writer_, "SELECT count(*) AS n" ZAULEK_BEFORE_X,
         [](const sql::Stmt& st) { return st.int64("n"); }, x.camera_id, a, x.start_ns, id);
     if (!cp) return cp.error();
     groups.front().count += cp->value_or(0);

@@ -83,12 +83,12 @@ TEST(StorageMigrations, UpgradesEveryOlderSchema) {
   }
 }
 
-// Migration 0011 folds the segments already indexed into segment_ranges:
+// Migration 0012 folds the segments already indexed into segment_ranges:
 // two cameras, touching, overlapping, gapped, zero-length and deleting rows.
 TEST(StorageMigrations, SegmentRangesAreBuiltFromExistingSegments) {
   TempDir dir;
   auto db = dir.path() / "zaulek.db";
-  ASSERT_TRUE(create_at_version(db, 10).ok());
+  ASSERT_TRUE(create_at_version(db, 11).ok());
   {
     sqlite3* h = nullptr;
     ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);

@@ -1,4 +1,4 @@
-// The timeline read from the kept ranges (segment_ranges, migration 0011)
+// The timeline read from the kept ranges (segment_ranges, migration 0012)
 // against the fold of the segments it replaced, on random footage: gaps,
 // overlaps, zero-length segments, open segments that grow or shrink when
 // closed, retention under holds, and rows dropped without a file.
@@ -21,7 +21,7 @@ constexpr std::int64_t kSec = 1'000'000'000;
 constexpr std::int64_t kMin = 60 * kSec;
 constexpr std::int64_t kDay = 86400 * kSec;
 
-// The fold the catalogue did before migration 0011, over a model of the rows.
+// The fold the catalogue did before migration 0012, over a model of the rows.
 Timeline reference(const std::map<std::int64_t, Segment>& rows, const std::string& camera,
                    std::int64_t from, std::int64_t to, std::int64_t tolerance) {
   std::vector<Segment> live;
