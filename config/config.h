@@ -66,6 +66,11 @@ struct Storage {
   std::filesystem::path secret_key_file() const {
     return key_file ? *key_file : path / "secret.key";
   }
+  // The evidence signing key (Ed25519) lives beside the secret box key, under
+  // the same rules (0600, refused if others may read it).
+  std::filesystem::path signing_key_file() const {
+    return secret_key_file().parent_path() / "signing.key";
+  }
 };
 
 struct Retention {

@@ -14,6 +14,7 @@
 #include "server/api/cameras.h"
 #include "server/api/events.h"
 #include "server/api/live.h"
+#include "server/api/keys.h"
 #include "server/api/recordings.h"
 #include "server/api/snapshots.h"
 #include "server/events/events.h"
@@ -193,6 +194,7 @@ void register_routes(Router& router, ApiContext& ctx) {
   register_notify_routes(router, ctx);
   register_bookmark_routes(router, ctx);
   register_live_routes(router, ctx);
+  register_key_routes(router, ctx);
 }
 
 }  // namespace zaulek::server

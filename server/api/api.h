@@ -13,6 +13,10 @@
 #include "server/security/auth.h"
 #include "storage/catalog.h"
 
+namespace zaulek::evidence {
+class SigningKey;  // evidence/signing_key.h
+}
+
 namespace zaulek::server {
 
 class Cameras;           // server/cameras/cameras.h
@@ -40,6 +44,7 @@ struct ApiContext {
   NotifyConsumers* notify = nullptr;  // Basic Notification consumer (server/events/notify.h)
   Snapshots* snapshots = nullptr;     // camera snapshots (server/live/snapshots.h)
   LiveService* live = nullptr;        // live view (server/live/live.h)
+  const evidence::SigningKey* signing_key = nullptr;  // signs export manifests
   std::string version;
   MonoTime started;
   bool tls = false;

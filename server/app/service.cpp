@@ -19,6 +19,8 @@
 #include "server/api/api.h"
 #include "server/app/build_info.h"
 #include "server/app/service.h"
+
+#include "evidence/signing_key.h"
 #include "server/cameras/cameras.h"
 #include "server/events/events.h"
 #include "server/events/notify.h"
@@ -149,6 +151,14 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
     return 1;
   }
   ctx.cameras = cameras->get();
+  // The evidence signing key (evidence/signing_key.h), beside the secret box key.
+  auto signing_key = evidence::SigningKey::open_or_create(config.storage.signing_key_file());
+  if (!signing_key) {
+    spdlog::error("server: {}", signing_key.error().message);
+    return 1;
+  }
+  ctx.signing_key = &*signing_key;
+  spdlog::info("server: evidence signing key {} (Ed25519)", signing_key->id());
   // Camera events (server/events/events.h): subscriptions run on camera_ioc (below).
   auto event_box = SecretBox::open_or_create(config.storage.secret_key_file());
   if (!event_box) {

@@ -38,6 +38,14 @@ Status validate_limit(int limit);
 // A set of camera ids as a JSON array for json_each(); nullopt stays NULL.
 std::optional<std::string> camera_set_json(const std::optional<std::vector<std::string>>& ids);
 
+// A segment's row as the timeline's range upkeep needs it (segments.cpp).
+struct SegmentWhere {
+  std::string camera_id;
+  std::int64_t start_ns = 0;
+  std::int64_t end_ns = 0;
+  std::string state;
+};
+
 class SqliteCatalog final : public Catalog {
  public:
   SqliteCatalog(std::unique_ptr<sql::Connection> writer, Clock& clock, int version);
@@ -193,6 +201,19 @@ class SqliteCatalog final : public Catalog {
   Status finish_segment(std::int64_t id, std::int64_t end_ns, std::int64_t bytes,
                         std::int64_t keyframes, std::optional<std::string> checksum, bool close);
   Result<std::vector<Segment>> retention_candidates(std::optional<int> max_age_days, int limit);
+  // segment_ranges upkeep, on writer_ inside the caller's transaction: the
+  // closed interval [start, end] joins the camera's ranges (adding `count`
+  // segments); or the range holding `at` is folded again from its segments.
+  Status join_range(const std::string& camera_id, std::int64_t start_ns, std::int64_t end_ns,
+                    std::int64_t count);
+  Status refold_range(const std::string& camera_id, std::int64_t at_ns);
+  // The segment (`where`, `id`) left the live set (marked or deleted): its
+  // range shrinks or splits, refolding only around it.
+  Status leave_range(const SegmentWhere& where, std::int64_t id);
+  // Segments of `range` that overlap [from, to) (a range cut by the window).
+  Result<std::int64_t> count_in_window(sql::Connection& reader, const std::string& camera_id,
+                                       const TimeRange& range, std::int64_t segments,
+                                       std::int64_t from_ns, std::int64_t to_ns);
   // alarms.cpp
   template <class Bind>
   Result<Alarm> change_alarm(std::int64_t id, const char* update, Bind bind, const char* verb);

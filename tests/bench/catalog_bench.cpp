@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "storage/catalog.h"
 #include "tests/bench/catalog_synth.h"
@@ -150,6 +151,23 @@ void BM_AddAndCloseSegment(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_AddAndCloseSegment)->Unit(benchmark::kMicrosecond);
+
+// A retention step: the 100 oldest unheld segments marked, then their rows
+// removed; each marked segment's timeline range (a day here) is folded again
+// (segment_ranges). Last, since it deletes footage; bounded to 200 steps.
+void BM_RetentionMarkAndDelete(benchmark::State& state) {
+  for (auto _ : state) {
+    auto o = g_cat->oldest_unheld_segments(100);
+    if (!o) die("oldest", o.error());
+    std::vector<std::int64_t> ids;
+    for (const Segment& s : *o) ids.push_back(s.id);
+    auto marked = g_cat->mark_segments_deleting(ids);
+    if (!marked) die("mark", marked.error());
+    if (auto d = g_cat->delete_segments(*marked); !d) die("delete", d.error());
+  }
+  state.SetLabel("100 segments per step");
+}
+BENCHMARK(BM_RetentionMarkAndDelete)->Iterations(200)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace zaulek::storage

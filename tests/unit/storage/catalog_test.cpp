@@ -83,6 +83,39 @@ TEST(StorageMigrations, UpgradesEveryOlderSchema) {
   }
 }
 
+// Migration 0012 folds the segments already indexed into segment_ranges:
+// two cameras, touching, overlapping, gapped, zero-length and deleting rows.
+TEST(StorageMigrations, SegmentRangesAreBuiltFromExistingSegments) {
+  TempDir dir;
+  auto db = dir.path() / "zaulek.db";
+  ASSERT_TRUE(create_at_version(db, 11).ok());
+  {
+    sqlite3* h = nullptr;
+    ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(h,
+                           "INSERT INTO segments (camera_id, start_ns, end_ns, path, state) VALUES "
+                           "('cam-1', 0, 60, 'a', 'closed'), ('cam-1', 60, 120, 'b', 'closed'),"
+                           "('cam-1', 100, 110, 'c', 'closed'), ('cam-1', 200, 200, 'd', 'closed'),"
+                           "('cam-1', 300, 360, 'e', 'deleting'), ('cam-1', 400, 460, 'f', 'open'),"
+                           "('cam-2', 50, 70, 'g', 'closed')",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(h);
+  }
+  FakeClock clock;
+  auto c = Catalog::open(db, clock);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(query_text(db,
+                       "SELECT group_concat(camera_id || ':' || start_ns || '-' || end_ns || '/' "
+                       "|| segments, ' ') FROM (SELECT * FROM segment_ranges ORDER BY camera_id, "
+                       "start_ns)"),
+            "cam-1:0-120/3 cam-1:200-200/1 cam-1:400-460/1 cam-2:50-70/1");
+  auto t = (*c)->timeline("cam-1", 0, 1000, 0);
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  EXPECT_EQ(t->ranges, (std::vector<TimeRange>{{0, 120}, {200, 200}, {400, 460}}));
+  EXPECT_EQ(t->segments, 5);
+}
+
 TEST(StorageMigrations, DataSurvivesUpgradeFromVersionOne) {
   TempDir dir;
   auto db = dir.path() / "zaulek.db";
