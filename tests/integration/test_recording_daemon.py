@@ -316,12 +316,15 @@ def test_bframe_cameras_are_catalogued_by_their_frames(make_daemon):
 
 
 def shift_days(d, days):
-    """Moves every segment row and hold `days` into the past: as if that much
+    """Moves every segment row (and the kept ranges folded from them,
+    storage/migrations/0012) and hold `days` into the past: as if that much
     time had passed (the daemon is stopped meanwhile)."""
     db = sqlite3.connect(storage(d) / "zaulek.db", timeout=10)
     try:
         with db:
             db.execute("UPDATE segments SET start_ns = start_ns - ?1, end_ns = end_ns - ?1",
+                       (days * DAY_NS,))
+            db.execute("UPDATE segment_ranges SET start_ns = start_ns - ?1, end_ns = end_ns - ?1",
                        (days * DAY_NS,))
             db.execute("UPDATE holds SET from_ns = from_ns - ?1, to_ns = to_ns - ?1",
                        (days * DAY_NS,))
