@@ -1,4 +1,4 @@
-#include "server/api/snapshots.h"
+#include "server/api/media/snapshots.h"
 
 #include "server/live/snapshots.h"
 #include "server/security/visibility.h"

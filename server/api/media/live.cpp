@@ -1,7 +1,7 @@
 // GET /api/v1/cameras/{id}/live?stream=main|sub: a WebSocket of the
 // camera's live picture (server/live/live.h). Every role; a camera the
 // caller may not see is 404 like an unknown one.
-#include "server/api/live.h"
+#include "server/api/media/live.h"
 
 #include "server/api/api.h"
 #include "server/live/live.h"
