@@ -85,7 +85,10 @@ class HttpSession final : public Closable,
   }
 
   void do_read() {
-    if (sh_.stopping) return close_now();
+    // Shutting down: a connection between requests closes, but bytes of the
+    // next request already received make it a request in flight (pipelined
+    // behind the last answer): it is read and answered, then closed.
+    if (sh_.stopping && buffer_.size() == 0) return close_now();
     if (buffer_.size() == 0) {
       // Between requests: wait for the first byte with the idle timeout; a
       // new connection that has sent nothing yet gets the shorter
@@ -381,8 +384,8 @@ class HttpSession final : public Closable,
       spdlog::debug("http: write to {} failed: {}", remote_, ec.message());
       return close_now();
     }
-    if (close || sh_.stopping) return close_now();
-    do_read();
+    if (close) return close_now();
+    do_read();  // closes when stopping, unless a request is already arriving
   }
 
   void close_now() {
