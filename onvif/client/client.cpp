@@ -1,5 +1,7 @@
 #include "onvif/client/client.h"
 
+#include "onvif/client/connect.h"
+
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/ip/tcp.hpp>
@@ -27,6 +29,8 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
+using detail::host_port;
+
 constexpr std::size_t kMaxHeaderBytes = 16 * 1024;
 constexpr std::size_t kReadChunk = 16 * 1024;
 // A kept-alive connection idle for longer than this is closed rather than
@@ -39,10 +43,6 @@ bool still_open(tcp::socket& s) {
   char c;
   ssize_t n = ::recv(s.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
-}
-
-std::string host_port(const HttpUrl& u) {
-  return (u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host) + ":" + u.port;
 }
 
 // Bytes of a URL or an exception's text quoted in an error or a log line.
@@ -152,7 +152,6 @@ struct Client::Exchange : std::enable_shared_from_this<Exchange> {
   tcp::resolver resolver;
   beast::tcp_stream stream;
   asio::steady_timer timer;
-  tcp::resolver::results_type endpoints;
   beast::flat_buffer buffer;
   http::request<http::string_body> req;
   std::optional<http::response_parser<http::string_body>> parser;
@@ -182,26 +181,16 @@ struct Client::Exchange : std::enable_shared_from_this<Exchange> {
     open();
   }
 
-  // A new connection; no resolver (and its thread) for an address.
+  // A new connection.
   void open() {
     reused = false;
-    beast::error_code ec;
-    auto address = asio::ip::make_address(url.host, ec);
-    if (!ec) {
-      auto port = static_cast<unsigned short>(std::stoi(url.port));
-      endpoints =
-          tcp::resolver::results_type::create(tcp::endpoint(address, port), url.host, url.port);
-      return connect();
-    }
-    resolver.async_resolve(
-        url.host, url.port,
-        [self = shared_from_this()](beast::error_code ec, tcp::resolver::results_type r) {
-          self->guarded([&] {
-            if (ec) return self->fail(ec, "cannot resolve");
-            self->endpoints = std::move(r);
-            self->connect();
-          });
-        });
+    detail::async_open(resolver, stream, url,
+                       [self = shared_from_this()](beast::error_code ec, const char* what) {
+                         self->guarded([&] {
+                           if (ec) return self->fail(ec, what);
+                           self->write();
+                         });
+                       });
   }
 
   // The kept-alive connection was closed by the camera before it answered
@@ -222,18 +211,6 @@ struct Client::Exchange : std::enable_shared_from_this<Exchange> {
     resolver.cancel();
     beast::error_code ignored;
     stream.socket().close(ignored);
-  }
-
-  void connect() {
-    stream.async_connect(endpoints,
-                         [self = shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
-                           self->guarded([&] {
-                             if (ec) return self->fail(ec, "cannot connect to");
-                             beast::error_code ignored;
-                             self->stream.socket().set_option(tcp::no_delay(true), ignored);
-                             self->write();
-                           });
-                         });
   }
 
   void write() {

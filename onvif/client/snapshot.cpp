@@ -10,6 +10,7 @@
 #include "core/camera_faults.h"
 #include "core/text/encoding.h"
 #include "core/text/text.h"
+#include "onvif/client/connect.h"
 
 namespace zaulek::onvif {
 
@@ -20,16 +21,14 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
+using detail::host_port;
+
 constexpr std::size_t kMaxHeaderBytes = 16 * 1024;
 constexpr std::size_t kReadChunk = 64 * 1024;
 constexpr std::size_t kQuote = 80;  // bytes of a camera's text quoted in an error
 // Bytes after the JPEG's EOI marker that are still accepted (some firmware
 // pads its JPEGs to a block size).
 constexpr std::size_t kMaxTrailer = 4096;
-
-std::string host_port(const HttpUrl& u) {
-  return (u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host) + ":" + u.port;
-}
 
 Error invalid(std::string message) {
   return make_error(ErrorKind::invalid_argument, std::move(message));
@@ -138,7 +137,6 @@ struct SnapshotFetch::Impl : std::enable_shared_from_this<Impl> {
   tcp::resolver resolver;
   beast::tcp_stream stream;
   asio::steady_timer timer;
-  tcp::resolver::results_type endpoints;
   beast::flat_buffer buffer;
   http::request<http::empty_body> req;
   std::optional<http::response_parser<http::string_body>> parser;
@@ -184,34 +182,14 @@ struct SnapshotFetch::Impl : std::enable_shared_from_this<Impl> {
 
   void open() {
     connected = false;
-    beast::error_code ec;
-    auto address = asio::ip::make_address(url.host, ec);
-    if (!ec) {
-      auto port = static_cast<unsigned short>(std::stoi(url.port));
-      endpoints =
-          tcp::resolver::results_type::create(tcp::endpoint(address, port), url.host, url.port);
-      return connect();
-    }
-    resolver.async_resolve(
-        url.host, url.port,
-        [self = shared_from_this()](beast::error_code ec, tcp::resolver::results_type r) {
-          self->guarded([&] {
-            if (ec) return self->fail(ec, "cannot resolve");
-            self->endpoints = std::move(r);
-            self->connect();
-          });
-        });
-  }
-
-  void connect() {
-    stream.async_connect(endpoints,
-                         [self = shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
-                           self->guarded([&] {
-                             if (ec) return self->fail(ec, "cannot connect to");
-                             self->connected = true;
-                             self->write();
-                           });
+    detail::async_open(resolver, stream, url,
+                       [self = shared_from_this()](beast::error_code ec, const char* what) {
+                         self->guarded([&] {
+                           if (ec) return self->fail(ec, what);
+                           self->connected = true;
+                           self->write();
                          });
+                       });
   }
 
   void write() {

@@ -27,7 +27,7 @@ def test_slow_console_closed_fast_console_unaffected(daemon):
                                        sockopt=((socket.SOL_SOCKET, socket.SO_RCVBUF, 4096),))
     fast = websocket.create_connection(url, timeout=10, header=auth)
     first = json.loads(fast.recv())
-    assert first["type"] == "hello"
+    assert first["type"] == "hello", first
     got = []
     stop = threading.Event()
 
