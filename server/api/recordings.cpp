@@ -52,9 +52,10 @@ Response recordings(ApiContext& ctx, Request& req) {
   // The day before `to`, unless `from` says otherwise.
   auto to = time_query(req, "to", to_unix_ns(ctx.clock->realtime()));
   if (!to) return error_response(to.error());
-  auto window = window_query(req, *to - kDayNs, *to);
-  if (!window) return error_response(window.error());
-  const std::int64_t from = window->from_ns, to_ns = window->to_ns;
+  auto from_q = time_query(req, "from", *to - kDayNs);
+  if (!from_q) return error_response(from_q.error());
+  if (*to <= *from_q) return error_response(400, "invalid_argument", "'to' must be after 'from'");
+  const std::int64_t from = *from_q, to_ns = *to;
   auto t = ctx.catalog->timeline(id, from, to_ns, kMergeToleranceNs);
   if (!t) return error_response(t.error());
   // The live edge: the segment being written, up to its last written frame.

@@ -4,6 +4,23 @@
 
 namespace zaulek::server {
 
+namespace {
+
+// Room for a new key in a full map: the stale entries go first; if none,
+// the one whose last failure is the oldest.
+template <class Map, class Stale, class Last>
+void make_room(Map& entries, std::size_t max_keys, const std::string& key, Stale stale, Last last) {
+  if (entries.size() < max_keys || entries.count(key)) return;
+  for (auto it = entries.begin(); it != entries.end();)
+    it = stale(it->second) ? entries.erase(it) : std::next(it);
+  if (entries.size() < max_keys) return;
+  entries.erase(std::min_element(entries.begin(), entries.end(), [&](auto& a, auto& b) {
+    return last(a.second) < last(b.second);
+  }));
+}
+
+}  // namespace
+
 RateLimiter::RateLimiter(Clock& clock, int max_failures, std::chrono::seconds window,
                          std::size_t max_keys)
     : clock_(clock),
@@ -29,19 +46,13 @@ std::optional<std::chrono::seconds> RateLimiter::blocked_for(const std::string& 
 void RateLimiter::record_failure(const std::string& key) {
   std::lock_guard lock(mu_);
   MonoTime now = clock_.monotonic();
-  if (failures_.size() >= max_keys_ && !failures_.count(key)) {
-    // Drop keys with nothing left in the window; if none, the stalest key.
-    for (auto it = failures_.begin(); it != failures_.end();) {
-      prune_locked(it->second, now);
-      it = it->second.empty() ? failures_.erase(it) : std::next(it);
-    }
-    if (failures_.size() >= max_keys_) {
-      auto oldest = std::min_element(failures_.begin(), failures_.end(), [](auto& a, auto& b) {
-        return a.second.back() < b.second.back();
-      });
-      failures_.erase(oldest);
-    }
-  }
+  make_room(
+      failures_, max_keys_, key,
+      [&](std::deque<MonoTime>& q) {
+        prune_locked(q, now);
+        return q.empty();
+      },
+      [](const std::deque<MonoTime>& q) { return q.back(); });
   auto& q = failures_[key];
   prune_locked(q, now);
   q.push_back(now);
@@ -96,16 +107,9 @@ std::optional<std::chrono::seconds> BackoffLimiter::blocked_for(const std::strin
 void BackoffLimiter::record_failure(const std::string& key) {
   std::lock_guard lock(mu_);
   MonoTime now = clock_.monotonic();
-  if (entries_.size() >= max_keys_ && !entries_.count(key)) {
-    // Drop forgotten keys; if none, the one whose last failure is oldest.
-    std::erase_if(entries_, [&](const auto& kv) { return forgotten(kv.second, now); });
-    if (entries_.size() >= max_keys_) {
-      auto oldest = std::min_element(entries_.begin(), entries_.end(), [](auto& a, auto& b) {
-        return a.second.last < b.second.last;
-      });
-      entries_.erase(oldest);
-    }
-  }
+  make_room(
+      entries_, max_keys_, key, [&](const Entry& e) { return forgotten(e, now); },
+      [](const Entry& e) { return e.last; });
   auto& e = entries_[key];
   if (e.failures > 0 && forgotten(e, now)) e.failures = 0;
   // Past the point where the delay reaches the window, counting on changes nothing.
