@@ -61,6 +61,13 @@ def wait(drv, what, cond, timeout=WAIT_S):
                              f"browser log:\n{log[-3000:]}")
 
 
+def page_text(drv):
+    """The console's translations, {pl: {key: text}, en: {...}}, from its own module."""
+    return drv.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "import('/js/i18n.js').then((m) => done(m.TEXT), (e) => done(String(e)));")
+
+
 def rows(drv):
     return drv.find_elements(By.CSS_SELECTOR, "#alarm-rows tr[data-alarm-id]")
 
@@ -151,7 +158,7 @@ def test_operator_handles_alarms_in_the_browser(make_daemon, browser):
         t_ready = time.monotonic()
 
         drv.get(d.url("/"))
-        text = drv.execute_script("return TEXT")  # the page's own labels
+        text = page_text(drv)  # the page's own labels
         pl, en = text["pl"], text["en"]
         login(drv, operator, d.passwords[operator])
         assert drv.find_element(By.ID, "status-role").text == pl["role.operator"]

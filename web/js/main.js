@@ -1,0 +1,195 @@
+// Zaułek console: the wiring. Login and status here; each panel in
+// panels/ (alarms, search, cameras, grid, help); the REST client in api.js,
+// the console WebSocket in ws.js, pure state in state/ (unit tested with
+// node --test web/test/). Later panels (timeline, player, export,
+// administration, sites) slot in the same way: a class in panels/ with
+// open/clear/message, its pure layout in state/, its texts in lang/.
+// No inline script or style: the server's Content-Security-Policy is
+// default-src 'self'. Server data goes into the page only as text.
+import { t, setText, setLang, getLang, applyLanguage, onLanguage } from './i18n.js';
+import { api, setCsrf } from './api.js';
+import { ConsoleSocket } from './ws.js';
+import * as sound from './sound.js';
+import { actionFor } from './state/shortcuts.js';
+import { AlarmsPanel } from './panels/alarms.js';
+import { SearchPanel } from './panels/search.js';
+import { CamerasPanel } from './panels/cameras.js';
+import { GridPanel } from './panels/grid.js';
+import { toggleHelp } from './panels/help.js';
+
+const $ = (id) => document.getElementById(id);
+let user = '';
+
+const cameras = new CamerasPanel({
+  onPick: (id, enlarge) => {
+    grid.placeSelected(id);
+    if (enlarge) grid.toggleEnlarge(grid.grid.enlarged ?? grid.grid.selected);
+  },
+  onChange: (removed) => {
+    grid.camerasChanged(removed);
+    search.camerasChanged();
+    alarms.render();
+  },
+});
+const grid = new GridPanel({ cameras: () => cameras.map });
+const search = new SearchPanel({ cameras: () => cameras.map, cameraName: (id) => cameras.name(id) });
+const alarms = new AlarmsPanel({
+  cameraName: (id) => cameras.name(id),
+  onFresh: (a) => {
+    if (sound.beep()) $('alarm-sound').dataset.beeps = String(sound.beepsPlayed());
+    $('alarm-sound').dataset.alarms = String(Number($('alarm-sound').dataset.alarms || 0) + 1);
+    grid.bringIntoView(a.camera_id);
+  },
+  onShow: (id) => grid.bringIntoView(id),
+});
+
+const socket = new ConsoleSocket({
+  state: (s) => {
+    setText($('status-ws'), 'ws.' + s);
+    $('status-ws').dataset.state = s;
+  },
+  reload: () => alarms.load(),
+  message: (msg) => {
+    if (msg.type === 'alarm') {
+      alarms.message(msg);
+      if (!cameras.map.has(msg.camera_id)) cameras.load(true);
+    }
+    if (msg.type === 'camera') cameras.message(msg);
+    const li = document.createElement('li');
+    li.textContent = JSON.stringify(msg);
+    $('messages').prepend(li);
+    while ($('messages').children.length > 100) $('messages').lastChild.remove();
+  },
+  // After a lost connection: back to the login form if the session is gone.
+  beforeReconnect: async () => {
+    const me = await api('GET', '/api/v1/auth/me');
+    if (me.status === 401) {
+      logout(t('login.expired'));
+      return false;
+    }
+    return !$('console-view').hidden;
+  },
+});
+
+function showLogin(message = '') {
+  $('login-view').hidden = false;
+  $('console-view').hidden = true;
+  $('login-error').textContent = message;
+}
+
+async function showConsole() {
+  const me = await api('GET', '/api/v1/auth/me');
+  if (me.status !== 200) {
+    showLogin();
+    return;
+  }
+  setCsrf(me.data.csrf_token);
+  user = me.data.name;
+  $('login-view').hidden = true;
+  $('console-view').hidden = false;
+  $('status-user').textContent = user;
+  setText($('status-role'), 'role.' + me.data.role);
+  $('status-role').dataset.role = me.data.role;
+  alarms.open(user);
+  await cameras.load();
+  grid.open(user, [...cameras.map.keys()].sort((a, b) => a.localeCompare(b, 'en', { numeric: true })));
+  socket.start();
+  const health = await fetch('/healthz').then((r) => r.ok).catch(() => false);
+  setText($('status-health'), health ? 'health.ok' : 'health.down');
+}
+
+function logout(message = '') {
+  setCsrf('');
+  user = '';
+  socket.stop();
+  grid.close();
+  alarms.clear();
+  cameras.clear();
+  search.clear();
+  $('messages').replaceChildren();
+  showLogin(message);
+}
+
+$('login-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  sound.unlock();  // a user gesture: the alarm sound may play from now on
+  const form = new FormData(ev.target);
+  const res = await api('POST', '/api/v1/auth/login',
+    { username: form.get('username'), password: form.get('password') });
+  ev.target.reset();
+  if (res.status === 200) {
+    $('login-error').textContent = '';
+    await showConsole();
+  } else if (res.status === 429) {
+    $('login-error').textContent = t('login.limited', { s: res.headers.get('Retry-After') });
+  } else if (res.status === 0) {
+    $('login-error').textContent = t('err.network');
+  } else {
+    $('login-error').textContent = t('login.failed');
+  }
+});
+
+$('logout').addEventListener('click', async () => {
+  await api('POST', '/api/v1/auth/logout');
+  logout();
+});
+
+for (const code of ['pl', 'en']) $('lang-' + code).addEventListener('click', () => setLang(code));
+$('help-open').addEventListener('click', () => toggleHelp(true));
+
+function paintSound() {
+  const b = $('alarm-sound');
+  setText(b, sound.isMuted() ? 'sound.off' : 'sound.on');
+  b.setAttribute('aria-pressed', String(sound.isMuted()));
+  b.dataset.muted = String(sound.isMuted());
+}
+function toggleMute() {
+  sound.setMuted(!sound.isMuted());
+  if (!sound.isMuted()) sound.unlock();
+  paintSound();
+}
+$('alarm-sound').addEventListener('click', toggleMute);
+
+// Operators' shortcuts (state/shortcuts.js), listed on '?'. Only while the
+// console is shown; typing in a field is never taken as a shortcut.
+document.addEventListener('keydown', (ev) => {
+  if ($('console-view').hidden && ev.key !== '?' && ev.key !== 'Escape') return;
+  const el = ev.target;
+  const editing = el instanceof HTMLElement
+    && (el.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName));
+  const act = actionFor({ key: ev.key, ctrlKey: ev.ctrlKey, altKey: ev.altKey, metaKey: ev.metaKey, editing });
+  if (!act) return;
+  sound.unlock();
+  const help = $('help').open;
+  if (help && act.action !== 'help' && act.action !== 'escape') return;
+  ev.preventDefault();
+  switch (act.action) {
+    case 'help': toggleHelp(); break;
+    case 'escape':
+      if (help) toggleHelp(false);
+      else if (editing) el.blur();
+      else grid.escape();
+      break;
+    case 'layout1': grid.setLayout(1); break;
+    case 'layout4': grid.setLayout(4); break;
+    case 'layout9': grid.setLayout(9); break;
+    case 'layout16': grid.setLayout(16); break;
+    case 'move': grid.move(act.dx, act.dy); break;
+    case 'enlarge': grid.toggleEnlarge(); break;
+    case 'clear': grid.clearSelected(); break;
+    case 'ack': alarms.ackNewest(); break;
+    case 'jump': {
+      const cam = alarms.newestCamera();
+      if (cam) grid.bringIntoView(cam);
+      break;
+    }
+    case 'mute': toggleMute(); break;
+    case 'filter': $('camera-filter').focus(); break;
+    case 'lang': setLang(getLang() === 'pl' ? 'en' : 'pl'); break;
+    default: break;
+  }
+});
+
+onLanguage(paintSound);
+applyLanguage();
+showConsole();
