@@ -40,6 +40,7 @@ export class LiveTile {
     this.cameraStatus = '';
     this.recordingMode = '';
     this.fragments = 0;
+    this.connects = 0;  // sockets opened (shown as data-connects: reconnects are visible)
     this.onTime = () => this.timeUpdate();
     video.muted = true;
     video.autoplay = true;
@@ -60,7 +61,7 @@ export class LiveTile {
     const st = this.state();
     this.onState(st, {
       retryIn: this.retryAt ? Math.max(1, Math.ceil((this.retryAt - Date.now()) / 1000)) : 0,
-      codec: this.codec, error: this.error,
+      codec: this.codec, error: this.error, connects: this.connects,
     });
   }
 
@@ -118,6 +119,7 @@ export class LiveTile {
       const ws = new WebSocket(`${proto}//${location.host}${cameraPath(this.camera, '/live')}?stream=${this.stream}`);
       ws.binaryType = 'arraybuffer';
       this.ws = ws;
+      this.connects += 1;
       ws.onmessage = (m) => { if (this.ws === ws) this.receive(m.data); };
       ws.onclose = () => { if (this.ws === ws) this.lost(); };
       this.report();

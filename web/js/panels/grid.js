@@ -185,6 +185,7 @@ export class GridPanel {
     const cam = this.cameras().get(tile.camera);
     tile.name.textContent = cam && cam.name !== cam.id ? `${cam.name} (${cam.id})` : tile.camera;
     tile.el.dataset.state = tile.state;
+    tile.el.dataset.connects = String(tile.detail.connects ?? 0);
     tile.close.title = t('grid.clear');
     const d = tile.detail;
     const text = {
