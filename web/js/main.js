@@ -25,8 +25,8 @@ const cameras = new CamerasPanel({
     grid.placeSelected(id);
     if (enlarge) grid.toggleEnlarge(grid.grid.enlarged ?? grid.grid.selected);
   },
-  onChange: (removed) => {
-    grid.camerasChanged(removed);
+  onChange: (removed, listed) => {
+    grid.camerasChanged(removed, listed);
     search.camerasChanged();
     alarms.render();
   },
@@ -48,7 +48,12 @@ const socket = new ConsoleSocket({
     setText($('status-ws'), 'ws.' + s);
     $('status-ws').dataset.state = s;
   },
-  reload: () => alarms.load(),
+  // The lists from REST: on the first hello the alarms; after a resume_gap
+  // (messages lost) the cameras too.
+  reload: (why) => {
+    alarms.load();
+    if (why === 'resume_gap') cameras.load();
+  },
   message: (msg) => {
     if (msg.type === 'alarm') {
       alarms.message(msg);
@@ -92,7 +97,8 @@ async function showConsole() {
   $('status-role').dataset.role = me.data.role;
   alarms.open(user);
   await cameras.load();
-  grid.open(user, [...cameras.map.keys()].sort((a, b) => a.localeCompare(b, 'en', { numeric: true })));
+  grid.open(user, [...cameras.map.keys()].sort((a, b) => a.localeCompare(b, 'en', { numeric: true })),
+    cameras.loaded);
   socket.start();
   const health = await fetch('/healthz').then((r) => r.ok).catch(() => false);
   setText($('status-health'), health ? 'health.ok' : 'health.down');

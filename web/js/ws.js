@@ -6,7 +6,7 @@
 import { ResumeState } from './state/resume.js';
 
 export class ConsoleSocket {
-  // handlers: {message(msg), reload(), state('open'|'closed'), beforeReconnect() -> Promise<bool>}
+  // handlers: {message(msg), reload(why: 'hello'|'resume_gap'), state('open'|'closed'), beforeReconnect() -> Promise<bool>}
   constructor(handlers) {
     this.h = handlers;
     this.ws = null;
@@ -37,7 +37,7 @@ export class ConsoleSocket {
       for (const msg of Array.isArray(frame) ? frame : [frame]) {
         const todo = this.resume.take(msg);
         if (todo?.send) ws.send(JSON.stringify(todo.send));
-        if (todo?.reload) this.h.reload();
+        if (todo?.reload) this.h.reload(msg.type);
         this.h.message(msg);
       }
     };

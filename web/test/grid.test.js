@@ -86,3 +86,12 @@ test('stored grids: round trip, and junk is dropped, never thrown', () => {
   assert.deepEqual(G.fromStored({ cells: [1, {}, 'a', 'a', ''] }).cells.slice(0, 5), [null, null, 'a', null, null]);
   assert.equal(G.storageKey('olga'), 'zaulek.grid.olga');
 });
+
+test('only visible cameras stay in a stored grid', () => {
+  let g = G.withCameras(G.emptyGrid(4), ['a', 'b', 'c']);
+  g = G.toggleEnlarge(g, 1);
+  const r = G.retain(g, ['a', 'c', 'z']);
+  assert.deepEqual(r.cells.slice(0, 4), ['a', null, 'c', null]);
+  assert.equal(r.enlarged, null);
+  assert.equal(G.retain(g, ['b']).enlarged, 1);
+});

@@ -9,7 +9,7 @@ import { t, label, onLanguage, when } from '../i18n.js';
 const $ = (id) => document.getElementById(id);
 
 export class CamerasPanel {
-  // onPick(id, enlarge), onChange(removedId|null)
+  // onPick(id, enlarge), onChange(removedId|null, listed: the whole list came)
   constructor({ onPick, onChange }) {
     Object.assign(this, { onPick, onChange });
     this.map = new Map();
@@ -44,7 +44,7 @@ export class CamerasPanel {
       this.error = failure(res);
     }
     this.render();
-    this.onChange(null);
+    this.onChange(null, res.status === 200);
   }
 
   message(msg) {
@@ -52,7 +52,7 @@ export class CamerasPanel {
     if (what === 'added') this.load(true);
     if (what) {
       this.render();
-      this.onChange(what === 'removed' ? msg.camera_id : null);
+      this.onChange(what === 'removed' ? msg.camera_id : null, false);
     }
   }
 

@@ -22,8 +22,9 @@ export class GridPanel {
     onLanguage(() => { for (const tile of this.tiles.values()) this.paint(tile); });
   }
 
-  // After login: the user's stored grid, or the first cameras.
-  open(user, cameraIds) {
+  // After login: the user's stored grid, or the first cameras. listed: the
+  // camera list came (else nothing is dropped from a stored grid).
+  open(user, cameraIds, listed) {
     this.user = user;
     let stored = null;
     try {
@@ -32,6 +33,7 @@ export class GridPanel {
       stored = null;
     }
     this.grid = stored ? G.fromStored(stored) : G.withCameras(G.emptyGrid(4), cameraIds);
+    if (stored && listed) this.grid = G.retain(this.grid, cameraIds);
     this.render();
   }
 
@@ -75,12 +77,15 @@ export class GridPanel {
 
   // A camera's status or mode changed, or the list came: tiles follow; a
   // removed camera leaves its tile.
-  camerasChanged(removed = null) {
+  camerasChanged(removed = null, listed = false) {
+    if (!this.user) return;
     if (removed !== null) {
       this.update(G.removeCamera(this.grid, removed));
-      return;
+    } else if (listed) {
+      this.update(G.retain(this.grid, [...this.cameras().keys()]));
+    } else {
+      this.render();
     }
-    this.render();
   }
 
   render() {

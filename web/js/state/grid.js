@@ -71,6 +71,16 @@ export function place(g, index, camera) {
 
 export const clear = (g, index) => place(g, index, null);
 
+// Only these cameras stay (the user's visible cameras, after the list came):
+// a stored grid may name cameras that were removed or are no longer visible
+// to this user; their tiles empty instead of knocking at a 404 forever.
+export function retain(g, ids) {
+  const keep = new Set(ids);
+  const cells = g.cells.map((c) => (c !== null && keep.has(c) ? c : null));
+  const enlarged = g.enlarged !== null && cells[g.enlarged] === null ? null : g.enlarged;
+  return { ...g, cells, enlarged };
+}
+
 // A camera that no longer exists leaves its tile.
 export function removeCamera(g, camera) {
   const i = g.cells.indexOf(camera);
