@@ -163,7 +163,10 @@ document.addEventListener('keydown', (ev) => {
   const el = ev.target;
   const editing = el instanceof HTMLElement
     && (el.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName));
-  const act = actionFor({ key: ev.key, ctrlKey: ev.ctrlKey, altKey: ev.altKey, metaKey: ev.metaKey, editing });
+  const onControl = el instanceof HTMLElement && ['BUTTON', 'A', 'SUMMARY'].includes(el.tagName);
+  const act = actionFor({
+    key: ev.key, ctrlKey: ev.ctrlKey, altKey: ev.altKey, metaKey: ev.metaKey, editing, onControl,
+  });
   if (!act) return;
   sound.unlock();
   const help = $('help').open;

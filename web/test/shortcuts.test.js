@@ -18,6 +18,8 @@ test('typing in a field and modified keys are not shortcuts, except Escape', () 
   assert.equal(key('a', { editing: true }), null);
   assert.equal(key('1', { ctrlKey: true }), null);
   assert.deepEqual(key('Escape', { editing: true }), { action: 'escape' });
+  assert.equal(key('Enter', { onControl: true }), null);  // a focused button's own Enter
+  assert.deepEqual(key('f', { onControl: true }), { action: 'enlarge' });
 });
 
 test('every shortcut is described in both languages, no key twice', () => {

@@ -46,6 +46,13 @@ export class LiveTile {
     video.autoplay = true;
     video.playsInline = true;
     video.addEventListener('timeupdate', this.onTime);
+    // A decode error ends this MediaSource: start again (after the backoff).
+    this.onError = () => {
+      if (!this.ms) return;
+      if (this.ws) this.ws.close();
+      else this.lost();
+    };
+    video.addEventListener('error', this.onError);
   }
 
   state() {
@@ -154,21 +161,25 @@ export class LiveTile {
 
   init(msg) {
     const type = `video/mp4; codecs="${msg.codec}"`;
-    this.codec = msg.codec;
+    this.codec = String(msg.codec);
     if (!MediaSource.isTypeSupported(type)) {
-      this.error = 'unsupported';
+      this.error = 'unsupported';  // stays until the tile is rebuilt: retrying cannot help
       this.teardown();
       return;
     }
-    if (!this.sb) {
-      this.sb = this.ms.addSourceBuffer(type);
-      this.sb.mode = 'segments';
-      this.sb.addEventListener('updateend', () => this.updated());
-      this.sb.addEventListener('error', () => this.ws?.close());
-    } else if (msg.codec !== this.sbCodec && this.sb.changeType) {
-      this.sb.changeType(type);  // a format change at the camera
+    try {
+      if (!this.sb) {
+        this.sb = this.ms.addSourceBuffer(type);
+        this.sb.mode = 'segments';
+        this.sb.addEventListener('updateend', () => this.updated());
+        this.sb.addEventListener('error', () => this.ws?.close());
+      } else if (msg.codec !== this.sbCodec && this.sb.changeType) {
+        this.sb.changeType(type);  // a format change at the camera
+      }
+      this.sbCodec = msg.codec;
+    } catch (e) {
+      this.ws?.close();  // the MediaSource is gone or refuses: start again
     }
-    this.sbCodec = msg.codec;
   }
 
   pump() {
@@ -202,7 +213,11 @@ export class LiveTile {
       return;
     }
     const cut = trimRange(ranges, this.video.currentTime);
-    if (cut) sb.remove(cut[0], cut[1]);
+    try {
+      if (cut) sb.remove(cut[0], cut[1]);
+    } catch (e) {
+      // the SourceBuffer left its MediaSource meanwhile (teardown)
+    }
   }
 
   timeUpdate() {
@@ -252,6 +267,7 @@ export class LiveTile {
     this.stopped = true;
     clearTimeout(this.timer);
     this.video.removeEventListener('timeupdate', this.onTime);
+    this.video.removeEventListener('error', this.onError);
     this.teardown();
     this.img.removeAttribute('src');
   }

@@ -20,11 +20,14 @@ export const SHORTCUTS = [
 
 const MOVES = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
 
-// {key, ctrlKey, altKey, metaKey, editing} -> {action, dx?, dy?} or null.
-// editing: the focus is in a text field (there keys type, except Escape).
+// {key, ctrlKey, altKey, metaKey, editing, onControl} -> {action, dx?, dy?}
+// or null. editing: the focus is in a text field (there keys type, except
+// Escape); onControl: on a button or link, whose own Enter and space stay
+// theirs (Enter on a focused Acknowledge acknowledges, it does not enlarge).
 export function actionFor(ev) {
   if (ev.ctrlKey || ev.altKey || ev.metaKey) return null;
   if (ev.editing && ev.key !== 'Escape') return null;
+  if (ev.onControl && (ev.key === 'Enter' || ev.key === ' ')) return null;
   const key = ev.key.length === 1 ? ev.key.toLowerCase() : ev.key;
   const s = SHORTCUTS.find((x) => x.keys.includes(key));
   if (!s) return null;
