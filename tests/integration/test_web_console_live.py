@@ -288,9 +288,20 @@ def test_live_grid_alarms_language_and_shortcuts(make_daemon, tmp_path):
                  == str(alarms0 + 2))
             assert drv.find_element(By.ID, "alarm-sound").get_attribute("data-beeps") == beeps
 
-            # Four tiles again (key 2); English; both kept across a reload.
+            # Sixteen tiles (key 4): the four cameras and twelve empty tiles
+            # that say how to fill them; then four again (key 2). English;
+            # both kept across a reload, under this user's key.
+            body.send_keys("4")
+            wait(drv, "sixteen tiles", lambda d: len(tiles(d)) == 16)
+            empty = [t for t in tiles(drv) if t["camera"] is None]
+            assert len(empty) == 12 and all(t["state"] == "empty" and t["text"] == pl["grid.empty"]
+                                            for t in empty), empty
+            assert drv.find_element(By.ID, "grid").value_of_css_property(
+                "grid-template-columns").count("px") == 4
             body.send_keys("2")
             wait(drv, "four tiles", lambda d: len(tiles(d)) == 4)
+            stored = drv.execute_script(f"return JSON.parse(localStorage.getItem('zaulek.grid.{operator}'))")
+            assert stored["layout"] == 4 and stored["cells"][:4] == [t["camera"] for t in tiles(drv)], stored
             drv.find_element(By.ID, "lang-en").click()
             wait(drv, "English", lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en")
             before = [t["camera"] for t in tiles(drv)]
