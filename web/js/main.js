@@ -1,5 +1,5 @@
-// Zaułek console: the wiring. Login and status here; each panel in
-// panels/ (alarms, search, cameras, grid, help); the REST client in api.js,
+// Zaułek console: the wiring. Each panel in panels/ (login, status,
+// alarms, search, cameras, grid, help); the REST client in api.js,
 // the console WebSocket in ws.js, pure state in state/ (unit tested with
 // node --test web/test/). Later panels (timeline, player, export,
 // administration, sites) slot in the same way: a class in panels/ with
@@ -16,6 +16,8 @@ import { SearchPanel } from './panels/search.js';
 import { CamerasPanel } from './panels/cameras.js';
 import { GridPanel } from './panels/grid.js';
 import { toggleHelp } from './panels/help.js';
+import { LoginPanel } from './panels/login.js';
+import { StatusPanel } from './panels/status.js';
 
 const $ = (id) => document.getElementById(id);
 let user = '';
@@ -43,11 +45,16 @@ const alarms = new AlarmsPanel({
   onShow: (id) => grid.bringIntoView(id),
 });
 
-const socket = new ConsoleSocket({
-  state: (s) => {
-    setText($('status-ws'), 'ws.' + s);
-    $('status-ws').dataset.state = s;
+const login = new LoginPanel({ onSignedIn: () => showConsole() });
+const status = new StatusPanel({
+  onLogout: async () => {
+    await api('POST', '/api/v1/auth/logout');
+    logout();
   },
+});
+
+const socket = new ConsoleSocket({
+  state: (s) => status.socket(s),
   // The lists from REST: on the first hello the alarms; after a resume_gap
   // (messages lost) the cameras too.
   reload: (why) => {
@@ -76,32 +83,22 @@ const socket = new ConsoleSocket({
   },
 });
 
-function showLogin(message = '') {
-  $('login-view').hidden = false;
-  $('console-view').hidden = true;
-  $('login-error').textContent = message;
-}
-
 async function showConsole() {
   const me = await api('GET', '/api/v1/auth/me');
   if (me.status !== 200) {
-    showLogin();
+    login.show();
     return;
   }
   setCsrf(me.data.csrf_token);
   user = me.data.name;
-  $('login-view').hidden = true;
-  $('console-view').hidden = false;
-  $('status-user').textContent = user;
-  setText($('status-role'), 'role.' + me.data.role);
-  $('status-role').dataset.role = me.data.role;
+  login.hide();
+  status.open(me.data);
   alarms.open(user);
   await cameras.load();
   grid.open(user, [...cameras.map.keys()].sort((a, b) => a.localeCompare(b, 'en', { numeric: true })),
     cameras.loaded);
   socket.start();
-  const health = await fetch('/healthz').then((r) => r.ok).catch(() => false);
-  setText($('status-health'), health ? 'health.ok' : 'health.down');
+  status.health();
 }
 
 function logout(message = '') {
@@ -113,32 +110,8 @@ function logout(message = '') {
   cameras.clear();
   search.clear();
   $('messages').replaceChildren();
-  showLogin(message);
+  login.show(message);
 }
-
-$('login-form').addEventListener('submit', async (ev) => {
-  ev.preventDefault();
-  sound.unlock();  // a user gesture: the alarm sound may play from now on
-  const form = new FormData(ev.target);
-  const res = await api('POST', '/api/v1/auth/login',
-    { username: form.get('username'), password: form.get('password') });
-  ev.target.reset();
-  if (res.status === 200) {
-    $('login-error').textContent = '';
-    await showConsole();
-  } else if (res.status === 429) {
-    $('login-error').textContent = t('login.limited', { s: res.headers.get('Retry-After') });
-  } else if (res.status === 0) {
-    $('login-error').textContent = t('err.network');
-  } else {
-    $('login-error').textContent = t('login.failed');
-  }
-});
-
-$('logout').addEventListener('click', async () => {
-  await api('POST', '/api/v1/auth/logout');
-  logout();
-});
 
 for (const code of ['pl', 'en']) $('lang-' + code).addEventListener('click', () => setLang(code));
 $('help-open').addEventListener('click', () => toggleHelp(true));
