@@ -80,6 +80,7 @@ def tiles(drv):
           return {index: el.dataset.index, camera: el.dataset.camera || null,
                   stream: el.dataset.stream || null, state: el.dataset.state,
                   connects: Number(el.dataset.connects || 0),
+                  firstFrameMs: el.dataset.firstFrameMs ? Number(el.dataset.firstFrameMs) : null,
                   time: v ? v.currentTime : null, text: el.innerText};
         });""")
 
@@ -100,7 +101,8 @@ def wait_playing(drv, cameras, what, advance=1.0, timeout=40):
                    and now[cam]["state"] == "playing" for cam in cameras)
         return now if done else None
     now = wait(drv, what, advanced, timeout)
-    print(f"{what}: {time.monotonic() - t0:.1f} s; "
+    print(f"{what}: {time.monotonic() - t0:.1f} s; connect -> moving picture "
+          + "/".join(f"{now[c]['firstFrameMs']}" for c in cameras) + " ms; "
           + ", ".join(f"{c} {first[c]:.2f}->{now[c]['time']:.2f}" for c in cameras))
     return now
 

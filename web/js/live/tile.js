@@ -68,7 +68,7 @@ export class LiveTile {
     const st = this.state();
     this.onState(st, {
       retryIn: this.retryAt ? Math.max(1, Math.ceil((this.retryAt - Date.now()) / 1000)) : 0,
-      codec: this.codec, error: this.error, connects: this.connects,
+      codec: this.codec, error: this.error, connects: this.connects, firstFrameMs: this.firstFrameMs,
     });
   }
 
@@ -112,6 +112,7 @@ export class LiveTile {
     this.timer = null;
     this.retryAt = 0;
     this.error = '';
+    this.startedAt = performance.now();
     this.playing = false;
     this.stalled = false;
     this.pending = [];
@@ -223,6 +224,9 @@ export class LiveTile {
   timeUpdate() {
     if (!this.playing && this.video.currentTime > 0 && this.video.readyState >= 2) {
       this.playing = true;
+      // From this connection's start to a moving picture (shown as
+      // data-first-frame-ms: the figure an operator feels).
+      this.firstFrameMs = Math.round(performance.now() - this.startedAt);
       this.img.hidden = true;
       this.backoff.reset();
       this.report();

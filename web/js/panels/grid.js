@@ -191,6 +191,7 @@ export class GridPanel {
     tile.name.textContent = cam && cam.name !== cam.id ? `${cam.name} (${cam.id})` : tile.camera;
     tile.el.dataset.state = tile.state;
     tile.el.dataset.connects = String(tile.detail.connects ?? 0);
+    if (tile.detail.firstFrameMs !== undefined) tile.el.dataset.firstFrameMs = String(tile.detail.firstFrameMs);
     tile.close.title = t('grid.clear');
     const d = tile.detail;
     const text = {
