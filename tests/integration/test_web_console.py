@@ -163,6 +163,11 @@ def test_operator_handles_alarms_in_the_browser(make_daemon, browser):
         login(drv, operator, d.passwords[operator])
         assert drv.find_element(By.ID, "status-role").text == pl["role.operator"]
         assert open_ids(d, op_h) == [] and rows(drv) == []
+        # The camera is not recorded (mode off): its tile says there is no
+        # live view rather than trying (the server would answer 409).
+        tile = wait(drv, "the camera's tile", lambda d: d.find_elements(
+            By.CSS_SELECTOR, f'#grid .tile[data-camera="{cam_id}"][data-state="not_recorded"]'))[0]
+        assert pl["tile.not_recorded"] in tile.text, tile.text
         assert drv.find_element(By.ID, "alarms-empty").text == pl["alarms.empty"]
 
         # Motion at the camera: the alarm appears without a reload.

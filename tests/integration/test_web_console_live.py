@@ -142,6 +142,15 @@ def test_live_grid_alarms_language_and_shortcuts(make_daemon, tmp_path):
             assert all(t["stream"] == "sub" for t in shown), shown
             wait_playing(drv, cams, "4 tiles playing")
             shot("grid-4-playing")
+            # Each tile asked for its camera's snapshot (shown until the first
+            # frame), and the cameras served them through zaulekd.
+            asked = drv.execute_script(
+                "return performance.getEntriesByType('resource')"
+                ".filter((e) => e.name.includes('/snapshot.jpg')).map((e) => e.name)")
+            assert {c for c in cams if any(f"/cameras/{c}/snapshot.jpg" in u for u in asked)} \
+                == set(cams), asked
+            served = [c["snapshots"] for c in sim.list_cameras()]
+            assert all(n >= 1 for n in served), served
 
             # A camera that stops sending shows stalled (the server's stall
             # message); one whose ONVIF and RTSP go down shows offline at
