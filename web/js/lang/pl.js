@@ -31,7 +31,7 @@ export default {
   'search.none': 'Nic nie znaleziono (przeszukano {m} rozwiązanych).',
   'search.more': 'Przeszukano tylko {m} najnowszych; zawęź wyszukiwanie kamerą.',
   'search.failed': 'Nie udało się przeszukać alarmów: {err}',
-  'search.resolved': 'Rozwiązał', 'search.note': 'Notatka',
+  'search.resolved': 'Rozwiązany przez', 'search.note': 'Notatka',
   'state.new': 'nowy', 'state.acknowledged': 'potwierdzony przez {user}, {time}',
   'state.resolved': 'rozwiązany przez {user}, {time}', 'state.assigned': 'przydzielony: {user}',
   'state.note': 'notatka: {note}',
