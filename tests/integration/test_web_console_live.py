@@ -157,8 +157,8 @@ def test_live_grid_alarms_language_and_shortcuts(make_daemon, tmp_path):
             # once from its status; both play again by themselves.
             def tile_of(d, cam):
                 return next(t for t in tiles(d) if t["camera"] == cam)
-            sim.set_faults(1, rtsp_stall_ms=6000)
-            sim.set_faults(2, reboot_s=6)
+            sim.set_faults(1, rtsp_stall_ms=10000)
+            sim.set_faults(2, reboot_s=10)
             wait(drv, "stalled and offline tiles",
                  lambda d: tile_of(d, cams[1])["state"] == "stalled"
                  and tile_of(d, cams[2])["state"] == "offline", 20)
