@@ -112,8 +112,12 @@ def test_console_is_served_and_traversal_blocked(daemon):
     r = requests.get(daemon.url("/"), timeout=5)
     assert r.status_code == 200
     assert r.headers["Content-Type"].startswith("text/html")
-    assert "Zaułek" in r.text and "app.js" in r.text
-    assert requests.get(daemon.url("/app.js"), timeout=5).status_code == 200
+    assert "Zaułek" in r.text and 'type="module" src="js/main.js"' in r.text
+    # ES modules: a browser runs them only with a JavaScript MIME type.
+    for path in ("/js/main.js", "/js/state/grid.js", "/js/lang/pl.js"):
+        m = requests.get(daemon.url(path), timeout=5)
+        assert m.status_code == 200, path
+        assert m.headers["Content-Type"].startswith("text/javascript"), (path, m.headers)
     for bad in ("/../CMakeLists.txt", "/%2e%2e/CMakeLists.txt", "/..%2fCMakeLists.txt",
                 "/%2e%2e%2f%2e%2e%2fetc/passwd", "/.hidden", "/nonexistent.js"):
         # Raw request so that the client does not normalize the path.

@@ -61,6 +61,13 @@ def wait(drv, what, cond, timeout=WAIT_S):
                              f"browser log:\n{log[-3000:]}")
 
 
+def page_text(drv):
+    """The console's translations, {pl: {key: text}, en: {...}}, from its own module."""
+    return drv.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "import('/js/i18n.js').then((m) => done(m.TEXT), (e) => done(String(e)));")
+
+
 def rows(drv):
     return drv.find_elements(By.CSS_SELECTOR, "#alarm-rows tr[data-alarm-id]")
 
@@ -151,11 +158,16 @@ def test_operator_handles_alarms_in_the_browser(make_daemon, browser):
         t_ready = time.monotonic()
 
         drv.get(d.url("/"))
-        text = drv.execute_script("return TEXT")  # the page's own labels
+        text = page_text(drv)  # the page's own labels
         pl, en = text["pl"], text["en"]
         login(drv, operator, d.passwords[operator])
         assert drv.find_element(By.ID, "status-role").text == pl["role.operator"]
         assert open_ids(d, op_h) == [] and rows(drv) == []
+        # The camera is not recorded (mode off): its tile says there is no
+        # live view rather than trying (the server would answer 409).
+        tile = wait(drv, "the camera's tile", lambda d: d.find_elements(
+            By.CSS_SELECTOR, f'#grid .tile[data-camera="{cam_id}"][data-state="not_recorded"]'))[0]
+        assert pl["tile.not_recorded"] in tile.text, tile.text
         assert drv.find_element(By.ID, "alarms-empty").text == pl["alarms.empty"]
 
         # Motion at the camera: the alarm appears without a reload.

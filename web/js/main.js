@@ -1,0 +1,177 @@
+// Zaułek console: the wiring. Each panel in panels/ (login, status,
+// alarms, search, cameras, grid, help); the REST client in api.js,
+// the console WebSocket in ws.js, pure state in state/ (unit tested with
+// node --test web/test/). Later panels (timeline, player, export,
+// administration, sites) slot in the same way: a class in panels/ with
+// open/clear/message, its pure layout in state/, its texts in lang/.
+// No inline script or style: the server's Content-Security-Policy is
+// default-src 'self'. Server data goes into the page only as text.
+import { t, setText, setLang, getLang, applyLanguage, onLanguage } from './i18n.js';
+import { api, setCsrf } from './api.js';
+import { ConsoleSocket } from './ws.js';
+import * as sound from './sound.js';
+import { actionFor } from './state/shortcuts.js';
+import { AlarmsPanel } from './panels/alarms.js';
+import { SearchPanel } from './panels/search.js';
+import { CamerasPanel } from './panels/cameras.js';
+import { GridPanel } from './panels/grid.js';
+import { toggleHelp } from './panels/help.js';
+import { LoginPanel } from './panels/login.js';
+import { StatusPanel } from './panels/status.js';
+
+const $ = (id) => document.getElementById(id);
+let user = '';
+
+const cameras = new CamerasPanel({
+  onPick: (id, enlarge) => {
+    grid.placeSelected(id);
+    if (enlarge) grid.toggleEnlarge(grid.grid.enlarged ?? grid.grid.selected);
+  },
+  onChange: (removed, listed) => {
+    grid.camerasChanged(removed, listed);
+    search.camerasChanged();
+    alarms.render();
+  },
+});
+const grid = new GridPanel({ cameras: () => cameras.map });
+const search = new SearchPanel({ cameras: () => cameras.map, cameraName: (id) => cameras.name(id) });
+const alarms = new AlarmsPanel({
+  cameraName: (id) => cameras.name(id),
+  onFresh: (a) => {
+    if (sound.beep()) $('alarm-sound').dataset.beeps = String(sound.beepsPlayed());
+    $('alarm-sound').dataset.alarms = String(Number($('alarm-sound').dataset.alarms || 0) + 1);
+    grid.bringIntoView(a.camera_id);
+  },
+  onShow: (id) => grid.bringIntoView(id),
+});
+
+const login = new LoginPanel({ onSignedIn: () => showConsole() });
+const status = new StatusPanel({
+  onLogout: async () => {
+    await api('POST', '/api/v1/auth/logout');
+    logout();
+  },
+});
+
+const socket = new ConsoleSocket({
+  state: (s) => status.socket(s),
+  // The lists from REST: on the first hello the alarms; after a resume_gap
+  // (messages lost) the cameras too.
+  reload: (why) => {
+    alarms.load();
+    if (why === 'resume_gap') cameras.load();
+  },
+  message: (msg) => {
+    if (msg.type === 'alarm') {
+      alarms.message(msg);
+      if (!cameras.map.has(msg.camera_id)) cameras.load(true);
+    }
+    if (msg.type === 'camera') cameras.message(msg);
+    const li = document.createElement('li');
+    li.textContent = JSON.stringify(msg);
+    $('messages').prepend(li);
+    while ($('messages').children.length > 100) $('messages').lastChild.remove();
+  },
+  // After a lost connection: back to the login form if the session is gone.
+  beforeReconnect: async () => {
+    const me = await api('GET', '/api/v1/auth/me');
+    if (me.status === 401) {
+      logout(t('login.expired'));
+      return false;
+    }
+    return !$('console-view').hidden;
+  },
+});
+
+async function showConsole() {
+  const me = await api('GET', '/api/v1/auth/me');
+  if (me.status !== 200) {
+    login.show();
+    return;
+  }
+  setCsrf(me.data.csrf_token);
+  user = me.data.name;
+  login.hide();
+  status.open(me.data);
+  alarms.open(user);
+  await cameras.load();
+  grid.open(user, [...cameras.map.keys()].sort((a, b) => a.localeCompare(b, 'en', { numeric: true })),
+    cameras.loaded);
+  socket.start();
+  status.health();
+}
+
+function logout(message = '') {
+  setCsrf('');
+  user = '';
+  socket.stop();
+  grid.close();
+  alarms.clear();
+  cameras.clear();
+  search.clear();
+  $('messages').replaceChildren();
+  login.show(message);
+}
+
+for (const code of ['pl', 'en']) $('lang-' + code).addEventListener('click', () => setLang(code));
+$('help-open').addEventListener('click', () => toggleHelp(true));
+
+function paintSound() {
+  const b = $('alarm-sound');
+  setText(b, sound.isMuted() ? 'sound.off' : 'sound.on');
+  b.setAttribute('aria-pressed', String(sound.isMuted()));
+  b.dataset.muted = String(sound.isMuted());
+}
+function toggleMute() {
+  sound.setMuted(!sound.isMuted());
+  if (!sound.isMuted()) sound.unlock();
+  paintSound();
+}
+$('alarm-sound').addEventListener('click', toggleMute);
+
+// Operators' shortcuts (state/shortcuts.js), listed on '?'. Only while the
+// console is shown; typing in a field is never taken as a shortcut.
+document.addEventListener('keydown', (ev) => {
+  if ($('console-view').hidden && ev.key !== '?' && ev.key !== 'Escape') return;
+  const el = ev.target;
+  const editing = el instanceof HTMLElement
+    && (el.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName));
+  const onControl = el instanceof HTMLElement && ['BUTTON', 'A', 'SUMMARY'].includes(el.tagName);
+  const act = actionFor({
+    key: ev.key, ctrlKey: ev.ctrlKey, altKey: ev.altKey, metaKey: ev.metaKey, editing, onControl,
+  });
+  if (!act) return;
+  sound.unlock();
+  const help = $('help').open;
+  if (help && act.action !== 'help' && act.action !== 'escape') return;
+  ev.preventDefault();
+  switch (act.action) {
+    case 'help': toggleHelp(); break;
+    case 'escape':
+      if (help) toggleHelp(false);
+      else if (editing) el.blur();
+      else grid.escape();
+      break;
+    case 'layout1': grid.setLayout(1); break;
+    case 'layout4': grid.setLayout(4); break;
+    case 'layout9': grid.setLayout(9); break;
+    case 'layout16': grid.setLayout(16); break;
+    case 'move': grid.move(act.dx, act.dy); break;
+    case 'enlarge': grid.toggleEnlarge(); break;
+    case 'clear': grid.clearSelected(); break;
+    case 'ack': alarms.ackNewest(); break;
+    case 'jump': {
+      const cam = alarms.newestCamera();
+      if (cam) grid.bringIntoView(cam);
+      break;
+    }
+    case 'mute': toggleMute(); break;
+    case 'filter': $('camera-filter').focus(); break;
+    case 'lang': setLang(getLang() === 'pl' ? 'en' : 'pl'); break;
+    default: break;
+  }
+});
+
+onLanguage(paintSound);
+applyLanguage();
+showConsole();
