@@ -18,9 +18,13 @@ import { GridPanel } from './panels/grid.js';
 import { toggleHelp } from './panels/help.js';
 import { LoginPanel } from './panels/login.js';
 import { StatusPanel } from './panels/status.js';
+import { AdminPanel } from './panels/admin.js';
+import { views, pickView } from './state/admin.js';
 
 const $ = (id) => document.getElementById(id);
 let user = '';
+let role = '';
+let view = 'live';
 
 const cameras = new CamerasPanel({
   onPick: (id, enlarge) => {
@@ -45,6 +49,26 @@ const alarms = new AlarmsPanel({
   onShow: (id) => grid.bringIntoView(id),
 });
 
+const admin = new AdminPanel({ onCatalogue: () => cameras.load() });
+
+// The views in the header: the live console for everyone, the
+// administration for administrators (state/admin.js views). The chosen one
+// is kept for this tab (sessionStorage); the live grid keeps playing behind.
+function setView(wanted) {
+  view = pickView(role, wanted);
+  $('views').hidden = views(role).length < 2;
+  for (const b of document.querySelectorAll('#views button.view')) {
+    b.hidden = !views(role).includes(b.dataset.view);
+    b.setAttribute('aria-pressed', String(b.dataset.view === view));
+  }
+  $('center').hidden = view !== 'live';
+  $('admin-view').hidden = view !== 'admin';
+  document.body.dataset.view = view;
+  if (role) sessionStorage.setItem('zaulek.view', view);
+  if (view === 'admin') admin.shown();
+}
+for (const b of document.querySelectorAll('#views button.view')) b.addEventListener('click', () => setView(b.dataset.view));
+
 const login = new LoginPanel({ onSignedIn: () => showConsole() });
 const status = new StatusPanel({
   onLogout: async () => {
@@ -66,7 +90,10 @@ const socket = new ConsoleSocket({
       alarms.message(msg);
       if (!cameras.map.has(msg.camera_id)) cameras.load(true);
     }
-    if (msg.type === 'camera') cameras.message(msg);
+    if (msg.type === 'camera') {
+      cameras.message(msg);
+      admin.message(msg);
+    }
     const li = document.createElement('li');
     li.textContent = JSON.stringify(msg);
     $('messages').prepend(li);
@@ -91,20 +118,27 @@ async function showConsole() {
   }
   setCsrf(me.data.csrf_token);
   user = me.data.name;
+  role = me.data.role;
   login.hide();
   status.open(me.data);
+  admin.open(me.data);
   alarms.open(user);
   await cameras.load();
   grid.open(user, [...cameras.map.keys()].sort((a, b) => a.localeCompare(b, 'en', { numeric: true })),
     cameras.loaded);
   socket.start();
   status.health();
+  setView(sessionStorage.getItem('zaulek.view') || 'live');
 }
 
 function logout(message = '') {
   setCsrf('');
   user = '';
+  role = '';
   socket.stop();
+  admin.clear();
+  setView('live');
+  sessionStorage.removeItem('zaulek.view');
   grid.close();
   alarms.clear();
   cameras.clear();
@@ -141,6 +175,9 @@ document.addEventListener('keydown', (ev) => {
     key: ev.key, ctrlKey: ev.ctrlKey, altKey: ev.altKey, metaKey: ev.metaKey, editing, onControl,
   });
   if (!act) return;
+  // In the administration view the keys type into its forms; only help,
+  // Escape and the language switch act.
+  if (view !== 'live' && !['help', 'escape', 'lang'].includes(act.action)) return;
   sound.unlock();
   const help = $('help').open;
   if (help && act.action !== 'help' && act.action !== 'escape') return;
