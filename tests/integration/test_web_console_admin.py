@@ -305,6 +305,14 @@ def test_administrator_cameras_users_holds_rules(make_daemon, tmp_path):
                  and one(d, f'#camera-list li[data-camera-id="{cam_id}"]') is None, 20)
             assert requests.get(d.url(f"/api/v1/cameras/{cam_id}"), headers=h, timeout=10).status_code == 404
 
+            # English: the view's tabs and headings switch at once.
+            drv.find_element(By.ID, "lang-en").click()
+            en = text["en"]
+            assert drv.find_element(By.CSS_SELECTOR, '#admin-view button.tab[data-tab="users"]').text \
+                == en["adm.tab.users"]
+            assert drv.find_element(By.CSS_SELECTOR, '#views button[data-view="admin"]').text == en["view.admin"]
+            drv.find_element(By.ID, "lang-pl").click()
+
             # Sign out; jan cannot sign in, and the form says the server's words.
             drv.find_element(By.ID, "logout").click()
             wait(drv, "the login form", lambda d: d.find_element(By.ID, "login-view").is_displayed())

@@ -1,9 +1,10 @@
 // Zaułek console: the wiring. Each panel in panels/ (login, status,
 // alarms, search, cameras, grid, help); the REST client in api.js,
 // the console WebSocket in ws.js, pure state in state/ (unit tested with
-// node --test web/test/). Later panels (timeline, player, export,
-// administration, sites) slot in the same way: a class in panels/ with
-// open/clear/message, its pure layout in state/, its texts in lang/.
+// node --test web/test/); the administration view in panels/admin.js.
+// Later panels (timeline, player, export, sites) slot in the same way: a
+// class in panels/ with open/clear/message, its pure layout in state/, its
+// texts in lang/.
 // No inline script or style: the server's Content-Security-Policy is
 // default-src 'self'. Server data goes into the page only as text.
 import { t, setText, setLang, getLang, applyLanguage, onLanguage } from './i18n.js';

@@ -163,3 +163,24 @@ test('discovered devices beside the catalogue; a scan merged into what was heard
   assert.deepEqual(A.sighted([{ id: 'a', sighting: null }, { id: 'b', sighting: { onvif_url: 'http://x/' } }])
     .map((c) => c.id), ['b']);
 });
+
+test('every key the administration names (buttons and labels too) is in both languages', async () => {
+  const { readFile, readdir } = await import('node:fs/promises');
+  const { TEXT } = await import('../js/i18n.js');
+  const dir = new URL('../js/', import.meta.url);
+  const files = ['panels/admin.js', 'state/admin.js',
+    ...(await readdir(new URL('panels/admin/', dir))).map((f) => `panels/admin/${f}`)];
+  const keys = new Set();
+  for (const f of files) {
+    const src = await readFile(new URL(f, dir), 'utf8');
+    for (const m of src.matchAll(/'((?:adm|view)\.[a-z0-9_]+(?:\.[a-z0-9_]+)+)'/g)) keys.add(m[1]);
+  }
+  // The prefixes label() completes with a server value.
+  for (const v of A.MODES) keys.add(`mode.${v}`);
+  for (const v of A.DAYS) keys.add(`day.${v}`);
+  for (const v of ['probe', 'hello']) keys.add(`via.${v}`);
+  for (const v of ['config', 'api', 'builtin']) keys.add(`origin.${v}`);
+  for (const v of A.ROLES) keys.add(`role.${v}`);
+  assert.ok(keys.size > 80, `only ${keys.size} keys found`);
+  for (const k of keys) for (const l of ['pl', 'en']) assert.ok(k in TEXT[l], `${l}: ${k}`);
+});

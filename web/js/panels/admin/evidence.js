@@ -100,7 +100,9 @@ export class AdminHolds extends Listed {
     $('holds-empty').hidden = !$('hold-table').dataset.loaded || this.items.length > 0;
     $('hold-rows').replaceChildren(...this.items.map((h) => {
       const tr = el('tr', { data: { holdId: h.id, cameraId: h.camera_id } });
-      tr.append(el('td', { class: 'mono', text: h.camera_id }), el('td', { text: when(h.from) }),
+      const cam = this.cameras().find((c) => c.id === h.camera_id);
+      tr.append(el('td', {}, el('div', { text: cam?.name ?? h.camera_id }), el('div', { class: 'sub mono', text: h.camera_id })),
+        el('td', { text: when(h.from) }),
         el('td', { text: when(h.to) }), el('td', { text: h.reason }),
         el('td', {}, el('div', { text: h.created_by }), el('div', { class: 'sub', text: when(h.created) })),
         el('td', { class: 'actions' }, this.remover(h.id, tr), el('p', { class: 'error row-error', role: 'alert' })));
