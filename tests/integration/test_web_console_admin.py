@@ -5,6 +5,8 @@ administrator switches to the view, scans (WS-Discovery multicast on lo) and
 sees the simulated camera as new; adds it from the result (a wrong camera
 password first: the server's refusal in words; the password field is emptied
 each time), it shows in both camera lists and REST reads it back; renames it;
+moves it where it announced itself (a sighting) and, when it goes offline
+there, the Live button says an alarm came;
 creates a user (a mismatched password is refused by the page first), resets
 their password (REST login with the new one works), disables them (their REST
 login fails, and the page's login form shows the server's words); places and
@@ -179,7 +181,7 @@ def test_administrator_cameras_users_holds_rules(make_daemon, tmp_path):
                           extra_args=["--base-port", str(base), "--bind", "127.0.0.2"]) as moved:
                 new_url = moved.cameras[0]["onvif_url"]
                 sighting = wait(drv, "the sighting shown", lambda d: one(
-                    d, f'#adm-camera-rows tr.sighting[data-camera-id="{cam_id}"]'), 20)
+                    d, f'#adm-camera-rows tr.sighting[data-camera-id="{cam_id}"]'), 30)
                 assert new_url in sighting.text, sighting.text
                 shot("sighting")
                 two_clicks(drv, sighting.find_element(By.CSS_SELECTOR, "button.move"))
@@ -187,6 +189,12 @@ def test_administrator_cameras_users_holds_rules(make_daemon, tmp_path):
                      and new_url in one(d, f'#adm-camera-rows tr[data-camera-id="{cam_id}"]').text, 30)
                 cam = requests.get(d.url(f"/api/v1/cameras/{cam_id}"), headers=h, timeout=10).json()
                 assert cam["onvif_url"] == new_url and cam["sighting"] is None, cam
+            # That simulator is gone now: the camera goes offline, the
+            # built-in rule raises a health alarm, and the Live button says
+            # so while the administrator stays here.
+            wait(drv, "the Live button marked", lambda d: one(
+                d, '#views button[data-view="live"][data-attention="true"]'), 30)
+            assert drv.find_element(By.ID, "admin-view").is_displayed()
 
             # Users: a mismatched password stays in the page; then a new
             # operator, listed.

@@ -46,6 +46,8 @@ const alarms = new AlarmsPanel({
     if (sound.beep()) $('alarm-sound').dataset.beeps = String(sound.beepsPlayed());
     $('alarm-sound').dataset.alarms = String(Number($('alarm-sound').dataset.alarms || 0) + 1);
     grid.bringIntoView(a.camera_id);
+    // Seen from another view: the Live button says there is a new alarm.
+    if (view !== 'live') document.querySelector('#views button[data-view="live"]').dataset.attention = 'true';
   },
   onShow: (id) => grid.bringIntoView(id),
 });
@@ -65,6 +67,7 @@ function setView(wanted) {
   $('center').hidden = view !== 'live';
   $('admin-view').hidden = view !== 'admin';
   document.body.dataset.view = view;
+  if (view === 'live') delete document.querySelector('#views button[data-view="live"]').dataset.attention;
   if (role) sessionStorage.setItem('zaulek.view', view);
   if (view === 'admin') admin.shown();
 }

@@ -115,6 +115,9 @@ test('holds: local times to UTC, the order of from and to, a reason', () => {
   const from = '2026-12-07T10:00';
   assert.equal(A.localToIso(from), new Date(from).toISOString().replace('.000Z', 'Z'));
   assert.equal(A.localToIso('yesterday'), '');
+  const d = new Date(2026, 11, 7, 9, 5, 42);
+  assert.equal(A.isoToLocal(d), '2026-12-07T09:05');
+  assert.equal(Date.parse(A.localToIso(A.isoToLocal(d))), new Date(2026, 11, 7, 9, 5).getTime());
   assert.equal(A.localToIso('2026-13-45T99:99'), '');
   const ok = A.newHold({ camera_id: 'cam-1', from, to: '2026-12-07T11:30', reason: ' zgłoszenie policji ' });
   assert.ok(ok.ok);

@@ -185,6 +185,13 @@ export function localToIso(s) {
   return Number.isNaN(d.getTime()) ? '' : d.toISOString().replace(/\.000Z$/, 'Z');
 }
 
+// A Date as a <input type="datetime-local"> value in the browser's local
+// time, to the minute.
+export function isoToLocal(d) {
+  const pad = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
 // The hold form -> POST /api/v1/holds.
 export function newHold(fields) {
   const errors = {};

@@ -95,6 +95,13 @@ export class AdminHolds extends Listed {
 
   render() {
     this.renderError();
+    // The last hour by default: what is usually held is what just happened.
+    const f = $('hold-form').elements;
+    if (!f.from.value && !f.to.value) {
+      const now = Date.now();
+      f.from.value = A.isoToLocal(new Date(now - 3600e3));
+      f.to.value = A.isoToLocal(new Date(now));
+    }
     options($('hold-form').elements.camera_id, [['', t('adm.choose')],
       ...this.cameras().map((c) => [c.id, c.name === c.id ? c.id : `${c.name} (${c.id})`])]);
     $('holds-empty').hidden = !$('hold-table').dataset.loaded || this.items.length > 0;
