@@ -87,7 +87,10 @@ const socket = new ConsoleSocket({
   // (messages lost) the cameras too.
   reload: (why) => {
     alarms.load();
-    if (why === 'resume_gap') cameras.load();
+    if (why === 'resume_gap') {
+      cameras.load();
+      admin.resync();
+    }
   },
   message: (msg) => {
     if (msg.type === 'alarm') {

@@ -61,6 +61,11 @@ export class AdminPanel {
     }
   }
 
+  // Camera messages were lost (resume_gap): the cameras again, if listed.
+  resync() {
+    if (this.loaded.has('cameras')) this.cameras.load();
+  }
+
   message(msg) {
     if (msg.type === 'camera' && this.loaded.has('cameras')) this.cameras.message(msg);
   }
