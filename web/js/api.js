@@ -33,10 +33,12 @@ export async function api(method, path, body) {
 export const failure = (res) => ({ status: res.status, message: res.data?.error?.message || '' });
 
 // One line for the operator: the status in the console's language, then the
-// server's message.
-export function errorText(f) {
+// server's message. A panel may give its own words for a status (prefix
+// 'adm.e.': adm.e.404, ...); err.<status> otherwise.
+export function errorText(f, prefix = 'err.') {
   if (f.status === 0) return t('err.network');
-  const key = TEXT[getLang()]['err.' + f.status] ? 'err.' + f.status : 'err.other';
+  const text = TEXT[getLang()];
+  const key = text[prefix + f.status] ? prefix + f.status : text['err.' + f.status] ? 'err.' + f.status : 'err.other';
   return `${t(key)} (${f.status})` + (f.message ? `: ${f.message}` : '');
 }
 

@@ -1,9 +1,10 @@
 // Zaułek console: the wiring. Each panel in panels/ (login, status,
 // alarms, search, cameras, grid, help); the REST client in api.js,
 // the console WebSocket in ws.js, pure state in state/ (unit tested with
-// node --test web/test/). Later panels (timeline, player, export,
-// administration, sites) slot in the same way: a class in panels/ with
-// open/clear/message, its pure layout in state/, its texts in lang/.
+// node --test web/test/); the administration view in panels/admin.js.
+// Later panels (timeline, player, export, sites) slot in the same way: a
+// class in panels/ with open/clear/message, its pure layout in state/, its
+// texts in lang/.
 // No inline script or style: the server's Content-Security-Policy is
 // default-src 'self'. Server data goes into the page only as text.
 import { t, setText, setLang, getLang, applyLanguage, onLanguage } from './i18n.js';
@@ -18,9 +19,13 @@ import { GridPanel } from './panels/grid.js';
 import { toggleHelp } from './panels/help.js';
 import { LoginPanel } from './panels/login.js';
 import { StatusPanel } from './panels/status.js';
+import { AdminPanel } from './panels/admin.js';
+import { views, pickView } from './state/admin.js';
 
 const $ = (id) => document.getElementById(id);
 let user = '';
+let role = '';
+let view = 'live';
 
 const cameras = new CamerasPanel({
   onPick: (id, enlarge) => {
@@ -41,9 +46,32 @@ const alarms = new AlarmsPanel({
     if (sound.beep()) $('alarm-sound').dataset.beeps = String(sound.beepsPlayed());
     $('alarm-sound').dataset.alarms = String(Number($('alarm-sound').dataset.alarms || 0) + 1);
     grid.bringIntoView(a.camera_id);
+    // Seen from another view: the Live button says there is a new alarm.
+    if (view !== 'live') document.querySelector('#views button[data-view="live"]').dataset.attention = 'true';
   },
   onShow: (id) => grid.bringIntoView(id),
 });
+
+const admin = new AdminPanel({ onCatalogue: () => cameras.load() });
+
+// The views in the header: the live console for everyone, the
+// administration for administrators (state/admin.js views). The chosen one
+// is kept for this tab (sessionStorage); the live grid keeps playing behind.
+function setView(wanted) {
+  view = pickView(role, wanted);
+  $('views').hidden = views(role).length < 2;
+  for (const b of document.querySelectorAll('#views button.view')) {
+    b.hidden = !views(role).includes(b.dataset.view);
+    b.setAttribute('aria-pressed', String(b.dataset.view === view));
+  }
+  $('center').hidden = view !== 'live';
+  $('admin-view').hidden = view !== 'admin';
+  document.body.dataset.view = view;
+  if (view === 'live') delete document.querySelector('#views button[data-view="live"]').dataset.attention;
+  if (role) sessionStorage.setItem('zaulek.view', view);
+  if (view === 'admin') admin.shown();
+}
+for (const b of document.querySelectorAll('#views button.view')) b.addEventListener('click', () => setView(b.dataset.view));
 
 const login = new LoginPanel({ onSignedIn: () => showConsole() });
 const status = new StatusPanel({
@@ -59,14 +87,20 @@ const socket = new ConsoleSocket({
   // (messages lost) the cameras too.
   reload: (why) => {
     alarms.load();
-    if (why === 'resume_gap') cameras.load();
+    if (why === 'resume_gap') {
+      cameras.load();
+      admin.resync();
+    }
   },
   message: (msg) => {
     if (msg.type === 'alarm') {
       alarms.message(msg);
       if (!cameras.map.has(msg.camera_id)) cameras.load(true);
     }
-    if (msg.type === 'camera') cameras.message(msg);
+    if (msg.type === 'camera') {
+      cameras.message(msg);
+      admin.message(msg);
+    }
     const li = document.createElement('li');
     li.textContent = JSON.stringify(msg);
     $('messages').prepend(li);
@@ -91,20 +125,27 @@ async function showConsole() {
   }
   setCsrf(me.data.csrf_token);
   user = me.data.name;
+  role = me.data.role;
   login.hide();
   status.open(me.data);
+  admin.open(me.data);
   alarms.open(user);
   await cameras.load();
   grid.open(user, [...cameras.map.keys()].sort((a, b) => a.localeCompare(b, 'en', { numeric: true })),
     cameras.loaded);
   socket.start();
   status.health();
+  setView(sessionStorage.getItem('zaulek.view') || 'live');
 }
 
 function logout(message = '') {
   setCsrf('');
   user = '';
+  role = '';
   socket.stop();
+  admin.clear();
+  setView('live');
+  sessionStorage.removeItem('zaulek.view');
   grid.close();
   alarms.clear();
   cameras.clear();
@@ -141,6 +182,9 @@ document.addEventListener('keydown', (ev) => {
     key: ev.key, ctrlKey: ev.ctrlKey, altKey: ev.altKey, metaKey: ev.metaKey, editing, onControl,
   });
   if (!act) return;
+  // In the administration view the keys type into its forms; only help,
+  // Escape and the language switch act.
+  if (view !== 'live' && !['help', 'escape', 'lang'].includes(act.action)) return;
   sound.unlock();
   const help = $('help').open;
   if (help && act.action !== 'help' && act.action !== 'escape') return;

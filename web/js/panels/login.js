@@ -24,7 +24,9 @@ export class LoginPanel {
       } else if (res.status === 0) {
         $('login-error').textContent = t('err.network');
       } else {
-        $('login-error').textContent = t('login.failed');
+        // The server's own words too (a disabled account reads as a wrong password).
+        const said = res.data?.error?.message;
+        $('login-error').textContent = t('login.failed') + (said ? ` (${res.status}: ${said})` : '');
       }
     });
   }
