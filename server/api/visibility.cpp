@@ -1,7 +1,10 @@
-// PATCH /api/v1/users/{id} {"cameras": [...] | null, "disabled": bool}: an
-// administrator restricts a user to some cameras, or lifts the restriction
-// (server/security/visibility.h); disables or enables the user (a disabled
-// user's sessions end at once, their WebSockets too).
+// PATCH /api/v1/users/{id} {"cameras": [...] | null, "disabled": bool,
+// "role": R}: an administrator restricts a user to some cameras, or lifts the
+// restriction (server/security/visibility.h); disables or enables the user (a
+// disabled user's sessions end at once, their WebSockets too); changes the
+// user's role (it counts from the user's next request; open WebSockets,
+// subscribed with the old role's audience, close so that they subscribe again).
+#include <spdlog/spdlog.h>
 #include <algorithm>
 #include <charconv>
 #include <nlohmann/json.hpp>
@@ -32,13 +35,20 @@ Response patch_user(ApiContext& ctx, Request& req) {
     return error_response(404, "not_found", "no user " + text.substr(0, 32));
   const json& body = *req.json;
   for (const auto& item : body.items())
-    if (item.key() != "cameras" && item.key() != "disabled")
+    if (item.key() != "cameras" && item.key() != "disabled" && item.key() != "role")
       return bad("'" + item.key().substr(0, 64) + "' cannot be changed here");
   auto it = body.find("cameras");
   auto dis = body.find("disabled");
-  if (it == body.end() && dis == body.end())
-    return bad("nothing to change: give 'cameras' (a list of ids, or null) or 'disabled'");
+  auto role_field = body.find("role");
+  if (it == body.end() && dis == body.end() && role_field == body.end())
+    return bad("nothing to change: give 'cameras' (a list of ids, or null), 'disabled' or 'role'");
   if (dis != body.end() && !dis->is_boolean()) return bad("'disabled' must be true or false");
+  std::optional<Role> role;
+  if (role_field != body.end()) {
+    role = role_field->is_string() ? parse_role(role_field->get_ref<const std::string&>())
+                                   : std::nullopt;
+    if (!role) return bad("'role' must be operator, investigator or administrator");
+  }
   std::optional<std::vector<std::string>> cameras;
   if (it != body.end() && !it->is_null()) {
     if (!it->is_array()) return bad("'cameras' must be a list of camera ids, or null for all");
@@ -62,7 +72,7 @@ Response patch_user(ApiContext& ctx, Request& req) {
   }
   auto user = ctx.catalog->find_user(id);
   if (!user) return error_response(user.error());
-  if (cameras && user->role == Role::administrator)
+  if (cameras && role.value_or(user->role) == Role::administrator)
     return bad("user '" + user->name +
                "' is an administrator; administrators always see every camera");
   if (dis != body.end()) {
@@ -77,6 +87,18 @@ Response patch_user(ApiContext& ctx, Request& req) {
       if (disabled && ctx.hub) ctx.hub->close_user(id, close_reason::kUserDisabled);
       user->disabled = disabled;
     }
+  }
+  if (role && *role != user->role) {
+    if (id == req.principal->user_id)
+      return error_response(409, "failed_precondition", "you cannot change your own role");
+    if (auto st = ctx.catalog->set_user_role(id, *role); !st) return error_response(st.error());
+    spdlog::info("users: '{}' made user '{}' {} (was {})", req.principal->name, user->name,
+                 to_string(*role), to_string(user->role));
+    ctx.audit->record(req.principal->name, "user.role", "user:" + user->name,
+                      json{{"from", to_string(user->role)}, {"to", to_string(*role)}}.dump(),
+                      req.remote);
+    if (ctx.hub) ctx.hub->close_user(id, close_reason::kRoleChanged);
+    user->role = *role;
   }
   if (it == body.end()) return json_response(200, user_json(*user));
   if (auto st = ctx.catalog->set_user_cameras(id, cameras); !st) return error_response(st.error());

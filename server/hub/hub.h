@@ -78,6 +78,7 @@ inline constexpr const char* kSessionRevoked = "session revoked";
 inline constexpr const char* kPasswordChanged = "password changed";
 inline constexpr const char* kUserDisabled = "account disabled";
 inline constexpr const char* kCamerasChanged = "visible cameras changed; reconnect";
+inline constexpr const char* kRoleChanged = "role changed; reconnect";
 // The session left the catalogue without this daemon ending it (the command
 // line's user passwd or user disable while zaulekd runs).
 inline constexpr const char* kSessionEnded = "session ended";

@@ -111,9 +111,19 @@ Status SqliteCatalog::set_user_password(std::int64_t id, const std::string& pass
 
 Status SqliteCatalog::set_user_role(std::int64_t id, Role role) {
   std::lock_guard lock(write_mu_);
-  return changed_one(
-      sql::execute(*writer_, "UPDATE users SET role = ?2 WHERE id = ?1", id, to_string(role)),
-      "user", id);
+  // One statement, so that two demotions at once cannot both pass the check.
+  auto s = sql::execute(*writer_,
+                        "UPDATE users SET role = ?2 WHERE id = ?1 AND (?2 = 'administrator' OR "
+                        "role != 'administrator' OR disabled = 1 OR EXISTS (SELECT 1 FROM users "
+                        "WHERE role = 'administrator' AND disabled = 0 AND id != ?1))",
+                        id, to_string(role));
+  if (!s) return s;
+  if (writer_->changes() == 1) return {};
+  auto u = find_user(id);
+  if (!u) return u.error();
+  return make_error(
+      ErrorKind::failed_precondition,
+      "'" + u->name + "' is the last enabled administrator; make another one administrator first");
 }
 
 Status SqliteCatalog::set_user_cameras(std::int64_t id,

@@ -50,6 +50,7 @@ class UserCatalog {
   // disabling each other at once cannot both succeed).
   virtual Status set_user_disabled(std::int64_t id, bool disabled) = 0;
   virtual Status set_user_password(std::int64_t id, const std::string& password_hash) = 0;
+  // failed_precondition for the last enabled administrator made something else.
   virtual Status set_user_role(std::int64_t id, Role role) = 0;
   // nullopt: every camera; ids are stored sorted without duplicates. not_found.
   virtual Status set_user_cameras(std::int64_t id,

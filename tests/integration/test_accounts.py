@@ -283,3 +283,41 @@ def test_session_expiry_closes_its_websocket(make_daemon):
     assert requests.get(d.url("/api/v1/auth/me"), headers=h(login["token"]),
                         timeout=10).status_code == 401
     wait_until("the expiry in the log", lambda: "session expired; closing" in d.stderr(), 10)
+
+
+def test_role_change_counts_at_once_and_closes_the_consoles(daemon):
+    d = daemon
+    adam = d.login(ADAM)["token"]
+    olga_id, adam_id = user_id(d, adam, OLGA), user_id(d, adam, ADAM)
+    olga = d.login(OLGA)["token"]
+    olga_ws = Ws(d, olga)
+    url = d.url(f"/api/v1/users/{olga_id}")
+    r = requests.patch(url, headers=h(adam), json={"role": "investigator"}, timeout=10)
+    assert r.status_code == 200 and r.json()["role"] == "investigator", r.text
+    # Her console was subscribed with the operator's audience: it closes.
+    assert olga_ws.closed() == (1008, "role changed; reconnect")
+    # The same token now carries the new role, from its next request.
+    me = requests.get(d.url("/api/v1/auth/me"), headers=h(olga), timeout=10)
+    assert me.status_code == 200 and me.json()["role"] == "investigator", me.text
+    assert Ws(d, olga).hello["role"] == "investigator"
+    for target, body, status, words in (
+            (url, {"role": "boss"}, 400, "'role' must be operator, investigator or administrator"),
+            (url, {"role": 3}, 400, "'role' must be"),
+            (d.url(f"/api/v1/users/{adam_id}"), {"role": "operator"}, 409,
+             "you cannot change your own role")):
+        r = requests.patch(target, headers=h(adam), json=body, timeout=10)
+        assert r.status_code == status and words in r.json()["error"]["message"], (body, r.text)
+    r = requests.patch(url, headers=h(olga), json={"role": "administrator"}, timeout=10)
+    assert r.status_code == 403
+    # Made administrator, she may demote the other one (she stays the last).
+    r = requests.patch(url, headers=h(adam), json={"role": "administrator"}, timeout=10)
+    assert r.status_code == 200 and r.json()["cameras"] is None, r.text
+    r = requests.patch(d.url(f"/api/v1/users/{adam_id}"), headers=h(olga),
+                       json={"role": "operator"}, timeout=10)
+    assert r.status_code == 200 and r.json()["role"] == "operator", r.text
+    assert requests.get(d.url("/api/v1/users"), headers=h(adam), timeout=10).status_code == 403
+    rows = [(e["actor"], e["target"], e["detail"]["from"], e["detail"]["to"])
+            for e in audit(d, olga, "user.role")]
+    assert sorted(rows) == sorted([("adam", "user:olga", "operator", "investigator"),
+                                   ("adam", "user:olga", "investigator", "administrator"),
+                                   ("olga", "user:adam", "administrator", "operator")])

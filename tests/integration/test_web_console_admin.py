@@ -84,6 +84,7 @@ def test_administrator_cameras_users_holds_rules(make_daemon, tmp_path):
     # The page from this source tree, whichever build serves it.
     d = make_daemon(extra_toml=CONFIG, server={"web_root": str(SOURCE_DIR / "web")})
     h = admin_headers(d)
+    d_url_users = d.url("/api/v1/users")
     admin, operator = ROLE_USERS["administrator"], ROLE_USERS["operator"]
     base = free_base_port(1)
     with SimFleet(cameras=1, user=USER, password=PASSWORD, extra_args=["--base-port", str(base)]) as sim:
@@ -219,6 +220,14 @@ def test_administrator_cameras_users_holds_rules(make_daemon, tmp_path):
                 form.find_element(By.CSS_SELECTOR, '[data-error="form"]')), 20)
             assert err.get_attribute("data-status") == "409" and pl["adm.e.409"] in err.text, err.text
             assert rest_login(d, "jan.kowalski", "Pierwsze-Haslo-1").status_code == 200
+            # His role, changed from the table; one's own has no choice.
+            assert one(drv, f'#user-rows tr[data-user="{admin}"] select.user-role') is None
+            Select(one(drv, '#user-rows tr[data-user="jan.kowalski"] select.user-role')).select_by_value("investigator")
+            wait(drv, "jan an investigator", lambda d: [u["role"] for u in requests.get(
+                d_url_users, headers=h, timeout=10).json()["users"] if u["name"] == "jan.kowalski"] == ["investigator"], 20)
+            wait(drv, "the table read again", lambda d: Select(one(
+                d, '#user-rows tr[data-user="jan.kowalski"] select.user-role')).first_selected_option
+                .get_attribute("value") == "investigator", 20)
 
             # Reset jan's password: the new one logs in, the old one no more.
             one(drv, '#user-rows tr[data-user="jan.kowalski"] button.reset').click()

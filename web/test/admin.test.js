@@ -103,12 +103,14 @@ test('what the users table offers: not one\'s own account, not the last administ
     { name: 'olga', role: 'operator', disabled: false },
     { name: 'stary', role: 'operator', disabled: true },
   ];
-  assert.deepEqual(A.userActions('adam', users[0], users), { disable: false, enable: false, visibility: false });
-  assert.deepEqual(A.userActions('adam', users[1], users), { disable: true, enable: false, visibility: true });
-  assert.deepEqual(A.userActions('adam', users[2], users), { disable: false, enable: true, visibility: true });
+  assert.deepEqual(A.userActions('adam', users[0], users), { disable: false, enable: false, visibility: false, role: false });
+  assert.deepEqual(A.userActions('adam', users[1], users), { disable: true, enable: false, visibility: true, role: true });
+  assert.deepEqual(A.userActions('adam', users[2], users), { disable: false, enable: true, visibility: true, role: true });
   const two = [...users, { name: 'ewa', role: 'administrator', disabled: false }];
   assert.equal(A.userActions('ewa', two[0], two).disable, true);
   assert.equal(A.userActions('adam', two[0], two).disable, false);
+  assert.equal(A.userActions('ewa', two[0], two).role, true);
+  assert.equal(A.userActions('adam', two[0], two).role, false);
 });
 
 test('holds: local times to UTC, the order of from and to, a reason', () => {

@@ -315,6 +315,25 @@ TEST_F(StorageCatalogTest, UpdateUser) {
   EXPECT_EQ(u->role, Role::investigator);
 }
 
+TEST_F(StorageCatalogTest, LastEnabledAdministratorKeepsTheRole) {
+  auto a = cat_->add_user("alice", Role::administrator, "h");
+  auto b = cat_->add_user("bob", Role::administrator, "h");
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE(cat_->set_user_disabled(b->id, true).ok());
+  auto refused = cat_->set_user_role(a->id, Role::operator_);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().kind, ErrorKind::failed_precondition);
+  EXPECT_EQ(cat_->find_user("alice")->role, Role::administrator);
+  // A disabled administrator may be made something else; with another
+  // enabled administrator, so may this one.
+  ASSERT_TRUE(cat_->set_user_role(b->id, Role::investigator).ok());
+  ASSERT_TRUE(cat_->set_user_role(b->id, Role::administrator).ok());
+  ASSERT_TRUE(cat_->set_user_disabled(b->id, false).ok());
+  ASSERT_TRUE(cat_->set_user_role(a->id, Role::operator_).ok());
+  EXPECT_EQ(cat_->find_user("alice")->role, Role::operator_);
+  EXPECT_EQ(cat_->set_user_role(42, Role::operator_).error().kind, ErrorKind::not_found);
+}
+
 // ---- sessions ----
 
 TEST_F(StorageCatalogTest, SessionExpiresWithTheClock) {

@@ -99,6 +99,7 @@ export default {
   'adm.user.new': 'New user', 'adm.user.password': 'Password (at least 8 characters)',
   'adm.user.password2': 'Repeat the password', 'adm.user.create': 'Create the account',
   'adm.user.role_hint': 'The role is chosen when the account is created; the server does not change an existing account\'s role (create a new one and disable the old).',
+  'adm.user.role': 'Role of the user',
   'adm.user.created': 'Account {name} created.', 'adm.user.since': 'since {time}',
   'adm.user.active': 'active', 'adm.user.disabled': 'disabled',
   'adm.user.all_cameras': 'every camera', 'adm.user.no_cameras': 'none',

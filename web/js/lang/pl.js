@@ -100,6 +100,7 @@ export default {
   'adm.user.new': 'Nowy użytkownik', 'adm.user.password': 'Hasło (co najmniej 8 znaków)',
   'adm.user.password2': 'Powtórz hasło', 'adm.user.create': 'Utwórz konto',
   'adm.user.role_hint': 'Rolę wybiera się przy tworzeniu konta; serwer nie zmienia roli istniejącego konta (załóż nowe i wyłącz stare).',
+  'adm.user.role': 'Rola użytkownika',
   'adm.user.created': 'Utworzono konto {name}.', 'adm.user.since': 'od {time}',
   'adm.user.active': 'aktywne', 'adm.user.disabled': 'wyłączone',
   'adm.user.all_cameras': 'wszystkie kamery', 'adm.user.no_cameras': 'żadna',

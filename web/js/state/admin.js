@@ -164,7 +164,8 @@ export function visibility(user, { all, cameras = [] }) {
 }
 
 // What the users table offers for a user: one's own account and the last
-// enabled administrator cannot be disabled (the server answers 409).
+// enabled administrator cannot be disabled, nor their role changed (the
+// server answers 409).
 export function userActions(me, user, users) {
   const own = user.name === me;
   const admins = users.filter((u) => u.role === 'administrator' && !u.disabled).length;
@@ -173,6 +174,7 @@ export function userActions(me, user, users) {
     disable: !user.disabled && !own && !lastAdmin,
     enable: user.disabled,
     visibility: user.role !== 'administrator',
+    role: !own && !lastAdmin,
   };
 }
 

@@ -119,7 +119,7 @@ export class AdminUsers {
       ? t('adm.user.all_cameras') : (u.cameras.length ? u.cameras.join(', ') : t('adm.user.no_cameras'));
     tr.append(
       el('td', {}, el('div', { text: u.name }), el('div', { class: 'sub', text: t('adm.user.since', { time: when(u.created) }) })),
-      el('td', { text: label('role.', u.role) }),
+      el('td', {}, can.role ? this.roleSelect(tr, u) : el('span', { text: label('role.', u.role) })),
       el('td', { class: 'user-state', text: u.disabled ? t('adm.user.disabled') : t('adm.user.active') }),
       el('td', { class: 'sub', text: seen }),
       el('td', { class: 'actions' },
@@ -140,6 +140,18 @@ export class AdminUsers {
       out.push(el('tr', { class: 'editing', data: { user: u.name, form: this.open_.what } }, el('td', { colspan: 5 }, form)));
     }
     return out;
+  }
+
+  // The role, changed at once (the server closes the user's consoles so that
+  // they come back with the new role).
+  roleSelect(tr, u) {
+    const select = el('select', { class: 'user-role', 'aria-label': t('adm.user.role') });
+    options(select, A.ROLES.map((r) => [r, label('role.', r)]), u.role);
+    select.addEventListener('change', async () => {
+      if (await this.act(tr, 'PATCH', userPath(u.id), { role: select.value })) this.load();
+      else select.value = u.role;
+    });
+    return select;
   }
 
   resetForm(u) {
