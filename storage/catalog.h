@@ -1,6 +1,6 @@
 // The catalogue: one SQLite file (WAL, foreign keys, busy timeout) holding
 // users, sessions, the audit trail, cameras and their streams, the segment
-// index, evidence holds and exports, events, alarms, rules and bookmarks.
+// index, evidence holds and exports, events, alarms, rules, bookmarks and sites.
 // Schema changes only through numbered migrations in storage/migrations/.
 //
 // Each kind of data has its part of the interface, with its types, in
@@ -27,6 +27,7 @@
 #include "storage/catalog/exports.h"
 #include "storage/catalog/holds.h"
 #include "storage/catalog/segments.h"
+#include "storage/catalog/sites.h"
 #include "storage/catalog/users.h"
 
 namespace zaulek::storage {
@@ -39,7 +40,8 @@ class Catalog : public UserCatalog,
                 public ExportCatalog,
                 public EventCatalog,
                 public AlarmCatalog,
-                public BookmarkCatalog {
+                public BookmarkCatalog,
+                public SiteCatalog {
  public:
   // Opens or creates `db_path`, applies pending migrations in one transaction.
   // A database whose schema version is newer than this binary knows is

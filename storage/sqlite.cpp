@@ -72,6 +72,12 @@ Stmt& Stmt::bind(int index, std::int64_t value) {
   return *this;
 }
 
+Stmt& Stmt::bind(int index, double value) {
+  int rc = sqlite3_bind_double(stmt_, index, value);
+  if (rc != SQLITE_OK && !bind_failed_) bind_failed_ = true, bind_error_ = rc;
+  return *this;
+}
+
 Stmt& Stmt::bind(int index, std::string_view value) {
   int rc =
       sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
@@ -134,6 +140,15 @@ bool Stmt::is_null(const char* name) const {
 
 std::int64_t Stmt::int64(const char* name) const {
   return sqlite3_column_int64(stmt_, column(name));
+}
+
+double Stmt::real(const char* name) const {
+  return sqlite3_column_double(stmt_, column(name));
+}
+
+std::optional<double> Stmt::opt_real(const char* name) const {
+  if (is_null(name)) return std::nullopt;
+  return real(name);
 }
 
 std::string Stmt::text(const char* name) const {

@@ -43,6 +43,7 @@ class Stmt {
   // Binders: 1-based like SQLite; text and blobs are copied (SQLITE_TRANSIENT).
   Stmt& bind(int index, std::int64_t value);
   Stmt& bind(int index, int value) { return bind(index, static_cast<std::int64_t>(value)); }
+  Stmt& bind(int index, double value);
   Stmt& bind(int index, std::string_view value);
   Stmt& bind(int index, const std::string& value) { return bind(index, std::string_view(value)); }
   Stmt& bind(int index, const char* value) { return bind(index, std::string_view(value)); }
@@ -52,6 +53,9 @@ class Stmt {
     return value ? bind(index, *value) : bind_null(index);
   }
   Stmt& bind(int index, const std::optional<std::int64_t>& value) {
+    return value ? bind(index, *value) : bind_null(index);
+  }
+  Stmt& bind(int index, const std::optional<double>& value) {
     return value ? bind(index, *value) : bind_null(index);
   }
   Stmt& bind(int index, const std::vector<std::uint8_t>& value) { return bind_blob(index, value); }
@@ -73,6 +77,8 @@ class Stmt {
 
   bool is_null(const char* column) const;
   std::int64_t int64(const char* column) const;
+  double real(const char* column) const;
+  std::optional<double> opt_real(const char* column) const;
   std::string text(const char* column) const;
   std::optional<std::string> opt_text(const char* column) const;
   std::vector<std::uint8_t> blob(const char* column) const;

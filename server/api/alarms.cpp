@@ -5,6 +5,7 @@
 
 #include "server/alarms/alarms.h"
 #include "server/api/params.h"
+#include "server/api/sites.h"
 #include "server/security/users.h"  // kMaxUserNameLength
 #include "server/security/visibility.h"
 
@@ -60,6 +61,11 @@ Response list_alarms(ApiContext& ctx, Request& req) {
     if (!v) return bad("query parameter 'before' must be an alarm id");
     q.before_id = *v;
   }
+  // ?site=ID|none: alarms of the cameras now in that site (or in none).
+  auto site = site_query(req);
+  if (!site) return error_response(site.error());
+  if (auto missing = unknown_site(*ctx.catalog, *site)) return *missing;
+  q.site_id = *site;
   q.cameras = visible_cameras(*req.principal);
   auto rows = ctx.catalog->list_alarms(q);
   if (!rows) return error_response(rows.error());

@@ -17,6 +17,7 @@
 #include "server/api/media/live.h"
 #include "server/api/media/snapshots.h"
 #include "server/api/recordings.h"
+#include "server/api/sites.h"
 #include "server/events/events.h"
 #include "server/events/notify.h"
 #include "server/http/dispatch.h"
@@ -195,6 +196,7 @@ void register_routes(Router& router, ApiContext& ctx) {
   register_bookmark_routes(router, ctx);
   register_live_routes(router, ctx);
   register_key_routes(router, ctx);
+  register_site_routes(router, ctx);
 }
 
 }  // namespace zaulek::server

@@ -13,6 +13,10 @@
 #include "server/security/auth.h"
 #include "storage/catalog.h"
 
+namespace zaulek::storage {
+class PlanFiles;  // storage/plans.h
+}
+
 namespace zaulek::evidence {
 class SigningKey;  // evidence/signing_key.h
 }
@@ -45,6 +49,7 @@ struct ApiContext {
   Snapshots* snapshots = nullptr;     // camera snapshots (server/live/snapshots.h)
   LiveService* live = nullptr;        // live view (server/live/live.h)
   const evidence::SigningKey* signing_key = nullptr;  // signs export manifests
+  storage::PlanFiles* plans = nullptr;                // site plan images (storage/plans.h)
   std::string version;
   MonoTime started;
   bool tls = false;

@@ -6,6 +6,7 @@
 
 #include "onvif/client/client.h"
 #include "server/api/params.h"
+#include "server/api/sites.h"
 #include "server/cameras/cameras.h"
 #include "server/recording/recording.h"
 #include "server/security/visibility.h"
@@ -98,6 +99,9 @@ json camera_json(const storage::Camera& c, const std::vector<storage::Stream>& s
               {"retention_days", c.retention_days}}},
             {"streams", s},
             {"allow_basic_auth", c.allow_basic_auth},
+            {"site_id", c.site_id ? json(std::to_string(*c.site_id)) : json(nullptr)},
+            {"plan_x", c.plan_position ? json(c.plan_position->x) : json(nullptr)},
+            {"plan_y", c.plan_position ? json(c.plan_position->y) : json(nullptr)},
             {"created", format_rfc3339(c.created)},
             {"updated", format_rfc3339(c.updated)}};
   if (st) {
@@ -234,12 +238,17 @@ Response scan(ApiContext& ctx, Request& req) {
 }
 
 Response list_cameras(ApiContext& ctx, Request& req) {
+  // ?site=ID|none: the cameras of one site, or of none.
+  auto site = site_query(req);
+  if (!site) return error_response(site.error());
+  if (auto missing = unknown_site(*ctx.catalog, *site)) return *missing;
   auto cams = ctx.catalog->list_cameras();
   if (!cams) return error_response(cams.error());
   auto states = ctx.cameras->states();
   json arr = json::array();
   for (const auto& c : *cams) {
     if (!may_see(*req.principal, c.id)) continue;
+    if (*site && c.site_id.value_or(0) != **site) continue;
     auto it = states.find(c.id);
     arr.push_back(camera_json(c, streams_of(ctx, c.id),
                               it == states.end() ? std::nullopt : std::optional(it->second)));
@@ -364,12 +373,51 @@ Response patch_camera(ApiContext& ctx, Request& req) {
     if (body.contains(secret))
       return bad(std::string("'") + secret +
                  "' cannot be changed; delete the camera and add it again");
-  if (!name && !mode && !days && !basic)
-    return bad("nothing to change: give name, recording and/or allow_basic_auth");
+  // The site (a site id or null) and the place on its plan (plan_x and
+  // plan_y in 0..1, or both null).
+  std::optional<std::optional<std::int64_t>> site;
+  if (auto it = body.find("site_id"); it != body.end()) {
+    auto v = site_id_field(*it, "site_id");
+    if (!v) return error_response(v.error());
+    site = *v;
+  }
+  auto point = plan_point_fields(body);
+  if (!point) return error_response(point.error());
+  if (!name && !mode && !days && !basic && !site && !*point)
+    return bad(
+        "nothing to change: give name, recording, allow_basic_auth, site_id and/or plan_x and "
+        "plan_y");
   const std::string& id = req.params.at("id");
   auto c = ctx.catalog->find_camera(id);
   if (!c) return error_response(c.error());
+  if (site && *site) {
+    if (auto s = ctx.catalog->find_site(**site); !s) return error_response(s.error());
+  }
   json changes = json::object();
+  if (site && *site != c->site_id) {
+    auto text = [](const std::optional<std::int64_t>& v) {
+      return v ? json(std::to_string(*v)) : json(nullptr);
+    };
+    changes["site_id"] = {{"from", text(c->site_id)}, {"to", text(*site)}};
+    c->site_id = *site;
+    // A place on the old site's plan means nothing on the new one.
+    if (!*point && c->plan_position) {
+      changes["plan_position"] = {{"from", json::array({c->plan_position->x, c->plan_position->y})},
+                                  {"to", nullptr}};
+      c->plan_position.reset();
+    }
+  }
+  if (*point) {
+    const auto& p = **point;
+    if (p && !c->site_id) return bad("'plan_x' and 'plan_y' need the camera in a site (site_id)");
+    if (p != c->plan_position) {
+      auto text = [](const std::optional<storage::PlanPoint>& v) {
+        return v ? json::array({v->x, v->y}) : json(nullptr);
+      };
+      changes["plan_position"] = {{"from", text(c->plan_position)}, {"to", text(p)}};
+      c->plan_position = p;
+    }
+  }
   if (name) {
     changes["name"] = {{"from", c->name}, {"to", *name}};
     c->name = *name;

@@ -36,6 +36,7 @@
 #include "server/security/audit.h"
 #include "server/security/auth.h"
 #include "server/security/secretbox.h"
+#include "storage/plans.h"
 
 namespace zaulek::server {
 namespace {
@@ -158,6 +159,9 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
     return 1;
   }
   ctx.signing_key = &*signing_key;
+  // Site plan images (storage/plans.h), in the storage folder.
+  storage::PlanFiles plans(config.storage.path);
+  ctx.plans = &plans;
   spdlog::info("server: evidence signing key {} (Ed25519)", signing_key->id());
   // Camera events (server/events/events.h): subscriptions run on camera_ioc (below).
   auto event_box = SecretBox::open_or_create(config.storage.secret_key_file());

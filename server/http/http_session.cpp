@@ -126,8 +126,30 @@ class HttpSession final : public Closable,
     receiving_ = true;
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(sh_.cfg.max_header_bytes));
-    parser_->body_limit(sh_.cfg.max_body_bytes);
+    // Until the header names the route, the largest limit any route has
+    // (Beast checks Content-Length against it as the header completes).
+    parser_->body_limit(sh_.router.max_body_limit(sh_.cfg.max_body_bytes));
     beast::get_lowest_layer(stream_).expires_after(sh_.cfg.read_timeout);
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        beast::bind_front_handler(&HttpSession::on_header, this->shared_from_this()));
+  }
+
+  // The header is in: the route's own body limit (Route::max_body_bytes, else
+  // server.max_body_bytes) holds before a byte of the body is read.
+  void on_header(beast::error_code ec, std::size_t n) {
+    if (ec) return on_read(ec, n);
+    const auto& head = parser_->get();
+    std::string path;
+    std::map<std::string, std::string> query;
+    bool ok = true;
+    parse_target(std::string(head.target()), path, query, &ok);
+    const std::size_t limit =
+        ok ? sh_.router.body_limit(head.method_string(), path, sh_.cfg.max_body_bytes)
+           : sh_.cfg.max_body_bytes;
+    if (auto length = parser_->content_length(); length && *length > limit)
+      return on_read(http::error::body_limit, 0);
+    parser_->body_limit(limit);
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&HttpSession::on_read, this->shared_from_this()));
   }

@@ -1,5 +1,7 @@
 #include "server/http/routes.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 namespace zaulek::server {
@@ -73,6 +75,20 @@ Router::Match Router::match(std::string_view method, std::string_view path,
     }
   }
   return m;
+}
+
+std::size_t Router::body_limit(std::string_view method, std::string_view path,
+                               std::size_t server_limit) const {
+  for (const Route& r : routes_)
+    if (r.method == method && match_pattern(r.pattern, path, nullptr))
+      return r.max_body_bytes ? r.max_body_bytes : server_limit;
+  return server_limit;
+}
+
+std::size_t Router::max_body_limit(std::size_t server_limit) const {
+  std::size_t most = server_limit;
+  for (const Route& r : routes_) most = std::max(most, r.max_body_bytes);
+  return most;
 }
 
 std::string Router::describe_json() const {

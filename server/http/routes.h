@@ -48,6 +48,10 @@ struct Route {
   // `reply` answers later (the worker is free meanwhile). The request is
   // valid only during the call.
   std::function<void(Request&, Reply)> deferred = nullptr;
+  // The largest body this route takes, when it is not server.max_body_bytes
+  // (0): an upload (a site's plan image). The transport applies it once the
+  // request's header names the route, before any body byte is read.
+  std::size_t max_body_bytes = 0;
 };
 
 class Router {
@@ -63,6 +67,13 @@ class Router {
   // Fills request.params on a match.
   Match match(std::string_view method, std::string_view path,
               std::map<std::string, std::string>* params) const;
+
+  // The body limit of a request for `method` `path`: its route's own
+  // max_body_bytes, else `server_limit`; and the largest of them all (what
+  // may be read before the header is parsed).
+  std::size_t body_limit(std::string_view method, std::string_view path,
+                         std::size_t server_limit) const;
+  std::size_t max_body_limit(std::size_t server_limit) const;
 
   // [{"method","path","access","roles":[...]}] for --list-routes.
   std::string describe_json() const;

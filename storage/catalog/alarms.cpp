@@ -114,9 +114,10 @@ Result<std::vector<Alarm>> SqliteCatalog::list_alarms(const AlarmQuery& q) {
   return list_page(
       "SELECT * FROM alarms WHERE (?1 = '' OR instr(?1, ',' || state || ',') > 0) "
       "AND (?2 = '' OR camera_id = ?2) AND (?3 = 0 OR id < ?3) AND (?5 IS NULL OR camera_id IN "
-      "(SELECT value FROM json_each(?5))) ORDER BY id DESC LIMIT ?4",
-      read_alarm, states, q.camera_id, q.before_id, sql::Limit{q.limit},
-      camera_set_json(q.cameras));
+      "(SELECT value FROM json_each(?5))) AND (?6 IS NULL OR camera_id IN "
+      "(SELECT id FROM cameras WHERE coalesce(site_id, 0) = ?6)) ORDER BY id DESC LIMIT ?4",
+      read_alarm, states, q.camera_id, q.before_id, sql::Limit{q.limit}, camera_set_json(q.cameras),
+      q.site_id);
 }
 
 // Runs `update` (bound by `bind`) on the alarm and reads it back; when no

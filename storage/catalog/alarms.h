@@ -47,6 +47,9 @@ struct AlarmQuery {
   int limit = 100;
   // Only alarms of these cameras (a user's visible set); nullopt = no restriction.
   std::optional<std::vector<std::string>> cameras = std::nullopt;
+  // Only alarms of cameras now in this site (0: of cameras in no site; an
+  // alarm of a deleted camera is in neither); nullopt = any.
+  std::optional<std::int64_t> site_id = std::nullopt;
 };
 
 struct RaisedAlarm {

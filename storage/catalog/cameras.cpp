@@ -22,6 +22,9 @@ Result<Camera> read_camera(const sql::Stmt& st) {
   c.recording_mode = *mode;
   c.retention_days = static_cast<int>(st.int64("retention_days"));
   c.allow_basic_auth = st.int64("allow_basic_auth") != 0;
+  if (!st.is_null("site_id")) c.site_id = st.int64("site_id");
+  if (!st.is_null("plan_x") && !st.is_null("plan_y"))
+    c.plan_position = PlanPoint{st.real("plan_x"), st.real("plan_y")};
   c.created = from_ns(st.int64("created_ns"));
   c.updated = from_ns(st.int64("updated_ns"));
   return c;
@@ -51,12 +54,23 @@ Status validate_camera(const Camera& c) {
   if (c.password_enc.size() > 4096) {
     return make_error(ErrorKind::invalid_argument, "camera sealed password over 4096 bytes");
   }
+  if (c.plan_position && !c.site_id)
+    return make_error(ErrorKind::invalid_argument, "camera plan position without a site");
+  if (c.plan_position && !valid_plan_point(*c.plan_position))
+    return make_error(ErrorKind::invalid_argument, "camera plan position must be 0 to 1");
   for (const std::string* f :
        {&c.username, &c.manufacturer, &c.model, &c.serial, &c.hardware_id, &c.endpoint_ref}) {
     if (f->size() > 1024)
       return make_error(ErrorKind::invalid_argument, "camera field over 1024 characters");
   }
   return {};
+}
+
+std::optional<double> plan_x(const Camera& c) {
+  return c.plan_position ? std::optional(c.plan_position->x) : std::nullopt;
+}
+std::optional<double> plan_y(const Camera& c) {
+  return c.plan_position ? std::optional(c.plan_position->y) : std::nullopt;
 }
 
 }  // namespace
@@ -90,11 +104,11 @@ Result<Camera> SqliteCatalog::add_camera(const Camera& camera) {
         *writer_,
         "INSERT INTO cameras (id, name, onvif_url, username, password_enc, manufacturer, "
         "model, serial, hardware_id, endpoint_ref, recording_mode, retention_days, "
-        "created_ns, updated_ns, allow_basic_auth) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-        "?9, ?10, ?11, ?12, ?13, ?13, ?14)",
+        "created_ns, updated_ns, allow_basic_auth, site_id, plan_x, plan_y) VALUES (?1, ?2, ?3, "
+        "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14, ?15, ?16, ?17)",
         c.id, c.name, c.onvif_url, c.username, c.password_enc, c.manufacturer, c.model, c.serial,
         c.hardware_id, c.endpoint_ref, to_string(c.recording_mode), c.retention_days,
-        to_unix_ns(c.created), std::int64_t{c.allow_basic_auth});
+        to_unix_ns(c.created), std::int64_t{c.allow_basic_auth}, c.site_id, plan_x(c), plan_y(c));
     if (r) {
       if (auto s = tx->commit(); !s) return s.error();
       return c;
@@ -124,13 +138,18 @@ Result<Camera> SqliteCatalog::update_camera(const Camera& c) {
           *writer_,
           "UPDATE cameras SET name = ?2, onvif_url = ?3, username = ?4, password_enc = ?5, "
           "manufacturer = ?6, model = ?7, serial = ?8, hardware_id = ?9, endpoint_ref = ?10, "
-          "recording_mode = ?11, retention_days = ?12, updated_ns = ?13, allow_basic_auth = ?14 "
-          "WHERE id = ?1",
+          "recording_mode = ?11, retention_days = ?12, updated_ns = ?13, allow_basic_auth = ?14, "
+          "site_id = ?15, plan_x = ?16, plan_y = ?17 WHERE id = ?1",
           c.id, c.name, c.onvif_url, c.username, c.password_enc, c.manufacturer, c.model, c.serial,
           c.hardware_id, c.endpoint_ref, to_string(c.recording_mode), c.retention_days,
-          to_unix_ns(clock_.realtime()), std::int64_t{c.allow_basic_auth});
-      !r)
+          to_unix_ns(clock_.realtime()), std::int64_t{c.allow_basic_auth}, c.site_id, plan_x(c),
+          plan_y(c));
+      !r) {
+    // The only reference a camera row has: its site.
+    if (r.error().kind == ErrorKind::not_found && c.site_id)
+      return make_error(ErrorKind::not_found, "no site with id " + std::to_string(*c.site_id));
     return with_context(r.error(), "updating camera " + c.id);
+  }
   if (writer_->changes() == 0) return make_error(ErrorKind::not_found, "no camera " + c.id);
   auto back = sql::query_one(*writer_, "SELECT * FROM cameras WHERE id = ?1", read_camera, c.id);
   if (!back) return back.error();

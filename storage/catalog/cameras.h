@@ -10,6 +10,7 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/recording_mode.h"
+#include "storage/catalog/sites.h"
 
 namespace zaulek::storage {
 
@@ -33,6 +34,10 @@ struct Camera {
   int retention_days = 90;  // 1..3650; the effective limit is min(this, config max_age_days)
   // The recorder may answer an RTSP Basic challenge (the password in clear).
   bool allow_basic_auth = false;
+  // The site it watches (storage/catalog/sites.h) and its place on that
+  // site's plan (only with a site).
+  std::optional<std::int64_t> site_id;
+  std::optional<PlanPoint> plan_position;
   WallTime created;  // set by the catalogue
   WallTime updated;  // set by the catalogue
 };
@@ -57,8 +62,9 @@ class CameraCatalog {
   virtual Result<Camera> add_camera(const Camera& camera) = 0;  // already_exists, invalid_argument
   virtual Result<Camera> find_camera(const std::string& id) = 0;  // not_found
   virtual Result<std::vector<Camera>> list_cameras() = 0;
-  virtual Result<Camera> update_camera(const Camera& camera) = 0;  // by id; keeps `created`
-  virtual Status delete_camera(const std::string& id) = 0;         // not_found
+  // By id; keeps `created`. not_found also for a site_id that is no site.
+  virtual Result<Camera> update_camera(const Camera& camera) = 0;
+  virtual Status delete_camera(const std::string& id) = 0;  // not_found
   // Replaces the camera's streams (one per kind).
   virtual Status set_streams(const std::string& camera_id, const std::vector<Stream>& streams) = 0;
   virtual Result<std::vector<Stream>> list_streams(const std::string& camera_id) = 0;

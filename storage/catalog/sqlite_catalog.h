@@ -149,6 +149,15 @@ class SqliteCatalog final : public Catalog {
   Result<std::vector<Bookmark>> list_bookmarks(const BookmarkQuery& query) override;
   Status delete_bookmark(std::int64_t id) override;
 
+  // sites.cpp
+  Result<Site> add_site(const Site& site) override;
+  Result<Site> find_site(std::int64_t id) override;
+  Result<std::vector<Site>> list_sites() override;
+  Result<Site> update_site(const Site& site) override;
+  Status delete_site(std::int64_t id) override;
+  Result<Site> set_site_plan(std::int64_t id, const std::optional<SitePlan>& plan) override;
+  Result<std::map<std::string, std::int64_t>> open_alarm_counts() override;
+
  private:
   // Find one: the row of `sql` (args bound to ?1, ?2, ...) on a reader,
   // read by `read`; not_found with `missing` when there is none.

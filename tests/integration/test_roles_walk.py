@@ -82,3 +82,11 @@ def test_route_table_is_what_the_contract_needs():
     assert sorted(routes[("POST", "/api/v1/bookmarks")]["roles"]) == everyone
     assert sorted(routes[("DELETE", "/api/v1/bookmarks/{id}")]["roles"]) == [
         "administrator", "investigator"]
+    # Sites (#21): everyone reads them and their plans; administrators change them.
+    for key in [("GET", "/api/v1/sites"), ("GET", "/api/v1/sites/{id}"),
+                ("GET", "/api/v1/sites/{id}/plan")]:
+        assert sorted(routes[key]["roles"]) == everyone, key
+    for key in [("POST", "/api/v1/sites"), ("PATCH", "/api/v1/sites/{id}"),
+                ("DELETE", "/api/v1/sites/{id}"), ("PUT", "/api/v1/sites/{id}/plan"),
+                ("DELETE", "/api/v1/sites/{id}/plan")]:
+        assert routes[key]["roles"] == ["administrator"], key
