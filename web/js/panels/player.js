@@ -108,6 +108,7 @@ export class PlayerPanel {
         // T is at media_time: the frames from the keyframe before it are skipped.
         if (this.clock.add(msg)) this.target = Number(msg.media_time);
         this.seeking = null;
+        this.video.playbackRate = this.speed;
         if (this.state === 'connecting' || this.state === 'live') this.state = this.paused ? 'paused' : 'playing';
         break;
       case 'gap':
@@ -115,7 +116,9 @@ export class PlayerPanel {
         this.gap = { from: Date.parse(msg.from), to: Date.parse(msg.to) };
         break;
       case 'live':
+        // Frames come as they are recorded: faster than 1x would only stutter.
         this.state = 'live';
+        this.video.playbackRate = 1;
         break;
       case 'paused':
       case 'playing':
@@ -146,7 +149,7 @@ export class PlayerPanel {
     const msg = speedMessage(s);
     if (!msg) return;
     this.speed = s;
-    this.video.playbackRate = s;
+    if (this.state !== 'live') this.video.playbackRate = s;
     this.feed?.send(msg);
     this.render();
   }
