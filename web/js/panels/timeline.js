@@ -296,6 +296,7 @@ export class TimelinePanel {
     for (const id of ['tl-zoom-in', 'tl-zoom-out', 'tl-earlier', 'tl-later', 'tl-now', 'tl-prev', 'tl-next', 'tl-span']) {
       $(id).disabled = !this.camera;
     }
+    this.canvas.setAttribute('aria-label', t('timeline.help'));
     $('tl-zoom-in').title = t('timeline.zoom_in');
     $('tl-zoom-out').title = t('timeline.zoom_out');
     $('tl-earlier').title = t('timeline.earlier');
