@@ -343,8 +343,9 @@ export class TimelinePanel {
     for (const k of T.ticks(v, w, 90, offset)) {
       g.fillStyle = '#d5d8de';
       g.fillRect(Math.round(k.x), AXIS - 4, 1, HEIGHT - AXIS + 4);
+      const label = tickText(k.time, k.step);
       g.fillStyle = '#1d2330';
-      g.fillText(tickText(k.time, k.step), Math.round(k.x) + 3, 2);
+      if (Math.round(k.x) + 3 + g.measureText(label).width <= w) g.fillText(label, Math.round(k.x) + 3, 2);
     }
     const d = this.data;
     c.dataset.bars = '0';
