@@ -11,7 +11,7 @@ Then, where the server has them (the playback WebSocket and the export job
 land from their own branches; until then the rest is skipped and says so):
 a click on the timeline 20 s before now plays back the last minute (the
 <video>'s currentTime advances, the shown wall time is within the clicked
-minute), speed 2x, pause; a bookmark from the player is read back over REST;
+minute), speed 2x, pause, a step to the next event; a bookmark from the player is read back over REST;
 a range dragged on the timeline is exported with a reason, the job's
 progress comes over the console WebSocket, the ZIP is downloaded by the
 browser and `zaulek-verify` (from the build directory) exits 0 on it with
@@ -225,7 +225,7 @@ def test_timeline_player_and_export(make_daemon, tmp_path):
 
 
 def play_back_the_last_minute(drv, d, h, cid, pl, shot):
-    """A click 20 s before now plays back; speed, pause, a bookmark from the player."""
+    """A click 20 s before now plays back; speed, pause, the next event, a bookmark from the player."""
     t_click = int(time.time() * 1000) - 20000
     t0 = time.monotonic()
     click_at_time(drv, t_click)
@@ -250,6 +250,23 @@ def play_back_the_last_minute(drv, d, h, cid, pl, shot):
     wait(drv, "paused", lambda d: player(d)["state"] == "paused")
     drv.find_element(By.ID, "player-toggle").click()
     wait(drv, "playing again", lambda d: player(d)["state"] in ("playing", "live"))
+
+    # Step to the next event (the previous one if none is ahead): the player
+    # goes to one of the camera's events.
+    since = iso(datetime.now(timezone.utc) - timedelta(hours=1))
+    times = [datetime.fromisoformat(e["time"].replace("Z", "+00:00")).timestamp() * 1000 for e in requests.get(
+        d.url(f"/api/v1/events?camera={cid}&from={since}"), headers=h, timeout=10).json()["events"]]
+    assert times
+    before = player(drv)["wall"]
+    ahead = any(t > before + 2000 for t in times)
+    drv.find_element(By.ID, "tl-next" if ahead else "tl-prev").click()
+    try:
+        p = wait(drv, "the player at the next/previous event", lambda d: (lambda p: p if p["wall"] is not None and any(
+            0 <= p["wall"] - t <= 3000 and (t > before if ahead else t < before) for t in times) else None)(player(d)))
+    except AssertionError as e:
+        raise AssertionError(f"{e}\nplayer: {player(drv)}, before {before}, events {times}, "
+                             f"status: {drv.find_element(By.ID, 'timeline-status').text}") from None
+    print(f"{'next' if ahead else 'previous'} event: the player {p['wall'] - before:.0f} ms from where it was")
 
     # A bookmark from the player, read back over REST.
     drv.find_element(By.ID, "bookmark-note").send_keys("samochód pod bramą")
