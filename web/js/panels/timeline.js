@@ -47,7 +47,13 @@ export class TimelinePanel {
     this.canvas = $('timeline');
     this.canvas.height = HEIGHT;
     this.bind();
-    onLanguage(() => this.render());
+    this.list = [];
+    this.listKey = null;
+    onLanguage(() => {
+      this.listKey = null;
+      this.cameras(this.list);
+      this.render();
+    });
   }
 
   bind() {
@@ -129,8 +135,14 @@ export class TimelinePanel {
     this.render();
   }
 
-  // The camera choice, filled from the cameras panel.
+  // The camera choice, filled from the cameras panel (again only when the
+  // cameras or their names changed: a status message must not close an
+  // open list).
   cameras(list) {
+    const key = list.map((id) => `${id}\u0000${this.cameraName(id)}`).join('\u0001');
+    this.list = list;
+    if (key === this.listKey) return;
+    this.listKey = key;
     const sel = $('timeline-camera');
     const chosen = this.camera;
     const none = document.createElement('option');
