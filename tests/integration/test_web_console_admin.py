@@ -350,7 +350,9 @@ def test_administrator_cameras_users_holds_rules(make_daemon, tmp_path):
             drv.get(d.url("/"))
             wait(drv, "the operator's console again", lambda d: d.find_element(By.ID, "console-view").is_displayed()
                  and d.find_element(By.ID, "status-ws").get_attribute("data-state") == "open")
-            assert not drv.find_element(By.ID, "views").is_displayed()
+            # The operator's views: live and the timeline, no administration.
+            assert not drv.find_element(By.CSS_SELECTOR, '#views button[data-view="admin"]').is_displayed()
+            assert drv.find_element(By.CSS_SELECTOR, '#views button[data-view="timeline"]').is_displayed()
             assert not drv.find_element(By.ID, "admin-view").is_displayed()
             assert drv.find_element(By.ID, "center").is_displayed()
             asked = drv.execute_script(

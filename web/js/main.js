@@ -1,10 +1,11 @@
 // Zaułek console: the wiring. Each panel in panels/ (login, status,
 // alarms, search, cameras, grid, help); the REST client in api.js,
 // the console WebSocket in ws.js, pure state in state/ (unit tested with
-// node --test web/test/); the administration view in panels/admin.js.
-// Later panels (timeline, player, export, sites) slot in the same way: a
-// class in panels/ with open/clear/message, its pure layout in state/, its
-// texts in lang/.
+// node --test web/test/); the timeline, player and export dialog in
+// panels/timeline.js, player.js, export.js; the administration view in
+// panels/admin.js. Later panels (sites) slot in the same way: a class in
+// panels/ with open/clear/message, its pure layout in state/, its texts in
+// lang/.
 // No inline script or style: the server's Content-Security-Policy is
 // default-src 'self'. Server data goes into the page only as text.
 import { t, setText, setLang, getLang, applyLanguage, onLanguage } from './i18n.js';
@@ -21,19 +22,31 @@ import { LoginPanel } from './panels/login.js';
 import { StatusPanel } from './panels/status.js';
 import { AdminPanel } from './panels/admin.js';
 import { views, pickView } from './state/admin.js';
+import { TimelinePanel } from './panels/timeline.js';
+import { PlayerPanel } from './panels/player.js';
+import { ExportPanel } from './panels/export.js';
 
 const $ = (id) => document.getElementById(id);
 let user = '';
 let role = '';
 let view = 'live';
+// A fresh alarm's camera while the grid was closed (the timeline view): put
+// into view on the way back.
+let pendingCamera = null;
+const sortedIds = () => [...cameras.map.keys()].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
 
 const cameras = new CamerasPanel({
   onPick: (id, enlarge) => {
+    if (view === 'timeline') {
+      timeline.open(id);
+      return;
+    }
     grid.placeSelected(id);
     if (enlarge) grid.toggleEnlarge(grid.grid.enlarged ?? grid.grid.selected);
   },
   onChange: (removed, listed) => {
     grid.camerasChanged(removed, listed);
+    timeline.cameras(sortedIds());
     search.camerasChanged();
     alarms.render();
   },
@@ -45,19 +58,44 @@ const alarms = new AlarmsPanel({
   onFresh: (a) => {
     if (sound.beep()) $('alarm-sound').dataset.beeps = String(sound.beepsPlayed());
     $('alarm-sound').dataset.alarms = String(Number($('alarm-sound').dataset.alarms || 0) + 1);
-    grid.bringIntoView(a.camera_id);
+    // The grid is closed in the timeline view: its camera waits for the way back.
+    if (view === 'timeline') pendingCamera = a.camera_id;
+    else grid.bringIntoView(a.camera_id);
     // Seen from another view: the Live button says there is a new alarm.
     if (view !== 'live') document.querySelector('#views button[data-view="live"]').dataset.attention = 'true';
   },
-  onShow: (id) => grid.bringIntoView(id),
+  onShow: (id) => {
+    setView('live');
+    grid.bringIntoView(id);
+  },
 });
 
 const admin = new AdminPanel({ onCatalogue: () => cameras.load() });
 
-// The views in the header: the live console for everyone, the
-// administration for administrators (state/admin.js views). The chosen one
-// is kept for this tab (sessionStorage); the live grid keeps playing behind.
+const cameraName = (id) => cameras.name(id);
+const player = new PlayerPanel({
+  cameraName, onTime: (ms) => timeline.setCursor(ms), onBookmark: () => timeline.load(),
+});
+// Exports are for investigators and administrators (the server decides; the
+// page only hides the button from operators).
+const mayExport = () => role === 'investigator' || role === 'administrator';
+const timeline = new TimelinePanel({
+  cameraName,
+  onPlay: (camera, ms) => player.play(camera, ms),
+  onRange: (r) => { $('export-open').disabled = !r || !mayExport(); },
+});
+const exporter = new ExportPanel({ cameraName, onDone: () => timeline.load() });
+$('export-open').addEventListener('click', () => {
+  if (timeline.range) exporter.open(timeline.camera, timeline.range);
+});
+
+// The views in the header: the live console and the timeline for everyone,
+// the administration for administrators (state/admin.js views). The chosen
+// one is kept for this tab (sessionStorage). The live grid keeps playing
+// behind the administration; behind the timeline its tiles are closed (no
+// live sockets while footage plays back) and opened again on the way back.
 function setView(wanted) {
+  const was = view;
   view = pickView(role, wanted);
   $('views').hidden = views(role).length < 2;
   for (const b of document.querySelectorAll('#views button.view')) {
@@ -65,11 +103,26 @@ function setView(wanted) {
     b.setAttribute('aria-pressed', String(b.dataset.view === view));
   }
   $('center').hidden = view !== 'live';
+  $('timeline-page').hidden = view !== 'timeline';
   $('admin-view').hidden = view !== 'admin';
   document.body.dataset.view = view;
   if (view === 'live') delete document.querySelector('#views button[data-view="live"]').dataset.attention;
   if (role) sessionStorage.setItem('zaulek.view', view);
   if (view === 'admin') admin.shown();
+  if (view === 'timeline' && was !== 'timeline') {
+    grid.close();
+    timeline.cameras(sortedIds());
+    timeline.render();
+  }
+  if (view !== 'timeline' && was === 'timeline') {
+    player.stop();
+    player.render();
+    if (user) {
+      grid.open(user, sortedIds(), cameras.loaded);
+      if (pendingCamera) grid.bringIntoView(pendingCamera);
+    }
+    pendingCamera = null;
+  }
 }
 for (const b of document.querySelectorAll('#views button.view')) b.addEventListener('click', () => setView(b.dataset.view));
 
@@ -101,6 +154,7 @@ const socket = new ConsoleSocket({
       cameras.message(msg);
       admin.message(msg);
     }
+    if (msg.type === 'job') exporter.message(msg);
     const li = document.createElement('li');
     li.textContent = JSON.stringify(msg);
     $('messages').prepend(li);
@@ -131,8 +185,8 @@ async function showConsole() {
   admin.open(me.data);
   alarms.open(user);
   await cameras.load();
-  grid.open(user, [...cameras.map.keys()].sort((a, b) => a.localeCompare(b, 'en', { numeric: true })),
-    cameras.loaded);
+  grid.open(user, sortedIds(), cameras.loaded);
+  $('export-open').hidden = !mayExport();
   socket.start();
   status.health();
   setView(sessionStorage.getItem('zaulek.view') || 'live');
@@ -140,11 +194,14 @@ async function showConsole() {
 
 function logout(message = '') {
   setCsrf('');
-  user = '';
-  role = '';
   socket.stop();
-  admin.clear();
+  user = '';  // first: the way back from the timeline opens no grid
   setView('live');
+  role = '';
+  admin.clear();
+  player.clear();
+  timeline.clear();
+  exporter.clear();
   sessionStorage.removeItem('zaulek.view');
   grid.close();
   alarms.clear();

@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import * as A from '../js/state/admin.js';
 
 test('only administrators get the administration view', () => {
-  assert.deepEqual(A.views('administrator'), ['live', 'admin']);
-  for (const r of ['operator', 'investigator', '', undefined]) assert.deepEqual(A.views(r), ['live']);
+  assert.deepEqual(A.views('administrator'), ['live', 'timeline', 'admin']);
+  for (const r of ['operator', 'investigator', '', undefined]) assert.deepEqual(A.views(r), ['live', 'timeline']);
+  assert.equal(A.pickView('operator', 'timeline'), 'timeline');
   assert.equal(A.pickView('operator', 'admin'), 'live');
   assert.equal(A.pickView('administrator', 'admin'), 'admin');
   assert.equal(A.pickView('administrator', 'nonsense'), 'live');

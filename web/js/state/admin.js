@@ -16,9 +16,10 @@ const IPV4_PORT_RE = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?::(\d{1,5}))?
 const HOURS_RE = /^(\d\d):(\d\d)-(\d\d):(\d\d)$/;
 export const MIN_PASSWORD = 8;
 
-// The views a role may switch to; the administration only for administrators
-// (the server answers 403 to anyone else anyway).
-export const views = (role) => (role === 'administrator' ? ['live', 'admin'] : ['live']);
+// The views a role may switch to: the live console and the timeline for
+// every role, the administration only for administrators (the server
+// answers 403 to anyone else anyway).
+export const views = (role) => (role === 'administrator' ? ['live', 'timeline', 'admin'] : ['live', 'timeline']);
 export const pickView = (role, wanted) => (views(role).includes(wanted) ? wanted : 'live');
 
 const str = (v) => String(v ?? '').trim();
