@@ -357,6 +357,18 @@ const Field kFields[] = {
                     "UDP always use rtspsrc.",
      .get = [](const Config& c) -> Value { return c.recording.ingest; },
      .set = [](Config& c, Value&& v) { c.recording.ingest = as_str(std::move(v)); }},
+    {.section = "recording",
+     .key = "sub_linger_s",
+     .kind = Kind::integer,
+     .min = 0,
+     .max = 600,
+     .description = "Live view pulls a camera's sub stream while someone watches it; the pull "
+                    "(one RTSP session) stops this many seconds after the last viewer left, so "
+                    "that a grid re-layout does not reconnect to the camera.",
+     .get = [](const Config& c) -> Value {
+       return static_cast<std::int64_t>(c.recording.sub_linger.count());
+     },
+     .set = [](Config& c, Value&& v) { c.recording.sub_linger = std::chrono::seconds(as_int(v)); }},
     // [discovery]
     {.section = "discovery",
      .key = "interfaces",

@@ -83,6 +83,7 @@ struct Recording {
   std::chrono::seconds pre_event{5};          // event mode pre-buffer, 0..60
   std::chrono::seconds post_event{10};        // 0..600
   std::string ingest = "native";              // native | gstreamer (RTSP over TCP)
+  std::chrono::seconds sub_linger{10};        // live view's sub pull after its last viewer, 0..600
 };
 
 struct Discovery {

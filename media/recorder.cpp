@@ -257,6 +257,7 @@ class RecorderImpl final : public Recorder,
     if (pending_.empty()) return;
     Frame f = std::move(pending_);
     pending_ = Frame{};
+    if (!f.native) feed_sample(f);
     switch (gate_.route(now)) {
       case EventGate::Route::write:
         // Pre-event footage first, from the keyframe before (start - pre).
@@ -273,6 +274,29 @@ class RecorderImpl final : public Recorder,
     if (segments_.is_open()) close_segment("event over");
     const std::size_t size = f.size();
     stats_.not_recorded += prebuf_.hold(std::move(f), size);
+  }
+
+  // The live tap of the GStreamer ingest: a frame is whole only once it is
+  // handed on (untimed continuations join it while it is held back), one
+  // frame later than the native ingest's tap. Before the mode's gate, as
+  // there; byte-stream with its parameter sets, as the feed wants it.
+  void feed_sample(const Frame& f) {
+    if (!f.sample || !format_known_) return;
+    f.sample.read([&](std::span<const std::uint8_t> au) {
+      if (!f.extra.empty()) {
+        live_joined_.assign(au.begin(), au.end());
+        live_joined_.insert(live_joined_.end(), f.extra.begin(), f.extra.end());
+        au = live_joined_;
+      }
+      if (!byte_stream_) {
+        live_converted_.clear();
+        if (!ts::to_byte_stream(au, length_size_, codec_, live_converted_)) return;
+        au = live_converted_;
+      }
+      if (f.keyframe) au = params_.fix(au, codec_, live_scratch_);
+      feed_->unit(codec_, au, f.media_ns, std::max<std::int64_t>(0, f.cts_ns), timeline_.frame_ns(),
+                  f.keyframe);
+    });
   }
 
   // Writes one frame, opening and cutting segments at keyframes.
@@ -467,8 +491,10 @@ class RecorderImpl final : public Recorder,
   std::vector<std::uint8_t> converted_;
   std::vector<std::uint8_t> scratch_;
   std::vector<std::uint8_t> live_scratch_;
+  std::vector<std::uint8_t> live_joined_;     // the GStreamer ingest's live tap
+  std::vector<std::uint8_t> live_converted_;  // (see feed_sample)
   CameraStats stats_;
-  std::shared_ptr<live::FeedSource> feed_;  // the native ingest's units, for live viewers
+  std::shared_ptr<live::FeedSource> feed_;  // either ingest's units, for live viewers
 };
 
 }  // namespace

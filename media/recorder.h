@@ -45,8 +45,8 @@ enum class Transport { tcp, udp };
 // native (the default): our own RTSP client and depayloader on the
 // recorder's strand (media/rtsp_client.h; TCP only, UDP always uses
 // rtspsrc): no thread hand-off per packet, a fraction of the CPU
-// (docs/recording.md "Performance"); no live-view branch yet. gstreamer:
-// rtspsrc -> depay -> parse -> tee, the pipeline below (no live feed yet).
+// (docs/recording.md "Performance"). gstreamer: rtspsrc -> depay -> parse
+// -> tee, the pipeline below. Both feed live view (Recorder::live_feed).
 enum class Ingest { gstreamer, native };
 
 // continuous, events (see Recorder::event), off: core/recording_mode.h.
@@ -141,9 +141,9 @@ class Recorder {
   virtual void event(bool active) = 0;
   // Posts to the strand and hands a copy of the counters to fn.
   virtual void stats(std::function<void(const CameraStats&)> fn) = 0;
-  // The stream's live feed (media/live/feed.h): fed by the native ingest
-  // from the same pull; the GStreamer ingest does not feed it yet. Any
-  // thread; the same feed for the recorder's life.
+  // The stream's live feed (media/live/feed.h): fed by either ingest from
+  // the same pull, whatever the recording mode. Any thread; the same feed
+  // for the recorder's life.
   virtual std::shared_ptr<live::Feed> live_feed() const = 0;
 };
 

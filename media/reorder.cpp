@@ -30,6 +30,11 @@ std::int64_t DecodeTimes::frame_ns() const {
   return best;
 }
 
+std::int64_t DecodeTimes::step_ns() const {
+  const std::int64_t known = frame_ns();
+  return known > 0 ? known : default_frame_ns_;
+}
+
 void DecodeTimes::restart() {
   started_ = false;
   have_prev_ = false;
@@ -43,8 +48,7 @@ void DecodeTimes::restart() {
 // A new line: `depth_` synthetic PTS one frame apart before the first, so
 // that the first frames' decode times leave room for reordering.
 void DecodeTimes::start_line(std::int64_t pts) {
-  const std::int64_t known = frame_ns();
-  const std::int64_t step = known > 0 ? known : default_frame_ns_;
+  const std::int64_t step = step_ns();
   top_.clear();
   for (int i = depth_; i >= 1; --i) top_.push_back({pts - i * step, false});
   gop_open_ = false;
@@ -60,7 +64,7 @@ void DecodeTimes::insert(std::int64_t pts, bool real) {
   if (top_.size() > static_cast<std::size_t>(kMaxDepth) + 1) top_.erase(top_.begin());
 }
 
-DecodeTimes::Frame DecodeTimes::push(std::int64_t pts, bool keyframe) {
+DecodeTimes::Frame DecodeTimes::push(std::int64_t pts, bool keyframe, std::int64_t silence_ns) {
   Frame out;
   if (!started_) {
     start_line(pts);
@@ -69,6 +73,12 @@ DecodeTimes::Frame DecodeTimes::push(std::int64_t pts, bool keyframe) {
     if (pts > newest + kMaxForward || pts < prev_dts_ - kMaxBack) {
       out.jump = true;  // the camera's clock leapt: nothing before relates
       start_line(pts);
+    } else if (const std::int64_t step = step_ns(), lead = pts - newest;
+               lead > std::min((kMaxDepth + 1) * step, kPauseLead) && silence_ns >= lead / 2) {
+      // A pause (see the header): the frames before it are no candidates
+      // for this one's decode time. Room for the depth in use below it, as
+      // on a new line; decode time crosses the pause here, without a jump.
+      for (int i = depth_; i >= 1; --i) insert(pts - i * step, false);
     }
   }
 
@@ -101,7 +111,7 @@ DecodeTimes::Frame DecodeTimes::push(std::int64_t pts, bool keyframe) {
     if (e.real && e.pts == pts) out.jump = true;  // two frames cannot present at once
   }
   insert(pts, true);
-  const std::int64_t step = frame_ns() > 0 ? frame_ns() : default_frame_ns_;
+  const std::int64_t step = step_ns();
   while (top_.size() < static_cast<std::size_t>(depth_) + 1)
     top_.insert(top_.begin(), Entry{top_.front().pts - step, false});
   out.dts = std::min(top_[top_.size() - 1 - static_cast<std::size_t>(depth_)].pts, pts);

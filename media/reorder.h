@@ -24,6 +24,16 @@
 // reordered deeper than the depth in use (kStartDepth exceeded, or a later GOP
 // deeper than the first); the caller then starts a new time line at this frame
 // (media time continues by one frame duration).
+//
+// A pause (the camera stalled and resumed on the same session, or frames
+// were lost) is not reordering: no encoder reorders across it, so the decode
+// time crosses it at its first frame, whose composition offset stays as small
+// as the depth in use; no jump. Taken as a pause: presentation time ahead of
+// the newest by more than kMaxDepth + 1 frames (longer than B-frame runs
+// usually are) or kPauseLead, after a silence of at least half that lead
+// (a P-frame after a long B-frame run arrives in the stream's cadence; a
+// stalled camera's frames stop). The presentation times alone cannot tell:
+// an encoder may send 31 B-frames after their reference.
 #pragma once
 
 #include <cstdint>
@@ -63,6 +73,7 @@ class DecodeTimes {
   static constexpr int kMaxDepth = 16;   // the H.264/H.265 DPB holds at most 16 frames
   static constexpr std::int64_t kMaxBack = 2'000'000'000;      // ns
   static constexpr std::int64_t kMaxForward = 10'000'000'000;  // ns
+  static constexpr std::int64_t kPauseLead = 1'000'000'000;    // ns
 
   // default_frame_ns spaces the synthetic PTS of a new time line until the
   // stream's own spacing is known.
@@ -73,7 +84,9 @@ class DecodeTimes {
     std::int64_t dts = 0;
     bool jump = false;  // a new time line starts here (see above)
   };
-  Frame push(std::int64_t pts, bool keyframe);
+  // silence_ns: how long no frame had arrived when this one did (0: not
+  // known; no pause is then taken).
+  Frame push(std::int64_t pts, bool keyframe, std::int64_t silence_ns = 0);
 
   // A new connection: a new time line. Once a whole GOP was seen, it starts
   // at the depth learned (the same camera reconnecting sends the same GOP
@@ -87,6 +100,7 @@ class DecodeTimes {
   std::int64_t frame_ns() const;
 
  private:
+  std::int64_t step_ns() const;  // frame_ns(), or the default until known
   void start_line(std::int64_t pts);
   void insert(std::int64_t pts, bool real);
 

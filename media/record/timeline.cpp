@@ -23,7 +23,11 @@ Timeline::Timed Timeline::frame(std::int64_t pts_ns, bool keyframe,
                                 std::optional<std::int64_t> ntp_wall, MonoTime mono,
                                 WallTime wall) {
   Timed out;
-  const DecodeTimes::Frame d = reorder_.push(pts_ns, keyframe);
+  const std::int64_t silence =
+      have_last_ ? std::chrono::duration_cast<std::chrono::nanoseconds>(mono - last_mono_).count()
+                 : 0;
+  last_mono_ = mono;
+  const DecodeTimes::Frame d = reorder_.push(pts_ns, keyframe, silence);
   const std::int64_t dts_ns = d.dts;
   out.cts_ns = pts_ns - dts_ns;
 

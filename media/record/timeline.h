@@ -77,6 +77,7 @@ class Timeline {
   std::int64_t last_dts_ = 0;  // the derived DTS of the last frame
   DecodeTimes reorder_;        // PTS (RTP) -> DTS; keeps the learned depth
   MonoTime pace_mono_{};       // when media time 0 of this instance arrived
+  MonoTime last_mono_{};       // when the last frame arrived (a pause: media/reorder.h)
   RtpUnwrap rtp_clock_;
   std::int64_t media_ns_ = 0;  // continuous media time of the last frame
   std::int64_t frame_ns_ = kDefaultFrameNs;

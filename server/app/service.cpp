@@ -178,8 +178,13 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
   RecordingService recording(catalog, std::move(*recording_box), clock, recording_options(config));
   ctx.recording = &recording;
   // Live view (server/live/live.h): the recorders' feeds, one pull per stream.
-  LiveService live([&recording](const std::string& id) { return recording.live_feed(id); },
-                   [&recording] { return recording.live_feeds(); });
+  LiveService live(
+      [&recording](const std::string& id, const std::string& stream) {
+        auto h = recording.live(
+            id, stream == "sub" ? storage::StreamKind::sub : storage::StreamKind::main);
+        return LiveService::Hold{std::move(h.feed), std::move(h.stream), std::move(h.lease)};
+      },
+      [&recording] { return recording.live_feeds(); });
   ctx.live = &live;
   // Rules and alarms (server/alarms/alarms.h): fed by stored events and camera health.
   AlarmRouter alarms(ioc, catalog, &hub, &audit, clock, config.rules);

@@ -24,9 +24,11 @@ class LiveViewer final : public media::live::Viewer,
                          public WsSource,
                          public std::enable_shared_from_this<LiveViewer> {
  public:
-  LiveViewer(const std::shared_ptr<media::live::Feed>& feed,
-             std::shared_ptr<LiveService::Counters> c, std::string camera, std::string user)
-      : feed_(feed),
+  LiveViewer(LiveService::Hold hold, std::shared_ptr<LiveService::Counters> c, std::string camera,
+             std::string user)
+      : feed_(hold.feed),
+        stream_(std::move(hold.stream)),
+        lease_(std::move(hold.lease)),
         c_(std::move(c)),
         camera_(std::move(camera)),
         user_(std::move(user)),
@@ -61,6 +63,7 @@ class LiveViewer final : public media::live::Viewer,
         self->peer_.reset();
         self->queue_ = ViewerQueue(0, 0);
         feed->unsubscribe(self.get());
+        self->lease_.reset();  // the last viewer of a sub stream: its pull lingers, then stops
       });
   }
 
@@ -79,7 +82,7 @@ class LiveViewer final : public media::live::Viewer,
                          {"codec", f.codec_string},
                          {"width", f.width},
                          {"height", f.height},
-                         {"stream", "main"}}),
+                         {"stream", stream_}}),
                    std::move(init));
     pump();
   }
@@ -127,6 +130,10 @@ class LiveViewer final : public media::live::Viewer,
   // Weak: the recorder owns its feed (and the io_context its strand is
   // on); a viewer never keeps a stopped recorder's feed alive.
   std::weak_ptr<media::live::Feed> feed_;
+  const std::string stream_;  // served: "main" or "sub"
+  // Keeps a sub stream's pull while the viewer is open; dropped on the
+  // feed's strand when it closes (or with the viewer).
+  std::shared_ptr<void> lease_;
   std::shared_ptr<LiveService::Counters> c_;
   std::string camera_;
   std::string user_;
@@ -143,10 +150,9 @@ LiveService::LiveService(FeedLookup lookup, FeedList list)
 
 std::shared_ptr<WsSource> LiveService::viewer(const std::string& camera_id,
                                               const std::string& stream, const std::string& user) {
-  (void)stream;  // only the main stream is pulled today; sub is served from it
-  auto feed = lookup_ ? lookup_(camera_id) : nullptr;
-  if (!feed) return nullptr;
-  auto v = std::make_shared<LiveViewer>(feed, counters_, camera_id, user);
+  Hold hold = lookup_ ? lookup_(camera_id, stream) : Hold{};
+  if (!hold.feed) return nullptr;
+  auto v = std::make_shared<LiveViewer>(std::move(hold), counters_, camera_id, user);
   std::lock_guard lock(mu_);
   std::erase_if(viewers_, [](const std::weak_ptr<LiveViewer>& w) { return w.expired(); });
   viewers_.push_back(v);

@@ -35,16 +35,22 @@ class LiveService {
   static constexpr std::size_t kQueueItems = 75;  // 3 s at 25 fps
   static constexpr std::size_t kQueueBytes = 8u << 20;
 
-  // The live feed of a camera's pulled main stream, or null when nothing
-  // pulls it (no recorder: mode off, no main stream, not started).
-  using FeedLookup = std::function<std::shared_ptr<media::live::Feed>(const std::string& camera)>;
+  // A camera stream's live feed (null when nothing pulls it: no recorder
+  // for main, mode off, not started), the stream actually served ("main"
+  // stands in for a camera without a sub stream), and a lease the viewer
+  // holds while it is open (a sub stream is pulled while anyone holds one).
+  struct Hold {
+    std::shared_ptr<media::live::Feed> feed;
+    std::string stream;
+    std::shared_ptr<void> lease;
+  };
+  using FeedLookup = std::function<Hold(const std::string& camera, const std::string& stream)>;
   // Every feed (for /metrics: what the muxers did).
   using FeedList = std::function<std::vector<std::shared_ptr<media::live::Feed>>()>;
   LiveService(FeedLookup lookup, FeedList list);
 
   // A viewer of the camera's stream ("main" or "sub"); null when the stream
-  // is not pulled. Today only the main stream is pulled: "sub" is served
-  // from main (the init message says "stream":"main").
+  // is not pulled. The init message says which stream is served.
   std::shared_ptr<WsSource> viewer(const std::string& camera_id, const std::string& stream,
                                    const std::string& user);
 

@@ -40,6 +40,82 @@ storage::Segment to_row(const media::SegmentInfo& s, const std::filesystem::path
 
 }  // namespace
 
+// Sub streams pulled for live view (RecordingService::live): a live-only
+// recorder (mode off: the same ingest, time line and feed, no segments) per
+// camera, while anyone holds it and `linger` after. Its own mutex: holds
+// are taken on HTTP threads and dropped on feed strands; nothing under it
+// waits (a recorder's start and stop only post).
+struct RecordingService::SubPulls : std::enable_shared_from_this<SubPulls> {
+  struct Pull {
+    std::string fingerprint;  // sub URI, user, sealed password, basic
+    std::shared_ptr<media::Recorder> recorder;
+    std::uint64_t serial = 0;  // tells a lease or timer of this pull from a predecessor's
+    int holds = 0;
+    std::uint64_t epoch = 0;  // bumped by each hold: an older linger timer does nothing
+    bool started = false;
+    std::shared_ptr<asio::steady_timer> linger;
+  };
+
+  SubPulls(asio::io_context& io, milliseconds l) : ioc(io), linger(l) {}
+
+  // A pull whose predecessor still closes its RTSP session starts after it:
+  // never two sessions for one stream.
+  void start_locked(const std::string& id) {
+    auto it = pulls.find(id);
+    if (closed || it == pulls.end() || it->second.started || stopping.count(id)) return;
+    it->second.started = true;
+    it->second.recorder->start();
+  }
+
+  void stop_locked(const std::string& id, Pull& p) {
+    if (p.linger) p.linger->cancel();
+    if (!p.started) return;
+    ++stopping[id];
+    p.recorder->stop([weak = weak_from_this(), id] {
+      auto self = weak.lock();
+      if (!self) return;
+      std::lock_guard lock(self->mu);
+      if (--self->stopping[id] > 0) return;
+      self->stopping.erase(id);
+      self->start_locked(id);
+    });
+  }
+
+  void release(const std::string& id, std::uint64_t serial) {
+    std::lock_guard lock(mu);
+    auto it = pulls.find(id);
+    if (closed || it == pulls.end() || it->second.serial != serial || --it->second.holds > 0)
+      return;
+    Pull& p = it->second;
+    p.linger = std::make_shared<asio::steady_timer>(ioc, linger);
+    p.linger->async_wait(
+        [weak = weak_from_this(), id, serial, epoch = p.epoch](boost::system::error_code ec) {
+          auto self = weak.lock();
+          if (ec || !self) return;
+          Pull gone;  // released after the lock (its feed's viewers hold leases)
+          std::lock_guard lock(self->mu);
+          auto it = self->pulls.find(id);
+          if (it == self->pulls.end() || it->second.serial != serial || it->second.holds > 0 ||
+              it->second.epoch != epoch)
+            return;
+          spdlog::info("live {}: sub stream unwatched for {} ms; its pull stops", id,
+                       self->linger.count());
+          self->stop_locked(id, it->second);
+          gone = std::move(it->second);
+          self->pulls.erase(it);
+        });
+  }
+
+  asio::io_context& ioc;
+  const milliseconds linger;
+  std::mutex mu;
+  bool closed = false;  // the service stops: no new pulls
+  std::map<std::string, Pull> pulls;
+  std::map<std::string, int> stopping;  // camera -> old pulls still stopping
+  std::uint64_t serials = 0;
+  std::atomic<std::uint64_t> started_total{0};
+};
+
 RecordingOptions recording_options(const config::Config& config) {
   RecordingOptions o;
   o.root = config.storage.path;
@@ -51,6 +127,7 @@ RecordingOptions recording_options(const config::Config& config) {
   o.catalog_reserve_bytes = static_cast<std::uint64_t>(config.storage.catalog_reserve_mb) << 20;
   o.ingest =
       config.recording.ingest == "gstreamer" ? media::Ingest::gstreamer : media::Ingest::native;
+  o.sub_linger = std::chrono::duration_cast<milliseconds>(config.recording.sub_linger);
   return o;
 }
 
@@ -68,7 +145,8 @@ RecordingService::RecordingService(storage::Catalog& catalog, SecretBox box, Clo
       reserve_(options_.root / ".catalog-reserve", options_.catalog_reserve_bytes),
       ioc_(std::max(1, options_.threads)),
       strand_(ioc_.get_executor()),
-      resync_timer_(strand_) {}
+      resync_timer_(strand_),
+      subs_(std::make_shared<SubPulls>(ioc_, options_.sub_linger)) {}
 
 RecordingService::~RecordingService() {
   stop();
@@ -100,6 +178,16 @@ void RecordingService::stop() {
     for (auto& [id, e] : recorders_)
       if (e.started) stop_recorder(id, e.recorder);
     recorders_.clear();
+    std::map<std::string, SubPulls::Pull> subs;
+    {
+      std::lock_guard lock(subs_->mu);
+      subs_->closed = true;
+      subs.swap(subs_->pulls);
+    }
+    for (auto& [id, p] : subs) {
+      if (p.linger) p.linger->cancel();
+      if (p.started) stop_recorder(id + "/sub", p.recorder);  // no camera id holds a '/'
+    }
     if (in_flight_stops_ == 0)
       all_done->set_value();
     else
@@ -336,6 +424,117 @@ void RecordingService::cannot(const std::string& id, const std::string& why) {
   last = why;
 }
 
+namespace {
+
+std::string pull_fingerprint(const storage::Camera& c, const std::string& uri) {
+  return uri + '\n' + c.username + '\n' +
+         std::string(c.password_enc.begin(), c.password_enc.end()) + '\n' +
+         (c.allow_basic_auth ? "basic" : "");
+}
+
+std::string stream_uri(const std::vector<storage::Stream>& streams, storage::StreamKind kind) {
+  for (const auto& s : streams)
+    if (s.kind == kind) return s.rtsp_uri;
+  return {};
+}
+
+}  // namespace
+
+// A camera's sub pull stops (its viewers are closed and reconnect) when the
+// camera is gone or its sub stream or credentials changed (fingerprint "":
+// gone).
+void RecordingService::drop_sub(const std::string& id, const std::string& fingerprint) {
+  SubPulls::Pull gone;  // released after the lock (its feed's viewers hold leases)
+  std::lock_guard lock(subs_->mu);
+  auto it = subs_->pulls.find(id);
+  if (it == subs_->pulls.end() || (!fingerprint.empty() && it->second.fingerprint == fingerprint))
+    return;
+  spdlog::info("live {}: camera removed or its sub stream changed; its pull stops", id);
+  subs_->stop_locked(id, it->second);
+  gone = std::move(it->second);
+  subs_->pulls.erase(it);
+}
+
+void RecordingService::check_sub(const std::string& id, const storage::Camera* camera) {
+  {
+    std::lock_guard lock(subs_->mu);
+    if (!subs_->pulls.count(id)) return;
+  }
+  std::string fingerprint;  // "": gone, or no sub stream any more
+  if (camera) {
+    auto streams = catalog_.list_streams(id);
+    if (!streams) return;  // kept on a read error
+    const std::string uri = stream_uri(*streams, storage::StreamKind::sub);
+    if (!uri.empty()) fingerprint = pull_fingerprint(*camera, uri);
+  }
+  drop_sub(id, fingerprint);
+}
+
+RecordingService::LiveHold RecordingService::live(const std::string& id, storage::StreamKind kind) {
+  LiveHold main{live_feed(id), "main", nullptr};
+  if (kind == storage::StreamKind::main || !started_ || stopped_) return main;
+  auto camera = catalog_.find_camera(id);
+  if (!camera) return main;
+  auto streams = catalog_.list_streams(id);
+  if (!streams) return main;
+  const std::string uri = stream_uri(*streams, storage::StreamKind::sub);
+  if (uri.empty()) return main;  // no sub profile: main stands in (if pulled)
+  media::CameraConfig cfg;
+  cfg.id = id + "/sub";  // logs only: nothing is written
+  cfg.url = uri;
+  cfg.username = camera->username;
+  cfg.allow_basic_auth = camera->allow_basic_auth;
+  if (!camera->password_enc.empty()) {
+    auto password = box_.open(camera->password_enc);
+    if (!password) {
+      spdlog::warn("live {}: the stored credentials cannot be opened: {}", id,
+                   password.error().message);
+      return main;
+    }
+    cfg.password = std::move(*password);
+  }
+  cfg.dir = options_.root / id;
+  cfg.mode = storage::RecordingMode::off;  // the gate drops every frame: no segment opens
+  cfg.ingest = options_.ingest;
+  const std::string fingerprint = pull_fingerprint(*camera, uri);
+
+  SubPulls::Pull gone;  // released after the lock (its feed's viewers hold leases)
+  std::lock_guard lock(subs_->mu);
+  if (subs_->closed) return {};
+  auto it = subs_->pulls.find(id);
+  if (it != subs_->pulls.end() && it->second.fingerprint != fingerprint) {
+    subs_->stop_locked(id, it->second);
+    gone = std::move(it->second);
+    subs_->pulls.erase(it);
+    it = subs_->pulls.end();
+  }
+  if (it == subs_->pulls.end()) {
+    SubPulls::Pull p;
+    p.fingerprint = fingerprint;
+    p.serial = ++subs_->serials;
+    p.recorder = media::make_recorder(ioc_, clock_, std::move(cfg), {}, {});
+    it = subs_->pulls.emplace(id, std::move(p)).first;
+    ++subs_->started_total;
+    spdlog::info("live {}: pulling the sub stream for live view", id);
+    subs_->start_locked(id);
+  }
+  SubPulls::Pull& p = it->second;
+  ++p.holds;
+  ++p.epoch;
+  if (p.linger) {
+    p.linger->cancel();
+    p.linger.reset();
+  }
+  LiveHold hold;
+  hold.feed = p.recorder->live_feed();
+  hold.stream = "sub";
+  hold.lease = std::shared_ptr<void>(
+      nullptr, [weak = std::weak_ptr<SubPulls>(subs_), id, serial = p.serial](void*) {
+        if (auto s = weak.lock()) s->release(id, serial);
+      });
+  return hold;
+}
+
 // Camera `id`'s recorder made to match its row (`camera`; nullptr: the
 // camera is gone). False when its streams could not be read: what runs is
 // kept rather than stopped on a read error.
@@ -349,8 +548,7 @@ bool RecordingService::apply(const std::string& id, const storage::Camera* camer
       spdlog::warn("recording {}: cannot read its streams: {}", id, streams.error().message);
       return false;
     }
-    for (const auto& s : *streams)
-      if (s.kind == storage::StreamKind::main) uri = s.rtsp_uri;
+    uri = stream_uri(*streams, storage::StreamKind::main);
     if (uri.empty())
       cannot(id, "the camera has no main stream");
     else
@@ -359,6 +557,7 @@ bool RecordingService::apply(const std::string& id, const storage::Camera* camer
                     std::string(storage::to_string(camera->recording_mode)) + '\n' +
                     (camera->allow_basic_auth ? "basic" : "");
   }
+  check_sub(id, camera);
   if (auto it = recorders_.find(id); it != recorders_.end()) {
     if (!fingerprint.empty() && it->second.fingerprint == fingerprint) return true;
     spdlog::info("recording {}: {}; stopping its recorder", id,
@@ -497,6 +696,8 @@ std::vector<std::shared_ptr<media::live::Feed>> RecordingService::live_feeds() c
   std::lock_guard lock(recorder_ids_mu_);
   std::vector<std::shared_ptr<media::live::Feed>> out;
   for (const auto& [id, f] : live_feeds_) out.push_back(f);
+  std::lock_guard sub_lock(subs_->mu);
+  for (const auto& [id, p] : subs_->pulls) out.push_back(p.recorder->live_feed());
   return out;
 }
 
@@ -590,6 +791,15 @@ std::string RecordingService::metrics_text() const {
   line("zaulek_recording_cameras_backoff", "gauge",
        "Recorders waiting to reconnect after a failure (camera away, disk full, ...).",
        n_backoff_.load());
+  {
+    std::lock_guard lock(subs_->mu);
+    line("zaulek_live_sub_pulls", "gauge",
+         "Sub streams pulled for live view (while watched, and a linger after).",
+         subs_->pulls.size());
+  }
+  line("zaulek_live_sub_pulls_started_total", "counter",
+       "Sub stream pulls started for live view (each one RTSP session).",
+       subs_->started_total.load());
   line("zaulek_recording_segments_total", "counter", "Closed segments indexed in the catalogue.",
        segments_indexed_.load());
   line("zaulek_recording_index_failures_total", "counter",

@@ -70,6 +70,9 @@ struct RecordingOptions {
   // camera is read again after this, until a read succeeds.
   std::chrono::milliseconds resync_retry{1'000};
   std::chrono::milliseconds retention_interval{60'000};
+  // A sub stream pulled for live view is kept this long after its last
+  // viewer left (a grid re-layout does not reconnect to the camera).
+  std::chrono::milliseconds sub_linger{10'000};
   int threads = 2;
 };
 
@@ -134,6 +137,20 @@ class RecordingService {
   // The live feed of the camera's recorder (its main stream, the same pull;
   // media/live/feed.h), or null when it has none. Any thread; does not block.
   std::shared_ptr<media::live::Feed> live_feed(const std::string& camera_id) const;
+
+  // A live viewer's hold on a camera stream (docs/design/live.md "Sub
+  // streams"). main: the recorder's feed. sub: the camera's sub stream,
+  // pulled live-only (the same native ingest, no segments) while anyone
+  // holds it and sub_linger after the last hold is dropped, one pull per
+  // stream whoever watches; a camera without a sub stream is served from
+  // its main stream (stream says "main"). feed null: nothing to watch.
+  struct LiveHold {
+    std::shared_ptr<media::live::Feed> feed;
+    std::string stream;           // what is served: "main" or "sub"
+    std::shared_ptr<void> lease;  // keeps the sub pull; drop it when the viewer goes
+  };
+  // Any thread except this service's io threads (reads the catalogue).
+  LiveHold live(const std::string& camera_id, storage::StreamKind kind);
   // Every recorder's live feed (for live view's /metrics).
   std::vector<std::shared_ptr<media::live::Feed>> live_feeds() const;
 
@@ -219,6 +236,13 @@ class RecordingService {
   mutable std::mutex recorder_ids_mu_;
   std::set<std::string> recorder_ids_;
   std::map<std::string, std::shared_ptr<media::live::Feed>> live_feeds_;  // of recorders_
+
+  // Sub streams pulled for live view (live()); shared with the leases, which
+  // may outlive this service.
+  struct SubPulls;
+  std::shared_ptr<SubPulls> subs_;
+  void drop_sub(const std::string& id, const std::string& fingerprint);
+  void check_sub(const std::string& id, const storage::Camera* camera);
 };
 
 }  // namespace zaulek::server

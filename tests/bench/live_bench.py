@@ -202,6 +202,9 @@ class FfmpegViewer:
         return True
 
     def close(self):
+        # Its output is no longer read: close the pipe first, or an ffmpeg
+        # blocked on a full pipe ignores SIGINT and each close waits 5 s.
+        self.proc.stdout.close()
         self.proc.send_signal(signal.SIGINT)
         try:
             self.proc.wait(timeout=5)

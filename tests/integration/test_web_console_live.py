@@ -170,10 +170,13 @@ def test_live_grid_alarms_language_and_shortcuts(make_daemon, tmp_path):
             shot("grid-stalled-offline")
             wait_playing(drv, [cams[1], cams[2]], "stalled and offline tiles playing again", timeout=60)
 
-            # The server closes a tile's socket (its recorder restarts when
-            # the recording mode changes): the tile connects again by itself.
+            # The server closes a tile's socket (the tile's sub stream pull
+            # restarts when the camera's credential policy changes; a new
+            # recording mode alone does not touch it): the tile connects
+            # again by itself.
             r = requests.patch(d.url(f"/api/v1/cameras/{cams[0]}"), headers=h,
-                               json={"recording": {"mode": "events", "retention_days": 30}},
+                               json={"recording": {"mode": "events", "retention_days": 30},
+                                     "allow_basic_auth": True},
                                timeout=10)
             assert r.status_code == 200, r.text
             wait(drv, "the tile reconnected", lambda d: tile_of(d, cams[0])["connects"] >= 2, 30)

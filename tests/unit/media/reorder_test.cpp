@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <utility>
 #include <vector>
 
 namespace zaulek::media {
@@ -58,10 +59,11 @@ struct Result {
   std::vector<bool> jump;
 };
 
-Result feed(DecodeTimes& d, const std::vector<In>& in) {
+// silence: how long before each frame none arrived (0: not known).
+Result feed(DecodeTimes& d, const std::vector<In>& in, std::int64_t silence = 0) {
   Result r;
   for (const In& f : in) {
-    const auto out = d.push(f.pts, f.key);
+    const auto out = d.push(f.pts, f.key, silence);
     r.dts.push_back(out.dts);
     r.jump.push_back(out.jump);
   }
@@ -143,9 +145,10 @@ TEST(Reorder, H265HierarchicalSevenBFramesHasDepthThree) {
 
 TEST(Reorder, DeeperThanTheStartDepthIsOneJump) {
   // 31 B-frames hierarchical: depth 5 > kStartDepth.
+  // They arrive one per frame: the P-frame 32 frames ahead is no pause.
   const auto in = stream(3, 64, 31, true);
   DecodeTimes d;
-  const Result r = feed(d, in);
+  const Result r = feed(d, in, F);
   expect_valid(in, r);
   EXPECT_EQ(jumps(r), 1);
   EXPECT_EQ(d.learned(), 5);
@@ -234,6 +237,36 @@ TEST(Reorder, FrameDurationFromTheStream) {
   EXPECT_EQ(d.frame_ns(), 100'000'000);
 }
 
+// A camera that pauses (zaulek-sim's rtsp_stall_ms, a network outage) and
+// resumes on the same session: its presentation times leap forward by the
+// pause, mid-GOP, and the stream goes on with the same structure. No encoder
+// reorders across a pause, so the first frames after it must not take their
+// decode time from before it (that made the first frame's composition offset
+// the whole pause while its decode time advanced one frame).
+TEST(Reorder, APauseIsNotReordering) {
+  // Without B-frames in the first GOP (the start depth still in use), and
+  // with x264's pyramid mid-GOP once its depth is learned.
+  for (const auto& [b, at] : {std::pair{0, std::size_t{30}}, std::pair{3, std::size_t{127}}}) {
+    auto in = stream(4, 50, b, b > 0);
+    constexpr std::int64_t kPause = 100 * F;  // 4 s of lost slots
+    for (std::size_t i = at; i < in.size(); ++i) in[i].pts += kPause;
+    DecodeTimes d;
+    Result r;
+    for (std::size_t i = 0; i < in.size(); ++i) {
+      const auto out = d.push(in[i].pts, in[i].key, i == at ? kPause : F);
+      r.dts.push_back(out.dts);
+      r.jump.push_back(out.jump);
+    }
+    expect_valid(in, r);
+    EXPECT_EQ(jumps(r), 0) << b;
+    for (std::size_t i = 0; i < in.size(); ++i)
+      EXPECT_LE(in[i].pts - r.dts[i], 10 * F) << b << " frame " << i;
+    // Decode time crosses the pause at its first frame.
+    EXPECT_GE(r.dts[at] - r.dts[at - 1], kPause - 2 * F) << b;
+    EXPECT_EQ(d.frame_ns(), F) << b;
+  }
+}
+
 TEST(Reorder, HostileSequencesKeepTheContract) {
   std::mt19937_64 rng(7);
   for (int round = 0; round < 50; ++round) {
@@ -254,6 +287,11 @@ TEST(Reorder, HostileSequencesKeepTheContract) {
     const Result r = feed(d, in);
     expect_valid(in, r);
     EXPECT_LE(d.depth(), DecodeTimes::kMaxDepth);
+    // The same after a silence before every frame: every lead is a pause.
+    DecodeTimes e;
+    const Result paused = feed(e, in, 30'000'000'000);
+    expect_valid(in, paused);
+    EXPECT_LE(e.depth(), DecodeTimes::kMaxDepth);
   }
 }
 

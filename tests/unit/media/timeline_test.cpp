@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <utility>
 #include <vector>
 
 namespace zaulek::media {
@@ -197,6 +198,34 @@ TEST(MediaTimeline, RestartAnchorsAgain) {
   EXPECT_EQ(f.tl.counters().timestamp_jumps, 0u);
   f.tl.set_frame_ns(F / 2);
   EXPECT_EQ(f.tl.frame_ns(), F / 2);
+}
+
+// The camera pauses 4 s and resumes on the same session (zaulek-sim's
+// rtsp_stall_ms): its presentation times leap by the pause, mid-GOP. The
+// first frame after it is presented at its own time with an ordinary
+// composition offset, and media time crosses the pause as the clock did
+// (it was once the other way round: an offset of the whole pause, media
+// time one frame on).
+TEST(MediaTimeline, APauseMovesMediaTimeNotTheCompositionOffset) {
+  for (const auto& [b, at] : {std::pair{0, std::size_t{10}}, std::pair{2, std::size_t{80}}}) {
+    Feeder f;
+    const auto in = stream(6, 25, b);
+    constexpr std::int64_t kPause = 100 * F;
+    for (std::size_t i = 0; i < in.size(); ++i) {
+      if (i == at) f.clock.advance(std::chrono::nanoseconds(kPause));
+      f.push(kBase + in[i].slot * F + (i >= at ? kPause : 0), in[i].key);
+    }
+    EXPECT_EQ(f.tl.counters().timestamp_jumps, 0u) << b;
+    const auto& first = f.out.front();
+    for (std::size_t i = 1; i < in.size(); ++i) {
+      EXPECT_LE(f.out[i].cts_ns, 10 * F) << b << " frame " << i;
+      EXPECT_GT(f.out[i].media_ns, f.out[i - 1].media_ns) << b << " frame " << i;
+      const std::int64_t shown =
+          f.out[i].media_ns + f.out[i].cts_ns - first.media_ns - first.cts_ns;
+      EXPECT_EQ(shown, in[i].slot * F + (i >= at ? kPause : 0)) << b << " frame " << i;
+    }
+    EXPECT_GE(f.out[at].media_ns - f.out[at - 1].media_ns, kPause) << b;
+  }
 }
 
 }  // namespace
