@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/camera_faults.h"
+#include "core/text/text.h"
 #include "core/text/utf8.h"
 #include "server/http/http_session.h"
 #include "server/http/static_files.h"
@@ -17,6 +18,21 @@ namespace {
 
 // Seconds a caller refused by the full slow pool is told to wait.
 constexpr int kSlowRetryAfterS = 2;
+
+// From a trusted proxy that terminates TLS: the scheme and host the browser
+// used (X-Forwarded-Proto, X-Forwarded-Host), so that a cookie-authenticated
+// WebSocket's Origin (https://the.proxy.name) is seen as this server's. From
+// any other peer these headers are dropped unread. The first value of a list
+// (a chain of proxies) is the browser's.
+void forwarded_origin(Request& r, bool from_trusted_proxy) {
+  auto first = [](const std::string& v) { return std::string(trim(v.substr(0, v.find(',')))); };
+  if (auto proto = r.header("x-forwarded-proto"); from_trusted_proxy && !proto.empty())
+    r.tls = ascii_lower(first(proto)) == "https";
+  if (auto host = r.header("x-forwarded-host"); from_trusted_proxy && !host.empty())
+    r.headers["host"] = first(host);
+  r.headers.erase("x-forwarded-proto");
+  r.headers.erase("x-forwarded-host");
+}
 
 // A slow request's state while it waits for the pool (std::function must be
 // copyable; the request is not).
@@ -201,8 +217,9 @@ class HttpSession final : public Closable,
       Response resp = error_response(400, "invalid_argument", "malformed request target");
       return write(resp, req.version(), false, true, "unmatched", r.method, start);
     }
-    static const char* kHeaders[] = {"authorization", "cookie", "content-type", "x-csrf-token",
-                                     "origin",        "host",   "upgrade"};
+    static const char* kHeaders[] = {
+        "authorization", "cookie",  "content-type",      "x-csrf-token",    "origin",
+        "host",          "upgrade", "x-forwarded-proto", "x-forwarded-host"};
     std::string forwarded_for;  // every X-Forwarded-For, joined as one list
     for (auto& f : req) {
       std::string name(f.name_string());
@@ -218,6 +235,7 @@ class HttpSession final : public Closable,
     r.remote = std::move(client.address);
     r.remote_loopback = client.loopback;
     r.tls = kIsTls<Stream>;
+    forwarded_origin(r, slot_ && slot_->proxied());
     if (slot_ && slot_->proxied()) {
       // Behind a trusted proxy the request counts against its own client's
       // connection budget while it is in progress (ConnectionSlot).

@@ -193,3 +193,31 @@ def test_batch_frames_on_request_only(daemon):
     metrics = requests.get(daemon.url("/metrics"), headers=adam_h, timeout=5).text
     assert any(line.startswith("zaulek_ws_batch_frames_total ") and int(line.split()[1]) > 0
                for line in metrics.splitlines())
+
+
+def test_cookie_ws_behind_a_tls_proxy(make_daemon):
+    """A same-host proxy that terminates TLS (docs/deployment.md) passes the
+    browser's scheme and host on; only from a trusted proxy do they count."""
+    forwarded = ["X-Forwarded-Proto: https", "X-Forwarded-Host: cctv.straz.example",
+                 "X-Forwarded-For: 192.0.2.20"]
+    origin = "https://cctv.straz.example"
+
+    def upgrade(d, headers):
+        token = d.login(ROLE_USERS["operator"])["token"]
+        try:
+            ws = websocket.create_connection(ws_url(d), timeout=5, origin=origin, header=headers,
+                                             cookie="zaulek_session=" + token)
+        except websocket.WebSocketBadStatusException as e:
+            return e.status_code
+        hello = recv_json(ws)
+        ws.close()
+        return hello["type"]
+
+    proxied = make_daemon(server={"trusted_proxies": ["127.0.0.1"]})
+    assert upgrade(proxied, forwarded) == "hello"
+    # Without the proxy's word, the browser's Origin is not this server's.
+    assert upgrade(proxied, forwarded[2:]) == 403
+    assert upgrade(proxied, ["X-Forwarded-Proto: https", "X-Forwarded-Host: evil.example"]) == 403
+    # From a peer that is not a trusted proxy the headers are not believed.
+    direct = make_daemon()
+    assert upgrade(direct, forwarded) == 403
