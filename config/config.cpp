@@ -477,6 +477,52 @@ const Field kFields[] = {
                     "`max_per_camera_per_second` applies (the token bucket's size).",
      .get = [](const Config& c) -> Value { return std::int64_t{c.events.burst}; },
      .set = [](Config& c, Value&& v) { c.events.burst = static_cast<int>(as_int(v)); }},
+    // [export]
+    {.section = "export",
+     .key = "folder",
+     .kind = Kind::optional_path,
+     .description = "Directory for finished evidence packages (ZIP) and the MP4s being written. "
+                    "Unset: `.exports` in `storage.path`. On the storage file system, a package "
+                    "needs about as much space as the footage it holds, twice while it is made.",
+     .get = [](const Config& c) { return opt_path(c.export_.folder); },
+     .set = [](Config& c, Value&& v) { c.export_.folder = to_opt_path(std::move(v)); }},
+    {.section = "export",
+     .key = "keep_days",
+     .kind = Kind::integer,
+     .min = 1,
+     .max = 3650,
+     .description = "Days a finished export (its package, its row and the evidence hold on its "
+                    "footage) is kept; then it is removed as if deleted, unless another evidence "
+                    "hold covers its range.",
+     .get = [](const Config& c) -> Value { return std::int64_t{c.export_.keep_days}; },
+     .set = [](Config& c, Value&& v) { c.export_.keep_days = static_cast<int>(as_int(v)); }},
+    {.section = "export",
+     .key = "max_concurrent",
+     .kind = Kind::integer,
+     .min = 1,
+     .max = 8,
+     .description = "Export jobs that run at once (each reads and writes the footage's size in "
+                    "bytes: more at once share the same disk). The others wait in order.",
+     .get = [](const Config& c) -> Value { return std::int64_t{c.export_.max_concurrent}; },
+     .set = [](Config& c, Value&& v) { c.export_.max_concurrent = static_cast<int>(as_int(v)); }},
+    {.section = "export",
+     .key = "max_queued",
+     .kind = Kind::integer,
+     .min = 0,
+     .max = 1000,
+     .description = "Export jobs that may wait for a free slot; a new export beyond them is "
+                    "refused with 503 and Retry-After.",
+     .get = [](const Config& c) -> Value { return std::int64_t{c.export_.max_queued}; },
+     .set = [](Config& c, Value&& v) { c.export_.max_queued = static_cast<int>(as_int(v)); }},
+    {.section = "export",
+     .key = "max_range_hours",
+     .kind = Kind::integer,
+     .min = 1,
+     .max = 168,
+     .description = "Longest time range one export may ask for, in hours (an hour of 4 Mbit/s "
+                    "footage is about 1.8 GB).",
+     .get = [](const Config& c) -> Value { return std::int64_t{c.export_.max_range_hours}; },
+     .set = [](Config& c, Value&& v) { c.export_.max_range_hours = static_cast<int>(as_int(v)); }},
     // [log]
     {.section = "log",
      .key = "level",
@@ -487,8 +533,9 @@ const Field kFields[] = {
      .set = [](Config& c, Value&& v) { c.log.level = as_str(std::move(v)); }},
 };
 
-constexpr std::string_view kSections[] = {
-    "server", "auth", "storage", "retention", "recording", "discovery", "cameras", "events", "log"};
+constexpr std::string_view kSections[] = {"server",    "auth",      "storage", "retention",
+                                          "recording", "discovery", "cameras", "events",
+                                          "export",    "log"};
 
 }  // namespace
 

@@ -109,6 +109,16 @@ struct Events {
   int burst = 200;                     // and what a quiet camera may send at once
 };
 
+// Evidence exports (server/export/export.h).
+struct Export {
+  // Where finished packages are kept; unset: `storage.path`/.exports.
+  std::optional<std::filesystem::path> folder;
+  int keep_days = 30;        // packages removed this long after they finish, unless held
+  int max_concurrent = 1;    // jobs running at once; the rest wait in order
+  int max_queued = 16;       // waiting jobs; beyond, a new export is refused (503)
+  int max_range_hours = 24;  // longest range one export may ask for
+};
+
 struct Log {
   std::string level = "info";
 };
@@ -123,6 +133,7 @@ struct Config {
   Discovery discovery;
   Cameras cameras;
   Events events;
+  Export export_;
   Log log;
   std::vector<Rule> rules;  // [[rules]] (config/rules.h)
 };

@@ -1,5 +1,6 @@
 #include "evidence/package.h"
 
+#include <openssl/evp.h>
 #include <sodium.h>
 #include <zip.h>
 
@@ -8,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <stdexcept>
 
 #include "core/text/encoding.h"
 
@@ -17,20 +19,28 @@ namespace {
 constexpr std::size_t kBlock = 1 << 20;
 constexpr std::int64_t kMaxManifestBytes = 64 << 20;
 
+// OpenSSL's SHA-256 (libcrypto): with the CPU's SHA extensions 3.5x
+// libsodium's portable C here (1.6 GB/s against 0.46 GB/s,
+// docs/design/export.md); an export hashes its sources and its MP4.
 class Sha256 {
  public:
-  Sha256() { crypto_hash_sha256_init(&st_); }
-  void update(const char* data, std::size_t n) {
-    crypto_hash_sha256_update(&st_, reinterpret_cast<const unsigned char*>(data), n);
+  Sha256() : ctx_(EVP_MD_CTX_new()) {
+    if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1)
+      throw std::runtime_error("OpenSSL SHA-256 unavailable");
   }
+  void update(const char* data, std::size_t n) { EVP_DigestUpdate(ctx_.get(), data, n); }
   std::string hex() {
-    unsigned char out[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256_final(&st_, out);
-    return to_hex(std::string_view(reinterpret_cast<const char*>(out), sizeof out));
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(ctx_.get(), out, &len);
+    return to_hex(std::string_view(reinterpret_cast<const char*>(out), len));
   }
 
  private:
-  crypto_hash_sha256_state st_;
+  struct Free {
+    void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+  };
+  std::unique_ptr<EVP_MD_CTX, Free> ctx_;
 };
 
 std::string sha256_hex(std::string_view data) {

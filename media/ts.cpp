@@ -357,6 +357,39 @@ bool parse_codec_data(std::span<const std::uint8_t> cd, Codec codec,
   return true;
 }
 
+void parse_pmt(std::span<const std::uint8_t> payload, StreamMeta& meta, bool& has_meta,
+               bool& codec_known) {
+  const std::uint8_t* q = payload.data();
+  const std::size_t n = payload.size();
+  if (n < 1) return;
+  const std::size_t ptr = q[0];
+  if (1 + ptr + 12 > n) return;
+  const std::uint8_t* s = q + 1 + ptr;
+  const std::size_t limit = n - 1 - ptr;
+  if (s[0] != 0x02) return;
+  const std::size_t info_len = static_cast<std::size_t>(((s[10] & 0x0F) << 8) | s[11]);
+  if (12 + info_len + 5 > limit) return;
+  for (std::size_t d = 12; d + 2 <= 12 + info_len;) {
+    const std::uint8_t tag = s[d];
+    const std::size_t len = s[d + 1];
+    if (d + 2 + len > 12 + info_len) break;
+    if (tag == 0x05 && len > 4 && std::memcmp(s + d + 2, "ZAUL", 4) == 0) {
+      const std::string_view text(reinterpret_cast<const char*>(s + d + 6), len - 4);
+      has_meta = parse_meta_text(text, meta);
+    }
+    d += 2 + len;
+  }
+  const std::uint8_t stream_type = s[12 + info_len];
+  if (stream_type == kStreamTypeH264 || stream_type == kStreamTypeH265) {
+    meta.codec = stream_type == kStreamTypeH264 ? Codec::h264 : Codec::h265;
+    codec_known = true;
+  }
+}
+
+std::uint64_t read_pes_timestamp(const std::uint8_t* p) {
+  return read_timestamp(p);
+}
+
 bool Scanner::feed(std::span<const std::uint8_t> data) {
   if (bad_) return false;
   std::size_t i = 0;
@@ -416,28 +449,7 @@ void Scanner::packet(const std::uint8_t* p) {
     ++scan_.frames;
     if (random_access) ++scan_.keyframes;
   } else if (pid == kPmtPid && !scan_.has_meta) {
-    const std::size_t ptr = q[0];
-    if (1 + ptr + 12 > n) return;
-    const std::uint8_t* s = q + 1 + ptr;
-    const std::size_t limit = n - 1 - ptr;
-    if (s[0] != 0x02) return;
-    const std::size_t info_len = static_cast<std::size_t>(((s[10] & 0x0F) << 8) | s[11]);
-    if (12 + info_len + 5 > limit) return;
-    for (std::size_t d = 12; d + 2 <= 12 + info_len;) {
-      const std::uint8_t tag = s[d];
-      const std::size_t len = s[d + 1];
-      if (d + 2 + len > 12 + info_len) break;
-      if (tag == 0x05 && len > 4 && std::memcmp(s + d + 2, "ZAUL", 4) == 0) {
-        const std::string_view text(reinterpret_cast<const char*>(s + d + 6), len - 4);
-        scan_.has_meta = parse_meta_text(text, scan_.meta);
-      }
-      d += 2 + len;
-    }
-    const std::uint8_t stream_type = s[12 + info_len];
-    if (stream_type == kStreamTypeH264 || stream_type == kStreamTypeH265) {
-      scan_.meta.codec = stream_type == kStreamTypeH264 ? Codec::h264 : Codec::h265;
-      scan_.codec_known = true;
-    }
+    parse_pmt({q, n}, scan_.meta, scan_.has_meta, scan_.codec_known);
   }
 }
 

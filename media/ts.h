@@ -80,6 +80,13 @@ bool to_byte_stream(std::span<const std::uint8_t> in, int length_size, Codec cod
 bool parse_codec_data(std::span<const std::uint8_t> codec_data, Codec codec,
                       std::vector<std::uint8_t>& params, int& length_size);
 
+// The stream meta and codec of a PMT packet's payload (pointer field first),
+// as the Muxer writes it; leaves the outputs alone when it does not parse.
+void parse_pmt(std::span<const std::uint8_t> payload, StreamMeta& meta, bool& has_meta,
+               bool& codec_known);
+// A PES header's 33-bit timestamp (5 bytes).
+std::uint64_t read_pes_timestamp(const std::uint8_t* p);
+
 // The result of reading a segment file packet by packet.
 struct Scan {
   std::uint64_t good_bytes = 0;  // whole packets with a sync byte, from the start

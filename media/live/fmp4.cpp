@@ -1,25 +1,17 @@
 #include "media/live/fmp4.h"
 
-#include "media/live/codec_string.h"
+#include "media/mp4/av_mp4.h"
 
 extern "C" {
 #include <libavformat/avformat.h>
-#include <libavutil/log.h>
 #include <libavutil/mem.h>
 #include <libavutil/opt.h>
 }
 
-#include <mutex>
 #include <vector>
 
 namespace zaulek::media::live {
 namespace {
-
-std::string av_text(int err) {
-  char buf[AV_ERROR_MAX_STRING_SIZE] = {};
-  av_strerror(err, buf, sizeof buf);
-  return buf;
-}
 
 constexpr int kIoBuffer = 64 * 1024;
 
@@ -32,10 +24,7 @@ struct Fmp4Muxer::Impl {
   std::vector<std::uint8_t> scratch;
 
   ~Impl() {
-    if (ctx) {
-      ctx->pb = nullptr;
-      avformat_free_context(ctx);
-    }
+    mp4::close_output(ctx);
     if (io) {
       av_freep(&io->buffer);
       avio_context_free(&io);
@@ -59,14 +48,7 @@ Fmp4Muxer::~Fmp4Muxer() = default;
 
 Result<std::unique_ptr<Fmp4Muxer>> Fmp4Muxer::open(Codec codec, int width, int height,
                                                    std::span<const std::uint8_t> params) {
-  // libavformat's own log goes to stderr unformatted: errors only (ours are returned).
-  static std::once_flag quiet;
-  std::call_once(quiet, [] { av_log_set_level(AV_LOG_ERROR); });
   auto impl = std::make_unique<Impl>();
-  const AVOutputFormat* mp4 = av_guess_format("mp4", nullptr, nullptr);
-  if (!mp4) return make_error(ErrorKind::internal, "live: libavformat has no mp4 muxer");
-  if (int r = avformat_alloc_output_context2(&impl->ctx, mp4, nullptr, nullptr); r < 0)
-    return make_error(ErrorKind::internal, "live: mp4 muxer: " + av_text(r));
   auto* buffer = static_cast<unsigned char*>(av_malloc(kIoBuffer));
   if (!buffer) return make_error(ErrorKind::resource_exhausted, "live: out of memory");
   impl->io = avio_alloc_context(buffer, kIoBuffer, 1, impl.get(), nullptr, &Impl::write, nullptr);
@@ -74,29 +56,12 @@ Result<std::unique_ptr<Fmp4Muxer>> Fmp4Muxer::open(Codec codec, int width, int h
     av_free(buffer);
     return make_error(ErrorKind::resource_exhausted, "live: out of memory");
   }
-  impl->ctx->pb = impl->io;
-  impl->ctx->flags |= AVFMT_FLAG_CUSTOM_IO;
+  auto ctx = mp4::open_output(codec, width, height, params, impl->io, "live");
+  if (!ctx) return ctx.error();
+  impl->ctx = *ctx;
   // Our decode times as they are (never shifted to start at 0): a viewer's
   // MediaSource time line stays continuous across muxer instances.
   impl->ctx->avoid_negative_ts = AVFMT_AVOID_NEG_TS_DISABLED;
-
-  AVStream* st = avformat_new_stream(impl->ctx, nullptr);
-  if (!st) return make_error(ErrorKind::resource_exhausted, "live: out of memory");
-  st->time_base = AVRational{1, 90'000};
-  AVCodecParameters* par = st->codecpar;
-  par->codec_type = AVMEDIA_TYPE_VIDEO;
-  par->codec_id = codec == Codec::h264 ? AV_CODEC_ID_H264 : AV_CODEC_ID_HEVC;
-  // hvc1: parameter sets only in the sample entry, what Safari and Chrome's
-  // MSE expect (hev1 would allow them in band).
-  if (codec == Codec::h265) par->codec_tag = MKTAG('h', 'v', 'c', '1');
-  par->width = width;
-  par->height = height;
-  // Annex B extradata: the muxer writes avcC / hvcC from it.
-  par->extradata =
-      static_cast<std::uint8_t*>(av_mallocz(params.size() + AV_INPUT_BUFFER_PADDING_SIZE));
-  if (!par->extradata) return make_error(ErrorKind::resource_exhausted, "live: out of memory");
-  std::copy(params.begin(), params.end(), par->extradata);
-  par->extradata_size = static_cast<int>(params.size());
 
   AVDictionary* opts = nullptr;
   // empty_moov: the init segment holds no samples; frag_custom: a fragment
@@ -107,7 +72,7 @@ Result<std::unique_ptr<Fmp4Muxer>> Fmp4Muxer::open(Codec codec, int width, int h
   av_dict_set(&opts, "use_editlist", "0", 0);
   int r = avformat_write_header(impl->ctx, &opts);
   av_dict_free(&opts);
-  if (r < 0) return make_error(ErrorKind::invalid_argument, "live: mp4 header: " + av_text(r));
+  if (r < 0) return make_error(ErrorKind::invalid_argument, "live: mp4 header: " + mp4::av_text(r));
   std::unique_ptr<Fmp4Muxer> m(new Fmp4Muxer(std::move(impl)));
   m->codec_ = codec;
   m->init_ = m->impl_->take();
@@ -120,13 +85,7 @@ Result<std::string> Fmp4Muxer::fragment(std::span<const std::uint8_t> au, std::i
                                         bool keyframe) {
   // The samples without parameter sets or delimiters (they are in the sample entry).
   auto& data = impl_->scratch;
-  data.clear();
-  for (auto nal : nal_units(au)) {
-    if (is_parameter_set_or_aud(codec_, nal)) continue;
-    static constexpr std::uint8_t kStart[] = {0, 0, 0, 1};
-    data.insert(data.end(), std::begin(kStart), std::end(kStart));
-    data.insert(data.end(), nal.begin(), nal.end());
-  }
+  mp4::sample_data(codec_, au, data);
   if (data.empty()) return make_error(ErrorKind::invalid_argument, "live: empty access unit");
   AVPacket* pkt = av_packet_alloc();
   if (!pkt) return make_error(ErrorKind::resource_exhausted, "live: out of memory");
@@ -141,10 +100,10 @@ Result<std::string> Fmp4Muxer::fragment(std::span<const std::uint8_t> au, std::i
   if (keyframe) pkt->flags |= AV_PKT_FLAG_KEY;
   int r = av_write_frame(impl_->ctx, pkt);
   av_packet_free(&pkt);
-  if (r < 0) return make_error(ErrorKind::invalid_argument, "live: mp4 sample: " + av_text(r));
+  if (r < 0) return make_error(ErrorKind::invalid_argument, "live: mp4 sample: " + mp4::av_text(r));
   // A null packet flushes what is buffered as one fragment.
   if (r = av_write_frame(impl_->ctx, nullptr); r < 0)
-    return make_error(ErrorKind::internal, "live: mp4 fragment: " + av_text(r));
+    return make_error(ErrorKind::internal, "live: mp4 fragment: " + mp4::av_text(r));
   return impl_->take();
 }
 

@@ -13,6 +13,7 @@
 #include "server/api/bookmarks.h"
 #include "server/api/cameras.h"
 #include "server/api/events.h"
+#include "server/api/exports.h"
 #include "server/api/keys.h"
 #include "server/api/media/live.h"
 #include "server/api/media/snapshots.h"
@@ -197,6 +198,7 @@ void register_routes(Router& router, ApiContext& ctx) {
   register_live_routes(router, ctx);
   register_key_routes(router, ctx);
   register_site_routes(router, ctx);
+  register_export_routes(router, ctx);
 }
 
 }  // namespace zaulek::server

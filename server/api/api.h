@@ -30,6 +30,7 @@ class EventService;      // server/events/events.h
 class NotifyConsumers;   // server/events/notify.h
 class Snapshots;         // server/live/snapshots.h
 class LiveService;       // server/live/live.h
+class ExportService;     // server/export/export.h
 
 // Pointers, all set when serving; all null for --list-routes, which only
 // reads the table and never calls a handler.
@@ -50,6 +51,7 @@ struct ApiContext {
   LiveService* live = nullptr;        // live view (server/live/live.h)
   const evidence::SigningKey* signing_key = nullptr;  // signs export manifests
   storage::PlanFiles* plans = nullptr;                // site plan images (storage/plans.h)
+  ExportService* exports = nullptr;                   // export jobs (server/export/export.h)
   std::string version;
   MonoTime started;
   bool tls = false;

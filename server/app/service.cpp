@@ -24,6 +24,7 @@
 #include "server/cameras/cameras.h"
 #include "server/events/events.h"
 #include "server/events/notify.h"
+#include "server/export/export.h"
 #include "server/http/dispatch.h"
 #include "server/http/metrics.h"
 #include "server/http/routes.h"
@@ -163,6 +164,22 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
   storage::PlanFiles plans(config.storage.path);
   ctx.plans = &plans;
   spdlog::info("server: evidence signing key {} (Ed25519)", signing_key->id());
+  // Evidence exports (server/export/export.h): jobs on threads of their own.
+  // The default folder's leading dot keeps it out of the camera directories
+  // that reconciliation walks (no camera id starts with one).
+  ExportOptions export_options;
+  export_options.storage_root = config.storage.path;
+  export_options.folder = config.export_.folder.value_or(config.storage.path / ".exports");
+  export_options.keep = std::chrono::hours(24 * config.export_.keep_days);
+  export_options.max_concurrent = config.export_.max_concurrent;
+  export_options.max_queued = config.export_.max_queued;
+  export_options.max_range = std::chrono::hours(config.export_.max_range_hours);
+  ExportService exports(catalog, clock, &hub, audit, *signing_key, export_options);
+  if (auto st = exports.start(); !st) {
+    spdlog::error("server: {}", st.error().message);
+    return 1;
+  }
+  ctx.exports = &exports;
   // Camera events (server/events/events.h): subscriptions run on camera_ioc (below).
   auto event_box = SecretBox::open_or_create(config.storage.secret_key_file());
   if (!event_box) {
@@ -390,6 +407,7 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
   for (auto& t : camera_pool) t.join();
   work.join();
   slow.join();         // a slow handler still running ends within its own timeouts
+  exports.stop();      // a running job ends failed ("zaulekd stopped"), queued ones too
   (*cameras)->stop();  // joins its thread: no status listener call outlives `alarms`
   recording.stop();    // open segments closed and indexed
   audit_head.log();    // after the last audited call

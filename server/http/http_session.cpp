@@ -394,6 +394,8 @@ class HttpSession final : public Closable,
   void write(const Response& r, unsigned version, bool keep_alive, bool no_store,
              const std::string& route, const std::string& method,
              std::chrono::steady_clock::time_point start, bool head = false) {
+    if (!r.file.empty() && !head)
+      return write_file(r, version, keep_alive, no_store, route, method, start);
     busy_ = true;
     auto res = std::make_shared<http::response<http::string_body>>(
         static_cast<http::status>(r.status), version);
@@ -411,6 +413,42 @@ class HttpSession final : public Closable,
     spdlog::debug("http: {} {} {} -> {}", remote_, method, route, r.status);
     res_ = res;
     beast::get_lowest_layer(stream_).expires_after(sh_.cfg.idle_timeout);
+    http::async_write(stream_, *res,
+                      beast::bind_front_handler(&HttpSession::on_write, this->shared_from_this(),
+                                                res->need_eof()));
+  }
+
+  // A response whose body is a file (an export's ZIP): Beast reads and
+  // sends it block by block, never the whole file in memory.
+  void write_file(const Response& r, unsigned version, bool keep_alive, bool no_store,
+                  const std::string& route, const std::string& method,
+                  std::chrono::steady_clock::time_point start) {
+    http::file_body::value_type body;
+    beast::error_code ec;
+    body.open(r.file.c_str(), beast::file_mode::scan, ec);
+    if (ec) {
+      spdlog::warn("http: {} {}: cannot open {}: {}", method, route, r.file, ec.message());
+      Response gone = error_response(404, "not_found", "the file is gone");
+      return write(gone, version, keep_alive, no_store, route, method, start);
+    }
+    busy_ = true;
+    const std::uint64_t size = body.size();
+    auto res = std::make_shared<http::response<http::file_body>>(
+        std::piecewise_construct, std::make_tuple(std::move(body)),
+        std::make_tuple(static_cast<http::status>(r.status), version));
+    res->set(http::field::content_type, r.content_type);
+    for (auto& [k, v] : r.headers) res->insert(k, v);
+    security_headers(*res, no_store, kIsTls<Stream>);
+    res->keep_alive(keep_alive && !sh_.stopping);
+    res->prepare_payload();
+    observe(route, method, r.status, start);
+    spdlog::debug("http: {} {} {} -> {} ({} bytes from a file)", remote_, method, route, r.status,
+                  size);
+    res_ = res;
+    // The whole write has one deadline: the idle timeout plus a second per
+    // MiB, so a client must take about 1 MiB/s (a 1.8 GB ZIP: 30 minutes).
+    beast::get_lowest_layer(stream_).expires_after(sh_.cfg.idle_timeout +
+                                                   std::chrono::seconds(size >> 20));
     http::async_write(stream_, *res,
                       beast::bind_front_handler(&HttpSession::on_write, this->shared_from_this(),
                                                 res->need_eof()));

@@ -83,6 +83,9 @@ struct Response {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+  // Instead of `body`: a file sent from disk block by block (an export's
+  // ZIP: gigabytes never held in memory). "" = body.
+  std::string file;
   // A WebSocket route's handler: take the upgrade, with this source (set
   // only by such a handler; then status, body and headers are unused).
   std::shared_ptr<WsSource> websocket;

@@ -123,11 +123,29 @@ Result<Export> SqliteCatalog::find_export(const std::string& id) {
   return find_one("SELECT * FROM exports WHERE id = ?1", read_export, "no export " + id, id);
 }
 
-Result<std::vector<Export>> SqliteCatalog::list_exports(const std::string& camera_id, int limit) {
+Result<std::vector<Export>> SqliteCatalog::list_exports(const std::string& camera_id, int limit,
+                                                        std::int64_t before_n) {
+  // The number in "exp-<n>" orders by creation (one counter) and is the cursor.
   return list_page(
-      "SELECT * FROM exports WHERE ?1 = '' OR camera_id = ?1 "
-      "ORDER BY created_ns DESC, rowid DESC LIMIT ?2",
-      read_export, camera_id, sql::Limit{limit});
+      "SELECT * FROM exports WHERE (?1 = '' OR camera_id = ?1) "
+      "AND (?3 <= 0 OR CAST(substr(id, 5) AS INTEGER) < ?3) "
+      "ORDER BY CAST(substr(id, 5) AS INTEGER) DESC LIMIT ?2",
+      read_export, camera_id, sql::Limit{limit}, before_n);
+}
+
+Result<std::vector<Export>> SqliteCatalog::finished_exports(WallTime before, int limit) {
+  return list_page(
+      "SELECT * FROM exports WHERE state IN ('done', 'failed') AND finished_ns < ?1 "
+      "ORDER BY finished_ns LIMIT ?2",
+      read_export, to_unix_ns(before), sql::Limit{limit});
+}
+
+Status SqliteCatalog::delete_export(const std::string& id) {
+  std::lock_guard lock(write_mu_);
+  if (auto r = sql::execute(*writer_, "DELETE FROM exports WHERE id = ?1", id); !r)
+    return with_context(r.error(), "deleting export " + id);
+  if (writer_->changes() == 0) return make_error(ErrorKind::not_found, "no export " + id);
+  return {};
 }
 
 Result<std::int64_t> SqliteCatalog::fail_unfinished_exports(const std::string& reason) {

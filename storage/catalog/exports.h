@@ -40,8 +40,14 @@ class ExportCatalog {
   // otherwise); done/failed set `finished`. path/bytes/sha256/error as given.
   virtual Result<Export> update_export(const Export& job) = 0;
   virtual Result<Export> find_export(const std::string& id) = 0;  // not_found
-  // Newest first; camera_id "" = all cameras.
-  virtual Result<std::vector<Export>> list_exports(const std::string& camera_id, int limit) = 0;
+  // Newest first; camera_id "" = all cameras. before_n > 0: only exports
+  // older than "exp-<before_n>" (the next page after that one).
+  virtual Result<std::vector<Export>> list_exports(const std::string& camera_id, int limit,
+                                                   std::int64_t before_n = 0) = 0;
+  // Finished (done or failed) before `before`, oldest first (expiry).
+  virtual Result<std::vector<Export>> finished_exports(WallTime before, int limit) = 0;
+  // Removes the row (its file and hold are the caller's); not_found.
+  virtual Status delete_export(const std::string& id) = 0;
   // After a restart: every queued or running job failed with `reason`; returns how many.
   virtual Result<std::int64_t> fail_unfinished_exports(const std::string& reason) = 0;
 

@@ -122,7 +122,10 @@ class SqliteCatalog final : public Catalog {
   Result<Export> add_export(const Export& job) override;
   Result<Export> update_export(const Export& job) override;
   Result<Export> find_export(const std::string& id) override;
-  Result<std::vector<Export>> list_exports(const std::string& camera_id, int limit) override;
+  Result<std::vector<Export>> list_exports(const std::string& camera_id, int limit,
+                                           std::int64_t before_n = 0) override;
+  Result<std::vector<Export>> finished_exports(WallTime before, int limit) override;
+  Status delete_export(const std::string& id) override;
   Result<std::int64_t> fail_unfinished_exports(const std::string& reason) override;
 
   // events.cpp
