@@ -26,8 +26,12 @@ Status Archive::open_file(const std::filesystem::path& path, std::int64_t start_
                           std::optional<std::int64_t> t_ns) {
   auto f = media::ts::SegmentFile::open(path);
   if (!f) return f.error();
-  if (t_ns && *t_ns > f->meta().start_ns) {
-    auto at = f->seek_keyframe(f->pts90_at(*t_ns));
+  // Wall times from the catalogue's start (the recorder writes the same
+  // value into the file's table; the row is what the timeline shows).
+  if (t_ns && *t_ns > start_ns) {
+    const auto target =
+        f->first_pts90() + static_cast<std::uint64_t>((*t_ns - start_ns) * 9 / 100'000);
+    auto at = f->seek_keyframe(target);
     if (!at) return at.error();
   }
   file_ = std::move(*f);
@@ -88,8 +92,13 @@ Result<bool> Archive::advance() {
 Result<std::optional<Frame>> Archive::next() {
   auto frame = [this](media::ts::AccessUnit& u) {
     Frame f;
-    f.dts_ns = file_->wall_ns(u.dts90);
-    f.pts_ns = file_->wall_ns(u.pts90);
+    const auto wall = [this](std::uint64_t t90) {
+      return start_ns_ +
+             (static_cast<std::int64_t>(t90) - static_cast<std::int64_t>(file_->first_pts90())) *
+                 100'000 / 9;
+    };
+    f.dts_ns = wall(u.dts90);
+    f.pts_ns = wall(u.pts90);
     f.keyframe = u.keyframe;
     f.segment = serial_;
     f.codec = file_->meta().codec;

@@ -41,7 +41,7 @@ void Player::push(Frame f) {
     // The first keyframe of a start or seek: it begins where the media
     // time line stands.
     started_ = true;
-    offset_ns_ = f.dts_ns - next_media_ns_;
+    place(f);
     const std::int64_t media_pts = next_media_ns_ + (f.pts_ns - f.dts_ns);
     Output s;
     s.kind = Output::Kind::start;
@@ -75,9 +75,7 @@ void Player::push(Frame f) {
   }
   // After a gap, or a frame released early at the edge: continue the media
   // time line where it stands (no hole a MediaSource would stop at).
-  if (gap || !had_held || media_behind(f)) {
-    offset_ns_ = f.dts_ns - next_media_ns_;
-  }
+  if (gap || !had_held || new_segment || media_behind(f)) place(f);
   if (gap) {
     Output g;
     g.kind = Output::Kind::gap;
@@ -93,6 +91,15 @@ bool Player::media_behind(const Frame& f) const {
   return f.dts_ns - offset_ns_ < next_media_ns_;
 }
 
+// Where a frame that does not simply follow the last one goes: after the
+// last decode time, and presented after everything shown so far (two files
+// may differ in composition offset: the recorder's time line lowers its
+// reorder depth once; presentation must not go back).
+void Player::place(const Frame& f) {
+  next_media_ns_ = std::max(next_media_ns_, shown_media_end_ - (f.pts_ns - f.dts_ns));
+  offset_ns_ = f.dts_ns - next_media_ns_;
+}
+
 void Player::emit(const Frame& f, std::int64_t duration_ns) {
   Output o;
   o.kind = Output::Kind::frame;
@@ -100,6 +107,7 @@ void Player::emit(const Frame& f, std::int64_t duration_ns) {
   o.pts_ns = o.dts_ns + std::max<std::int64_t>(f.pts_ns - f.dts_ns, 0);
   o.duration_ns = duration_ns;
   next_media_ns_ = o.dts_ns + duration_ns;
+  shown_media_end_ = std::max(shown_media_end_, o.pts_ns + duration_ns);
   shown_end_ns_ = std::max(shown_end_ns_, f.pts_ns + duration_ns);
   ready_bytes_ += f.data ? f.data->size() : 0;
   ++ready_frames_;
@@ -126,6 +134,7 @@ void Player::seek(std::int64_t to_ns) {
   ready_bytes_ = 0;
   held_.reset();
   next_media_ns_ = sent_media_end_;
+  shown_media_end_ = sent_shown_end_;
   target_ns_ = to_ns;
   started_ = false;
   need_key_ = true;
@@ -136,12 +145,58 @@ void Player::seek(std::int64_t to_ns) {
 
 void Player::set_speed(int speed) {
   if (speed_ > 4 && speed <= 4) need_key_ = true;  // the frames after a skipped one need a key
+  if (speed_ <= 4 && speed > 4) keep_keyframes();
   speed_ = speed;
   anchored_ = false;
   Output o;
   o.kind = Output::Kind::speed;
   o.speed = speed;
   ack(o);
+}
+
+// Keyframes only from now on, also of what was read ahead: from its first
+// keyframe on the other frames go (those before it follow the frames sent),
+// each frame kept lasts until the next one (media time has no hole), and
+// the last one kept waits again for its duration.
+void Player::keep_keyframes() {
+  if (held_ && !held_->keyframe) {
+    held_.reset();
+    ++skipped_;
+  }
+  std::deque<Output> kept;
+  Output* last = nullptr;  // the last frame kept
+  bool key = false;        // frames before the first keyframe follow what was sent: kept
+  for (auto& o : ready_) {
+    if (o.kind == Output::Kind::frame && o.frame.keyframe) key = true;
+    if (o.kind == Output::Kind::frame && !o.frame.keyframe && key) {
+      --ready_frames_;
+      ready_bytes_ -= o.frame.data ? o.frame.data->size() : 0;
+      ++skipped_;
+      continue;
+    }
+    if (o.kind == Output::Kind::frame && last) last->duration_ns = o.dts_ns - last->dts_ns;
+    kept.push_back(std::move(o));
+    if (kept.back().kind == Output::Kind::frame) last = &kept.back();
+  }
+  ready_ = std::move(kept);
+  shown_media_end_ = sent_shown_end_;
+  for (const auto& o : ready_)
+    if (o.kind == Output::Kind::frame)
+      shown_media_end_ = std::max(shown_media_end_, o.pts_ns + o.duration_ns);
+  if (held_) {
+    if (last) last->duration_ns = held_->dts_ns - offset_ns_ - last->dts_ns;
+    return;
+  }
+  // Nothing held: the last keyframe kept is held again (unless messages
+  // follow it: then it keeps its duration and media time moves on).
+  if (!ready_.empty() && ready_.back().kind == Output::Kind::frame) {
+    Output o = std::move(ready_.back());
+    ready_.pop_back();
+    --ready_frames_;
+    ready_bytes_ -= o.frame.data ? o.frame.data->size() : 0;
+    next_media_ns_ = o.dts_ns;
+    held_ = std::move(o.frame);
+  }
 }
 
 void Player::pause() {
@@ -168,6 +223,7 @@ std::optional<Output> Player::take(MonoTime now) {
       --ready_frames_;
       ready_bytes_ -= o.frame.data ? o.frame.data->size() : 0;
       sent_media_end_ = o.dts_ns + o.duration_ns;
+      sent_shown_end_ = std::max(sent_shown_end_, o.pts_ns + o.duration_ns);
     }
     return o;
   };

@@ -120,6 +120,8 @@ class Player {
  private:
   void emit(const Frame& f, std::int64_t duration_ns);
   bool media_behind(const Frame& f) const;
+  void place(const Frame& f);
+  void keep_keyframes();
   MonoTime due(const Output& o) const;
   void control(Output o) { ready_.push_back(std::move(o)); }
   // Answers beyond kMaxAcks unsent are dropped (a client that sends
@@ -139,10 +141,12 @@ class Player {
   bool live_said_ = false;
   // Media time line: media = wall - offset_ for the current segment.
   std::int64_t offset_ns_ = 0;
-  std::int64_t next_media_ns_ = 0;   // where the next frame's decode time goes
-  std::int64_t sent_media_end_ = 0;  // end of the last frame taken
-  std::int64_t shown_end_ns_ = 0;    // wall: end of the latest frame shown
-  std::optional<Frame> held_;        // waits for the next frame to know its duration
+  std::int64_t next_media_ns_ = 0;    // where the next frame's decode time goes
+  std::int64_t sent_media_end_ = 0;   // end of the last frame taken
+  std::int64_t sent_shown_end_ = 0;   // media: end of the latest frame shown, of those taken
+  std::int64_t shown_media_end_ = 0;  // the same of those emitted
+  std::int64_t shown_end_ns_ = 0;     // wall: end of the latest frame shown
+  std::optional<Frame> held_;         // waits for the next frame to know its duration
   // The frame pushed last (kept or skipped), for segment boundaries.
   bool have_prev_ = false;
   std::int64_t prev_dts_ = 0;

@@ -137,6 +137,34 @@ TEST(PlaybackPlayer, SegmentsWithoutAGapJoinSilently) {
   EXPECT_EQ(f[50].dts_ns, 50 * kFrame + 3'000'000);
 }
 
+TEST(PlaybackPlayer, PresentationNeverGoesBackWhenTheCompositionOffsetDrops) {
+  // The first file presents 4 frames after decoding, the next one at once
+  // (the recorder lowered its reorder depth); also after a seek.
+  auto plain = [](std::int64_t start, int i, std::int64_t segment) {
+    Frame f = frame(start, i, segment);
+    f.pts_ns = f.dts_ns;
+    return f;
+  };
+  Player p(kT0, 1);
+  for (int i = 0; i < 50; ++i) {
+    Frame f = frame(kT0, i, 1);
+    f.pts_ns = f.dts_ns + 4 * kFrame;
+    p.push(f);
+  }
+  for (int i = 0; i < 50; ++i) p.push(plain(kT0 + 50 * kFrame, i, 2));
+  Viewer r;
+  for (int i = 0; i < 100; ++i, r.now += 100ms) r.take(p);
+  p.seek(kT0 + 200 * kFrame);
+  for (int i = 0; i < 30; ++i) p.push(plain(kT0 + 200 * kFrame, i, 3));
+  for (int i = 0; i < 100; ++i, r.now += 100ms) r.take(p);
+  const auto f = r.frames();
+  ASSERT_GT(f.size(), 120u);
+  for (std::size_t i = 1; i < f.size(); ++i) {
+    EXPECT_GT(f[i].dts_ns, f[i - 1].dts_ns) << i;
+    EXPECT_GT(f[i].pts_ns, f[i - 1].pts_ns) << i;  // no B-frames here: shown in order
+  }
+}
+
 TEST(PlaybackPlayer, AboveFourTimesOnlyKeyframesEachLastingUntilTheNext) {
   Player p(kT0, 8);
   for (int i = 0; i < 251; ++i) p.push(frame(kT0, i, 1));
@@ -174,6 +202,31 @@ TEST(PlaybackPlayer, BackToNormalSpeedWaitsForAKeyframe) {
   const Output* ack = r.first(Kind::speed);
   ASSERT_NE(ack, nullptr);
   EXPECT_EQ(ack->speed, 1);
+}
+
+TEST(PlaybackPlayer, FasterThanFourTimesAppliesToWhatWasReadAheadToo) {
+  Player p(kT0, 1);
+  int next = 0;
+  for (; p.wants_frames(); ++next) p.push(frame(kT0, next, 1));
+  Viewer r;
+  r.take(p);  // keyframe 0 and the frames within the lead
+  const std::size_t sent = r.frames().size();
+  ASSERT_GT(sent, 1u);
+  ASSERT_LT(sent, 25u);
+  p.set_speed(8);
+  for (int i = 0; i < 200; ++i) p.push(frame(kT0, next++, 1));
+  for (int i = 0; i < 100; ++i, r.now += 100ms) r.take(p);
+  const auto f = r.frames();
+  ASSERT_GT(f.size(), sent + 3);
+  // Frames read ahead before the next keyframe follow the ones sent; from
+  // keyframe 25 on, only keyframes.
+  std::size_t k = sent;
+  while (k < f.size() && !f[k].frame.keyframe) ++k;
+  ASSERT_LT(k + 3, f.size());
+  EXPECT_EQ(f[k].dts_ns, 25 * kFrame);
+  for (std::size_t i = k; i < f.size(); ++i) EXPECT_TRUE(f[i].frame.keyframe) << i;
+  for (std::size_t i = 1; i < f.size(); ++i)
+    EXPECT_EQ(f[i].dts_ns, f[i - 1].dts_ns + f[i - 1].duration_ns) << i;  // no hole
 }
 
 TEST(PlaybackPlayer, PauseHoldsFramesButAnswersAtOnce) {
