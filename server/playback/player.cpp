@@ -42,7 +42,7 @@ void Player::push(Frame f) {
     // time line stands.
     started_ = true;
     place(f);
-    const std::int64_t media_pts = next_media_ns_ + (f.pts_ns - f.dts_ns);
+    const std::int64_t media_pts = next_media_ns_ + (f.pts_ns - f.dts_ns) + cts_boost_;
     Output s;
     s.kind = Output::Kind::start;
     s.at_ns = f.pts_ns;
@@ -57,7 +57,7 @@ void Player::push(Frame f) {
       target_ns_ = f.pts_ns;
     }
     s.time_ns = target_ns_;
-    s.media_ns = std::max(target_ns_ - offset_ns_, media_pts);
+    s.media_ns = std::max(target_ns_ - offset_ns_ + cts_boost_, media_pts);
     s.speed = speed_;
     control(s);
     held_ = std::move(f);
@@ -81,7 +81,7 @@ void Player::push(Frame f) {
     g.kind = Output::Kind::gap;
     g.time_ns = shown_end_ns_;
     g.at_ns = f.pts_ns;
-    g.media_ns = next_media_ns_ + (f.pts_ns - f.dts_ns);
+    g.media_ns = next_media_ns_ + (f.pts_ns - f.dts_ns) + cts_boost_;
     control(g);
   }
   held_ = std::move(f);
@@ -95,16 +95,20 @@ bool Player::media_behind(const Frame& f) const {
 // last decode time, and presented after everything shown so far (two files
 // may differ in composition offset: the recorder's time line lowers its
 // reorder depth once; presentation must not go back).
+// The muxer lays each fragment where the last one's duration ends: decode
+// times cannot jump; a later presentation is a larger composition offset,
+// kept for what follows.
 void Player::place(const Frame& f) {
-  next_media_ns_ = std::max(next_media_ns_, shown_media_end_ - (f.pts_ns - f.dts_ns));
   offset_ns_ = f.dts_ns - next_media_ns_;
+  cts_boost_ = std::max<std::int64_t>(
+      0, shown_media_end_ - (next_media_ns_ + std::max<std::int64_t>(f.pts_ns - f.dts_ns, 0)));
 }
 
 void Player::emit(const Frame& f, std::int64_t duration_ns) {
   Output o;
   o.kind = Output::Kind::frame;
   o.dts_ns = std::max(f.dts_ns - offset_ns_, next_media_ns_);
-  o.pts_ns = o.dts_ns + std::max<std::int64_t>(f.pts_ns - f.dts_ns, 0);
+  o.pts_ns = o.dts_ns + std::max<std::int64_t>(f.pts_ns - f.dts_ns, 0) + cts_boost_;
   o.duration_ns = duration_ns;
   next_media_ns_ = o.dts_ns + duration_ns;
   shown_media_end_ = std::max(shown_media_end_, o.pts_ns + duration_ns);
@@ -179,12 +183,9 @@ void Player::keep_keyframes() {
     if (kept.back().kind == Output::Kind::frame) last = &kept.back();
   }
   ready_ = std::move(kept);
-  shown_media_end_ = sent_shown_end_;
-  for (const auto& o : ready_)
-    if (o.kind == Output::Kind::frame)
-      shown_media_end_ = std::max(shown_media_end_, o.pts_ns + o.duration_ns);
   if (held_) {
     if (last) last->duration_ns = held_->dts_ns - offset_ns_ - last->dts_ns;
+    recount_shown();
     return;
   }
   // Nothing held: the last keyframe kept is held again (unless messages
@@ -197,6 +198,15 @@ void Player::keep_keyframes() {
     next_media_ns_ = o.dts_ns;
     held_ = std::move(o.frame);
   }
+  recount_shown();
+}
+
+// The end of what is shown, of the frames sent and those ready.
+void Player::recount_shown() {
+  shown_media_end_ = sent_shown_end_;
+  for (const auto& o : ready_)
+    if (o.kind == Output::Kind::frame)
+      shown_media_end_ = std::max(shown_media_end_, o.pts_ns + o.duration_ns);
 }
 
 void Player::pause() {

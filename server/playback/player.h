@@ -122,6 +122,7 @@ class Player {
   bool media_behind(const Frame& f) const;
   void place(const Frame& f);
   void keep_keyframes();
+  void recount_shown();
   MonoTime due(const Output& o) const;
   void control(Output o) { ready_.push_back(std::move(o)); }
   // Answers beyond kMaxAcks unsent are dropped (a client that sends
@@ -145,6 +146,7 @@ class Player {
   std::int64_t sent_media_end_ = 0;   // end of the last frame taken
   std::int64_t sent_shown_end_ = 0;   // media: end of the latest frame shown, of those taken
   std::int64_t shown_media_end_ = 0;  // the same of those emitted
+  std::int64_t cts_boost_ = 0;        // added to composition offsets since the last place()
   std::int64_t shown_end_ns_ = 0;     // wall: end of the latest frame shown
   std::optional<Frame> held_;         // waits for the next frame to know its duration
   // The frame pushed last (kept or skipped), for segment boundaries.
