@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "media/sps.h"
+
 namespace zaulek::media::live {
 namespace {
 
@@ -91,6 +93,32 @@ bool is_parameter_set_or_aud(Codec codec, std::span<const std::uint8_t> nal) {
 bool is_sps(Codec codec, std::span<const std::uint8_t> nal) {
   if (nal.empty()) return false;
   return codec == Codec::h264 ? (nal[0] & 0x1f) == 7 : ((nal[0] >> 1) & 0x3f) == 33;
+}
+
+std::optional<KeyframeInfo> keyframe_info(Codec codec, std::span<const std::uint8_t> au) {
+  KeyframeInfo k;
+  bool sps_seen = false;
+  for (auto nal : nal_units(au)) {
+    if (!is_parameter_set_or_aud(codec, nal)) continue;
+    const int type = codec == Codec::h264 ? (nal[0] & 0x1f) : ((nal[0] >> 1) & 0x3f);
+    if (type == 9 && codec == Codec::h264) continue;  // AUD
+    if (type == 35 && codec == Codec::h265) continue;
+    static constexpr std::uint8_t kStart[] = {0, 0, 0, 1};
+    k.params.insert(k.params.end(), std::begin(kStart), std::end(kStart));
+    k.params.insert(k.params.end(), nal.begin(), nal.end());
+    if (is_sps(codec, nal) && !sps_seen) {
+      auto s = codec_string(codec, nal);
+      if (!s) return std::nullopt;
+      k.codec_string = *s;
+      if (auto size = sps_picture_size(codec, nal)) {
+        k.width = size->width;
+        k.height = size->height;
+      }
+      sps_seen = true;
+    }
+  }
+  if (!sps_seen) return std::nullopt;
+  return k;
 }
 
 }  // namespace zaulek::media::live

@@ -30,4 +30,15 @@ bool is_parameter_set_or_aud(Codec codec, std::span<const std::uint8_t> nal);
 // True for the SPS.
 bool is_sps(Codec codec, std::span<const std::uint8_t> nal);
 
+// What a keyframe says about its stream: its parameter sets (byte-stream,
+// AUDs left out), the codec string and picture size from its SPS (0 when the
+// SPS does not say). nullopt without an SPS (or one we cannot read).
+struct KeyframeInfo {
+  std::vector<std::uint8_t> params;
+  std::string codec_string;
+  int width = 0;
+  int height = 0;
+};
+std::optional<KeyframeInfo> keyframe_info(Codec codec, std::span<const std::uint8_t> au);
+
 }  // namespace zaulek::media::live

@@ -49,30 +49,10 @@ struct KeyInfo {
   Format format;
 };
 std::optional<KeyInfo> key_info(Codec codec, std::span<const std::uint8_t> au) {
-  KeyInfo k;
-  k.format.codec = codec;
-  bool sps_seen = false;
-  for (auto nal : nal_units(au)) {
-    if (!is_parameter_set_or_aud(codec, nal)) continue;
-    const int type = codec == Codec::h264 ? (nal[0] & 0x1f) : ((nal[0] >> 1) & 0x3f);
-    if (type == 9 && codec == Codec::h264) continue;  // AUD
-    if (type == 35 && codec == Codec::h265) continue;
-    static constexpr std::uint8_t kStart[] = {0, 0, 0, 1};
-    k.params.insert(k.params.end(), std::begin(kStart), std::end(kStart));
-    k.params.insert(k.params.end(), nal.begin(), nal.end());
-    if (is_sps(codec, nal) && !sps_seen) {
-      auto s = codec_string(codec, nal);
-      if (!s) return std::nullopt;
-      k.format.codec_string = *s;
-      if (auto size = sps_picture_size(codec, nal)) {
-        k.format.width = size->width;
-        k.format.height = size->height;
-      }
-      sps_seen = true;
-    }
-  }
-  if (!sps_seen) return std::nullopt;
-  return k;
+  auto k = keyframe_info(codec, au);
+  if (!k) return std::nullopt;
+  return KeyInfo{std::move(k->params),
+                 Format{codec, std::move(k->codec_string), k->width, k->height}};
 }
 
 class FeedImpl final : public FeedSource, public std::enable_shared_from_this<FeedImpl> {

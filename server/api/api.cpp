@@ -16,6 +16,7 @@
 #include "server/api/exports.h"
 #include "server/api/keys.h"
 #include "server/api/media/live.h"
+#include "server/api/media/playback.h"
 #include "server/api/media/snapshots.h"
 #include "server/api/recordings.h"
 #include "server/api/sites.h"
@@ -24,6 +25,7 @@
 #include "server/http/dispatch.h"
 #include "server/live/live.h"
 #include "server/live/snapshots.h"
+#include "server/playback/playback.h"
 #include "server/recording/recording.h"
 #include "server/security/users.h"
 
@@ -157,6 +159,7 @@ Response metrics(ApiContext& ctx, Request&) {
   if (ctx.notify) r.body += ctx.notify->metrics_text();
   if (ctx.snapshots) r.body += ctx.snapshots->metrics_text();
   if (ctx.live) r.body += ctx.live->metrics_text();
+  if (ctx.playback) r.body += ctx.playback->metrics_text();
   r.body += camera_faults_metrics();  // zaulek_camera_faults_total{kind}
   return r;
 }
@@ -196,6 +199,7 @@ void register_routes(Router& router, ApiContext& ctx) {
   register_notify_routes(router, ctx);
   register_bookmark_routes(router, ctx);
   register_live_routes(router, ctx);
+  register_playback_routes(router, ctx);
   register_key_routes(router, ctx);
   register_site_routes(router, ctx);
   register_export_routes(router, ctx);

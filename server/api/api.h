@@ -31,6 +31,7 @@ class NotifyConsumers;   // server/events/notify.h
 class Snapshots;         // server/live/snapshots.h
 class LiveService;       // server/live/live.h
 class ExportService;     // server/export/export.h
+class PlaybackService;   // server/playback/playback.h
 
 // Pointers, all set when serving; all null for --list-routes, which only
 // reads the table and never calls a handler.
@@ -46,9 +47,10 @@ struct ApiContext {
   AlarmRouter* alarms = nullptr;          // rules and alarms (server/alarms/alarms.h)
   EventService* events =
       nullptr;  // camera events (server/events/events.h): /metrics, read-your-writes
-  NotifyConsumers* notify = nullptr;  // Basic Notification consumer (server/events/notify.h)
-  Snapshots* snapshots = nullptr;     // camera snapshots (server/live/snapshots.h)
-  LiveService* live = nullptr;        // live view (server/live/live.h)
+  NotifyConsumers* notify = nullptr;    // Basic Notification consumer (server/events/notify.h)
+  Snapshots* snapshots = nullptr;       // camera snapshots (server/live/snapshots.h)
+  LiveService* live = nullptr;          // live view (server/live/live.h)
+  PlaybackService* playback = nullptr;  // playback (server/playback/playback.h)
   const evidence::SigningKey* signing_key = nullptr;  // signs export manifests
   storage::PlanFiles* plans = nullptr;                // site plan images (storage/plans.h)
   ExportService* exports = nullptr;                   // export jobs (server/export/export.h)

@@ -32,6 +32,7 @@
 #include "server/hub/hub.h"
 #include "server/live/live.h"
 #include "server/live/snapshots.h"
+#include "server/playback/playback.h"
 #include "server/recording/recording.h"
 #include "server/run_contained.h"
 #include "server/security/audit.h"
@@ -203,6 +204,21 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
       },
       [&recording] { return recording.live_feeds(); });
   ctx.live = &live;
+  // Playback (server/playback/playback.h): closed segments from the
+  // catalogue, then the one being written (the recorder says which).
+  const std::filesystem::path footage_root = recording_options(config).root;
+  PlaybackService playback(
+      catalog, footage_root, clock,
+      [&recording, footage_root](const std::string& id) -> std::optional<playback::OpenSegment> {
+        auto st = recording.status(id);
+        if (!st || st->open_start_ns == 0) return std::nullopt;
+        const WallTime start{std::chrono::duration_cast<WallTime::duration>(
+            std::chrono::nanoseconds(st->open_start_ns))};
+        return playback::OpenSegment{st->open_start_ns,
+                                     footage_root / id / (media::segment_stem(start) + ".ts.part")};
+      });
+  playback.start();
+  ctx.playback = &playback;
   // Rules and alarms (server/alarms/alarms.h): fed by stored events and camera health.
   AlarmRouter alarms(ioc, catalog, &hub, &audit, clock, config.rules);
   // Events-mode recording: by every camera event, or by rules with record = true.
@@ -383,6 +399,7 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
     session_check.cancel();
     hub.shutdown();
     live.shutdown();
+    playback.shutdown();
     http.close_idle();
     // Whatever has not finished by then is cut off; once every connection
     // has closed the watchdog is cancelled and run() returns.

@@ -76,6 +76,14 @@ class WsSource {
   virtual void written() = 0;
   // The connection is gone; nothing more will be written.
   virtual void closed() = 0;
+  // A text message from the client that the transport does not answer
+  // itself (it answers ping): a JSON object with a string "type". From the
+  // transport's strand; must not block. nullopt when taken, else the error
+  // text the transport sends back ({"type":"error","message":...}).
+  virtual std::optional<std::string> message(const nlohmann::json& message) {
+    (void)message;
+    return "unknown message type";
+  }
 };
 
 struct Response {

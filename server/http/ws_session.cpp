@@ -179,8 +179,12 @@ class WsSession final : public HubSubscriber,
     auto type = j.find("type");
     if (type == j.end() || !type->is_string()) return send_error("message has no string 'type'");
     if (*type == "ping") return send_control({{"type", "pong"}});
-    // A source's session has no hub stream: nothing to resume from.
-    if (source_) return send_error("unknown message type");
+    // A source's session has no hub stream: nothing to resume from; the
+    // source takes what it understands (playback's seek, speed, ...).
+    if (source_) {
+      if (auto err = source_->message(j)) send_error(*err);
+      return;
+    }
     if (*type == "resume") {
       auto after = j.find("after");
       if (after == j.end() || !after->is_number_unsigned())
