@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "core/clock.h"
@@ -75,6 +76,13 @@ inline auto service_handlers(ApiContext& ctx, const char* service,
     };
   };
 }
+
+// The answer refusing a request for camera `id`'s footage, if any: 400 for
+// what is not a camera id, 404 "camera 'x' not found (no camera and no
+// footage)" for one the caller may not see, or that is neither in the
+// catalogue nor deleted with footage kept (server/api/recordings.cpp).
+std::optional<Response> footage_camera_refused(ApiContext& ctx, const Request& req,
+                                               const std::string& id);
 
 // `ctx` must outlive the router.
 void register_routes(Router& router, ApiContext& ctx);

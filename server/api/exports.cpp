@@ -14,7 +14,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::size_t kMaxReason = 1024;
 constexpr int kDefaultLimit = 100;
 constexpr int kMaxLimit = 1000;
 constexpr int kQueueFullRetryS = 30;
@@ -60,42 +59,17 @@ Result<storage::Export> visible_export(ApiContext& ctx, Request& req) {
 }
 
 Response add_export(ApiContext& ctx, Request& req) {
-  const json& body = *req.json;
-  if (!body.is_object()) return bad("body must be a JSON object {camera_id, from, to, reason}");
-  auto camera = string_field(body, "camera_id", 64);
-  if (!camera) return error_response(camera.error());
-  auto from_text = string_field(body, "from", 64);
-  if (!from_text) return error_response(from_text.error());
-  auto to_text = string_field(body, "to", 64);
-  if (!to_text) return error_response(to_text.error());
-  auto reason = string_field(body, "reason", kMaxReason);
-  if (!reason) return error_response(reason.error());
-  auto from = parse_time(*from_text, "'from'");
-  if (!from) return error_response(from.error());
-  auto to = parse_time(*to_text, "'to'");
-  if (!to) return error_response(to.error());
-  if (*to <= *from) return bad("'to' must be after 'from'");
+  auto range = footage_range(*req.json);
+  if (!range) return error_response(range.error());
+  const auto& [camera, from, to, reason] = *range;
   const auto max_range = ctx.exports->options().max_range;
-  if (*to - *from > std::chrono::nanoseconds(max_range).count())
+  if (to - from > std::chrono::nanoseconds(max_range).count())
     return bad("'to' is more than " + std::to_string(max_range.count()) +
                " h after 'from' (export.max_range_hours); export shorter ranges");
-  if (reason->empty()) return bad("'reason' must be 1 to 1024 bytes");
-  if (has_control_chars(*reason, TextLines::many)) return bad("'reason' has control characters");
-  if (!valid_camera_id(*camera))
+  if (!valid_camera_id(camera))
     return bad("'camera_id' is not a camera id ([A-Za-z0-9._-], 1 to 64)");
-  auto hidden = [&] {
-    return error_response(404, "not_found",
-                          "camera '" + *camera + "' not found (no camera and no footage)");
-  };
-  if (!may_see(*req.principal, *camera)) return hidden();
-  // A camera in the catalogue, or a deleted one whose footage is kept.
-  if (auto c = ctx.catalog->find_camera(*camera); !c) {
-    if (c.error().kind != ErrorKind::not_found) return error_response(c.error());
-    auto any = ctx.catalog->list_segments(*camera, 0, INT64_MAX, 1);
-    if (!any) return error_response(any.error());
-    if (any->empty()) return hidden();
-  }
-  auto added = ctx.exports->submit({*camera, *from, *to, *reason, req.principal->name, req.remote});
+  if (auto refused = footage_camera_refused(ctx, req, camera)) return *refused;
+  auto added = ctx.exports->submit({camera, from, to, reason, req.principal->name, req.remote});
   if (!added) {
     Response r = error_response(added.error());
     if (added.error().kind == ErrorKind::resource_exhausted) {
@@ -105,12 +79,12 @@ Response add_export(ApiContext& ctx, Request& req) {
     return r;
   }
   spdlog::info("export: {} asked for {} of {} from {} to {}", req.principal->name, added->id,
-               *camera, time_text(*from), time_text(*to));
+               camera, time_text(from), time_text(to));
   ctx.audit->record(req.principal->name, "export.add", "export:" + added->id,
-                    json{{"camera_id", *camera},
-                         {"from", time_text(*from)},
-                         {"to", time_text(*to)},
-                         {"reason", *reason}}
+                    json{{"camera_id", camera},
+                         {"from", time_text(from)},
+                         {"to", time_text(to)},
+                         {"reason", reason}}
                         .dump(),
                     req.remote);
   return json_response(202, export_json(ctx.exports->status_of(*added)));

@@ -106,4 +106,30 @@ bool has_control_chars(std::string_view text, TextLines lines) {
   return false;
 }
 
+Result<FootageRange> footage_range(const nlohmann::json& body) {
+  constexpr std::size_t kMaxReason = 1024;
+  auto invalid = [](std::string m) {
+    return make_error(ErrorKind::invalid_argument, std::move(m));
+  };
+  if (!body.is_object()) return invalid("body must be a JSON object {camera_id, from, to, reason}");
+  FootageRange out;
+  auto camera = string_field(body, "camera_id", 64);
+  if (!camera) return camera.error();
+  auto from_text = string_field(body, "from", 64);
+  if (!from_text) return from_text.error();
+  auto to_text = string_field(body, "to", 64);
+  if (!to_text) return to_text.error();
+  auto reason = string_field(body, "reason", kMaxReason);
+  if (!reason) return reason.error();
+  auto from = parse_time(*from_text, "'from'");
+  if (!from) return from.error();
+  auto to = parse_time(*to_text, "'to'");
+  if (!to) return to.error();
+  if (*to <= *from) return invalid("'to' must be after 'from'");
+  if (reason->empty()) return invalid("'reason' must be 1 to 1024 bytes");
+  if (has_control_chars(*reason, TextLines::many))
+    return invalid("'reason' has control characters");
+  return FootageRange{std::move(*camera), *from, *to, std::move(*reason)};
+}
+
 }  // namespace zaulek::server

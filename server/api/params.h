@@ -65,6 +65,19 @@ Result<std::string> string_field(const nlohmann::json& body, const char* name, s
 Result<std::optional<std::string>> optional_string_field(const nlohmann::json& body,
                                                          const char* name, std::size_t max_len);
 
+// The body of a request about one camera's footage over a time range, for a
+// reason (an evidence hold, an export): {camera_id, from, to, reason}. Each
+// field checked, a 400 naming it: strings, RFC 3339 times with 'to' after
+// 'from', a reason of 1 to 1024 bytes without control characters. The camera
+// id's form and the camera are the caller's to check (camera_known).
+struct FootageRange {
+  std::string camera_id;
+  std::int64_t from_ns = 0;
+  std::int64_t to_ns = 0;
+  std::string reason;
+};
+Result<FootageRange> footage_range(const nlohmann::json& body);
+
 // Whether user text holds control characters (C0 or DEL). Notes and reasons
 // may span lines (tab and newline allowed); names may not.
 enum class TextLines { one, many };

@@ -23,7 +23,6 @@ constexpr std::int64_t kDayNs = 86'400 * kSecondNs;
 // Segments whose gap is at most this merge into one range (the recorder
 // starts a segment where the previous one ended; a reconnect leaves a gap).
 constexpr std::int64_t kMergeToleranceNs = kSecondNs;
-constexpr std::size_t kMaxReason = 1024;
 constexpr int kTimelineBookmarks = 1000;
 
 // A camera in the catalogue, or one deleted whose footage is still kept.
@@ -39,6 +38,22 @@ Status camera_known(ApiContext& ctx, const std::string& id) {
   if (any->empty()) return make_error(ErrorKind::not_found, "camera '" + id + "' not found");
   return {};
 }
+
+}  // namespace
+
+std::optional<Response> footage_camera_refused(ApiContext& ctx, const Request& req,
+                                               const std::string& id) {
+  auto st = valid_camera_id(id) && !may_see(*req.principal, id)
+                ? Status(make_error(ErrorKind::not_found, "invisible"))
+                : camera_known(ctx, id);
+  if (st) return std::nullopt;
+  if (st.error().kind == ErrorKind::not_found)
+    return error_response(404, "not_found",
+                          "camera '" + id + "' not found (no camera and no footage)");
+  return error_response(st.error());
+}
+
+namespace {
 
 json range_json(const storage::TimeRange& r) {
   return {{"start", time_text(r.start_ns)}, {"end", time_text(r.end_ns)}};
@@ -115,38 +130,15 @@ json hold_json(const storage::Hold& h) {
 }
 
 Response add_hold(ApiContext& ctx, Request& req) {
-  const json& body = *req.json;
-  if (!body.is_object()) return bad("body must be a JSON object {camera_id, from, to, reason}");
-  auto camera = string_field(body, "camera_id", 64);
-  if (!camera) return error_response(camera.error());
-  auto from_text = string_field(body, "from", 64);
-  if (!from_text) return error_response(from_text.error());
-  auto to_text = string_field(body, "to", 64);
-  if (!to_text) return error_response(to_text.error());
-  auto reason = string_field(body, "reason", kMaxReason);
-  if (!reason) return error_response(reason.error());
-  auto from = parse_time(*from_text, "'from'");
-  if (!from) return error_response(from.error());
-  auto to = parse_time(*to_text, "'to'");
-  if (!to) return error_response(to.error());
-  if (*to <= *from) return bad("'to' must be after 'from'");
-  if (reason->empty() || reason->size() > kMaxReason)
-    return bad("'reason' must be 1 to 1024 bytes");
-  if (has_control_chars(*reason, TextLines::many)) return bad("'reason' has control characters");
-  auto st = valid_camera_id(*camera) && !may_see(*req.principal, *camera)
-                ? Status(make_error(ErrorKind::not_found, "invisible"))
-                : camera_known(ctx, *camera);
-  if (!st) {
-    if (st.error().kind == ErrorKind::not_found)
-      return error_response(404, "not_found",
-                            "camera '" + *camera + "' not found (no camera and no footage)");
-    return error_response(st.error());
-  }
+  auto range = footage_range(*req.json);
+  if (!range) return error_response(range.error());
+  const auto& [camera, from, to, reason] = *range;
+  if (auto refused = footage_camera_refused(ctx, req, camera)) return *refused;
   storage::Hold h;
-  h.camera_id = *camera;
-  h.from_ns = *from;
-  h.to_ns = *to;
-  h.reason = *reason;
+  h.camera_id = camera;
+  h.from_ns = from;
+  h.to_ns = to;
+  h.reason = reason;
   h.created_by = req.principal->name;
   auto added = ctx.catalog->add_hold(h);
   if (!added) return error_response(added.error());

@@ -570,13 +570,15 @@ Result<storage::Export> ExportService::submit(const ExportRequest& request) {
   auto job = std::make_shared<Job>();
   job->row = *added;
   job->reason = request.reason;
+  // Told before a worker can take it: its `running` must come after (the
+  // hub orders messages as they reach it).
+  s.publish(*job, *added);
   {
     std::lock_guard lock(s.mu);
     s.queue.push_back(job);
     s.active[added->id] = job;
   }
   s.cv.notify_all();
-  s.publish(*job, *added);
   return *added;
 }
 

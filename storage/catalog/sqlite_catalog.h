@@ -162,6 +162,11 @@ class SqliteCatalog final : public Catalog {
   Result<std::map<std::string, std::int64_t>> open_alarm_counts() override;
 
  private:
+  // After an UPDATE of user `id` guarded by kNotLastAdmin (users.cpp): ok if
+  // it changed the row, else not_found, or failed_precondition naming the
+  // user as the last enabled administrator and saying `what_then`.
+  Status last_admin_refused(const Status& update, std::int64_t id, const char* what_then);
+
   // Find one: the row of `sql` (args bound to ?1, ?2, ...) on a reader,
   // read by `read`; not_found with `missing` when there is none.
   template <class Read, class... Args>

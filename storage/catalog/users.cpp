@@ -8,6 +8,13 @@
 namespace zaulek::storage {
 namespace {
 
+// The user ?1 may lose the administrator's powers: not one, already
+// disabled, or another enabled administrator remains. In the UPDATE itself,
+// so that two changes at once cannot both pass the check.
+constexpr const char* kNotLastAdmin =
+    "(role != 'administrator' OR disabled = 1 OR EXISTS (SELECT 1 FROM users WHERE role = "
+    "'administrator' AND disabled = 0 AND id != ?1))";
+
 Result<User> read_user(const sql::Stmt& st) {
   User u;
   u.id = st.int64("id");
@@ -88,18 +95,10 @@ Status SqliteCatalog::set_user_disabled(std::int64_t id, bool disabled) {
   if (!disabled)
     return changed_one(sql::execute(*writer_, "UPDATE users SET disabled = 0 WHERE id = ?1", id),
                        "user", id);
-  auto s = sql::execute(*writer_,
-                        "UPDATE users SET disabled = 1 WHERE id = ?1 AND (role != 'administrator' "
-                        "OR disabled = 1 OR EXISTS (SELECT 1 FROM users WHERE role = "
-                        "'administrator' AND disabled = 0 AND id != ?1))",
-                        id);
-  if (!s) return s;
-  if (writer_->changes() == 1) return {};
-  auto u = find_user(id);
-  if (!u) return u.error();
-  return make_error(
-      ErrorKind::failed_precondition,
-      "'" + u->name + "' is the last enabled administrator; enable or add another first");
+  const std::string update =
+      std::string("UPDATE users SET disabled = 1 WHERE id = ?1 AND ") + kNotLastAdmin;
+  auto s = sql::execute(*writer_, update.c_str(), id);
+  return last_admin_refused(s, id, "enable or add another first");
 }
 
 Status SqliteCatalog::set_user_password(std::int64_t id, const std::string& password_hash) {
@@ -111,19 +110,21 @@ Status SqliteCatalog::set_user_password(std::int64_t id, const std::string& pass
 
 Status SqliteCatalog::set_user_role(std::int64_t id, Role role) {
   std::lock_guard lock(write_mu_);
-  // One statement, so that two demotions at once cannot both pass the check.
-  auto s = sql::execute(*writer_,
-                        "UPDATE users SET role = ?2 WHERE id = ?1 AND (?2 = 'administrator' OR "
-                        "role != 'administrator' OR disabled = 1 OR EXISTS (SELECT 1 FROM users "
-                        "WHERE role = 'administrator' AND disabled = 0 AND id != ?1))",
-                        id, to_string(role));
-  if (!s) return s;
+  const std::string update =
+      std::string("UPDATE users SET role = ?2 WHERE id = ?1 AND (?2 = 'administrator' OR ") +
+      kNotLastAdmin + ")";
+  auto s = sql::execute(*writer_, update.c_str(), id, to_string(role));
+  return last_admin_refused(s, id, "make another one administrator first");
+}
+
+Status SqliteCatalog::last_admin_refused(const Status& update, std::int64_t id,
+                                         const char* what_then) {
+  if (!update) return update;
   if (writer_->changes() == 1) return {};
   auto u = find_user(id);
   if (!u) return u.error();
-  return make_error(
-      ErrorKind::failed_precondition,
-      "'" + u->name + "' is the last enabled administrator; make another one administrator first");
+  return make_error(ErrorKind::failed_precondition,
+                    "'" + u->name + "' is the last enabled administrator; " + what_then);
 }
 
 Status SqliteCatalog::set_user_cameras(std::int64_t id,
