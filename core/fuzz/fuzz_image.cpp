@@ -1,11 +1,11 @@
-// libFuzzer target: the image check (core/image.h) on hostile uploads. A
+// libFuzzer target: the image check (core/image/image.h) on hostile uploads. A
 // result must be a PNG or JPEG of a size within the limits; anything else
 // an error, never a crash or an out-of-bounds read (ASan, UBSan).
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
-#include "core/image.h"
+#include "core/image/image.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const zaulek::ImageLimits limits;

@@ -13,7 +13,7 @@
 #include "server/api/bookmarks.h"
 #include "server/api/cameras.h"
 #include "server/api/events.h"
-#include "server/api/exports.h"
+#include "server/api/evidence/exports.h"
 #include "server/api/keys.h"
 #include "server/api/media/live.h"
 #include "server/api/media/playback.h"

@@ -8,7 +8,7 @@
 #include <utility>
 
 #include "core/crypto.h"
-#include "core/image.h"
+#include "core/image/image.h"
 #include "server/api/params.h"
 #include "server/security/visibility.h"
 #include "storage/plans.h"

@@ -7,7 +7,8 @@
 //   PATCH  /api/v1/sites/{id}            administrator (audited)
 //   DELETE /api/v1/sites/{id}            administrator (audited); 409 while cameras are in it
 //   PUT    /api/v1/sites/{id}/plan       administrator (audited): a PNG or JPEG, at most
-//                                        kMaxPlanBytes, checked from its own bytes (core/image.h)
+//                                        kMaxPlanBytes, checked from its own bytes
+//                                        (core/image/image.h)
 //   GET    /api/v1/sites/{id}/plan       every role: served as the type it was checked to be
 //   DELETE /api/v1/sites/{id}/plan       administrator (audited)
 // A camera joins a site with PATCH /api/v1/cameras/{id} {"site_id", "plan_x", "plan_y"}

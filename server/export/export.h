@@ -81,7 +81,7 @@ class ExportService {
   void stop();
 
   // Adds the row and the hold and queues the job; the request is checked by
-  // the caller (server/api/exports.cpp). resource_exhausted when
+  // the caller (server/api/evidence/exports.cpp). resource_exhausted when
   // max_queued jobs already wait.
   Result<storage::Export> submit(const ExportRequest& request);
   Result<ExportStatus> status(const std::string& id);

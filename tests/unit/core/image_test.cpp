@@ -1,11 +1,11 @@
-// core/image.h: PNG and JPEG recognised from their own bytes, sizes from
+// core/image/image.h: PNG and JPEG recognised from their own bytes, sizes from
 // their headers, and every kind of broken or lying file refused with the
 // message that says why.
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "core/image.h"
+#include "core/image/image.h"
 
 namespace zaulek {
 namespace {

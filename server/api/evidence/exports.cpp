@@ -1,4 +1,4 @@
-#include "server/api/exports.h"
+#include "server/api/evidence/exports.h"
 
 #include <spdlog/spdlog.h>
 
