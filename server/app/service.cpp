@@ -87,6 +87,10 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
   Clock& clock = system_clock();
   int threads = std::max(1, cfg.threads);
   net::io_context ioc{threads};
+  // Registered before anything starts or is announced (the port file, the
+  // recorders' first log lines): a SIGTERM that comes early is queued until
+  // the handler below waits for it, instead of killing the process.
+  net::signal_set signals(ioc, SIGINT, SIGTERM);
 
   boost::system::error_code ec;
   auto address = net::ip::make_address(cfg.host, ec);
@@ -384,7 +388,6 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
       schedule_drain();
     });
   };
-  net::signal_set signals(ioc, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code e, int sig) {
     if (e) return;
     spdlog::info("server: signal {} received; shutting down", sig);

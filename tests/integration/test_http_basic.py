@@ -217,6 +217,19 @@ def _request_in_flight_at_signal(daemon, sig):
     assert f"signal {_signal.SIGTERM if sig == 'TERM' else _signal.SIGINT:d} received" in log, log
 
 
+def test_sigterm_at_once_after_start_is_a_clean_stop(daemon):
+    """A SIGTERM the moment the port file appears (the daemon is still
+    starting its recorders, hub and timers) is a graceful stop, exit 0:
+    the handler is registered before anything is announced."""
+    for _ in range(5):
+        code, _ = daemon.stop()
+        assert code == 0, daemon.stderr()[-2000:]
+        daemon.start()
+    code, _ = daemon.stop()
+    assert code == 0
+    assert daemon.stderr().count("shutting down") == 6
+
+
 def test_request_in_flight_at_sigterm_is_answered(daemon):
     _request_in_flight_at_signal(daemon, "TERM")
 
