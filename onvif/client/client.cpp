@@ -1,8 +1,8 @@
 #include "onvif/client/client.h"
 
 #include "onvif/client/connect.h"
+#include "onvif/client/http_auth.h"
 
-#include <sodium.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -155,7 +155,7 @@ struct Client::Exchange : std::enable_shared_from_this<Exchange> {
   beast::flat_buffer buffer;
   http::request<http::string_body> req;
   std::optional<http::response_parser<http::string_body>> parser;
-  std::string digest_authorization;
+  std::string authorization;
   bool retried = false;
   bool may_reuse = true;    // Idempotent::yes
   bool reused = false;      // on the previous call's connection
@@ -221,7 +221,7 @@ struct Client::Exchange : std::enable_shared_from_this<Exchange> {
     req.set(http::field::host, host_port(url));
     req.set(http::field::user_agent, "zaulekd");
     req.set(http::field::content_type, "application/soap+xml; charset=utf-8");
-    if (!digest_authorization.empty()) req.set(http::field::authorization, digest_authorization);
+    if (!authorization.empty()) req.set(http::field::authorization, authorization);
     req.body() = make(auth);
     if (req.body().empty())
       return finish(make_error(ErrorKind::internal, "could not serialize the SOAP request"));
@@ -234,42 +234,20 @@ struct Client::Exchange : std::enable_shared_from_this<Exchange> {
     });
   }
 
-  // The header first, alone: Beast 1.74's eager read of header and body
-  // together (http::async_read) goes on past its own body_limit error when
-  // the first body bytes came in the same segment, and string_body then
-  // reserves the declared Content-Length (1 TiB: bad_alloc). async_read_header
-  // stops after the header, before string_body's reader is initialised, so
-  // the declared size is checked here and nothing is allocated for it.
+  // Bounded (connect.h): a declared Content-Length over the cap is refused
+  // before anything is allocated for it.
   void read() {
-    parser.emplace();
-    parser->header_limit(kMaxHeaderBytes);
-    parser->body_limit(kMaxEnvelopeBytes);
-    buffer.clear();
-    // Beast reads into what the buffer has room for, at least 512 bytes: a
-    // 3 KiB PullMessages reply took seven recvmsg calls and reactor turns.
-    buffer.reserve(kReadChunk);
-    http::async_read_header(stream, buffer, *parser,
-                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                              self->guarded([&] { self->on_header(ec); });
-                            });
-  }
-
-  void on_header(beast::error_code ec) {
-    // Beast refuses a Content-Length over body_limit itself (body_limit);
-    // the check is repeated so that no Beast version's order matters.
-    if ((!ec || ec == http::error::body_limit) && parser->is_header_done()) {
-      if (auto declared = parser->content_length(); declared && *declared > kMaxEnvelopeBytes)
-        return too_large("declared a reply of " + std::to_string(*declared) +
-                         " bytes (Content-Length), over the limit of " +
-                         std::to_string(kMaxEnvelopeBytes));
-    }
-    if (ec) return on_read(ec);
-    // Chunked and unsized (to the end of the connection) bodies: Beast
-    // counts them against body_limit while they stream.
-    http::async_read(stream, buffer, *parser,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                       self->guarded([&] { self->on_read(ec); });
-                     });
+    detail::async_read_bounded(
+        stream, buffer, parser, kMaxHeaderBytes, kMaxEnvelopeBytes, kReadChunk,
+        [self = shared_from_this()](beast::error_code ec, std::optional<std::uint64_t> declared) {
+          self->guarded([&] {
+            if (declared)
+              return self->too_large("declared a reply of " + std::to_string(*declared) +
+                                     " bytes (Content-Length), over the limit of " +
+                                     std::to_string(kMaxEnvelopeBytes));
+            self->on_read(ec);
+          });
+        });
   }
 
   void too_large(const std::string& what) {
@@ -293,29 +271,29 @@ struct Client::Exchange : std::enable_shared_from_this<Exchange> {
     auto& res = parser->get();
     unsigned status = res.result_int();
     if (status == 401) {
-      auto challenge = res[http::field::www_authenticate];
-      std::string ch(challenge.data(), challenge.size());
-      if (!retried && !client->credentials_.username.empty() && ch.substr(0, 7) == "Digest ") {
-        DigestChallenge dc;
-        if (parse_digest_params(ch, "realm", dc.realm) &&
-            parse_digest_params(ch, "nonce", dc.nonce)) {
-          parse_digest_params(ch, "opaque", dc.opaque);
-          retried = true;
-          unsigned char raw[8];
-          randombytes_buf(raw, sizeof raw);
-          std::string cnonce = md5_hex(std::string(reinterpret_cast<char*>(raw), sizeof raw));
-          digest_authorization =
-              make_http_digest("POST", url.target, client->credentials_.username,
-                               client->credentials_.password, dc, cnonce.substr(0, 16), 1);
-          if (res.keep_alive()) return write();
-          beast::error_code ignored;
-          stream.socket().close(ignored);
-          return open();
-        }
-      }
-      return finish(make_error(ErrorKind::unauthenticated,
-                               retried ? "camera refused the credentials (HTTP digest, 401)"
-                                       : "camera requires credentials (HTTP 401)"));
+      // One answer per call: a second 401 means the credentials are wrong
+      // (a stale nonce is not kept between calls, so it cannot be that).
+      if (retried || client->credentials_.username.empty())
+        return finish(make_error(ErrorKind::unauthenticated,
+                                 retried ? "camera refused the credentials (HTTP digest, 401)"
+                                         : "camera requires credentials (HTTP 401)"));
+      std::vector<std::string> values;
+      for (auto it = res.find(http::field::www_authenticate);
+           it != res.end() && it->name() == http::field::www_authenticate; ++it)
+        values.emplace_back(it->value());
+      // SOAP is answered with Digest only: ONVIF's HTTP authentication is
+      // Digest, and Basic would send the password in clear.
+      auto answer = choose_auth(values, false);
+      if (!answer)
+        return finish(make_error(ErrorKind::unauthenticated,
+                                 "camera at " + host_port(url) + ": " + answer.error().message));
+      retried = true;
+      authorization = onvif::digest_authorization("POST", url.target, client->credentials_,
+                                                  answer->challenge, 1);
+      if (res.keep_alive()) return write();
+      beast::error_code ignored;
+      stream.socket().close(ignored);
+      return open();
     }
     bool xml = res.body().find("Envelope") != std::string::npos;
     keep_alive = res.keep_alive();

@@ -1,6 +1,5 @@
 #include "onvif/client/snapshot.h"
 
-#include <sodium.h>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -67,33 +66,6 @@ Result<HttpUrl> snapshot_target(std::string_view snapshot_uri, std::string_view 
                           printable(device->host, kQuote) +
                           "); its credentials are not sent there");
   return target;
-}
-
-Result<AuthAnswer> choose_auth(const std::vector<std::string>& www_authenticate, bool allow_basic) {
-  std::optional<Error> first_error;
-  bool basic = false;
-  std::size_t seen = 0;
-  for (const auto& value : www_authenticate) {
-    if (++seen > 8) break;
-    auto c = digest::parse_challenge(value);
-    if (!c) {
-      if (!first_error) first_error = c.error();
-      continue;
-    }
-    if (c->scheme == digest::Scheme::digest)
-      return AuthAnswer{AuthAnswer::Scheme::digest, c->challenge};
-    basic = true;
-  }
-  if (basic) {
-    if (allow_basic) return AuthAnswer{AuthAnswer::Scheme::basic, {}};
-    return make_error(ErrorKind::unauthenticated,
-                      "the camera asks for HTTP Basic (the password in clear) and Basic is not "
-                      "allowed for this camera (allow_basic_auth)");
-  }
-  if (first_error)
-    return make_error(ErrorKind::unauthenticated,
-                      "the camera's authentication challenge is unusable: " + first_error->message);
-  return make_error(ErrorKind::unauthenticated, "401 without a WWW-Authenticate challenge");
 }
 
 Status check_jpeg(std::string_view content_type, std::string_view body) {
@@ -173,11 +145,7 @@ struct SnapshotFetch::Impl : std::enable_shared_from_this<Impl> {
   }
 
   std::string digest_answer(const digest::Challenge& c) {
-    unsigned char raw[8];
-    randombytes_buf(raw, sizeof raw);
-    std::string cnonce = digest::md5_hex(std::string(reinterpret_cast<char*>(raw), sizeof raw));
-    return digest::authorization("GET", url.target, credentials.username, credentials.password, c,
-                                 cnonce.substr(0, 16), ++digest_state->nc);
+    return digest_authorization("GET", url.target, credentials, c, ++digest_state->nc);
   }
 
   void open() {
@@ -209,32 +177,20 @@ struct SnapshotFetch::Impl : std::enable_shared_from_this<Impl> {
     });
   }
 
-  // The header alone first, so that a declared Content-Length over the cap
-  // is refused before string_body reserves it (see client.cpp's read()).
+  // Bounded (connect.h): a declared Content-Length over the cap is refused
+  // before anything is allocated for it.
   void read() {
-    parser.emplace();
-    parser->header_limit(kMaxHeaderBytes);
-    parser->body_limit(options.max_bytes);
-    buffer.clear();
-    buffer.reserve(kReadChunk);
-    http::async_read_header(stream, buffer, *parser,
-                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                              self->guarded([&] { self->on_header(ec); });
-                            });
-  }
-
-  void on_header(beast::error_code ec) {
-    if ((!ec || ec == http::error::body_limit) && parser->is_header_done()) {
-      if (auto declared = parser->content_length(); declared && *declared > options.max_bytes)
-        return too_large("declared a snapshot of " + std::to_string(*declared) +
-                         " bytes (Content-Length), over the limit of " +
-                         std::to_string(options.max_bytes));
-    }
-    if (ec) return on_read(ec);
-    http::async_read(stream, buffer, *parser,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                       self->guarded([&] { self->on_read(ec); });
-                     });
+    detail::async_read_bounded(
+        stream, buffer, parser, kMaxHeaderBytes, options.max_bytes, kReadChunk,
+        [self = shared_from_this()](beast::error_code ec, std::optional<std::uint64_t> declared) {
+          self->guarded([&] {
+            if (declared)
+              return self->too_large("declared a snapshot of " + std::to_string(*declared) +
+                                     " bytes (Content-Length), over the limit of " +
+                                     std::to_string(self->options.max_bytes));
+            self->on_read(ec);
+          });
+        });
   }
 
   void too_large(const std::string& what) {

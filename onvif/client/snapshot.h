@@ -25,6 +25,7 @@
 #include "core/digest.h"
 #include "core/error.h"
 #include "onvif/client/client.h"
+#include "onvif/client/http_auth.h"
 
 namespace zaulek::onvif {
 
@@ -36,17 +37,6 @@ inline constexpr std::size_t kMaxSnapshotBytes = 4u << 20;
 // invalid_argument (no URI, not http, garbage) or permission_denied (another
 // host), each saying why.
 Result<HttpUrl> snapshot_target(std::string_view snapshot_uri, std::string_view device_url);
-
-// How to answer a 401, from its WWW-Authenticate values: Digest when offered
-// (preferred), else Basic when `allow_basic`. unauthenticated saying why not
-// (no challenge, Basic only and not allowed, an unknown scheme, a Digest
-// challenge without realm or nonce).
-struct AuthAnswer {
-  enum class Scheme { digest, basic };
-  Scheme scheme = Scheme::digest;
-  digest::Challenge challenge;  // for Digest
-};
-Result<AuthAnswer> choose_auth(const std::vector<std::string>& www_authenticate, bool allow_basic);
 
 // A 200 reply's body is a whole JPEG: it starts with the SOI marker (FF D8 FF)
 // and an EOI marker (FF D9) ends it (trailing padding of a few KiB allowed).

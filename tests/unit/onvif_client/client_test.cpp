@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
+#include <boost/asio/read_until.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -19,6 +20,7 @@
 
 #include "core/camera_faults.h"
 #include "core/crypto.h"
+#include "core/digest.h"
 #include "onvif/client/discovery_client.h"
 #include "onvif/client/snapshot.h"
 #include "onvif/soap_buffer.h"
@@ -160,6 +162,50 @@ TEST_F(OnvifClientTest, HttpDigestRetryOnChallenge) {
   ASSERT_FALSE(r2.ok());
   EXPECT_EQ(r2.error().kind, ErrorKind::unauthenticated);
   EXPECT_EQ(r2.error().message, "camera refused the credentials (HTTP digest, 401)");
+}
+
+// A camera that offers Basic first and Digest second (two WWW-Authenticate
+// fields, as some firmware sends): the SOAP call answers the Digest one,
+// never Basic (the password would go in clear).
+TEST_F(OnvifClientTest, DigestIsChosenAmongSeveralChallenges) {
+  asio::io_context srv;
+  tcp::acceptor a(srv, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  auto port = a.local_endpoint().port();
+  std::string second_authorization;
+  std::thread server([&] {
+    tcp::socket s(srv);
+    a.accept(s);
+    boost::system::error_code ec;
+    std::string in;
+    asio::read_until(s, asio::dynamic_buffer(in), "Envelope>", ec);
+    in.clear();
+    std::string challenge =
+        "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"cam\"\r\n"
+        "WWW-Authenticate: Digest realm=\"cam\", nonce=\"n0nce\", qop=\"auth\"\r\n"
+        "Content-Length: 0\r\n\r\n";
+    asio::write(s, asio::buffer(challenge), ec);
+    asio::read_until(s, asio::dynamic_buffer(in), "Envelope>", ec);
+    boost::beast::http::request_parser<boost::beast::http::string_body> req;
+    req.eager(true);
+    req.put(asio::buffer(in), ec);
+    second_authorization = std::string(req.get()[boost::beast::http::field::authorization]);
+    std::string body = "<Envelope>ok</Envelope>";
+    std::string ok = "HTTP/1.1 200 OK\r\nContent-Type: application/soap+xml\r\nContent-Length: " +
+                     std::to_string(body.size()) + "\r\n\r\n" + body;
+    asio::write(s, asio::buffer(ok), ec);
+  });
+  auto url = "http://127.0.0.1:" + std::to_string(port) + "/onvif/device_service";
+  auto c = client(url, {"admin", "s3cret"});
+  auto r = run<std::string>(c, [&url](Client& cl, auto cb) {
+    cl.call(
+        url, [](bool) { return std::string("<s:Envelope><s:Body/></s:Envelope>"); }, true, cb);
+  });
+  server.join();
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(*r, "<Envelope>ok</Envelope>");
+  EXPECT_EQ(second_authorization.rfind("Digest ", 0), 0u) << second_authorization;
+  EXPECT_TRUE(digest::verify(second_authorization, "POST", "admin", "s3cret", "cam", "n0nce"))
+      << second_authorization;
 }
 
 TEST_F(OnvifClientTest, HealthReportsMalformedReplies) {
