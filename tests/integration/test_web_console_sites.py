@@ -18,6 +18,7 @@ import time
 import zlib
 
 import requests
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
@@ -55,20 +56,43 @@ def plan_png(width=800, height=500):
             + chunk(b"IDAT", zlib.compress(b"".join(rows))) + chunk(b"IEND", b""))
 
 
+def fresh(act, tries=5):
+    """act() again when the element it found was redrawn meanwhile (the
+    panels redraw as messages come); bounded."""
+    for i in range(tries):
+        try:
+            return act()
+        except StaleElementReferenceException:
+            if i == tries - 1:
+                raise
+
+
+def choose(drv, select_id, value):
+    fresh(lambda: Select(drv.find_element(By.ID, select_id)).select_by_value(value))
+
+
 def css(drv, sel):
     return drv.find_elements(By.CSS_SELECTOR, sel)
 
 
+def attrs(drv, sel, attr):
+    """The attribute of every element matching `sel`, read in one go (lists
+    are redrawn as messages come: no stale element)."""
+    return set(drv.execute_script(
+        "return [...document.querySelectorAll(arguments[0])].map((e) => e.getAttribute(arguments[1]));",
+        sel, attr))
+
+
 def listed_cameras(drv):
-    return {li.get_attribute("data-camera-id") for li in css(drv, "#camera-list li")}
+    return attrs(drv, "#camera-list li", "data-camera-id")
 
 
 def grid_cameras(drv):
-    return {el.get_attribute("data-camera") for el in css(drv, "#grid .tile[data-camera]")}
+    return attrs(drv, "#grid .tile[data-camera]", "data-camera")
 
 
 def alarm_rows(drv):
-    return {tr.get_attribute("data-alarm-id") for tr in css(drv, "#alarm-rows tr[data-alarm-id]")}
+    return attrs(drv, "#alarm-rows tr[data-alarm-id]", "data-alarm-id")
 
 
 def marker(drv, box, cam):
@@ -87,6 +111,7 @@ def marker_state(drv, box, cam):
 def drag_onto_plan(drv, handle, fx, fy):
     """Drags `handle` (a tray button or a marker) to (fx, fy) of the admin's plan."""
     plan = drv.find_element(By.CSS_SELECTOR, "#plan-edit .plan")
+    drv.execute_script("arguments[0].scrollIntoView({block: 'center'})", plan)  # the pointer stays on screen
     w, h = plan.size["width"], plan.size["height"]
     ActionChains(drv).click_and_hold(handle).move_to_element_with_offset(
         plan, int((fx - 0.5) * w), int((fy - 0.5) * h)).release().perform()
@@ -122,13 +147,17 @@ def test_sites_filter_plan_and_alarms(make_daemon, tmp_path):
             assert pl["site.err.name"] in form.text
             form.find_element(By.NAME, "name").send_keys("Zaułek Piekarzy")
             form.find_element(By.NAME, "address").send_keys("ul. Piekarska 3")
+            form.find_element(By.NAME, "latitude").send_keys("50,0614")
+            form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+            wait(drv, "both coordinates asked for", lambda d: form.get_attribute("data-invalid") == "longitude")
+            form.find_element(By.NAME, "longitude").send_keys("19.9165")
             form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
             wait(drv, "the site created and opened",
                  lambda d: d.find_element(By.ID, "site-editor").is_displayed())
             sites = requests.get(d.url("/api/v1/sites"), headers=h, timeout=10).json()["sites"]
             (site,) = [s for s in sites if s["name"] == "Zaułek Piekarzy"]
             sid = site["id"]
-            assert site["address"] == "ul. Piekarska 3"
+            assert (site["address"], site["latitude"], site["longitude"]) == ("ul. Piekarska 3", 50.0614, 19.9165)
             assert drv.find_element(By.ID, "site-editor").get_attribute("data-site-id") == sid
             # No plan yet: the plain drawing.
             wait(drv, "the plain drawing", lambda d: d.find_element(By.ID, "plan-edit").get_attribute("data-plan") == "plain")
@@ -145,11 +174,12 @@ def test_sites_filter_plan_and_alarms(make_daemon, tmp_path):
 
             # Two cameras join the site, then are dragged onto the plan.
             for cam in (a, b):
-                Select(drv.find_element(By.ID, "site-camera-add")).select_by_value(cam)
+                choose(drv, "site-camera-add", cam)
                 wait(drv, f"{cam} in the tray",
                      lambda d, cam=cam: css(d, f'#plan-tray button[data-camera-id="{cam}"]'))
             for cam, (fx, fy) in ((a, (0.3, 0.25)), (b, (0.7, 0.75))):
-                drag_onto_plan(drv, drv.find_element(By.CSS_SELECTOR, f'#plan-tray button[data-camera-id="{cam}"]'), fx, fy)
+                fresh(lambda cam=cam, fx=fx, fy=fy: drag_onto_plan(
+                    drv, drv.find_element(By.CSS_SELECTOR, f'#plan-tray button[data-camera-id="{cam}"]'), fx, fy))
 
                 def placed(cam=cam, fx=fx, fy=fy):
                     got = requests.get(d.url(f"/api/v1/cameras/{cam}"), headers=h, timeout=10).json()
@@ -159,7 +189,7 @@ def test_sites_filter_plan_and_alarms(make_daemon, tmp_path):
                 wait(drv, f"{cam}'s marker", lambda d, cam=cam: marker(d, "plan-edit", cam))
             assert drv.find_element(By.ID, "plan-tray").get_attribute("data-unplaced") == "0"
             # A marker dragged again moves.
-            drag_onto_plan(drv, marker(drv, "plan-edit", a), 0.2, 0.3)
+            fresh(lambda: drag_onto_plan(drv, marker(drv, "plan-edit", a), 0.2, 0.3))
             wait_until("a moved", lambda: abs(requests.get(d.url(f"/api/v1/cameras/{a}"), headers=h,
                                                            timeout=10).json()["plan_x"] - 0.2) < 0.03, 15, step=0.1)
             shot("admin-site-plan")
@@ -175,9 +205,11 @@ def test_sites_filter_plan_and_alarms(make_daemon, tmp_path):
 
             # The live view: the site selector narrows list, grid and alarms.
             drv.find_element(By.CSS_SELECTOR, '#views button[data-view="live"]').click()
-            wait(drv, "the site selector", lambda d: d.find_element(By.ID, "site-pick").is_displayed())
+            wait(drv, "the site selector with both sites",
+                 lambda d: d.find_element(By.ID, "site-pick").is_displayed()
+                 and {sid, park} <= attrs(d, "#site-filter option", "value"))
             assert listed_cameras(drv) == {a, b, c}
-            Select(drv.find_element(By.ID, "site-filter")).select_by_value(sid)
+            choose(drv, "site-filter", sid)
             wait(drv, "the list and the grid narrowed",
                  lambda d: listed_cameras(d) == {a, b} and grid_cameras(d) == {a, b})
             wait(drv, "the plan under the grid",
@@ -214,7 +246,7 @@ def test_sites_filter_plan_and_alarms(make_daemon, tmp_path):
             drv.find_element(By.CSS_SELECTOR, '#grid-view button.layout[data-layout="1"]').click()
             wait(drv, "one tile", lambda d: len(css(d, "#grid .tile")) == 1)
             first = grid_cameras(drv)
-            marker(drv, "plan", b if first == {a} else a).click()
+            fresh(lambda: marker(drv, "plan", b if first == {a} else a).click())
             wait(drv, "the picked camera in the tile",
                  lambda d: grid_cameras(d) == ({b} if first == {a} else {a}))
 
@@ -240,9 +272,9 @@ def test_sites_filter_plan_and_alarms(make_daemon, tmp_path):
             drv.find_element(By.ID, "lang-en").click()
             wait(drv, "English", lambda d: d.find_element(By.ID, "plan-title").text
                  == en["plan.title"].replace("{name}", "Zaułek Piekarzy"))
-            opts = [o.text for o in Select(drv.find_element(By.ID, "site-filter")).options]
+            opts = drv.execute_script("return [...document.querySelectorAll('#site-filter option')].map((o) => o.text)")
             assert opts[0] == en["site.all"] and opts[-1] == en["site.none"], opts
-            Select(drv.find_element(By.ID, "site-filter")).select_by_value("")
+            choose(drv, "site-filter", "")
             wait(drv, "every camera again", lambda d: not d.find_element(By.ID, "plan-view").is_displayed()
                  and len(listed_cameras(d)) == 3)
             drv.find_element(By.ID, "lang-pl").click()
@@ -261,6 +293,19 @@ def test_sites_filter_plan_and_alarms(make_daemon, tmp_path):
             btn.click()
             wait(drv, "the park gone", lambda d: not css(d, f'#site-rows tr[data-site-id="{park}"]'))
             assert requests.get(d.url(f"/api/v1/sites/{park}"), headers=h, timeout=10).status_code == 404
+            # Edit: the form comes filled in; the new address is saved (PATCH).
+            css(drv, f'#site-rows tr[data-site-id="{sid}"] button.edit')[0].click()
+            form = drv.find_element(By.ID, "site-form")
+            wait(drv, "the form filled in", lambda d: form.find_element(By.NAME, "name").get_attribute("value")
+                 == "Zaułek Piekarzy" and form.find_element(By.NAME, "latitude").get_attribute("value") == "50.0614")
+            form.find_element(By.NAME, "address").clear()
+            form.find_element(By.NAME, "address").send_keys("ul. Piekarska 5")
+            form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+            wait_until("the address changed", lambda: requests.get(d.url(f"/api/v1/sites/{sid}"), headers=h,
+                                                                   timeout=10).json()["address"] == "ul. Piekarska 5", 15, step=0.1)
+            r = requests.get(d.url(f"/api/v1/sites/{sid}"), headers=h, timeout=10).json()
+            assert (r["name"], r["latitude"], len(r["cameras"])) == ("Zaułek Piekarzy", 50.0614, 3), r
+            wait(drv, "three markers again", lambda d: d.find_element(By.ID, "plan-edit").get_attribute("data-markers") == "3")
             shot("admin-sites")
             log = [e for e in drv.get_log("browser") if e["level"] == "SEVERE"]
             assert not [e for e in log if "Uncaught" in e["message"]], log

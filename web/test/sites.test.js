@@ -118,7 +118,16 @@ test('markers in pixels of the fitted plan, and a pointer back to 0..1', () => {
 
 test('the site form and a plan file checked before they are sent', () => {
   assert.deepEqual(S.siteForm({ name: ' Park ', address: ' ul. Leśna 1 ' }),
-    { ok: true, errors: {}, body: { name: 'Park', address: 'ul. Leśna 1' } });
+    { ok: true, errors: {}, body: { name: 'Park', address: 'ul. Leśna 1', latitude: null, longitude: null } });
+  assert.deepEqual(S.siteForm({ name: 'Park', latitude: '50,0614', longitude: ' 19.9165' }).body,
+    { name: 'Park', address: '', latitude: 50.0614, longitude: 19.9165 });
+  assert.deepEqual(S.siteForm({ name: 'Park', latitude: '50' }).errors, { longitude: 'site.err.position_pair' });
+  assert.deepEqual(S.siteForm({ name: 'Park', latitude: '91', longitude: '-181' }).errors,
+    { latitude: 'site.err.latitude', longitude: 'site.err.longitude' });
+  assert.deepEqual(S.siteForm({ name: 'Park', latitude: '1e3', longitude: 'x' }).errors,
+    { latitude: 'site.err.latitude', longitude: 'site.err.longitude' });
+  assert.equal(S.coordText(50.5), '50.5');
+  assert.equal(S.coordText(null), '');
   assert.deepEqual(S.siteForm({ name: '  ' }).errors, { name: 'site.err.name' });
   assert.deepEqual(S.siteForm({ name: 'ł'.repeat(65) }).errors, { name: 'site.err.name_long' });
   assert.deepEqual(S.siteForm({ name: 'a', address: 'x'.repeat(513) }).errors, { address: 'site.err.address_long' });

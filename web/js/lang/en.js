@@ -220,4 +220,7 @@ export default {
   'site.e.400': 'The server refused the data', 'site.e.404': 'It is no longer on the server',
   'site.e.409': 'Not possible now (a name already used, or cameras are still in the site)',
   'site.e.413': 'The plan file is too large', 'site.e.415': 'The plan must be a PNG or JPEG image',
+  'site.latitude': 'Latitude (optional, e.g. 50.0614)', 'site.longitude': 'Longitude (optional, e.g. 19.9165)',
+  'site.err.position_pair': 'Give both latitude and longitude, or neither.',
+  'site.err.latitude': 'Latitude is a number from -90 to 90.', 'site.err.longitude': 'Longitude is a number from -180 to 180.',
 };

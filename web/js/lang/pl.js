@@ -221,4 +221,7 @@ export default {
   'site.e.400': 'Serwer odrzucił dane', 'site.e.404': 'Tego już nie ma na serwerze',
   'site.e.409': 'Teraz się nie da (nazwa już zajęta albo w miejscu są jeszcze kamery)',
   'site.e.413': 'Plik planu jest za duży', 'site.e.415': 'Plan musi być obrazem PNG lub JPEG',
+  'site.latitude': 'Szerokość geograficzna (opcjonalnie, np. 50,0614)', 'site.longitude': 'Długość geograficzna (opcjonalnie, np. 19,9165)',
+  'site.err.position_pair': 'Podaj obie współrzędne albo żadnej.',
+  'site.err.latitude': 'Szerokość to liczba od -90 do 90.', 'site.err.longitude': 'Długość to liczba od -180 do 180.',
 };

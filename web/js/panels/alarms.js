@@ -127,14 +127,14 @@ export class AlarmsPanel {
     this.render([id]);
   }
 
-  // Keyboard 'a': the newest new alarm.
+  // Keyboard 'a': the newest new alarm (of those the site filter shows).
   ackNewest() {
-    const a = A.newestNew(this.alarms);
+    const a = A.newestNew(new Map([...this.alarms].filter(([, x]) => this.shows(x))));
     if (a) this.act(a.id, 'ack');
   }
 
   newestCamera() {
-    return [...this.alarms.values()].filter((a) => a.state !== 'resolved').sort(A.newestFirst)[0]?.camera_id;
+    return [...this.alarms.values()].filter((a) => a.state !== 'resolved' && this.shows(a)).sort(A.newestFirst)[0]?.camera_id;
   }
 
   makeRow(id) {

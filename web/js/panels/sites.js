@@ -101,12 +101,18 @@ export class SitesPanel {
   render() {
     const sel = $('site-filter');
     const opts = [[S.ALL, t('site.all')], ...S.list(this.sites).map((s) => [s.id, s.name]), [S.NONE, t('site.none')]];
-    sel.replaceChildren(...opts.map(([value, text]) => {
-      const o = document.createElement('option');
-      o.value = value;
-      o.textContent = text;
-      return o;
-    }));
+    // Rebuilt only when they differ: a list open in the operator's hand is
+    // not closed by a message about another site.
+    const key = JSON.stringify(opts);
+    if (sel.dataset.options !== key) {
+      sel.dataset.options = key;
+      sel.replaceChildren(...opts.map(([value, text]) => {
+        const o = document.createElement('option');
+        o.value = value;
+        o.textContent = text;
+        return o;
+      }));
+    }
     sel.value = this.site;
     sel.dataset.site = this.site;
     $('site-pick').hidden = !this.user || (this.sites.size === 0 && this.site === S.ALL);

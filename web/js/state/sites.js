@@ -27,6 +27,7 @@ export function fromList(list) {
       id: s.id,
       name: typeof s.name === 'string' && s.name ? s.name : s.id,
       address: typeof s.address === 'string' ? s.address : '',
+      latitude: num(s.latitude), longitude: num(s.longitude),
       plan: p && typeof p.url === 'string' && num(p.width) > 0 && num(p.height) > 0
         ? { url: p.url, width: p.width, height: p.height, sha256: String(p.sha256 || '') } : null,
       cameras: (Array.isArray(s.cameras) ? s.cameras : []).filter((c) => c && typeof c.id === 'string')
@@ -139,7 +140,9 @@ export function moveCamera(site, cameraId, x, y) {
 }
 
 // The administration's site form: {ok, errors: {field: key}, body} as
-// POST/PATCH /api/v1/sites take it (an empty address clears it).
+// POST/PATCH /api/v1/sites take it (an empty address clears it). The
+// geographic position: both latitude and longitude (a comma or a point as
+// the decimal sign), or neither (null: none).
 export function siteForm(fields) {
   const errors = {};
   const name = String(fields.name ?? '').trim();
@@ -147,8 +150,25 @@ export function siteForm(fields) {
   if (!name) errors.name = 'site.err.name';
   else if (new TextEncoder().encode(name).length > 128) errors.name = 'site.err.name_long';
   if (new TextEncoder().encode(address).length > 512) errors.address = 'site.err.address_long';
-  return { ok: Object.keys(errors).length === 0, errors, body: { name, address } };
+  const coord = (v) => String(v ?? '').trim().replace(',', '.');
+  const lat = coord(fields.latitude);
+  const lon = coord(fields.longitude);
+  const number = (s) => (/^[-+]?\d+(\.\d+)?$/.test(s) ? Number(s) : NaN);
+  let latitude = null;
+  let longitude = null;
+  if (lat || lon) {
+    latitude = number(lat);
+    longitude = number(lon);
+    if (!lat) errors.latitude = 'site.err.position_pair';
+    else if (!(latitude >= -90 && latitude <= 90)) errors.latitude = 'site.err.latitude';
+    if (!lon) errors.longitude = 'site.err.position_pair';
+    else if (!(longitude >= -180 && longitude <= 180)) errors.longitude = 'site.err.longitude';
+  }
+  return { ok: Object.keys(errors).length === 0, errors, body: { name, address, latitude, longitude } };
 }
+
+// A site's position as the form shows it ('' when it has none).
+export const coordText = (v) => (typeof v === 'number' && Number.isFinite(v) ? String(v) : '');
 
 export const MAX_PLAN_BYTES = 8 * 1024 * 1024;
 

@@ -76,6 +76,8 @@ export class AdminSites {
     f.elements.id.value = s ? s.id : '';
     f.elements.name.value = s ? s.name : '';
     f.elements.address.value = s ? s.address : '';
+    f.elements.latitude.value = s ? S.coordText(s.latitude) : '';
+    f.elements.longitude.value = s ? S.coordText(s.longitude) : '';
     this.render();
   }
 
@@ -86,6 +88,11 @@ export class AdminSites {
     $('site-status').textContent = '';
     if (!req.ok) return;
     const id = form.elements.id.value;
+    // A new site without a position leaves it out; an edit clears it (null).
+    if (!id && req.body.latitude === null) {
+      delete req.body.latitude;
+      delete req.body.longitude;
+    }
     const mine = this.session;
     const res = id
       ? await api('PATCH', `/api/v1/sites/${encodeURIComponent(id)}`, req.body)
@@ -208,7 +215,8 @@ export class AdminSites {
       const tr = el('tr', { data: { siteId: s.id }, class: s.id === this.chosen ? 'chosen' : undefined });
       tr.append(
         el('td', {}, el('div', { text: s.name }), el('div', { class: 'sub mono', text: s.id })),
-        el('td', { text: s.address }),
+        el('td', {}, el('div', { text: s.address }),
+          s.latitude !== null ? el('div', { class: 'sub', text: `${s.latitude}, ${s.longitude}` }) : null),
         el('td', { text: String(s.cameras.length) }),
         el('td', { text: s.plan ? `${s.plan.width}×${s.plan.height}` : t('site.no_plan') }),
         el('td', { class: 'actions' },
