@@ -12,7 +12,7 @@ from pathlib import Path
 
 import requests
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -68,9 +68,12 @@ class Shots:
 
 def wait(drv, what, cond, timeout=WAIT_S):
     """cond(drv) until truthy (bounded); its value. A failure shows the page's
-    text and the browser's log."""
+    text and the browser's log. An element that cond found and the page
+    redrew before cond read it (the panels redraw as messages come) is
+    asked again at the next poll, not a failure."""
     try:
-        return WebDriverWait(drv, timeout, poll_frequency=0.05).until(lambda d: cond(d))
+        return WebDriverWait(drv, timeout, poll_frequency=0.05,
+                             ignored_exceptions=[StaleElementReferenceException]).until(lambda d: cond(d))
     except TimeoutException:
         page = drv.find_element(By.TAG_NAME, "main").text
         log = "\n".join(e["message"] for e in drv.get_log("browser"))
