@@ -306,6 +306,7 @@ def test_sites_filter_plan_and_alarms(make_daemon, tmp_path):
             r = requests.get(d.url(f"/api/v1/sites/{sid}"), headers=h, timeout=10).json()
             assert (r["name"], r["latitude"], len(r["cameras"])) == ("Zaułek Piekarzy", 50.0614, 3), r
             wait(drv, "three markers again", lambda d: d.find_element(By.ID, "plan-edit").get_attribute("data-markers") == "3")
+            wait(drv, "the form back to a new site", lambda d: d.find_element(By.ID, "site-form-title").text == pl["site.new"])
             shot("admin-sites")
             log = [e for e in drv.get_log("browser") if e["level"] == "SEVERE"]
             assert not [e for e in log if "Uncaught" in e["message"]], log

@@ -104,6 +104,7 @@ export class AdminSites {
     }
     $('site-status').textContent = t(id ? 'site.saved' : 'site.created', { name: res.data.name });
     form.reset();
+    form.elements.id.value = '';  // a hidden input's value is its default: reset() keeps it
     this.chosen = res.data.id;
     await this.load();
     this.onChange();
@@ -204,6 +205,7 @@ export class AdminSites {
 
   paintPlan() {
     this.drawing.show(this.sites.get(this.chosen) || null);
+    $('plan-tray-title').hidden = $('plan-tray').dataset.unplaced === '0';
   }
 
   render() {
