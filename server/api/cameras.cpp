@@ -327,6 +327,20 @@ Response add_camera(ApiContext& ctx, Request& req) {
   auto basic = opt_bool(body, "allow_basic_auth", err);
   if (!err.empty()) return bad(err);
   a.allow_basic_auth = basic.value_or(false);
+  // The site it watches and its place on the plan, as PATCH takes them.
+  if (auto it = body.find("site_id"); it != body.end()) {
+    auto v = site_id_field(*it, "site_id");
+    if (!v) return error_response(v.error());
+    a.site_id = *v;
+  }
+  auto point = plan_point_fields(body);
+  if (!point) return error_response(point.error());
+  if (*point && **point) {
+    if (!a.site_id) return bad("'plan_x' and 'plan_y' need the camera in a site (site_id)");
+    a.plan_position = **point;
+  }
+  if (a.site_id)  // before the device is asked anything
+    if (auto s = ctx.catalog->find_site(*a.site_id); !s) return error_response(s.error());
 
   auto added = ctx.cameras->add(a);
   if (!added) {
@@ -347,9 +361,11 @@ Response add_camera(ApiContext& ctx, Request& req) {
                          {"model", c.model},
                          {"recording_mode", std::string(storage::to_string(c.recording_mode))},
                          {"retention_days", c.retention_days},
-                         {"allow_basic_auth", c.allow_basic_auth}}
+                         {"allow_basic_auth", c.allow_basic_auth},
+                         {"site_id", c.site_id ? json(std::to_string(*c.site_id)) : json(nullptr)}}
                         .dump(),
                     req.remote);
+  if (c.site_id) publish_camera_site(ctx, c, std::nullopt);
   return json_response(201, camera_json(c, added->streams, added->state));
 }
 
@@ -394,6 +410,7 @@ Response patch_camera(ApiContext& ctx, Request& req) {
     if (auto s = ctx.catalog->find_site(**site); !s) return error_response(s.error());
   }
   json changes = json::object();
+  const std::optional<std::int64_t> before_site = c->site_id;
   if (site && *site != c->site_id) {
     auto text = [](const std::optional<std::int64_t>& v) {
       return v ? json(std::to_string(*v)) : json(nullptr);
@@ -439,6 +456,8 @@ Response patch_camera(ApiContext& ctx, Request& req) {
   if (!u) return error_response(u.error());
   ctx.audit->record(req.principal->name, "camera.update", "camera:" + id, changes.dump(),
                     req.remote);
+  if (changes.contains("site_id") || changes.contains("plan_position"))
+    publish_camera_site(ctx, *u, before_site);
   return json_response(200, camera_json(*u, streams_of(ctx, id), ctx.cameras->state(id)));
 }
 

@@ -10,6 +10,7 @@
 #include "core/crypto.h"
 #include "core/image/image.h"
 #include "server/api/params.h"
+#include "server/hub/hub.h"
 #include "server/security/visibility.h"
 #include "storage/plans.h"
 
@@ -231,6 +232,7 @@ Response add_site(ApiContext& ctx, Request& req) {
   spdlog::info("sites: {} added site {} '{}'", req.principal->name, added->id, added->name);
   ctx.audit->record(req.principal->name, "site.add", "site:" + std::to_string(added->id),
                     site_fields(*added).dump(), req.remote);
+  publish_site(ctx, "added", added->id);
   return one_site(ctx, req, *added, 201);
 }
 
@@ -250,6 +252,7 @@ Response patch_site(ApiContext& ctx, Request& req) {
     if (was[key] != value) changes[key] = {{"from", was[key]}, {"to", value}};
   ctx.audit->record(req.principal->name, "site.update", "site:" + std::to_string(s.id),
                     changes.dump(), req.remote);
+  publish_site(ctx, "updated", s.id);
   return one_site(ctx, req, *updated, 200);
 }
 
@@ -279,6 +282,7 @@ Response delete_site(ApiContext& ctx, Request& req) {
   detail["plan"] = plan_json(*s);
   ctx.audit->record(req.principal->name, "site.delete", "site:" + std::to_string(s->id),
                     detail.dump(), req.remote);
+  publish_site(ctx, "deleted", s->id);
   return json_response(200, {{"id", std::to_string(s->id)}, {"status", "deleted"}});
 }
 
@@ -337,6 +341,7 @@ Response put_plan(ApiContext& ctx, Request& req) {
                          {"replaced", old ? json(old->sha256) : json(nullptr)}}
                         .dump(),
                     req.remote);
+  publish_site(ctx, "plan", *site_id);
   return one_site(ctx, req, *updated, old ? 200 : 201);
 }
 
@@ -381,6 +386,7 @@ Response delete_plan(ApiContext& ctx, Request& req) {
     spdlog::warn("sites: the removed plan file of site {} stays: {}", *site_id, st.error().message);
   ctx.audit->record(req.principal->name, "site.plan_delete", "site:" + std::to_string(*site_id),
                     json{{"sha256", before->plan->sha256}}.dump(), req.remote);
+  publish_site(ctx, "plan", *site_id);
   return one_site(ctx, req, *updated, 200);
 }
 
@@ -425,6 +431,28 @@ Result<std::optional<std::optional<storage::PlanPoint>>> plan_point_fields(const
   if (!*p) return Out();
   if (!**p) return Out(std::optional<storage::PlanPoint>());
   return Out(std::optional(storage::PlanPoint{(**p)->first, (**p)->second}));
+}
+
+void publish_site(ApiContext& ctx, const char* change, std::int64_t site_id) {
+  if (!ctx.hub) return;
+  ctx.hub->publish("site", {{"change", change}, {"site_id", std::to_string(site_id)}});
+}
+
+void publish_camera_site(ApiContext& ctx, const storage::Camera& camera,
+                         std::optional<std::int64_t> previous_site) {
+  if (!ctx.hub) return;
+  auto id = [](const std::optional<std::int64_t>& v) {
+    return v ? json(std::to_string(*v)) : json(nullptr);
+  };
+  const auto& p = camera.plan_position;
+  ctx.hub->publish("site",
+                   {{"change", "camera"},
+                    {"camera_id", camera.id},
+                    {"site_id", id(camera.site_id)},
+                    {"previous_site_id", id(previous_site)},
+                    {"plan_x", p ? json(p->x) : json(nullptr)},
+                    {"plan_y", p ? json(p->y) : json(nullptr)}},
+                   RoleSet::all(), camera.id);
 }
 
 void register_site_routes(Router& router, ApiContext& ctx) {

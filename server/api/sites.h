@@ -11,8 +11,9 @@
 //                                        (core/image/image.h)
 //   GET    /api/v1/sites/{id}/plan       every role: served as the type it was checked to be
 //   DELETE /api/v1/sites/{id}/plan       administrator (audited)
-// A camera joins a site with PATCH /api/v1/cameras/{id} {"site_id", "plan_x", "plan_y"}
-// (server/api/cameras.cpp); GET /api/v1/cameras and /api/v1/alarms take ?site=ID|none.
+// A camera joins a site with POST /api/v1/cameras or PATCH /api/v1/cameras/{id}
+// {"site_id", "plan_x", "plan_y"} (server/api/cameras.cpp); GET /api/v1/cameras and /api/v1/alarms
+// take ?site=ID|none.
 #pragma once
 
 #include <cstddef>
@@ -43,6 +44,15 @@ Result<std::optional<std::int64_t>> site_id_field(const nlohmann::json& value, c
 // invalid_argument naming the field.
 Result<std::optional<std::optional<storage::PlanPoint>>> plan_point_fields(
     const nlohmann::json& body);
+
+// Hub messages (docs/events.md) so that consoles follow without a reload:
+// {"type":"site", "change": added|updated|plan|deleted, "site_id"} to every
+// role, and {"type":"site", "change":"camera", "camera_id", "site_id",
+// "previous_site_id", "plan_x", "plan_y"} to those who may see the camera,
+// when a camera joins, leaves or moves on a site's plan. Nothing without ctx.hub.
+void publish_site(ApiContext& ctx, const char* change, std::int64_t site_id);
+void publish_camera_site(ApiContext& ctx, const storage::Camera& camera,
+                         std::optional<std::int64_t> previous_site);
 
 // Needs ctx.catalog, ctx.audit, ctx.plans when serving; all null for --list-routes.
 void register_site_routes(Router& router, ApiContext& ctx);

@@ -605,6 +605,8 @@ Result<Cameras::Added> Cameras::add(const AddCamera& req) {
   cam.recording_mode = req.mode;
   cam.retention_days = req.retention_days;
   cam.allow_basic_auth = req.allow_basic_auth;
+  cam.site_id = req.site_id;
+  cam.plan_position = req.plan_position;
   auto stored = catalog_.add_camera(cam);
   if (!stored) return stored.error();
   auto streams = streams_of(stored->id, info);

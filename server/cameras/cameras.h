@@ -119,7 +119,9 @@ struct AddCamera {
   std::string endpoint;  // WS-Discovery endpoint reference from a scan ("" = unknown)
   storage::RecordingMode mode = storage::RecordingMode::continuous;
   int retention_days = 90;
-  bool allow_basic_auth = false;  // RTSP Basic (password in clear) allowed for this camera
+  bool allow_basic_auth = false;        // RTSP Basic (password in clear) allowed for this camera
+  std::optional<std::int64_t> site_id;  // the site it watches (checked by the caller)
+  std::optional<storage::PlanPoint> plan_position;  // its place on the site's plan
 };
 
 class Cameras {

@@ -628,26 +628,15 @@ ms.addEventListener('sourceopen', () => {
 
 
 def test_live_plays_in_chromium(make_daemon, tmp_path):
-    from test_web_console import CHROMEDRIVER  # noqa: F401  (the same headless Chromium)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-    from test_web_console import login
+    from console_browser import browser, login  # the same headless Chromium as the console's tests
 
     d = make_daemon(extra_toml=CONFIG)
     h = admin_headers(d)
     with SimFleet(cameras=1, user=USER, password=PASSWORD) as sim:
         cid = add_sim_camera(d, h, sim.cameras[0])
         wait_recording(d, h, cid)
-        opts = webdriver.ChromeOptions()
-        for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                    f"--user-data-dir={tmp_path / 'chromium-profile'}", "--no-first-run",
-                    "--autoplay-policy=no-user-gesture-required", "--disable-extensions",
-                    "--disable-background-networking", "--disable-component-update"):
-            opts.add_argument(arg)
-        opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-        drv = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+        drv = browser(tmp_path)
         try:
-            drv.set_page_load_timeout(15)
             drv.set_script_timeout(30)
             drv.get(d.url("/"))
             login(drv, "olga", d.passwords["olga"])

@@ -469,3 +469,105 @@ def test_cameras_and_alarms_by_site(make_daemon):
         assert r.status_code == 200 and r.json()["site_id"] is None, r.text
         assert call(d, "DELETE", f"/api/v1/sites/{site}").status_code == 200
         assert listed("?site=none", "administrator") == cams
+
+
+def test_camera_added_in_a_site_and_site_messages(make_daemon):
+    """POST /api/v1/cameras takes site_id and a place on the plan; every
+    change of a site, its plan or a camera's site is a `site` message on the
+    console WebSocket (docs/events.md), the camera's only to those who may
+    see the camera."""
+    import websocket
+    from test_ws_hub import recv_json, recv_until, ws_url
+
+    with SimFleet(cameras=2, user=USER, password=PASSWORD) as sim:
+        d = make_daemon(extra_toml=FAST_CAMERAS_TOML + "\n[discovery]\ninterfaces = []\n")
+        h = admin_headers(d)
+
+        def connect(role):
+            ws = websocket.create_connection(ws_url(d), timeout=5, header=[
+                "Authorization: " + d.bearer(ROLE_USERS[role])["Authorization"]])
+            assert recv_json(ws)["type"] == "hello"
+            return ws
+
+        def site_message(ws, **want):
+            m, _ = recv_until(ws, lambda m: m.get("type") == "site"
+                              and all(m.get(k) == v for k, v in want.items()))
+            return m
+
+        op = connect("operator")
+        r = call(d, "POST", "/api/v1/sites", json={"name": "Podwórze"})
+        assert r.status_code == 201, r.text
+        site = r.json()["id"]
+        m = site_message(op, change="added")
+        assert m["site_id"] == site and isinstance(m["seq"], int)
+
+        # Refused before the device is asked: no such site, a place without a site.
+        off = {"mode": "off", "retention_days": 30}
+        for extra, status, words in [
+            ({"site_id": 999}, 404, "no site with id 999"),
+            ({"site_id": "x"}, 400, "'site_id' must be a site id or null"),
+            ({"plan_x": 0.5, "plan_y": 0.5}, 400, "need the camera in a site"),
+            ({"site_id": site, "plan_x": 0.5}, 400, "are given together"),
+            ({"site_id": site, "plan_x": 0.5, "plan_y": -1}, 400, "'plan_y' must be a number"),
+        ]:
+            r, _ = add_camera(d, h, sim.cameras[0]["onvif_url"], USER, PASSWORD, recording=off, **extra)
+            assert r.status_code == status, (extra, r.text)
+            assert words in error_message(r), (extra, r.text)
+        assert call(d, "GET", "/api/v1/cameras").json()["cameras"] == []
+
+        r, _ = add_camera(d, h, sim.cameras[0]["onvif_url"], USER, PASSWORD, recording=off,
+                          site_id=int(site), plan_x=0.1, plan_y=0.2)
+        assert r.status_code == 201, r.text
+        validate("Camera", r.json())
+        a = r.json()["id"]
+        assert (r.json()["site_id"], r.json()["plan_x"], r.json()["plan_y"]) == (site, 0.1, 0.2)
+        m = site_message(op, change="camera", camera_id=a)
+        assert (m["site_id"], m["previous_site_id"], m["plan_x"], m["plan_y"]) == (site, None, 0.1, 0.2)
+        added = [e for e in audit_entries(d, "camera.add") if e["target"] == f"camera:{a}"]
+        assert added[-1]["detail"]["site_id"] == site
+        r = call(d, "GET", f"/api/v1/sites/{site}", "operator")
+        assert [c["id"] for c in r.json()["cameras"]] == [a]
+        r, _ = add_camera(d, h, sim.cameras[1]["onvif_url"], USER, PASSWORD, recording=off, site_id=None)
+        assert r.status_code == 201 and r.json()["site_id"] is None, r.text
+        b = r.json()["id"]
+
+        # An investigator who may see only camera b: the site's own messages,
+        # never camera a's.
+        users = call(d, "GET", "/api/v1/users").json()["users"]
+        ivan = next(u for u in users if u["name"] == INVESTIGATOR)
+        assert call(d, "PATCH", f"/api/v1/users/{ivan['id']}", json={"cameras": [b]}).status_code == 200
+        inv = connect("investigator")
+
+        r = call(d, "PATCH", f"/api/v1/cameras/{a}", json={"plan_x": 0.6, "plan_y": 0.4})
+        assert r.status_code == 200, r.text
+        m = site_message(op, change="camera", camera_id=a)
+        assert (m["site_id"], m["previous_site_id"], m["plan_x"], m["plan_y"]) == (site, site, 0.6, 0.4)
+        r = call(d, "PATCH", f"/api/v1/sites/{site}", json={"address": "ul. Długa 5"})
+        assert r.status_code == 200, r.text
+        for ws in (op, inv):
+            m = site_message(ws, change="updated")
+            assert m["site_id"] == site
+        assert call(d, "PUT", f"/api/v1/sites/{site}/plan", data=png(40, 20),
+                    headers={"Content-Type": "image/png"}).status_code == 201
+        assert site_message(op, change="plan")["site_id"] == site
+        m, seen = recv_until(inv, lambda m: m.get("type") == "site" and m.get("change") == "plan")
+        assert not any(x.get("camera_id") == a for x in seen), seen
+        assert call(d, "DELETE", f"/api/v1/sites/{site}/plan").status_code == 200
+        assert site_message(op, change="plan")["site_id"] == site
+
+        # Camera b joins; a leaves: both seen by the operator, b's by the investigator.
+        assert call(d, "PATCH", f"/api/v1/cameras/{b}", json={"site_id": site}).status_code == 200
+        m = site_message(inv, change="camera", camera_id=b)
+        assert (m["site_id"], m["previous_site_id"], m["plan_x"]) == (site, None, None)
+        assert call(d, "PATCH", f"/api/v1/cameras/{a}", json={"site_id": None}).status_code == 200
+        m = site_message(op, change="camera", camera_id=a)
+        assert (m["site_id"], m["previous_site_id"], m["plan_x"]) == (None, site, None)
+        # A name change alone is no site message; the next one the operator
+        # gets is the deletion.
+        assert call(d, "PATCH", f"/api/v1/cameras/{b}", json={"name": "Brama"}).status_code == 200
+        assert call(d, "PATCH", f"/api/v1/cameras/{b}", json={"site_id": None}).status_code == 200
+        assert call(d, "DELETE", f"/api/v1/sites/{site}").status_code == 200
+        m, seen = recv_until(op, lambda m: m.get("type") == "site" and m.get("change") == "deleted")
+        assert [x.get("camera_id") for x in seen if x.get("type") == "site"] == [b, None], seen
+        op.close()
+        inv.close()

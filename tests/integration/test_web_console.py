@@ -15,57 +15,23 @@ import time
 
 import pytest
 import requests
-from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
 
+import console_browser
 from camera_helpers import enter_netns
+from console_browser import login, page_text, wait
 from simfleet import SimFleet
 from test_alarms import PASSWORD, USER, start_with_camera
 from zaulekd_fixture import ROLE_USERS, wait_until
 
 enter_netns()
 
-CHROMEDRIVER = "/usr/bin/chromedriver"
-WAIT_S = 15
-
 
 @pytest.fixture
 def browser(tmp_path):
-    opts = webdriver.ChromeOptions()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                f"--user-data-dir={tmp_path / 'chromium-profile'}", "--window-size=1400,1000",
-                "--no-first-run", "--no-default-browser-check", "--disable-extensions",
-                "--disable-background-networking", "--disable-component-update",
-                "--disable-sync"):
-        opts.add_argument(arg)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    service = Service(CHROMEDRIVER, log_path=str(tmp_path / "chromedriver.log"))
-    drv = webdriver.Chrome(service=service, options=opts)
-    drv.set_page_load_timeout(WAIT_S)
-    drv.set_script_timeout(WAIT_S)
+    drv = console_browser.browser(tmp_path, size=(1400, 1000))
     yield drv
     drv.quit()
-
-
-def wait(drv, what, cond, timeout=WAIT_S):
-    """cond(drv) until truthy (bounded); its value."""
-    try:
-        return WebDriverWait(drv, timeout, poll_frequency=0.05).until(lambda d: cond(d))
-    except TimeoutException:
-        page = drv.find_element(By.TAG_NAME, "main").text
-        log = "\n".join(e["message"] for e in drv.get_log("browser"))
-        raise AssertionError(f"{what}: not within {timeout} s; the page says:\n{page[:3000]}\n"
-                             f"browser log:\n{log[-3000:]}")
-
-
-def page_text(drv):
-    """The console's translations, {pl: {key: text}, en: {...}}, from its own module."""
-    return drv.execute_async_script(
-        "const done = arguments[arguments.length - 1];"
-        "import('/js/i18n.js').then((m) => done(m.TEXT), (e) => done(String(e)));")
 
 
 def rows(drv):
@@ -88,18 +54,6 @@ def row_is(alarm_id, **attrs):
 
 def cell(tr, name):
     return tr.find_element(By.CSS_SELECTOR, f"td.alarm-{name}").text
-
-
-def login(drv, user, password):
-    wait(drv, "the login form", lambda d: d.find_element(By.ID, "login-view").is_displayed())
-    drv.find_element(By.NAME, "username").send_keys(user)
-    drv.find_element(By.NAME, "password").send_keys(password)
-    drv.find_element(By.CSS_SELECTOR, "#login-form button[type=submit]").click()
-    wait(drv, f"{user}'s console, subscribed and with the alarms listed",
-         lambda d: d.find_element(By.ID, "console-view").is_displayed()
-         and d.find_element(By.ID, "status-ws").get_attribute("data-state") == "open"
-         and d.find_element(By.ID, "alarms").get_attribute("data-loaded") == "true")
-    assert drv.find_element(By.ID, "status-user").text == user
 
 
 def rest_alarm(d, headers, alarm_id, until=lambda a: True, limit_s=5.0):
@@ -267,7 +221,7 @@ def test_operator_handles_alarms_in_the_browser(make_daemon, browser):
         assert r.status_code == 200, r.text
         sim.post_event(0, "motion", True)  # after the resolve of the first: a new alarm
         gap = wait_until("a new alarm after motion", lambda: [
-            i for i in open_ids(d, op_h) if i not in (first, second)], WAIT_S)[0]
+            i for i in open_ids(d, op_h) if i not in (first, second)], console_browser.WAIT_S)[0]
         away = drv.find_element(By.ID, "status-ws").get_attribute("data-state") == "closed"
         print(f"changes made while the page was {'away' if away else 'back already'}")
         wait(drv, "the page reconnected",

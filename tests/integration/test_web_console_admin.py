@@ -15,9 +15,7 @@ server's 409). An operator is offered no administration view. Every wait is
 bounded; times are printed, never asserted. Screenshots of the steps go to
 <build dir>/test-artifacts/web_console_admin/ (docs/img/admin-*.png are
 taken from there)."""
-import os
 import time
-from pathlib import Path
 
 import requests
 from selenium.webdriver.common.by import By
@@ -25,31 +23,14 @@ from selenium.webdriver.support.ui import Select
 
 from camera_helpers import FAST_CAMERAS_TOML, admin_headers, enter_netns, free_base_port
 from simfleet import SimFleet
-from test_web_console import login, page_text, wait
-from test_web_console_live import browser_for
-from zaulekd_fixture import ROLE_USERS, SOURCE_DIR
+from console_browser import Shots, browser, console_daemon, login, page_text, wait
+from zaulekd_fixture import ROLE_USERS
 
 enter_netns()
 
 USER = "admincam"
 PASSWORD = "Admin-Cam-Secret-5d1e"
 CONFIG = FAST_CAMERAS_TOML + '\n[discovery]\ninterfaces = ["lo"]\n'
-ARTIFACTS = Path(os.environ.get("ZAULEK_BUILD_DIR", "/tmp")) / "test-artifacts" / "web_console_admin"
-
-
-class Shots:
-    def __init__(self, drv):
-        self.drv = drv
-        self.n = 0
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        for old in ARTIFACTS.glob("*.png"):
-            old.unlink()
-
-    def __call__(self, name):
-        self.n += 1
-        path = ARTIFACTS / f"{self.n:02d}-{name}.png"
-        assert self.drv.save_screenshot(str(path)), path
-        assert path.stat().st_size > 1000, path
 
 
 def css(drv, sel):
@@ -81,16 +62,15 @@ def two_clicks(drv, button):
 
 
 def test_administrator_cameras_users_holds_rules(make_daemon, tmp_path):
-    # The page from this source tree, whichever build serves it.
-    d = make_daemon(extra_toml=CONFIG, server={"web_root": str(SOURCE_DIR / "web")})
+    d = console_daemon(make_daemon, CONFIG)
     h = admin_headers(d)
     d_url_users = d.url("/api/v1/users")
     admin, operator = ROLE_USERS["administrator"], ROLE_USERS["operator"]
     base = free_base_port(1)
     with SimFleet(cameras=1, user=USER, password=PASSWORD, extra_args=["--base-port", str(base)]) as sim:
         sim_cam = sim.cameras[0]
-        drv = browser_for(tmp_path)
-        shot = Shots(drv)
+        drv = browser(tmp_path)
+        shot = Shots(drv, "web_console_admin")
         try:
             drv.get(d.url("/"))
             text = page_text(drv)
@@ -364,4 +344,4 @@ def test_administrator_cameras_users_holds_rules(make_daemon, tmp_path):
             shot("operator")
         finally:
             drv.quit()
-    print(f"screenshots: {ARTIFACTS}")
+    print(f"screenshots: {shot.dir}")

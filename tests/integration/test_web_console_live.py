@@ -13,22 +13,18 @@ across a reload; '?' lists the shortcuts in both languages. Every wait is
 bounded; times are printed, never asserted. Screenshots of each step are
 written to <build dir>/test-artifacts/web_console/ (the docs' pictures in
 docs/img/ are taken from there)."""
-import os
-import re
 import time
-from pathlib import Path
 
 import requests
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from camera_helpers import FAST_CAMERAS_TOML, add_camera, admin_headers, enter_netns, wait_log
+from camera_helpers import FAST_CAMERAS_TOML, admin_headers, enter_netns
+from console_browser import Shots, add_recording, browser, console_daemon, login, page_text, wait
 from simfleet import SimFleet
 from test_alarms import RULES_TOML
-from test_web_console import CHROMEDRIVER, login, page_text, rest_alarm, row, row_is, wait
-from zaulekd_fixture import ROLE_USERS, wait_until
+from test_web_console import rest_alarm, row, row_is
+from zaulekd_fixture import ROLE_USERS
 
 enter_netns()
 
@@ -37,40 +33,6 @@ PASSWORD = "Grid-Secret-71c0d2"
 FPS = 25
 CONFIG = (FAST_CAMERAS_TOML + "\n[discovery]\ninterfaces = []\n[recording]\nsegment_seconds = 5\n"
           + RULES_TOML)
-ARTIFACTS = Path(os.environ.get("ZAULEK_BUILD_DIR", "/tmp")) / "test-artifacts" / "web_console"
-
-
-class Shots:
-    """Numbered screenshots of the steps, kept as test artifacts."""
-
-    def __init__(self, drv):
-        self.drv = drv
-        self.n = 0
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        for old in ARTIFACTS.glob("*.png"):  # this run's pictures only
-            old.unlink()
-
-    def __call__(self, name):
-        self.n += 1
-        path = ARTIFACTS / f"{self.n:02d}-{name}.png"
-        assert self.drv.save_screenshot(str(path)), path
-        assert path.stat().st_size > 1000, path
-
-
-def browser_for(tmp_path):
-    opts = webdriver.ChromeOptions()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                f"--user-data-dir={tmp_path / 'chromium-profile'}", "--window-size=1920,1080",
-                "--autoplay-policy=no-user-gesture-required", "--no-first-run",
-                "--no-default-browser-check", "--disable-extensions",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync"):
-        opts.add_argument(arg)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    service = Service(CHROMEDRIVER, log_path=str(tmp_path / "chromedriver.log"))
-    drv = webdriver.Chrome(service=service, options=opts)
-    drv.set_page_load_timeout(15)
-    drv.set_script_timeout(15)
-    return drv
 
 
 def tiles(drv):
@@ -108,23 +70,14 @@ def wait_playing(drv, cameras, what, advance=1.0, timeout=40):
 
 
 def test_live_grid_alarms_language_and_shortcuts(make_daemon, tmp_path):
-    d = make_daemon(extra_toml=CONFIG)
+    d = console_daemon(make_daemon, CONFIG)
     h = admin_headers(d)
     operator, admin = ROLE_USERS["operator"], ROLE_USERS["administrator"]
     op_h = d.bearer(operator)
     with SimFleet(cameras=4, user=USER, password=PASSWORD) as sim:
-        cams = []
-        for i, cam in enumerate(sim.cameras):
-            r, _ = add_camera(d, h, cam["onvif_url"], USER, PASSWORD, name=f"Zaułek {i + 1}")
-            assert r.status_code == 201, r.text
-            cams.append(r.json()["id"])
-        for cid in cams:
-            wait_log(d, rf"events {re.escape(cid)}: subscribed")
-            wait_until(f"{cid} recording", lambda cid=cid: requests.get(
-                d.url(f"/api/v1/cameras/{cid}"), headers=h, timeout=10).json()["recording"]["state"]
-                == "recording", 60, step=0.2)
-        drv = browser_for(tmp_path)
-        shot = Shots(drv)
+        cams = add_recording(d, h, sim, USER, PASSWORD, [f"Zaułek {i + 1}" for i in range(4)])
+        drv = browser(tmp_path)
+        shot = Shots(drv, "web_console")
         try:
             drv.get(d.url("/"))
             text = page_text(drv)
@@ -359,4 +312,4 @@ def test_live_grid_alarms_language_and_shortcuts(make_daemon, tmp_path):
             assert not bad, bad
         finally:
             drv.quit()
-    print(f"screenshots: {ARTIFACTS}")
+    print(f"screenshots: {shot.dir}")

@@ -23,15 +23,13 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import requests
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 from camera_helpers import FAST_CAMERAS_TOML, add_camera, admin_headers, enter_netns, wait_log
 from simfleet import SimFleet
-from test_web_console import CHROMEDRIVER, login, page_text, wait
+from console_browser import Shots, browser, console_daemon, login, page_text, wait
 from zaulekd_fixture import ROLE_USERS, wait_until
 
 enter_netns()
@@ -40,45 +38,11 @@ USER = "tladmin"
 PASSWORD = "Timeline-Secret-5e2a"
 CONFIG = FAST_CAMERAS_TOML + "\n[discovery]\ninterfaces = []\n[recording]\nsegment_seconds = 5\n"
 BUILD = Path(os.environ.get("ZAULEK_BUILD_DIR", "/tmp"))
-ARTIFACTS = BUILD / "test-artifacts" / "web_timeline"
 DAY_MS = 86400 * 1000
 
 
 def iso(t):
     return t.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-
-
-class Shots:
-    def __init__(self, drv):
-        self.drv = drv
-        self.n = 0
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        for old in ARTIFACTS.glob("*.png"):
-            old.unlink()
-
-    def __call__(self, name):
-        self.n += 1
-        path = ARTIFACTS / f"{self.n:02d}-{name}.png"
-        assert self.drv.save_screenshot(str(path)), path
-        assert path.stat().st_size > 1000, path
-
-
-def browser_for(tmp_path, downloads):
-    opts = webdriver.ChromeOptions()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                f"--user-data-dir={tmp_path / 'chromium-profile'}", "--window-size=1920,1080",
-                "--autoplay-policy=no-user-gesture-required", "--no-first-run",
-                "--no-default-browser-check", "--disable-extensions",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync"):
-        opts.add_argument(arg)
-    opts.add_experimental_option("prefs", {"download.default_directory": str(downloads),
-                                           "download.prompt_for_download": False})
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    service = Service(CHROMEDRIVER, log_path=str(tmp_path / "chromedriver.log"))
-    drv = webdriver.Chrome(service=service, options=opts)
-    drv.set_page_load_timeout(15)
-    drv.set_script_timeout(15)
-    return drv
 
 
 def canvas(drv):
@@ -115,7 +79,7 @@ def click_at_time(drv, t_ms):
 
 
 def test_timeline_player_and_export(make_daemon, tmp_path):
-    d = make_daemon(extra_toml=CONFIG)
+    d = console_daemon(make_daemon, CONFIG)
     h = admin_headers(d)
     investigator = ROLE_USERS["investigator"]
     downloads = tmp_path / "downloads"
@@ -147,8 +111,8 @@ def test_timeline_player_and_export(make_daemon, tmp_path):
         assert r.status_code == 201, r.text
         hold_id = r.json()["id"]
 
-        drv = browser_for(tmp_path, downloads)
-        shot = Shots(drv)
+        drv = browser(tmp_path, downloads=downloads)
+        shot = Shots(drv, "web_timeline")
         try:
             drv.get(d.url("/"))
             text = page_text(drv)

@@ -25,6 +25,7 @@ import { views, pickView } from './state/admin.js';
 import { TimelinePanel } from './panels/timeline.js';
 import { PlayerPanel } from './panels/player.js';
 import { ExportPanel } from './panels/export.js';
+import { SitesPanel } from './panels/sites.js';
 
 const $ = (id) => document.getElementById(id);
 let user = '';
@@ -34,6 +35,8 @@ let view = 'live';
 // into view on the way back.
 let pendingCamera = null;
 const sortedIds = () => [...cameras.map.keys()].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+// The grid's cameras: those within the site filter.
+const gridIds = () => sortedIds().filter((id) => sites.shows(id));
 
 const cameras = new CamerasPanel({
   onPick: (id, enlarge) => {
@@ -49,9 +52,10 @@ const cameras = new CamerasPanel({
     timeline.cameras(sortedIds());
     search.camerasChanged();
     alarms.render();
+    if (removed !== null || listed) sites.reloadSoon();
   },
 });
-const grid = new GridPanel({ cameras: () => cameras.map });
+const grid = new GridPanel({ cameras: () => cameras.map, shows: (id) => sites.shows(id) });
 const search = new SearchPanel({ cameras: () => cameras.map, cameraName: (id) => cameras.name(id) });
 const alarms = new AlarmsPanel({
   cameraName: (id) => cameras.name(id),
@@ -59,6 +63,9 @@ const alarms = new AlarmsPanel({
     if (sound.beep()) $('alarm-sound').dataset.beeps = String(sound.beepsPlayed());
     $('alarm-sound').dataset.alarms = String(Number($('alarm-sound').dataset.alarms || 0) + 1);
     // The grid is closed in the timeline view: its camera waits for the way back.
+    // An alarm outside the site filter is counted under the alarms, and
+    // does not take a tile of this site's grid.
+    if (!sites.shows(a.camera_id)) return;
     if (view === 'timeline') pendingCamera = a.camera_id;
     else grid.bringIntoView(a.camera_id);
     // Seen from another view: the Live button says there is a new alarm.
@@ -71,6 +78,23 @@ const alarms = new AlarmsPanel({
 });
 
 const admin = new AdminPanel({ onCatalogue: () => cameras.load() });
+
+// The site filter narrows the cameras list, the grid (each site its own
+// grid) and the alarms; the plan of the chosen site under the grid.
+const sites = new SitesPanel({
+  cameras: () => cameras.map,
+  alarms: () => alarms.alarms,
+  onFilter: (site) => siteFilter(site),
+  onPick: (id) => grid.bringIntoView(id),
+});
+alarms.shows = (a) => sites.shows(a.camera_id);
+function siteFilter(site) {
+  cameras.site = site;
+  cameras.render();
+  alarms.render();
+  if (user && view !== 'timeline') grid.open(user, gridIds(), cameras.loaded, site);
+  else grid.site = site;
+}
 
 const cameraName = (id) => cameras.name(id);
 const player = new PlayerPanel({
@@ -109,6 +133,7 @@ function setView(wanted) {
   if (view === 'live') delete document.querySelector('#views button[data-view="live"]').dataset.attention;
   if (role) sessionStorage.setItem('zaulek.view', view);
   if (view === 'admin') admin.shown();
+  if (view === 'live' && was !== 'live') sites.render();  // the plan is sized only while shown
   if (view === 'timeline' && was !== 'timeline') {
     grid.close();
     timeline.cameras(sortedIds());
@@ -118,7 +143,7 @@ function setView(wanted) {
     player.stop();
     player.render();
     if (user) {
-      grid.open(user, sortedIds(), cameras.loaded);
+      grid.open(user, gridIds(), cameras.loaded, sites.site);
       if (pendingCamera) grid.bringIntoView(pendingCamera);
     }
     pendingCamera = null;
@@ -139,17 +164,25 @@ const socket = new ConsoleSocket({
   // The lists from REST: on the first hello the alarms; after a resume_gap
   // (messages lost) the cameras too.
   reload: (why) => {
-    alarms.load();
+    alarms.load().then(() => sites.alarmsChanged());
     if (why === 'resume_gap') {
       cameras.load();
+      sites.load();
       admin.resync();
     }
   },
   message: (msg) => {
     if (msg.type === 'alarm') {
       alarms.message(msg);
+      sites.alarmsChanged();
       if (!cameras.map.has(msg.camera_id)) cameras.load(true);
     }
+    if (msg.type === 'site' && sites.message(msg)) {
+      cameras.render();
+      alarms.render();
+      grid.camerasChanged(null, true);
+    }
+    if (msg.type === 'site') admin.message(msg);
     if (msg.type === 'camera') {
       cameras.message(msg);
       admin.message(msg);
@@ -185,7 +218,10 @@ async function showConsole() {
   admin.open(me.data);
   alarms.open(user);
   await cameras.load();
-  grid.open(user, sortedIds(), cameras.loaded);
+  await sites.open(user);
+  cameras.site = sites.site;
+  cameras.render();
+  grid.open(user, gridIds(), cameras.loaded, sites.site);
   $('export-open').hidden = !mayExport();
   socket.start();
   status.health();
@@ -206,6 +242,9 @@ function logout(message = '') {
   grid.close();
   alarms.clear();
   cameras.clear();
+  sites.clear();
+  cameras.site = '';
+  grid.site = '';
   search.clear();
   $('messages').replaceChildren();
   login.show(message);

@@ -85,6 +85,10 @@ test('stored grids: round trip, and junk is dropped, never thrown', () => {
   }
   assert.deepEqual(G.fromStored({ cells: [1, {}, 'a', 'a', ''] }).cells.slice(0, 5), [null, null, 'a', null, null]);
   assert.equal(G.storageKey('olga'), 'zaulek.grid.olga');
+  // A site filter has its own grid; all sites the main one.
+  assert.equal(G.storageKey('olga', '3'), 'zaulek.grid.olga.site.3');
+  assert.equal(G.storageKey('olga', 'none'), 'zaulek.grid.olga.site.none');
+  assert.equal(G.storageKey('olga', ''), 'zaulek.grid.olga');
 });
 
 test('only visible cameras stay in a stored grid', () => {

@@ -36,6 +36,7 @@ export class AlarmsPanel {
     this.errors = { load: null };
     this.session = 0;
     this.user = '';
+    this.shows = () => true;  // the site filter: (alarm) -> shown here
     onLanguage(() => this.render());
   }
 
@@ -126,14 +127,14 @@ export class AlarmsPanel {
     this.render([id]);
   }
 
-  // Keyboard 'a': the newest new alarm.
+  // Keyboard 'a': the newest new alarm (of those the site filter shows).
   ackNewest() {
-    const a = A.newestNew(this.alarms);
+    const a = A.newestNew(new Map([...this.alarms].filter(([, x]) => this.shows(x))));
     if (a) this.act(a.id, 'ack');
   }
 
   newestCamera() {
-    return [...this.alarms.values()].filter((a) => a.state !== 'resolved').sort(A.newestFirst)[0]?.camera_id;
+    return [...this.alarms.values()].filter((a) => a.state !== 'resolved' && this.shows(a)).sort(A.newestFirst)[0]?.camera_id;
   }
 
   makeRow(id) {
@@ -235,10 +236,17 @@ export class AlarmsPanel {
   // rebuilt, so a note being typed survives other alarms' updates.
   render(changed) {
     for (const id of A.excessResolved(this.alarms, KEEP_RESOLVED)) this.alarms.delete(id);
-    const list = [...this.alarms.values()].sort(A.newestFirst);
+    const all = [...this.alarms.values()].sort(A.newestFirst);
+    const list = all.filter((a) => this.shows(a));
+    // Open alarms the site filter hides are counted, never silently gone.
+    const elsewhere = all.filter((a) => a.state !== 'resolved' && !this.shows(a)).length;
+    $('alarms-elsewhere').hidden = elsewhere === 0;
+    $('alarms-elsewhere').textContent = t('alarms.elsewhere', { n: elsewhere });
+    $('alarms-elsewhere').dataset.count = String(elsewhere);
     const tbody = $('alarm-rows');
+    const listed = new Set(list.map((a) => a.id));
     for (const [id, row] of this.rows) {
-      if (!this.alarms.has(id)) {
+      if (!listed.has(id)) {
         row.tr.remove();
         this.rows.delete(id);
       }

@@ -17,6 +17,7 @@ export class CamerasPanel {
     this.error = null;
     this.asked = 0;
     this.session = 0;
+    this.site = '';  // the site filter (state/sites.js)
     $('camera-filter').addEventListener('input', () => this.render());
     $('camera-state').addEventListener('change', () => this.render());
     onLanguage(() => this.render());
@@ -77,7 +78,7 @@ export class CamerasPanel {
     }));
     sel.value = chosen;
     sel.setAttribute('aria-label', t('cameras.state'));
-    const shown = C.filter(this.map, $('camera-filter').value, sel.value);
+    const shown = C.filter(this.map, $('camera-filter').value, sel.value, this.site);
     $('cameras-count').textContent = this.loaded ? `(${t('cameras.count', { n: shown.length, m: this.map.size })})` : '';
     $('cameras-error').textContent = this.error ? t('alarms.cameras_failed', { err: errorText(this.error) }) : '';
     const empty = $('cameras-empty');

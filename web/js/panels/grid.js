@@ -1,7 +1,8 @@
 // The live grid: 1, 4, 9 or 16 tiles (state/grid.js), each a LiveTile;
 // small tiles on the sub stream, an enlarged tile (double-click, Enter or f)
 // on the main stream. The layout and the cameras in it are kept per user in
-// this browser's localStorage (key zaulek.grid.<user>).
+// this browser's localStorage (key zaulek.grid.<user>); with a site filter
+// the grid is that site's (zaulek.grid.<user>.site.<id>), at first its cameras.
 import * as G from '../state/grid.js';
 import { LiveTile } from '../live/tile.js';
 import { t, onLanguage } from '../i18n.js';
@@ -9,10 +10,12 @@ import { t, onLanguage } from '../i18n.js';
 const $ = (id) => document.getElementById(id);
 
 export class GridPanel {
-  // cameras(): the cameras Map (state/cameras.js)
-  constructor({ cameras }) {
+  // cameras(): the cameras Map (state/cameras.js); shows(id): within the site filter
+  constructor({ cameras, shows = () => true }) {
     this.cameras = cameras;
+    this.shows = shows;
     this.user = '';
+    this.site = '';  // the site filter: '' none, 'none' or a site id
     this.grid = G.emptyGrid();
     this.tiles = new Map();  // tile index -> {el, key, tile, state, detail}
     for (const b of document.querySelectorAll('#grid-view button.layout')) {
@@ -24,11 +27,12 @@ export class GridPanel {
 
   // After login: the user's stored grid, or the first cameras. listed: the
   // camera list came (else nothing is dropped from a stored grid).
-  open(user, cameraIds, listed) {
+  open(user, cameraIds, listed, site = this.site) {
     this.user = user;
+    this.site = site;
     let stored = null;
     try {
-      stored = JSON.parse(localStorage.getItem(G.storageKey(user)) || 'null');
+      stored = JSON.parse(localStorage.getItem(G.storageKey(user, site)) || 'null');
     } catch (e) {
       stored = null;
     }
@@ -46,7 +50,7 @@ export class GridPanel {
 
   update(grid, { save = true } = {}) {
     this.grid = grid;
-    if (save && this.user) localStorage.setItem(G.storageKey(this.user), JSON.stringify(G.toStored(grid)));
+    if (save && this.user) localStorage.setItem(G.storageKey(this.user, this.site), JSON.stringify(G.toStored(grid)));
     this.render();
   }
 
@@ -82,7 +86,7 @@ export class GridPanel {
     if (removed !== null) {
       this.update(G.removeCamera(this.grid, removed));
     } else if (listed) {
-      this.update(G.retain(this.grid, [...this.cameras().keys()]));
+      this.update(G.retain(this.grid, [...this.cameras().keys()].filter((id) => this.shows(id))));
     } else {
       this.render();
     }

@@ -8,7 +8,7 @@ export const ROLES = ['operator', 'investigator', 'administrator'];
 export const MODES = ['continuous', 'events', 'off'];
 export const KINDS = ['motion', 'line_crossing', 'intrusion', 'tamper', 'video_loss', 'io_input', 'health', 'other'];
 export const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
-export const TABS = ['cameras', 'users', 'holds', 'rules'];
+export const TABS = ['cameras', 'users', 'holds', 'rules', 'sites'];
 
 const ID_RE = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$/;
 const USER_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;

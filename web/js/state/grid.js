@@ -7,7 +7,8 @@ export const LAYOUTS = [1, 4, 9, 16];
 export const MAX_TILES = 16;
 
 export const columns = (layout) => Math.round(Math.sqrt(layout));
-export const storageKey = (user) => `zaulek.grid.${user}`;
+// A site filter (state/sites.js) has its own grid: the site's cameras.
+export const storageKey = (user, site = '') => `zaulek.grid.${user}` + (site ? `.site.${site}` : '');
 
 // {layout, cells: 16 camera ids or null, selected, enlarged (index|null), cursor}
 export function emptyGrid(layout = 4) {
