@@ -290,6 +290,12 @@ export class AdminCameras {
     const list = st.profiles.map((p) => [p.token, A.profileLabel(p)]);
     options(form.elements.main_profile, list, st.main);
     options(form.elements.sub_profile, list, st.sub);
+    // A camera's status message redraws the table: the choice being made stays.
+    form.addEventListener('change', () => {
+      st.main = form.elements.main_profile.value;
+      st.sub = form.elements.sub_profile.value;
+      st.saved = false;
+    });
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
       const req = A.streamsChoice(fields(form), st.profiles);
@@ -302,8 +308,6 @@ export class AdminCameras {
         showFailure(form, failure(res));
         return;
       }
-      st.main = req.body.main_profile;
-      st.sub = req.body.sub_profile;
       st.saved = true;
       await this.load();
       this.onCatalogue();
