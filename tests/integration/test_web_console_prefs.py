@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 
 import requests
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -71,6 +72,24 @@ def player(drv):
                 text: document.getElementById('player-state').innerText};""")
 
 
+def again(act, tries=20):
+    """act() again when the table was redrawn under it (a camera's status
+    message redraws the administration's rows); bounded."""
+    for i in range(tries):
+        try:
+            return act()
+        except StaleElementReferenceException:
+            if i == tries - 1:
+                raise
+            time.sleep(0.05)
+
+
+def fresh_browser(path):
+    """A browser with a profile of its own (nothing stored from another)."""
+    path.mkdir(parents=True, exist_ok=True)
+    return browser_for(path)
+
+
 def prefs(d, role):
     r = requests.get(d.url("/api/v1/me/preferences"), headers=d.bearer(ROLE_USERS[role]), timeout=10)
     assert r.status_code == 200, r.text
@@ -91,7 +110,7 @@ def test_grid_kept_per_user_help_and_streams(make_daemon, tmp_path):
         operator, admin = ROLE_USERS["operator"], ROLE_USERS["administrator"]
 
         # One browser: the operator picks a grid of 9 with the second camera first.
-        drv = browser_for(tmp_path / "first")
+        drv = fresh_browser(tmp_path / "first")
         try:
             drv.get(d.url("/"))
             pl = page_text(drv)["pl"]
@@ -134,7 +153,7 @@ def test_grid_kept_per_user_help_and_streams(make_daemon, tmp_path):
             drv.quit()
 
         # A fresh browser (another profile, nothing stored): the same grid.
-        drv = browser_for(tmp_path / "second")
+        drv = fresh_browser(tmp_path / "second")
         try:
             drv.get(d.url("/"))
             login(drv, operator, d.passwords[operator])
@@ -153,29 +172,33 @@ def test_grid_kept_per_user_help_and_streams(make_daemon, tmp_path):
             drv.find_element(By.CSS_SELECTOR, '#views button[data-view="admin"]').click()
             wait(drv, "the camera table", lambda d: d.find_element(By.ID, "adm-camera-table")
                  .get_attribute("data-loaded") == "true")
-            row = drv.find_element(By.CSS_SELECTOR, f'#adm-camera-rows tr[data-camera-id="{cams[0]}"]')
-            row.find_element(By.CSS_SELECTOR, "button.streams").click()
+            again(lambda: drv.find_element(
+                By.CSS_SELECTOR, f'#adm-camera-rows tr[data-camera-id="{cams[0]}"] button.streams').click())
             t0 = time.monotonic()
-            form_row = wait(drv, "the camera's profiles", lambda d: next(iter(d.find_elements(
-                By.CSS_SELECTOR, f'tr.streams[data-camera-id="{cams[0]}"][data-state="ready"]')), None))
+            ready = f'tr.streams[data-camera-id="{cams[0]}"][data-state="ready"]'
+            wait(drv, "the camera's profiles", lambda d: d.find_elements(By.CSS_SELECTOR, ready))
             print(f"profiles asked of the camera in {time.monotonic() - t0:.2f} s")
-            main = Select(form_row.find_element(By.NAME, "main_profile"))
-            assert main.first_selected_option.get_attribute("value") == "main"
-            assert [o.get_attribute("value") for o in main.options] == ["main", "sub"]
-            assert "1920×1080" in main.options[0].text
-            main.select_by_value("sub")
+
+            def check_and_choose():
+                main = Select(drv.find_element(By.CSS_SELECTOR, f"{ready} select[name=main_profile]"))
+                assert main.first_selected_option.get_attribute("value") == "main"
+                assert [o.get_attribute("value") for o in main.options] == ["main", "sub"]
+                assert "1920×1080" in main.options[0].text
+                main.select_by_value("sub")
+            again(check_and_choose)
             shot(drv, "streams-choice")
-            form_row.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+            # Kept over a redraw, then saved.
+            again(lambda: drv.find_element(By.CSS_SELECTOR, f"{ready} button[type=submit]").click())
 
             def chosen(_):
                 r = requests.get(d.url(f"/api/v1/cameras/{cams[0]}"), headers=h, timeout=10)
                 return {s["kind"]: s["profile_token"] for s in r.json()["streams"]} == {
                     "main": "sub", "sub": "sub"}
             wait(drv, "the choice stored", chosen)
-            wait(drv, "the saved note", lambda d: pl["adm.cam.streams_saved"] in d.find_element(
-                By.CSS_SELECTOR, f'tr.streams[data-camera-id="{cams[0]}"]').text)
-            row = drv.find_element(By.CSS_SELECTOR, f'#adm-camera-rows tr[data-camera-id="{cams[0]}"]')
-            assert "main: H264 640×360" in row.text, row.text
+            wait(drv, "the saved note", lambda d: again(lambda: pl["adm.cam.streams_saved"] in d.find_element(
+                By.CSS_SELECTOR, f'tr.streams[data-camera-id="{cams[0]}"]').text))
+            wait(drv, "the table's streams", lambda d: again(lambda: "main: H264 640×360" in d.find_element(
+                By.CSS_SELECTOR, f'#adm-camera-rows tr[data-camera-id="{cams[0]}"]').text))
             shot(drv, "streams-saved")
             bad = [e for e in drv.get_log("browser") if "Uncaught" in e["message"]
                    or "Content Security Policy" in e["message"]]
@@ -206,14 +229,18 @@ def test_player_reconnects_after_a_restart(make_daemon, tmp_path):
             wait(drv, "the timeline view", lambda d: d.find_element(By.ID, "timeline-page").is_displayed())
             Select(drv.find_element(By.ID, "timeline-camera")).select_by_value(cam)
 
+            def secs(text):
+                return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
             def recorded(_):
                 r = requests.get(d.url(f"/api/v1/cameras/{cam}/recordings"), headers=h, timeout=10)
-                return r.status_code == 200 and r.json().get("ranges")
+                ranges = r.json().get("ranges") if r.status_code == 200 else None
+                return ranges if ranges and secs(ranges[0]["end"]) - secs(ranges[0]["start"]) >= 4 else None
             ranges = wait(drv, "footage recorded", recorded, 60)
-            start = ranges[0]["from"]
+            start = ranges[0]["start"]
             # Play from the start of the footage (the player's own socket).
             drv.find_element(By.ID, "tl-now").click()
-            t = datetime.fromisoformat(start.replace("Z", "+00:00")).timestamp() * 1000
+            t = secs(start) * 1000
             c = drv.execute_script("""
                 const c = document.getElementById('timeline');
                 return {from: Number(c.dataset.from), to: Number(c.dataset.to), width: c.clientWidth};""")
