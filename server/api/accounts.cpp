@@ -150,9 +150,11 @@ Response revoke_session(ApiContext& ctx, Request& req) {
 // A user's console preferences (GET/PUT/PATCH /api/v1/me/preferences): one
 // JSON object, per user, kept for any console they log in at. Its members
 // are named [a-z][a-z0-9_.-]{0,63}, at most kMaxPreferenceMembers in a
-// request, nested at most kMaxPreferenceDepth deep, 16 KiB stored in all; the members the console
-// reads are checked for their shape (an unknown member is kept as it is, for a newer console). Not
-// audited: a layout is no one's evidence, and it changes often.
+// request, nested at most kMaxPreferenceDepth deep, 16 KiB stored in all.
+// The members the console reads are checked for their shape: grid and
+// grid.<more> (a grid of its own, e.g. per site), lang; an unknown member is
+// kept as it is, for a newer console. Not audited: a layout is nobody's
+// evidence, and it changes often.
 constexpr std::size_t kMaxPreferenceMembers = 64;
 constexpr int kMaxPreferenceDepth = 8;
 constexpr std::size_t kGridTiles = 16;
@@ -175,21 +177,23 @@ int json_depth(const json& j) {
 // "" when the member is acceptable (null: to be removed by a merge), else why not.
 std::string check_preference(const std::string& name, const json& v) {
   if (v.is_null()) return "";
-  if (name == "grid") {
-    if (!v.is_object()) return "'grid' must be an object {layout, cells}";
+  // "grid", and "grid.<more>" (a grid of its own, e.g. one per site filter).
+  if (name == "grid" || name.rfind("grid.", 0) == 0) {
+    const std::string q = "'" + name;
+    if (!v.is_object()) return q + "' must be an object {layout, cells}";
     for (const auto& item : v.items())
       if (item.key() != "layout" && item.key() != "cells")
-        return "'grid." + item.key().substr(0, 64) + "' is not a grid member (layout, cells)";
+        return q + "." + item.key().substr(0, 64) + "' is not a grid member (layout, cells)";
     auto layout = v.find("layout");
     if (layout == v.end() || !layout->is_number_integer() ||
         (*layout != 1 && *layout != 4 && *layout != 9 && *layout != 16))
-      return "'grid.layout' must be 1, 4, 9 or 16";
+      return q + ".layout' must be 1, 4, 9 or 16";
     auto cells = v.find("cells");
     if (cells == v.end() || !cells->is_array() || cells->size() > kGridTiles)
-      return "'grid.cells' must be an array of at most 16 camera ids or nulls";
+      return q + ".cells' must be an array of at most 16 camera ids or nulls";
     for (const auto& c : *cells)
       if (!c.is_null() && !(c.is_string() && valid_camera_id(c.get<std::string>())))
-        return "'grid.cells' must hold camera ids or nulls";
+        return q + ".cells' must hold camera ids or nulls";
     return "";
   }
   if (name == "lang") return v == "pl" || v == "en" ? "" : "'lang' must be \"pl\" or \"en\"";

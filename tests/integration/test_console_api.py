@@ -64,8 +64,8 @@ def test_preferences_per_user_checked_and_kept(daemon):
     r = call(d, "PATCH", "/api/v1/me/preferences", json={"site": "3", "lang": None})
     assert r.status_code == 200, r.text
     assert r.json()["preferences"] == {"grid": {**GRID, "layout": 4}, "site": "3"}
-    r = call(d, "PATCH", "/api/v1/me/preferences", json={"grid": GRID})
-    assert r.json()["preferences"] == {"grid": GRID, "site": "3"}
+    r = call(d, "PATCH", "/api/v1/me/preferences", json={"grid": GRID, "grid.site.3": GRID})
+    assert r.json()["preferences"] == {"grid": GRID, "grid.site.3": GRID, "site": "3"}
     # PUT replaces.
     r = call(d, "PUT", "/api/v1/me/preferences", json={"site": "4"})
     assert r.json()["preferences"] == {"site": "4"}
@@ -85,6 +85,7 @@ def test_preferences_per_user_checked_and_kept(daemon):
         ({"grid": {**GRID, "cells": [7]}}, "'grid.cells' must hold camera ids or nulls"),
         ({"grid": {**GRID, "zoom": 2}}, "'grid.zoom' is not a grid member (layout, cells)"),
         ({"grid": "9"}, "'grid' must be an object {layout, cells}"),
+        ({"grid.site.3": {**GRID, "layout": 2}}, "'grid.site.3.layout' must be 1, 4, 9 or 16"),
         ({"lang": "de"}, "'lang' must be \"pl\" or \"en\""),
         ({"Grid": 1}, "preference name 'Grid' must be [a-z][a-z0-9_.-]{0,63}"),
         ({f"k{i}": i for i in range(65)}, "at most 64 preferences"),

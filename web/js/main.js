@@ -283,8 +283,8 @@ document.addEventListener('keydown', (ev) => {
   sound.unlock();
   const help = $('help').open;
   if (help && act.action !== 'help' && act.action !== 'escape') return;
-  // Another dialog (the export) keeps its keys.
-  if (!help && act.action !== 'escape' && document.querySelector('dialog[open]')) return;
+  // Another dialog (the export) keeps its keys, Esc (its own close) too.
+  if (!help && document.querySelector('dialog[open]')) return;
   ev.preventDefault();
   switch (act.action) {
     case 'help': toggleHelp(); break;
