@@ -13,11 +13,9 @@ loopback.
   time it showed, and plays on (the <video>'s time advances again).
 
 Every wait is bounded; times are printed, never asserted. Screenshots in
-<build dir>/test-artifacts/web_prefs/."""
-import os
+<build dir>/test-artifacts/web_prefs/ (console_browser.Shots)."""
 import time
 from datetime import datetime
-from pathlib import Path
 
 import requests
 from selenium.common.exceptions import StaleElementReferenceException
@@ -27,32 +25,15 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
 from camera_helpers import FAST_CAMERAS_TOML, add_camera, admin_headers, enter_netns
+from console_browser import Shots, browser, console_daemon, login, page_text, wait
 from simfleet import SimFleet
-from test_web_console import login, page_text, wait
-from test_web_console_live import browser_for
-from zaulekd_fixture import ROLE_USERS, SOURCE_DIR
+from zaulekd_fixture import ROLE_USERS
 
 enter_netns()
 
 USER = "prefsadmin"
 PASSWORD = "Prefs-Secret-3c9d"
 CONFIG = FAST_CAMERAS_TOML + "\n[discovery]\ninterfaces = []\n[recording]\nsegment_seconds = 5\n"
-BUILD = Path(os.environ.get("ZAULEK_BUILD_DIR", "/tmp"))
-ARTIFACTS = BUILD / "test-artifacts" / "web_prefs"
-
-
-class Shots:
-    def __init__(self):
-        self.n = 0
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        for old in ARTIFACTS.glob("*.png"):
-            old.unlink()
-
-    def __call__(self, drv, name):
-        self.n += 1
-        path = ARTIFACTS / f"{self.n:02d}-{name}.png"
-        assert drv.save_screenshot(str(path)), path
-        assert path.stat().st_size > 1000, path
 
 
 def grid_state(drv):
@@ -73,21 +54,20 @@ def player(drv):
 
 
 def again(act, tries=20):
-    """act() again when the table was redrawn under it (a camera's status
-    message redraws the administration's rows); bounded."""
+    """act() again, at once, when the table was redrawn under it (a camera's
+    status message redraws the administration's rows); bounded."""
     for i in range(tries):
         try:
             return act()
         except StaleElementReferenceException:
             if i == tries - 1:
                 raise
-            time.sleep(0.05)
 
 
 def fresh_browser(path):
     """A browser with a profile of its own (nothing stored from another)."""
     path.mkdir(parents=True, exist_ok=True)
-    return browser_for(path)
+    return browser(path)
 
 
 def prefs(d, role):
@@ -97,9 +77,8 @@ def prefs(d, role):
 
 
 def test_grid_kept_per_user_help_and_streams(make_daemon, tmp_path):
-    shot = Shots()
     with SimFleet(cameras=2, user=USER, password=PASSWORD) as sim:
-        d = make_daemon(extra_toml=CONFIG, server={"web_root": str(SOURCE_DIR / "web")})
+        d = console_daemon(make_daemon, CONFIG)
         h = admin_headers(d)
         cams = []
         for i in range(2):
@@ -111,6 +90,7 @@ def test_grid_kept_per_user_help_and_streams(make_daemon, tmp_path):
 
         # One browser: the operator picks a grid of 9 with the second camera first.
         drv = fresh_browser(tmp_path / "first")
+        shot = Shots(drv, "web_prefs")
         try:
             drv.get(d.url("/"))
             pl = page_text(drv)["pl"]
@@ -127,7 +107,7 @@ def test_grid_kept_per_user_help_and_streams(make_daemon, tmp_path):
             print(f"the grid on the server {time.monotonic() - t0:.2f} s after the change")
             stored = prefs(d, "operator")["grid"]
             assert stored["cells"][1] == cams[1], stored
-            shot(drv, "grid-9-first-browser")
+            shot("grid-9-first-browser")
 
             # '?' lists every shortcut, the timeline's too, in sections.
             body.send_keys("?")
@@ -139,7 +119,7 @@ def test_grid_kept_per_user_help_and_streams(make_daemon, tmp_path):
             n = int(drv.find_element(By.ID, "help-keys").get_attribute("data-shortcuts"))
             listed = drv.find_elements(By.CSS_SELECTOR, "#help-keys tr[data-action]")
             assert len({r.get_attribute("data-action") for r in listed}) == n, (n, len(listed))
-            shot(drv, "help")
+            shot("help")
             body.send_keys(Keys.ESCAPE)
             wait(drv, "help closed", lambda d: not d.find_element(By.ID, "help").is_displayed())
             # In the timeline view the digits are speeds, not layouts.
@@ -154,13 +134,14 @@ def test_grid_kept_per_user_help_and_streams(make_daemon, tmp_path):
 
         # A fresh browser (another profile, nothing stored): the same grid.
         drv = fresh_browser(tmp_path / "second")
+        shot.drv = drv
         try:
             drv.get(d.url("/"))
             login(drv, operator, d.passwords[operator])
             g = wait(drv, "the grid from the server", lambda d: (lambda g: g if g["prefs"] == "server"
                                                                 and g["layout"] == 9 else None)(grid_state(d)))
             assert g["cameras"][0] is None and g["cameras"][1] == cams[1], g
-            shot(drv, "grid-9-fresh-browser")
+            shot("grid-9-fresh-browser")
             # Another user in the same browser: not the operator's grid.
             drv.find_element(By.ID, "logout").click()
             login(drv, admin, d.passwords[admin])
@@ -186,7 +167,7 @@ def test_grid_kept_per_user_help_and_streams(make_daemon, tmp_path):
                 assert "1920×1080" in main.options[0].text
                 main.select_by_value("sub")
             again(check_and_choose)
-            shot(drv, "streams-choice")
+            shot("streams-choice")
             # Kept over a redraw, then saved.
             again(lambda: drv.find_element(By.CSS_SELECTOR, f"{ready} button[type=submit]").click())
 
@@ -199,18 +180,18 @@ def test_grid_kept_per_user_help_and_streams(make_daemon, tmp_path):
                 By.CSS_SELECTOR, f'tr.streams[data-camera-id="{cams[0]}"]').text))
             wait(drv, "the table's streams", lambda d: again(lambda: "main: H264 640×360" in d.find_element(
                 By.CSS_SELECTOR, f'#adm-camera-rows tr[data-camera-id="{cams[0]}"]').text))
-            shot(drv, "streams-saved")
+            shot("streams-saved")
             bad = [e for e in drv.get_log("browser") if "Uncaught" in e["message"]
                    or "Content Security Policy" in e["message"]]
             assert not bad, bad
         finally:
             drv.quit()
-    print(f"screenshots: {ARTIFACTS}")
+    print(f"screenshots: {shot.dir}")
 
 
 def test_player_reconnects_after_a_restart(make_daemon, tmp_path):
     with SimFleet(cameras=1, user=USER, password=PASSWORD) as sim:
-        d = make_daemon(extra_toml=CONFIG, server={"web_root": str(SOURCE_DIR / "web")})
+        d = console_daemon(make_daemon, CONFIG)
         # The same port after the restart: the page stays where it is.
         d.config_path.write_text(d.config_path.read_text().replace(
             'listen = "127.0.0.1:0"', f'listen = "127.0.0.1:{d.port}"'))
@@ -220,7 +201,7 @@ def test_player_reconnects_after_a_restart(make_daemon, tmp_path):
         assert r.status_code == 201, r.text
         cam = r.json()["id"]
         investigator = ROLE_USERS["investigator"]
-        drv = browser_for(tmp_path)
+        drv = browser(tmp_path)
         try:
             drv.get(d.url("/"))
             pl = page_text(drv)["pl"]
