@@ -4,6 +4,8 @@
 
 #include <cstdlib>
 
+#include "core/text/text.h"
+
 namespace zaulek::storage::sql {
 
 Error to_error(int code, std::string_view what, sqlite3* db) {
@@ -171,6 +173,20 @@ std::vector<std::uint8_t> Stmt::blob(const char* name) const {
   return p ? std::vector<std::uint8_t>(p, p + n) : std::vector<std::uint8_t>();
 }
 
+namespace {
+// zaulek_fold(text): core/text/text.h search_fold, for searches in SQL
+// (alarms' ?q=); NULL stays NULL.
+void sql_search_fold(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+    sqlite3_result_null(ctx);
+    return;
+  }
+  const auto* p = reinterpret_cast<const char*>(sqlite3_value_text(argv[0]));
+  std::string folded = search_fold(std::string_view(p ? p : "", sqlite3_value_bytes(argv[0])));
+  sqlite3_result_text(ctx, folded.data(), static_cast<int>(folded.size()), SQLITE_TRANSIENT);
+}
+}  // namespace
+
 Result<std::unique_ptr<Connection>> Connection::open(const std::filesystem::path& path,
                                                      bool create) {
   sqlite3* db = nullptr;
@@ -205,6 +221,10 @@ Result<std::unique_ptr<Connection>> Connection::open(const std::filesystem::path
                         "catalogue " + path.string() + ": " + sqlite3_errmsg(c->handle()));
     }
   }
+  rc = sqlite3_create_function_v2(db, "zaulek_fold", 1,
+                                  SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, nullptr,
+                                  sql_search_fold, nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) return to_error(rc, "registering zaulek_fold", db);
   return c;
 }
 

@@ -16,6 +16,12 @@ bool iequals(std::string_view a, std::string_view b);
 // `needle` in `hay`, ASCII case-insensitive.
 bool contains_nocase(std::string_view hay, std::string_view needle);
 
+// Text as a search compares it (alarm search, server/api/alarms.cpp): ASCII
+// lowered, and the Latin letters of U+00C0..U+017F (Polish among them) to
+// their base letter lowered ("Zaułek" -> "zaulek", "ŻÓŁW" -> "zolw"); other
+// characters stay as they are. Not valid UTF-8 passes through byte by byte.
+std::string search_fold(std::string_view s);
+
 // `s` without leading and trailing `blanks` (by default XML's white space).
 std::string_view trim(std::string_view s, std::string_view blanks = " \t\r\n");
 

@@ -584,7 +584,7 @@ Error step_error(const char* step, const Error& e) {
 }
 }  // namespace
 
-void Client::onboard(Callback<OnboardInfo> done) {
+void Client::onboard(Callback<OnboardInfo> done, ProfileWish wish) {
   auto self = shared_from_this();
   auto info = std::make_shared<OnboardInfo>();
   auto cb = std::make_shared<Callback<OnboardInfo>>(std::move(done));
@@ -605,7 +605,7 @@ void Client::onboard(Callback<OnboardInfo> done) {
             return fail("GetProfiles",
                         make_error(ErrorKind::failed_precondition, "camera has no media profile"));
           info->profiles = *p;
-          auto choice = choose_profiles(*p);
+          auto choice = choose_profiles(*p, wish);
           info->main = (*p)[choice.main];
           info->sub = (*p)[choice.sub];
           const std::string media = info->services.media;

@@ -91,7 +91,8 @@ class Client : public std::enable_shared_from_this<Client> {
   // Everything adding a camera needs, in order: GetSystemDateAndTime,
   // GetDeviceInformation, GetServices/GetCapabilities, GetProfiles,
   // GetStreamUri (main, sub), GetSnapshotUri (failure there is not fatal).
-  void onboard(Callback<OnboardInfo> done);
+  // The main and sub profiles: choose_profiles(profiles, wish).
+  void onboard(Callback<OnboardInfo> done, ProfileWish wish = {});
   // The snapshot URI of profile `token` as the camera names it now (a URI
   // learnt when the camera was added may be stale after its reboot):
   // GetSystemDateAndTime (the clock offset for the UsernameToken; a fault

@@ -133,6 +133,18 @@ ProfileChoice choose_profiles(const std::vector<MediaProfile>& profiles) {
   return c;
 }
 
+ProfileChoice choose_profiles(const std::vector<MediaProfile>& profiles, const ProfileWish& wish) {
+  ProfileChoice c = choose_profiles(profiles);
+  auto find = [&](const std::string& token) {
+    for (int i = 0; i < static_cast<int>(profiles.size()); ++i)
+      if (!token.empty() && profiles[i].token == token) return i;
+    return -1;
+  };
+  if (int i = find(wish.main); i >= 0) c.main = i;
+  if (int i = find(wish.sub); i >= 0) c.sub = i;
+  return c;
+}
+
 std::string strip_userinfo(std::string_view uri) {
   auto scheme = uri.find("://");
   if (scheme == std::string_view::npos) return std::string(uri);

@@ -50,6 +50,13 @@ struct ProfileChoice {
   int main = -1, sub = -1;
 };
 ProfileChoice choose_profiles(const std::vector<MediaProfile>& profiles);
+// Profile tokens an administrator chose for the main and sub stream (""
+// where none was chosen): choose_profiles(profiles) overridden by each token
+// the device still lists; one it no longer lists falls back to that pick.
+struct ProfileWish {
+  std::string main, sub;
+};
+ProfileChoice choose_profiles(const std::vector<MediaProfile>& profiles, const ProfileWish& wish);
 
 // Removes "user:password@" from a URI (cameras sometimes embed credentials
 // in stream URIs; we never store or return them).

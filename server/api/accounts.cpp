@@ -1,11 +1,14 @@
-// Account lifecycle: a user's own password and sessions; an administrator's
-// reset of another's password, a user's sessions, revoking any session.
+// Account lifecycle: a user's own password, sessions and console
+// preferences; an administrator's reset of another's password, a user's
+// sessions, revoking any session.
 // Disabling a user is PATCH /api/v1/users/{id} (server/api/visibility.cpp).
 // Session ids are catalogue ids, never a token or its hash. A session that
 // ends here closes its WebSockets (close reasons in server/hub/hub.h).
+#include <algorithm>
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "core/ids.h"
 #include "server/api/api.h"
 #include "server/api/params.h"
 #include "server/http/dispatch.h"
@@ -144,6 +147,95 @@ Response revoke_session(ApiContext& ctx, Request& req) {
   return json_response(200, {{"status", "revoked"}, {"id", std::to_string(*id)}});
 }
 
+// A user's console preferences (GET/PUT/PATCH /api/v1/me/preferences): one
+// JSON object, per user, kept for any console they log in at. Its members
+// are named [a-z][a-z0-9_.-]{0,63}, at most kMaxPreferenceMembers in a
+// request, nested at most kMaxPreferenceDepth deep, 16 KiB stored in all.
+// The members the console reads are checked for their shape: grid and
+// grid.<more> (a grid of its own, e.g. per site), lang; an unknown member is
+// kept as it is, for a newer console. Not audited: a layout is nobody's
+// evidence, and it changes often.
+constexpr std::size_t kMaxPreferenceMembers = 64;
+constexpr int kMaxPreferenceDepth = 8;
+constexpr std::size_t kGridTiles = 16;
+
+bool preference_name(const std::string& k) {
+  if (k.empty() || k.size() > 64 || k[0] < 'a' || k[0] > 'z') return false;
+  for (char c : k)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
+      return false;
+  return true;
+}
+
+int json_depth(const json& j) {
+  int d = 0;
+  if (j.is_structured())
+    for (const auto& v : j) d = std::max(d, json_depth(v));
+  return d + (j.is_structured() ? 1 : 0);
+}
+
+// "" when the member is acceptable (null: to be removed by a merge), else why not.
+std::string check_preference(const std::string& name, const json& v) {
+  if (v.is_null()) return "";
+  // "grid", and "grid.<more>" (a grid of its own, e.g. one per site filter).
+  if (name == "grid" || name.rfind("grid.", 0) == 0) {
+    const std::string q = "'" + name;
+    if (!v.is_object()) return q + "' must be an object {layout, cells}";
+    for (const auto& item : v.items())
+      if (item.key() != "layout" && item.key() != "cells")
+        return q + "." + item.key().substr(0, 64) + "' is not a grid member (layout, cells)";
+    auto layout = v.find("layout");
+    if (layout == v.end() || !layout->is_number_integer() ||
+        (*layout != 1 && *layout != 4 && *layout != 9 && *layout != 16))
+      return q + ".layout' must be 1, 4, 9 or 16";
+    auto cells = v.find("cells");
+    if (cells == v.end() || !cells->is_array() || cells->size() > kGridTiles)
+      return q + ".cells' must be an array of at most 16 camera ids or nulls";
+    for (const auto& c : *cells)
+      if (!c.is_null() && !(c.is_string() && valid_camera_id(c.get<std::string>())))
+        return q + ".cells' must hold camera ids or nulls";
+    return "";
+  }
+  if (name == "lang") return v == "pl" || v == "en" ? "" : "'lang' must be \"pl\" or \"en\"";
+  return "";
+}
+
+Response preferences_answer(const Result<std::string>& stored) {
+  if (!stored) return error_response(stored.error());
+  auto j = json::parse(*stored, nullptr, false);
+  if (j.is_discarded()) j = json::object();
+  return json_response(200, {{"preferences", j}});
+}
+
+Response get_preferences(ApiContext& ctx, Request& req) {
+  return preferences_answer(ctx.catalog->preferences(req.principal->user_id));
+}
+
+// PUT replaces them; PATCH merges (RFC 7396: a member set to null is removed).
+Response put_preferences(ApiContext& ctx, Request& req, bool merge) {
+  const json& body = *req.json;
+  if (!body.is_object()) return bad("body must be a JSON object of preferences");
+  if (body.size() > kMaxPreferenceMembers)
+    return bad("at most " + std::to_string(kMaxPreferenceMembers) + " preferences");
+  if (json_depth(body) > kMaxPreferenceDepth)
+    return bad("preferences nest at most " + std::to_string(kMaxPreferenceDepth) + " deep");
+  for (const auto& item : body.items()) {
+    if (!preference_name(item.key()))
+      return bad("preference name '" + item.key().substr(0, 64) +
+                 "' must be [a-z][a-z0-9_.-]{0,63}");
+    if (auto why = check_preference(item.key(), item.value()); !why.empty()) return bad(why);
+  }
+  auto stored = ctx.catalog->set_preferences(req.principal->user_id, body.dump(), merge);
+  return preferences_answer(stored);
+}
+
+Response replace_preferences(ApiContext& ctx, Request& req) {
+  return put_preferences(ctx, req, false);
+}
+Response merge_preferences(ApiContext& ctx, Request& req) {
+  return put_preferences(ctx, req, true);
+}
+
 }  // namespace
 
 void register_account_routes(Router& router, ApiContext& ctx) {
@@ -171,6 +263,12 @@ void register_account_routes(Router& router, ApiContext& ctx) {
               h(list_user_sessions)});
   router.add(
       {"DELETE", "/api/v1/sessions/{id}", Access::roles, all, false, false, h(revoke_session)});
+  router.add(
+      {"GET", "/api/v1/me/preferences", Access::roles, all, false, false, h(get_preferences)});
+  router.add(
+      {"PUT", "/api/v1/me/preferences", Access::roles, all, true, false, h(replace_preferences)});
+  router.add(
+      {"PATCH", "/api/v1/me/preferences", Access::roles, all, true, false, h(merge_preferences)});
 }
 
 }  // namespace zaulek::server

@@ -16,6 +16,7 @@ namespace {
 using nlohmann::json;
 
 constexpr std::size_t kMaxNote = 4096;
+constexpr std::size_t kMaxSearch = 256;  // ?q= bytes
 
 std::optional<std::int64_t> parse_id(const std::string& text) {
   std::int64_t v = 0;
@@ -66,6 +67,25 @@ Response list_alarms(ApiContext& ctx, Request& req) {
   if (!site) return error_response(site.error());
   if (auto missing = unknown_site(*ctx.catalog, *site)) return *missing;
   q.site_id = *site;
+  // ?q=words: alarms whose note, camera (id or name), kind or people hold
+  // every word, case and diacritics aside (storage::AlarmQuery::words).
+  if (auto it = req.query.find("q"); it != req.query.end()) {
+    if (it->second.size() > kMaxSearch || has_control_chars(it->second, TextLines::one))
+      return bad("query parameter 'q' must be at most " + std::to_string(kMaxSearch) +
+                 " bytes of words without control characters");
+    std::string_view rest = it->second;
+    while (!rest.empty()) {
+      auto start = rest.find_first_not_of(" \t");
+      if (start == std::string_view::npos) break;
+      rest.remove_prefix(start);
+      auto end = rest.find_first_of(" \t");
+      q.words.emplace_back(rest.substr(0, end));
+      rest = end == std::string_view::npos ? std::string_view() : rest.substr(end);
+    }
+    if (q.words.size() > storage::AlarmQuery::kMaxSearchWords)
+      return bad("query parameter 'q' has more than " +
+                 std::to_string(storage::AlarmQuery::kMaxSearchWords) + " words");
+  }
   q.cameras = visible_cameras(*req.principal);
   auto rows = ctx.catalog->list_alarms(q);
   if (!rows) return error_response(rows.error());

@@ -22,6 +22,7 @@ constexpr std::size_t kMaxUrl = 2048;
 constexpr std::size_t kMaxUsername = 128;
 constexpr std::size_t kMaxPassword = 256;
 constexpr std::size_t kMaxTargets = 256;
+constexpr std::size_t kMaxProfileToken = 64;  // ONVIF ReferenceToken: at most 64 characters
 
 // recording {mode, retention_days} (either may be absent); fills what is given.
 bool read_recording(const json& body, int max_age_days, std::optional<storage::RecordingMode>& mode,
@@ -495,6 +496,75 @@ Response move_camera(ApiContext& ctx, Request& req) {
   return json_response(200, camera_json(moved->camera, moved->streams, moved->state));
 }
 
+// GET /api/v1/cameras/{id}/profiles: the camera's media profiles as it
+// lists them now (asked over ONVIF) and the ones its streams use.
+Response camera_profiles(ApiContext& ctx, Request& req) {
+  const std::string& id = req.params.at("id");
+  auto got = ctx.cameras->profiles(id);
+  if (!got) {
+    if (got.error().kind == ErrorKind::not_found) return error_response(got.error());
+    return onboarding_error(got.error());
+  }
+  json arr = json::array();
+  for (const auto& p : got->profiles)
+    arr.push_back({{"token", p.token},
+                   {"name", p.name},
+                   {"encoding", p.encoding},
+                   {"width", p.width},
+                   {"height", p.height}});
+  json streams = json::array();
+  for (const auto& s : streams_of(ctx, id)) streams.push_back(stream_json(s));
+  return json_response(200, {{"camera_id", id},
+                             {"profiles", arr},
+                             {"main_profile", got->main.token},
+                             {"sub_profile", got->sub.token},
+                             {"streams", streams}});
+}
+
+// PUT /api/v1/cameras/{id}/streams {main_profile, sub_profile}: the
+// profiles the main and sub streams use; their URIs are asked of the camera
+// before anything is stored.
+Response choose_streams(ApiContext& ctx, Request& req) {
+  const json& body = *req.json;
+  if (!body.is_object()) return bad("body must be a JSON object {main_profile, sub_profile}");
+  for (const auto& item : body.items())
+    if (item.key() != "main_profile" && item.key() != "sub_profile")
+      return bad("unknown field '" + item.key().substr(0, 64) + "' (main_profile, sub_profile)");
+  onvif::ProfileWish wish;
+  const std::pair<const char*, std::string*> fields[] = {{"main_profile", &wish.main},
+                                                         {"sub_profile", &wish.sub}};
+  for (auto [name, out] : fields) {
+    auto v = string_field(body, name, kMaxProfileToken);
+    if (!v) return error_response(v.error());
+    if (v->empty() || has_control_chars(*v, TextLines::one))
+      return bad(std::string("'") + name + "' must be a profile token (1 to 64 printable bytes)");
+    *out = *v;
+  }
+  const std::string& id = req.params.at("id");
+  std::vector<storage::Stream> before = streams_of(ctx, id);
+  auto chosen = ctx.cameras->choose_streams(id, wish);
+  if (!chosen) {
+    if (chosen.error().kind == ErrorKind::not_found) return error_response(chosen.error());
+    if (chosen.error().kind == ErrorKind::invalid_argument &&
+        chosen.error().message.find("has no profile") != std::string::npos)
+      return error_response(chosen.error());
+    return onboarding_error(chosen.error());
+  }
+  auto token_of = [](const std::vector<storage::Stream>& streams, storage::StreamKind kind) {
+    for (const auto& s : streams)
+      if (s.kind == kind) return json(s.profile_token);
+    return json(nullptr);
+  };
+  json changes = json::object();
+  const std::pair<storage::StreamKind, const char*> kinds[] = {
+      {storage::StreamKind::main, "main_profile"}, {storage::StreamKind::sub, "sub_profile"}};
+  for (auto [kind, name] : kinds)
+    changes[name] = {{"from", token_of(before, kind)}, {"to", token_of(chosen->streams, kind)}};
+  ctx.audit->record(req.principal->name, "camera.streams", "camera:" + id, changes.dump(),
+                    req.remote);
+  return json_response(200, camera_json(chosen->camera, chosen->streams, chosen->state));
+}
+
 Response delete_camera(ApiContext& ctx, Request& req) {
   const std::string& id = req.params.at("id");
   auto c = ctx.catalog->find_camera(id);
@@ -528,6 +598,11 @@ void register_camera_routes(Router& router, ApiContext& ctx) {
       {"DELETE", "/api/v1/cameras/{id}", Access::roles, admin, false, false, h(delete_camera)});
   router.add({"POST", "/api/v1/cameras/{id}/move", Access::roles, admin, true, false,
               h(move_camera), Speed::slow});
+  // Both ask the camera (ONVIF) before they answer.
+  router.add({"GET", "/api/v1/cameras/{id}/profiles", Access::roles, admin, false, false,
+              h(camera_profiles), Speed::slow});
+  router.add({"PUT", "/api/v1/cameras/{id}/streams", Access::roles, admin, true, false,
+              h(choose_streams), Speed::slow});
 }
 
 }  // namespace zaulek::server

@@ -494,32 +494,34 @@ bool Cameras::follow(const storage::Camera& c, const std::string& to) {
   CameraState st;
   st.since = clock_.realtime();
   supervise(c.id, to, {c.username, *password}, st);
-  refresh_streams(c.id, to, {c.username, *password});
+  refresh_streams(c.id, to, {c.username, *password}, stored_wish(c.id));
   return true;
 }
 
 // The stream URIs of a moved camera name its old address: learn them again
 // (asynchronously; the stored ones stay until the camera answers).
 void Cameras::refresh_streams(const std::string& id, const std::string& url,
-                              onvif::Credentials credentials) {
+                              onvif::Credentials credentials, onvif::ProfileWish wish) {
   auto strand = asio::make_strand(ioc_);
   auto client = onvif::Client::create(strand, url, std::move(credentials),
                                       onvif::ClientOptions{options_.onvif_timeout}, clock_);
-  asio::post(strand, [this, client, id] {
-    client->onboard([this, client, id](Result<onvif::OnboardInfo> r) {
-      if (!r) {
-        spdlog::warn("camera {}: stream URIs not refreshed after the move: {}", id,
-                     r.error().message);
-        return;
-      }
-      auto streams = streams_of(id, *r);
-      if (auto st = catalog_.set_streams(id, streams); !st) {
-        spdlog::error("camera {}: stream URIs not stored: {}", id, st.error().message);
-      } else {
-        spdlog::info("camera {}: stream URIs refreshed at the new address", id);
-        committed(CameraChange::Kind::changed, id, std::nullopt);  // the recorder's URI
-      }
-    });
+  asio::post(strand, [this, client, id, wish] {
+    client->onboard(
+        [this, client, id](Result<onvif::OnboardInfo> r) {
+          if (!r) {
+            spdlog::warn("camera {}: stream URIs not refreshed after the move: {}", id,
+                         r.error().message);
+            return;
+          }
+          auto streams = streams_of(id, *r);
+          if (auto st = catalog_.set_streams(id, streams); !st) {
+            spdlog::error("camera {}: stream URIs not stored: {}", id, st.error().message);
+          } else {
+            spdlog::info("camera {}: stream URIs refreshed at the new address", id);
+            committed(CameraChange::Kind::changed, id, std::nullopt);  // the recorder's URI
+          }
+        },
+        wish);
   });
 }
 
@@ -634,15 +636,15 @@ Result<Cameras::Added> Cameras::add(const AddCamera& req) {
   return Added{*stored, streams, state};
 }
 
-Result<onvif::OnboardInfo> Cameras::onboard(const std::string& url,
-                                            onvif::Credentials credentials) {
+Result<onvif::OnboardInfo> Cameras::onboard(const std::string& url, onvif::Credentials credentials,
+                                            onvif::ProfileWish wish) {
   auto strand = asio::make_strand(ioc_);
   auto client = onvif::Client::create(strand, url, std::move(credentials),
                                       onvif::ClientOptions{options_.onvif_timeout}, clock_);
   auto p = std::make_shared<std::promise<Result<onvif::OnboardInfo>>>();
   auto fut = p->get_future();
-  asio::post(strand, [client, p] {
-    client->onboard([p](Result<onvif::OnboardInfo> r) { p->set_value(std::move(r)); });
+  asio::post(strand, [client, p, wish] {
+    client->onboard([p](Result<onvif::OnboardInfo> r) { p->set_value(std::move(r)); }, wish);
   });
   // Seven calls at most, each within its own deadline.
   auto got = wait_for(fut, options_.onvif_timeout * 7 + 2s);
@@ -667,7 +669,7 @@ Result<Cameras::Added> Cameras::move(const std::string& id, const std::string& o
                         "camera " + o.id + " already has this onvif_url");
   auto password = box_.open(c->password_enc);
   if (!password) return password.error();
-  auto got = onboard(onvif_url, {c->username, *password});
+  auto got = onboard(onvif_url, {c->username, *password}, stored_wish(id));
   if (!got) return got.error();
   const onvif::OnboardInfo& info = *got;
   // The same device, as far as it can tell: a device that holds the
@@ -703,6 +705,48 @@ Result<Cameras::Added> Cameras::move(const std::string& id, const std::string& o
                   RoleSet::all(), id);
   spdlog::info("camera {}: moved from {} to {} by an administrator", id, c->onvif_url, onvif_url);
   return Added{*stored, streams, state};
+}
+
+onvif::ProfileWish Cameras::stored_wish(const std::string& id) {
+  onvif::ProfileWish wish;
+  if (auto streams = catalog_.list_streams(id))
+    for (const auto& s : *streams)
+      (s.kind == storage::StreamKind::main ? wish.main : wish.sub) = s.profile_token;
+  return wish;
+}
+
+Result<onvif::OnboardInfo> Cameras::profiles(const std::string& id) {
+  if (!running_) return make_error(ErrorKind::unavailable, "camera service is not running");
+  auto c = catalog_.find_camera(id);
+  if (!c) return c.error();
+  auto password = box_.open(c->password_enc);
+  if (!password) return password.error();
+  return onboard(c->onvif_url, {c->username, *password}, stored_wish(id));
+}
+
+Result<Cameras::Added> Cameras::choose_streams(const std::string& id,
+                                               const onvif::ProfileWish& wish) {
+  if (!running_) return make_error(ErrorKind::unavailable, "camera service is not running");
+  auto c = catalog_.find_camera(id);
+  if (!c) return c.error();
+  auto password = box_.open(c->password_enc);
+  if (!password) return password.error();
+  auto got = onboard(c->onvif_url, {c->username, *password}, wish);
+  if (!got) return got.error();
+  // A token the camera does not list was not taken (choose_profiles): say which.
+  auto unlisted = [&](const std::string& token, const char* kind) {
+    return make_error(ErrorKind::invalid_argument, "camera " + id + " has no profile '" + token +
+                                                       "' (for the " + kind + " stream)");
+  };
+  if (got->main.token != wish.main) return unlisted(wish.main, "main");
+  if (got->sub.token != wish.sub) return unlisted(wish.sub, "sub");
+  auto streams = streams_of(id, *got);
+  if (auto st = catalog_.set_streams(id, streams); !st) return st.error();
+  committed(CameraChange::Kind::changed, id, std::nullopt);  // the recorder's and live view's URIs
+  auto state = this->state(id);
+  spdlog::info("camera {}: streams now main '{}' ({}x{}), sub '{}' ({}x{})", id, got->main.token,
+               got->main.width, got->main.height, got->sub.token, got->sub.width, got->sub.height);
+  return Added{*c, streams, state.value_or(CameraState{})};
 }
 
 Result<storage::Camera> Cameras::update(const storage::Camera& camera) {

@@ -183,6 +183,18 @@ class Cameras {
   // already_exists (same onvif_url). Nothing is stored on error.
   Result<Added> add(const AddCamera& request);
 
+  // The camera's media profiles as it lists them now, with the main and sub
+  // profile its streams use (the stored choice where the camera still lists
+  // it): onboards with the stored credentials (blocking, like add). Errors
+  // as add(), plus not_found.
+  Result<onvif::OnboardInfo> profiles(const std::string& id);
+  // An administrator's choice of the profiles the main and sub streams use
+  // (both tokens the camera lists; they may be the same profile): their
+  // stream URIs learnt from the camera, then stored, and the recorder and
+  // live view follow (a change is told). invalid_argument naming a token
+  // the camera does not list; otherwise errors as profiles().
+  Result<Added> choose_streams(const std::string& id, const onvif::ProfileWish& wish);
+
   // An administrator's edit of a camera's settings (name, recording mode,
   // retention, allow_basic_auth): the row as given is stored (by id; the
   // address is move()'s, the credentials are not changed). Errors as
@@ -225,10 +237,13 @@ class Cameras {
                                const std::map<std::string, storage::Camera>& all, const char* via);
   // Stores the new address and restarts supervision (the trusted follow).
   bool follow(const storage::Camera& c, const std::string& to);
-  Result<onvif::OnboardInfo> onboard(const std::string& url, onvif::Credentials credentials);
+  Result<onvif::OnboardInfo> onboard(const std::string& url, onvif::Credentials credentials,
+                                     onvif::ProfileWish wish = {});
+  // The profile tokens of the camera's stored streams (kept across a move).
+  onvif::ProfileWish stored_wish(const std::string& id);
   void publish_sighting(const std::string& id, const Sighting& s);  // on strand_
   void refresh_streams(const std::string& id, const std::string& url,
-                       onvif::Credentials credentials);
+                       onvif::Credentials credentials, onvif::ProfileWish wish);
   void remember(const onvif::DiscoveryTarget& d, const char* via);  // on strand_
   void on_announcement(const onvif::Announcement& a);               // on strand_
   void on_status(const std::string& id, CameraStatus status, std::string reason,

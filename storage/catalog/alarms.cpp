@@ -1,6 +1,9 @@
 // Alarms (raise with folding, acknowledge, assign, resolve) and the rules
 // made over the API.
+#include <nlohmann/json.hpp>
+
 #include "core/ids.h"
+#include "core/text/text.h"
 #include "storage/catalog/sqlite_catalog.h"
 
 namespace zaulek::storage {
@@ -111,13 +114,43 @@ Result<std::vector<Alarm>> SqliteCatalog::list_alarms(const AlarmQuery& q) {
   std::string states;  // ",new,acknowledged," or "" for every state
   for (AlarmState s : q.states) states += "," + std::string(to_string(s));
   if (!states.empty()) states += ",";
+  std::optional<std::string> words;  // [[alternative, ...], ...] folded, or NULL
+  std::size_t terms = 0;
+  if (!q.words.empty()) {
+    nlohmann::json all = nlohmann::json::array();
+    for (const auto& w : q.words) {
+      nlohmann::json alts = nlohmann::json::array();
+      std::string_view rest = w;
+      while (!rest.empty()) {
+        auto bar = rest.find('|');
+        auto alt = rest.substr(0, bar);
+        if (!alt.empty()) alts.push_back(search_fold(alt));
+        rest = bar == std::string_view::npos ? std::string_view() : rest.substr(bar + 1);
+      }
+      terms += alts.size();
+      if (!alts.empty()) all.push_back(std::move(alts));
+    }
+    if (!all.empty()) words = all.dump();
+  }
+  if (q.words.size() > AlarmQuery::kMaxSearchWords || terms > AlarmQuery::kMaxSearchWords)
+    return make_error(ErrorKind::invalid_argument,
+                      "at most " + std::to_string(AlarmQuery::kMaxSearchWords) + " search words");
+  // A word search reads every row of the other filters, newest first, until
+  // the page is full: no index helps a substring (a resolved alarm's text is
+  // small; see docs/design/console.md for the cost measured).
   return list_page(
       "SELECT * FROM alarms WHERE (?1 = '' OR instr(?1, ',' || state || ',') > 0) "
       "AND (?2 = '' OR camera_id = ?2) AND (?3 = 0 OR id < ?3) AND (?5 IS NULL OR camera_id IN "
       "(SELECT value FROM json_each(?5))) AND (?6 IS NULL OR camera_id IN "
-      "(SELECT id FROM cameras WHERE coalesce(site_id, 0) = ?6)) ORDER BY id DESC LIMIT ?4",
+      "(SELECT id FROM cameras WHERE coalesce(site_id, 0) = ?6)) AND (?7 IS NULL OR NOT EXISTS "
+      "(SELECT 1 FROM json_each(?7) AS w WHERE NOT EXISTS (SELECT 1 FROM json_each(w.value) AS a "
+      "WHERE instr(zaulek_fold(coalesce(alarms.note, '') || ' ' || alarms.camera_id || ' ' || "
+      "coalesce((SELECT name FROM cameras WHERE cameras.id = alarms.camera_id), '') || ' ' || "
+      "alarms.kind || ' ' || coalesce(alarms.acknowledged_by, '') || ' ' || "
+      "coalesce(alarms.assigned_to, '') || ' ' || coalesce(alarms.resolved_by, '')), a.value) > "
+      "0))) ORDER BY id DESC LIMIT ?4",
       read_alarm, states, q.camera_id, q.before_id, sql::Limit{q.limit}, camera_set_json(q.cameras),
-      q.site_id);
+      q.site_id, words);
 }
 
 // Runs `update` (bound by `bind`) on the alarm and reads it back; when no

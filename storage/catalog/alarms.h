@@ -50,6 +50,14 @@ struct AlarmQuery {
   // Only alarms of cameras now in this site (0: of cameras in no site; an
   // alarm of a deleted camera is in neither); nullopt = any.
   std::optional<std::int64_t> site_id = std::nullopt;
+  // Only alarms whose text holds every one of these words (at most
+  // kMaxSearchWords), compared as core/text/text.h search_fold does (case
+  // and diacritics aside): the note, the camera's id and present name, the
+  // kind and who acknowledged, took or resolved it. A word may be
+  // alternatives, "ruch|motion": any one of them will do (at most
+  // kMaxSearchWords in all; empty ones are ignored).
+  std::vector<std::string> words = {};
+  static constexpr std::size_t kMaxSearchWords = 16;
 };
 
 struct RaisedAlarm {

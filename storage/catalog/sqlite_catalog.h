@@ -65,6 +65,9 @@ class SqliteCatalog final : public Catalog {
   Status set_user_role(std::int64_t id, Role role) override;
   Status set_user_cameras(std::int64_t id,
                           const std::optional<std::vector<std::string>>& cameras) override;
+  Result<std::string> preferences(std::int64_t user_id) override;
+  Result<std::string> set_preferences(std::int64_t user_id, const std::string& json_object,
+                                      bool merge) override;
   Result<std::int64_t> add_session(const Session& session) override;
   Result<Session> find_session(const std::string& token_hash) override;
   Result<Session> find_session_by_id(std::int64_t id) override;

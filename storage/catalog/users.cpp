@@ -140,6 +140,57 @@ Status SqliteCatalog::set_user_cameras(std::int64_t id,
                      "user", id);
 }
 
+Result<std::string> SqliteCatalog::preferences(std::int64_t user_id) {
+  auto row = find_one(
+      "SELECT (SELECT preferences FROM user_preferences WHERE user_id = users.id) AS p FROM users "
+      "WHERE id = ?1",
+      [](const sql::Stmt& st) -> Result<std::string> { return st.opt_text("p").value_or("{}"); },
+      "no user with id " + std::to_string(user_id), user_id);
+  return row;
+}
+
+Result<std::string> SqliteCatalog::set_preferences(std::int64_t user_id,
+                                                   const std::string& json_object, bool merge) {
+  auto given = nlohmann::json::parse(json_object, nullptr, false);
+  if (given.is_discarded() || !given.is_object())
+    return make_error(ErrorKind::invalid_argument, "preferences must be a JSON object");
+  std::lock_guard lock(write_mu_);
+  auto tx = sql::Transaction::begin(*writer_);
+  if (!tx) return tx.error();
+  auto user = sql::query_one(
+      *writer_,
+      "SELECT (SELECT preferences FROM user_preferences WHERE user_id = users.id) AS p FROM users "
+      "WHERE id = ?1",
+      [](const sql::Stmt& st) -> Result<std::string> { return st.opt_text("p").value_or("{}"); },
+      user_id);
+  if (!user) return user.error();
+  if (!*user) return make_error(ErrorKind::not_found, "no user with id " + std::to_string(user_id));
+  nlohmann::json stored = given;
+  if (merge) {
+    stored = nlohmann::json::parse(**user, nullptr, false);
+    if (stored.is_discarded() || !stored.is_object()) stored = nlohmann::json::object();
+    stored.merge_patch(given);
+  } else {
+    // A replacement holds no nulls (merge_patch would drop them too).
+    stored = nlohmann::json::object();
+    stored.merge_patch(given);
+  }
+  std::string text = stored.dump();
+  if (text.size() > kMaxPreferencesBytes)
+    return make_error(ErrorKind::invalid_argument,
+                      "preferences would take " + std::to_string(text.size()) + " bytes; at most " +
+                          std::to_string(kMaxPreferencesBytes));
+  if (auto st = sql::execute(*writer_,
+                             "INSERT INTO user_preferences (user_id, preferences, updated_ns) "
+                             "VALUES (?1, ?2, ?3) ON CONFLICT (user_id) DO UPDATE SET "
+                             "preferences = excluded.preferences, updated_ns = excluded.updated_ns",
+                             user_id, text, to_unix_ns(clock_.realtime()));
+      !st)
+    return with_context(st.error(), "storing preferences of user " + std::to_string(user_id));
+  if (auto st = tx->commit(); !st) return st.error();
+  return text;
+}
+
 Result<std::int64_t> SqliteCatalog::add_session(const Session& s) {
   if (s.token_hash.empty()) return make_error(ErrorKind::invalid_argument, "empty token hash");
   // An address longer than any IPv6 text is not one: kept out, not cut.

@@ -2,6 +2,7 @@
 // sessions. Part of Catalog (storage/catalog.h).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -55,6 +56,18 @@ class UserCatalog {
   // nullopt: every camera; ids are stored sorted without duplicates. not_found.
   virtual Status set_user_cameras(std::int64_t id,
                                   const std::optional<std::vector<std::string>>& cameras) = 0;
+
+  // The user's console preferences: one JSON object of at most
+  // kMaxPreferencesBytes (what is in it is the server's to check). "{}" when
+  // none were stored. not_found for an unknown user.
+  static constexpr std::size_t kMaxPreferencesBytes = 16384;
+  virtual Result<std::string> preferences(std::int64_t user_id) = 0;
+  // Replaces them (`merge` false) or merges `json_object` into them (RFC 7396
+  // merge patch: a null member removes that member), in one transaction.
+  // Returns what is stored. invalid_argument for what is not a JSON object or
+  // a result over kMaxPreferencesBytes; not_found for an unknown user.
+  virtual Result<std::string> set_preferences(std::int64_t user_id, const std::string& json_object,
+                                              bool merge) = 0;
 
   // Sessions.
   // The new session's id (session.id is ignored).

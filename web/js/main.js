@@ -266,8 +266,10 @@ function toggleMute() {
 }
 $('alarm-sound').addEventListener('click', toggleMute);
 
-// Operators' shortcuts (state/shortcuts.js), listed on '?'. Only while the
-// console is shown; typing in a field is never taken as a shortcut.
+// The keyboard shortcuts of the view shown (state/shortcuts.js, the same
+// table the help on '?' lists). Only while the console is shown; typing in a
+// field is never taken as a shortcut; in the administration view the keys
+// type into its forms, only those for every view act.
 document.addEventListener('keydown', (ev) => {
   if ($('console-view').hidden && ev.key !== '?' && ev.key !== 'Escape') return;
   const el = ev.target;
@@ -276,21 +278,21 @@ document.addEventListener('keydown', (ev) => {
   const onControl = el instanceof HTMLElement && ['BUTTON', 'A', 'SUMMARY'].includes(el.tagName);
   const act = actionFor({
     key: ev.key, ctrlKey: ev.ctrlKey, altKey: ev.altKey, metaKey: ev.metaKey, editing, onControl,
-  });
+  }, view);
   if (!act) return;
-  // In the administration view the keys type into its forms; only help,
-  // Escape and the language switch act.
-  if (view !== 'live' && !['help', 'escape', 'lang'].includes(act.action)) return;
   sound.unlock();
   const help = $('help').open;
   if (help && act.action !== 'help' && act.action !== 'escape') return;
+  // Another dialog (the export) keeps its keys, Esc (its own close) too.
+  if (!help && document.querySelector('dialog[open]')) return;
   ev.preventDefault();
   switch (act.action) {
     case 'help': toggleHelp(); break;
     case 'escape':
       if (help) toggleHelp(false);
       else if (editing) el.blur();
-      else grid.escape();
+      else if (view === 'live') grid.escape();
+      else if (view === 'timeline') timeline.setRange(null, true);
       break;
     case 'layout1': grid.setLayout(1); break;
     case 'layout4': grid.setLayout(4); break;
@@ -308,6 +310,18 @@ document.addEventListener('keydown', (ev) => {
     case 'mute': toggleMute(); break;
     case 'filter': $('camera-filter').focus(); break;
     case 'lang': setLang(getLang() === 'pl' ? 'en' : 'pl'); break;
+    // The timeline view: the same as its buttons.
+    case 'pause': if (player.camera) player.togglePause(); break;
+    case 'speed': player.setSpeed(act.value); break;
+    case 'pan': timeline.pan(act.dx * 0.25); break;
+    case 'zoomIn': timeline.zoomBy(1 / 3); break;
+    case 'zoomOut': timeline.zoomBy(3); break;
+    case 'prevEvent': timeline.step(-1); break;
+    case 'nextEvent': timeline.step(1); break;
+    case 'now': $('tl-now').click(); break;
+    case 'bookmark': if (!$('bookmark-add').disabled) player.bookmark(); break;
+    case 'export': if (!$('export-open').hidden && !$('export-open').disabled) $('export-open').click(); break;
+    case 'camera': $('timeline-camera').focus(); break;
     default: break;
   }
 });

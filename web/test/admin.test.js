@@ -190,3 +190,19 @@ test('every key the administration names (buttons and labels too) is in both lan
   assert.ok(keys.size > 80, `only ${keys.size} keys found`);
   for (const k of keys) for (const l of ['pl', 'en']) assert.ok(k in TEXT[l], `${l}: ${k}`);
 });
+
+test('a camera\'s stream choice: listed video profiles only', () => {
+  const profiles = [
+    { token: 'main', name: 'mainStream', encoding: 'H264', width: 1920, height: 1080 },
+    { token: 'sub', name: 'sub', encoding: 'H264', width: 640, height: 360 },
+    { token: 'meta', name: 'meta', encoding: '', width: 0, height: 0 },
+  ];
+  assert.equal(A.profileLabel(profiles[0]), 'main (mainStream): H264 1920×1080');
+  assert.equal(A.profileLabel(profiles[1]), 'sub: H264 640×360');
+  assert.equal(A.profileLabel(profiles[2]), 'meta: —');
+  assert.deepEqual(A.streamsChoice({ main_profile: 'sub', sub_profile: 'sub' }, profiles),
+    { ok: true, errors: {}, body: { main_profile: 'sub', sub_profile: 'sub' } });
+  const bad = A.streamsChoice({ main_profile: 'meta', sub_profile: 'gone' }, profiles);
+  assert.equal(bad.ok, false);
+  assert.deepEqual(Object.keys(bad.errors).sort(), ['main_profile', 'sub_profile']);
+});

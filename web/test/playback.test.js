@@ -37,3 +37,29 @@ test('speeds, the query, and where the playhead goes at a start', () => {
   assert.equal(startTarget([[0, 3]], 2, 0), 2);         // skip the frames before T
   assert.equal(startTarget([[0, 3]], 2, 2.1), null);    // already there
 });
+
+test('a lost playback resumes at the last shown time, with a backoff, then gives up', async () => {
+  const { Reconnect, MAX_TRIES } = await import('../js/state/playback.js');
+  const { Backoff } = await import('../js/state/live.js');
+  const r = new Reconnect({ backoff: new Backoff({ baseMs: 500, maxMs: 10000, rng: () => 1 }) });
+  const t = Date.parse('2026-12-07T10:00:05Z');
+  assert.deepEqual(r.lost({ wall: t, speed: 4, paused: false }), { from: t, speed: 4, paused: false, waitMs: 500 });
+  assert.deepEqual(r.lost({ wall: t, speed: 4, paused: true }), { from: t, speed: 4, paused: true, waitMs: 1000 });
+  // a seek not yet answered wins over the time shown before it
+  assert.equal(r.lost({ wall: t, seeking: t - 60000 }).from, t - 60000);
+  // a start in between: the next loss waits the shortest again
+  r.started();
+  assert.equal(r.lost({ wall: t }).waitMs, 500);
+  // nothing shown yet and no seek: nowhere to resume
+  assert.equal(r.lost({ wall: null }), null);
+  assert.equal(r.lost({ wall: t, speed: 3 }).speed, 1);
+  // losses in a row without a start: capped, then null
+  const r2 = new Reconnect({ backoff: new Backoff({ rng: () => 0 }) });
+  const waits = [];
+  for (let i = 0; i < MAX_TRIES + 3; i++) waits.push(r2.lost({ wall: t })?.waitMs ?? null);
+  assert.equal(waits.filter((w) => w !== null).length, MAX_TRIES);
+  assert.ok(waits.slice(0, MAX_TRIES).every((w) => w <= 10000));
+  assert.equal(waits[MAX_TRIES], null);
+  r2.reset();
+  assert.notEqual(r2.lost({ wall: t }), null);
+});

@@ -16,6 +16,18 @@ TEST(Text, CaseIsAsciiOnly) {
   EXPECT_FALSE(contains_nocase("ab", "abc"));
 }
 
+TEST(Text, SearchFoldLowersAndDropsLatinDiacritics) {
+  EXPECT_EQ(search_fold("Zaułek ŻÓŁW Gęś Ćma Źdźbło ŃŚĄ"), "zaulek zolw ges cma zdzblo nsa");
+  EXPECT_EQ(search_fold("Müller Straße Øresund ĳ"), "muller strase oresund i");
+  EXPECT_EQ(search_fold("× ÷ stay; ABC-123"), "× ÷ stay; abc-123");
+  EXPECT_EQ(search_fold("Ωμέγα кот 猫"), "Ωμέγα кот 猫");  // outside Latin: as it is
+  // Not valid UTF-8: byte by byte, nothing read past the end.
+  EXPECT_EQ(search_fold(std::string("a\xc5")), std::string("a\xc5"));
+  EXPECT_EQ(search_fold(std::string("\xc5\x41")), std::string("\xc5"
+                                                              "a"));
+  EXPECT_EQ(search_fold(""), "");
+}
+
 TEST(Text, TrimTakesTheBlanksAsked) {
   EXPECT_EQ(trim(" \t\r\nx y\n "), "x y");
   EXPECT_EQ(trim("\r\n\t "), "");

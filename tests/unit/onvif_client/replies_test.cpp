@@ -245,6 +245,18 @@ TEST(OnvifClientReplies, ProfilesAndChoice) {
   EXPECT_EQ(c1.sub, 0);
   EXPECT_EQ(choose_profiles({}).main, -1);
 
+  // An administrator's choice wins where the camera still lists it; a token
+  // it does not list (or none) falls back to the pick.
+  auto w = choose_profiles(*p, {"Profile_2", "Profile_2"});
+  EXPECT_EQ((*p)[w.main].token, "Profile_2");
+  EXPECT_EQ((*p)[w.sub].token, "Profile_2");
+  auto half = choose_profiles(*p, {"gone", "Profile_1"});
+  EXPECT_EQ((*p)[half.main].token, "Profile_1");
+  EXPECT_EQ((*p)[half.sub].token, "Profile_1");
+  auto none = choose_profiles(*p, {});
+  EXPECT_EQ((*p)[none.main].token, "Profile_1");
+  EXPECT_EQ((*p)[none.sub].token, "Profile_3");
+
   auto empty = parse_profiles(env12("<trt:GetProfilesResponse/>"));
   ASSERT_TRUE(empty.ok()) << empty.error().message;
   EXPECT_TRUE(empty->empty());

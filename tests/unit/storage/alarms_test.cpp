@@ -312,5 +312,79 @@ TEST_F(StorageAlarmsTest, StorageUserCamerasFilterEventsAndAlarms) {
   EXPECT_EQ(alarms->size(), 3u);
 }
 
+TEST_F(StorageAlarmsTest, SearchByWordsFoldedAlternativesAndPaged) {
+  Camera cam;
+  cam.id = "cam-1";
+  cam.name = "Brama Główna";
+  cam.onvif_url = "http://127.0.0.1:1/onvif/device_service";
+  ASSERT_TRUE(cat_->add_camera(cam).ok());
+  std::vector<std::int64_t> ids;
+  const char* notes[] = {"Fałszywy alarm: KOT", "patrol w Zaułku", "kot znowu", "nic"};
+  for (int i = 0; i < 4; ++i) {
+    auto a = alarm(i < 3 ? "cam-1" : "cam-2", "k" + std::to_string(i), i + 1, 1000 + i);
+    if (i == 1) a.kind = "line_crossing";
+    auto r = cat_->raise_alarm(a);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    ASSERT_TRUE(cat_->resolve_alarm(r->alarm.id, i == 1 ? "Łukasz" : "olga", notes[i]).ok());
+    ids.push_back(r->alarm.id);
+  }
+  auto find = [&](std::vector<std::string> words, int limit = 100, std::int64_t before = 0) {
+    AlarmQuery q;
+    q.words = std::move(words);
+    q.limit = limit;
+    q.before_id = before;
+    std::vector<std::int64_t> out;
+    auto rows = cat_->list_alarms(q);
+    EXPECT_TRUE(rows.ok()) << rows.error().message;
+    if (rows)
+      for (const auto& a : *rows) out.push_back(a.id);
+    return out;
+  };
+  using V = std::vector<std::int64_t>;
+  EXPECT_EQ(find({"kot"}), (V{ids[2], ids[0]}));  // newest first, case aside
+  EXPECT_EQ(find({"FALSZYWY", "kot"}), (V{ids[0]}));
+  EXPECT_EQ(find({"zaulku", "lukasz"}), (V{ids[1]}));        // note and people, letters folded
+  EXPECT_EQ(find({"glowna"}), (V{ids[2], ids[1], ids[0]}));  // the camera's name
+  EXPECT_EQ(find({"cam-2"}), (V{ids[3]}));                   // its id
+  EXPECT_EQ(find({"line_crossing"}), (V{ids[1]}));           // the kind
+  EXPECT_EQ(find({"przekroczenie|line_crossing"}), (V{ids[1]}));
+  EXPECT_EQ(find({"|", "kot|nic"}), (V{ids[3], ids[2], ids[0]}));  // empty alternatives ignored
+  EXPECT_EQ(find({"kot", "pies"}), V{});
+  EXPECT_EQ(find({"kot"}, 1), (V{ids[2]}));  // paged by before like any list
+  EXPECT_EQ(find({"kot"}, 1, ids[2]), (V{ids[0]}));
+  AlarmQuery many;
+  many.words.assign(17, "x");
+  EXPECT_EQ(cat_->list_alarms(many).error().kind, ErrorKind::invalid_argument);
+  many.words = {"a|b|c|d|e|f|g|h|i|j|k|l|m|n|o|p|q"};
+  EXPECT_EQ(cat_->list_alarms(many).error().kind, ErrorKind::invalid_argument);
+}
+
+TEST_F(StorageAlarmsTest, PreferencesPerUserReplacedOrMerged) {
+  auto u = cat_->add_user("olga", Role::operator_, "hash");
+  ASSERT_TRUE(u.ok());
+  auto v = cat_->add_user("piotr", Role::operator_, "hash");
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(*cat_->preferences(u->id), "{}");
+  EXPECT_EQ(cat_->preferences(999).error().kind, ErrorKind::not_found);
+  EXPECT_EQ(*cat_->set_preferences(u->id, R"({"grid":{"layout":9},"lang":"en"})", false),
+            R"({"grid":{"layout":9},"lang":"en"})");
+  EXPECT_EQ(*cat_->set_preferences(u->id, R"({"lang":null,"site":"3"})", true),
+            R"({"grid":{"layout":9},"site":"3"})");
+  EXPECT_EQ(*cat_->set_preferences(u->id, R"({"site":"4","x":null})", false), R"({"site":"4"})");
+  EXPECT_EQ(*cat_->preferences(u->id), R"({"site":"4"})");
+  EXPECT_EQ(*cat_->preferences(v->id), "{}");
+  EXPECT_EQ(cat_->set_preferences(u->id, "[1]", false).error().kind, ErrorKind::invalid_argument);
+  EXPECT_EQ(cat_->set_preferences(u->id, "{", true).error().kind, ErrorKind::invalid_argument);
+  EXPECT_EQ(cat_->set_preferences(999, "{}", true).error().kind, ErrorKind::not_found);
+  const std::string big = R"({"a":")" + std::string(9000, 'x') + R"("})";
+  ASSERT_TRUE(cat_->set_preferences(u->id, big, true).ok());
+  const std::string more = R"({"b":")" + std::string(9000, 'y') + R"("})";
+  auto over = cat_->set_preferences(u->id, more, true);
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.error().kind, ErrorKind::invalid_argument);
+  EXPECT_NE(over.error().message.find("at most 16384"), std::string::npos) << over.error().message;
+  EXPECT_EQ(cat_->preferences(u->id)->size(), big.size() + std::string(R"("site":"4",)").size());
+}
+
 }  // namespace
 }  // namespace zaulek::storage

@@ -1,9 +1,14 @@
 // The live grid: 1, 4, 9 or 16 tiles (state/grid.js), each a LiveTile;
 // small tiles on the sub stream, an enlarged tile (double-click, Enter or f)
-// on the main stream. The layout and the cameras in it are kept per user in
-// this browser's localStorage (key zaulek.grid.<user>); with a site filter
-// the grid is that site's (zaulek.grid.<user>.site.<id>), at first its cameras.
+// on the main stream. The layout and the cameras in it are kept per user on
+// the server (PATCH /api/v1/me/preferences {grid}: another console finds
+// them) and in this browser's localStorage (key zaulek.grid.<user>: shown at
+// once, and kept when the server cannot be asked); state/prefs.js. With a
+// site filter the grid is that site's (member grid.site.<id>, key
+// zaulek.grid.<user>.site.<id>), at first its cameras.
 import * as G from '../state/grid.js';
+import { pickGrid, PatchSaver, gridMember } from '../state/prefs.js';
+import { api } from '../api.js';
 import { LiveTile } from '../live/tile.js';
 import { t, onLanguage } from '../i18n.js';
 
@@ -18,6 +23,13 @@ export class GridPanel {
     this.site = '';  // the site filter: '' none, 'none' or a site id
     this.grid = G.emptyGrid();
     this.tiles = new Map();  // tile index -> {el, key, tile, state, detail}
+    this.opened = 0;         // which open() the server's answer belongs to
+    this.changed = false;    // the user changed the grid since open()
+    this.saver = new PatchSaver(async (patch) => {
+      const res = await api('PATCH', '/api/v1/me/preferences', patch);
+      $('grid').dataset.prefsSaved = String(this.saver.saved + (res.status === 200 ? 1 : 0));
+      return res.status === 200;
+    });
     for (const b of document.querySelectorAll('#grid-view button.layout')) {
       b.addEventListener('click', () => this.setLayout(Number(b.dataset.layout)));
     }
@@ -25,20 +37,51 @@ export class GridPanel {
     onLanguage(() => { for (const tile of this.tiles.values()) this.paint(tile); });
   }
 
-  // After login: the user's stored grid, or the first cameras. listed: the
-  // camera list came (else nothing is dropped from a stored grid).
+  // After login (and when the site filter changes): the user's stored grid,
+  // or the first cameras. listed: the camera list came (else nothing is
+  // dropped from a stored grid). This browser's copy shows at once; the
+  // server's replaces it when it comes (unless the user changed the grid
+  // meanwhile).
   open(user, cameraIds, listed, site = this.site) {
     this.user = user;
     this.site = site;
-    let stored = null;
-    try {
-      stored = JSON.parse(localStorage.getItem(G.storageKey(user, site)) || 'null');
-    } catch (e) {
-      stored = null;
-    }
-    this.grid = stored ? G.fromStored(stored) : G.withCameras(G.emptyGrid(4), cameraIds);
-    if (stored && listed) this.grid = G.retain(this.grid, cameraIds);
+    this.changed = false;
+    const mine = ++this.opened;
+    const local = this.localStored(user, site);
+    this.grid = local ? G.fromStored(local) : G.withCameras(G.emptyGrid(4), cameraIds);
+    if (local && listed) this.grid = G.retain(this.grid, cameraIds);
+    $('grid').dataset.prefs = 'loading';
     this.render();
+    this.fromServer(mine, local, cameraIds, listed);
+  }
+
+  localStored(user, site) {
+    try {
+      return JSON.parse(localStorage.getItem(G.storageKey(user, site)) || 'null');
+    } catch (e) {
+      return null;
+    }
+  }
+
+  async fromServer(mine, local, cameraIds, listed) {
+    const res = await api('GET', '/api/v1/me/preferences');
+    if (mine !== this.opened || !this.user) return;
+    if (res.status !== 200) {
+      $('grid').dataset.prefs = 'local';  // kept here only; the next change tries again
+      return;
+    }
+    const member = gridMember(this.site);
+    const pick = pickGrid(res.data.preferences, local, member);
+    $('grid').dataset.prefs = pick.source;
+    if (this.changed) return;
+    if (pick.source === 'server') {
+      let g = G.fromStored(pick.value);
+      if (listed) g = G.retain(g, cameraIds);
+      this.update(g, { save: false });
+      localStorage.setItem(G.storageKey(this.user, this.site), JSON.stringify(G.toStored(g)));
+    } else if (pick.upload) {
+      this.saver.push({ [member]: G.toStored(this.grid) });
+    }
   }
 
   close() {
@@ -46,11 +89,20 @@ export class GridPanel {
     this.tiles.clear();
     $('grid').replaceChildren();
     this.user = '';
+    this.opened += 1;
   }
 
   update(grid, { save = true } = {}) {
     this.grid = grid;
-    if (save && this.user) localStorage.setItem(G.storageKey(this.user, this.site), JSON.stringify(G.toStored(grid)));
+    const stored = G.toStored(grid);
+    const text = JSON.stringify(stored);
+    const key = G.storageKey(this.user, this.site);
+    // Only a change is saved (a camera list that came again changes nothing).
+    if (save && this.user && text !== localStorage.getItem(key)) {
+      this.changed = true;
+      localStorage.setItem(key, text);
+      this.saver.push({ [gridMember(this.site)]: stored });
+    }
     this.render();
   }
 

@@ -5,8 +5,10 @@
 // wall clock (state/playback.js); the wall time under the playhead is the
 // timeline's cursor. Speeds 1/2/4/8 (the server paces, the <video> plays at
 // the same rate), pause/play, a seek is a message on the same socket; gaps
-// and the live edge are shown; a bookmark marks the moment on the screen.
-import { MediaClock, SPEEDS, speedMessage, playbackQuery, rfc3339, startTarget } from '../state/playback.js';
+// and the live edge are shown; a bookmark marks the moment on the screen. A
+// lost socket is opened again at the time last shown (state/playback.js
+// Reconnect), as the live tiles do.
+import { MediaClock, SPEEDS, speedMessage, playbackQuery, rfc3339, startTarget, Reconnect } from '../state/playback.js';
 import { MseFeed } from '../live/mse.js';
 import { api, failure, errorText, cameraPath } from '../api.js';
 import { t, onLanguage, locale } from '../i18n.js';
@@ -25,12 +27,16 @@ export class PlayerPanel {
     this.camera = '';
     this.speed = 1;
     this.paused = false;
-    this.state = 'idle';  // idle, connecting, playing, paused, live, ended, error
+    this.state = 'idle';  // idle, connecting, playing, paused, live, reconnecting, ended, error
     this.note = '';       // the last gap, the server's error, why it ended
     this.target = null;   // the media time to put the playhead at, once buffered
     this.wall = null;
     this.gap = null;
     this.session = 0;
+    this.reconnect = new Reconnect();
+    this.retry = null;    // the timer of the next try after a lost socket
+    this.retryAt = 0;
+    this.reconnects = 0;  // sockets opened again after a loss (data-reconnects)
     this.video.addEventListener('timeupdate', () => this.tick());
     this.video.addEventListener('error', () => {
       if (this.feed) this.end('player.decode');
@@ -55,6 +61,7 @@ export class PlayerPanel {
 
   // Plays the camera from time `ms`: on the open socket a seek, else a new one.
   play(camera, ms) {
+    this.reconnect.reset();
     if (this.feed && camera === this.camera && this.state !== 'ended' && this.state !== 'error') {
       this.feed.send({ type: 'seek', time: rfc3339(ms) });
       this.seeking = ms;
@@ -65,6 +72,11 @@ export class PlayerPanel {
       this.render();
       return;
     }
+    this.open(camera, ms);
+  }
+
+  // A new socket for the camera from time `ms` (a play, or a try after a loss).
+  open(camera, ms) {
     this.stop();
     this.camera = camera;
     this.state = 'connecting';
@@ -79,7 +91,7 @@ export class PlayerPanel {
       video: this.video,
       url: cameraPath(camera, '/playback') + playbackQuery(ms, this.speed),
       onText: (msg) => this.message(msg),
-      onClose: () => { if (this.feed === feed) this.end(this.note ? '' : 'player.closed'); },
+      onClose: () => { if (this.feed === feed) this.lost(); },
       onUnsupported: (codec) => {
         this.feed = null;
         this.state = 'error';
@@ -108,6 +120,9 @@ export class PlayerPanel {
         // T is at media_time: the frames from the keyframe before it are skipped.
         if (this.clock.add(msg)) this.target = Number(msg.media_time);
         this.seeking = null;
+        this.reconnect.started();
+        // Opened again after a loss while paused: paused it stays.
+        if (this.paused) this.feed?.send({ type: 'pause' });
         this.video.playbackRate = this.speed;
         if (this.state === 'connecting' || this.state === 'live') this.state = this.paused ? 'paused' : 'playing';
         break;
@@ -156,7 +171,7 @@ export class PlayerPanel {
 
   togglePause() {
     if (!this.feed) {
-      // ended: start again where it stopped
+      // ended, or waiting to reconnect: start again where it stopped, now
       if (this.camera && this.wall !== null) this.play(this.camera, this.wall);
       return;
     }
@@ -165,6 +180,35 @@ export class PlayerPanel {
     if (this.paused) this.video.pause();
     else this.video.play().catch(() => {});
     if (this.state !== 'connecting') this.state = this.paused ? 'paused' : 'playing';
+    this.render();
+  }
+
+  // The socket closed by itself: open it again at the time last shown,
+  // after the backoff; give up (ended) only after Reconnect's tries.
+  lost() {
+    const feed = this.feed;
+    this.feed = null;
+    feed?.close();
+    const plan = this.reconnect.lost({
+      wall: this.wall, seeking: this.seeking, speed: this.speed, paused: this.paused,
+    });
+    if (!plan) {
+      this.end(this.note ? '' : 'player.closed');
+      return;
+    }
+    const camera = this.camera;
+    const session = this.session;
+    this.state = 'reconnecting';
+    this.retryAt = Date.now() + plan.waitMs;
+    this.retry = setTimeout(() => {
+      this.retry = null;
+      if (session !== this.session || camera !== this.camera) return;
+      this.reconnects += 1;
+      const note = this.note;
+      this.open(camera, plan.from);
+      this.note = note;  // the last gap or error stays said until the stream answers
+      this.render();
+    }, plan.waitMs);
     this.render();
   }
 
@@ -179,6 +223,9 @@ export class PlayerPanel {
 
   stop() {
     this.session += 1;
+    clearTimeout(this.retry);
+    this.retry = null;
+    this.retryAt = 0;
     const feed = this.feed;
     this.feed = null;
     feed?.close();
@@ -231,7 +278,10 @@ export class PlayerPanel {
     p.dataset.camera = this.camera;
     const name = this.camera ? this.cameraName(this.camera) : '';
     $('player-camera').textContent = this.camera ? (name ? `${name} (${this.camera})` : this.camera) : t('player.none');
-    const lines = [t(`player.state.${this.state}`)];
+    p.dataset.reconnects = String(this.reconnects);
+    const lines = [this.state === 'reconnecting'
+      ? t('player.state.reconnecting', { s: Math.max(1, Math.ceil((this.retryAt - Date.now()) / 1000)) })
+      : t(`player.state.${this.state}`)];
     if (this.state === 'connecting' && this.seeking != null) {
       lines[0] = t('player.from', { time: new Date(this.seeking).toLocaleString(locale()) });
     }

@@ -1,65 +1,64 @@
-// Search of resolved alarms with their notes: GET /api/v1/alarms has the
-// filters state, camera, before and limit; the words are matched here
-// (state/alarms.js matches) over at most MAX_SCANNED of the newest resolved
-// alarms (of the chosen camera), and the panel says when it stopped there.
+// Search of resolved alarms with their notes, on the server:
+// GET /api/v1/alarms?state=resolved&q=WORDS[&camera=ID][&before=ID], newest
+// first, a page of PAGE at a time ("More" fetches the next). The server
+// matches every word in the note, the camera (id or name), the kind and the
+// people, case and diacritics aside; a kind's translated name is sent with
+// its code as an alternative (state/alarms.js searchQuery).
 import * as A from '../state/alarms.js';
+import { KINDS } from '../state/timeline.js';
 import { api, failure, errorText } from '../api.js';
 import { t, label, onLanguage, when } from '../i18n.js';
 
 const $ = (id) => document.getElementById(id);
-const PAGE = 200;
-const MAX_SCANNED = 2000;
-const MAX_SHOWN = 200;
+const PAGE = 50;
+const MAX_SHOWN = 1000;  // rows kept in the table; more: narrow the search
 
 export class SearchPanel {
   // cameras(): the cameras Map; cameraName(id)
   constructor({ cameras, cameraName }) {
     Object.assign(this, { cameras, cameraName });
-    this.result = null;  // {found, scanned, more} or {error}
+    this.result = null;  // {found, next, query} or {error}
     this.session = 0;
     $('search-form').addEventListener('submit', (ev) => {
       ev.preventDefault();
       this.search();
     });
+    $('search-more').addEventListener('click', () => this.more());
     onLanguage(() => this.render());
   }
 
+  query() {
+    return A.searchQuery($('search-text').value, KINDS.map((k) => [k, label('kind.', k)]));
+  }
+
   async search() {
+    this.result = { found: [], next: null, q: this.query(), camera: $('search-camera').value };
+    await this.page();
+  }
+
+  async more() {
+    if (this.result?.next) await this.page();
+  }
+
+  async page() {
     const mine = ++this.session;
-    const text = $('search-text').value;
-    const camera = $('search-camera').value;
-    const found = [];
-    let scanned = 0;
-    let before = null;
-    let more = false;
-    let error = null;
+    const r = this.result;
+    const q = new URLSearchParams({ state: 'resolved', limit: String(PAGE) });
+    if (r.q) q.set('q', r.q);
+    if (r.camera) q.set('camera', r.camera);
+    if (r.next) q.set('before', r.next);
     $('search-view').dataset.busy = 'true';
-    for (;;) {
-      const q = new URLSearchParams({ state: 'resolved', limit: String(PAGE) });
-      if (camera) q.set('camera', camera);
-      if (before) q.set('before', before);
-      const res = await api('GET', '/api/v1/alarms?' + q);
-      if (mine !== this.session) return;
-      if (res.status !== 200) {
-        error = failure(res);
-        break;
-      }
-      for (const a of res.data.alarms) {
-        const ctx = { cameraName: this.cameraName(a.camera_id), kindLabel: label('kind.', a.kind) };
-        if (A.matches(a, text, ctx)) found.push(a);
-      }
-      scanned += res.data.alarms.length;
-      before = res.data.next_before;
-      if (!before) break;
-      if (scanned >= MAX_SCANNED) {
-        more = true;
-        break;
-      }
-      if (found.length >= MAX_SHOWN) break;
-    }
-    this.result = error ? { error } : { found, scanned, more };
+    const res = await api('GET', '/api/v1/alarms?' + q);
+    if (mine !== this.session) return;
     delete $('search-view').dataset.busy;
+    if (res.status !== 200) {
+      this.result = { error: failure(res) };
+    } else {
+      r.found.push(...res.data.alarms);
+      r.next = r.found.length < MAX_SHOWN ? res.data.next_before : null;
+    }
     $('search-view').dataset.done = String(mine);
+    $('search-view').dataset.query = r.q ?? '';
     this.render();
   }
 
@@ -83,6 +82,7 @@ export class SearchPanel {
     const r = this.result;
     const status = $('search-status');
     const table = $('search-results');
+    $('search-more').hidden = !r?.next;
     if (!r) {
       status.textContent = '';
       table.hidden = true;
@@ -93,10 +93,10 @@ export class SearchPanel {
       table.hidden = true;
       return;
     }
-    status.textContent = (r.found.length ? t('search.found', { n: r.found.length, m: r.scanned })
-      : t('search.none', { m: r.scanned })) + (r.more ? ' ' + t('search.more', { m: r.scanned }) : '');
+    status.textContent = r.found.length
+      ? t(r.next ? 'search.found_more' : 'search.found', { n: r.found.length }) : t('search.none');
     table.hidden = r.found.length === 0;
-    $('search-rows').replaceChildren(...r.found.slice(0, MAX_SHOWN).map((a) => {
+    $('search-rows').replaceChildren(...r.found.map((a) => {
       const tr = document.createElement('tr');
       tr.dataset.alarmId = a.id;
       const name = this.cameraName(a.camera_id);

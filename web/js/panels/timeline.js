@@ -89,14 +89,8 @@ export class TimelinePanel {
       ev.preventDefault();
       this.setView(T.zoom(this.view, ev.deltaY > 0 ? 1.25 : 0.8, this.timeAtX(xOf(ev)), this.now()));
     }, { passive: false });
-    c.addEventListener('keydown', (ev) => {
-      const act = { ArrowLeft: () => this.pan(-0.25), ArrowRight: () => this.pan(0.25),
-        '+': () => this.zoomBy(1 / 3), '-': () => this.zoomBy(3), '=': () => this.zoomBy(1 / 3) }[ev.key];
-      if (act) {
-        ev.preventDefault();
-        act();
-      }
-    });
+    // Keys (arrows, +/-, ...) are the console's shortcuts in the timeline
+    // view (state/shortcuts.js, main.js), listed on '?'.
     $('tl-zoom-in').addEventListener('click', () => this.zoomBy(1 / 3));
     $('tl-zoom-out').addEventListener('click', () => this.zoomBy(3));
     $('tl-earlier').addEventListener('click', () => this.pan(-0.5));

@@ -280,3 +280,22 @@ export const fromDevice = (row) => ({ name: row.name, address: row.url, endpoint
 
 // Cameras waiting for an administrator to confirm a move.
 export const sighted = (cameras) => cameras.filter((c) => c.sighting && c.sighting.onvif_url);
+
+// Choosing a camera's streams (GET /api/v1/cameras/{id}/profiles, PUT
+// /api/v1/cameras/{id}/streams): a profile as the choice lists it.
+export function profileLabel(p) {
+  const size = p.width && p.height ? ` ${p.width}×${p.height}` : '';
+  const name = p.name && p.name !== p.token ? ` (${p.name})` : '';
+  return `${p.token}${name}: ${p.encoding || '—'}${size}`;
+}
+
+// The body of the choice from the form's fields; errors by field when a
+// choice is not one of the listed profiles (or no video profile).
+export function streamsChoice({ main_profile = '', sub_profile = '' }, profiles = []) {
+  const video = new Set(profiles.filter((p) => p.encoding).map((p) => p.token));
+  const errors = {};
+  if (!video.has(main_profile)) errors.main_profile = 'adm.cam.pick_profile';
+  if (!video.has(sub_profile)) errors.sub_profile = 'adm.cam.pick_profile';
+  const ok = Object.keys(errors).length === 0;
+  return { ok, errors, body: ok ? { main_profile, sub_profile } : null };
+}

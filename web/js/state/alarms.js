@@ -1,5 +1,6 @@
 // Alarm state without the DOM: which of two copies of an alarm is newer,
-// the order of the list, which alarms to keep, the search of resolved ones.
+// the order of the list, which alarms to keep, the words of a search of
+// resolved ones (the server searches).
 
 export const RANK = { new: 0, acknowledged: 1, resolved: 2 };
 
@@ -48,14 +49,34 @@ export function newestNew(map) {
 const fold = (s) => String(s ?? '').toLocaleLowerCase('pl').normalize('NFD')
   .replace(/[\u0300-\u036f]/g, '').replace(/ł/g, 'l');
 
-// Whether an alarm matches a search: every word of `text` appears in its
-// note, camera (id or name), kind (code or translated label), or the people
-// who acknowledged, took or resolved it. Case and Polish diacritics do not
-// matter ("zaulek" finds "Zaułek").
-export function matches(a, text, { cameraName = '', kindLabel = '' } = {}) {
-  const words = fold(text).split(/\s+/).filter(Boolean);
-  if (words.length === 0) return true;
-  const hay = fold([a.note, a.camera_id, cameraName, a.kind, kindLabel, a.acknowledged_by,
-    a.assigned_to, a.resolved_by].join(' '));
-  return words.every((w) => hay.includes(w));
+// The server's search (GET /api/v1/alarms?q=) from what the operator typed:
+// the words as typed, and a word or phrase that is the translated name of
+// an event kind ("ruch", "przekroczenie linii") also as the kind's code, an
+// alternative ("ruch|motion": the server takes either). kinds: [[code,
+// label], ...] in the console's language. At most `max` words and
+// alternatives (the server's bound); '|' typed by the operator is not an alternative.
+export function searchQuery(text, kinds = [], max = 16) {
+  let words = fold(text).replace(/\|/g, ' ').split(/\s+/).filter(Boolean);
+  const out = [];
+  const labels = kinds.map(([code, lbl]) => [code, fold(lbl).split(/\s+/).filter(Boolean)])
+    .filter(([, w]) => w.length > 0).sort((a, b) => b[1].length - a[1].length);
+  while (words.length) {
+    const hit = labels.find(([, w]) => w.every((x, i) => words[i] === x));
+    if (hit && hit[1].length > 1) {
+      out.push(hit[0]);  // a phrase: its code
+      words = words.slice(hit[1].length);
+    } else {
+      out.push(hit && hit[0] !== words[0] ? `${words[0]}|${hit[0]}` : words[0]);
+      words = words.slice(1);
+    }
+  }
+  // The bound counts alternatives too.
+  const kept = [];
+  let terms = 0;
+  for (const w of out) {
+    terms += w.split('|').length;
+    if (terms > max) break;
+    kept.push(w);
+  }
+  return kept.join(' ');
 }

@@ -6,6 +6,8 @@
 // Between anchors media time and wall time run together (footage time; the
 // server paces it at the speed, the <video> plays it at playbackRate).
 
+import { Backoff } from './live.js';
+
 export const SPEEDS = [1, 2, 4, 8];
 
 export class MediaClock {
@@ -65,4 +67,41 @@ export const SNAP = 0.25;
 export function startTarget(ranges, media, currentTime) {
   if (Math.abs(currentTime - media) < SNAP) return null;
   return ranges.some(([a, b]) => a - SNAP <= media && media < b) ? media : null;
+}
+
+// After the playback socket was lost (a server restart, the network, a page
+// that fell behind): where and when to open it again. The stream never ends
+// by itself (it waits at the live edge), so every loss is retried, at the
+// wall time last shown (or the seek not yet answered), at the same speed,
+// paused if it was, after a capped backoff like a live tile's. Only
+// MAX_TRIES losses in a row with no `start` between (the footage is gone,
+// the camera was removed) give up.
+export const MAX_TRIES = 8;
+
+export class Reconnect {
+  constructor({ backoff = new Backoff(), maxTries = MAX_TRIES } = {}) {
+    Object.assign(this, { backoff, maxTries, tries: 0 });
+  }
+
+  // A `start` came: the stream plays again.
+  started() {
+    this.tries = 0;
+    this.backoff.reset();
+  }
+
+  // A new playback chosen by the user.
+  reset() {
+    this.started();
+  }
+
+  // The player as it was when the socket closed: {wall, seeking, speed,
+  // paused} (times in ms, null when unknown). Returns {from, speed, paused,
+  // waitMs}, or null: give up (nothing to resume from, or too many tries).
+  lost({ wall, seeking = null, speed = 1, paused = false }) {
+    const from = seeking ?? wall;
+    if (from === null || from === undefined || !Number.isFinite(from)) return null;
+    if (this.tries >= this.maxTries) return null;
+    this.tries += 1;
+    return { from, speed: SPEEDS.includes(speed) ? speed : 1, paused: !!paused, waitMs: this.backoff.next() };
+  }
 }

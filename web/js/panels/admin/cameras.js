@@ -4,7 +4,8 @@
 // address (POST /api/v1/cameras: the password goes to the server and the
 // field is emptied whatever the answer); edit (PATCH), remove (DELETE), and
 // confirm a move the server only proposes (a camera's `sighting`:
-// POST /api/v1/cameras/{id}/move).
+// POST /api/v1/cameras/{id}/move); choose the profiles of a camera's main
+// and sub stream (GET .../profiles asks the camera, PUT .../streams).
 import * as A from '../../state/admin.js';
 import { api, failure, errorText, cameraPath } from '../../api.js';
 import { t, label, when } from '../../i18n.js';
@@ -21,6 +22,7 @@ export class AdminCameras {
     this.scan = null;  // {multicast, warnings, count} of the last scan
     this.error = null;
     this.editing = null;
+    this.streams = null;  // {id, profiles, main, sub, error, saved} of the open stream choice
     this.session = 0;
     this.reloadTimer = null;
     $('scan-form').addEventListener('submit', (ev) => {
@@ -44,6 +46,7 @@ export class AdminCameras {
     this.devices = [];
     this.scan = null;
     this.editing = null;
+    this.streams = null;
     $('scan-form').reset();
     $('camera-add-form').reset();
     for (const f of [$('scan-form'), $('camera-add-form')]) showErrors(f, {});
@@ -214,6 +217,7 @@ export class AdminCameras {
         this.editing = this.editing === c.id ? null : c.id;
         this.renderCameras();
       }),
+      button('adm.cam.choose_streams', 'streams', () => this.openStreams(c)),
       confirmButton('adm.cam.remove', 'remove', () => this.change(c, 'DELETE', cameraPath(c.id), undefined, 200, tr)),
       el('p', { class: 'error row-error', role: 'alert' }));
     tr.append(
@@ -237,7 +241,79 @@ export class AdminCameras {
       out.push(row);
     }
     if (this.editing === c.id) out.push(this.editRow(c));
+    if (this.streams?.id === c.id) out.push(this.streamsRow(c));
     return out;
+  }
+
+  // The stream choice: the camera is asked for its profiles (an ONVIF round
+  // trip, seconds at worst); a second click closes it.
+  async openStreams(c) {
+    if (this.streams?.id === c.id) {
+      this.streams = null;
+      this.renderCameras();
+      return;
+    }
+    const st = { id: c.id, profiles: null, main: '', sub: '', error: null, saved: false };
+    this.streams = st;
+    this.renderCameras();
+    const mine = this.session;
+    const res = await api('GET', cameraPath(c.id, '/profiles'));
+    if (mine !== this.session || this.streams !== st) return;
+    if (res.status === 200) {
+      st.profiles = res.data.profiles;
+      st.main = res.data.main_profile;
+      st.sub = res.data.sub_profile;
+    } else {
+      st.error = failure(res);
+    }
+    this.renderCameras();
+  }
+
+  streamsRow(c) {
+    const st = this.streams;
+    const cell = el('td', { colspan: 6 });
+    const row = el('tr', { class: 'streams', data: { cameraId: c.id, state: st.profiles ? 'ready' : st.error ? 'error' : 'loading' } }, cell);
+    if (!st.profiles) {
+      cell.append(st.error
+        ? el('p', { class: 'error', role: 'alert', text: t('adm.cam.profiles_failed', { err: errorText(st.error, 'adm.e.') }) })
+        : el('p', { class: 'hint', text: t('adm.cam.profiles_loading') }));
+      return row;
+    }
+    const form = el('form', { class: 'adm-form inline', novalidate: true },
+      el('label', {}, el('span', { text: t('adm.cam.main_profile') }), el('select', { name: 'main_profile' })),
+      el('p', { class: 'error', data: { error: 'main_profile' } }),
+      el('label', {}, el('span', { text: t('adm.cam.sub_profile') }), el('select', { name: 'sub_profile' })),
+      el('p', { class: 'error', data: { error: 'sub_profile' } }),
+      el('button', { type: 'submit', text: t('adm.save') }),
+      el('p', { class: 'hint', role: 'status', text: st.saved ? t('adm.cam.streams_saved') : '' }),
+      el('p', { class: 'error', role: 'alert', data: { error: 'form' } }));
+    const list = st.profiles.map((p) => [p.token, A.profileLabel(p)]);
+    options(form.elements.main_profile, list, st.main);
+    options(form.elements.sub_profile, list, st.sub);
+    // A camera's status message redraws the table: the choice being made stays.
+    form.addEventListener('change', () => {
+      st.main = form.elements.main_profile.value;
+      st.sub = form.elements.sub_profile.value;
+      st.saved = false;
+    });
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const req = A.streamsChoice(fields(form), st.profiles);
+      showErrors(form, req.errors);
+      if (!req.ok) return;
+      const mine = this.session;
+      const res = await api('PUT', cameraPath(c.id, '/streams'), req.body);
+      if (mine !== this.session || this.streams !== st) return;
+      if (res.status !== 200) {
+        showFailure(form, failure(res));
+        return;
+      }
+      st.saved = true;
+      await this.load();
+      this.onCatalogue();
+    });
+    cell.append(form);
+    return row;
   }
 
   editRow(c) {
