@@ -27,6 +27,20 @@ using namespace std::chrono_literals;
 
 constexpr const char* kEndpoint = "urn:uuid:11111111-2222-4333-8444-555555555555";
 
+// A camera to add with the test device's credentials; no site.
+AddCamera to_add(std::string name, std::string url, std::string endpoint,
+                 storage::RecordingMode mode, int retention_days) {
+  AddCamera a;
+  a.name = std::move(name);
+  a.onvif_url = std::move(url);
+  a.username = "admin";
+  a.password = "pw-7781";
+  a.endpoint = std::move(endpoint);
+  a.mode = mode;
+  a.retention_days = retention_days;
+  return a;
+}
+
 class CamerasTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -105,8 +119,8 @@ class CamerasTest : public ::testing::Test {
 TEST_F(CamerasTest, StatusesFollowTheDevice) {
   auto& dev = device();
   auto& cams = cameras();
-  auto added = cams.add({"", dev.device_service_url(), "admin", "pw-7781", "",
-                         storage::RecordingMode::continuous, 30});
+  auto added =
+      cams.add(to_add("", dev.device_service_url(), "", storage::RecordingMode::continuous, 30));
   ASSERT_TRUE(added.ok()) << added.error().message;
   const std::string id = added->camera.id;
   EXPECT_EQ(added->camera.name, "Zaulek SimCam-1080 MOVE-1");
@@ -144,8 +158,8 @@ TEST_F(CamerasTest, StatusesFollowTheDevice) {
 TEST_F(CamerasTest, CameraAtANewAddressIsFollowedInATrustedNetwork) {
   auto& old_dev = device();
   auto& cams = cameras({"10.0.0.0/8", "127.0.0.0/8"});
-  auto added = cams.add({"Gate", old_dev.device_service_url(), "admin", "pw-7781", kEndpoint,
-                         storage::RecordingMode::events, 7});
+  auto added = cams.add(
+      to_add("Gate", old_dev.device_service_url(), kEndpoint, storage::RecordingMode::events, 7));
   ASSERT_TRUE(added.ok()) << added.error().message;
   const std::string id = added->camera.id;
   EXPECT_EQ(added->camera.endpoint_ref, kEndpoint);
@@ -181,8 +195,8 @@ TEST_F(CamerasTest, CameraAtANewAddressIsFollowedInATrustedNetwork) {
 TEST_F(CamerasTest, CameraAtANewAddressIsOnlyProposedAndAnAdministratorMovesIt) {
   auto& old_dev = device();
   auto& cams = cameras();  // no trusted network: the default
-  auto added = cams.add({"Gate", old_dev.device_service_url(), "admin", "pw-7781", kEndpoint,
-                         storage::RecordingMode::events, 7});
+  auto added = cams.add(
+      to_add("Gate", old_dev.device_service_url(), kEndpoint, storage::RecordingMode::events, 7));
   ASSERT_TRUE(added.ok()) << added.error().message;
   const std::string id = added->camera.id;
   const std::string old_url = old_dev.device_service_url();
@@ -274,8 +288,8 @@ TEST_F(CamerasTest, EveryCommittedChangeIsToldInOrderAfterTheWrite) {
   auto told_count = [&](std::size_t n) {
     return zaulek::testing::eventually([&] { return seen().size() >= n; });
   };
-  auto added = cams.add({"Gate", dev.device_service_url(), "admin", "pw-7781", kEndpoint,
-                         storage::RecordingMode::continuous, 30});
+  auto added = cams.add(
+      to_add("Gate", dev.device_service_url(), kEndpoint, storage::RecordingMode::continuous, 30));
   ASSERT_TRUE(added.ok()) << added.error().message;
   const std::string id = added->camera.id;
   ASSERT_TRUE(told_count(1));
@@ -297,8 +311,8 @@ TEST_F(CamerasTest, EveryCommittedChangeIsToldInOrderAfterTheWrite) {
   // change added below, told right after them and nothing in between.
   EXPECT_EQ(cams.remove(id).error().kind, ErrorKind::not_found);
   EXPECT_FALSE(cams.update(edited).ok());
-  auto again = cams.add({"Gate", dev.device_service_url(), "admin", "pw-7781", kEndpoint,
-                         storage::RecordingMode::events, 30});
+  auto again = cams.add(
+      to_add("Gate", dev.device_service_url(), kEndpoint, storage::RecordingMode::events, 30));
   ASSERT_TRUE(again.ok()) << again.error().message;
   ASSERT_TRUE(told_count(5));
 
