@@ -14,6 +14,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from simfleet import SimFleet  # noqa: E402
+from zaulekd_fixture import wait_until  # noqa: E402
 
 CLIP_SECONDS = 10  # sim/clip.h ClipSpec::seconds
 
@@ -312,6 +313,9 @@ def test_send_times_stamp_every_frame(h265, tmp_path):
 
 def test_incidents_list_what_went_wrong_sending():
     with SimFleet(cameras=1) as sim:
+        # The ticker may not have run yet when the control API first answers.
+        wait_until("the ticker ran", lambda: sim.request("GET", "/sim/incidents")[1]["ticks"] > 0,
+                   10, step=0.05)
         status, inc = sim.request("GET", "/sim/incidents")
         assert status == 200, inc
         assert inc["ticks"] > 0 and inc["max_tick_gap_ms"] >= 0
