@@ -57,6 +57,13 @@ json faults_json(const FleetCamera& c) {
   return faults;
 }
 
+json counters_json(const StreamCounters& c) {
+  return json{{"frames_sent", c.frames_sent},       {"frames_dropped", c.frames_dropped},
+              {"frames_stalled", c.frames_stalled}, {"regrids", c.regrids},
+              {"regrid_ms", c.regrid_ms},           {"late_frames", c.late_frames},
+              {"max_late_ms", c.max_late_ms}};
+}
+
 json camera_json(const FleetCamera& c) {
   return json{{"index", c.index},
               {"name", c.name},
@@ -67,6 +74,9 @@ json camera_json(const FleetCamera& c) {
               {"rtsp_clients", c.rtsp->client_count()},
               {"snapshots", c.onvif ? c.onvif->snapshots_served() : 0},
               {"onvif", c.onvif != nullptr},
+              {"streams",
+               {{"main", counters_json(c.rtsp->main_counters())},
+                {"sub", counters_json(c.rtsp->sub_counters())}}},
               {"faults", faults_json(c)}};
 }
 
@@ -269,6 +279,25 @@ ControlReply handle_control(asio::io_context& io, Fleet& fleet, const std::strin
     json list = json::array();
     for (const auto& c : fleet.cameras) list.push_back(camera_json(*c));
     return {200, json{{"cameras", list}}.dump()};
+  }
+  if (path == "/sim/incidents") {
+    if (method != "GET") return error_reply(405, "use GET");
+    if (fleet.loop == nullptr) return error_reply(404, "no such resource");
+    std::uint64_t total = 0;
+    json list = json::array();
+    for (const auto& i : fleet.loop->incidents(&total)) {
+      list.push_back(json{{"wall_us", i.wall_us},
+                          {"camera", i.camera < 0 ? json(nullptr) : json(i.camera)},
+                          {"stream", i.stream.empty() ? json(nullptr) : json(i.stream)},
+                          {"kind", i.kind},
+                          {"amount", i.amount}});
+    }
+    const auto ticks = fleet.loop->tick_stats();
+    return {200, json{{"incidents", list},
+                      {"total", total},
+                      {"ticks", ticks.ticks},
+                      {"max_tick_gap_ms", ticks.max_gap_ms}}
+                     .dump()};
   }
   constexpr std::string_view prefix = "/sim/cameras/";
   if (path.substr(0, prefix.size()) != prefix) return error_reply(404, "no such resource");

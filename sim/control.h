@@ -1,6 +1,7 @@
 // The simulator's control API: a small HTTP server (Beast, on the simulator's
 // io_context) that tests and demos use to fire events and inject faults.
-//   GET  /sim/cameras                  cameras and their current faults
+//   GET  /sim/cameras                  cameras, their sending counters and current faults
+//   GET  /sim/incidents                what went wrong while sending (queue full, time jumps)
 //   POST /sim/cameras/{i}/events       {"kind":"motion","state":true} -> {"time","time_ns"}
 //   POST /sim/cameras/{i}/faults       {"rtsp_drop":true, "rtsp_stall_ms":N, ...}
 // Errors are JSON {"error": "..."} with 400, 404, 405, 413 or 501.

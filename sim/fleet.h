@@ -34,6 +34,7 @@ struct FleetCamera {
 
 struct Fleet {
   std::vector<std::unique_ptr<FleetCamera>> cameras;
+  RtspLoop* loop = nullptr;  // the ticker's incidents (GET /sim/incidents)
 };
 
 // Fires an event on a camera's ONVIF device; error when ONVIF is not linked

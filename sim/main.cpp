@@ -50,6 +50,8 @@ const char* kUsage = R"(usage: zaulek-sim --cameras N [options]
   --event-rate R         random events per camera per minute (default 2)
   --cache-dir DIR        where the encoded clips are cached
                          (default $XDG_CACHE_HOME/zaulek-sim)
+  --send-times           every frame carries an SEI with its number and wall-clock
+                         send time (benchmarks; see docs/simulator.md)
   --json                 print the fleet as one JSON document on stdout
   --log-level L          trace, debug, info (default), warn, error
   --help                 this text
@@ -63,6 +65,7 @@ struct Options {
   std::string user;
   std::string password_file;
   bool h265 = false;
+  bool send_times = false;
   std::string bframes;  // --bframes as given; checked against --cameras
   std::string script;
   std::optional<std::uint64_t> seed;
@@ -102,6 +105,8 @@ std::string parse_args(int argc, char** argv, Options& o, bool& help) {
       help = true;
     } else if (a == "--h265") {
       o.h265 = true;
+    } else if (a == "--send-times") {
+      o.send_times = true;
     } else if (a == "--json") {
       o.json = true;
     } else if (a == "--cameras" || a == "--base-port" || a == "--control-port") {
@@ -265,6 +270,7 @@ int run(const Options& o) {
   asio::signal_set signals(io, SIGINT, SIGTERM);
   RtspLoop loop;
   Fleet fleet;
+  fleet.loop = &loop;
   const unsigned long long tag =
       o.base_port != 0 ? static_cast<unsigned long long>(o.base_port) : ::getpid();
   for (int i = 0; i < o.cameras; ++i) {
@@ -281,6 +287,7 @@ int run(const Options& o) {
     rc.password = password;
     rc.main_clip = bframes[static_cast<std::size_t>(i)] ? main_b : *main_clip;
     rc.sub_clip = bframes[static_cast<std::size_t>(i)] ? sub_b : *sub_clip;
+    rc.send_times = o.send_times;
     auto rtsp = RtspCamera::create(loop, rc);
     if (!rtsp) {
       spdlog::critical("{}", rtsp.error().message);
@@ -363,6 +370,7 @@ int run(const Options& o) {
              {"control_url", (*control)->url()},
              {"onvif", fleet.cameras.front()->onvif != nullptr},
              {"main_codec", o.h265 ? "h265" : "h264"},
+             {"send_times", o.send_times},
              {"auth", !o.user.empty()},
              {"pid", ::getpid()}};
     std::cout << doc.dump() << std::endl;  // one line, flushed: readers wait for it

@@ -1,21 +1,46 @@
 #include "sim/rtsp_camera.h"
 
+#include "sim/sei.h"
+
 #include <gst/app/gstappsrc.h>
 #include <gst/rtsp-server/rtsp-server.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
+#include <deque>
 #include <future>
 #include <list>
+#include <mutex>
 #include <thread>
 
 namespace zaulek::sim {
 
 namespace {
-constexpr guint kTickMs = 10;                   // frame ticker period; frames are due every 40 ms
-constexpr GstClockTime kReanchor = GST_SECOND;  // grid this far off: pipeline was paused
-constexpr int kMaxPushPerTick = 8;              // bound the catch-up after a slow tick
+constexpr guint kTickMs = 10;                     // frame ticker period; frames are due every 40 ms
+constexpr GstClockTime kReanchor = GST_SECOND;    // grid this far off: pipeline was paused
+constexpr int kMaxPushPerTick = 8;                // bound the catch-up after a slow tick
+constexpr guint64 kQueueBytes = 8 * 1024 * 1024;  // appsrc max-bytes
+constexpr gint64 kTickLateUs = 100'000;           // a tick this late is an incident
 }  // namespace
+
+// A stream's counters (StreamCounters), written by the ticker, read by the
+// control thread.
+struct AtomicCounters {
+  std::atomic<std::uint64_t> frames_sent{0};
+  std::atomic<std::uint64_t> frames_dropped{0};
+  std::atomic<std::uint64_t> frames_stalled{0};
+  std::atomic<std::uint64_t> regrids{0};
+  std::atomic<std::int64_t> regrid_ms{0};
+  std::atomic<std::uint64_t> late_frames{0};
+  std::atomic<std::int64_t> max_late_ms{0};
+  std::atomic<std::uint64_t> next_frame{0};  // the send-time stamp's frame number
+
+  StreamCounters snapshot() const {
+    return {frames_sent.load(), frames_dropped.load(), frames_stalled.load(), regrids.load(),
+            regrid_ms.load(),   late_frames.load(),    max_late_ms.load()};
+  }
+};
 
 // Faults and stagger shared by a camera's two streams. Atomics: written from
 // the control thread, read by the ticker on the loop thread.
@@ -29,6 +54,9 @@ struct StreamState {
   RtspLoop::Impl* loop = nullptr;
   std::shared_ptr<const Clip> clip;
   std::shared_ptr<CameraShared> camera;
+  std::string name;  // "main", "sub"
+  bool send_times = false;
+  std::shared_ptr<AtomicCounters> counters = std::make_shared<AtomicCounters>();
 };
 
 // One prepared (shared) media: its appsrc and where in the clip it is.
@@ -37,6 +65,10 @@ struct Feed {
   GstElement* appsrc = nullptr;   // ref held
   std::shared_ptr<const Clip> clip;
   std::shared_ptr<CameraShared> camera;
+  std::shared_ptr<AtomicCounters> counters;
+  std::string name;
+  bool send_times = false;
+  std::vector<std::size_t> vcl_offsets;  // per clip unit, with send_times
   std::size_t next_unit = 0;
   bool anchored = false;
   GstClockTime anchor = 0;  // running time of slot 0
@@ -48,7 +80,27 @@ struct RtspLoop::Impl {
   GMainLoop* loop = nullptr;
   GSource* ticker = nullptr;
   std::thread thread;
-  std::list<Feed> feeds;  // loop thread only
+  std::list<Feed> feeds;    // loop thread only
+  gint64 last_tick_us = 0;  // loop thread only
+
+  mutable std::mutex incidents_mu;
+  std::deque<Incident> incidents;  // bounded: kMaxIncidents
+  std::uint64_t incidents_total = 0;
+  std::atomic<std::uint64_t> ticks{0};
+  std::atomic<std::int64_t> max_tick_gap_ms{0};
+
+  void incident(int camera, const std::string& stream, const char* kind, std::int64_t amount) {
+    std::lock_guard lock(incidents_mu);
+    if (incidents.size() == kMaxIncidents) incidents.pop_front();
+    incidents.push_back({g_get_real_time(), camera, stream, kind, amount});
+    ++incidents_total;
+  }
+
+  static void raise_max(std::atomic<std::int64_t>& at, std::int64_t v) {
+    std::int64_t cur = at.load();
+    while (v > cur && !at.compare_exchange_weak(cur, v)) {
+    }
+  }
 
   static gboolean on_tick(gpointer self) {
     static_cast<Impl*>(self)->tick();
@@ -57,10 +109,17 @@ struct RtspLoop::Impl {
 
   void tick() {
     const gint64 mono_us = g_get_monotonic_time();
+    if (last_tick_us != 0) {
+      const gint64 gap = mono_us - last_tick_us;
+      raise_max(max_tick_gap_ms, gap / 1000);
+      if (gap > kTickLateUs) incident(-1, {}, "tick_late", gap / 1000);
+    }
+    last_tick_us = mono_us;
+    ++ticks;
     for (auto& f : feeds) feed_one(f, mono_us);
   }
 
-  static void feed_one(Feed& f, gint64 mono_us) {
+  void feed_one(Feed& f, gint64 mono_us) {
     // Clock and base time are read together, and only once the appsrc is
     // PLAYING: while the pipeline is on its way there, the appsrc can have
     // the clock but not yet this run's base time, and a frame stamped with
@@ -85,27 +144,68 @@ struct RtspLoop::Impl {
     // A fixed grid gives evenly spaced timestamps; re-anchor only when the
     // running time jumped (pipeline paused and resumed).
     if (!f.anchored || now + kReanchor < due() || now > due() + kReanchor) {
+      if (f.anchored) {  // not the first frame: the timestamps jump
+        const std::int64_t jump_ms =
+            (static_cast<std::int64_t>(now) - static_cast<std::int64_t>(due())) / 1'000'000;
+        ++f.counters->regrids;
+        f.counters->regrid_ms += jump_ms;
+        incident(f.camera->index, f.name, "regrid", jump_ms);
+      }
       f.anchored = true;
       f.anchor = now;
       f.slot = 0;
     }
     if (mono_us < f.camera->stall_until_us.load()) {
-      f.slot = (now - f.anchor) / frame + 1;  // the stalled slots are lost: a gap in PTS
+      const std::uint64_t slot = (now - f.anchor) / frame + 1;
+      if (slot > f.slot) f.counters->frames_stalled += slot - f.slot;
+      f.slot = slot;  // the stalled slots are lost: a gap in PTS
       return;
     }
     const auto& units = f.clip->units();
+    std::uint64_t dropped = 0;
     for (int pushed = 0; pushed < kMaxPushPerTick && due() <= now; ++pushed) {
-      const AccessUnit& au = units[f.next_unit];
+      const std::size_t index = f.next_unit;
+      const AccessUnit& au = units[index];
       f.next_unit = (f.next_unit + 1) % units.size();
       const GstClockTime pts = due();
       ++f.slot;
       if (au.keyframe && f.camera->no_keyframes.load()) continue;
-      GstBuffer* buf = gst_buffer_copy(au.buffer);  // shares the memory, own timestamps
+      const std::uint64_t number = f.counters->next_frame++;
+      // The queue appsrc would drop it from (leaky upstream), counted here.
+      if (gst_app_src_get_current_level_bytes(GST_APP_SRC(f.appsrc)) +
+              gst_buffer_get_size(au.buffer) >
+          kQueueBytes) {
+        ++dropped;
+        continue;
+      }
+      GstBuffer* buf = nullptr;
+      if (f.send_times) {
+        // Shares the clip's memory around the stamp (no byte copy of the frame).
+        const std::size_t at = f.vcl_offsets[index];
+        buf = gst_buffer_new();
+        gst_buffer_copy_into(buf, au.buffer, GST_BUFFER_COPY_MEMORY, 0, at);
+        const std::string sei = send_time_sei(f.clip->spec().codec, number, g_get_real_time());
+        gst_buffer_append_memory(
+            buf, gst_memory_new_wrapped(GST_MEMORY_FLAG_READONLY, g_memdup2(sei.data(), sei.size()),
+                                        sei.size(), 0, sei.size(), nullptr, nullptr));
+        gst_buffer_copy_into(buf, au.buffer, GST_BUFFER_COPY_MEMORY, at, static_cast<gsize>(-1));
+        if (!au.keyframe) GST_BUFFER_FLAG_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT);
+      } else {
+        buf = gst_buffer_copy(au.buffer);  // shares the memory, own timestamps
+      }
       // due() is the decode slot; a B-frame is presented later (clip.h).
       GST_BUFFER_PTS(buf) = pts + static_cast<GstClockTime>(au.pts_offset) * frame;
       GST_BUFFER_DTS(buf) = pts;
       GST_BUFFER_DURATION(buf) = frame;
+      const auto late_ms = static_cast<std::int64_t>(now - pts) / 1'000'000;
+      if (now - pts > frame) ++f.counters->late_frames;
+      raise_max(f.counters->max_late_ms, late_ms);
       gst_app_src_push_buffer(GST_APP_SRC(f.appsrc), buf);  // takes buf
+      ++f.counters->frames_sent;
+    }
+    if (dropped > 0) {
+      f.counters->frames_dropped += dropped;
+      incident(f.camera->index, f.name, "queue_full", static_cast<std::int64_t>(dropped));
     }
   }
 
@@ -127,6 +227,20 @@ struct RtspLoop::Impl {
     f.appsrc = GST_ELEMENT(gst_object_ref(appsrc));
     f.clip = st.clip;
     f.camera = st.camera;
+    f.counters = st.counters;
+    f.name = st.name;
+    f.send_times = st.send_times;
+    if (f.send_times) {
+      for (const auto& au : st.clip->units()) {
+        GstMapInfo map;
+        if (!gst_buffer_map(au.buffer, &map, GST_MAP_READ)) {
+          f.vcl_offsets.push_back(0);
+          continue;
+        }
+        f.vcl_offsets.push_back(first_vcl_offset(map.data, map.size, st.clip->spec().codec));
+        gst_buffer_unmap(au.buffer, &map);
+      }
+    }
     // Stagger: each camera starts at another keyframe, so that a fleet whose
     // clients connect together does not wrap the clip at one instant.
     const auto& keys = st.clip->keyframes();
@@ -268,8 +382,8 @@ struct RtspCamera::Impl {
     // Live source; bounded queue that drops new frames when the media stops
     // draining it (a paused pipeline), instead of growing without end.
     g_object_set(appsrc, "caps", caps, "is-live", TRUE, "format", GST_FORMAT_TIME, "do-timestamp",
-                 FALSE, "max-bytes", static_cast<guint64>(8 * 1024 * 1024), "leaky-type",
-                 1 /* upstream: drop new */, nullptr);
+                 FALSE, "max-bytes", kQueueBytes, "leaky-type", 1 /* upstream: drop new */,
+                 nullptr);
     gst_caps_unref(caps);
     g_signal_connect(media, "unprepared", G_CALLBACK(on_unprepared), st);
     // media-configure normally runs on the loop thread (no thread pool), but
@@ -323,8 +437,13 @@ Result<std::unique_ptr<RtspCamera>> RtspCamera::create(RtspLoop& loop, RtspCamer
   impl->config = std::move(config);
   impl->port = impl->config.port;
   impl->shared->index = impl->config.index;
-  impl->main_state = {&loop.impl(), impl->config.main_clip, impl->shared};
-  impl->sub_state = {&loop.impl(), impl->config.sub_clip, impl->shared};
+  impl->main_state.loop = impl->sub_state.loop = &loop.impl();
+  impl->main_state.camera = impl->sub_state.camera = impl->shared;
+  impl->main_state.clip = impl->config.main_clip;
+  impl->sub_state.clip = impl->config.sub_clip;
+  impl->main_state.name = "main";
+  impl->sub_state.name = "sub";
+  impl->main_state.send_times = impl->sub_state.send_times = impl->config.send_times;
   Status st;
   loop.run_sync([&] {
     Impl& i = *impl;
@@ -371,6 +490,24 @@ int RtspCamera::client_count() const {
     g_list_free_full(clients, g_object_unref);
   });
   return n;
+}
+
+StreamCounters RtspCamera::main_counters() const {
+  return impl_->main_state.counters->snapshot();
+}
+
+StreamCounters RtspCamera::sub_counters() const {
+  return impl_->sub_state.counters->snapshot();
+}
+
+std::vector<RtspLoop::Incident> RtspLoop::incidents(std::uint64_t* total) const {
+  std::lock_guard lock(impl_->incidents_mu);
+  if (total != nullptr) *total = impl_->incidents_total;
+  return {impl_->incidents.begin(), impl_->incidents.end()};
+}
+
+RtspLoop::TickStats RtspLoop::tick_stats() const {
+  return {impl_->ticks.load(), impl_->max_tick_gap_ms.load()};
 }
 
 void RtspCamera::drop_clients() {

@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace zaulek::sim {
 
@@ -29,6 +30,25 @@ class RtspLoop {
   // from the loop thread).
   void run_sync(const std::function<void()>& fn);
 
+  // What went wrong on the sending side, for benchmarks to tell a
+  // simulator's loss or time jump from a receiver's (GET /sim/incidents).
+  struct Incident {
+    std::int64_t wall_us = 0;  // when it was seen
+    int camera = 0;
+    std::string stream;       // "main", "sub"; empty for the ticker
+    std::string kind;         // "queue_full", "regrid", "tick_late"
+    std::int64_t amount = 0;  // frames dropped, or ms jumped / late
+  };
+  // The last kMaxIncidents, oldest first, and how many were seen in all.
+  static constexpr std::size_t kMaxIncidents = 1000;
+  std::vector<Incident> incidents(std::uint64_t* total = nullptr) const;
+  // The ticker: how many ticks ran, the longest time between two (ms).
+  struct TickStats {
+    std::uint64_t ticks = 0;
+    std::int64_t max_gap_ms = 0;
+  };
+  TickStats tick_stats() const;
+
   struct Impl;
   Impl& impl() { return *impl_; }
 
@@ -44,6 +64,21 @@ struct RtspCameraConfig {
   std::string password;
   std::shared_ptr<const Clip> main_clip;
   std::shared_ptr<const Clip> sub_clip;
+  // Each frame carries an SEI with its number and wall-clock send time
+  // (sim/sei.h); off by default so normal recordings are unchanged.
+  bool send_times = false;
+};
+
+// A stream's sending counters since start (all its RTSP sessions together:
+// one shared appsrc feeds every client of the stream).
+struct StreamCounters {
+  std::uint64_t frames_sent = 0;     // pushed into the appsrc
+  std::uint64_t frames_dropped = 0;  // not pushed: the appsrc queue was full
+  std::uint64_t frames_stalled = 0;  // slots skipped by the rtsp_stall_ms fault
+  std::uint64_t regrids = 0;         // time grid re-anchored (a jump in timestamps)
+  std::int64_t regrid_ms = 0;        // total of those jumps
+  std::uint64_t late_frames = 0;     // pushed more than one frame after their due time
+  std::int64_t max_late_ms = 0;
 };
 
 class RtspCamera {
@@ -56,6 +91,8 @@ class RtspCamera {
   std::string main_url() const;
   std::string sub_url() const;
   int client_count() const;
+  StreamCounters main_counters() const;
+  StreamCounters sub_counters() const;
 
   // Faults, callable from any thread.
   // Closes every client connection (the mounts stay; clients may reconnect).

@@ -10,7 +10,6 @@ change what is recorded."""
 import json
 import re
 import socket
-import subprocess
 import time
 
 import pytest
@@ -18,6 +17,7 @@ import requests
 import websocket
 
 from camera_helpers import FAST_CAMERAS_TOML, add_camera, admin_headers, enter_netns, wait_log
+from media_probe import ffmpeg_decode, ffprobe_packets, gst_decoded_frames
 from simfleet import SimFleet
 from zaulekd_fixture import wait_until
 
@@ -80,33 +80,6 @@ def receive(ws, fragments):
         media.append(data)
     assert len(media) == fragments, (len(media), texts)
     return init, moov, media, texts, first
-
-
-def ffprobe_packets(path):
-    res = subprocess.run(
-        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_packets", "-show_entries",
-         "packet=pts,dts,flags:stream=codec_name,codec_tag_string,width,height,has_b_frames",
-         "-of", "json", str(path)], capture_output=True, text=True, timeout=60)
-    assert res.returncode == 0, res.stderr
-    info = json.loads(res.stdout)
-    return info["streams"][0], info["packets"]
-
-
-def ffmpeg_decode(path):
-    res = subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-i", str(path), "-f", "null", "-"],
-                         capture_output=True, text=True, timeout=120)
-    return res.returncode, res.stderr.strip()
-
-
-def gst_decoded_frames(path, codec):
-    """Frames a GStreamer decoder gives from the file (fakesink's chain lines)."""
-    parse, dec = ("h264parse", "avdec_h264") if codec == "h264" else ("h265parse", "avdec_h265")
-    res = subprocess.run(
-        ["gst-launch-1.0", "-v", "filesrc", f"location={path}", "!", "qtdemux", "!", parse, "!",
-         dec, "!", "fakesink", "silent=false"], capture_output=True, text=True, timeout=120)
-    assert res.returncode == 0, res.stderr[-2000:] + res.stdout[-2000:]
-    assert "ERROR" not in res.stderr, res.stderr[-2000:]
-    return len(re.findall(r"last-message = chain", res.stdout))
 
 
 @pytest.mark.parametrize("codec", ["h264", "h265"])

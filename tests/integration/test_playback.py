@@ -11,7 +11,6 @@ pause/play; bad input gets errors, a client that never reads stays
 bounded."""
 import json
 import re
-import subprocess
 import time
 from datetime import datetime, timezone
 
@@ -20,6 +19,7 @@ import requests
 import websocket
 
 from camera_helpers import FAST_CAMERAS_TOML, add_camera, admin_headers, enter_netns
+from media_probe import ffmpeg_decode, ffprobe_packets, gst_decoded_frames
 from simfleet import SimFleet
 from zaulekd_fixture import wait_until
 
@@ -133,32 +133,6 @@ class Reader:
         assert len(self.inits) == 1, self.inits
         path.write_bytes(self.inits[0][1] + b"".join(self.media if media is None else media))
         return path
-
-
-def ffprobe_packets(path):
-    res = subprocess.run(
-        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_packets", "-show_entries",
-         "packet=pts_time,dts_time,flags:stream=codec_name,codec_tag_string,width,height",
-         "-of", "json", str(path)], capture_output=True, text=True, timeout=60)
-    assert res.returncode == 0, res.stderr
-    info = json.loads(res.stdout)
-    return info["streams"][0], info["packets"]
-
-
-def ffmpeg_decode(path):
-    res = subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-i", str(path), "-f", "null", "-"],
-                         capture_output=True, text=True, timeout=120)
-    return res.returncode, res.stderr.strip()
-
-
-def gst_decoded_frames(path, codec):
-    parse, dec = ("h264parse", "avdec_h264") if codec == "h264" else ("h265parse", "avdec_h265")
-    res = subprocess.run(
-        ["gst-launch-1.0", "-v", "filesrc", f"location={path}", "!", "qtdemux", "!", parse, "!",
-         dec, "!", "fakesink", "silent=false"], capture_output=True, text=True, timeout=120)
-    assert res.returncode == 0, res.stderr[-2000:] + res.stdout[-2000:]
-    assert "ERROR" not in res.stderr, res.stderr[-2000:]
-    return len(re.findall(r"last-message = chain", res.stdout))
 
 
 def check_decodes(path, codec, count, bframes):

@@ -133,6 +133,9 @@ def test_stall_shows_as_timestamp_gap(sim):
     big = [g for g in gaps if g > 0.2]
     assert len(big) == 1, gaps
     assert 1.3 <= big[0] <= 1.7, big
+    # The simulator counts the slots it did not send (GET /sim/cameras).
+    stalled = sim.list_cameras()[0]["streams"]["main"]["frames_stalled"]
+    assert 30 <= stalled <= 45, stalled
 
 
 def test_rtsp_drop_disconnects_clients(sim):

@@ -7,12 +7,14 @@ import re
 import socket
 import subprocess
 import sys
+import time
 import urllib.parse
 
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from simfleet import SimFleet  # noqa: E402
+from zaulekd_fixture import wait_until  # noqa: E402
 
 CLIP_SECONDS = 10  # sim/clip.h ClipSpec::seconds
 
@@ -258,3 +260,67 @@ def test_rtcp_sender_reports_carry_wall_clock(sim):
         assert abs(sr_time - time.time()) < 5, "SR carries NTP wall-clock time"
     finally:
         conn.close()
+
+
+def stream_bytes(url, codec, seconds):
+    """The first `seconds` of the stream as an Annex B elementary stream (ffmpeg -c copy)."""
+    out = subprocess.run(
+        ["ffmpeg", "-v", "error", "-nostdin", "-rtsp_transport", "tcp", "-i", url, "-t",
+         str(seconds), "-c", "copy", "-f", codec, "-"], capture_output=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+SEND_TIME = re.compile(rb"zaulek-sim-frame" + rb"n=(\d+) t=(\d+)")
+
+
+@pytest.mark.parametrize("h265", [False, True])
+def test_send_times_stamp_every_frame(h265, tmp_path):
+    """--send-times: every frame carries an SEI with its number and the
+    simulator's wall-clock send time (sim/sei.h); the stream still decodes
+    clean; without the flag there is none (recordings of normal runs are
+    unchanged)."""
+    codec = "hevc" if h265 else "h264"
+    with SimFleet(cameras=1, h265=h265, extra_args=["--send-times"]) as sim:
+        assert sim.info["send_times"] is True
+        before_us = time.time_ns() // 1000
+        data = stream_bytes(sim.cameras[0]["rtsp_main"], codec, 3)
+        after_us = time.time_ns() // 1000
+        stamps = [(int(n), int(t)) for n, t in SEND_TIME.findall(data)]
+        assert len(stamps) >= 60, len(stamps)
+        numbers = [n for n, _ in stamps]
+        assert numbers == list(range(numbers[0], numbers[0] + len(numbers))), "one per frame"
+        times = [t for _, t in stamps]
+        # A new session starts at the shared stream's last keyframe, sent before it.
+        assert before_us - 3_000_000 <= times[0] and times[-1] <= after_us
+        steps = sorted(b - a for a, b in zip(times, times[1:]))
+        assert 30_000 <= steps[len(steps) // 2] <= 50_000, "sent every 40 ms"
+        (tmp_path / "s.es").write_bytes(data)
+        res = subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-f", codec, "-i",
+                              str(tmp_path / "s.es"), "-f", "null", "-"],
+                             capture_output=True, text=True, timeout=120)
+        assert res.returncode == 0 and res.stderr.strip() == "", res.stderr
+        sub = stream_bytes(sim.cameras[0]["rtsp_sub"], "h264", 1)
+        assert len(SEND_TIME.findall(sub)) >= 20, "the sub stream is stamped too"
+        main = sim.list_cameras()[0]["streams"]["main"]
+        assert main["frames_sent"] >= len(stamps), main
+        assert main["frames_dropped"] == 0 and main["regrids"] == 0, main
+    with SimFleet(cameras=1, h265=h265) as sim:
+        assert sim.info["send_times"] is False
+        data = stream_bytes(sim.cameras[0]["rtsp_main"], codec, 1)
+        assert len(data) > 100_000 and b"zaulek-sim-frame" not in data
+
+
+def test_incidents_list_what_went_wrong_sending():
+    with SimFleet(cameras=1) as sim:
+        # The ticker may not have run yet when the control API first answers.
+        wait_until("the ticker ran", lambda: sim.request("GET", "/sim/incidents")[1]["ticks"] > 0,
+                   10, step=0.05)
+        status, inc = sim.request("GET", "/sim/incidents")
+        assert status == 200, inc
+        assert inc["ticks"] > 0 and inc["max_tick_gap_ms"] >= 0
+        assert isinstance(inc["incidents"], list) and inc["total"] >= len(inc["incidents"])
+        for i in inc["incidents"]:  # a loaded machine may have late ticks
+            assert i["kind"] in ("tick_late", "queue_full", "regrid"), i
+        status, _ = sim.request("POST", "/sim/incidents", {})
+        assert status == 405
