@@ -4,6 +4,7 @@
 #include <sodium.h>
 #include <zip.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <functional>
@@ -67,15 +68,18 @@ std::string zip_problem(zip_t* z) {
 
 }  // namespace
 
-Result<std::string> sha256_file(const std::filesystem::path& file, std::int64_t* bytes) {
+Result<std::string> sha256_file(const std::filesystem::path& file, std::int64_t* bytes,
+                                std::uint64_t limit) {
   if (sodium_init() < 0) return make_error(ErrorKind::internal, "libsodium failed to initialise");
   std::ifstream in(file, std::ios::binary);
   if (!in) return make_error(ErrorKind::not_found, "cannot open " + file.string());
   Sha256 h;
   std::string buf(kBlock, '\0');
   std::int64_t total = 0;
-  while (in) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+  while (in && (limit == 0 || static_cast<std::uint64_t>(total) < limit)) {
+    std::size_t want = buf.size();
+    if (limit > 0) want = std::min<std::uint64_t>(want, limit - static_cast<std::uint64_t>(total));
+    in.read(buf.data(), static_cast<std::streamsize>(want));
     auto n = static_cast<std::size_t>(in.gcount());
     h.update(buf.data(), n);
     total += static_cast<std::int64_t>(n);

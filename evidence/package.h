@@ -3,6 +3,7 @@
 // manifest's exact bytes) and VERIFY.txt; written and checked here, offline.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -15,7 +16,10 @@
 namespace zaulek::evidence {
 
 // Lowercase hex SHA-256 of a file, read in blocks (a 2 GB MP4 is never in memory).
-Result<std::string> sha256_file(const std::filesystem::path& file, std::int64_t* bytes = nullptr);
+// limit > 0: of its first `limit` bytes at most (a file still being written,
+// as far as it was read).
+Result<std::string> sha256_file(const std::filesystem::path& file, std::int64_t* bytes = nullptr,
+                                std::uint64_t limit = 0);
 
 // How to verify, in Polish and English (VERIFY.txt).
 std::string verify_text();

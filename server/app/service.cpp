@@ -223,6 +223,14 @@ int run_service(const config::Config& config, storage::Catalog& catalog,
       });
   playback.start();
   ctx.playback = &playback;
+  // Exports read the segment being written too (its path as it will be once closed).
+  exports.set_open_segment([&recording](const std::string& id) -> std::optional<OpenSegmentFile> {
+    auto st = recording.status(id);
+    if (!st || st->open_start_ns == 0) return std::nullopt;
+    const WallTime start{std::chrono::duration_cast<WallTime::duration>(
+        std::chrono::nanoseconds(st->open_start_ns))};
+    return OpenSegmentFile{st->open_start_ns, id + "/" + media::segment_stem(start) + ".ts"};
+  });
   // Rules and alarms (server/alarms/alarms.h): fed by stored events and camera health.
   AlarmRouter alarms(ioc, catalog, &hub, &audit, clock, config.rules);
   // Events-mode recording: by every camera event, or by rules with record = true.

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <deque>
 #include <future>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -37,6 +38,15 @@ constexpr int kMaxSegments = storage::Catalog::kMaxListLimit;
 constexpr std::int64_t kGapToleranceNs = 50'000'000;
 // Progress on the hub at most this often per job.
 constexpr auto kProgressEvery = std::chrono::milliseconds{250};
+// Rows looked at per query for segments after the ones listed.
+constexpr int kNextRows = 16;
+// The live edge (the segment being written): how long after `to` frames up
+// to it may still arrive (the recorder writes about every second; a frame is
+// whole once the next begins), the longest a job waits for them in all, and
+// how often it looks again.
+constexpr auto kLiveSlack = std::chrono::seconds{3};
+constexpr auto kLiveWaitMax = std::chrono::seconds{15};
+constexpr auto kLivePoll = std::chrono::milliseconds{100};
 
 std::int64_t to_90k(std::int64_t ns) {
   // Rounded to the nearest tick, also below zero (the pre-roll).
@@ -114,6 +124,7 @@ struct ExportService::State {
   std::deque<std::shared_ptr<Job>> queue;
   std::map<std::string, std::shared_ptr<Job>> active;  // queued or running, by id
   std::vector<std::thread> workers;
+  OpenSegmentLookup open_segment;  // under mu
   bool started = false;
   bool stopping = false;
   MonoTime next_expiry{};
@@ -183,6 +194,9 @@ struct ExportService::State {
     spdlog::info("export: {} of {} from {} to {} started", row.id, row.camera_id,
                  time_text(row.from_ns), time_text(row.to_ns));
     auto done = export_range(job, row);
+    // A job cancelled ends with the cancel's reason, whatever its last step
+    // said (a read the deletion interrupted).
+    if (!done && job.cancel) done = cancelled(job);
     if (!done) {
       remove_work_files(row.id);
       row.state = storage::ExportState::failed;
@@ -230,11 +244,20 @@ struct ExportService::State {
           ErrorKind::failed_precondition,
           "camera '" + cam + "' has no footage from " + time_text(from) + " to " + time_text(to));
     };
-    auto segs = catalog.list_segments(cam, from, to, kMaxSegments);
-    if (!segs) return segs.error();
-    if (segs->empty()) return no_footage();
+    auto listed = catalog.list_segments(cam, from, to, kMaxSegments);
+    if (!listed) return listed.error();
+    std::vector<storage::Segment> segs = std::move(*listed);
+    // The segment being written has no row until it closes: read as far as
+    // it is written (docs/design/export.md "The live edge").
+    // (It may have begun before `from`.)
+    if (segs.empty() || segs.back().state != storage::SegmentState::open)
+      if (auto open = open_segment_after(
+              cam, segs.empty() ? std::numeric_limits<std::int64_t>::min() : segs.back().start_ns,
+              to))
+        segs.push_back(*open);
+    if (segs.empty()) return no_footage();
     std::int64_t total_bytes = 0;
-    for (const auto& s : *segs) total_bytes += std::max<std::int64_t>(s.bytes, 1);
+    for (const auto& s : segs) total_bytes += std::max<std::int64_t>(s.bytes, 1);
 
     evidence::Manifest manifest;
     manifest.export_id = row.id;
@@ -268,32 +291,70 @@ struct ExportService::State {
     MonoTime::duration hashing{};
     MonoTime last_progress{};
     double last_sent = -1;
+    // Reading the segment being written ends by this time at the latest
+    // (set when its written end is first reached).
+    std::optional<MonoTime> live_deadline;
 
-    for (const auto& seg : *segs) {
+    // segs grows at its end while the job runs (segments closed or begun
+    // meanwhile); each turn reads one file whose start is later than the last.
+    for (std::size_t index = 0; index < segs.size(); ++index) {
+      const storage::Segment seg = segs[index];
       if (job.cancel) return cancelled(job);
       fs::path file = options.storage_root / seg.path;
       std::error_code ec;
       // The segment being written is still *.ts.part (media/segment.h).
       if (!fs::exists(file, ec) && seg.state == storage::SegmentState::open)
         file = options.storage_root / (seg.path + ".part");
+      // A file still growing is hashed once read, as far as it was read.
+      bool growing = file.extension() == ".part";
       // The file's SHA-256 on another thread while this one remuxes it (both
       // read the same pages; the second read comes from the page cache).
       const MonoTime hash_start = clock.monotonic();
-      auto hashing_job = std::async(std::launch::async, [file] {
-        std::int64_t n = 0;
-        auto h = evidence::sha256_file(file, &n);
-        return std::pair(std::move(h), n);
-      });
+      std::future<std::pair<Result<std::string>, std::int64_t>> hashing_job;
+      if (!growing)
+        hashing_job = std::async(std::launch::async, [file] {
+          std::int64_t n = 0;
+          auto h = evidence::sha256_file(file, &n);
+          return std::pair(std::move(h), n);
+        });
+      std::uint64_t read_bytes = 0;  // of a file that was growing: the bytes read
       auto wait_hash = [&]() -> Result<std::pair<std::string, std::int64_t>> {
-        auto [h, n] = hashing_job.get();
+        auto hash_read = [&] {
+          std::int64_t n = 0;
+          auto h = evidence::sha256_file(file, &n, read_bytes);
+          return std::pair(std::move(h), n);
+        };
+        auto [h, bytes] = hashing_job.valid() ? hashing_job.get() : hash_read();
         hashing += clock.monotonic() - hash_start;
         if (!h)
           return make_error(ErrorKind::data_loss, "source segment '" + seg.path +
                                                       "' cannot be read (" + h.error().message +
                                                       "); was it deleted after it was recorded?");
-        return std::pair(*h, n);
+        return std::pair(*h, bytes);
+      };
+      // A growing file renamed to *.ts is closed: every byte was written
+      // before the rename.
+      auto follow_rename = [&] {
+        if (!growing || fs::exists(file, ec)) return false;
+        fs::path closed = file;
+        closed.replace_extension();
+        if (!fs::exists(closed, ec)) return false;
+        file = std::move(closed);
+        growing = false;
+        return true;
       };
       auto sf = media::ts::SegmentFile::open(file);
+      // A segment just begun may not hold a whole frame yet.
+      while (!sf && growing && sf.error().kind == ErrorKind::not_found &&
+             (follow_rename() || wait_live(job, live_deadline, to)))
+        sf = media::ts::SegmentFile::open(file);
+      if (!sf && growing) {
+        // Not catalogued, and nothing of it readable in time: the footage
+        // delivered ends before it.
+        spdlog::warn("export: {}: the segment being written {} is not readable: {}", row.id,
+                     file.string(), sf.error().message);
+        break;
+      }
       if (!sf) {
         if (auto h = wait_hash(); !h) return h.error();
         return make_error(ErrorKind::data_loss,
@@ -319,6 +380,7 @@ struct ExportService::State {
         if (!n)
           return make_error(ErrorKind::data_loss,
                             "source segment '" + seg.path + "': " + n.error().message);
+        if (*n == 0 && growing && (follow_rename() || wait_live(job, live_deadline, to))) continue;
         if (*n == 0) {
           sf->finish();
           file_done = true;
@@ -383,13 +445,26 @@ struct ExportService::State {
           publish(job, shown);
         }
       }
+      read_bytes = sf->position();
       auto hashed = wait_hash();
       if (!hashed) return hashed.error();
-      manifest.segments.push_back(
-          {seg.path, seg.start_ns, seg.end_ns, hashed->second, hashed->first});
+      // A segment read while written ends where its last frame read ended.
+      const std::int64_t seg_end =
+          seg.state == storage::SegmentState::open ? std::max(seg.start_ns, end_wall) : seg.end_ns;
+      manifest.segments.push_back({seg.path, seg.start_ns, seg_end, hashed->second, hashed->first});
       bytes_before += std::max<std::int64_t>(seg.bytes, 1);
-      prev_end = std::max(end_wall, seg.end_ns);
-      if (reached_end) break;
+      prev_end = std::max(end_wall, seg_end);
+      if (reached_end || job.cancel) break;
+      // Past the listed ones: what closed or began since (the live edge),
+      // until the reading of a growing file has timed out.
+      if (index + 1 == segs.size() && !(live_deadline && clock.monotonic() >= *live_deadline)) {
+        auto more = segments_after(cam, seg.start_ns, to);
+        if (!more) return more.error();
+        for (auto& m : *more) {
+          total_bytes += std::max<std::int64_t>(m.bytes, 1);
+          segs.push_back(std::move(m));
+        }
+      }
     }
     if (!out) return no_footage();
     const std::int64_t delivered_to = std::min(to, end_wall);
@@ -434,8 +509,66 @@ struct ExportService::State {
     return f;
   }
 
+  // The segment being written for `cam` as a row (state open, the path it
+  // will have once closed), when it began after `after` and before `to`.
+  std::optional<storage::Segment> open_segment_after(const std::string& cam, std::int64_t after,
+                                                     std::int64_t to) {
+    OpenSegmentLookup lookup;
+    {
+      std::lock_guard lock(mu);
+      lookup = open_segment;
+    }
+    if (!lookup) return std::nullopt;
+    auto os = lookup(cam);
+    if (!os || os->start_ns <= after || os->start_ns >= to) return std::nullopt;
+    storage::Segment seg;
+    seg.camera_id = cam;
+    seg.start_ns = seg.end_ns = os->start_ns;
+    seg.path = os->path;
+    seg.state = storage::SegmentState::open;
+    std::error_code ec;
+    const auto size = fs::file_size(options.storage_root / (seg.path + ".part"), ec);
+    seg.bytes = ec ? 0 : static_cast<std::int64_t>(size);
+    return seg;
+  }
+
+  // Segments that began after `after` and before `to`: those closed since
+  // the job listed them, else the one being written.
+  Result<std::vector<storage::Segment>> segments_after(const std::string& cam, std::int64_t after,
+                                                       std::int64_t to) {
+    std::vector<storage::Segment> out;
+    if (after + 1 >= to) return out;
+    auto rows = catalog.list_segments(cam, after + 1, to, kNextRows);
+    if (!rows) return rows.error();
+    for (auto& r : *rows)
+      if (r.start_ns > after) out.push_back(std::move(r));
+    if (out.empty())
+      if (auto open = open_segment_after(cam, after, to)) out.push_back(std::move(*open));
+    return out;
+  }
+
+  // At the written end of a growing file, before `to` was reached: waits a
+  // moment for more and returns true, or false once waiting is over. Frames
+  // up to `to` are written about when the wall clock passes `to`; the wait
+  // ends kLiveSlack after that (a camera that stalled sends none), and never
+  // later than kLiveWaitMax after the job first reached the live edge (an
+  // export whose `to` lies in the future delivers what exists by then).
+  bool wait_live(Job& job, std::optional<MonoTime>& deadline, std::int64_t to) {
+    const MonoTime now = clock.monotonic();
+    if (!deadline) {
+      const auto ahead =
+          std::chrono::nanoseconds(std::max<std::int64_t>(0, to - to_unix_ns(clock.realtime())));
+      *deadline = now + std::min<MonoTime::duration>(ahead + kLiveSlack, kLiveWaitMax);
+    }
+    if (now >= *deadline || job.cancel) return false;
+    std::unique_lock lock(mu);
+    cv.wait_for(lock, kLivePoll, [&] { return stopping || job.cancel.load(); });
+    return true;
+  }
+
   // Finished exports older than keep: removed with their hold, unless
-  // another hold covers their range.
+  // another hold (not an export's) covers their range (the query leaves
+  // those out).
   void expire_old() {
     const WallTime before = clock.realtime() - options.keep;
     auto old = catalog.finished_exports(before, 100);
@@ -444,13 +577,6 @@ struct ExportService::State {
       return;
     }
     for (const auto& x : *old) {
-      auto holds = catalog.list_holds(x.camera_id);
-      if (!holds) continue;
-      const std::string marker = hold_marker(x.id);
-      bool covered = std::any_of(holds->begin(), holds->end(), [&](const storage::Hold& h) {
-        return h.reason.rfind(marker, 0) != 0 && h.from_ns <= x.from_ns && h.to_ns >= x.to_ns;
-      });
-      if (covered) continue;
       if (auto st = remove_finished(x); !st) {
         spdlog::warn("export: expiry of {}: {}", x.id, st.error().message);
         continue;
@@ -471,13 +597,10 @@ struct ExportService::State {
     std::error_code ec;
     if (!x.path.empty()) fs::remove(options.folder / fs::path(x.path).filename(), ec);
     remove_work_files(x.id);
-    auto holds = catalog.list_holds(x.camera_id);
-    if (!holds) return holds.error();
-    const std::string marker = hold_marker(x.id);
-    for (const auto& h : *holds)
-      if (h.reason.rfind(marker, 0) == 0)
-        if (auto st = catalog.delete_hold(h.id); !st && st.error().kind != ErrorKind::not_found)
-          return st;
+    // Its own hold, by id (another hold on the same footage stays).
+    if (x.hold_id)
+      if (auto st = catalog.delete_hold(*x.hold_id); !st && st.error().kind != ErrorKind::not_found)
+        return st;
     if (auto st = catalog.delete_export(x.id); !st && st.error().kind != ErrorKind::not_found)
       return st;
     return {};
@@ -536,6 +659,11 @@ void ExportService::stop() {
     (void)s.catalog.fail_unfinished_exports("zaulekd stopped before the export ran; export again");
 }
 
+void ExportService::set_open_segment(OpenSegmentLookup lookup) {
+  std::lock_guard lock(state_->mu);
+  state_->open_segment = std::move(lookup);
+}
+
 Result<storage::Export> ExportService::submit(const ExportRequest& request) {
   auto& s = *state_;
   {
@@ -553,20 +681,10 @@ Result<storage::Export> ExportService::submit(const ExportRequest& request) {
   row.from_ns = request.from_ns;
   row.to_ns = request.to_ns;
   row.created_by = request.user;
-  auto added = s.catalog.add_export(row);
+  // The row and its hold in one transaction: footage asked for is protected
+  // from retention from this moment, and no hold is left without its export.
+  auto added = s.catalog.add_export_with_hold(row, request.reason);
   if (!added) return added.error();
-  storage::Hold hold;
-  hold.camera_id = request.camera_id;
-  hold.from_ns = request.from_ns;
-  hold.to_ns = request.to_ns;
-  hold.reason = (hold_marker(added->id) + " " + request.reason).substr(0, 2048);
-  hold.created_by = request.user;
-  if (auto h = s.catalog.add_hold(hold); !h) {
-    added->state = storage::ExportState::failed;
-    added->error = "could not place the evidence hold: " + h.error().message;
-    (void)s.catalog.update_export(*added);
-    return h.error();
-  }
   auto job = std::make_shared<Job>();
   job->row = *added;
   job->reason = request.reason;
@@ -612,6 +730,7 @@ Status ExportService::remove(const std::string& id) {
       } else {
         job->cancel_reason = "the export was deleted while it ran";
         job->cancel = true;
+        spdlog::info("export: {} is running; cancelling it and waiting for its worker", id);
         // The worker stops at its next frame or read and removes its work files.
         s.cv.wait(lock, [&] { return !s.active.contains(id); });
       }

@@ -11,9 +11,10 @@
 // failed); progress is in memory and on the hub ({"type": "job"} to
 // administrators and investigators who may see the camera).
 //
-// Each export places an evidence hold on its range (its reason starts with
-// "export exp-<n>:"), released when the export is deleted or expires
-// (export.keep_days after it finished, unless another hold covers the range).
+// Each export places an evidence hold on its range (the row keeps its id;
+// its reason starts with "export exp-<n>:" for people), released when the
+// export is deleted or expires (export.keep_days after it finished, unless
+// another hold covers the range).
 // A restart fails the jobs the previous run left queued or running and
 // removes their partial files: no job stays running.
 //
@@ -23,6 +24,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -50,6 +52,17 @@ struct ExportOptions {
   // Between expiry passes (also run at start).
   std::chrono::seconds expiry_interval{3600};
 };
+
+// The segment a camera's recorder is writing, which has no catalogue row
+// until it closes: its first frame's wall time and its path relative to the
+// storage root as it will be named once closed ("<camera>/<stem>.ts"; it is
+// "<that>.part" while written).
+struct OpenSegmentFile {
+  std::int64_t start_ns = 0;
+  std::string path;
+};
+using OpenSegmentLookup =
+    std::function<std::optional<OpenSegmentFile>(const std::string& camera_id)>;
 
 struct ExportRequest {
   std::string camera_id;
@@ -79,6 +92,10 @@ class ExportService {
   Status start();
   // Cancels the running jobs (they end failed: "zaulekd stopped") and joins.
   void stop();
+  // Where the segments being written are (the recorders know): a job reads
+  // the one of its camera up to `to` or, waiting a few seconds at most, as
+  // far as it is written. Without it, jobs read closed segments only.
+  void set_open_segment(OpenSegmentLookup lookup);
 
   // Adds the row and the hold and queues the job; the request is checked by
   // the caller (server/api/evidence/exports.cpp). resource_exhausted when
@@ -93,8 +110,6 @@ class ExportService {
   Result<std::filesystem::path> package(const storage::Export& job) const;
 
   const ExportOptions& options() const { return options_; }
-  // The hold's reason prefix for an export.
-  static std::string hold_marker(const std::string& id) { return "export " + id + ":"; }
 
  private:
   struct State;

@@ -123,10 +123,12 @@ class SqliteCatalog final : public Catalog {
 
   // exports.cpp
   Result<Export> add_export(const Export& job) override;
+  Result<Export> add_export_with_hold(const Export& job, const std::string& hold_reason) override;
   Result<Export> update_export(const Export& job) override;
   Result<Export> find_export(const std::string& id) override;
-  Result<std::vector<Export>> list_exports(const std::string& camera_id, int limit,
-                                           std::int64_t before_n = 0) override;
+  Result<std::vector<Export>> list_exports(
+      const std::string& camera_id, int limit, std::int64_t before_n = 0,
+      const std::optional<std::vector<std::string>>& cameras = std::nullopt) override;
   Result<std::vector<Export>> finished_exports(WallTime before, int limit) override;
   Status delete_export(const std::string& id) override;
   Result<std::int64_t> fail_unfinished_exports(const std::string& reason) override;
@@ -216,6 +218,10 @@ class SqliteCatalog final : public Catalog {
   // `s` of a statement that should have changed one row, else not_found
   // "no <what> with id <id>".
   Status changed_one(Status s, const char* what, std::int64_t id);
+
+  // exports.cpp: add_export's checks and insert on writer_, inside the
+  // caller's transaction and write_mu_.
+  Result<Export> insert_export(const Export& job);
 
   // segments.cpp
   Status finish_segment(std::int64_t id, std::int64_t end_ns, std::int64_t bytes,

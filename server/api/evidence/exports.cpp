@@ -39,7 +39,8 @@ json export_json(const ExportStatus& s) {
           {"error", x.error.empty() ? json(nullptr) : json(x.error)},
           {"created_by", x.created_by},
           {"created", format_rfc3339(x.created)},
-          {"finished", x.finished ? json(format_rfc3339(*x.finished)) : json(nullptr)}};
+          {"finished", x.finished ? json(format_rfc3339(*x.finished)) : json(nullptr)},
+          {"hold_id", x.hold_id ? json(std::to_string(*x.hold_id)) : json(nullptr)}};
 }
 
 // The export named in the path, if it exists and the caller may see its camera.
@@ -102,13 +103,13 @@ Response list_exports(ApiContext& ctx, Request& req) {
   }
   if (!camera->empty() && !may_see(*req.principal, *camera))
     return json_response(200, {{"exports", json::array()}, {"next_before", nullptr}});
-  auto rows = ctx.catalog->list_exports(*camera, static_cast<int>(*limit), before);
+  // Only the caller's cameras, chosen in the query: a page is full whenever
+  // more of them exist.
+  auto rows = ctx.catalog->list_exports(*camera, static_cast<int>(*limit), before,
+                                        visible_cameras(*req.principal));
   if (!rows) return error_response(rows.error());
   json arr = json::array();
-  // Rows of cameras the caller may not see are left out; the cursor still
-  // moves past them.
-  for (const auto& x : *rows)
-    if (may_see(*req.principal, x.camera_id)) arr.push_back(export_json(ctx.exports->status_of(x)));
+  for (const auto& x : *rows) arr.push_back(export_json(ctx.exports->status_of(x)));
   json next = nullptr;
   if (!rows->empty() && rows->size() == static_cast<std::size_t>(*limit)) next = rows->back().id;
   return json_response(200, {{"exports", arr}, {"next_before", next}});

@@ -29,7 +29,17 @@ Result<Export> read_export(const sql::Stmt& st) {
   x.created_by = st.text("created_by");
   x.created = from_ns(st.int64("created_ns"));
   if (!st.is_null("finished_ns")) x.finished = from_ns(st.int64("finished_ns"));
+  if (!st.is_null("hold_id")) x.hold_id = st.int64("hold_id");
   return x;
+}
+
+// The longest prefix of `text` of at most `max` bytes that does not end
+// inside a UTF-8 character.
+std::string utf8_prefix(const std::string& text, std::size_t max) {
+  if (text.size() <= max) return text;
+  std::size_t n = max;
+  while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xc0) == 0x80) --n;
+  return text.substr(0, n);
 }
 
 }  // namespace
@@ -48,7 +58,7 @@ std::string_view to_string(ExportState state) {
   return "failed";
 }
 
-Result<Export> SqliteCatalog::add_export(const Export& job) {
+Result<Export> SqliteCatalog::insert_export(const Export& job) {
   if (!valid_camera_id(job.camera_id)) {
     return make_error(ErrorKind::invalid_argument, "export has an invalid camera id");
   }
@@ -61,9 +71,7 @@ Result<Export> SqliteCatalog::add_export(const Export& job) {
   x.bytes = 0;
   x.sha256.clear();
   x.error.clear();
-  std::lock_guard lock(write_mu_);
-  auto tx = sql::Transaction::begin(*writer_);
-  if (!tx) return tx.error();
+  x.hold_id.reset();
   auto next = sql::query_one(
       *writer_, "UPDATE counters SET value = value + 1 WHERE name = 'export' RETURNING value",
       [](const sql::Stmt& st) { return st.int64("value"); });
@@ -77,6 +85,43 @@ Result<Export> SqliteCatalog::add_export(const Export& job) {
                        x.id, x.camera_id, x.from_ns, x.to_ns, x.created_by, to_unix_ns(x.created));
       !r)
     return with_context(r.error(), "adding export " + x.id);
+  return x;
+}
+
+Result<Export> SqliteCatalog::add_export(const Export& job) {
+  std::lock_guard lock(write_mu_);
+  auto tx = sql::Transaction::begin(*writer_);
+  if (!tx) return tx.error();
+  auto x = insert_export(job);
+  if (!x) return x.error();
+  if (auto c = tx->commit(); !c) return c.error();
+  return x;
+}
+
+Result<Export> SqliteCatalog::add_export_with_hold(const Export& job,
+                                                   const std::string& hold_reason) {
+  if (hold_reason.empty())
+    return make_error(ErrorKind::invalid_argument, "an export's hold needs a reason");
+  std::lock_guard lock(write_mu_);
+  // The hold keeps evidence from retention: it must survive a power cut.
+  sql::DurableScope durable(*writer_);
+  auto tx = sql::Transaction::begin(*writer_);
+  if (!tx) return tx.error();
+  auto x = insert_export(job);
+  if (!x) return x.error();
+  const std::string reason = utf8_prefix("export " + x->id + ": " + hold_reason, 1024);
+  if (auto r = sql::execute(*writer_,
+                            "INSERT INTO holds (camera_id, from_ns, to_ns, reason, created_by, "
+                            "created_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                            x->camera_id, x->from_ns, x->to_ns, reason, x->created_by,
+                            to_unix_ns(x->created));
+      !r)
+    return with_context(r.error(), "adding the hold of export " + x->id);
+  x->hold_id = writer_->last_insert_rowid();
+  if (auto r = sql::execute(*writer_, "UPDATE exports SET hold_id = ?2 WHERE id = ?1", x->id,
+                            *x->hold_id);
+      !r)
+    return with_context(r.error(), "linking export " + x->id + " to its hold");
   if (auto c = tx->commit(); !c) return c.error();
   return x;
 }
@@ -123,19 +168,27 @@ Result<Export> SqliteCatalog::find_export(const std::string& id) {
   return find_one("SELECT * FROM exports WHERE id = ?1", read_export, "no export " + id, id);
 }
 
-Result<std::vector<Export>> SqliteCatalog::list_exports(const std::string& camera_id, int limit,
-                                                        std::int64_t before_n) {
+Result<std::vector<Export>> SqliteCatalog::list_exports(
+    const std::string& camera_id, int limit, std::int64_t before_n,
+    const std::optional<std::vector<std::string>>& cameras) {
   // The number in "exp-<n>" orders by creation (one counter) and is the cursor.
   return list_page(
       "SELECT * FROM exports WHERE (?1 = '' OR camera_id = ?1) "
       "AND (?3 <= 0 OR CAST(substr(id, 5) AS INTEGER) < ?3) "
+      "AND (?4 IS NULL OR camera_id IN (SELECT value FROM json_each(?4))) "
       "ORDER BY CAST(substr(id, 5) AS INTEGER) DESC LIMIT ?2",
-      read_export, camera_id, sql::Limit{limit}, before_n);
+      read_export, camera_id, sql::Limit{limit}, before_n, camera_set_json(cameras));
 }
 
 Result<std::vector<Export>> SqliteCatalog::finished_exports(WallTime before, int limit) {
+  // A hold over the whole range that is no export's own (an investigator's
+  // for a case) keeps the package too; chosen in the query, so that exports
+  // kept that way never fill the page and stop the others from expiring.
   return list_page(
-      "SELECT * FROM exports WHERE state IN ('done', 'failed') AND finished_ns < ?1 "
+      "SELECT * FROM exports x WHERE state IN ('done', 'failed') AND finished_ns < ?1 "
+      "AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.camera_id = x.camera_id "
+      "AND h.from_ns <= x.from_ns AND h.to_ns >= x.to_ns "
+      "AND NOT EXISTS (SELECT 1 FROM exports e WHERE e.hold_id = h.id)) "
       "ORDER BY finished_ns LIMIT ?2",
       read_export, to_unix_ns(before), sql::Limit{limit});
 }

@@ -116,6 +116,44 @@ TEST(StorageMigrations, SegmentRangesAreBuiltFromExistingSegments) {
   EXPECT_EQ(t->segments, 5);
 }
 
+// The export_holds migration links each export to the hold it placed (found
+// then by the reason's "export <id>:" prefix, same camera and range); a
+// hand-made hold with other bounds, or another export's, is not taken.
+TEST(StorageMigrations, ExportsLearnTheirHoldFromItsReason) {
+  int version = 0;
+  for (const auto& m : migrations())
+    if (std::string_view(m.name).find("_export_holds.sql") != std::string_view::npos)
+      version = m.version;
+  ASSERT_GT(version, 1);
+  TempDir dir;
+  auto db = dir.path() / "zaulek.db";
+  ASSERT_TRUE(create_at_version(db, version - 1).ok());
+  {
+    sqlite3* h = nullptr;
+    ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(h,
+                           "INSERT INTO holds (id, camera_id, from_ns, to_ns, reason, created_by, "
+                           "created_ns) VALUES "
+                           "(1, 'cam-1', 0, 60, 'export exp-1: hand-made, other bounds', 'a', 1),"
+                           "(2, 'cam-1', 0, 60, 'export exp-12: the other export', 'a', 1),"
+                           "(3, 'cam-1', 10, 60, 'export exp-1: case', 'a', 1),"
+                           "(4, 'cam-1', 10, 60, 'export exp-1: a copy', 'a', 1);"
+                           "INSERT INTO exports (id, camera_id, from_ns, to_ns, state, created_by, "
+                           "created_ns) VALUES ('exp-1', 'cam-1', 10, 60, 'done', 'a', 1),"
+                           "('exp-2', 'cam-1', 0, 60, 'failed', 'a', 1),"
+                           "('exp-12', 'cam-1', 0, 60, 'done', 'a', 1)",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(h);
+  }
+  FakeClock clock;
+  auto c = Catalog::open(db, clock);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ((*c)->find_export("exp-1")->hold_id, std::optional<std::int64_t>(3));
+  EXPECT_FALSE((*c)->find_export("exp-2")->hold_id.has_value());
+  EXPECT_EQ((*c)->find_export("exp-12")->hold_id, std::optional<std::int64_t>(2));
+}
+
 TEST(StorageMigrations, DataSurvivesUpgradeFromVersionOne) {
   TempDir dir;
   auto db = dir.path() / "zaulek.db";

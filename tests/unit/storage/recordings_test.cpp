@@ -423,8 +423,8 @@ namespace zaulek::storage {
 namespace {
 
 TEST_F(StorageRecordingsTest, ExportLifecycle) {
-  auto x =
-      cat_->add_export({"", "cam-1", 0, kMin, ExportState::done, "p", 9, "s", "e", "inv", {}, {}});
+  auto x = cat_->add_export(
+      {"", "cam-1", 0, kMin, ExportState::done, "p", 9, "s", "e", "inv", {}, {}, {}});
   ASSERT_TRUE(x.ok()) << x.error().message;
   EXPECT_EQ(x->id, "exp-1");
   EXPECT_EQ(x->state, ExportState::queued);  // whatever the caller said
@@ -460,7 +460,7 @@ TEST_F(StorageRecordingsTest, ExportLifecycle) {
   job.id = "exp-9";
   EXPECT_EQ(cat_->update_export(job).error().kind, ErrorKind::not_found);
   EXPECT_EQ(
-      cat_->add_export({"", "cam-1", kMin, kMin, {}, "", 0, "", "", "a", {}, {}}).error().kind,
+      cat_->add_export({"", "cam-1", kMin, kMin, {}, "", 0, "", "", "a", {}, {}, {}}).error().kind,
       ErrorKind::invalid_argument);
 }
 
@@ -468,7 +468,7 @@ TEST_F(StorageRecordingsTest, ExportInProgressProtectsFootageUntilRestartFailsIt
   std::vector<Segment> batch;
   for (int i = 0; i < 4; ++i) batch.push_back(segment("cam-1", i * kMin));
   ASSERT_TRUE(cat_->add_segments(batch).ok());
-  auto x = cat_->add_export({"", "cam-1", kMin, 2 * kMin, {}, "", 0, "", "", "inv", {}, {}});
+  auto x = cat_->add_export({"", "cam-1", kMin, 2 * kMin, {}, "", 0, "", "", "inv", {}, {}, {}});
   ASSERT_TRUE(x.ok());
   auto o = cat_->oldest_unheld_segments(10);
   ASSERT_TRUE(o.ok());
@@ -484,12 +484,106 @@ TEST_F(StorageRecordingsTest, ExportInProgressProtectsFootageUntilRestartFailsIt
   EXPECT_EQ(f->error, "zaulekd restarted");
   EXPECT_EQ(cat_->oldest_unheld_segments(10)->size(), 4u);
 
-  ASSERT_TRUE(cat_->add_export({"", "cam-2", 0, kMin, {}, "", 0, "", "", "inv", {}, {}}).ok());
+  ASSERT_TRUE(cat_->add_export({"", "cam-2", 0, kMin, {}, "", 0, "", "", "inv", {}, {}, {}}).ok());
   auto all = cat_->list_exports("", 10);
   ASSERT_TRUE(all.ok());
   ASSERT_EQ(all->size(), 2u);
   EXPECT_EQ((*all)[0].id, "exp-2");  // newest first
   EXPECT_EQ(cat_->list_exports("cam-1", 10)->size(), 1u);
+}
+
+// The export's hold is written with it, named by id, and its reason cut on a
+// character boundary to the hold's 1024 bytes.
+TEST_F(StorageRecordingsTest, ExportWithHoldIsOneWriteAndKnowsItsHold) {
+  Export job{"", "cam-1", kMin, 2 * kMin, {}, "", 0, "", "", "inv", {}, {}, {}};
+  auto x = cat_->add_export_with_hold(job, "Sprawa 7/2026");
+  ASSERT_TRUE(x.ok()) << x.error().message;
+  ASSERT_TRUE(x->hold_id.has_value());
+  auto hs = cat_->list_holds("cam-1");
+  ASSERT_EQ(hs->size(), 1u);
+  EXPECT_EQ((*hs)[0].id, *x->hold_id);
+  EXPECT_EQ((*hs)[0].reason, "export exp-1: Sprawa 7/2026");
+  EXPECT_EQ((*hs)[0].created_by, "inv");
+  EXPECT_EQ((*hs)[0].from_ns, kMin);
+  EXPECT_EQ((*hs)[0].to_ns, 2 * kMin);
+  EXPECT_EQ(cat_->find_export("exp-1")->hold_id, x->hold_id);
+
+  // 1024 bytes of two-byte letters after the prefix: cut before a letter.
+  std::string polish;
+  for (int i = 0; i < 512; ++i) polish += "ż";
+  auto y = cat_->add_export_with_hold(job, polish);
+  ASSERT_TRUE(y.ok()) << y.error().message;
+  auto after = cat_->list_holds("cam-1");
+  ASSERT_TRUE(after.ok());
+  for (const auto& hold : *after)
+    if (hold.id == *y->hold_id) {
+      EXPECT_LE(hold.reason.size(), 1024u);
+      EXPECT_GE(hold.reason.size(), 1023u);
+      EXPECT_EQ(hold.reason.rfind("export exp-2: ż", 0), 0u);
+      EXPECT_EQ(static_cast<unsigned char>(hold.reason.back()), 0xbcu);  // a whole "ż"
+    }
+
+  // Neither is written when one cannot be: a bad range fails both.
+  Export bad{"", "cam-1", kMin, kMin, {}, "", 0, "", "", "inv", {}, {}, {}};
+  EXPECT_EQ(cat_->add_export_with_hold(bad, "r").error().kind, ErrorKind::invalid_argument);
+  EXPECT_EQ(cat_->add_export_with_hold(job, "").error().kind, ErrorKind::invalid_argument);
+  EXPECT_EQ(cat_->list_holds("")->size(), 2u);
+  EXPECT_EQ(cat_->list_exports("", 10)->size(), 2u);
+
+  // The hold deleted by itself: the export has none any more.
+  ASSERT_TRUE(cat_->delete_hold(*x->hold_id).ok());
+  EXPECT_FALSE(cat_->find_export("exp-1")->hold_id.has_value());
+}
+
+// Expiry: a hold that is no export's own and covers the whole range keeps
+// an old export; other exports' holds do not (two exports of one range
+// would otherwise keep each other forever), and kept ones never fill the page.
+TEST_F(StorageRecordingsTest, FinishedExportsLeaveOutThoseACaseHoldCovers) {
+  auto finish = [&](Export x) {
+    x.state = ExportState::running;
+    EXPECT_TRUE(cat_->update_export(x).ok());
+    x.state = ExportState::done;
+    EXPECT_TRUE(cat_->update_export(x).ok());
+    clock_.advance(1s);
+  };
+  Export job{"", "cam-1", kMin, 2 * kMin, {}, "", 0, "", "", "inv", {}, {}, {}};
+  auto a = cat_->add_export_with_hold(job, "a");
+  auto b = cat_->add_export_with_hold(job, "b");
+  job.from_ns = 5 * kMin;
+  job.to_ns = 6 * kMin;
+  auto c = cat_->add_export_with_hold(job, "c");
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  for (const auto& x : {*a, *b, *c}) finish(x);
+  ASSERT_TRUE(cat_->add_hold({0, "cam-1", 4 * kMin, 7 * kMin, "case", "inv", {}}).ok());
+  // A hold over only part of a's range keeps nothing.
+  ASSERT_TRUE(cat_->add_hold({0, "cam-1", kMin, kMin + kSec, "part", "inv", {}}).ok());
+  clock_.advance(1h);
+  auto old = cat_->finished_exports(clock_.realtime(), 1);
+  ASSERT_TRUE(old.ok()) << old.error().message;
+  ASSERT_EQ(old->size(), 1u);
+  EXPECT_EQ((*old)[0].id, a->id);
+  old = cat_->finished_exports(clock_.realtime(), 10);
+  ASSERT_EQ(old->size(), 2u);
+  EXPECT_EQ((*old)[1].id, b->id);
+}
+
+TEST_F(StorageRecordingsTest, ExportListFiltersCamerasInTheQuery) {
+  for (int i = 0; i < 9; ++i) {
+    const std::string cam = i % 3 == 2 ? "cam-2" : "cam-1";
+    ASSERT_TRUE(cat_->add_export({"", cam, 0, kMin, {}, "", 0, "", "", "inv", {}, {}, {}}).ok());
+  }
+  const std::optional<std::vector<std::string>> only2 = std::vector<std::string>{"cam-2"};
+  auto page = cat_->list_exports("", 2, 0, only2);
+  ASSERT_TRUE(page.ok()) << page.error().message;
+  ASSERT_EQ(page->size(), 2u);
+  EXPECT_EQ((*page)[0].id, "exp-9");
+  EXPECT_EQ((*page)[1].id, "exp-6");
+  page = cat_->list_exports("", 2, 6, only2);
+  ASSERT_EQ(page->size(), 1u);
+  EXPECT_EQ((*page)[0].id, "exp-3");
+  EXPECT_TRUE(cat_->list_exports("cam-1", 10, 0, only2)->empty());
+  EXPECT_TRUE(cat_->list_exports("", 10, 0, std::vector<std::string>{})->empty());
+  EXPECT_EQ(cat_->list_exports("", 100, 0, std::nullopt)->size(), 9u);
 }
 
 }  // namespace
