@@ -1,9 +1,12 @@
 #include "sim/rtsp_camera.h"
 
+#include "sim/udp_faults.h"
+
 #include <gst/app/gstappsrc.h>
 #include <gst/rtsp-server/rtsp-server.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <future>
 #include <list>
@@ -23,6 +26,7 @@ struct CameraShared {
   int index = 0;
   std::atomic<gint64> stall_until_us{0};  // g_get_monotonic_time() scale
   std::atomic<bool> no_keyframes{false};
+  std::shared_ptr<UdpFaults> udp = std::make_shared<UdpFaults>();
 };
 
 struct StreamState {
@@ -272,6 +276,7 @@ struct RtspCamera::Impl {
                  1 /* upstream: drop new */, nullptr);
     gst_caps_unref(caps);
     g_signal_connect(media, "unprepared", G_CALLBACK(on_unprepared), st);
+    watch_udp_sinks(media, st->camera->udp);
     // media-configure normally runs on the loop thread (no thread pool), but
     // the feed list is the loop's either way.
     g_object_ref(media);
@@ -292,6 +297,14 @@ struct RtspCamera::Impl {
                                " name=pay0 pt=96 config-interval=-1 )";
     gst_rtsp_media_factory_set_launch(f, launch.c_str());
     gst_rtsp_media_factory_set_shared(f, TRUE);
+    // Unicast UDP from the loopback pool, or TCP; never multicast.
+    if (config.udp_pool) {
+      gst_rtsp_media_factory_set_protocols(
+          f, static_cast<GstRTSPLowerTrans>(GST_RTSP_LOWER_TRANS_UDP | GST_RTSP_LOWER_TRANS_TCP));
+      gst_rtsp_media_factory_set_address_pool(f, config.udp_pool.get());
+    } else {
+      gst_rtsp_media_factory_set_protocols(f, GST_RTSP_LOWER_TRANS_TCP);
+    }
     if (!config.username.empty()) {
       gst_rtsp_media_factory_add_role(f, "viewer", GST_RTSP_PERM_MEDIA_FACTORY_ACCESS,
                                       G_TYPE_BOOLEAN, TRUE, GST_RTSP_PERM_MEDIA_FACTORY_CONSTRUCT,
@@ -323,6 +336,7 @@ Result<std::unique_ptr<RtspCamera>> RtspCamera::create(RtspLoop& loop, RtspCamer
   impl->config = std::move(config);
   impl->port = impl->config.port;
   impl->shared->index = impl->config.index;
+  impl->shared->udp->seed = impl->config.fault_seed;
   impl->main_state = {&loop.impl(), impl->config.main_clip, impl->shared};
   impl->sub_state = {&loop.impl(), impl->config.sub_clip, impl->shared};
   Status st;
@@ -403,6 +417,17 @@ void RtspCamera::set_down(bool down) {
 
 bool RtspCamera::down() const {
   return impl_->down.load();
+}
+
+void RtspCamera::set_udp_faults(int loss_percent, int reorder_percent) {
+  impl_->shared->udp->loss_percent.store(std::clamp(loss_percent, 0, kMaxUdpFaultPercent));
+  impl_->shared->udp->reorder_percent.store(std::clamp(reorder_percent, 0, kMaxUdpFaultPercent));
+}
+
+RtspCamera::UdpCounts RtspCamera::udp() const {
+  const UdpFaults& u = *impl_->shared->udp;
+  return {u.loss_percent.load(), u.reorder_percent.load(), u.sent.load(), u.dropped.load(),
+          u.reordered.load()};
 }
 
 }  // namespace zaulek::sim

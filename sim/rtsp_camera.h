@@ -14,6 +14,8 @@
 #include <memory>
 #include <string>
 
+struct _GstRTSPAddressPool;  // gst-rtsp-server's (sim/udp_faults.h)
+
 namespace zaulek::sim {
 
 // The GLib main loop thread shared by every RTSP server, and the frame ticker
@@ -44,6 +46,10 @@ struct RtspCameraConfig {
   std::string password;
   std::shared_ptr<const Clip> main_clip;
   std::shared_ptr<const Clip> sub_clip;
+  // RTSP over UDP: the sockets come from this pool (sim/udp_faults.h); null:
+  // the camera serves interleaved TCP only.
+  std::shared_ptr<_GstRTSPAddressPool> udp_pool;
+  std::uint64_t fault_seed = 0;  // the UDP faults' random choices
 };
 
 class RtspCamera {
@@ -69,6 +75,14 @@ class RtspCamera {
   // again on the same port.
   void set_down(bool down);
   bool down() const;
+  // UDP clients only: each RTP packet is lost, or swapped with the next one
+  // of its frame, with these chances (0 to kMaxUdpFaultPercent).
+  void set_udp_faults(int loss_percent, int reorder_percent);
+  struct UdpCounts {
+    int loss_percent = 0, reorder_percent = 0;
+    std::uint64_t sent = 0, dropped = 0, reordered = 0;  // RTP packets to UDP clients
+  };
+  UdpCounts udp() const;
 
   struct Impl;
 
