@@ -66,6 +66,7 @@ class RecorderImpl final : public Recorder,
     asio::post(strand_, [self = shared_from_this(), done = std::move(done)] {
       self->stopping_ = true;
       self->running_ = false;
+      self->count_loss();
       self->teardown();
       self->write_pending(self->clock_.monotonic());
       self->close_segment("stop");
@@ -372,6 +373,7 @@ class RecorderImpl final : public Recorder,
     pending_ = Frame{};
     prebuf_.clear();
     last_data_ = clock_.monotonic();
+    lost_seen_ = 0;  // each instance counts from zero
     if (cfg_.ingest == Ingest::native && cfg_.transport == Transport::tcp) {
       rtsp_ = make_native_ingest(cfg_, clock_, strand_, weak_from_this(), generation_);
       set_state("connecting", "");
@@ -406,6 +408,7 @@ class RecorderImpl final : public Recorder,
     if (stopping_) return;
     spdlog::warn("camera {}: pipeline ended: {}; retry in {} ms", cfg_.id, reason,
                  backoff_.count());
+    count_loss();
     teardown();
     write_pending(clock_.monotonic());
     close_segment("pipeline ended");
@@ -433,8 +436,26 @@ class RecorderImpl final : public Recorder,
     });
   }
 
+  // RTP packets the ingest instance counted lost so far (its own total).
+  std::uint64_t ingest_lost() const {
+    if (rtsp_) return rtsp_->depay_stats().lost_packets;
+    if (gst_) return gst_->lost_packets();
+    return 0;
+  }
+
+  // What the instance newly counted lost goes to the counters.
+  void count_loss() {
+    const std::uint64_t total = ingest_lost();
+    if (total <= lost_seen_) return;
+    const std::uint64_t fresh = total - lost_seen_;
+    lost_seen_ = total;
+    stats_.packets_lost += fresh;
+    if (cfg_.on_packets_lost) cfg_.on_packets_lost(fresh);
+  }
+
   void tick() {
     const MonoTime now = clock_.monotonic();
+    count_loss();
     if (segments_.is_open() && gate_.closed(now)) {
       write_pending(now);
       close_segment("event over");
@@ -472,6 +493,7 @@ class RecorderImpl final : public Recorder,
   std::uint32_t clock_rate_ = 90'000;
   std::uint64_t generation_ = 0;
   MonoTime last_data_{};
+  std::uint64_t lost_seen_ = 0;  // of this instance's ingest_lost(), already counted
 
   // Format of the stream as the ingest reports it.
   bool format_known_ = false;

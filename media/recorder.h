@@ -97,6 +97,12 @@ struct CameraConfig {
   // many bytes free (empty: no check); otherwise the pipeline fails with
   // "segment: disk full: ...". Called on the recorder's strand: keep it cheap.
   std::function<std::uint64_t()> min_free_bytes;
+  // RTP packets the camera sent that never arrived (sequence gaps: UDP
+  // loss, a camera skipping numbers), as the ingest counts them: called on
+  // the recorder's strand with each new count (at most every 250 ms, and
+  // when an ingest instance ends). Empty: counted in CameraStats only.
+  using LossCallback = std::function<void(std::uint64_t packets)>;
+  LossCallback on_packets_lost;
 };
 
 // Counters, read on the Recorder's strand (see Recorder::stats).
@@ -113,6 +119,7 @@ struct CameraStats {
   std::int64_t ntp_offset_ms = 0;      // sender-report time minus arrival time (first SR)
   std::uint64_t not_recorded = 0;      // frames not written by mode (off, outside events)
   std::uint64_t malformed = 0;         // frames whose NAL lengths did not add up; skipped
+  std::uint64_t packets_lost = 0;      // RTP packets that never arrived (see on_packets_lost)
   std::string state;                   // "connecting", "recording", "backoff", "stopped"
   std::string last_error;
   // The segment being written (the live edge): wall time of its first frame

@@ -1,6 +1,7 @@
 #include "sim/control.h"
 
 #include "core/text/text.h"
+#include "sim/udp_faults.h"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/ip/tcp.hpp>
@@ -52,6 +53,8 @@ json faults_json(const FleetCamera& c) {
       {"event_flood", c.onvif_faults.event_flood},
       {"pull_fault", c.onvif_faults.pull_fault},
       {"snapshot_uri", c.onvif_faults.snapshot_uri},
+      {"udp_loss_percent", c.rtsp->udp().loss_percent},
+      {"udp_reorder_percent", c.rtsp->udp().reorder_percent},
   };
   add_rtsp_garbage_json(c, faults);
   return faults;
@@ -64,6 +67,12 @@ json counters_json(const StreamCounters& c) {
               {"max_late_ms", c.max_late_ms}};
 }
 
+// RTP packets handed to the camera's UDP clients, and what the faults did.
+json udp_json(const RtspCamera::UdpCounts& u) {
+  return json{
+      {"packets_sent", u.sent}, {"packets_dropped", u.dropped}, {"packets_reordered", u.reordered}};
+}
+
 json camera_json(const FleetCamera& c) {
   return json{{"index", c.index},
               {"name", c.name},
@@ -72,6 +81,7 @@ json camera_json(const FleetCamera& c) {
               {"rtsp_sub", c.rtsp->sub_url()},
               {"snapshot_url", c.snapshot_url.empty() ? json(nullptr) : json(c.snapshot_url)},
               {"rtsp_clients", c.rtsp->client_count()},
+              {"udp", udp_json(c.rtsp->udp())},
               {"snapshots", c.onvif ? c.onvif->snapshots_served() : 0},
               {"onvif", c.onvif != nullptr},
               {"streams",
@@ -120,11 +130,11 @@ void reboot(asio::io_context& io, FleetCamera& c, std::int64_t seconds) {
 
 ControlReply post_faults(asio::io_context& io, FleetCamera& c, const json& req) {
   if (!req.is_object()) return error_reply(400, "expected a JSON object");
-  static const char* kKnown[] = {"rtsp_drop",      "rtsp_stall_ms",  "no_keyframes",
-                                 "reboot_s",       "clock_skew_s",   "soap_delay_ms",
-                                 "malformed_soap", "wrong_password", "duplicate_discovery",
-                                 "no_pullpoint",   "event_flood",    "pull_fault",
-                                 "rtsp_garbage",   "snapshot_uri"};
+  static const char* kKnown[] = {
+      "rtsp_drop",           "rtsp_stall_ms", "no_keyframes",     "reboot_s",
+      "clock_skew_s",        "soap_delay_ms", "malformed_soap",   "wrong_password",
+      "duplicate_discovery", "no_pullpoint",  "event_flood",      "pull_fault",
+      "rtsp_garbage",        "snapshot_uri",  "udp_loss_percent", "udp_reorder_percent"};
   for (const auto& [key, value] : req.items()) {
     bool known = false;
     for (const char* k : kKnown) known = known || key == k;
@@ -159,12 +169,17 @@ ControlReply post_faults(asio::io_context& io, FleetCamera& c, const json& req) 
   std::int64_t delay = of.soap_delay.count();
   std::int64_t dups = of.duplicate_discovery;
   std::int64_t flood = of.event_flood;
-  for (const IntField& f : {IntField{"rtsp_stall_ms", 0, kMaxStallMs, &stall_ms},
-                            IntField{"reboot_s", 0, kMaxRebootS, &reboot_s},
-                            IntField{"clock_skew_s", -kMaxSkewS, kMaxSkewS, &skew},
-                            IntField{"soap_delay_ms", 0, kMaxSoapDelayMs, &delay},
-                            IntField{"duplicate_discovery", 0, kMaxDuplicates, &dups},
-                            IntField{"event_flood", 0, 1000, &flood}}) {
+  std::int64_t udp_loss = c.rtsp->udp().loss_percent;
+  std::int64_t udp_reorder = c.rtsp->udp().reorder_percent;
+  for (const IntField& f :
+       {IntField{"rtsp_stall_ms", 0, kMaxStallMs, &stall_ms},
+        IntField{"reboot_s", 0, kMaxRebootS, &reboot_s},
+        IntField{"clock_skew_s", -kMaxSkewS, kMaxSkewS, &skew},
+        IntField{"soap_delay_ms", 0, kMaxSoapDelayMs, &delay},
+        IntField{"duplicate_discovery", 0, kMaxDuplicates, &dups},
+        IntField{"event_flood", 0, 1000, &flood},
+        IntField{"udp_loss_percent", 0, kMaxUdpFaultPercent, &udp_loss},
+        IntField{"udp_reorder_percent", 0, kMaxUdpFaultPercent, &udp_reorder}}) {
     if (!req.contains(f.name)) continue;
     auto n = int_field(req[f.name], f.name, f.lo, f.hi);
     if (!n) return error_reply(400, n.error().message);
@@ -208,6 +223,8 @@ ControlReply post_faults(asio::io_context& io, FleetCamera& c, const json& req) 
     push_onvif_faults(c);
   }
   if (req.contains("no_keyframes")) c.rtsp->set_no_keyframes(no_key);
+  if (req.contains("udp_loss_percent") || req.contains("udp_reorder_percent"))
+    c.rtsp->set_udp_faults(static_cast<int>(udp_loss), static_cast<int>(udp_reorder));
   if (stall_ms > 0) {
     c.rtsp->stall(std::chrono::milliseconds(stall_ms));
     c.stalled_until = std::chrono::steady_clock::now() + std::chrono::milliseconds(stall_ms);

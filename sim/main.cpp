@@ -7,6 +7,7 @@
 #include "sim/events.h"
 #include "sim/fleet.h"
 #include "sim/rtsp_camera.h"
+#include "sim/udp_faults.h"
 
 #include <gst/gst.h>
 #include <spdlog/spdlog.h>
@@ -22,6 +23,7 @@
 #include <fstream>
 #include <iostream>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -40,6 +42,8 @@ const char* kUsage = R"(usage: zaulek-sim --cameras N [options]
   --base-port P          camera i: ONVIF on P+2i, RTSP on P+2i+1, control API on P-1;
                          0 (default): free ports picked by the system
   --control-port P       control API port (default: P-1 with --base-port, else free)
+  --udp-ports LO-HI      RTSP over UDP: RTP/RTCP sockets on ADDR, ports LO..HI
+                         (default 50000-53999; LO even); 0: TCP only
   --user U --password-file F
                          RTSP digest / ONVIF credentials (password: first line of F)
   --h265                 main stream in H.265 (sub stays H.264)
@@ -62,6 +66,7 @@ struct Options {
   std::string bind = "127.0.0.1";
   int base_port = 0;
   std::optional<int> control_port;
+  int udp_lo = 50000, udp_hi = 53999;  // 0, 0: TCP only
   std::string user;
   std::string password_file;
   bool h265 = false;
@@ -121,6 +126,16 @@ std::string parse_args(int argc, char** argv, Options& o, bool& help) {
         o.base_port = n;
       } else {
         o.control_port = n;
+      }
+    } else if (a == "--udp-ports") {
+      if (!value(v)) return "--udp-ports: expected LO-HI or 0";
+      const auto dash = v.find('-');
+      if (v == "0") {
+        o.udp_lo = o.udp_hi = 0;
+      } else if (dash == std::string::npos || !parse_number(v.substr(0, dash), o.udp_lo) ||
+                 !parse_number(v.substr(dash + 1), o.udp_hi) || o.udp_lo < 1024 ||
+                 o.udp_lo % 2 != 0 || o.udp_hi > 65535 || o.udp_hi < o.udp_lo + 3) {
+        return "--udp-ports: LO-HI with LO even, 1024 <= LO, LO+3 <= HI <= 65535, or 0";
       }
     } else if (a == "--seed") {
       std::uint64_t s = 0;
@@ -271,6 +286,13 @@ int run(const Options& o) {
   RtspLoop loop;
   Fleet fleet;
   fleet.loop = &loop;
+  // One pool for the fleet: each pulled stream takes an RTP/RTCP pair.
+  std::shared_ptr<_GstRTSPAddressPool> udp_pool;
+  if (o.udp_lo != 0)
+    udp_pool = make_udp_pool(o.bind, static_cast<std::uint16_t>(o.udp_lo),
+                             static_cast<std::uint16_t>(o.udp_hi));
+  std::random_device entropy;
+  const std::uint64_t fault_seed = o.seed ? *o.seed : (std::uint64_t{entropy()} << 32) ^ entropy();
   const unsigned long long tag =
       o.base_port != 0 ? static_cast<unsigned long long>(o.base_port) : ::getpid();
   for (int i = 0; i < o.cameras; ++i) {
@@ -288,6 +310,8 @@ int run(const Options& o) {
     rc.main_clip = bframes[static_cast<std::size_t>(i)] ? main_b : *main_clip;
     rc.sub_clip = bframes[static_cast<std::size_t>(i)] ? sub_b : *sub_clip;
     rc.send_times = o.send_times;
+    rc.udp_pool = udp_pool;
+    rc.fault_seed = fault_seed + static_cast<std::uint64_t>(i);
     auto rtsp = RtspCamera::create(loop, rc);
     if (!rtsp) {
       spdlog::critical("{}", rtsp.error().message);

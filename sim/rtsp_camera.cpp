@@ -1,6 +1,7 @@
 #include "sim/rtsp_camera.h"
 
 #include "sim/sei.h"
+#include "sim/udp_faults.h"
 
 #include <gst/app/gstappsrc.h>
 #include <gst/rtsp-server/rtsp-server.h>
@@ -48,6 +49,7 @@ struct CameraShared {
   int index = 0;
   std::atomic<gint64> stall_until_us{0};  // g_get_monotonic_time() scale
   std::atomic<bool> no_keyframes{false};
+  std::shared_ptr<UdpFaults> udp = std::make_shared<UdpFaults>();
 };
 
 struct StreamState {
@@ -386,6 +388,7 @@ struct RtspCamera::Impl {
                  nullptr);
     gst_caps_unref(caps);
     g_signal_connect(media, "unprepared", G_CALLBACK(on_unprepared), st);
+    watch_udp_sinks(media, st->camera->udp);
     // media-configure normally runs on the loop thread (no thread pool), but
     // the feed list is the loop's either way.
     g_object_ref(media);
@@ -406,6 +409,14 @@ struct RtspCamera::Impl {
                                " name=pay0 pt=96 config-interval=-1 )";
     gst_rtsp_media_factory_set_launch(f, launch.c_str());
     gst_rtsp_media_factory_set_shared(f, TRUE);
+    // Unicast UDP from the loopback pool, or TCP; never multicast.
+    if (config.udp_pool) {
+      gst_rtsp_media_factory_set_protocols(
+          f, static_cast<GstRTSPLowerTrans>(GST_RTSP_LOWER_TRANS_UDP | GST_RTSP_LOWER_TRANS_TCP));
+      gst_rtsp_media_factory_set_address_pool(f, config.udp_pool.get());
+    } else {
+      gst_rtsp_media_factory_set_protocols(f, GST_RTSP_LOWER_TRANS_TCP);
+    }
     if (!config.username.empty()) {
       gst_rtsp_media_factory_add_role(f, "viewer", GST_RTSP_PERM_MEDIA_FACTORY_ACCESS,
                                       G_TYPE_BOOLEAN, TRUE, GST_RTSP_PERM_MEDIA_FACTORY_CONSTRUCT,
@@ -437,6 +448,7 @@ Result<std::unique_ptr<RtspCamera>> RtspCamera::create(RtspLoop& loop, RtspCamer
   impl->config = std::move(config);
   impl->port = impl->config.port;
   impl->shared->index = impl->config.index;
+  impl->shared->udp->seed = impl->config.fault_seed;
   impl->main_state.loop = impl->sub_state.loop = &loop.impl();
   impl->main_state.camera = impl->sub_state.camera = impl->shared;
   impl->main_state.clip = impl->config.main_clip;
@@ -540,6 +552,17 @@ void RtspCamera::set_down(bool down) {
 
 bool RtspCamera::down() const {
   return impl_->down.load();
+}
+
+void RtspCamera::set_udp_faults(int loss_percent, int reorder_percent) {
+  impl_->shared->udp->loss_percent.store(std::clamp(loss_percent, 0, kMaxUdpFaultPercent));
+  impl_->shared->udp->reorder_percent.store(std::clamp(reorder_percent, 0, kMaxUdpFaultPercent));
+}
+
+RtspCamera::UdpCounts RtspCamera::udp() const {
+  const UdpFaults& u = *impl_->shared->udp;
+  return {u.loss_percent.load(), u.reorder_percent.load(), u.sent.load(), u.dropped.load(),
+          u.reordered.load()};
 }
 
 }  // namespace zaulek::sim

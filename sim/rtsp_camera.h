@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+struct _GstRTSPAddressPool;  // gst-rtsp-server's (sim/udp_faults.h)
+
 namespace zaulek::sim {
 
 // The GLib main loop thread shared by every RTSP server, and the frame ticker
@@ -67,6 +69,10 @@ struct RtspCameraConfig {
   // Each frame carries an SEI with its number and wall-clock send time
   // (sim/sei.h); off by default so normal recordings are unchanged.
   bool send_times = false;
+  // RTSP over UDP: the sockets come from this pool (sim/udp_faults.h); null:
+  // the camera serves interleaved TCP only.
+  std::shared_ptr<_GstRTSPAddressPool> udp_pool;
+  std::uint64_t fault_seed = 0;  // the UDP faults' random choices
 };
 
 // A stream's sending counters since start (all its RTSP sessions together:
@@ -106,6 +112,14 @@ class RtspCamera {
   // again on the same port.
   void set_down(bool down);
   bool down() const;
+  // UDP clients only: each RTP packet is lost, or swapped with the next one
+  // of its frame, with these chances (0 to kMaxUdpFaultPercent).
+  void set_udp_faults(int loss_percent, int reorder_percent);
+  struct UdpCounts {
+    int loss_percent = 0, reorder_percent = 0;
+    std::uint64_t sent = 0, dropped = 0, reordered = 0;  // RTP packets to UDP clients
+  };
+  UdpCounts udp() const;
 
   struct Impl;
 

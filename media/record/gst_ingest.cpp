@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <vector>
 
 namespace zaulek::media {
 namespace asio = boost::asio;
@@ -25,6 +26,12 @@ struct GstLink {
   std::atomic<bool> overflow{false};
   std::atomic<bool> video_linked{false};
   std::atomic<bool> selected{false};
+  // rtpbin's jitter buffers (refs held), for their loss counts.
+  mutable std::mutex jitter_mu;
+  std::vector<GstElement*> jitterbuffers;
+  ~GstLink() {
+    for (GstElement* jb : jitterbuffers) gst_object_unref(jb);
+  }
   GstLink(std::weak_ptr<IngestSink> s, Strand st, std::uint64_t g)
       : sink(std::move(s)), strand(std::move(st)), generation(g) {}
 };
@@ -119,6 +126,22 @@ gboolean on_select_stream(GstElement*, guint, GstCaps* caps, gpointer data) {
   if (!media || std::string_view(media) != "video") return FALSE;
   bool expected = false;
   return link->selected.compare_exchange_strong(expected, true) ? TRUE : FALSE;
+}
+
+// rtspsrc made its RTP manager (rtpbin): its jitter buffers are kept for
+// their statistics (num-lost). Bounded: one per stream set up (one here).
+void on_new_jitterbuffer(GstElement*, GstElement* jitterbuffer, guint, guint, gpointer data) {
+  const LinkHolder& link = *static_cast<LinkHolder*>(data);
+  std::lock_guard lock(link->jitter_mu);
+  if (link->jitterbuffers.size() < 8)
+    link->jitterbuffers.push_back(GST_ELEMENT(gst_object_ref(jitterbuffer)));
+}
+
+void on_new_manager(GstElement*, GstElement* manager, gpointer data) {
+  const LinkHolder& link = *static_cast<LinkHolder*>(data);
+  if (!g_signal_lookup("new-jitterbuffer", G_OBJECT_TYPE(manager))) return;
+  g_signal_connect_data(manager, "new-jitterbuffer", G_CALLBACK(on_new_jitterbuffer),
+                        new LinkHolder(link), free_holder_closure, GConnectFlags(0));
 }
 
 GstElement* make(const char* factory) {
@@ -320,6 +343,8 @@ Result<std::unique_ptr<GstIngest>> GstIngest::create(const CameraConfig& cfg, St
                         new LinkHolder(self->link_), free_holder_closure, GConnectFlags(0));
   g_signal_connect_data(src, "pad-added", G_CALLBACK(on_pad_added), new LinkHolder(self->link_),
                         free_holder_closure, GConnectFlags(0));
+  g_signal_connect_data(src, "new-manager", G_CALLBACK(on_new_manager), new LinkHolder(self->link_),
+                        free_holder_closure, GConnectFlags(0));
   GstBus* bus = gst_element_get_bus(pipeline);
   gst_bus_set_sync_handler(bus, on_bus, new LinkHolder(self->link_), free_holder);
   gst_object_unref(bus);
@@ -340,6 +365,20 @@ GstIngest::~GstIngest() {
 
 bool GstIngest::play() {
   return gst_element_set_state(pipeline_, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE;
+}
+
+std::uint64_t GstIngest::lost_packets() const {
+  std::lock_guard lock(link_->jitter_mu);
+  std::uint64_t lost = 0;
+  for (GstElement* jb : link_->jitterbuffers) {
+    GstStructure* stats = nullptr;
+    g_object_get(jb, "stats", &stats, nullptr);
+    if (!stats) continue;
+    guint64 n = 0;
+    if (gst_structure_get_uint64(stats, "num-lost", &n)) lost += n;
+    gst_structure_free(stats);
+  }
+  return lost;
 }
 
 bool GstIngest::received() {

@@ -42,6 +42,10 @@ class GstIngest {
   // dropped before it (the writer fell behind: too many waiting).
   bool received();
 
+  // RTP packets rtspsrc's jitter buffer gave up on so far (over UDP: lost,
+  // or later than its latency); this instance's total. Any thread.
+  std::uint64_t lost_packets() const;
+
   // What the stream's caps say (the record branch's parser output).
   struct Format {
     Codec codec = Codec::h264;

@@ -82,6 +82,27 @@ std::optional<bool> opt_bool(const json& body, const char* name, std::string& er
   return it->get<bool>();
 }
 
+// How the camera is pulled (migration 0016): "rtsp_transport" and
+// "sub_pull"; nullopt when absent, error text when wrong.
+template <typename T>
+std::optional<T> opt_choice(const json& body, const char* name,
+                            std::optional<T> (*parse)(std::string_view), const char* choices,
+                            std::string& error) {
+  auto it = body.find(name);
+  if (it == body.end() || it->is_null()) return std::nullopt;
+  std::optional<T> v = it->is_string() ? parse(it->get<std::string>()) : std::nullopt;
+  if (!v) error = std::string("'") + name + "' must be " + choices;
+  return v;
+}
+
+std::optional<storage::RtspTransport> opt_transport(const json& body, std::string& error) {
+  return opt_choice(body, "rtsp_transport", storage::parse_rtsp_transport, "tcp or udp", error);
+}
+
+std::optional<storage::SubPull> opt_sub_pull(const json& body, std::string& error) {
+  return opt_choice(body, "sub_pull", storage::parse_sub_pull, "watched or always", error);
+}
+
 // Never the password, never the user name: credentials stay in the server.
 json camera_json(const storage::Camera& c, const std::vector<storage::Stream>& streams,
                  const std::optional<CameraState>& st) {
@@ -100,6 +121,8 @@ json camera_json(const storage::Camera& c, const std::vector<storage::Stream>& s
               {"retention_days", c.retention_days}}},
             {"streams", s},
             {"allow_basic_auth", c.allow_basic_auth},
+            {"rtsp_transport", std::string(storage::to_string(c.rtsp_transport))},
+            {"sub_pull", std::string(storage::to_string(c.sub_pull))},
             {"site_id", c.site_id ? json(std::to_string(*c.site_id)) : json(nullptr)},
             {"plan_x", c.plan_position ? json(c.plan_position->x) : json(nullptr)},
             {"plan_y", c.plan_position ? json(c.plan_position->y) : json(nullptr)},
@@ -273,6 +296,7 @@ Response get_camera(ApiContext& ctx, Request& req) {
     r["segments"] = rec->segments;
     r["frames"] = rec->frames;
     r["restarts"] = rec->restarts;
+    r["packets_lost"] = rec->packets_lost;
   } else {
     r["state"] = c->recording_mode == storage::RecordingMode::off ? "off" : "stopped";
   }
@@ -342,6 +366,11 @@ Response add_camera(ApiContext& ctx, Request& req) {
   }
   if (a.site_id)  // before the device is asked anything
     if (auto s = ctx.catalog->find_site(*a.site_id); !s) return error_response(s.error());
+  auto transport = opt_transport(body, err);
+  auto sub_pull = opt_sub_pull(body, err);
+  if (!err.empty()) return bad(err);
+  a.rtsp_transport = transport.value_or(storage::RtspTransport::tcp);
+  a.sub_pull = sub_pull.value_or(storage::SubPull::watched);
 
   auto added = ctx.cameras->add(a);
   if (!added) {
@@ -363,7 +392,9 @@ Response add_camera(ApiContext& ctx, Request& req) {
                          {"recording_mode", std::string(storage::to_string(c.recording_mode))},
                          {"retention_days", c.retention_days},
                          {"allow_basic_auth", c.allow_basic_auth},
-                         {"site_id", c.site_id ? json(std::to_string(*c.site_id)) : json(nullptr)}}
+                         {"site_id", c.site_id ? json(std::to_string(*c.site_id)) : json(nullptr)},
+                         {"rtsp_transport", std::string(storage::to_string(c.rtsp_transport))},
+                         {"sub_pull", std::string(storage::to_string(c.sub_pull))}}
                         .dump(),
                     req.remote);
   if (c.site_id) publish_camera_site(ctx, c, std::nullopt);
@@ -384,6 +415,9 @@ Response patch_camera(ApiContext& ctx, Request& req) {
   if (!read_recording(body, ctx.cameras->options().max_age_days, mode, days, err)) return bad(err);
   auto basic = opt_bool(body, "allow_basic_auth", err);
   if (!err.empty()) return bad(err);
+  auto transport = opt_transport(body, err);
+  auto sub_pull = opt_sub_pull(body, err);
+  if (!err.empty()) return bad(err);
   if (body.contains("onvif_url"))
     return bad("'onvif_url' is changed by POST /api/v1/cameras/{id}/move, which checks the device");
   for (const char* secret : {"password", "username"})
@@ -400,10 +434,10 @@ Response patch_camera(ApiContext& ctx, Request& req) {
   }
   auto point = plan_point_fields(body);
   if (!point) return error_response(point.error());
-  if (!name && !mode && !days && !basic && !site && !*point)
+  if (!name && !mode && !days && !basic && !site && !*point && !transport && !sub_pull)
     return bad(
-        "nothing to change: give name, recording, allow_basic_auth, site_id and/or plan_x and "
-        "plan_y");
+        "nothing to change: give name, recording, allow_basic_auth, rtsp_transport, sub_pull, "
+        "site_id and/or plan_x and plan_y");
   const std::string& id = req.params.at("id");
   auto c = ctx.catalog->find_camera(id);
   if (!c) return error_response(c.error());
@@ -452,6 +486,16 @@ Response patch_camera(ApiContext& ctx, Request& req) {
   if (basic) {
     changes["allow_basic_auth"] = {{"from", c->allow_basic_auth}, {"to", *basic}};
     c->allow_basic_auth = *basic;
+  }
+  if (transport) {
+    changes["rtsp_transport"] = {{"from", std::string(storage::to_string(c->rtsp_transport))},
+                                 {"to", std::string(storage::to_string(*transport))}};
+    c->rtsp_transport = *transport;
+  }
+  if (sub_pull) {
+    changes["sub_pull"] = {{"from", std::string(storage::to_string(c->sub_pull))},
+                           {"to", std::string(storage::to_string(*sub_pull))}};
+    c->sub_pull = *sub_pull;
   }
   auto u = ctx.cameras->update(*c);
   if (!u) return error_response(u.error());

@@ -609,6 +609,8 @@ Result<Cameras::Added> Cameras::add(const AddCamera& req) {
   cam.allow_basic_auth = req.allow_basic_auth;
   cam.site_id = req.site_id;
   cam.plan_position = req.plan_position;
+  cam.rtsp_transport = req.rtsp_transport;
+  cam.sub_pull = req.sub_pull;
   auto stored = catalog_.add_camera(cam);
   if (!stored) return stored.error();
   auto streams = streams_of(stored->id, info);

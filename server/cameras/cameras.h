@@ -122,6 +122,8 @@ struct AddCamera {
   bool allow_basic_auth = false;        // RTSP Basic (password in clear) allowed for this camera
   std::optional<std::int64_t> site_id;  // the site it watches (checked by the caller)
   std::optional<storage::PlanPoint> plan_position;  // its place on the site's plan
+  storage::RtspTransport rtsp_transport = storage::RtspTransport::tcp;
+  storage::SubPull sub_pull = storage::SubPull::watched;
 };
 
 class Cameras {

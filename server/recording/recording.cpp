@@ -116,6 +116,22 @@ struct RecordingService::SubPulls : std::enable_shared_from_this<SubPulls> {
   std::atomic<std::uint64_t> started_total{0};
 };
 
+// RTP packets lost per camera and stream, for /metrics. Recorders' callbacks
+// add on their strands; metrics_text reads.
+struct RecordingService::Losses {
+  std::mutex mu;
+  std::map<std::pair<std::string, std::string>, std::uint64_t> packets;  // (camera, stream)
+
+  static media::CameraConfig::LossCallback counter(std::shared_ptr<Losses> self, std::string id,
+                                                   std::string stream) {
+    return [self = std::move(self),
+            key = std::pair(std::move(id), std::move(stream))](std::uint64_t n) {
+      std::lock_guard lock(self->mu);
+      self->packets[key] += n;
+    };
+  }
+};
+
 RecordingOptions recording_options(const config::Config& config) {
   RecordingOptions o;
   o.root = config.storage.path;
@@ -146,7 +162,8 @@ RecordingService::RecordingService(storage::Catalog& catalog, SecretBox box, Clo
       ioc_(std::max(1, options_.threads)),
       strand_(ioc_.get_executor()),
       resync_timer_(strand_),
-      subs_(std::make_shared<SubPulls>(ioc_, options_.sub_linger)) {}
+      subs_(std::make_shared<SubPulls>(ioc_, options_.sub_linger)),
+      losses_(std::make_shared<Losses>()) {}
 
 RecordingService::~RecordingService() {
   stop();
@@ -178,6 +195,8 @@ void RecordingService::stop() {
     for (auto& [id, e] : recorders_)
       if (e.started) stop_recorder(id, e.recorder);
     recorders_.clear();
+    standing_subs_.clear();  // their leases find the pulls closed
+    n_standing_subs_ = 0;
     std::map<std::string, SubPulls::Pull> subs;
     {
       std::lock_guard lock(subs_->mu);
@@ -387,6 +406,8 @@ void RecordingService::sync() {
   std::vector<std::string> gone;
   for (const auto& [id, e] : recorders_)
     if (!listed.count(id)) gone.push_back(id);
+  for (const auto& [id, s] : standing_subs_)
+    if (!listed.count(id) && !recorders_.count(id)) gone.push_back(id);
   bool all_read = true;
   for (const auto& id : gone) apply(id, nullptr);
   for (const auto& c : *rows) all_read = apply(c.id, &c) && all_read;
@@ -429,7 +450,12 @@ namespace {
 std::string pull_fingerprint(const storage::Camera& c, const std::string& uri) {
   return uri + '\n' + c.username + '\n' +
          std::string(c.password_enc.begin(), c.password_enc.end()) + '\n' +
-         (c.allow_basic_auth ? "basic" : "");
+         (c.allow_basic_auth ? "basic" : "") + '\n' +
+         std::string(storage::to_string(c.rtsp_transport));
+}
+
+media::Transport media_transport(storage::RtspTransport t) {
+  return t == storage::RtspTransport::udp ? media::Transport::udp : media::Transport::tcp;
 }
 
 std::string stream_uri(const std::vector<storage::Stream>& streams, storage::StreamKind kind) {
@@ -477,15 +503,27 @@ RecordingService::LiveHold RecordingService::live(const std::string& id, storage
   if (!camera) return main;
   auto streams = catalog_.list_streams(id);
   if (!streams) return main;
-  const std::string uri = stream_uri(*streams, storage::StreamKind::sub);
+  return hold_sub(id, *camera, *streams);
+}
+
+// A hold on camera `id`'s sub pull, started for it when none runs (main's
+// feed when the camera has no sub stream or its credentials cannot be
+// opened).
+RecordingService::LiveHold RecordingService::hold_sub(const std::string& id,
+                                                      const storage::Camera& camera,
+                                                      const std::vector<storage::Stream>& streams) {
+  LiveHold main{live_feed(id), "main", nullptr};
+  const std::string uri = stream_uri(streams, storage::StreamKind::sub);
   if (uri.empty()) return main;  // no sub profile: main stands in (if pulled)
   media::CameraConfig cfg;
   cfg.id = id + "/sub";  // logs only: nothing is written
   cfg.url = uri;
-  cfg.username = camera->username;
-  cfg.allow_basic_auth = camera->allow_basic_auth;
-  if (!camera->password_enc.empty()) {
-    auto password = box_.open(camera->password_enc);
+  cfg.username = camera.username;
+  cfg.allow_basic_auth = camera.allow_basic_auth;
+  cfg.transport = media_transport(camera.rtsp_transport);
+  cfg.on_packets_lost = Losses::counter(losses_, id, "sub");
+  if (!camera.password_enc.empty()) {
+    auto password = box_.open(camera.password_enc);
     if (!password) {
       spdlog::warn("live {}: the stored credentials cannot be opened: {}", id,
                    password.error().message);
@@ -496,7 +534,7 @@ RecordingService::LiveHold RecordingService::live(const std::string& id, storage
   cfg.dir = options_.root / id;
   cfg.mode = storage::RecordingMode::off;  // the gate drops every frame: no segment opens
   cfg.ingest = options_.ingest;
-  const std::string fingerprint = pull_fingerprint(*camera, uri);
+  const std::string fingerprint = pull_fingerprint(camera, uri);
 
   SubPulls::Pull gone;  // released after the lock (its feed's viewers hold leases)
   std::lock_guard lock(subs_->mu);
@@ -535,6 +573,39 @@ RecordingService::LiveHold RecordingService::live(const std::string& id, storage
   return hold;
 }
 
+// A camera with sub_pull = always has its sub stream pulled with no viewer:
+// the service holds the pull as a viewer would, and lets go (the linger
+// follows) when the setting goes back to watched, the camera goes, or its
+// sub stream or credentials change (a new hold for the new pull).
+void RecordingService::keep_sub(const std::string& id, const storage::Camera* camera) {
+  std::string fingerprint;  // "": no standing pull wanted
+  std::vector<storage::Stream> streams;
+  if (camera && camera->sub_pull == storage::SubPull::always) {
+    auto listed = catalog_.list_streams(id);
+    if (!listed) return;  // kept on a read error
+    streams = std::move(*listed);
+    const std::string uri = stream_uri(streams, storage::StreamKind::sub);
+    if (uri.empty())
+      spdlog::warn("live {}: sub_pull is always but the camera has no sub stream", id);
+    else
+      fingerprint = pull_fingerprint(*camera, uri);
+  }
+  auto it = standing_subs_.find(id);
+  if (it != standing_subs_.end() && it->second.fingerprint == fingerprint) return;
+  if (it != standing_subs_.end()) {
+    spdlog::info("live {}: the sub stream is no longer pulled always", id);
+    standing_subs_.erase(it);  // the lease goes: the linger, then the pull stops
+  }
+  if (!fingerprint.empty()) {
+    LiveHold hold = hold_sub(id, *camera, streams);
+    if (hold.stream == "sub") {  // (a lease holds no pointer: test what is served)
+      spdlog::info("live {}: the sub stream is pulled always (sub_pull)", id);
+      standing_subs_[id] = StandingSub{fingerprint, std::move(hold.lease)};
+    }
+  }
+  n_standing_subs_ = static_cast<int>(standing_subs_.size());
+}
+
 // Camera `id`'s recorder made to match its row (`camera`; nullptr: the
 // camera is gone). False when its streams could not be read: what runs is
 // kept rather than stopped on a read error.
@@ -552,12 +623,11 @@ bool RecordingService::apply(const std::string& id, const storage::Camera* camer
     if (uri.empty())
       cannot(id, "the camera has no main stream");
     else
-      fingerprint = uri + '\n' + camera->username + '\n' +
-                    std::string(camera->password_enc.begin(), camera->password_enc.end()) + '\n' +
-                    std::string(storage::to_string(camera->recording_mode)) + '\n' +
-                    (camera->allow_basic_auth ? "basic" : "");
+      fingerprint = pull_fingerprint(*camera, uri) + '\n' +
+                    std::string(storage::to_string(camera->recording_mode));
   }
   check_sub(id, camera);
+  keep_sub(id, camera);
   if (auto it = recorders_.find(id); it != recorders_.end()) {
     if (!fingerprint.empty() && it->second.fingerprint == fingerprint) return true;
     spdlog::info("recording {}: {}; stopping its recorder", id,
@@ -589,6 +659,8 @@ bool RecordingService::apply(const std::string& id, const storage::Camera* camer
   cfg.mode = c.recording_mode;
   cfg.min_free_bytes = [this] { return segment_min_free_.load(); };
   cfg.ingest = options_.ingest;
+  cfg.transport = media_transport(c.rtsp_transport);
+  cfg.on_packets_lost = Losses::counter(losses_, id, "main");
   auto recorder = media::make_recorder(
       ioc_, clock_, std::move(cfg), [this](const media::SegmentInfo& s) { on_segment(s); },
       [this, serial = ++next_serial_](const std::string& cam, const std::string& state,
@@ -743,6 +815,7 @@ std::optional<RecorderStatus> RecordingService::status(const std::string& camera
       out.segments = s.segments;
       out.restarts = s.restarts;
       out.frames = s.frames;
+      out.packets_lost = s.packets_lost;
       out.open_start_ns = s.open_start_ns;
       out.open_end_ns = s.open_end_ns;
       promise->set_value(out);
@@ -797,6 +870,9 @@ std::string RecordingService::metrics_text() const {
          "Sub streams pulled for live view (while watched, and a linger after).",
          subs_->pulls.size());
   }
+  line("zaulek_live_sub_pulls_always", "gauge",
+       "Sub streams pulled with no viewer (cameras with sub_pull = always).",
+       static_cast<std::uint64_t>(n_standing_subs_.load()));
   line("zaulek_live_sub_pulls_started_total", "counter",
        "Sub stream pulls started for live view (each one RTSP session).",
        subs_->started_total.load());
@@ -808,6 +884,18 @@ std::string RecordingService::metrics_text() const {
        "Unfinished segments recovered by start-up reconciliation.", recovered_.load());
   line("zaulek_recording_reconcile_findings_total", "counter",
        "Findings of start-up reconciliation (each logged).", reconcile_findings_.load());
+  {
+    std::lock_guard lock(losses_->mu);
+    if (!losses_->packets.empty()) {
+      out +=
+          "# HELP zaulek_recording_rtp_packets_lost_total RTP packets a camera sent that never "
+          "arrived (sequence gaps: UDP loss, late packets), per camera and stream pulled.\n"
+          "# TYPE zaulek_recording_rtp_packets_lost_total counter\n";
+      for (const auto& [key, n] : losses_->packets)
+        out += "zaulek_recording_rtp_packets_lost_total{camera=\"" + key.first + "\",stream=\"" +
+               key.second + "\"} " + std::to_string(n) + "\n";
+    }
+  }
   line("zaulek_retention_passes_total", "counter", "Retention passes run.",
        retention_passes_.load());
   line("zaulek_retention_deleted_total", "counter", "Segments deleted by retention.",

@@ -91,6 +91,7 @@ struct RecorderStatus {
   std::uint64_t segments = 0;
   std::uint64_t restarts = 0;
   std::uint64_t frames = 0;
+  std::uint64_t packets_lost = 0;  // RTP sequence gaps (UDP loss)
   // The segment being written (0 when none): the live edge of the timeline.
   std::int64_t open_start_ns = 0;
   std::int64_t open_end_ns = 0;
@@ -140,9 +141,10 @@ class RecordingService {
 
   // A live viewer's hold on a camera stream (docs/design/live.md "Sub
   // streams"). main: the recorder's feed. sub: the camera's sub stream,
-  // pulled live-only (the same native ingest, no segments) while anyone
-  // holds it and sub_linger after the last hold is dropped, one pull per
-  // stream whoever watches; a camera without a sub stream is served from
+  // pulled live-only (the same ingest, no segments) while anyone holds it
+  // and sub_linger after the last hold is dropped, one pull per stream
+  // whoever watches (a camera with sub_pull = always: the service itself
+  // holds it all the time); a camera without a sub stream is served from
   // its main stream (stream says "main"). feed null: nothing to watch.
   struct LiveHold {
     std::shared_ptr<media::live::Feed> feed;
@@ -243,6 +245,22 @@ class RecordingService {
   std::shared_ptr<SubPulls> subs_;
   void drop_sub(const std::string& id, const std::string& fingerprint);
   void check_sub(const std::string& id, const storage::Camera* camera);
+  LiveHold hold_sub(const std::string& id, const storage::Camera& camera,
+                    const std::vector<storage::Stream>& streams);
+  // Cameras whose sub stream is pulled always (sub_pull = always): the
+  // service's own hold on the pull, and what it was taken for. On strand_.
+  struct StandingSub {
+    std::string fingerprint;
+    std::shared_ptr<void> lease;
+  };
+  std::map<std::string, StandingSub> standing_subs_;
+  std::atomic<int> n_standing_subs_{0};
+  void keep_sub(const std::string& id, const storage::Camera* camera);
+
+  // RTP packets lost per camera and stream (media::CameraConfig::
+  // on_packets_lost); shared with the recorders' callbacks.
+  struct Losses;
+  std::shared_ptr<Losses> losses_;
 };
 
 }  // namespace zaulek::server

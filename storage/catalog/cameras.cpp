@@ -22,6 +22,12 @@ Result<Camera> read_camera(const sql::Stmt& st) {
   c.recording_mode = *mode;
   c.retention_days = static_cast<int>(st.int64("retention_days"));
   c.allow_basic_auth = st.int64("allow_basic_auth") != 0;
+  auto transport = parse_rtsp_transport(st.text("rtsp_transport"));
+  auto sub_pull = parse_sub_pull(st.text("sub_pull"));
+  if (!transport || !sub_pull)
+    return make_error(ErrorKind::data_loss, "camera " + c.id + " has an unknown pull setting");
+  c.rtsp_transport = *transport;
+  c.sub_pull = *sub_pull;
   if (!st.is_null("site_id")) c.site_id = st.int64("site_id");
   if (!st.is_null("plan_x") && !st.is_null("plan_y"))
     c.plan_position = PlanPoint{st.real("plan_x"), st.real("plan_y")};
@@ -75,6 +81,26 @@ std::optional<double> plan_y(const Camera& c) {
 
 }  // namespace
 
+std::string_view to_string(RtspTransport t) {
+  return t == RtspTransport::udp ? "udp" : "tcp";
+}
+
+std::string_view to_string(SubPull p) {
+  return p == SubPull::always ? "always" : "watched";
+}
+
+std::optional<RtspTransport> parse_rtsp_transport(std::string_view text) {
+  if (text == "tcp") return RtspTransport::tcp;
+  if (text == "udp") return RtspTransport::udp;
+  return std::nullopt;
+}
+
+std::optional<SubPull> parse_sub_pull(std::string_view text) {
+  if (text == "watched") return SubPull::watched;
+  if (text == "always") return SubPull::always;
+  return std::nullopt;
+}
+
 std::string_view to_string(StreamKind kind) {
   return kind == StreamKind::sub ? "sub" : "main";
 }
@@ -104,11 +130,13 @@ Result<Camera> SqliteCatalog::add_camera(const Camera& camera) {
         *writer_,
         "INSERT INTO cameras (id, name, onvif_url, username, password_enc, manufacturer, "
         "model, serial, hardware_id, endpoint_ref, recording_mode, retention_days, "
-        "created_ns, updated_ns, allow_basic_auth, site_id, plan_x, plan_y) VALUES (?1, ?2, ?3, "
-        "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14, ?15, ?16, ?17)",
+        "created_ns, updated_ns, allow_basic_auth, site_id, plan_x, plan_y, rtsp_transport, "
+        "sub_pull) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14, ?15, "
+        "?16, ?17, ?18, ?19)",
         c.id, c.name, c.onvif_url, c.username, c.password_enc, c.manufacturer, c.model, c.serial,
         c.hardware_id, c.endpoint_ref, to_string(c.recording_mode), c.retention_days,
-        to_unix_ns(c.created), std::int64_t{c.allow_basic_auth}, c.site_id, plan_x(c), plan_y(c));
+        to_unix_ns(c.created), std::int64_t{c.allow_basic_auth}, c.site_id, plan_x(c), plan_y(c),
+        to_string(c.rtsp_transport), to_string(c.sub_pull));
     if (r) {
       if (auto s = tx->commit(); !s) return s.error();
       return c;
@@ -139,11 +167,12 @@ Result<Camera> SqliteCatalog::update_camera(const Camera& c) {
           "UPDATE cameras SET name = ?2, onvif_url = ?3, username = ?4, password_enc = ?5, "
           "manufacturer = ?6, model = ?7, serial = ?8, hardware_id = ?9, endpoint_ref = ?10, "
           "recording_mode = ?11, retention_days = ?12, updated_ns = ?13, allow_basic_auth = ?14, "
-          "site_id = ?15, plan_x = ?16, plan_y = ?17 WHERE id = ?1",
+          "site_id = ?15, plan_x = ?16, plan_y = ?17, rtsp_transport = ?18, sub_pull = ?19 "
+          "WHERE id = ?1",
           c.id, c.name, c.onvif_url, c.username, c.password_enc, c.manufacturer, c.model, c.serial,
           c.hardware_id, c.endpoint_ref, to_string(c.recording_mode), c.retention_days,
           to_unix_ns(clock_.realtime()), std::int64_t{c.allow_basic_auth}, c.site_id, plan_x(c),
-          plan_y(c));
+          plan_y(c), to_string(c.rtsp_transport), to_string(c.sub_pull));
       !r) {
     // The only reference a camera row has: its site.
     if (r.error().kind == ErrorKind::not_found && c.site_id)

@@ -18,6 +18,17 @@ using zaulek::parse_recording_mode;  // core/recording_mode.h
 using zaulek::RecordingMode;
 using zaulek::to_string;
 
+// How a camera's RTSP streams are pulled (migration 0016). tcp: interleaved
+// in the RTSP connection; udp: RTP over UDP (the GStreamer ingest).
+enum class RtspTransport { tcp, udp };
+// watched: the sub stream is pulled while someone watches it (and a linger
+// after); always: all the time, for live view (it is not recorded).
+enum class SubPull { watched, always };
+std::string_view to_string(RtspTransport t);
+std::string_view to_string(SubPull p);
+std::optional<RtspTransport> parse_rtsp_transport(std::string_view text);
+std::optional<SubPull> parse_sub_pull(std::string_view text);
+
 struct Camera {
   std::string
       id;  // "cam-<n>" assigned by add_camera when empty; [A-Za-z0-9._-]{1,64}, no leading "."
@@ -34,6 +45,8 @@ struct Camera {
   int retention_days = 90;  // 1..3650; the effective limit is min(this, config max_age_days)
   // The recorder may answer an RTSP Basic challenge (the password in clear).
   bool allow_basic_auth = false;
+  RtspTransport rtsp_transport = RtspTransport::tcp;
+  SubPull sub_pull = SubPull::watched;
   // The site it watches (storage/catalog/sites.h) and its place on that
   // site's plan (only with a site).
   std::optional<std::int64_t> site_id;

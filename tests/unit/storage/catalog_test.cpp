@@ -175,6 +175,40 @@ TEST(StorageMigrations, DataSurvivesUpgradeFromVersionOne) {
   EXPECT_EQ(u->role, Role::investigator);
 }
 
+// Migration 0016: cameras from before keep TCP and the sub stream pulled
+// while watched; the columns refuse anything else.
+TEST(StorageMigrations, CamerasKeepTcpAndWatchedSubAcrossTheUpgrade) {
+  TempDir dir;
+  auto db = dir.path() / "zaulek.db";
+  ASSERT_TRUE(create_at_version(db, 15).ok());
+  {
+    sqlite3* h = nullptr;
+    ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
+    ASSERT_EQ(
+        sqlite3_exec(h,
+                     "INSERT INTO cameras (id, name, onvif_url, password_enc, created_ns, "
+                     "updated_ns) VALUES ('cam-7', 'Old', 'http://127.0.0.1/onvif', x'', 1, 1)",
+                     nullptr, nullptr, nullptr),
+        SQLITE_OK);
+    sqlite3_close(h);
+  }
+  FakeClock clock;
+  auto c = Catalog::open(db, clock);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  auto cam = (*c)->find_camera("cam-7");
+  ASSERT_TRUE(cam.ok()) << cam.error().message;
+  EXPECT_EQ(cam->rtsp_transport, RtspTransport::tcp);
+  EXPECT_EQ(cam->sub_pull, SubPull::watched);
+  sqlite3* h = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
+  EXPECT_EQ(
+      sqlite3_exec(h, "UPDATE cameras SET rtsp_transport = 'sctp'", nullptr, nullptr, nullptr),
+      SQLITE_CONSTRAINT);
+  EXPECT_EQ(sqlite3_exec(h, "UPDATE cameras SET sub_pull = 'never'", nullptr, nullptr, nullptr),
+            SQLITE_CONSTRAINT);
+  sqlite3_close(h);
+}
+
 // Migration 0011 gives sessions ids: a login from before stays valid.
 TEST(StorageMigrations, SessionsSurviveTheUpgradeToSessionIds) {
   TempDir dir;

@@ -102,6 +102,36 @@ TEST_F(StorageRecordingsTest, CameraCrudRoundTrip) {
   EXPECT_EQ(c->id, "cam-3");
 }
 
+// Migration 0016: how the camera is pulled; TCP and the sub stream while
+// watched unless said otherwise.
+TEST_F(StorageRecordingsTest, CameraPullSettingsRoundTrip) {
+  auto a = cat_->add_camera(camera());
+  ASSERT_TRUE(a.ok()) << a.error().message;
+  EXPECT_EQ(a->rtsp_transport, RtspTransport::tcp);
+  EXPECT_EQ(a->sub_pull, SubPull::watched);
+  Camera udp = camera("Underpass");
+  udp.rtsp_transport = RtspTransport::udp;
+  udp.sub_pull = SubPull::always;
+  ASSERT_TRUE(cat_->add_camera(udp).ok());
+  auto found = cat_->find_camera("cam-2");
+  ASSERT_TRUE(found.ok()) << found.error().message;
+  EXPECT_EQ(found->rtsp_transport, RtspTransport::udp);
+  EXPECT_EQ(found->sub_pull, SubPull::always);
+  Camera back = *found;
+  back.rtsp_transport = RtspTransport::tcp;
+  back.sub_pull = SubPull::watched;
+  auto updated = cat_->update_camera(back);
+  ASSERT_TRUE(updated.ok()) << updated.error().message;
+  EXPECT_EQ(updated->rtsp_transport, RtspTransport::tcp);
+  EXPECT_EQ(updated->sub_pull, SubPull::watched);
+  EXPECT_EQ(to_string(RtspTransport::udp), "udp");
+  EXPECT_EQ(to_string(SubPull::always), "always");
+  EXPECT_EQ(parse_rtsp_transport("udp"), RtspTransport::udp);
+  EXPECT_EQ(parse_sub_pull("watched"), SubPull::watched);
+  EXPECT_FALSE(parse_rtsp_transport("UDP").has_value());
+  EXPECT_FALSE(parse_sub_pull("").has_value());
+}
+
 TEST_F(StorageRecordingsTest, CameraExplicitIdAndCollisions) {
   Camera c = camera();
   c.id = "cam-1";
