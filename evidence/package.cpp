@@ -274,20 +274,24 @@ struct PackageWriter::Impl {
   std::unique_ptr<Block> current;
   std::uint64_t end = 0;
 
-  // Blocks on their way to the writer's thread, and blocks to reuse (at most
-  // kBlocks exist: a fresh allocation would cost its page faults each time).
+  // Blocks on their way: to the hashing thread, then to the writing thread
+  // (an O_DIRECT write waits for the device: apart, the disk's time and the
+  // hashing overlap); and blocks to reuse (at most kBlocks exist: a fresh
+  // allocation would cost its page faults each time).
   std::mutex mu;
   std::condition_variable cv;
-  std::deque<std::unique_ptr<Block>> queue;
+  std::deque<std::unique_ptr<Block>> to_hash, to_write;
   std::vector<std::unique_ptr<Block>> spare;
   int blocks = 0;
-  bool closing = false;
+  bool closing = false;     // nothing more to hash once to_hash is empty
+  bool all_hashed = false;  // nothing more to write once to_write is empty
   std::optional<Error> err;
-  std::thread worker;
+  std::thread hasher, writer;
 
-  // The writer's thread's own.
+  // The hashing thread's own.
   Sha256 sha;
   uLong crc = crc32(0L, Z_NULL, 0);
+  // The writing thread's own.
   std::uint64_t writeback_from = 0;
 
   ~Impl() {
@@ -301,7 +305,8 @@ struct PackageWriter::Impl {
       closing = true;
     }
     cv.notify_all();
-    if (worker.joinable()) worker.join();
+    if (hasher.joinable()) hasher.join();
+    if (writer.joinable()) writer.join();
   }
 
   Status buffered() {
@@ -330,12 +335,15 @@ struct PackageWriter::Impl {
     return {};
   }
 
-  Status put(const Block& b) {
+  void hash(const Block& b) {
     // The media's bytes in it (the first block starts with the header).
     const std::uint64_t skip =
         b.file_at < data_at ? std::min<std::uint64_t>(data_at - b.file_at, b.used) : 0;
     sha.update(b.data.get() + skip, b.used - skip);
     crc = crc32_z(crc, b.data.get() + skip, b.used - skip);
+  }
+
+  Status put(const Block& b) {
     // Only whole blocks go direct; the last one through the page cache.
     if (b.used != kBlockBytes)
       if (auto st = buffered(); !st) return st;
@@ -351,16 +359,39 @@ struct PackageWriter::Impl {
     return {};
   }
 
-  void run() {
+  void hash_run() {
+    for (;;) {
+      std::unique_ptr<Block> block;
+      {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return !to_hash.empty() || closing; });
+        if (to_hash.empty()) {
+          all_hashed = true;
+          break;
+        }
+        block = std::move(to_hash.front());
+        to_hash.pop_front();
+      }
+      hash(*block);
+      {
+        std::lock_guard lock(mu);
+        to_write.push_back(std::move(block));
+      }
+      cv.notify_all();
+    }
+    cv.notify_all();
+  }
+
+  void write_run() {
     for (;;) {
       std::unique_ptr<Block> block;
       bool failed = false;
       {
         std::unique_lock lock(mu);
-        cv.wait(lock, [&] { return !queue.empty() || closing; });
-        if (queue.empty()) return;
-        block = std::move(queue.front());
-        queue.pop_front();
+        cv.wait(lock, [&] { return !to_write.empty() || all_hashed; });
+        if (to_write.empty()) return;
+        block = std::move(to_write.front());
+        to_write.pop_front();
         failed = err.has_value();
       }
       Status st;
@@ -396,7 +427,7 @@ struct PackageWriter::Impl {
   void send(std::unique_ptr<Block> b) {
     {
       std::lock_guard lock(mu);
-      queue.push_back(std::move(b));
+      to_hash.push_back(std::move(b));
     }
     cv.notify_all();
   }
@@ -442,7 +473,8 @@ Result<std::unique_ptr<PackageWriter>> PackageWriter::create(const std::filesyst
     return st.error();
   impl->data_at = header.size();
   auto* self = impl.get();
-  impl->worker = std::thread([self] { self->run(); });
+  impl->hasher = std::thread([self] { self->hash_run(); });
+  impl->writer = std::thread([self] { self->write_run(); });
   return std::unique_ptr<PackageWriter>(new PackageWriter(std::move(impl)));
 }
 

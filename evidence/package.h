@@ -50,7 +50,8 @@ Result<Manifest> write_package(const std::filesystem::path& out, Manifest manife
 // A package ZIP written front to back in one pass while its media is made
 // (docs/design/export.md): the media entry's local header, then the media's
 // bytes as they come, hashed (SHA-256) and checksummed (CRC-32) on the way
-// on a thread of the writer's own, which also writes them; at finish() the
+// on a thread of the writer's own and written (O_DIRECT where the file
+// system takes it) by another; at finish() the
 // header gets the sizes and CRC (rewritten in place, the same length), and
 // the manifest, its signature, VERIFY.txt and the central directory follow
 // (all stored: video does not compress; ZIP64 where sizes need it). The
