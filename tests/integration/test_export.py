@@ -188,20 +188,11 @@ const tick = setInterval(() => {
 
 def chromium_plays(mp4, tmp_path):
     """Headless Chromium (the console's browser) plays the MP4 from a file page to its end."""
-    from test_web_console import CHROMEDRIVER
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+    from console_browser import browser  # the same headless Chromium as the console's tests
     page = mp4.parent / f"{mp4.stem}.html"
     page.write_text(f'<!doctype html><video src="{mp4.name}" preload="auto"></video>')
-    opts = webdriver.ChromeOptions()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                f"--user-data-dir={tmp_path / 'chromium-profile'}", "--no-first-run",
-                "--autoplay-policy=no-user-gesture-required", "--disable-extensions",
-                "--disable-background-networking", "--disable-component-update"):
-        opts.add_argument(arg)
-    drv = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    drv = browser(tmp_path)
     try:
-        drv.set_page_load_timeout(15)
         drv.set_script_timeout(40)
         drv.get(page.as_uri())
         return drv.execute_async_script(CHROMIUM_PLAY_JS)
