@@ -224,6 +224,8 @@ Result<SegmentFile> SegmentFile::open(const std::filesystem::path& path,
   f.demux_ = Demuxer(max_unit_bytes);
   f.fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (f.fd_ < 0) return errno_error("open", path);
+  // Read front to back after the first probes: a larger readahead.
+  ::posix_fadvise(f.fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
   // The tables and the first unit's header are in the first few packets.
   std::vector<std::uint8_t> head(kPacketSize * 16);
   auto n = f.pread_some(0, head);
@@ -357,6 +359,15 @@ Result<std::uint64_t> SegmentFile::seek_keyframe(std::uint64_t target) {
   pos_ = *at;
   demux_.reset(pos_);
   return at_pts;
+}
+
+Result<std::size_t> SegmentFile::read_into(std::span<std::uint8_t> buffer) {
+  if (demux_.error()) return std::size_t{0};
+  auto n = pread_some(pos_, buffer);
+  if (!n) return n.error();
+  pos_ += *n;
+  demux_.feed({buffer.data(), *n});
+  return *n;
 }
 
 Result<std::size_t> SegmentFile::read_some(std::size_t budget) {

@@ -142,6 +142,9 @@ class SegmentFile {
   // Reads up to `budget` more bytes from where reading stopped into the
   // demuxer; 0 at the (current) end of the file.
   Result<std::size_t> read_some(std::size_t budget = 256 * 1024);
+  // The same into the caller's buffer, which then holds the bytes read (the
+  // export hashes them: one read of the file for both).
+  Result<std::size_t> read_into(std::span<std::uint8_t> buffer);
   std::optional<AccessUnit> next() { return demux_.next(); }
   // The file is complete: the last whole unit is handed out.
   void finish() { demux_.finish(); }

@@ -1,12 +1,15 @@
 #include "server/export/export.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
-#include <future>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -89,6 +92,143 @@ std::vector<std::uint8_t> parameter_sets(media::Codec codec, std::span<const std
   }
   return out;
 }
+
+// SHA-256 of the source files on a thread of its own, over the very blocks
+// the remux reads into: each file is read once for both (the hash is the
+// file as stored, so what the demuxer skips is read and hashed too).
+class SourceHasher {
+ public:
+  static constexpr std::size_t kBlock = 4 << 20;
+  static constexpr int kBlocks = 4;
+
+  SourceHasher() {
+    for (int i = 0; i < kBlocks; ++i) free_.push_back(std::make_unique<Block>());
+    thread_ = std::thread([this] { run(); });
+  }
+  ~SourceHasher() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  SourceHasher(const SourceHasher&) = delete;
+  SourceHasher& operator=(const SourceHasher&) = delete;
+
+  struct Block {
+    std::vector<std::uint8_t> data = std::vector<std::uint8_t>(kBlock);
+    std::size_t used = 0;
+    bool end = false;  // the file's last: its hash goes to the waiting finish()
+  };
+  // A block to read into (waits while all are being hashed).
+  std::unique_ptr<Block> acquire() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return !free_.empty(); });
+    auto b = std::move(free_.back());
+    free_.pop_back();
+    b->used = 0;
+    b->end = false;
+    return b;
+  }
+  // Its first `used` bytes are the file's next bytes.
+  void submit(std::unique_ptr<Block> b) {
+    {
+      std::lock_guard lock(mu_);
+      queue_.push_back(std::move(b));
+    }
+    cv_.notify_all();
+  }
+  // The file ends here: its SHA-256 and size, once every block is hashed.
+  std::pair<std::string, std::int64_t> finish() {
+    auto b = acquire();
+    b->end = true;
+    submit(std::move(b));
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return done_.has_value(); });
+    auto out = std::move(*done_);
+    done_.reset();
+    return out;
+  }
+  // The bytes [from, to) of a file (to: its end when negative), read here.
+  Status add_range(const fs::path& file, std::uint64_t from, std::int64_t to) {
+    int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      return make_error(ErrorKind::data_loss,
+                        "cannot open " + file.string() + ": " + std::strerror(errno));
+    ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    std::uint64_t at = from;
+    Status st;
+    for (;;) {
+      if (to >= 0 && at >= static_cast<std::uint64_t>(to)) break;
+      auto b = acquire();
+      std::size_t want = kBlock;
+      if (to >= 0) want = std::min<std::uint64_t>(want, static_cast<std::uint64_t>(to) - at);
+      ssize_t n = ::pread(fd, b->data.data(), want, static_cast<off_t>(at));
+      if (n < 0 && errno == EINTR) {
+        release(std::move(b));
+        continue;
+      }
+      if (n <= 0) {
+        release(std::move(b));
+        if (n < 0)
+          st = make_error(ErrorKind::data_loss,
+                          "cannot read " + file.string() + ": " + std::strerror(errno));
+        break;
+      }
+      b->used = static_cast<std::size_t>(n);
+      at += b->used;
+      submit(std::move(b));
+    }
+    ::close(fd);
+    return st;
+  }
+  void release(std::unique_ptr<Block> b) {
+    {
+      std::lock_guard lock(mu_);
+      free_.push_back(std::move(b));
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  void run() {
+    auto sha = std::make_unique<evidence::Sha256>();
+    std::int64_t bytes = 0;
+    for (;;) {
+      std::unique_ptr<Block> b;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+        if (queue_.empty()) return;
+        b = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      sha->update(b->data.data(), b->used);
+      bytes += static_cast<std::int64_t>(b->used);
+      std::optional<std::pair<std::string, std::int64_t>> result;
+      if (b->end) {
+        result = std::pair(sha->hex(), bytes);
+        sha = std::make_unique<evidence::Sha256>();
+        bytes = 0;
+      }
+      {
+        std::lock_guard lock(mu_);
+        free_.push_back(std::move(b));
+        if (result) done_ = std::move(result);
+      }
+      cv_.notify_all();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<Block>> free_;
+  std::deque<std::unique_ptr<Block>> queue_;
+  std::optional<std::pair<std::string, std::int64_t>> done_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
 
 struct Job {
   storage::Export row;
@@ -275,7 +415,8 @@ struct ExportService::State {
     manifest.reason = job.reason;
 
     remove_work_files(row.id);
-    const fs::path mp4_path = work_mp4(row.id);
+    const fs::path zip_part = work_zip(row.id);
+    std::unique_ptr<evidence::PackageWriter> package;
     std::unique_ptr<media::mp4::Mp4File> out;
     media::Codec codec{};
     int width = 0, height = 0;
@@ -294,6 +435,7 @@ struct ExportService::State {
     // Reading the segment being written ends by this time at the latest
     // (set when its written end is first reached).
     std::optional<MonoTime> live_deadline;
+    SourceHasher hasher;
 
     // segs grows at its end while the job runs (segments closed or begun
     // meanwhile); each turn reads one file whose start is later than the last.
@@ -305,33 +447,8 @@ struct ExportService::State {
       // The segment being written is still *.ts.part (media/segment.h).
       if (!fs::exists(file, ec) && seg.state == storage::SegmentState::open)
         file = options.storage_root / (seg.path + ".part");
-      // A file still growing is hashed once read, as far as it was read.
+      // A file still growing is hashed as far as it was read.
       bool growing = file.extension() == ".part";
-      // The file's SHA-256 on another thread while this one remuxes it (both
-      // read the same pages; the second read comes from the page cache).
-      const MonoTime hash_start = clock.monotonic();
-      std::future<std::pair<Result<std::string>, std::int64_t>> hashing_job;
-      if (!growing)
-        hashing_job = std::async(std::launch::async, [file] {
-          std::int64_t n = 0;
-          auto h = evidence::sha256_file(file, &n);
-          return std::pair(std::move(h), n);
-        });
-      std::uint64_t read_bytes = 0;  // of a file that was growing: the bytes read
-      auto wait_hash = [&]() -> Result<std::pair<std::string, std::int64_t>> {
-        auto hash_read = [&] {
-          std::int64_t n = 0;
-          auto h = evidence::sha256_file(file, &n, read_bytes);
-          return std::pair(std::move(h), n);
-        };
-        auto [h, bytes] = hashing_job.valid() ? hashing_job.get() : hash_read();
-        hashing += clock.monotonic() - hash_start;
-        if (!h)
-          return make_error(ErrorKind::data_loss, "source segment '" + seg.path +
-                                                      "' cannot be read (" + h.error().message +
-                                                      "); was it deleted after it was recorded?");
-        return std::pair(*h, bytes);
-      };
       // A growing file renamed to *.ts is closed: every byte was written
       // before the rename.
       auto follow_rename = [&] {
@@ -342,6 +459,11 @@ struct ExportService::State {
         file = std::move(closed);
         growing = false;
         return true;
+      };
+      auto unreadable = [&](const std::string& why) {
+        return make_error(ErrorKind::data_loss, "source segment '" + seg.path +
+                                                    "' cannot be read (" + why +
+                                                    "); was it deleted after it was recorded?");
       };
       auto sf = media::ts::SegmentFile::open(file);
       // A segment just begun may not hold a whole frame yet.
@@ -356,7 +478,7 @@ struct ExportService::State {
         break;
       }
       if (!sf) {
-        if (auto h = wait_hash(); !h) return h.error();
+        if (!fs::exists(file, ec)) return unreadable("cannot open " + file.string());
         return make_error(ErrorKind::data_loss,
                           "source segment '" + seg.path + "' is unreadable: " + sf.error().message);
       }
@@ -370,16 +492,26 @@ struct ExportService::State {
         if (auto k = sf->seek_keyframe(sf->pts90_at(from)); !k)
           return make_error(ErrorKind::data_loss,
                             "source segment '" + seg.path + "': " + k.error().message);
+        // The hash covers the whole file: what lies before the keyframe too.
+        if (auto st = hasher.add_range(file, 0, static_cast<std::int64_t>(sf->position())); !st)
+          return unreadable(st.error().message);
       }
       if (out && seg.start_ns - prev_end > kGapToleranceNs)
         manifest.gaps.push_back({prev_end, std::min(seg.start_ns, to)});
       bool file_done = false;
       while (!file_done && !reached_end) {
         if (job.cancel) return cancelled(job);
-        auto n = sf->read_some(1 << 20);
-        if (!n)
+        // One read for the demuxer and the hash (large: the file is read
+        // front to back).
+        auto block = hasher.acquire();
+        auto n = sf->read_into(block->data);
+        if (!n) {
+          hasher.release(std::move(block));
           return make_error(ErrorKind::data_loss,
                             "source segment '" + seg.path + "': " + n.error().message);
+        }
+        block->used = *n;
+        hasher.submit(std::move(block));
         if (*n == 0 && growing && (follow_rename() || wait_live(job, live_deadline, to))) continue;
         if (*n == 0) {
           sf->finish();
@@ -410,7 +542,14 @@ struct ExportService::State {
             width = meta.width;
             height = meta.height;
             origin = std::max(from, pts_wall);
-            auto made = media::mp4::Mp4File::create(mp4_path, codec, width, height, params);
+            // The MP4 goes straight into the package's ZIP entry, hashed on
+            // the way (evidence/package.h): no second pass over it.
+            auto zip = evidence::PackageWriter::create(zip_part, row.id + ".mp4");
+            if (!zip) return zip.error();
+            package = std::move(*zip);
+            auto made = media::mp4::Mp4File::create(
+                [w = package.get()](std::span<const std::uint8_t> b) { return w->write(b); }, codec,
+                width, height, params);
             if (!made) return made.error();
             out = std::move(*made);
             manifest.gaps.clear();
@@ -445,13 +584,19 @@ struct ExportService::State {
           publish(job, shown);
         }
       }
-      read_bytes = sf->position();
-      auto hashed = wait_hash();
-      if (!hashed) return hashed.error();
+      // What the remux did not need (after `to`, after a bad packet) is
+      // hashed all the same; a file still being written, as far as it was read.
+      if (!growing) {
+        if (auto st = hasher.add_range(file, sf->position(), -1); !st)
+          return unreadable(st.error().message);
+      }
+      const MonoTime hash_wait = clock.monotonic();
+      auto [sha, hashed_bytes] = hasher.finish();
+      hashing += clock.monotonic() - hash_wait;
       // A segment read while written ends where its last frame read ended.
       const std::int64_t seg_end =
           seg.state == storage::SegmentState::open ? std::max(seg.start_ns, end_wall) : seg.end_ns;
-      manifest.segments.push_back({seg.path, seg.start_ns, seg_end, hashed->second, hashed->first});
+      manifest.segments.push_back({seg.path, seg.start_ns, seg_end, hashed_bytes, sha});
       bytes_before += std::max<std::int64_t>(seg.bytes, 1);
       prev_end = std::max(end_wall, seg_end);
       if (reached_end || job.cancel) break;
@@ -483,16 +628,17 @@ struct ExportService::State {
     manifest.gaps = std::move(gaps);
     manifest.exported_ns = to_unix_ns(clock.realtime());
     if (job.cancel) return cancelled(job);
-    const fs::path zip_part = work_zip(row.id);
     const MonoTime package_start = clock.monotonic();
-    auto written = evidence::write_package(zip_part, manifest, mp4_path, row.id + ".mp4", key);
+    auto written = package->finish(manifest, key);
     if (!written) return written.error();
+    package.reset();
     auto ms = [](MonoTime::duration d) {
       return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
     };
     spdlog::info(
-        "export: {}: {} source bytes read and remuxed to {} bytes in {} ms (their SHA-256 on a "
-        "second thread, in flight {} ms of it), packaged (MP4 hashed, ZIP written) in {} ms",
+        "export: {}: {} source bytes read once, remuxed and hashed, the {} byte MP4 written into "
+        "the ZIP as made, in {} ms (of it {} ms waiting for the sources' SHA-256); the package "
+        "finished (MP4 writes drained, manifest signed, synced) in {} ms",
         row.id, total_bytes, *size, ms(package_start - started), ms(hashing),
         ms(clock.monotonic() - package_start));
     const std::string zip_name = row.id + ".zip";
@@ -501,7 +647,6 @@ struct ExportService::State {
     if (ec)
       return make_error(ErrorKind::unavailable,
                         "export: renaming " + zip_part.string() + ": " + ec.message());
-    fs::remove(mp4_path, ec);
     Finished f;
     f.zip = zip_name;
     f.bytes = static_cast<std::int64_t>(fs::file_size(options.folder / zip_name, ec));

@@ -3,8 +3,10 @@
 // about time. Run: build/storage/bench_catalog [--benchmark_filter=...]
 // Set ZAULEK_BENCH_DIR to put the database somewhere else than $TMPDIR.
 #include <benchmark/benchmark.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -102,6 +104,50 @@ void BM_TimelineNinetyDays(benchmark::State& state) {
   state.SetLabel("128,700 segments -> 91 ranges");
 }
 BENCHMARK(BM_TimelineNinetyDays)->Unit(benchmark::kMillisecond);
+
+// The query the timeline ran before segment_ranges (migration 0012): every
+// segment of the 90 days read and folded at each call, on its own reader
+// connection to the same file. Side by side with the one above (#20: 10 ms).
+void BM_TimelineNinetyDaysFoldingSegments(benchmark::State& state) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2((g_dir / "zaulek.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) !=
+      SQLITE_OK)
+    std::exit(1);
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db,
+                         "SELECT start_ns, end_ns FROM segments WHERE camera_id = ?1 AND "
+                         "start_ns >= ?2 - ?4 AND start_ns < ?3 AND end_ns > ?2 AND "
+                         "state != 'deleting' ORDER BY start_ns",
+                         -1, &st, nullptr) != SQLITE_OK)
+    std::exit(1);
+  const std::int64_t from = kFirstNs, to = kFirstNs + kDays * kDay;
+  std::size_t ranges = 0, segments = 0;
+  for (auto _ : state) {
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, "cam-3", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, from);
+    sqlite3_bind_int64(st, 3, to);
+    sqlite3_bind_int64(st, 4, Catalog::kMaxSegmentNs);
+    std::vector<std::pair<std::int64_t, std::int64_t>> out;
+    segments = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      ++segments;
+      std::int64_t s = std::max<std::int64_t>(sqlite3_column_int64(st, 0), from);
+      std::int64_t e = std::min<std::int64_t>(sqlite3_column_int64(st, 1), to);
+      if (!out.empty() && s - out.back().second <= synth::kSec)
+        out.back().second = std::max(out.back().second, e);
+      else
+        out.emplace_back(s, e);
+    }
+    ranges = out.size();
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetLabel(std::to_string(segments) + " segments -> " + std::to_string(ranges) +
+                 " ranges (the fold before 0012)");
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+BENCHMARK(BM_TimelineNinetyDaysFoldingSegments)->Unit(benchmark::kMillisecond);
 
 void BM_ListSegmentsOneHour(benchmark::State& state) {
   std::int64_t hour = 0;

@@ -66,9 +66,15 @@ port=$(cat "$work/port")
 cat $segs > /dev/null
 
 printf '%s\n' $segs | sed "s/^/file '/; s/\$/'/" > "$work/list.txt"
-python3 - "$port" "$work" "$start" "$minutes" "$runs" "$bytes" <<'PY'
+python3 - "$port" "$work" "$start" "$minutes" "$runs" "$bytes" "$pid" <<'PY'
 import json, os, subprocess, sys, time, urllib.request
 port, work, start, minutes, runs, nbytes = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+daemon = int(sys.argv[7])
+def cpu_seconds():
+    """zaulekd's user + system CPU time so far (all its threads): the export's
+    CPU cost, which other load on the machine changes less than its wall time."""
+    fields = open(f"/proc/{daemon}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 base = f"http://127.0.0.1:{port}"
 def call(method, path, body=None, token=None):
     req = urllib.request.Request(base + path, method=method,
@@ -91,6 +97,7 @@ def timed(cmd, out):
     os.remove(out)
     return dt
 res = {"cat": [], "ffmpeg": [], "export": [], "sha256sum": [], "openssl": []}
+cpu = []
 for i in range(runs):
     out = os.path.join(work, "cat.ts")
     res["cat"].append(timed("cat " + " ".join(segs) + f" > {out} && sync -f {out}", out))
@@ -98,6 +105,7 @@ for i in range(runs):
     res["ffmpeg"].append(timed(["ffmpeg", "-v", "error", "-nostdin", "-f", "concat", "-safe", "0", "-i",
                                 os.path.join(work, "list.txt"), "-c", "copy", "-y", out], out))
     t0 = time.monotonic()
+    c0 = cpu_seconds()
     x = call("POST", "/api/v1/exports", {"camera_id": "cam-bench", "from": rfc(start),
                                          "to": rfc(start + minutes * 60), "reason": "benchmark"}, token)
     while True:
@@ -106,6 +114,7 @@ for i in range(runs):
             break
         time.sleep(0.05)
     dt = time.monotonic() - t0
+    cpu.append(cpu_seconds() - c0)
     assert j["state"] == "done", j
     res["export"].append(dt)
     call("DELETE", f"/api/v1/exports/{x['id']}", token=token)
@@ -115,6 +124,8 @@ best = {k: min(v) for k, v in res.items()}
 print(f"== {nbytes / 1e9:.2f} GB of segments, best of {runs} (all runs: {json.dumps({k: [round(x, 2) for x in v] for k, v in res.items()})})")
 for k in ("cat", "ffmpeg", "export"):
     print(f"{k:10s} {best[k]:7.2f} s  {best[k] / best['cat']:5.2f}x cat  {nbytes / best[k] / 1e6:7.0f} MB/s")
+print(f"export CPU time of zaulekd (all threads, user + system): {', '.join(f'{c:.2f}' for c in cpu)} s; "
+      f"load average {os.getloadavg()[0]:.2f}")
 for k in ("sha256sum", "openssl"):
     print(f"{k:10s} {best[k]:7.2f} s  {nbytes / best[k] / 1e6:7.0f} MB/s (SHA-256 of the sources only)")
 PY

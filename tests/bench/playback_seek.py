@@ -20,6 +20,7 @@ REAL * 60 + 120 s. Prints p50/p99/max for each. Not part of ctest.
   ZAULEK_BUILD_DIR=build python3 tests/bench/playback_seek.py [--seeks 200] [--real 2]
 """
 import argparse
+import calendar
 import json
 import os
 import random
@@ -50,6 +51,12 @@ USER, PASSWORD = "benchcam", "Bench-Secret-41aa"
 def iso(ns):
     t = time.gmtime(ns // NS)
     return time.strftime("%Y-%m-%dT%H:%M:%S", t) + f".{(ns % NS) // 1_000_000:03d}Z"
+
+
+def parse_iso(text):
+    main, _, frac = text.rstrip("Z").partition(".")
+    secs = calendar.timegm(time.strptime(main, "%Y-%m-%dT%H:%M:%S"))
+    return secs * NS + int((frac + "000000000")[:9])
 
 
 def pct(xs, p):
@@ -88,6 +95,10 @@ def main():
                    args.real * 60 + 120, step=1)
         d.stop()
         real = sorted(camdir.glob("*.ts"))
+        # Whole minutes only: the segment cut short by the stop (a second or
+        # less) would put a near-empty file under a third of the rows.
+        biggest = max(p.stat().st_size for p in real)
+        real = [p for p in real if p.stat().st_size >= biggest * 0.9]
         sizes = [p.stat().st_size for p in real]
         print(f"real segments: {[p.name for p in real]}, {[s >> 20 for s in sizes]} MiB")
 
@@ -142,7 +153,7 @@ def main():
 
         until_media_after_start()
         now = time.time_ns()
-        seeks, floors_ff, floors_read = [], [], []
+        seeks, recent, floors_ff, floors_read, behind = [], [], [], [], []
         for i in range(args.seeks):
             if i % 10 == 9:  # the last minutes: the real files and the live edge
                 t = now - rng.randrange(5 * NS, 90 * NS)
@@ -151,7 +162,10 @@ def main():
             sent = time.monotonic()
             ws.send(json.dumps({"type": "seek", "time": iso(t)}))
             start = until_media_after_start()
-            seeks.append(time.monotonic() - sent)
+            (recent if i % 10 == 9 else seeks).append(time.monotonic() - sent)
+            # The keyframe the player started at: at most a GOP (2 s) before T
+            # where footage covers T.
+            behind.append((t - parse_iso(start["keyframe"])) / NS)
             # The floor, on the file under that minute (synthetic rows only).
             minute = (t - base) // MINUTE
             if t < first_real and not (180 <= minute % 1440 < 190):
@@ -177,7 +191,9 @@ def main():
     print()
     print(f"catalogue: {len(rows)} synthetic one-minute rows over {args.days} days + real "
           f"segments ({sizes[0] >> 20} MiB each)")
-    print(summary("zaulekd: seek message -> first frame's bytes", seeks))
+    print(summary("zaulekd: seek in the 90 days -> first frame's bytes", seeks))
+    print(summary("zaulekd: seek in the last minutes (live edge)", recent))
+    print(f"keyframe before the target: p50 {pct(behind, 50):.2f} s, max {max(behind):.2f} s")
     if floors_ff:
         print(summary("floor: ffmpeg -ss ... -frames:v 1 -c copy", floors_ff))
         print(summary("floor: open + pread 1 MiB at the offset", floors_read))

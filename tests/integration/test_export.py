@@ -1,7 +1,7 @@
 """Evidence export (#20) with real consumers: zaulek-sim cameras recorded by
 zaulekd (H.264 and H.265, with B-frames and without), a range exported over
 the API, progress seen on /api/v1/ws, the ZIP downloaded and checked by
-zaulek-verify, the MP4 read by ffprobe, ffmpeg and GStreamer (duration within
+zaulek-verify, the MP4 read by ffprobe, ffmpeg, GStreamer and Chromium (duration within
 one frame of what was asked, the first frame shown the one at `from`), a
 changed byte failing the check; the evidence hold placed and released;
 roles, visibility and bad input; failures (no footage, a vanished source);
@@ -164,6 +164,57 @@ def gst_duration_and_frames(path, codec):
     return dur, len(pts), min(pts) - int(start[1]) / 1e9
 
 
+CHROMIUM_PLAY_JS = r"""
+const done = arguments[arguments.length - 1];
+const video = document.querySelector('video');
+const result = {error: null, duration: null, ended: false, frames: 0, times: []};
+video.muted = true;
+video.onerror = () => { result.error = 'video error ' + video.error.code + ' ' + video.error.message; };
+video.play().catch(e => { result.error = 'play: ' + e; });
+// Until the file has played to its end (a positive signal), bounded by 30 s.
+const start = Date.now();
+const tick = setInterval(() => {
+  result.duration = video.duration;
+  result.times.push(video.currentTime);
+  result.ended = video.ended;
+  if (video.getVideoPlaybackQuality) result.frames = video.getVideoPlaybackQuality().totalVideoFrames;
+  if (result.error || video.ended || Date.now() - start > 30000) {
+    clearInterval(tick);
+    done(result);
+  }
+}, 100);
+"""
+
+
+def chromium_plays(mp4, tmp_path):
+    """Headless Chromium (the console's browser) plays the MP4 from a file page to its end."""
+    from console_browser import browser  # the same headless Chromium as the console's tests
+    page = mp4.parent / f"{mp4.stem}.html"
+    page.write_text(f'<!doctype html><video src="{mp4.name}" preload="auto"></video>')
+    drv = browser(tmp_path)
+    try:
+        drv.set_script_timeout(40)
+        drv.get(page.as_uri())
+        return drv.execute_async_script(CHROMIUM_PLAY_JS)
+    finally:
+        drv.quit()
+
+
+def top_boxes(path):
+    """The MP4's top-level box types in file order."""
+    import struct
+    out, data, at = [], path.read_bytes(), 0
+    while at + 8 <= len(data):
+        size, kind = struct.unpack(">I4s", data[at:at + 8])
+        if size == 1:
+            size = struct.unpack(">Q", data[at + 8:at + 16])[0]
+        assert size >= 8, (at, size)
+        out.append(kind.decode())
+        at += size
+    assert at == len(data), (at, len(data))
+    return out
+
+
 def verify(path, key=None):
     args = [str(VERIFY), str(path)] + (["--key", key] if key else [])
     return subprocess.run(args, capture_output=True, text=True, timeout=120)
@@ -213,6 +264,11 @@ def test_export_plays_in_real_consumers(make_daemon, tmp_path, codec):
                     assert hashlib.sha256(data).hexdigest() == s["sha256"], s
                     assert len(data) == s["bytes"]
                 assert hashlib.sha256(mp4.read_bytes()).hexdigest() == job["sha256"]
+                # Every byte final when written (docs/design/export.md): the
+                # media data in boxes of about 1 MiB, the moov at the end.
+                boxes = top_boxes(mp4)
+                assert boxes[:2] == ["ftyp", "free"] and boxes[-1] == "moov", boxes
+                assert set(boxes[2:-1]) == {"mdat"} and len(boxes) - 3 >= 2, boxes
                 # ffprobe: the asked duration within one frame; the first frame
                 # shown at 0 (the edit list skips the GOP's earlier frames).
                 info = ffprobe(mp4)
@@ -245,6 +301,19 @@ def test_export_plays_in_real_consumers(make_daemon, tmp_path, codec):
                 # (docs/design/export.md).
                 assert len(shown) - 50 <= gframes <= len(shown) + 1, (gframes, len(shown))
                 assert abs(gfirst) < FRAME_S / 2, gfirst
+                if codec == "h264":
+                    # Chromium plays it to its end (its MP4 reader, several mdat boxes).
+                    c = chromium_plays(mp4, tmp_path)
+                    print(f"{codec} b={bframes}: Chromium duration {c['duration']}, ended "
+                          f"{c['ended']}, {c['frames']} frames")
+                    assert c["error"] is None, c
+                    assert c["ended"], c
+                    # Every frame ffprobe shows, and only those.
+                    assert abs(c["frames"] - len(shown)) <= 1, (c, len(shown))
+                    # Chromium's duration goes to the end of the last frame
+                    # presented (past `to` by the B-frames' reordering: at
+                    # most 4 frames here), not the edit's.
+                    assert 7.0 - FRAME_S <= c["duration"] <= 7.0 + 5 * FRAME_S, c
                 # A changed byte anywhere in the MP4 fails the check.
                 raw = bytearray(zpath.read_bytes())
                 with zipfile.ZipFile(zpath) as z:

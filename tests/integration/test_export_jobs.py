@@ -96,8 +96,8 @@ def test_queue_full_and_deleting_queued_and_running_jobs(make_daemon):
         fifo = Fifo(segs[1])
         try:
             running = export(d, iwona, a, start, start + 8_000_000_000)
-            mp4_part = exports_folder(d) / f"{running}.mp4.part"
-            wait_until("the running job's MP4 begun", mp4_part.exists, 30,
+            mp4_part = exports_folder(d) / f"{running}.zip.part"
+            wait_until("the running job's package begun", mp4_part.exists, 30,
                        detail=lambda: d.stderr()[-3000:])
             assert get_export(d, iwona, running).json()["state"] == "running"
             # One may wait; the next is refused with Retry-After.
@@ -245,7 +245,7 @@ def test_disk_full_under_the_export_folder(make_daemon, tmp_path):
             job = finished(d, iwona, eid)
             assert job["state"] == "failed", job
             assert "No space left on device" in job["error"], job
-            assert str(folder / f"{eid}.mp4.part") in job["error"], job
+            assert str(folder / f"{eid}.zip.part") in job["error"], job
             # Its work files are gone: the folder is empty again.
             assert list(folder.iterdir()) == []
             assert job["hold_id"] in {x["id"] for x in holds(d, iwona)}

@@ -205,5 +205,68 @@ TEST_F(EvidenceTest, PackageRoundTripAndEveryChangeIsNamed) {
   EXPECT_FALSE(fs::exists(dir_ / "x.zip"));
 }
 
+// The export's way: the media streamed in pieces as it is made, hashed on
+// the writer's thread; the same package as from a file, and checked by the
+// same reader (libzip with its consistency checks).
+TEST_F(EvidenceTest, PackageWriterStreamsTheMediaInOnePass) {
+  auto key = SigningKey::generate();
+  std::string media(5 << 20, '\0');
+  std::mt19937 rng(11);
+  for (char& c : media) c = static_cast<char>(rng());
+  auto zip = dir_ / "streamed.zip";
+  auto w = PackageWriter::create(zip, "exp-1.mp4");
+  ASSERT_TRUE(w.ok()) << w.error().message;
+  // Pieces of every size the MP4 writer hands over: a header, whole boxes, a moov.
+  std::size_t at = 0;
+  for (std::size_t piece :
+       {std::size_t{40}, std::size_t{1}, std::size_t{3 << 20}, std::size_t{8191}, std::size_t{0}}) {
+    piece = std::min(piece, media.size() - at);
+    ASSERT_TRUE((*w)->write({reinterpret_cast<const std::uint8_t*>(media.data()) + at, piece}));
+    at += piece;
+  }
+  ASSERT_TRUE(
+      (*w)->write({reinterpret_cast<const std::uint8_t*>(media.data()) + at, media.size() - at}));
+  auto written = (*w)->finish(sample(), key);
+  ASSERT_TRUE(written.ok()) << written.error().message;
+  write(dir_ / "in.mp4", media);
+  EXPECT_EQ(written->files[0].sha256, *sha256_file(dir_ / "in.mp4"));
+  EXPECT_EQ(written->files[0].bytes, static_cast<std::int64_t>(media.size()));
+  auto v = verify_package(zip, key.public_key());
+  EXPECT_TRUE(v.ok()) << (v.problems.empty() ? "" : v.problems[0]);
+  ASSERT_TRUE(v.manifest);
+  EXPECT_EQ(*v.manifest, *written);
+
+  // The media's local header: stored, its CRC-32 and sizes filled in after
+  // the bytes, the room kept for ZIP64 sizes a padding field readers skip.
+  std::string raw = read(zip);
+  ASSERT_GT(raw.size(), 50u + media.size());
+  auto u16 = [&](std::size_t i) {
+    return static_cast<unsigned>(static_cast<std::uint8_t>(raw[i])) |
+           static_cast<unsigned>(static_cast<std::uint8_t>(raw[i + 1])) << 8;
+  };
+  auto u32 = [&](std::size_t i) { return u16(i) | u16(i + 2) << 16; };
+  EXPECT_EQ(u32(0), 0x04034b50u);
+  EXPECT_EQ(u16(8), 0u);  // stored
+  EXPECT_EQ(u32(18), media.size());
+  EXPECT_EQ(u32(22), media.size());
+  const std::size_t name_len = u16(26), extra_len = u16(28);
+  EXPECT_EQ(raw.substr(30, name_len), "exp-1.mp4");
+  EXPECT_EQ(extra_len, 20u);
+  EXPECT_EQ(u16(30 + name_len), 0xd935u);
+  EXPECT_EQ(raw.substr(30 + name_len + extra_len, media.size()), media);
+
+  // Never over an existing file; a bad name refused before anything is made.
+  EXPECT_EQ(PackageWriter::create(zip, "exp-1.mp4").error().kind, ErrorKind::unavailable);
+  EXPECT_FALSE(PackageWriter::create(dir_ / "y.zip", "manifest.json").ok());
+  EXPECT_FALSE(fs::exists(dir_ / "y.zip"));
+  // Abandoned unfinished: the file stays for the caller to remove, no thread left behind.
+  {
+    auto half = PackageWriter::create(dir_ / "half.zip", "exp-2.mp4");
+    ASSERT_TRUE(half.ok());
+    ASSERT_TRUE((*half)->write({reinterpret_cast<const std::uint8_t*>(media.data()), 1000}));
+  }
+  EXPECT_TRUE(fs::exists(dir_ / "half.zip"));
+}
+
 }  // namespace
 }  // namespace zaulek::evidence
